@@ -1,0 +1,48 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Defaults of a release's strategy.
+const (
+	DefaultProgressDeadlineSeconds int32 = 600
+	DefaultBatchSize                     = "100%"
+)
+
+func addDefaultingFuncs(scheme *runtime.Scheme) error {
+	return RegisterDefaults(scheme)
+}
+
+// SetDefaults_ReleaseSpec fills in what a caller may leave out.
+func SetDefaults_ReleaseSpec(spec *ReleaseSpec) {
+	// A CloneSet created by a release selects the pods of its template unless told otherwise.
+	if spec.Action == ActionCreate && spec.Selector == nil && spec.Template != nil && len(spec.Template.Labels) > 0 {
+		labels := make(map[string]string, len(spec.Template.Labels))
+		for k, v := range spec.Template.Labels {
+			labels[k] = v
+		}
+		spec.Selector = &metav1.LabelSelector{MatchLabels: labels}
+	}
+}
+
+// SetDefaults_ReleaseStrategy fills in the pace of a release.
+func SetDefaults_ReleaseStrategy(s *ReleaseStrategy) {
+	if s.BatchSize == nil {
+		v := intstr.FromString(DefaultBatchSize)
+		s.BatchSize = &v
+	}
+	if s.Mode == "" {
+		s.Mode = ModeManual
+	}
+	if s.ProgressDeadlineSeconds == nil {
+		v := DefaultProgressDeadlineSeconds
+		s.ProgressDeadlineSeconds = &v
+	}
+	if s.MaxFailedPods == nil {
+		v := intstr.FromInt32(0)
+		s.MaxFailedPods = &v
+	}
+}

@@ -1,0 +1,379 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ReleaseAction is what a Release does to its CloneSet.
+// +enum
+type ReleaseAction string
+
+const (
+	// ActionCreate creates the CloneSet and grows it batch by batch.
+	ActionCreate ReleaseAction = "Create"
+	// ActionUpdate rolls a new pod template out batch by batch.
+	ActionUpdate ReleaseAction = "Update"
+	// ActionScale moves the CloneSet's replicas to a target batch by batch.
+	ActionScale ReleaseAction = "Scale"
+	// ActionRestart recreates every pod batch by batch without changing the template otherwise.
+	ActionRestart ReleaseAction = "Restart"
+	// ActionRollback rolls the template of an earlier ControllerRevision out batch by batch.
+	ActionRollback ReleaseAction = "Rollback"
+)
+
+// ReleaseMode says who moves a release on after a batch is Baked.
+// +enum
+type ReleaseMode string
+
+const (
+	// ModeManual waits for a `next` call after every Baked batch.
+	ModeManual ReleaseMode = "Manual"
+	// ModeAuto goes on by itself batchIntervalSeconds after a batch is Baked (the canary still waits).
+	ModeAuto ReleaseMode = "Auto"
+)
+
+// ReleasePhase is where a release is in its life.
+// +enum
+type ReleasePhase string
+
+const (
+	ReleasePending     ReleasePhase = "Pending"
+	ReleaseProgressing ReleasePhase = "Progressing"
+	ReleasePaused      ReleasePhase = "Paused"
+	ReleaseSucceeded   ReleasePhase = "Succeeded"
+	ReleaseFailed      ReleasePhase = "Failed"
+	ReleaseCanceled    ReleasePhase = "Canceled"
+)
+
+// BatchPhase is where one batch of a release is.
+// +enum
+type BatchPhase string
+
+const (
+	// BatchPending: the batch has not started.
+	BatchPending BatchPhase = "Pending"
+	// BatchSmoking: the batch's pods are being created or updated.
+	BatchSmoking BatchPhase = "Smoking"
+	// BatchSmoked: all its pods are ContainersReady, but not yet in traffic.
+	BatchSmoked BatchPhase = "Smoked"
+	// BatchBaking: pulled in (readiness gate True on its pods), waiting for Ready.
+	BatchBaking BatchPhase = "Baking"
+	// BatchBaked: all its pods are Ready. The batch is done.
+	BatchBaked BatchPhase = "Baked"
+	// BatchFailed: the batch failed (crashing pods, progress deadline).
+	BatchFailed BatchPhase = "Failed"
+)
+
+// Condition types of a Release.
+const (
+	// ConditionAwaitingNext is True while only a `next` call moves the release on.
+	ConditionAwaitingNext = "AwaitingNext"
+	// ConditionPaused is True while the release and its CloneSet are paused.
+	ConditionPaused = "Paused"
+	// ConditionFailed is True once the release has failed.
+	ConditionFailed = "Failed"
+	// ConditionComplete is True once every batch is Baked and the release Succeeded.
+	ConditionComplete = "Complete"
+)
+
+// +genclient
+// +genclient:method=Pause,verb=create,subresource=pause,input=ReleaseRequest,result=Release
+// +genclient:method=Resume,verb=create,subresource=resume,input=ReleaseRequest,result=Release
+// +genclient:method=Next,verb=create,subresource=next,input=ReleaseRequest,result=Release
+// +genclient:method=Cancel,verb=create,subresource=cancel,input=ReleaseRequest,result=Release
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Release moves one OpenKruise CloneSet to a new state (a new template, a new size, a restart or a
+// rollback) batch by batch: a canary first, then batches that reach production only as fast as their
+// owner allows, with traffic pulled in through the readiness gate `apps.triton.io/ready`.
+type Release struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// What the release does and how fast.
+	// +optional
+	Spec ReleaseSpec `json:"spec,omitempty"`
+
+	// Where the release is: its plan of batches, the CloneSet as last observed, conditions and history.
+	// +optional
+	Status ReleaseStatus `json:"status,omitempty"`
+}
+
+// ReleaseSpec says which CloneSet a release changes, how, and at what pace.
+type ReleaseSpec struct {
+	// Name of the target CloneSet in the Release's namespace. Required; cannot be changed.
+	CloneSetName string `json:"cloneSetName"`
+
+	// What the release does: Create, Update, Scale, Restart or Rollback. Required; cannot be changed.
+	Action ReleaseAction `json:"action"`
+
+	// The new pod template. Required for Create and Update; forbidden for the other actions.
+	// +optional
+	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
+
+	// Label selector of the CloneSet to create. Create only; defaults to the template's labels.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+
+	// Create: the final size of the new CloneSet. Scale: the target size. Required for both; forbidden
+	// for the other actions.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Scale in only: the pods that are deleted first (CloneSet scaleStrategy.podsToDelete).
+	// +optional
+	// +listType=set
+	PodsToDelete []string `json:"podsToDelete,omitempty"`
+
+	// Rollback only: the name of a ControllerRevision of the CloneSet to roll back to. Defaults to the
+	// revision before the current one.
+	// +optional
+	ToRevision string `json:"toRevision,omitempty"`
+
+	// How the release is split into batches and how it moves from one to the next.
+	// +optional
+	Strategy ReleaseStrategy `json:"strategy,omitempty"`
+}
+
+// ReleaseStrategy is the pace of a release.
+type ReleaseStrategy struct {
+	// Size of the first batch, the canary; 0 means no canary batch. The canary stops when its pods are
+	// up (Smoked) and again when they are in traffic (Baked), and waits for `next` each time.
+	// +optional
+	Canary int32 `json:"canary,omitempty"`
+
+	// Size of each later batch: a number of pods, or a percentage of the pods this release changes,
+	// rounded up. Defaults to 100%. The last batch takes what is left.
+	// +optional
+	BatchSize *intstr.IntOrString `json:"batchSize,omitempty"`
+
+	// Manual: each Baked batch waits for `next`. Auto: the release goes on batchIntervalSeconds after a
+	// batch is Baked. Defaults to Manual.
+	// +optional
+	Mode ReleaseMode `json:"mode,omitempty"`
+
+	// Auto mode: seconds to wait after a batch is Baked before the next batch starts. Defaults to 0.
+	// +optional
+	BatchIntervalSeconds int32 `json:"batchIntervalSeconds,omitempty"`
+
+	// When false (the default), the release's pods carry the readiness gate `apps.triton.io/ready` and
+	// get traffic only once pulled in. When true, a batch goes into traffic as soon as its pods are up.
+	// +optional
+	NoPullIn bool `json:"noPullIn,omitempty"`
+
+	// Seconds a batch may take to become Baked before the release fails. Defaults to 600.
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
+	// Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.
+	// +optional
+	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
+}
+
+// ReleaseStatus is the observed state of a release.
+type ReleaseStatus struct {
+	// Pending, Progressing, Paused, Succeeded, Failed or Canceled.
+	// +optional
+	Phase ReleasePhase `json:"phase,omitempty"`
+
+	// The metadata.generation of the spec that this status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Index (1-based) of the batch in progress; 0 before the first batch starts.
+	// +optional
+	CurrentBatch int32 `json:"currentBatch,omitempty"`
+
+	// The plan: every batch of the release, in order, with its progress.
+	// +optional
+	// +listType=atomic
+	Batches []ReleaseBatch `json:"batches,omitempty"`
+
+	// The target CloneSet as last observed, and what it was before the release.
+	// +optional
+	CloneSet *CloneSetObservation `json:"cloneSet,omitempty"`
+
+	// AwaitingNext, Paused, Failed and Complete.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
+	// +optional
+	// +listType=atomic
+	History []ReleaseHistoryEntry `json:"history,omitempty"`
+}
+
+// ReleaseBatch is one step of a release's plan.
+type ReleaseBatch struct {
+	// Position of the batch in the plan, from 1.
+	Index int32 `json:"index"`
+
+	// True for the canary batch.
+	// +optional
+	Canary bool `json:"canary,omitempty"`
+
+	// Number of pods this batch changes.
+	Replicas int32 `json:"replicas"`
+
+	// Number of pods changed by the release once this batch is done (cumulative).
+	Target int32 `json:"target"`
+
+	// Pending, Smoking, Smoked, Baking, Baked or Failed.
+	// +optional
+	Phase BatchPhase `json:"phase,omitempty"`
+
+	// The pods of this batch.
+	// +optional
+	// +listType=atomic
+	Pods []BatchPod `json:"pods,omitempty"`
+
+	// When the batch started.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+
+	// When all its pods became ContainersReady.
+	// +optional
+	SmokedAt *metav1.Time `json:"smokedAt,omitempty"`
+
+	// When all its pods became Ready.
+	// +optional
+	BakedAt *metav1.Time `json:"bakedAt,omitempty"`
+}
+
+// BatchPod is a pod of a batch as last observed.
+type BatchPod struct {
+	// Pod name.
+	Name string `json:"name"`
+
+	// Pod IP.
+	// +optional
+	IP string `json:"ip,omitempty"`
+
+	// Pod phase.
+	// +optional
+	Phase corev1.PodPhase `json:"phase,omitempty"`
+
+	// True once the pod's readiness gate `apps.triton.io/ready` is True, so it gets traffic.
+	// +optional
+	PulledIn bool `json:"pulledIn,omitempty"`
+}
+
+// CloneSetObservation is the target CloneSet as the release last saw it.
+type CloneSetObservation struct {
+	// The revision the CloneSet updates pods to.
+	// +optional
+	UpdateRevision string `json:"updateRevision,omitempty"`
+
+	// The revision of the CloneSet's current pods.
+	// +optional
+	CurrentRevision string `json:"currentRevision,omitempty"`
+
+	// spec.replicas of the CloneSet.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Pods at the update revision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// Pods at the update revision that are Ready.
+	// +optional
+	UpdatedReadyReplicas int32 `json:"updatedReadyReplicas,omitempty"`
+
+	// spec.updateStrategy.partition of the CloneSet: pods kept at the old revision.
+	// +optional
+	Partition *int32 `json:"partition,omitempty"`
+
+	// spec.updateStrategy.paused of the CloneSet.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+
+	// status.observedGeneration of the CloneSet.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// The CloneSet's revision before the release: what `cancel` returns to.
+	// +optional
+	RevisionBeforeRelease string `json:"revisionBeforeRelease,omitempty"`
+
+	// The CloneSet's replicas before the release: what `cancel` returns to.
+	// +optional
+	ReplicasBeforeRelease *int32 `json:"replicasBeforeRelease,omitempty"`
+}
+
+// ReleaseHistoryEntry records one action taken on a release.
+type ReleaseHistoryEntry struct {
+	// pause, resume, next, cancel, or what the controller did (start, smoked, baked, fail, ...).
+	Action string `json:"action"`
+
+	// Who did it: the caller's user name, or the controller's.
+	// +optional
+	User string `json:"user,omitempty"`
+
+	// When.
+	Time metav1.Time `json:"time"`
+
+	// The current batch before the action.
+	// +optional
+	FromBatch int32 `json:"fromBatch,omitempty"`
+
+	// The current batch after the action.
+	// +optional
+	ToBatch int32 `json:"toBatch,omitempty"`
+
+	// The release and batch phase before the action, as `Progressing/Smoked`.
+	// +optional
+	FromPhase string `json:"fromPhase,omitempty"`
+
+	// The release and batch phase after the action.
+	// +optional
+	ToPhase string `json:"toPhase,omitempty"`
+
+	// Why: the caller's reason, or what the controller saw.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ReleaseList is a list of Releases.
+type ReleaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// The Releases.
+	Items []Release `json:"items"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ReleaseRequest is the body of the pause, resume, next and cancel subresources: preconditions that make
+// a call exactly-once, and a reason for the history.
+type ReleaseRequest struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata; name, if set, must be the Release's name.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// The call is refused with 409 unless this is the release's current batch.
+	// +optional
+	ExpectedBatch *int32 `json:"expectedBatch,omitempty"`
+
+	// The call is refused with 409 unless this is the phase of the release's current batch.
+	// +optional
+	ExpectedPhase BatchPhase `json:"expectedPhase,omitempty"`
+
+	// Why the call is made; recorded in the release's history.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
