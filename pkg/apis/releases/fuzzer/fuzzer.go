@@ -1,0 +1,158 @@
+// Package fuzzer holds the fill functions that make randomly filled releases.triton.io objects fit for the
+// round-trip test (internal -> v1alpha1 -> JSON -> v1alpha1 -> internal).
+//
+// The codec defaults what it decodes, so every field that v1alpha1 defaults must already hold a value the
+// defaulting leaves alone; otherwise the object coming back differs from the one that went in. That
+// covers the Release's own defaults (strategy, Create's selector) and the k8s.io/api/core/v1 defaults that
+// defaulter-gen pulled in for the pod template (port protocol, probe gRPC service, volume sources, env
+// file keys). Enums are drawn from their sets and IntOrStrings in the forms the API accepts, so the
+// fuzzed objects also look like real ones.
+package fuzzer
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeserializer "k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/randfill"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+)
+
+// Funcs returns the fill functions for the releases.triton.io group.
+var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
+	return []interface{}{
+		fillReleaseSpec,
+		fillReleaseStrategy,
+		func(a *releases.ReleaseAction, c randfill.Continue) {
+			*a = oneOf(c, releases.ActionCreate, releases.ActionUpdate, releases.ActionScale, releases.ActionRestart, releases.ActionRollback)
+		},
+		func(m *releases.ReleaseMode, c randfill.Continue) {
+			// Never empty: "" is defaulted to Manual on decode.
+			*m = oneOf(c, releases.ModeManual, releases.ModeAuto)
+		},
+		func(p *releases.ReleasePhase, c randfill.Continue) {
+			*p = oneOf(c, "", releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused,
+				releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled)
+		},
+		func(p *releases.BatchPhase, c randfill.Continue) {
+			*p = oneOf(c, "", releases.BatchPending, releases.BatchSmoking, releases.BatchSmoked,
+				releases.BatchBaking, releases.BatchBaked, releases.BatchFailed)
+		},
+		func(p *corev1.PodPhase, c randfill.Continue) {
+			*p = oneOf(c, "", corev1.PodPending, corev1.PodRunning, corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown)
+		},
+
+		// k8s.io/api/core/v1 defaults inside spec.template, mirrored from v1alpha1's zz_generated.defaults.go.
+		func(p *corev1.ContainerPort, c randfill.Continue) {
+			c.FillNoCustom(p)
+			if p.Protocol == "" {
+				p.Protocol = corev1.ProtocolTCP
+			}
+		},
+		func(g *corev1.GRPCAction, c randfill.Continue) {
+			c.FillNoCustom(g)
+			if g.Service == nil {
+				g.Service = new(string)
+			}
+		},
+		func(k *corev1.FileKeySelector, c randfill.Continue) {
+			c.FillNoCustom(k)
+			if k.Optional == nil {
+				k.Optional = new(bool)
+			}
+		},
+		func(v *corev1.ISCSIVolumeSource, c randfill.Continue) {
+			c.FillNoCustom(v)
+			if v.ISCSIInterface == "" {
+				v.ISCSIInterface = "default"
+			}
+		},
+		func(v *corev1.RBDVolumeSource, c randfill.Continue) {
+			c.FillNoCustom(v)
+			if v.RBDPool == "" {
+				v.RBDPool = "rbd"
+			}
+			if v.RadosUser == "" {
+				v.RadosUser = "admin"
+			}
+			if v.Keyring == "" {
+				v.Keyring = "/etc/ceph/keyring"
+			}
+		},
+		func(v *corev1.AzureDiskVolumeSource, c randfill.Continue) {
+			c.FillNoCustom(v)
+			if v.CachingMode == nil {
+				m := corev1.AzureDataDiskCachingReadWrite
+				v.CachingMode = &m
+			}
+			if v.FSType == nil {
+				fs := "ext4"
+				v.FSType = &fs
+			}
+			if v.ReadOnly == nil {
+				v.ReadOnly = new(bool)
+			}
+			if v.Kind == nil {
+				k := corev1.AzureSharedBlobDisk
+				v.Kind = &k
+			}
+		},
+		func(v *corev1.ScaleIOVolumeSource, c randfill.Continue) {
+			c.FillNoCustom(v)
+			if v.StorageMode == "" {
+				v.StorageMode = "ThinProvisioned"
+			}
+			if v.FSType == "" {
+				v.FSType = "xfs"
+			}
+		},
+	}
+}
+
+// fillReleaseSpec applies Create's selector default: an unset selector becomes the template's labels.
+func fillReleaseSpec(s *releases.ReleaseSpec, c randfill.Continue) {
+	c.FillNoCustom(s)
+	// metafuzzer's LabelSelector function allocates every *LabelSelector it meets, so without this the
+	// selector would never be nil and the round trip would never see the Create default.
+	if c.Bool() {
+		s.Selector = nil
+	}
+	if s.Action == releases.ActionCreate && s.Selector == nil && s.Template != nil && len(s.Template.Labels) > 0 {
+		selector := &metav1.LabelSelector{MatchLabels: make(map[string]string, len(s.Template.Labels))}
+		for k, v := range s.Template.Labels {
+			selector.MatchLabels[k] = v
+		}
+		s.Selector = selector
+	}
+}
+
+// fillReleaseStrategy fills every field the strategy defaults (batchSize, progressDeadlineSeconds,
+// maxFailedPods; mode has its own function) and draws the pod counts from the forms the API accepts.
+func fillReleaseStrategy(s *releases.ReleaseStrategy, c randfill.Continue) {
+	c.FillNoCustom(s)
+	s.BatchSize = podCount(c, 1)
+	s.MaxFailedPods = podCount(c, 0)
+	if s.ProgressDeadlineSeconds == nil {
+		d := int32(1 + c.Intn(3600))
+		s.ProgressDeadlineSeconds = &d
+	}
+}
+
+// podCount returns a number of pods (minimum..100) or a percentage (minimum%..100%).
+func podCount(c randfill.Continue, minimum int) *intstr.IntOrString {
+	n := minimum + c.Intn(101-minimum)
+	var v intstr.IntOrString
+	if c.Bool() {
+		v = intstr.FromInt32(int32(n))
+	} else {
+		v = intstr.FromString(fmt.Sprintf("%d%%", n))
+	}
+	return &v
+}
+
+func oneOf[T any](c randfill.Continue, values ...T) T {
+	return values[c.Intn(len(values))]
+}
