@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	goflag "flag"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+)
+
+// UsageError is a bad command line: the process exits with code 2.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// NewCommand returns the triton-apiserver command.
+func NewCommand(ctx context.Context) *cobra.Command {
+	o := NewOptions()
+	cmd := &cobra.Command{
+		Use:   "triton-apiserver",
+		Short: "Serves the releases.triton.io API: Releases that move OpenKruise CloneSets batch by batch",
+		Long: "triton-apiserver is a Kubernetes aggregated API server. It stores Releases in etcd (an embedded " +
+			"single-member etcd in --etcd-data-dir unless --etcd-servers is given) and serves them under " +
+			"/apis/releases.triton.io/v1alpha1 behind kube-apiserver through an APIService.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return UsageError{fmt.Errorf("unexpected arguments %q: triton-apiserver takes only flags", args)}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return UsageError{err}
+			}
+			return Run(cmd.Context(), o)
+		},
+	}
+	cmd.SetContext(ctx)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageError{err} })
+	fs := cmd.Flags()
+	o.AddFlags(fs)
+	// klog's verbosity flags, without the rest of the global Go flag set.
+	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for _, name := range []string{"v", "vmodule"} {
+		fs.AddGoFlag(klogFlags.Lookup(name))
+	}
+	return cmd
+}

@@ -1,0 +1,125 @@
+// Package app holds triton-apiserver's command line: its options, their validation, and how they
+// become a server configuration.
+package app
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	netutils "k8s.io/utils/net"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/apiserver"
+	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
+)
+
+const (
+	// etcdPathPrefix is where Releases live in etcd, as kube-apiserver keeps its objects under /registry.
+	etcdPathPrefix = "/registry/releases.triton.io"
+	// DefaultSecurePort is the HTTPS port; not 443, so the server needs no privilege to bind it.
+	DefaultSecurePort = 8443
+	// DefaultEtcdDataDir is where the embedded etcd keeps its data when --etcd-servers is empty.
+	DefaultEtcdDataDir = "/var/lib/triton-apiserver/etcd"
+)
+
+// Options are the command line of triton-apiserver: k8s.io/apiserver's recommended options (secure
+// serving, delegated authentication and authorization, audit, admission, etcd, and --kubeconfig for the
+// cluster whose CloneSets it drives) plus the embedded etcd's data dir.
+type Options struct {
+	Recommended *genericoptions.RecommendedOptions
+	// EtcdDataDir is the embedded etcd's data dir, used when no --etcd-servers are given.
+	EtcdDataDir string
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	o := &Options{
+		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
+			apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
+		EtcdDataDir: DefaultEtcdDataDir,
+	}
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha1.SchemeGroupVersion,
+		schema.GroupKind{Group: v1alpha1.GroupName})
+	o.Recommended.SecureServing.BindPort = DefaultSecurePort
+	return o
+}
+
+// AddFlags adds every option to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.Recommended.AddFlags(fs)
+	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
+		"Data directory of the embedded single-member etcd, used when --etcd-servers is empty. "+
+			"Only one server may use it: run one replica in this mode.")
+	// --kubeconfig comes from the core API options; say what it is for here.
+	if f := fs.Lookup("kubeconfig"); f != nil {
+		f.Usage = "Kubeconfig of the cluster whose CloneSets the server drives and whose kube-apiserver " +
+			"authenticates and authorizes its callers. Empty: the in-cluster configuration."
+	}
+}
+
+// EmbeddedEtcd reports whether the server runs its own etcd (no --etcd-servers).
+func (o *Options) EmbeddedEtcd() bool {
+	return len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
+}
+
+// Validate reports every bad option at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.EmbeddedEtcd() {
+		if strings.TrimSpace(o.EtcdDataDir) == "" {
+			errs = append(errs, fmt.Errorf("--etcd-data-dir must be set when --etcd-servers is empty"))
+		}
+		// The recommended options insist on --etcd-servers; the embedded member will provide it.
+		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{"http://embedded.invalid"}
+		defer func() { o.Recommended.Etcd.StorageConfig.Transport.ServerList = nil }()
+	}
+	errs = append(errs, o.Recommended.Validate()...)
+	return utilerrors.NewAggregate(errs)
+}
+
+// Config turns validated options into the server's configuration. The etcd servers must be known by
+// now: the embedded member, if any, is already running.
+func (o *Options) Config() (*apiserver.Config, error) {
+	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
+		[]net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating self-signed certificates: %w", err)
+	}
+
+	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIConfig.Info.Title = "Triton"
+	cfg.OpenAPIConfig.Info.Version = v1alpha1.SchemeGroupVersion.Version
+	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIV3Config.Info.Title = "Triton"
+	cfg.OpenAPIV3Config.Info.Version = v1alpha1.SchemeGroupVersion.Version
+
+	if err := o.Recommended.ApplyTo(cfg); err != nil {
+		return nil, err
+	}
+	// etcd stays in /readyz (no traffic while storage is down) but leaves /livez: an etcd outage must
+	// not make the kubelet restart a server that would come back by itself.
+	cfg.LivezChecks = withoutCheck(cfg.LivezChecks, "etcd")
+	return &apiserver.Config{GenericConfig: cfg}, nil
+}
+
+func withoutCheck(checks []healthz.HealthChecker, name string) []healthz.HealthChecker {
+	kept := checks[:0:0]
+	for _, c := range checks {
+		if c.Name() != name {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}

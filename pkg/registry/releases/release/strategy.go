@@ -1,0 +1,132 @@
+// Package release stores Releases in etcd through the generic registry: the main resource, its status
+// subresource, and the table kubectl prints.
+package release
+
+import (
+	"context"
+	"fmt"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
+)
+
+// releaseStrategy is how callers create and update a Release's spec and metadata. The status belongs
+// to the server: it is set on create and kept on every update of the main resource.
+type releaseStrategy struct {
+	runtime.ObjectTyper
+	names.NameGenerator
+}
+
+// statusStrategy is how the status subresource updates a Release: only the status changes.
+type statusStrategy struct {
+	releaseStrategy
+}
+
+// NewStrategy returns the strategy of the main resource.
+func NewStrategy(typer runtime.ObjectTyper) releaseStrategy {
+	return releaseStrategy{typer, names.SimpleNameGenerator}
+}
+
+// NewStatusStrategy returns the strategy of the status subresource.
+func NewStatusStrategy(s releaseStrategy) statusStrategy {
+	return statusStrategy{s}
+}
+
+func (releaseStrategy) NamespaceScoped() bool { return true }
+
+// GetResetFields says which fields server-side apply must not let a caller of the main resource own.
+func (releaseStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		"releases.triton.io/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("status")),
+	}
+}
+
+// PrepareForCreate starts every release as Pending with a fresh status, whatever the caller sent.
+func (releaseStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
+	r := obj.(*releases.Release)
+	r.Status = releases.ReleaseStatus{Phase: releases.ReleasePending}
+	r.Generation = 1
+}
+
+// PrepareForUpdate keeps the stored status and bumps the generation only when the spec changed.
+func (releaseStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	newR, oldR := obj.(*releases.Release), old.(*releases.Release)
+	newR.Status = oldR.Status
+	if !apiequality.Semantic.DeepEqual(newR.Spec, oldR.Spec) {
+		newR.Generation = oldR.Generation + 1
+	}
+}
+
+func (releaseStrategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	return validation.ValidateRelease(obj.(*releases.Release))
+}
+
+func (releaseStrategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string { return nil }
+
+func (releaseStrategy) AllowCreateOnUpdate(context.Context) bool { return false }
+
+func (releaseStrategy) AllowUnconditionalUpdate(context.Context) bool { return true }
+
+func (releaseStrategy) Canonicalize(obj runtime.Object) {}
+
+func (releaseStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	return validation.ValidateReleaseUpdate(obj.(*releases.Release), old.(*releases.Release))
+}
+
+func (releaseStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	return nil
+}
+
+// GetResetFields: a status writer cannot own the spec.
+func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		"releases.triton.io/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
+	}
+}
+
+// PrepareForUpdate keeps the stored spec; the generation therefore never moves on a status write.
+func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	newR, oldR := obj.(*releases.Release), old.(*releases.Release)
+	newR.Spec = oldR.Spec
+}
+
+func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	return validation.ValidateReleaseStatusUpdate(obj.(*releases.Release), old.(*releases.Release))
+}
+
+func (statusStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	return nil
+}
+
+// GetAttrs returns the labels and the selectable fields of a Release.
+func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	r, ok := obj.(*releases.Release)
+	if !ok {
+		return nil, nil, fmt.Errorf("not a Release: %T", obj)
+	}
+	return r.Labels, SelectableFields(r), nil
+}
+
+// SelectableFields are the fields `--field-selector` accepts: metadata.name, metadata.namespace,
+// spec.cloneSetName and status.phase.
+func SelectableFields(r *releases.Release) fields.Set {
+	return generic.AddObjectMetaFieldsSet(fields.Set{
+		"spec.cloneSetName": r.Spec.CloneSetName,
+		"status.phase":      string(r.Status.Phase),
+	}, &r.ObjectMeta, true)
+}
+
+// Match returns the matcher of a label and field selector.
+func Match(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
+	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: GetAttrs}
+}
