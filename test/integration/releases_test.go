@@ -459,4 +459,3 @@ func nextEvents(t *testing.T, w watch.Interface, n int) []watch.Event {
 	}
 	return got
 }
-
