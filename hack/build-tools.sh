@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the binaries of the local control plane from their tools modules under hack/tools/ into
+# _output/bin. A binary newer than its module's go.mod and go.sum is current and is not rebuilt.
+#   hack/build-tools.sh            all of them
+#   hack/build-tools.sh etcd kwok  only these
+set -o errexit
+set -o nounset
+set -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="${ROOT}/_output/bin"
+mkdir -p "${BIN}"
+
+# binary  tools-module  package
+TOOLS=(
+    "etcd            etcd        github.com/triton-io/triton/hack/tools/etcd"
+    "kube-apiserver  kubernetes  k8s.io/kubernetes/cmd/kube-apiserver"
+    "kube-scheduler  kubernetes  k8s.io/kubernetes/cmd/kube-scheduler"
+    "kubectl         kubernetes  k8s.io/kubernetes/cmd/kubectl"
+    "kwok            kwok        sigs.k8s.io/kwok/cmd/kwok"
+    "kruise-manager  kruise      github.com/openkruise/kruise"
+)
+
+current() { # binary module-dir
+    local bin="$1" dir="$2"
+    [[ -x "${bin}" && "${bin}" -nt "${dir}/go.mod" && "${bin}" -nt "${dir}/go.sum" ]]
+}
+
+wanted=("$@")
+for entry in "${TOOLS[@]}"; do
+    read -r name module pkg <<<"${entry}"
+    if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " ${name} " ]]; then
+        continue
+    fi
+    dir="${ROOT}/hack/tools/${module}"
+    if current "${BIN}/${name}" "${dir}"; then
+        echo "build-tools: ${name} is current"
+        continue
+    fi
+    echo "build-tools: building ${name} from ${pkg}"
+    start=${SECONDS}
+    (cd "${dir}" && CGO_ENABLED=0 go build -trimpath -o "${BIN}/${name}.tmp" "${pkg}")
+    mv "${BIN}/${name}.tmp" "${BIN}/${name}"
+    echo "build-tools: ${name} built in $((SECONDS - start))s"
+done
