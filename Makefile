@@ -4,7 +4,7 @@ GO ?= go
 OUTPUT := _output
 BIN := $(OUTPUT)/bin
 
-.PHONY: all build generate verify test test-unit test-integration run clean
+.PHONY: all build tools generate verify test test-go test-unit test-integration test-e2e run up down clean
 
 all: build
 
@@ -22,8 +22,11 @@ verify:
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## test: every test (unit and integration), with the race detector
-test:
+## test: every test: unit, integration (race detector) and end-to-end on the local control plane
+test: test-go
+
+## test-go: unit and integration tests, with the race detector
+test-go:
 	$(GO) test -race -count=1 ./...
 
 ## test-unit: the tests that need no server
@@ -34,9 +37,25 @@ test-unit:
 test-integration:
 	$(GO) test -race -count=1 ./test/integration/...
 
-## run: bring up the local control plane and triton-apiserver (see README)
+## test-e2e: bring the local control plane up, run test/e2e against it, bring it down
+test-e2e:
+	hack/test-e2e.sh
+
+## tools: build the local control plane's binaries (skips those that are current)
+tools:
+	hack/build-tools.sh
+
+## run: bring up the local control plane and triton-apiserver in the foreground; Ctrl-C stops it
 run:
 	hack/local-up.sh
+
+## up: the same, returning once everything is ready
+up:
+	hack/local-up.sh --detach
+
+## down: stop what `make up` started
+down:
+	hack/local-down.sh
 
 ## clean: remove build output
 clean:

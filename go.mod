@@ -3,6 +3,7 @@ module github.com/triton-io/triton
 go 1.26.0
 
 require (
+	github.com/openkruise/kruise-api v1.8.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/stretchr/testify v1.12.1

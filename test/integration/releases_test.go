@@ -126,6 +126,16 @@ func TestStatusUpdateLeavesSpecAlone(t *testing.T) {
 	assert.Equal(t, "web", updated.Spec.CloneSetName)
 	assert.Equal(t, int64(1), updated.Generation, "a status write never bumps the generation")
 
+	// Rights on releases/status change the status only: labels and annotations stay.
+	updated.Labels = map[string]string{"team": "intruder"}
+	updated.Annotations = map[string]string{"note": "intruder"}
+	updated.Status.Phase = v1alpha1.ReleasePaused
+	updated, err = releases.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleasePaused, updated.Status.Phase)
+	assert.Empty(t, updated.Labels)
+	assert.Empty(t, updated.Annotations)
+
 	// An invalid status is refused with its field.
 	updated.Status.CurrentBatch = 7
 	_, err = releases.UpdateStatus(ctx, updated, metav1.UpdateOptions{})

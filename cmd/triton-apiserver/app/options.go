@@ -51,6 +51,8 @@ func NewOptions() *Options {
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha1.SchemeGroupVersion,
 		schema.GroupKind{Group: v1alpha1.GroupName})
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
+	// An aggregated API server that does not serve HTTPS serves nothing: refuse --secure-port=0.
+	o.Recommended.SecureServing.Required = true
 	return o
 }
 

@@ -87,17 +87,29 @@ func (releaseStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Ob
 	return nil
 }
 
-// GetResetFields: a status writer cannot own the spec.
+// GetResetFields: a status writer cannot own the spec, nor the metadata a caller of the main resource
+// controls.
 func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"releases.triton.io/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
+		"releases.triton.io/v1alpha1": fieldpath.NewSet(
+			fieldpath.MakePathOrDie("spec"),
+			fieldpath.MakePathOrDie("metadata", "labels"),
+			fieldpath.MakePathOrDie("metadata", "annotations"),
+			fieldpath.MakePathOrDie("metadata", "finalizers"),
+			fieldpath.MakePathOrDie("metadata", "ownerReferences"),
+		),
 	}
 }
 
-// PrepareForUpdate keeps the stored spec; the generation therefore never moves on a status write.
+// PrepareForUpdate keeps the stored spec and the caller-controlled metadata: rights on releases/status
+// change the status only. The generation therefore never moves on a status write.
 func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	newR, oldR := obj.(*releases.Release), old.(*releases.Release)
 	newR.Spec = oldR.Spec
+	newR.Labels = oldR.Labels
+	newR.Annotations = oldR.Annotations
+	newR.Finalizers = oldR.Finalizers
+	newR.OwnerReferences = oldR.OwnerReferences
 }
 
 func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {

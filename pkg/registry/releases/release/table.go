@@ -30,7 +30,8 @@ var columns = []metav1.TableColumnDefinition{
 func (tableConvertor) ConvertToTable(ctx context.Context, obj runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
 	table := &metav1.Table{}
 	if opt, ok := tableOptions.(*metav1.TableOptions); !ok || !opt.NoHeaders {
-		table.ColumnDefinitions = columns
+		// A copy: callers may change the table they get.
+		table.ColumnDefinitions = append([]metav1.TableColumnDefinition(nil), columns...)
 	}
 	var items []releases.Release
 	switch t := obj.(type) {

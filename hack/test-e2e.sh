@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs test/e2e on the local control plane: brings it up (make up), runs the tests, brings it down.
+# With E2E_KEEP_UP=true the control plane stays up afterwards (make down stops it).
+set -o errexit
+set -o nounset
+set -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "${ROOT}"
+
+"${ROOT}/hack/local-up.sh" --detach
+status=0
+go test -tags e2e -count=1 -timeout 20m ./test/e2e/... "$@" || status=$?
+if [[ "${E2E_KEEP_UP:-false}" != "true" ]]; then
+    "${ROOT}/hack/local-down.sh"
+fi
+if [[ ${status} -ne 0 ]]; then
+    echo "test-e2e: failed; component logs are in ${ROOT}/_output/local/logs/" >&2
+fi
+exit ${status}

@@ -1,0 +1,207 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
+	admin := connect(t, "admin")
+	ctx := testContext(t, 5*time.Second)
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		out, err := admin.kubectl(ctx, "get", "apiservice", "v1alpha1.releases.triton.io",
+			"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`)
+		if err != nil || strings.TrimSpace(out) != "True" {
+			return false, nil
+		}
+		resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion("releases.triton.io/v1alpha1")
+		return err == nil && len(resources.APIResources) > 0, nil
+	})
+	require.NoError(t, err, "APIService Available and discovery of releases.triton.io/v1alpha1 within 5s")
+
+	resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion("releases.triton.io/v1alpha1")
+	require.NoError(t, err)
+	var names []string
+	for _, r := range resources.APIResources {
+		names = append(names, r.Name)
+	}
+	assert.Contains(t, names, "releases")
+	assert.Contains(t, names, "releases/status")
+}
+
+func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, time.Minute)
+	out, err := admin.kubectl(ctx, "-n", ns, "create", "-f", filepath.Join(root, "artifacts/examples/update.yaml"))
+	require.NoError(t, err, out)
+
+	out, err = admin.kubectl(ctx, "-n", ns, "get", "releases")
+	require.NoError(t, err, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Equal(t, []string{"NAME", "CLONESET", "ACTION", "PHASE", "BATCH", "UPDATED", "AGE"}, strings.Fields(lines[0]))
+	assert.Equal(t, []string{"nginx-update", "nginx", "Update", "Pending", "0/0", "<none>"}, strings.Fields(lines[1])[:6])
+
+	out, err = admin.kubectl(ctx, "-n", ns, "get", "rel", "-o", "wide")
+	require.NoError(t, err, out)
+	assert.Equal(t, []string{"NAME", "CLONESET", "ACTION", "PHASE", "BATCH", "UPDATED", "AGE", "MODE", "PAUSED"},
+		strings.Fields(strings.Split(out, "\n")[0]))
+	assert.Contains(t, out, "Auto")
+}
+
+func TestKubectlCreateEveryExample(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, time.Minute)
+	examples, err := filepath.Glob(filepath.Join(root, "artifacts/examples/*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, examples)
+	for _, file := range examples {
+		out, err := admin.kubectl(ctx, "-n", ns, "create", "-f", file)
+		require.NoError(t, err, "kubectl create -f %s: %s", file, out)
+		assert.Contains(t, out, "release.releases.triton.io/", file)
+	}
+	list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Len(t, list.Items, len(examples))
+}
+
+func TestKubectlExplain(t *testing.T) {
+	admin := connect(t, "admin")
+	ctx := testContext(t, time.Minute)
+	out, err := admin.kubectl(ctx, "explain", "release.spec.strategy")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "releases.triton.io")
+	for _, field := range []string{"canary", "batchSize", "mode", "batchIntervalSeconds", "noPullIn", "progressDeadlineSeconds", "maxFailedPods"} {
+		assert.Contains(t, out, field)
+	}
+	assert.Contains(t, out, "Size of the first batch, the canary")
+}
+
+func TestKubectlGetWatchSeesAChange(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, time.Minute)
+
+	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "-n", ns, "get", "releases", "-w", "--output-watch-events")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := make(chan string)
+	go func() {
+		s := bufio.NewScanner(stdout)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+
+	// The watch is established once kubectl prints its empty list; create until it sees the release.
+	r := &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "watched"},
+		Spec: v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
+	}
+	created := false
+	deadline := time.After(45 * time.Second)
+	var seen []string
+	for {
+		if !created {
+			_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
+			require.NoError(t, err)
+			created = true
+		}
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "kubectl get -w ended; saw %q", seen)
+			seen = append(seen, line)
+			if strings.Contains(line, "watched") {
+				fields := strings.Fields(line)
+				assert.Equal(t, "ADDED", fields[0])
+				assert.Contains(t, fields, "Restart")
+				// And a change to it.
+				mode := v1alpha1.ModeAuto
+				got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "watched", metav1.GetOptions{})
+				require.NoError(t, err)
+				got.Spec.Strategy.Mode = mode
+				_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Update(ctx, got, metav1.UpdateOptions{})
+				require.NoError(t, err)
+				for line := range lines {
+					if strings.HasPrefix(line, "MODIFIED") && strings.Contains(line, "watched") {
+						return
+					}
+				}
+				t.Fatal("kubectl get -w ended before it saw the update")
+			}
+		case <-deadline:
+			t.Fatalf("kubectl get -w did not show the new release within 45s; saw %q", seen)
+		}
+	}
+}
+
+func TestTypedClientThroughKubeAPIServer(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, time.Minute)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	replicas := int32(3)
+	created, err := releases.Create(ctx, &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-scale"},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionScale, Replicas: &replicas},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleasePending, created.Status.Phase)
+	assert.Equal(t, v1alpha1.ModeManual, created.Spec.Strategy.Mode)
+
+	got, err := releases.Get(ctx, "web-scale", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, created.UID, got.UID)
+
+	// Invalid input through the aggregator: 422 with the field, nothing stored.
+	_, err = releases.Create(ctx, &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "bad"},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionScale},
+	}, metav1.CreateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
+	assert.Contains(t, err.Error(), "spec.replicas")
+	_, err = releases.Get(ctx, "bad", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+
+	require.NoError(t, releases.Delete(ctx, "web-scale", metav1.DeleteOptions{}))
+}
+
+func TestUserWithoutRoleIsForbidden(t *testing.T) {
+	admin := connect(t, "admin")
+	bob := connect(t, "bob")
+	ns := namespace(t, admin)
+	ctx := testContext(t, time.Minute)
+	_, err := bob.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "bob lists releases: want 403, got %v", err)
+	_, err = bob.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "nope"},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
+	}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "bob creates a release: want 403, got %v", err)
+	out, err := bob.kubectl(ctx, "-n", ns, "get", "releases")
+	assert.Error(t, err)
+	assert.Contains(t, out, `User "bob" cannot list resource "releases" in API group "releases.triton.io"`)
+}
+

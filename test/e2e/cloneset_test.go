@@ -1,0 +1,185 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// readyGate is the readiness gate through which Triton pulls pods into traffic.
+const readyGate corev1.PodConditionType = "apps.triton.io/ready"
+
+// The test bed itself: the real kruise-manager runs CloneSets on kwok pods, and a pod that carries
+// Triton's readiness gate gets no traffic (is not Ready) until the gate is set.
+func TestCloneSetPodsAndReadinessGate(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 2*time.Minute)
+
+	replicas := int32(2)
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{
+					Containers:     []corev1.Container{{Name: "web", Image: "nginx:1.27"}},
+					ReadinessGates: []corev1.PodReadinessGate{{ConditionType: readyGate}},
+				},
+			},
+			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
+		},
+	}
+	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	// kruise-manager creates the pods, the scheduler binds them to the kwok node, kwok runs them.
+	var pods []corev1.Pod
+	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		list, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, nil
+		}
+		running := 0
+		for _, p := range list.Items {
+			if p.Status.Phase == corev1.PodRunning && condition(&p, corev1.ContainersReady) == corev1.ConditionTrue {
+				running++
+			}
+		}
+		pods = list.Items
+		return running == int(replicas), nil
+	})
+	require.NoError(t, err, "CloneSet pods Running and ContainersReady: %s", describe(pods))
+
+	for _, p := range pods {
+		assert.NotEmpty(t, p.Spec.NodeName, "scheduled")
+		assert.NotEmpty(t, p.Status.PodIP)
+		assert.Equal(t, corev1.ConditionFalse, condition(&p, corev1.PodReady), "%s is Ready before its gate is set", p.Name)
+	}
+	got, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, replicas, got.Status.Replicas)
+	assert.Zero(t, got.Status.ReadyReplicas, "no pod is in traffic yet")
+
+	// Pull one pod in: it becomes Ready; the other does not.
+	in := pods[0].Name
+	setGate(t, ctx, admin, ns, in, corev1.ConditionTrue)
+	waitCondition(t, ctx, admin, ns, in, corev1.PodReady, corev1.ConditionTrue)
+	p, err := admin.kube.CoreV1().Pods(ns).Get(ctx, pods[1].Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, corev1.ConditionFalse, condition(p, corev1.PodReady))
+
+	// Pull it out again: it stops being Ready.
+	setGate(t, ctx, admin, ns, in, corev1.ConditionFalse)
+	waitCondition(t, ctx, admin, ns, in, corev1.PodReady, corev1.ConditionFalse)
+}
+
+// A partition holds pods at the old revision: with partition = replicas a template change updates none,
+// and partition = replicas-1 recreates exactly one pod at the new revision (what a release batch does).
+func TestCloneSetPartition(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 2*time.Minute)
+
+	replicas := int32(3)
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "api:1"}}},
+			},
+			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
+		},
+	}
+	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitCloneSet(t, ctx, admin, ns, "api", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.ReadyReplicas == replicas && s.UpdatedReplicas == replicas
+	})
+
+	patch := func(body string) {
+		_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "api", types.MergePatchType, []byte(body), metav1.PatchOptions{})
+		require.NoError(t, err)
+	}
+	patch(`{"spec":{"updateStrategy":{"partition":3},"template":{"spec":{"containers":[{"name":"api","image":"api:2"}]}}}}`)
+	st := waitCloneSet(t, ctx, admin, ns, "api", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.ObservedGeneration == 2 && s.UpdateRevision != s.CurrentRevision
+	})
+	assert.Zero(t, st.UpdatedReplicas, "partition = replicas updates no pod")
+
+	patch(`{"spec":{"updateStrategy":{"partition":2}}}`)
+	st = waitCloneSet(t, ctx, admin, ns, "api", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.UpdatedReplicas == 1 && s.UpdatedReadyReplicas == 1 && s.ReadyReplicas == replicas
+	})
+	assert.Equal(t, int32(1), st.UpdatedReplicas)
+}
+
+func condition(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return c.Status
+		}
+	}
+	return corev1.ConditionUnknown
+}
+
+func describe(pods []corev1.Pod) string {
+	s := ""
+	for _, p := range pods {
+		s += fmt.Sprintf("%s(node=%q phase=%s conditions=%v) ", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
+	}
+	return s
+}
+
+func setGate(t *testing.T, ctx context.Context, c *cluster, ns, pod string, status corev1.ConditionStatus) {
+	t.Helper()
+	body := fmt.Sprintf(`{"status":{"conditions":[{"type":%q,"status":%q,"lastTransitionTime":%q}]}}`,
+		readyGate, status, time.Now().UTC().Format(time.RFC3339))
+	_, err := c.kube.CoreV1().Pods(ns).Patch(ctx, pod, types.StrategicMergePatchType, []byte(body), metav1.PatchOptions{}, "status")
+	require.NoError(t, err)
+}
+
+func waitCondition(t *testing.T, ctx context.Context, c *cluster, ns, pod string, ct corev1.PodConditionType, want corev1.ConditionStatus) {
+	t.Helper()
+	var last *corev1.Pod
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err := c.kube.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		last = p
+		return condition(p, ct) == want, nil
+	})
+	require.NoError(t, err, "pod %s condition %s never became %s: %v", pod, ct, want, last)
+}
+
+func waitCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, ok func(kruiseappsv1alpha1.CloneSetStatus) bool) kruiseappsv1alpha1.CloneSetStatus {
+	t.Helper()
+	var last kruiseappsv1alpha1.CloneSetStatus
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		last = cs.Status
+		return ok(cs.Status), nil
+	})
+	require.NoError(t, err, "CloneSet %s/%s: last status %+v", ns, name, last)
+	return last
+}
