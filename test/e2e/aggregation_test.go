@@ -118,7 +118,7 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 	// The watch is established once kubectl prints its empty list; create until it sees the release.
 	r := &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "watched"},
-		Spec: v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
 	}
 	created := false
 	deadline := time.After(45 * time.Second)
@@ -204,4 +204,3 @@ func TestUserWithoutRoleIsForbidden(t *testing.T) {
 	assert.Error(t, err)
 	assert.Contains(t, out, `User "bob" cannot list resource "releases" in API group "releases.triton.io"`)
 }
-
