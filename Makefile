@@ -23,7 +23,7 @@ verify:
 	$(GO) vet ./...
 
 ## test: every test: unit, integration (race detector) and end-to-end on the local control plane
-test: test-go
+test: test-go test-e2e
 
 ## test-go: unit and integration tests, with the race detector
 test-go:

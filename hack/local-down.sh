@@ -4,6 +4,10 @@
 set -o nounset
 set -o pipefail
 
+# Stopping must finish even when whoever reads our output has gone (Ctrl-C on `make run | tee`), and a
+# second Ctrl-C must not leave half the processes running.
+trap "" PIPE INT
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIDS="${ROOT}/_output/local/pids"
 [[ -d "${PIDS}" ]] || exit 0

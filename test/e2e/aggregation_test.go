@@ -115,7 +115,7 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 		close(lines)
 	}()
 
-	// The watch is established once kubectl prints its empty list; create until it sees the release.
+	// kubectl lists, then watches from the list's resourceVersion: the release shows up either way.
 	r := &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "watched"},
 		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
