@@ -13,7 +13,10 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/controller"
 )
 
 var (
@@ -40,11 +43,14 @@ func init() {
 // Config is the configuration of triton-apiserver.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
+	// Driver reads and writes the cluster's CloneSets; nil only in tests of storage alone.
+	Driver *cloneset.Driver
 }
 
 // CompletedConfig is a Config with every default filled in.
 type CompletedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
+	Driver        *cloneset.Driver
 }
 
 // Server is a running triton-apiserver.
@@ -54,7 +60,7 @@ type Server struct {
 
 // Complete fills in the defaults of the generic server.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete()}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -63,17 +69,33 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter)
+	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, c.Driver)
 	if err != nil {
 		return nil, err
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(releases.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+	resources := map[string]rest.Storage{
 		"releases":        storage.Release,
 		"releases/status": storage.Status,
 	}
+	for verb, action := range storage.Actions {
+		resources["releases/"+string(verb)] = action
+	}
+	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = resources
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, err
+	}
+	if c.Driver != nil {
+		// The controller talks to releases through the server's own loopback client.
+		driver := c.Driver
+		generic.AddPostStartHookOrDie("start-release-controller", func(hook genericapiserver.PostStartHookContext) error {
+			client, err := versioned.NewForConfig(hook.LoopbackClientConfig)
+			if err != nil {
+				return err
+			}
+			go controller.New(client, driver).Run(hook, 2)
+			return nil
+		})
 	}
 	return &Server{GenericAPIServer: generic}, nil
 }

@@ -16,7 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -49,6 +52,7 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, time.Minute)
+	nginx(t, ctx, admin, ns, 3)
 	out, err := admin.kubectl(ctx, "-n", ns, "create", "-f", filepath.Join(root, "artifacts/examples/update.yaml"))
 	require.NoError(t, err, out)
 
@@ -57,7 +61,12 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2, out)
 	assert.Equal(t, []string{"NAME", "CLONESET", "ACTION", "PHASE", "BATCH", "UPDATED", "AGE"}, strings.Fields(lines[0]))
-	assert.Equal(t, []string{"nginx-update", "nginx", "Update", "Pending", "0/0", "<none>"}, strings.Fields(lines[1])[:6])
+	row := strings.Fields(lines[1])
+	assert.Equal(t, []string{"nginx-update", "nginx", "Update"}, row[:3])
+	assert.Contains(t, []string{"Pending", "Progressing"}, row[3])
+	// 3 pods: a canary of 1, then 50% (2): two batches.
+	assert.Regexp(t, `^[01]/2$`, row[4])
+	assert.Regexp(t, `^\d/3$`, row[5])
 
 	out, err = admin.kubectl(ctx, "-n", ns, "get", "rel", "-o", "wide")
 	require.NoError(t, err, out)
@@ -66,21 +75,33 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	assert.Contains(t, out, "Auto")
 }
 
+// Each example in a namespace of its own (one release at a time per CloneSet), with the CloneSet it
+// needs: none for Create; 5 pods with two revisions for the others.
 func TestKubectlCreateEveryExample(t *testing.T) {
 	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, time.Minute)
+	ctx := testContext(t, 2*time.Minute)
 	examples, err := filepath.Glob(filepath.Join(root, "artifacts/examples/*.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, examples)
 	for _, file := range examples {
+		ns := namespace(t, admin)
+		if filepath.Base(file) != "create.yaml" {
+			nginx(t, ctx, admin, ns, 5)
+			_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
+				[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27.1"}]}}}}`), metav1.PatchOptions{})
+			require.NoError(t, err)
+			waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+				return s.UpdatedReadyReplicas == 5 && s.ObservedGeneration == 2
+			})
+		}
 		out, err := admin.kubectl(ctx, "-n", ns, "create", "-f", file)
 		require.NoError(t, err, "kubectl create -f %s: %s", file, out)
 		assert.Contains(t, out, "release.releases.triton.io/", file)
+		list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		require.Len(t, list.Items, 1)
+		assert.NotEmpty(t, list.Items[0].Status.Batches, "%s: the plan is computed on create", file)
 	}
-	list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
-	require.NoError(t, err)
-	assert.Len(t, list.Items, len(examples))
 }
 
 func TestKubectlExplain(t *testing.T) {
@@ -116,9 +137,10 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 	}()
 
 	// kubectl lists, then watches from the list's resourceVersion: the release shows up either way.
+	nginx(t, ctx, admin, ns, 1)
 	r := &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "watched"},
-		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart},
 	}
 	created := false
 	deadline := time.After(45 * time.Second)
@@ -162,13 +184,15 @@ func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 	ns := namespace(t, admin)
 	ctx := testContext(t, time.Minute)
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	nginx(t, ctx, admin, ns, 1)
 	replicas := int32(3)
 	created, err := releases.Create(ctx, &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-scale"},
-		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionScale, Replicas: &replicas},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionScale, Replicas: &replicas},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleasePending, created.Status.Phase)
+	assert.Len(t, created.Status.Batches, 1, "scale 1 to 3 in one batch of 100%")
 	assert.Equal(t, v1alpha1.ModeManual, created.Spec.Strategy.Mode)
 
 	got, err := releases.Get(ctx, "web-scale", metav1.GetOptions{})
@@ -178,12 +202,20 @@ func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 	// Invalid input through the aggregator: 422 with the field, nothing stored.
 	_, err = releases.Create(ctx, &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "bad"},
-		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionScale},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionScale},
 	}, metav1.CreateOptions{})
 	require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
 	assert.Contains(t, err.Error(), "spec.replicas")
 	_, err = releases.Get(ctx, "bad", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))
+
+	// A release for a CloneSet that does not exist: 422 naming the field.
+	_, err = releases.Create(ctx, &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "ghost"},
+		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "ghost", Action: v1alpha1.ActionRestart},
+	}, metav1.CreateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
+	assert.Contains(t, err.Error(), "spec.cloneSetName")
 
 	require.NoError(t, releases.Delete(ctx, "web-scale", metav1.DeleteOptions{}))
 }

@@ -18,9 +18,13 @@ import (
 	"k8s.io/apiserver/pkg/util/compatibility"
 	netutils "k8s.io/utils/net"
 
+	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
+	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 const (
@@ -113,7 +117,20 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	// etcd stays in /readyz (no traffic while storage is down) but leaves /livez: an etcd outage must
 	// not make the kubelet restart a server that would come back by itself.
 	cfg.LivezChecks = withoutCheck(cfg.LivezChecks, "etcd")
-	return &apiserver.Config{GenericConfig: cfg}, nil
+	config := &apiserver.Config{GenericConfig: cfg}
+	// The cluster whose CloneSets the server drives: --kubeconfig, or in-cluster.
+	if cfg.ClientConfig != nil {
+		kruise, err := kruiseclient.NewForConfig(cfg.ClientConfig)
+		if err != nil {
+			return nil, err
+		}
+		kube, err := kubernetes.NewForConfig(cfg.ClientConfig)
+		if err != nil {
+			return nil, err
+		}
+		config.Driver = &cloneset.Driver{Kruise: kruise, Kube: kube}
+	}
+	return config, nil
 }
 
 func withoutCheck(checks []healthz.HealthChecker, name string) []healthz.HealthChecker {

@@ -471,6 +471,13 @@ func schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref common.ReferenceC
 							Format:      "int32",
 						},
 					},
+					"heldAt": {
+						SchemaProps: spec.SchemaProps{
+							Description: "While the release is paused or failed: the partition (Update, Restart, Rollback) or the replicas (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 			},
 		},

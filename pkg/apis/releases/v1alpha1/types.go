@@ -307,6 +307,11 @@ type CloneSetObservation struct {
 	// The CloneSet's replicas before the release: what `cancel` returns to.
 	// +optional
 	ReplicasBeforeRelease *int32 `json:"replicasBeforeRelease,omitempty"`
+
+	// While the release is paused or failed: the partition (Update, Restart, Rollback) or the replicas
+	// (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.
+	// +optional
+	HeldAt *int32 `json:"heldAt,omitempty"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.

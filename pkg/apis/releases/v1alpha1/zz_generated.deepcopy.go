@@ -57,6 +57,11 @@ func (in *CloneSetObservation) DeepCopyInto(out *CloneSetObservation) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.HeldAt != nil {
+		in, out := &in.HeldAt, &out.HeldAt
+		*out = new(int32)
+		**out = **in
+	}
 	return
 }
 

@@ -11,17 +11,33 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // Storage is every REST endpoint of the releases resource.
 type Storage struct {
 	Release *REST
 	Status  *StatusREST
+	// Actions are releases/pause, resume, next and cancel, by verb; nil without a cluster.
+	Actions map[plan.Verb]*ActionREST
 }
 
 // REST is the releases resource.
 type REST struct {
 	*genericregistry.Store
+	driver *cloneset.Driver
+}
+
+// Create admits a new release against its CloneSet and stores it with its plan.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	if r.driver != nil {
+		var err error
+		if ctx, err = r.admit(ctx, obj.(*releases.Release)); err != nil {
+			return nil, err
+		}
+	}
+	return r.Store.Create(ctx, obj, createValidation, options)
 }
 
 // StatusREST is the releases/status subresource.
@@ -38,8 +54,9 @@ var (
 	_ rest.ResetFieldsStrategy = statusStrategy{}
 )
 
-// NewStorage returns the etcd-backed storage of releases and releases/status.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*Storage, error) {
+// NewStorage returns the etcd-backed storage of releases, releases/status and, given a CloneSet driver,
+// the action subresources. Without a driver (tests of storage alone) releases are stored without a plan.
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, driver *cloneset.Driver) (*Storage, error) {
 	strategy := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &releases.Release{} },
@@ -65,7 +82,14 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*
 	statusStore.UpdateStrategy = status
 	statusStore.ResetFieldsStrategy = status
 
-	return &Storage{Release: &REST{store}, Status: &StatusREST{store: &statusStore}}, nil
+	storage := &Storage{Release: &REST{Store: store, driver: driver}, Status: &StatusREST{store: &statusStore}}
+	if driver != nil {
+		storage.Actions = map[plan.Verb]*ActionREST{}
+		for _, verb := range []plan.Verb{plan.VerbPause, plan.VerbResume, plan.VerbNext, plan.VerbCancel} {
+			storage.Actions[verb] = &ActionREST{verb: verb, status: &statusStore, driver: driver}
+		}
+	}
+	return storage, nil
 }
 
 // ShortNames lets `kubectl get rel` work.

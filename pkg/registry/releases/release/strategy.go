@@ -51,10 +51,14 @@ func (releaseStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set 
 	}
 }
 
-// PrepareForCreate starts every release as Pending with a fresh status, whatever the caller sent.
+// PrepareForCreate starts every release as Pending with the status planned when it was admitted (its
+// batches, its CloneSet before the release), whatever the caller sent.
 func (releaseStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	r := obj.(*releases.Release)
 	r.Status = releases.ReleaseStatus{Phase: releases.ReleasePending}
+	if planned, ok := plannedStatus(ctx); ok {
+		r.Status = planned
+	}
 	r.Generation = 1
 }
 

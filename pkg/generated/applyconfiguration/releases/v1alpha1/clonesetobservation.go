@@ -43,6 +43,9 @@ type CloneSetObservationApplyConfiguration struct {
 	RevisionBeforeRelease *string `json:"revisionBeforeRelease,omitempty"`
 	// The CloneSet's replicas before the release: what `cancel` returns to.
 	ReplicasBeforeRelease *int32 `json:"replicasBeforeRelease,omitempty"`
+	// While the release is paused or failed: the partition (Update, Restart, Rollback) or the replicas
+	// (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.
+	HeldAt *int32 `json:"heldAt,omitempty"`
 }
 
 // CloneSetObservationApplyConfiguration constructs a declarative configuration of the CloneSetObservation type for use with
@@ -128,5 +131,13 @@ func (b *CloneSetObservationApplyConfiguration) WithRevisionBeforeRelease(value 
 // If called multiple times, the ReplicasBeforeRelease field is set to the value of the last call.
 func (b *CloneSetObservationApplyConfiguration) WithReplicasBeforeRelease(value int32) *CloneSetObservationApplyConfiguration {
 	b.ReplicasBeforeRelease = &value
+	return b
+}
+
+// WithHeldAt sets the HeldAt field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the HeldAt field is set to the value of the last call.
+func (b *CloneSetObservationApplyConfiguration) WithHeldAt(value int32) *CloneSetObservationApplyConfiguration {
+	b.HeldAt = &value
 	return b
 }

@@ -1,0 +1,146 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/util/dryrun"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// ActionREST is one of the action subresources: releases/pause, resume, next, cancel. A call writes the
+// Release's new state first, with optimistic concurrency (the intent), then makes the CloneSet follow it
+// with absolute values, and answers with the Release showing the CloneSet as it now is.
+type ActionREST struct {
+	verb   plan.Verb
+	status *genericregistry.Store
+	driver *cloneset.Driver
+}
+
+var (
+	_ rest.NamedCreater    = &ActionREST{}
+	_ rest.StorageMetadata = &ActionREST{}
+)
+
+// New returns the body of a call.
+func (a *ActionREST) New() runtime.Object { return &releases.ReleaseRequest{} }
+
+// Destroy does nothing: the main resource's store owns the etcd client.
+func (a *ActionREST) Destroy() {}
+
+// ProducesMIMETypes: the answer is in the request's media type.
+func (a *ActionREST) ProducesMIMETypes(verb string) []string { return nil }
+
+// ProducesObject: the answer is the Release.
+func (a *ActionREST) ProducesObject(verb string) interface{} { return v1alpha1.Release{} }
+
+var errNoChange = errors.New("no change")
+
+// Create performs the verb on the release name.
+func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	req, ok := obj.(*releases.ReleaseRequest)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a ReleaseRequest: %T", obj))
+	}
+	if req.Name != "" && req.Name != name {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the ReleaseRequest names %q but the call is for release %q", req.Name, name))
+	}
+	if errs := validation.ValidateReleaseRequest(req); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(releases.Kind("ReleaseRequest"), name, errs)
+	}
+	if createValidation != nil {
+		if err := createValidation(ctx, obj.DeepCopyObject()); err != nil {
+			return nil, err
+		}
+	}
+	dryRun := dryrun.IsDryRun(options.DryRun)
+	user := ""
+	if u, ok := genericapirequest.UserFrom(ctx); ok {
+		user = u.GetName()
+	}
+
+	current, err := a.status.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rel := current.(*releases.Release)
+	cs, err := a.driver.Get(ctx, rel.Namespace, rel.Spec.CloneSetName)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s: %w", rel.Spec.CloneSetName, err))
+	}
+	var obs plan.Observation
+	if cs != nil {
+		pods, err := a.driver.Pods(ctx, cs)
+		if err != nil {
+			return nil, apierrors.NewInternalError(fmt.Errorf("reading the pods of CloneSet %s: %w", cs.Name, err))
+		}
+		obs = cloneset.ObservationOf(rel, cs, pods)
+	}
+
+	// 1. The intent: the Release's new state, written with optimistic concurrency. A conflict re-runs the
+	// verb on the newer Release, so preconditions (expectedBatch) make a call exactly-once.
+	updated, _, err := a.status.Update(ctx, name, actOnRelease(func(r *releases.Release) error {
+		changed, err := plan.Act(r, a.verb, req, obs, user, metav1.Now())
+		var refusal *plan.Refusal
+		if errors.As(err, &refusal) {
+			return apierrors.NewConflict(releases.Resource("releases"), name, refusal)
+		}
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return errNoChange
+		}
+		return nil
+	}), rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false,
+		&metav1.UpdateOptions{DryRun: options.DryRun, FieldManager: options.FieldManager})
+	switch {
+	case errors.Is(err, errNoChange):
+		updated, err = a.status.Get(ctx, name, &metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	}
+	rel = updated.(*releases.Release)
+
+	// 2. The CloneSet follows the intent. Should this fail, the intent is stored and the controller
+	// converges the CloneSet to it.
+	after, err := a.driver.Apply(ctx, rel, dryRun)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("release %s is %s; updating CloneSet %s failed (the controller retries): %w",
+			name, rel.Status.Phase, rel.Spec.CloneSetName, err))
+	}
+	// 3. The answer shows the CloneSet as it now is.
+	answer := rel.DeepCopy()
+	if after != nil {
+		answer.Status.CloneSet = cloneset.Observe(after, rel.Status.CloneSet)
+	}
+	return answer, nil
+}
+
+// actOnRelease is an update that applies a verb to the stored Release.
+type actOnRelease func(r *releases.Release) error
+
+func (f actOnRelease) Preconditions() *metav1.Preconditions { return nil }
+
+func (f actOnRelease) UpdatedObject(ctx context.Context, old runtime.Object) (runtime.Object, error) {
+	r := old.(*releases.Release).DeepCopy()
+	if err := f(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

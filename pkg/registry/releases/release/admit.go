@@ -1,0 +1,136 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+type plannedStatusKey struct{}
+
+// plannedStatus is the status computed for a release being created, carried to PrepareForCreate.
+func plannedStatus(ctx context.Context) (releases.ReleaseStatus, bool) {
+	s, ok := ctx.Value(plannedStatusKey{}).(releases.ReleaseStatus)
+	return s, ok
+}
+
+// admit checks a new release against its CloneSet and computes its plan: the CloneSet must exist (or,
+// for Create, must not), no other release may be running on it, a Rollback's revision must exist (and
+// defaults to the one before the current). It returns the context carrying the planned status.
+func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Context, error) {
+	if errs := validation.ValidateRelease(rel); len(errs) > 0 {
+		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, errs)
+	}
+	ns := genericapirequest.NamespaceValue(ctx)
+	spec := field.NewPath("spec")
+	cs, err := r.driver.Get(ctx, ns, rel.Spec.CloneSetName)
+	if err != nil {
+		return ctx, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s/%s: %w", ns, rel.Spec.CloneSetName, err))
+	}
+	status := releases.ReleaseStatus{Phase: releases.ReleasePending}
+	var current int32
+	switch {
+	case rel.Spec.Action == releases.ActionCreate && cs != nil:
+		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+			field.Invalid(spec.Child("cloneSetName"), rel.Spec.CloneSetName, "a Create release needs a CloneSet that does not exist yet; this one exists"),
+		})
+	case rel.Spec.Action == releases.ActionCreate:
+		status.CloneSet = &releases.CloneSetObservation{ReplicasBeforeRelease: int32Ptr(0)}
+	case cs == nil:
+		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+			field.NotFound(spec.Child("cloneSetName"), rel.Spec.CloneSetName),
+		})
+	default:
+		if cs.Spec.Replicas != nil {
+			current = *cs.Spec.Replicas
+		} else {
+			current = 1
+		}
+		status.CloneSet = cloneset.Observe(cs, nil)
+		status.CloneSet.RevisionBeforeRelease = cs.Status.UpdateRevision
+		status.CloneSet.ReplicasBeforeRelease = int32Ptr(current)
+	}
+	if len(rel.Spec.PodsToDelete) > 0 && cs != nil {
+		pods, err := r.driver.Pods(ctx, cs)
+		if err != nil {
+			return ctx, apierrors.NewInternalError(err)
+		}
+		have := map[string]bool{}
+		for _, p := range pods {
+			have[p.Name] = true
+		}
+		var errs field.ErrorList
+		for i, name := range rel.Spec.PodsToDelete {
+			if !have[name] {
+				errs = append(errs, field.NotFound(spec.Child("podsToDelete").Index(i), name))
+			}
+		}
+		if len(errs) > 0 {
+			return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, errs)
+		}
+	}
+	if rel.Spec.Action == releases.ActionRollback {
+		revisions, err := r.driver.Revisions(ctx, cs)
+		if err != nil {
+			return ctx, apierrors.NewInternalError(err)
+		}
+		if rel.Spec.ToRevision == "" {
+			rel.Spec.ToRevision = cloneset.PreviousRevision(cs, revisions)
+			if rel.Spec.ToRevision == "" {
+				return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+					field.Required(spec.Child("toRevision"), "the CloneSet has no revision before its current one"),
+				})
+			}
+		} else if !hasRevision(revisions, rel.Spec.ToRevision) {
+			return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+				field.NotFound(spec.Child("toRevision"), rel.Spec.ToRevision),
+			})
+		}
+	}
+	if running, err := r.runningRelease(ctx, rel.Spec.CloneSetName); err != nil {
+		return ctx, err
+	} else if running != "" {
+		return ctx, apierrors.NewConflict(releases.Resource("releases"), rel.Name,
+			fmt.Errorf("release %s is still running on CloneSet %s; wait for it to finish or cancel it", running, rel.Spec.CloneSetName))
+	}
+	status.Batches = plan.Batches(&rel.Spec, current)
+	return context.WithValue(ctx, plannedStatusKey{}, status), nil
+}
+
+// runningRelease names a release on the CloneSet that has not finished, if any.
+func (r *REST) runningRelease(ctx context.Context, cloneSet string) (string, error) {
+	list, err := r.Store.List(ctx, &metainternalversion.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("spec.cloneSetName", cloneSet),
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, other := range list.(*releases.ReleaseList).Items {
+		if !plan.Finished(other.Status.Phase) {
+			return other.Name, nil
+		}
+	}
+	return "", nil
+}
+
+func hasRevision(revisions []appsv1.ControllerRevision, name string) bool {
+	for _, rev := range revisions {
+		if rev.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func int32Ptr(v int32) *int32 { return &v }

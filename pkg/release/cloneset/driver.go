@@ -1,0 +1,327 @@
+// Package cloneset is the only code that writes CloneSets and the readiness gate conditions of their pods.
+// It makes a CloneSet what a Release wants (plan.IntentOf) with absolute values, so every write is
+// idempotent, and it honours dry-run on every write.
+package cloneset
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+const (
+	// ReadinessGate is the condition through which a release pulls pods into traffic.
+	ReadinessGate corev1.PodConditionType = "apps.triton.io/ready"
+	// OwnerAnnotation carries the name of the release that drives the CloneSet.
+	OwnerAnnotation = "releases.triton.io/release"
+	// RestartedAtAnnotation, on the pod template, makes a Restart release a new revision.
+	RestartedAtAnnotation = "releases.triton.io/restartedAt"
+)
+
+// Driver reads and writes CloneSets, their revisions and their pods.
+type Driver struct {
+	Kruise kruiseclient.Interface
+	Kube   kubernetes.Interface
+}
+
+// Get returns the CloneSet, or nil when it does not exist.
+func (d *Driver) Get(ctx context.Context, namespace, name string) (*kruiseappsv1alpha1.CloneSet, error) {
+	cs, err := d.Kruise.AppsV1alpha1().CloneSets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return cs, err
+}
+
+// Revisions returns the CloneSet's ControllerRevisions, oldest first.
+func (d *Driver) Revisions(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]appsv1.ControllerRevision, error) {
+	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
+	if err != nil {
+		return nil, err
+	}
+	list, err := d.Kube.AppsV1().ControllerRevisions(cs.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, err
+	}
+	var owned []appsv1.ControllerRevision
+	for _, rev := range list.Items {
+		if ref := metav1.GetControllerOf(&rev); ref != nil && ref.UID == cs.UID {
+			owned = append(owned, rev)
+		}
+	}
+	sort.Slice(owned, func(i, j int) bool { return owned[i].Revision < owned[j].Revision })
+	return owned, nil
+}
+
+// PreviousRevision is the revision before the CloneSet's current update revision: where a Rollback
+// without toRevision goes.
+func PreviousRevision(cs *kruiseappsv1alpha1.CloneSet, revisions []appsv1.ControllerRevision) string {
+	var current int64 = -1
+	for _, rev := range revisions {
+		if rev.Name == cs.Status.UpdateRevision {
+			current = rev.Revision
+		}
+	}
+	prev := ""
+	for _, rev := range revisions {
+		if rev.Name != cs.Status.UpdateRevision && (current < 0 || rev.Revision < current) {
+			prev = rev.Name
+		}
+	}
+	return prev
+}
+
+// revisionTemplate decodes the pod template kept in a CloneSet's ControllerRevision.
+func (d *Driver) revisionTemplate(ctx context.Context, namespace, name string) (*corev1.PodTemplateSpec, error) {
+	rev, err := d.Kube.AppsV1().ControllerRevisions(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("revision %s: %w", name, err)
+	}
+	var data struct {
+		Spec struct {
+			Template corev1.PodTemplateSpec `json:"template"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(rev.Data.Raw, &data); err != nil {
+		return nil, fmt.Errorf("revision %s: %w", name, err)
+	}
+	return &data.Spec.Template, nil
+}
+
+// template is the pod template a release wants on its CloneSet.
+func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.TemplateChoice) (*corev1.PodTemplateSpec, error) {
+	before := ""
+	if r.Status.CloneSet != nil {
+		before = r.Status.CloneSet.RevisionBeforeRelease
+	}
+	var t *corev1.PodTemplateSpec
+	switch choice {
+	case plan.TemplateKeep:
+		return nil, nil
+	case plan.TemplateBefore:
+		if before == "" {
+			return nil, nil
+		}
+		return d.revisionTemplate(ctx, r.Namespace, before)
+	}
+	switch r.Spec.Action {
+	case releases.ActionCreate, releases.ActionUpdate:
+		t = r.Spec.Template.DeepCopy()
+	case releases.ActionRollback:
+		tmpl, err := d.revisionTemplate(ctx, r.Namespace, r.Spec.ToRevision)
+		if err != nil {
+			return nil, err
+		}
+		t = tmpl
+	case releases.ActionRestart:
+		tmpl, err := d.revisionTemplate(ctx, r.Namespace, before)
+		if err != nil {
+			return nil, err
+		}
+		t = tmpl
+		if t.Annotations == nil {
+			t.Annotations = map[string]string{}
+		}
+		// Stable for the release: re-applying it changes nothing.
+		t.Annotations[RestartedAtAnnotation] = r.CreationTimestamp.UTC().Format(time.RFC3339)
+	default:
+		return nil, nil
+	}
+	if plan.NeedsPullIn(r) {
+		withGate(t)
+	}
+	return t, nil
+}
+
+func withGate(t *corev1.PodTemplateSpec) {
+	for _, g := range t.Spec.ReadinessGates {
+		if g.ConditionType == ReadinessGate {
+			return
+		}
+	}
+	t.Spec.ReadinessGates = append(t.Spec.ReadinessGates, corev1.PodReadinessGate{ConditionType: ReadinessGate})
+}
+
+// Apply makes the CloneSet what the release wants and returns it as it is afterwards (as the server would
+// store it, with dryRun). A Create release creates its CloneSet.
+func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
+	in := plan.IntentOf(r)
+	var result *kruiseappsv1alpha1.CloneSet
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cs, err := d.Get(ctx, r.Namespace, r.Spec.CloneSetName)
+		if err != nil {
+			return err
+		}
+		if !in.Touch {
+			result = cs
+			return nil
+		}
+		if cs == nil {
+			if r.Spec.Action != releases.ActionCreate || r.Status.Phase == releases.ReleaseCanceled {
+				return apierrors.NewNotFound(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), r.Spec.CloneSetName)
+			}
+			result, err = d.create(ctx, r, in, dryRun)
+			return err
+		}
+		want, err := d.desired(ctx, cs, r, in)
+		if err != nil {
+			return err
+		}
+		if apiequality.Semantic.DeepEqual(want.Spec, cs.Spec) && apiequality.Semantic.DeepEqual(want.Annotations, cs.Annotations) {
+			result = cs
+			return nil
+		}
+		opts := metav1.UpdateOptions{FieldManager: "triton-apiserver"}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		result, err = d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Update(ctx, want, opts)
+		return err
+	})
+	return result, err
+}
+
+func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
+	t, err := d.template(ctx, r, plan.TemplateRelease)
+	if err != nil {
+		return nil, err
+	}
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        r.Spec.CloneSetName,
+			Namespace:   r.Namespace,
+			Labels:      t.Labels,
+			Annotations: map[string]string{OwnerAnnotation: r.Name},
+		},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: in.Replicas,
+			Selector: r.Spec.Selector.DeepCopy(),
+			Template: *t,
+		},
+	}
+	opts := metav1.CreateOptions{FieldManager: "triton-apiserver"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return d.Kruise.AppsV1alpha1().CloneSets(r.Namespace).Create(ctx, cs, opts)
+}
+
+// desired is cs changed to the intent: absolute values only.
+func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r *releases.Release, in plan.Intent) (*kruiseappsv1alpha1.CloneSet, error) {
+	want := cs.DeepCopy()
+	t, err := d.template(ctx, r, in.Template)
+	if err != nil {
+		return nil, err
+	}
+	if t != nil {
+		want.Spec.Template = *t
+	}
+	if in.Partition != nil {
+		p := intstr.FromInt32(*in.Partition)
+		want.Spec.UpdateStrategy.Partition = &p
+	}
+	if in.Replicas != nil {
+		want.Spec.Replicas = in.Replicas
+	}
+	if in.PodsToDelete != nil {
+		want.Spec.ScaleStrategy.PodsToDelete = mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete)
+	}
+	want.Spec.UpdateStrategy.Paused = in.Paused
+	if in.Owned {
+		if want.Annotations == nil {
+			want.Annotations = map[string]string{}
+		}
+		want.Annotations[OwnerAnnotation] = r.Name
+	} else if want.Annotations[OwnerAnnotation] == r.Name {
+		delete(want.Annotations, OwnerAnnotation)
+	}
+	return want, nil
+}
+
+func mergeNames(have, add []string) []string {
+	out := append([]string(nil), have...)
+	for _, n := range add {
+		found := false
+		for _, h := range have {
+			found = found || h == n
+		}
+		if !found {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// SetGate sets the readiness gate of a pod: True pulls it into traffic, False pulls it out.
+func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun bool) error {
+	status := corev1.ConditionFalse
+	if in {
+		status = corev1.ConditionTrue
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == ReadinessGate && c.Status == status {
+			return nil
+		}
+	}
+	patch, err := json.Marshal(map[string]interface{}{
+		"status": map[string]interface{}{
+			"conditions": []corev1.PodCondition{{
+				Type: ReadinessGate, Status: status, LastTransitionTime: metav1.Now(), Reason: "Triton",
+			}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, opts, "status")
+	return err
+}
+
+// Observe is what a release records of its CloneSet, keeping the before-release values (and the hold) of
+// the previous observation.
+func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObservation) *releases.CloneSetObservation {
+	o := &releases.CloneSetObservation{}
+	if previous != nil {
+		o.RevisionBeforeRelease = previous.RevisionBeforeRelease
+		o.ReplicasBeforeRelease = previous.ReplicasBeforeRelease
+		o.HeldAt = previous.HeldAt
+	}
+	if cs == nil {
+		return o
+	}
+	o.UpdateRevision = cs.Status.UpdateRevision
+	o.CurrentRevision = cs.Status.CurrentRevision
+	if cs.Spec.Replicas != nil {
+		o.Replicas = *cs.Spec.Replicas
+	}
+	o.UpdatedReplicas = cs.Status.UpdatedReplicas
+	o.UpdatedReadyReplicas = cs.Status.UpdatedReadyReplicas
+	if p := cs.Spec.UpdateStrategy.Partition; p != nil {
+		v := int32(p.IntValue())
+		o.Partition = &v
+	}
+	o.Paused = cs.Spec.UpdateStrategy.Paused
+	o.ObservedGeneration = cs.Status.ObservedGeneration
+	return o
+}

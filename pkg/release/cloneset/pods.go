@@ -1,0 +1,106 @@
+package cloneset
+
+import (
+	"context"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// Pods lists the CloneSet's pods.
+func (d *Driver) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error) {
+	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
+	if err != nil {
+		return nil, err
+	}
+	list, err := d.Kube.CoreV1().Pods(cs.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// ReleasePods are the pods a release has brought up so far: for Update, Restart and Rollback the pods at
+// the CloneSet's update revision; for Create and a scale-out the pods created since the release was.
+// Pods on their way out are not counted.
+func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		switch r.Spec.Action {
+		case releases.ActionCreate, releases.ActionScale:
+			if !p.CreationTimestamp.Before(&r.CreationTimestamp) {
+				out = append(out, p)
+			}
+		default:
+			if atReleaseRevision(r, cs) && p.Labels[appsv1.ControllerRevisionHashLabelKey] == cs.Status.UpdateRevision {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// atReleaseRevision reports whether the CloneSet has taken the release's template: it has seen its latest
+// spec, and its update revision is no longer the one from before the release.
+func atReleaseRevision(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
+	if cs == nil || cs.Status.ObservedGeneration < cs.Generation {
+		return false
+	}
+	before := ""
+	if r.Status.CloneSet != nil {
+		before = r.Status.CloneSet.RevisionBeforeRelease
+	}
+	return cs.Status.UpdateRevision != before
+}
+
+// ObservationOf counts how far a release's pods are.
+func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) plan.Observation {
+	var obs plan.Observation
+	if cs == nil {
+		return obs
+	}
+	obs.Replicas = cs.Status.Replicas
+	if r.Spec.Action == releases.ActionScale && r.Spec.Replicas != nil && r.Status.CloneSet != nil &&
+		r.Status.CloneSet.ReplicasBeforeRelease != nil && *r.Spec.Replicas < *r.Status.CloneSet.ReplicasBeforeRelease {
+		// Scale in: a removed pod is done as soon as it is gone.
+		alive := int32(0)
+		for _, p := range pods {
+			if p.DeletionTimestamp == nil {
+				alive++
+			}
+		}
+		removed := max(*r.Status.CloneSet.ReplicasBeforeRelease-alive, 0)
+		return plan.Observation{Replicas: cs.Status.Replicas, Updated: removed, ContainersReady: removed, Ready: removed}
+	}
+	for _, p := range ReleasePods(r, cs, pods) {
+		obs.Updated++
+		if Condition(&p, corev1.ContainersReady) {
+			obs.ContainersReady++
+		}
+		if Condition(&p, corev1.PodReady) {
+			obs.Ready++
+		}
+	}
+	return obs
+}
+
+// Condition reports whether a pod's condition is True.
+func Condition(p *corev1.Pod, t corev1.PodConditionType) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// PulledIn reports whether a pod's readiness gate is True.
+func PulledIn(p *corev1.Pod) bool { return Condition(p, ReadinessGate) }

@@ -1,0 +1,315 @@
+// Package controller moves releases on from what their pods do: it starts new releases, moves batches from
+// Smoking to Smoked to Baking to Baked, pulls pods into traffic, advances Auto releases, fails a batch
+// past its deadline, and keeps each CloneSet what its release intends. Every transition goes through
+// pkg/release/plan, as the action subresources' do, and every CloneSet write through pkg/release/cloneset.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	kruiseinformers "github.com/openkruise/kruise-api/client/informers/externalversions"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/install"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	releaseinformers "github.com/triton-io/triton/pkg/generated/informers/externalversions"
+	releaselisters "github.com/triton-io/triton/pkg/generated/listers/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// resync bounds how long a release waits for a deadline or an interval if no event comes.
+const resync = 5 * time.Second
+
+// cloneSetIndex finds the releases of a CloneSet: "namespace/cloneSetName".
+const cloneSetIndex = "cloneSet"
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	install.Install(s)
+	return s
+}()
+
+// Controller reconciles releases.
+type Controller struct {
+	releases versioned.Interface
+	driver   *cloneset.Driver
+	lister   releaselisters.ReleaseLister
+	indexer  cache.Indexer
+	queue    workqueue.TypedRateLimitingInterface[string]
+	synced   []cache.InformerSynced
+	start    func(stop <-chan struct{})
+	now      func() metav1.Time
+}
+
+// New wires the informers of releases (through the server's own loopback client), CloneSets and pods.
+func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
+	relFactory := releaseinformers.NewSharedInformerFactory(client, 0)
+	kruiseFactory := kruiseinformers.NewSharedInformerFactory(driver.Kruise, 0)
+	kubeFactory := kubeinformers.NewSharedInformerFactory(driver.Kube, 0)
+
+	relInformer := relFactory.Releases().V1alpha1().Releases()
+	csInformer := kruiseFactory.Apps().V1alpha1().CloneSets().Informer()
+	podInformer := kubeFactory.Core().V1().Pods().Informer()
+
+	c := &Controller{
+		releases: client,
+		driver:   driver,
+		lister:   relInformer.Lister(),
+		indexer:  relInformer.Informer().GetIndexer(),
+		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		now:      metav1.Now,
+	}
+	utilruntime.Must(relInformer.Informer().AddIndexers(cache.Indexers{cloneSetIndex: func(obj interface{}) ([]string, error) {
+		r := obj.(*v1alpha1.Release)
+		return []string{r.Namespace + "/" + r.Spec.CloneSetName}, nil
+	}}))
+	_, _ = relInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueRelease,
+		UpdateFunc: func(_, obj interface{}) { c.enqueueRelease(obj) },
+	})
+	_, _ = csInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { c.enqueueCloneSet(obj) },
+		UpdateFunc: func(_, obj interface{}) { c.enqueueCloneSet(obj) },
+		DeleteFunc: func(obj interface{}) { c.enqueueCloneSet(obj) },
+	})
+	_, _ = podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueuePod,
+		UpdateFunc: func(_, obj interface{}) { c.enqueuePod(obj) },
+		DeleteFunc: c.enqueuePod,
+	})
+	c.synced = []cache.InformerSynced{relInformer.Informer().HasSynced, csInformer.HasSynced, podInformer.HasSynced}
+	c.start = func(stop <-chan struct{}) {
+		relFactory.Start(stop)
+		kruiseFactory.Start(stop)
+		kubeFactory.Start(stop)
+	}
+	return c
+}
+
+func (c *Controller) enqueueRelease(obj interface{}) {
+	if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
+		c.queue.Add(key)
+	}
+}
+
+func (c *Controller) enqueueCloneSetKey(namespace, name string) {
+	objs, err := c.indexer.ByIndex(cloneSetIndex, namespace+"/"+name)
+	if err != nil {
+		return
+	}
+	for _, obj := range objs {
+		c.enqueueRelease(obj)
+	}
+}
+
+func (c *Controller) enqueueCloneSet(obj interface{}) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if cs, ok := obj.(*kruiseappsv1alpha1.CloneSet); ok {
+		c.enqueueCloneSetKey(cs.Namespace, cs.Name)
+	}
+}
+
+func (c *Controller) enqueuePod(obj interface{}) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOf(pod); ref != nil && ref.Kind == "CloneSet" {
+		c.enqueueCloneSetKey(pod.Namespace, ref.Name)
+	}
+}
+
+// Run reconciles until ctx is done.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	c.start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return
+	}
+	klog.InfoS("Release controller started", "workers", workers)
+	for i := 0; i < workers; i++ {
+		go wait.UntilWithContext(ctx, c.work, time.Second)
+	}
+	<-ctx.Done()
+}
+
+func (c *Controller) work(ctx context.Context) {
+	for {
+		key, quit := c.queue.Get()
+		if quit {
+			return
+		}
+		requeue, err := c.reconcile(ctx, key)
+		switch {
+		case err != nil:
+			klog.ErrorS(err, "Reconciling release", "release", key)
+			c.queue.AddRateLimited(key)
+		case requeue > 0:
+			c.queue.Forget(key)
+			c.queue.AddAfter(key, requeue)
+		default:
+			c.queue.Forget(key)
+		}
+		c.queue.Done(key)
+	}
+}
+
+func toInternal(r *v1alpha1.Release) (*releases.Release, error) {
+	out := &releases.Release{}
+	return out, scheme.Convert(r, out, nil)
+}
+
+func toExternal(r *releases.Release) (*v1alpha1.Release, error) {
+	out := &v1alpha1.Release{}
+	return out, scheme.Convert(r, out, nil)
+}
+
+// reconcile moves one release on. It returns when to look again without an event.
+func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return 0, nil
+	}
+	cached, err := c.lister.Releases(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	r, err := toInternal(cached)
+	if err != nil {
+		return 0, err
+	}
+	original := r.DeepCopy()
+
+	cs, err := c.driver.Get(ctx, ns, r.Spec.CloneSetName)
+	if err != nil {
+		return 0, err
+	}
+	var pods []corev1.Pod
+	if cs != nil {
+		if pods, err = c.driver.Pods(ctx, cs); err != nil {
+			return 0, err
+		}
+	}
+	now := c.now()
+	obs := cloneset.ObservationOf(r, cs, pods)
+	requeue := c.step(r, obs, now)
+
+	// 1. The intent first: the Release's new state.
+	if !apiequality.Semantic.DeepEqual(original.Status, r.Status) {
+		if r, err = c.writeStatus(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	if r.Status.Phase == releases.ReleasePending {
+		return 0, nil
+	}
+	// 2. The CloneSet follows it (and is repaired if it drifted).
+	after, err := c.driver.Apply(ctx, r, false)
+	if err != nil {
+		return 0, fmt.Errorf("CloneSet %s/%s: %w", ns, r.Spec.CloneSetName, err)
+	}
+	// 3. Pods of a batch in traffic are pulled in.
+	if b := plan.Current(&r.Status); b != nil && plan.NeedsPullIn(r) && r.Status.Phase == releases.ReleaseProgressing &&
+		(b.Phase == releases.BatchBaking || b.Phase == releases.BatchBaked) {
+		inTraffic := cloneset.ReleasePods(r, after, pods)
+		for i := range inTraffic {
+			p := &inTraffic[i]
+			if !cloneset.PulledIn(p) {
+				if err := c.driver.SetGate(ctx, p, true, false); err != nil && !apierrors.IsNotFound(err) {
+					return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
+				}
+			}
+		}
+	}
+	// 4. What was observed.
+	observed := r.DeepCopy()
+	observed.Status.CloneSet = cloneset.Observe(after, r.Status.CloneSet)
+	if !apiequality.Semantic.DeepEqual(observed.Status, r.Status) {
+		if _, err := c.writeStatus(ctx, observed); err != nil {
+			return 0, err
+		}
+	}
+	return requeue, nil
+}
+
+// step applies the controller's events to r, as far as the observation allows.
+func (c *Controller) step(r *releases.Release, obs plan.Observation, now metav1.Time) time.Duration {
+	if r.Status.Phase == releases.ReleasePending {
+		plan.Start(r, now)
+	}
+	for {
+		b := plan.Current(&r.Status)
+		if r.Status.Phase != releases.ReleaseProgressing || b == nil {
+			return 0
+		}
+		moved := false
+		switch b.Phase {
+		case releases.BatchSmoking:
+			moved = obs.Updated >= b.Target && obs.ContainersReady >= b.Target && plan.Smoked(r, now)
+		case releases.BatchBaking:
+			moved = obs.Ready >= b.Target && plan.Baked(r, now)
+		case releases.BatchBaked:
+			if at, ok := plan.AutoAdvanceAt(r); ok {
+				if now.Before(&at) {
+					return at.Sub(now.Time) + 10*time.Millisecond
+				}
+				moved = plan.Advance(r, now)
+			}
+		}
+		if moved {
+			// The pods of a new batch are not up yet; look again when they are.
+			if nb := plan.Current(&r.Status); nb != nil && nb.Phase == releases.BatchSmoking && nb != b {
+				return resync
+			}
+			continue
+		}
+		if deadline := r.Spec.Strategy.ProgressDeadlineSeconds; deadline != nil && b.StartedAt != nil &&
+			(b.Phase == releases.BatchSmoking || b.Phase == releases.BatchBaking) {
+			due := b.StartedAt.Add(time.Duration(*deadline) * time.Second)
+			if !now.Time.Before(due) {
+				plan.Fail(r, obs, fmt.Sprintf("batch %d was not Baked within %ds: %d of %d pods Ready",
+					b.Index, *deadline, min(obs.Ready, b.Target), b.Target), now)
+				return 0
+			}
+			return min(resync, due.Sub(now.Time))
+		}
+		return 0
+	}
+}
+
+func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {
+	ext, err := toExternal(r)
+	if err != nil {
+		return nil, err
+	}
+	written, err := c.releases.ReleasesV1alpha1().Releases(r.Namespace).UpdateStatus(ctx, ext, metav1.UpdateOptions{FieldManager: "triton-controller"})
+	if err != nil {
+		return nil, err
+	}
+	return toInternal(written)
+}

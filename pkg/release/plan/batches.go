@@ -1,0 +1,136 @@
+// Package plan computes the batch plan of a Release: pure functions of its spec and the size of its
+// CloneSet, with no I/O.
+package plan
+
+import (
+	"math"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+)
+
+// ChangedPods is how many pods the release changes: Create: *spec.Replicas; Update, Restart, Rollback:
+// cloneSetReplicas (every pod of the CloneSet); Scale: |*spec.Replicas - cloneSetReplicas|.
+//
+// A nil Replicas (Create, Scale) and negative sizes count as 0; an unknown action (or a nil spec) changes
+// no pods. Validation rejects all of these before a plan is made.
+func ChangedPods(spec *releases.ReleaseSpec, cloneSetReplicas int32) int32 {
+	if spec == nil {
+		return 0
+	}
+	current := nonNegative(cloneSetReplicas)
+	var wanted int32
+	if spec.Replicas != nil {
+		wanted = nonNegative(*spec.Replicas)
+	}
+	switch spec.Action {
+	case releases.ActionCreate:
+		return wanted
+	case releases.ActionUpdate, releases.ActionRestart, releases.ActionRollback:
+		return current
+	case releases.ActionScale:
+		if wanted > current {
+			return wanted - current
+		}
+		return current - wanted
+	default:
+		return 0
+	}
+}
+
+// Batches is the plan of a release: the canary first (if strategy.canary > 0), then batches of
+// strategy.batchSize, the last taking what is left. Index is 1-based, Replicas is the batch's size, Target is
+// the cumulative number of pods changed once the batch is done, Canary marks the canary batch, and Phase is
+// releases.BatchPending for every batch.
+//
+// When the release changes no pods, the plan is a single batch of 0 replicas (not a canary), so the
+// release still applies its change and finishes through the normal phases.
+func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) []releases.ReleaseBatch {
+	total := ChangedPods(spec, cloneSetReplicas)
+	if total == 0 {
+		return []releases.ReleaseBatch{{Index: 1, Replicas: 0, Target: 0, Phase: releases.BatchPending}}
+	}
+
+	var strategy releases.ReleaseStrategy
+	if spec != nil {
+		strategy = spec.Strategy
+	}
+	canary := min(nonNegative(strategy.Canary), total)
+	size := BatchSize(strategy.BatchSize, total)
+
+	rest := total - canary
+	n := 0
+	if canary > 0 {
+		n++
+	}
+	n += int((int64(rest) + int64(size) - 1) / int64(size)) // int64: rest + size may overflow int32
+
+	batches := make([]releases.ReleaseBatch, 0, n)
+	var target int32
+	add := func(replicas int32, isCanary bool) {
+		target += replicas
+		batches = append(batches, releases.ReleaseBatch{
+			Index:    int32(len(batches) + 1),
+			Canary:   isCanary,
+			Replicas: replicas,
+			Target:   target,
+			Phase:    releases.BatchPending,
+		})
+	}
+	if canary > 0 {
+		add(canary, true)
+	}
+	for left := rest; left > 0; {
+		replicas := min(size, left)
+		add(replicas, false)
+		left -= replicas
+	}
+	return batches
+}
+
+// BatchSize resolves strategy.batchSize against the number of pods the release changes: an int as is, a
+// percentage of changed pods rounded up; never less than 1.
+//
+// A nil size means 100%; a malformed one (which validation rejects) is treated as 100% as well.
+func BatchSize(size *intstr.IntOrString, changed int32) int32 {
+	all := intstr.FromString("100%")
+	if size == nil {
+		size = &all
+	}
+	v, err := intstr.GetScaledValueFromIntOrPercent(size, int(changed), true)
+	if err != nil {
+		v, _ = intstr.GetScaledValueFromIntOrPercent(&all, int(changed), true)
+	}
+	return max(clampInt32(v), 1)
+}
+
+// MaxFailedPods resolves strategy.maxFailedPods against a batch's size: an int as is, a percentage rounded
+// down; nil means 0.
+//
+// A malformed value (which validation rejects) is treated as 0, and the result is never negative.
+func MaxFailedPods(v *intstr.IntOrString, batchReplicas int32) int32 {
+	if v == nil {
+		return 0
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(v, int(batchReplicas), false)
+	if err != nil {
+		return 0
+	}
+	return max(clampInt32(n), 0)
+}
+
+func nonNegative(v int32) int32 {
+	return max(v, 0)
+}
+
+func clampInt32(v int) int32 {
+	switch {
+	case v > math.MaxInt32:
+		return math.MaxInt32
+	case v < math.MinInt32:
+		return math.MinInt32
+	default:
+		return int32(v)
+	}
+}

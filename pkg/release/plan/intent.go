@@ -1,0 +1,173 @@
+package plan
+
+import (
+	"time"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+)
+
+// TemplateChoice says which pod template the CloneSet should have.
+type TemplateChoice int
+
+const (
+	// TemplateKeep leaves the CloneSet's template as it is (Scale).
+	TemplateKeep TemplateChoice = iota
+	// TemplateRelease is the release's template: spec.template (Create, Update), the template of
+	// toRevision (Rollback), or the template before the release with a restart annotation (Restart).
+	TemplateRelease
+	// TemplateBefore is the template of the revision before the release (cancel).
+	TemplateBefore
+)
+
+// Intent is the CloneSet a release wants. It is derived from the Release alone, so that the Release can
+// be written first (the intent) and the CloneSet patched after it with absolute values: applying an
+// intent twice changes nothing, and after a crash the controller converges the CloneSet to it.
+type Intent struct {
+	// Touch is false while the release has not started: the CloneSet is left alone.
+	Touch bool
+	// Template says which template the CloneSet gets.
+	Template TemplateChoice
+	// Partition (Update, Restart, Rollback): pods kept at the old revision. Nil: no partition.
+	Partition *int32
+	// Replicas (Create, Scale, and cancel of those): the CloneSet's size. Nil: leave it.
+	Replicas *int32
+	// PodsToDelete (scale in): these pods go first.
+	PodsToDelete []string
+	// Paused is the CloneSet's updateStrategy.paused.
+	Paused bool
+	// Owned: the CloneSet carries the release's name in its annotation.
+	Owned bool
+}
+
+// byPartition reports whether an action moves the CloneSet by its partition (rather than its replicas).
+func byPartition(a releases.ReleaseAction) bool {
+	return a == releases.ActionUpdate || a == releases.ActionRestart || a == releases.ActionRollback
+}
+
+// EffectiveTarget is how many pods the release has changed, or is changing, in its current batch: the
+// current batch's target once it has started, the previous batch's before.
+func EffectiveTarget(s *releases.ReleaseStatus) int32 {
+	b := Current(s)
+	if b == nil {
+		return 0
+	}
+	if b.Phase == releases.BatchPending || b.Phase == "" {
+		if b.Index > 1 {
+			return s.Batches[b.Index-2].Target
+		}
+		return 0
+	}
+	return b.Target
+}
+
+func before(s *releases.ReleaseStatus) int32 {
+	if s.CloneSet == nil || s.CloneSet.ReplicasBeforeRelease == nil {
+		return 0
+	}
+	return *s.CloneSet.ReplicasBeforeRelease
+}
+
+// knob is the value of the CloneSet's driving field once target pods are changed: the partition for
+// Update, Restart and Rollback, the replicas for Create and Scale.
+func knob(r *releases.Release, target int32) int32 {
+	b := before(&r.Status)
+	switch r.Spec.Action {
+	case releases.ActionCreate:
+		return target
+	case releases.ActionScale:
+		if r.Spec.Replicas != nil && *r.Spec.Replicas < b {
+			return b - target
+		}
+		return b + target
+	default:
+		if v := b - target; v > 0 {
+			return v
+		}
+		return 0
+	}
+}
+
+// HeldValue is where a pause (or a failure) holds the CloneSet: no more pods than are changed now.
+func HeldValue(r *releases.Release, obs Observation) int32 {
+	target := EffectiveTarget(&r.Status)
+	switch r.Spec.Action {
+	case releases.ActionCreate, releases.ActionScale:
+		// The pods there are now, but never beyond the batch's target.
+		want := knob(r, target)
+		b := before(&r.Status)
+		if want >= b {
+			return clamp(obs.Replicas, b, want)
+		}
+		return clamp(obs.Replicas, want, b)
+	default:
+		return knob(r, min(obs.Updated, target))
+	}
+}
+
+func clamp(v, lo, hi int32) int32 {
+	return max(lo, min(v, hi))
+}
+
+// IntentOf returns the CloneSet a release wants.
+func IntentOf(r *releases.Release) Intent {
+	s := &r.Status
+	switch s.Phase {
+	case releases.ReleasePending, "":
+		return Intent{}
+	case releases.ReleaseCanceled:
+		in := Intent{Touch: true}
+		switch r.Spec.Action {
+		case releases.ActionCreate, releases.ActionScale:
+			in.Replicas = ptr(before(s))
+			if r.Spec.Action == releases.ActionCreate {
+				in.Template = TemplateRelease
+			}
+		default:
+			in.Template = TemplateBefore
+			in.Partition = ptr(0)
+		}
+		return in
+	}
+
+	in := Intent{Touch: true, Owned: true, Template: TemplateRelease}
+	if r.Spec.Action == releases.ActionScale {
+		in.Template = TemplateKeep
+		if r.Spec.Replicas != nil && *r.Spec.Replicas < before(s) {
+			// Only the pods the batches so far remove: the CloneSet deletes every pod it is told to
+			// (and replaces those beyond its replicas), so naming more would change more pods than
+			// the current batch's target.
+			if n := min(int(EffectiveTarget(s)), len(r.Spec.PodsToDelete)); n > 0 {
+				in.PodsToDelete = r.Spec.PodsToDelete[:n:n]
+			}
+		}
+	}
+	value := knob(r, EffectiveTarget(s))
+	switch s.Phase {
+	case releases.ReleasePaused, releases.ReleaseFailed:
+		in.Paused = true
+		if s.CloneSet != nil && s.CloneSet.HeldAt != nil {
+			value = *s.CloneSet.HeldAt
+		}
+	case releases.ReleaseSucceeded:
+		in.Owned = false
+		in.PodsToDelete = nil
+		value = knob(r, lastTarget(s))
+	}
+	if byPartition(r.Spec.Action) {
+		in.Partition = ptr(value)
+	} else {
+		in.Replicas = ptr(value)
+	}
+	return in
+}
+
+func lastTarget(s *releases.ReleaseStatus) int32 {
+	if len(s.Batches) == 0 {
+		return 0
+	}
+	return s.Batches[len(s.Batches)-1].Target
+}
+
+func ptr(v int32) *int32 { return &v }
+
+func secondsDuration(s int32) time.Duration { return time.Duration(s) * time.Second }

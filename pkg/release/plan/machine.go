@@ -1,0 +1,422 @@
+package plan
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+)
+
+// The transition table of a release: every change of phase, made by a caller (a verb) or by the
+// controller (an event), goes through the functions of this file, so both see the same rules. They
+// change the Release's status in place and record each change in its history; the CloneSet follows from
+// the status (see Intent).
+
+// Verb is a caller's action on a release: the action subresources.
+type Verb string
+
+const (
+	VerbNext   Verb = "next"
+	VerbPause  Verb = "pause"
+	VerbResume Verb = "resume"
+	VerbCancel Verb = "cancel"
+)
+
+// HistoryLimit is how many history entries a release keeps, newest last.
+const HistoryLimit = 50
+
+// Refusal is a verb refused in the release's state: the API answers 409 Conflict with its message.
+type Refusal struct{ Message string }
+
+func (r *Refusal) Error() string { return r.Message }
+
+func refuse(format string, args ...interface{}) *Refusal {
+	return &Refusal{Message: fmt.Sprintf(format, args...)}
+}
+
+// Observation is the target CloneSet as just read: for the messages of refusals, and for where a pause
+// holds it.
+type Observation struct {
+	// Replicas is the CloneSet's status.replicas: the pods it has.
+	Replicas int32
+	// Updated pods of the release so far (at the new revision), ContainersReady among them, Ready among them.
+	Updated, ContainersReady, Ready int32
+}
+
+// Finished reports whether a release has ended for good.
+func Finished(phase releases.ReleasePhase) bool {
+	return phase == releases.ReleaseSucceeded || phase == releases.ReleaseCanceled
+}
+
+// Current returns the current batch, or nil before the release starts.
+func Current(s *releases.ReleaseStatus) *releases.ReleaseBatch {
+	if s.CurrentBatch < 1 || int(s.CurrentBatch) > len(s.Batches) {
+		return nil
+	}
+	return &s.Batches[s.CurrentBatch-1]
+}
+
+// NeedsPullIn reports whether a release's pods wait for a pull-in before they get traffic.
+func NeedsPullIn(r *releases.Release) bool { return !r.Spec.Strategy.NoPullIn }
+
+// Act applies a caller's verb to r. It returns changed=false when the verb is a no-op in this state
+// (pause on a paused release, resume on a running one), and a *Refusal when it is refused.
+func Act(r *releases.Release, verb Verb, req *releases.ReleaseRequest, obs Observation, user string, now metav1.Time) (changed bool, err error) {
+	s := &r.Status
+	if err := checkExpectations(s, req); err != nil {
+		return false, err
+	}
+	reason := ""
+	if req != nil {
+		reason = req.Reason
+	}
+	before := snapshot(s)
+	switch verb {
+	case VerbNext:
+		err = next(r, obs, now)
+	case VerbPause:
+		changed, err = pause(r, obs)
+		if !changed || err != nil {
+			return false, err
+		}
+	case VerbResume:
+		changed, err = resume(r, now)
+		if !changed || err != nil {
+			return false, err
+		}
+	case VerbCancel:
+		err = cancel(s, now)
+	default:
+		return false, refuse("unknown action %q", verb)
+	}
+	if err != nil {
+		return false, err
+	}
+	record(r, string(verb), user, reason, before, now)
+	return true, nil
+}
+
+func checkExpectations(s *releases.ReleaseStatus, req *releases.ReleaseRequest) error {
+	if req == nil {
+		return nil
+	}
+	if req.ExpectedBatch != nil && *req.ExpectedBatch != s.CurrentBatch {
+		return refuse("expected batch %d, but the current batch is %d", *req.ExpectedBatch, s.CurrentBatch)
+	}
+	if req.ExpectedPhase != "" {
+		b := Current(s)
+		if b == nil {
+			return refuse("expected batch phase %s, but the release has not started", req.ExpectedPhase)
+		}
+		if b.Phase != req.ExpectedPhase {
+			return refuse("expected batch %d to be %s, but it is %s", b.Index, req.ExpectedPhase, b.Phase)
+		}
+	}
+	return nil
+}
+
+func next(r *releases.Release, p Observation, now metav1.Time) error {
+	s := &r.Status
+	switch s.Phase {
+	case releases.ReleaseSucceeded, releases.ReleaseCanceled:
+		return refuse("the release is %s", s.Phase)
+	case releases.ReleaseFailed:
+		return refuse("the release failed; `resume` retries batch %d", s.CurrentBatch)
+	case releases.ReleasePaused:
+		return refuse("the release is paused; `resume` it first")
+	case releases.ReleasePending, "":
+		return refuse("the release has not started yet")
+	}
+	b := Current(s)
+	if b == nil {
+		return refuse("the release has no current batch")
+	}
+	switch b.Phase {
+	case releases.BatchSmoked:
+		pullIn(b, now)
+	case releases.BatchBaked:
+		advance(s, now)
+	case releases.BatchSmoking:
+		return refuse("batch %d is Smoking: %d of %d pods ready to take traffic", b.Index, min(p.ContainersReady, b.Target), b.Target)
+	case releases.BatchBaking:
+		return refuse("batch %d is Baking: %d of %d pods Ready", b.Index, min(p.Ready, b.Target), b.Target)
+	default:
+		return refuse("batch %d is %s", b.Index, b.Phase)
+	}
+	return nil
+}
+
+func pause(r *releases.Release, obs Observation) (bool, error) {
+	s := &r.Status
+	switch s.Phase {
+	case releases.ReleasePaused:
+		return false, nil
+	case releases.ReleaseSucceeded, releases.ReleaseCanceled, releases.ReleaseFailed:
+		return false, refuse("the release is %s", s.Phase)
+	}
+	hold(r, obs)
+	s.Phase = releases.ReleasePaused
+	return true, nil
+}
+
+func resume(r *releases.Release, now metav1.Time) (bool, error) {
+	s := &r.Status
+	switch s.Phase {
+	case releases.ReleaseSucceeded, releases.ReleaseCanceled:
+		return false, refuse("the release is %s", s.Phase)
+	case releases.ReleasePaused:
+		release(s)
+		if s.CurrentBatch == 0 {
+			s.Phase = releases.ReleasePending
+		} else {
+			s.Phase = releases.ReleaseProgressing
+		}
+		return true, nil
+	case releases.ReleaseFailed:
+		// Retry the failed batch from the start: its deadline restarts.
+		release(s)
+		s.Phase = releases.ReleaseProgressing
+		if b := Current(s); b != nil {
+			startBatch(b, now)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func cancel(s *releases.ReleaseStatus, now metav1.Time) error {
+	if Finished(s.Phase) {
+		return refuse("the release is %s", s.Phase)
+	}
+	s.Phase = releases.ReleaseCanceled
+	return nil
+}
+
+// Start begins a Pending release with its first batch.
+func Start(r *releases.Release, now metav1.Time) bool {
+	s := &r.Status
+	if s.Phase != releases.ReleasePending || len(s.Batches) == 0 {
+		return false
+	}
+	before := snapshot(s)
+	s.Phase = releases.ReleaseProgressing
+	s.CurrentBatch = 1
+	startBatch(&s.Batches[0], now)
+	record(r, "start", "", "", before, now)
+	return true
+}
+
+// Smoked moves a Smoking batch whose pods are all up to Smoked; a batch that needs no pull-in by a caller
+// (not the canary, or no readiness gate) is pulled in at once and goes on to Baking.
+func Smoked(r *releases.Release, now metav1.Time) bool {
+	s := &r.Status
+	b := Current(s)
+	if s.Phase != releases.ReleaseProgressing || b == nil || b.Phase != releases.BatchSmoking {
+		return false
+	}
+	before := snapshot(s)
+	b.Phase = releases.BatchSmoked
+	b.SmokedAt = &now
+	if !NeedsPullIn(r) || !b.Canary {
+		pullIn(b, now)
+	}
+	record(r, "smoked", "", "", before, now)
+	return true
+}
+
+// Baked moves a Baking batch whose pods are all Ready to Baked. An Auto release whose last batch is Baked
+// succeeds here; every other Baked batch waits for `next` or, in Auto mode, for Advance.
+func Baked(r *releases.Release, now metav1.Time) bool {
+	s := &r.Status
+	b := Current(s)
+	if s.Phase != releases.ReleaseProgressing || b == nil || b.Phase != releases.BatchBaking {
+		return false
+	}
+	before := snapshot(s)
+	b.Phase = releases.BatchBaked
+	b.BakedAt = &now
+	if r.Spec.Strategy.Mode == releases.ModeAuto && !b.Canary && int(s.CurrentBatch) == len(s.Batches) {
+		s.Phase = releases.ReleaseSucceeded
+	}
+	record(r, "baked", "", "", before, now)
+	return true
+}
+
+// AutoAdvanceAt returns when an Auto release moves on from its Baked batch by itself, or false when it
+// waits for a caller.
+func AutoAdvanceAt(r *releases.Release) (metav1.Time, bool) {
+	s := &r.Status
+	b := Current(s)
+	if r.Spec.Strategy.Mode != releases.ModeAuto || s.Phase != releases.ReleaseProgressing || b == nil ||
+		b.Phase != releases.BatchBaked || b.Canary || b.BakedAt == nil || int(s.CurrentBatch) == len(s.Batches) {
+		return metav1.Time{}, false
+	}
+	return metav1.NewTime(b.BakedAt.Add(secondsDuration(r.Spec.Strategy.BatchIntervalSeconds))), true
+}
+
+// Advance starts the next batch of an Auto release whose interval has passed.
+func Advance(r *releases.Release, now metav1.Time) bool {
+	at, ok := AutoAdvanceAt(r)
+	if !ok || now.Before(&at) {
+		return false
+	}
+	before := snapshot(&r.Status)
+	advance(&r.Status, now)
+	record(r, "advance", "", "", before, now)
+	return true
+}
+
+// Fail marks the current batch and the release Failed; the CloneSet is paused and held where it is.
+func Fail(r *releases.Release, obs Observation, reason string, now metav1.Time) bool {
+	s := &r.Status
+	b := Current(s)
+	if s.Phase != releases.ReleaseProgressing || b == nil {
+		return false
+	}
+	before := snapshot(s)
+	hold(r, obs)
+	b.Phase = releases.BatchFailed
+	s.Phase = releases.ReleaseFailed
+	record(r, "fail", "", reason, before, now)
+	return true
+}
+
+func startBatch(b *releases.ReleaseBatch, now metav1.Time) {
+	b.Phase = releases.BatchSmoking
+	b.StartedAt = &now
+	b.SmokedAt = nil
+	b.BakedAt = nil
+}
+
+func pullIn(b *releases.ReleaseBatch, now metav1.Time) {
+	b.Phase = releases.BatchBaking
+}
+
+// hold pins the CloneSet where it is now, so that no further pod changes (not even surge pods) happen.
+func hold(r *releases.Release, obs Observation) {
+	cs := observation(&r.Status)
+	at := HeldValue(r, obs)
+	cs.HeldAt = &at
+}
+
+func release(s *releases.ReleaseStatus) {
+	if s.CloneSet != nil {
+		s.CloneSet.HeldAt = nil
+	}
+}
+
+func observation(s *releases.ReleaseStatus) *releases.CloneSetObservation {
+	if s.CloneSet == nil {
+		s.CloneSet = &releases.CloneSetObservation{}
+	}
+	return s.CloneSet
+}
+
+// advance starts the batch after a Baked one, or finishes the release after the last.
+func advance(s *releases.ReleaseStatus, now metav1.Time) {
+	if int(s.CurrentBatch) >= len(s.Batches) {
+		s.Phase = releases.ReleaseSucceeded
+		return
+	}
+	s.CurrentBatch++
+	startBatch(&s.Batches[s.CurrentBatch-1], now)
+}
+
+type state struct {
+	batch int32
+	phase string
+}
+
+func snapshot(s *releases.ReleaseStatus) state {
+	p := string(s.Phase)
+	if b := Current(s); b != nil {
+		p += "/" + string(b.Phase)
+	}
+	return state{batch: s.CurrentBatch, phase: p}
+}
+
+// record appends a history entry (keeping the newest HistoryLimit) and refreshes the conditions.
+func record(r *releases.Release, action, user, reason string, before state, now metav1.Time) {
+	after := snapshot(&r.Status)
+	r.Status.History = append(r.Status.History, releases.ReleaseHistoryEntry{
+		Action:    action,
+		User:      user,
+		Time:      now,
+		FromBatch: before.batch,
+		ToBatch:   after.batch,
+		FromPhase: before.phase,
+		ToPhase:   after.phase,
+		Reason:    reason,
+	})
+	if n := len(r.Status.History); n > HistoryLimit {
+		r.Status.History = append([]releases.ReleaseHistoryEntry(nil), r.Status.History[n-HistoryLimit:]...)
+	}
+	SetConditions(r, now)
+}
+
+// AwaitingNext reports whether only a `next` call moves the release on, and why.
+func AwaitingNext(r *releases.Release) (bool, string) {
+	s := &r.Status
+	b := Current(s)
+	if s.Phase != releases.ReleaseProgressing || b == nil {
+		return false, ""
+	}
+	switch b.Phase {
+	case releases.BatchSmoked:
+		return true, fmt.Sprintf("batch %d is Smoked: `next` pulls it into traffic", b.Index)
+	case releases.BatchBaked:
+		if _, auto := AutoAdvanceAt(r); auto {
+			return false, ""
+		}
+		if int(s.CurrentBatch) == len(s.Batches) {
+			return true, fmt.Sprintf("batch %d, the last, is Baked: `next` completes the release", b.Index)
+		}
+		return true, fmt.Sprintf("batch %d is Baked: `next` starts batch %d", b.Index, b.Index+1)
+	}
+	return false, ""
+}
+
+// SetConditions derives the conditions from the phases.
+func SetConditions(r *releases.Release, now metav1.Time) {
+	s := &r.Status
+	set := func(t string, ok bool, reason, message string) {
+		status := metav1.ConditionFalse
+		if ok {
+			status = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{
+			Type: t, Status: status, Reason: reason, Message: message,
+			ObservedGeneration: r.Generation, LastTransitionTime: now,
+		})
+	}
+	awaiting, why := AwaitingNext(r)
+	if awaiting {
+		set(releases.ConditionAwaitingNext, true, "WaitingForNext", why)
+	} else {
+		set(releases.ConditionAwaitingNext, false, string(orPending(s.Phase)), "")
+	}
+	set(releases.ConditionPaused, s.Phase == releases.ReleasePaused, string(orPending(s.Phase)), "")
+	set(releases.ConditionFailed, s.Phase == releases.ReleaseFailed, string(orPending(s.Phase)), lastReason(s, "fail"))
+	set(releases.ConditionComplete, s.Phase == releases.ReleaseSucceeded, string(orPending(s.Phase)), "")
+}
+
+func orPending(p releases.ReleasePhase) releases.ReleasePhase {
+	if p == "" {
+		return releases.ReleasePending
+	}
+	return p
+}
+
+func lastReason(s *releases.ReleaseStatus, action string) string {
+	if s.Phase != releases.ReleaseFailed {
+		return ""
+	}
+	for i := len(s.History) - 1; i >= 0; i-- {
+		if s.History[i].Action == action {
+			return s.History[i].Reason
+		}
+	}
+	return ""
+}

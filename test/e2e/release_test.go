@@ -1,0 +1,275 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// nginx creates the tutorial's CloneSet: replicas pods of nginx:1.27, all Ready.
+func nginx(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int32) {
+	t.Helper()
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "nginx"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "nginx"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}},
+			},
+			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
+		},
+	}
+	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitCloneSet(t, ctx, c, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.ReadyReplicas == replicas && s.UpdatedReplicas == replicas
+	})
+}
+
+func updateTo(image string, canary int32, batchSize intstr.IntOrString, mode v1alpha1.ReleaseMode) *v1alpha1.Release {
+	return &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx-update"},
+		Spec: v1alpha1.ReleaseSpec{
+			CloneSetName: "nginx",
+			Action:       v1alpha1.ActionUpdate,
+			Template: &corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "nginx"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: image}}},
+			},
+			Strategy: v1alpha1.ReleaseStrategy{Canary: canary, BatchSize: &batchSize, Mode: mode},
+		},
+	}
+}
+
+// waitRelease waits until ok holds for the release and returns it.
+func waitRelease(t *testing.T, ctx context.Context, c *cluster, ns, name string, what string, ok func(*v1alpha1.Release) bool) *v1alpha1.Release {
+	t.Helper()
+	var last *v1alpha1.Release
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		r, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		last = r
+		return ok(r), nil
+	})
+	require.NoError(t, err, "release %s: %s; last status: %+v", name, what, statusOf(last))
+	return last
+}
+
+func statusOf(r *v1alpha1.Release) interface{} {
+	if r == nil {
+		return nil
+	}
+	return r.Status
+}
+
+func batchIs(index int32, phase v1alpha1.BatchPhase) func(*v1alpha1.Release) bool {
+	return func(r *v1alpha1.Release) bool {
+		return r.Status.Phase == v1alpha1.ReleaseProgressing && r.Status.CurrentBatch == index &&
+			r.Status.Batches[index-1].Phase == phase
+	}
+}
+
+func partition(cs *kruiseappsv1alpha1.CloneSet) int32 {
+	if cs.Spec.UpdateStrategy.Partition == nil {
+		return 0
+	}
+	return int32(cs.Spec.UpdateStrategy.Partition.IntValue())
+}
+
+// podsAt lists the CloneSet's live pods at image.
+func podsAt(t *testing.T, ctx context.Context, c *cluster, ns, image string) []corev1.Pod {
+	t.Helper()
+	list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
+	require.NoError(t, err)
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == image {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func one(n int32) *int32 { return &n }
+
+// The original Triton tutorial: an nginx CloneSet of 3, Update with canary 1 and batchSize 1 in Auto mode.
+func TestTutorialCanaryThenAutoBatches(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	created, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Len(t, created.Status.Batches, 3, "the plan is computed on create")
+	for i, b := range created.Status.Batches {
+		assert.Equal(t, int32(i+1), b.Target)
+	}
+	assert.True(t, created.Status.Batches[0].Canary)
+
+	// The canary comes up at once and waits, out of traffic.
+	r := waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionAwaitingNext))
+	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), partition(cs))
+	assert.Equal(t, "nginx-update", cs.Annotations["releases.triton.io/release"])
+	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	require.Len(t, canary, 1)
+	assert.False(t, condition(&canary[0], corev1.PodReady) == corev1.ConditionTrue, "the canary is not in traffic before `next`")
+	assert.True(t, condition(&canary[0], corev1.ContainersReady) == corev1.ConditionTrue)
+
+	// `next` while Smoked pulls the canary in.
+	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), Reason: "canary looks good"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
+	r = waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	waitCondition(t, ctx, admin, ns, canary[0].Name, corev1.PodReady, corev1.ConditionTrue)
+	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionAwaitingNext), "a Baked canary waits for next even in Auto mode")
+
+	// A second `next` for batch 1 from another pipeline is refused; the first moves on.
+	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), r.Status.CurrentBatch)
+	require.NotNil(t, r.Status.CloneSet.Partition)
+	assert.Equal(t, int32(1), *r.Status.CloneSet.Partition, "the answer shows the CloneSet's new partition")
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsConflict(err), "a stale expectedBatch: want 409, got %v", err)
+
+	// Batches 2 and 3 run on their own.
+	r = waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool {
+		return r.Status.Phase == v1alpha1.ReleaseSucceeded
+	})
+	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionComplete))
+	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.UpdatedReadyReplicas == 3
+	})
+	// The Release is written first, then the CloneSet follows: released at the end.
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		cs, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+		_, owned := cs.Annotations["releases.triton.io/release"]
+		return err == nil && !owned, nil
+	})
+	require.NoError(t, err, "the CloneSet keeps the release annotation after the end: %v", cs.Annotations)
+	assert.Equal(t, int32(0), partition(cs))
+	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.28") {
+		assert.True(t, condition(&p, "apps.triton.io/ready") == corev1.ConditionTrue, "%s pulled in", p.Name)
+		assert.True(t, condition(&p, corev1.PodReady) == corev1.ConditionTrue, "%s Ready", p.Name)
+	}
+	var actions []string
+	for _, h := range r.Status.History {
+		actions = append(actions, h.Action)
+		if h.Action == "next" {
+			assert.Equal(t, "admin", h.User)
+		}
+	}
+	assert.Contains(t, strings.Join(actions, ","), "start,smoked,next,baked,next")
+}
+
+func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	nginx(t, ctx, admin, ns, 2)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	_, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+
+	// A second release for the same CloneSet is refused.
+	second := updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+	second.Name = "nginx-update-2"
+	_, err = releases.Create(ctx, second, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsConflict(err), "a second release on a busy CloneSet: want 409, got %v", err)
+
+	// Pause: the CloneSet is paused; next is refused; pause again is a no-op.
+	r, err := releases.Pause(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "lunch"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleasePaused, r.Status.Phase)
+	assert.True(t, r.Status.CloneSet.Paused, "the answer shows the paused CloneSet")
+	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, cs.Spec.UpdateStrategy.Paused)
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+	require.True(t, apierrors.IsConflict(err), "next on a paused release: want 409, got %v", err)
+	assert.Contains(t, err.Error(), "paused")
+	again, err := releases.Pause(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleasePaused, again.Status.Phase)
+	assert.Len(t, again.Status.History, len(r.Status.History), "pause on a paused release changes nothing")
+
+	// Resume; next pulls the canary in; next starts batch 2, which is refused a next while Smoking.
+	r, err = releases.Resume(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleaseProgressing, r.Status.Phase)
+	assert.False(t, r.Status.CloneSet.Paused)
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+
+	// dryRun=All answers what next would do and changes nothing.
+	dry, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), dry.Status.CurrentBatch)
+	stored, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), stored.Status.CurrentBatch, "a dry run stored nothing")
+	cs, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), partition(cs), "a dry run changed no CloneSet")
+
+	// 20 concurrent next calls for batch 1: exactly one moves the release.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, conflicts := 0, 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case apierrors.IsConflict(err):
+				conflicts++
+			default:
+				t.Errorf("next: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, ok)
+	assert.Equal(t, 19, conflicts)
+	r, err = releases.Get(ctx, "nginx-update", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), r.Status.CurrentBatch, "no batch skipped")
+
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		require.True(t, apierrors.IsConflict(err), "next while batch 2 is not Baked: want 409, got %v", err)
+		assert.Regexp(t, `batch 2 is (Smoking|Baking): \d of 2 pods`, err.Error())
+	}
+}
