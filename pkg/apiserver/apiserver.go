@@ -3,6 +3,8 @@
 package apiserver
 
 import (
+	"context"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -93,7 +95,10 @@ func (c CompletedConfig) New() (*Server, error) {
 			if err != nil {
 				return err
 			}
-			go controller.New(client, driver).Run(hook, 2)
+			// A fresh controller (informers, queue) for every term of leadership.
+			go controller.RunWhileLeader(hook, driver.Kube, controller.DefaultElection(), func(ctx context.Context) {
+				controller.New(client, driver).Run(ctx, 2)
+			})
 			return nil
 		})
 	}

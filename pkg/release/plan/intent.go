@@ -111,6 +111,10 @@ func clamp(v, lo, hi int32) int32 {
 // IntentOf returns the CloneSet a release wants.
 func IntentOf(r *releases.Release) Intent {
 	s := &r.Status
+	if s.CurrentBatch == 0 {
+		// Never started (Pending, or paused or canceled before it started): nothing to do to the CloneSet.
+		return Intent{}
+	}
 	switch s.Phase {
 	case releases.ReleasePending, "":
 		return Intent{}

@@ -60,9 +60,17 @@ func TestIntentOf(t *testing.T) {
 		{"update pending: the CloneSet is left alone",
 			func(t *testing.T) rel { return newRelease(update5) },
 			plan.Intent{}},
-		{"update paused before it started: touched, paused, every pod kept at the old revision",
+		{"update paused before it started: the CloneSet is left alone",
 			func(t *testing.T) rel { return pausedWith(t, newRelease(update5), plan.Observation{Replicas: 5}) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(5), Paused: true, Owned: true}},
+			plan.Intent{}},
+		{"update canceled before it started: the CloneSet is left alone",
+			func(t *testing.T) rel { return canceled(t, newRelease(update5)) },
+			plan.Intent{}},
+		{"update canceled after a pause before it started: the CloneSet is left alone",
+			func(t *testing.T) rel {
+				return canceled(t, pausedWith(t, newRelease(update5), plan.Observation{Replicas: 5}))
+			},
+			plan.Intent{}},
 		{"update canary Smoking",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 1, releases.BatchSmoking) },
 			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true}},
@@ -167,11 +175,21 @@ func TestIntentOf(t *testing.T) {
 			plan.Intent{Touch: true, Template: release, Replicas: p32(0)}},
 		{"create canceled with no CloneSet observed: scaled to 0",
 			func(t *testing.T) rel {
-				r := canceled(t, newRelease(create4))
+				r := canceled(t, driveTo(t, newRelease(create4), 1, releases.BatchSmoking))
 				r.Status.CloneSet = nil
 				return r
 			},
 			plan.Intent{Touch: true, Template: release, Replicas: p32(0)}},
+		{"create canceled before it started, no CloneSet observed: nothing to do",
+			func(t *testing.T) rel {
+				r := canceled(t, newRelease(create4))
+				r.Status.CloneSet = nil
+				return r
+			},
+			plan.Intent{}},
+		{"create paused before it started: nothing is created",
+			func(t *testing.T) rel { return pausedWith(t, newRelease(create4), plan.Observation{}) },
+			plan.Intent{}},
 
 		// Scale out: before + target.
 		{"scale out 3→7 batch 1",
@@ -195,6 +213,12 @@ func TestIntentOf(t *testing.T) {
 		// Scale in: before − target, the named pods first.
 		{"scale in 7→3 pending",
 			func(t *testing.T) rel { return newRelease(scaleIn) },
+			plan.Intent{}},
+		{"scale in 7→3 paused before it started: no pod named, none removed",
+			func(t *testing.T) rel { return pausedWith(t, newRelease(scaleIn), plan.Observation{Replicas: 7}) },
+			plan.Intent{}},
+		{"scale out canceled before it started: the CloneSet is left alone",
+			func(t *testing.T) rel { return canceled(t, newRelease(scaleOut)) },
 			plan.Intent{}},
 		{"scale in 7→3 batch 1: its two pods are the first two named",
 			func(t *testing.T) rel { return driveTo(t, newRelease(scaleIn), 1, releases.BatchSmoking) },

@@ -27,6 +27,9 @@ const (
 // HistoryLimit is how many history entries a release keeps, newest last.
 const HistoryLimit = 50
 
+// ControllerUser is the user recorded in the history for what the controller does.
+const ControllerUser = "triton-controller"
+
 // Refusal is a verb refused in the release's state: the API answers 409 Conflict with its message.
 type Refusal struct{ Message string }
 
@@ -170,8 +173,12 @@ func resume(r *releases.Release, now metav1.Time) (bool, error) {
 		release(s)
 		if s.CurrentBatch == 0 {
 			s.Phase = releases.ReleasePending
-		} else {
-			s.Phase = releases.ReleaseProgressing
+			return true, nil
+		}
+		s.Phase = releases.ReleaseProgressing
+		// Time spent paused does not count against the batch's progress deadline.
+		if b := Current(s); b != nil && (b.Phase == releases.BatchSmoking || b.Phase == releases.BatchBaking) {
+			b.StartedAt = &now
 		}
 		return true, nil
 	case releases.ReleaseFailed:
@@ -340,6 +347,9 @@ func snapshot(s *releases.ReleaseStatus) state {
 // record appends a history entry (keeping the newest HistoryLimit) and refreshes the conditions.
 func record(r *releases.Release, action, user, reason string, before state, now metav1.Time) {
 	after := snapshot(&r.Status)
+	if user == "" {
+		user = ControllerUser
+	}
 	r.Status.History = append(r.Status.History, releases.ReleaseHistoryEntry{
 		Action:    action,
 		User:      user,

@@ -294,7 +294,7 @@ func TestLifecycles(t *testing.T) {
 		name    string
 		setup   setup
 		steps   []step
-		history []string // "action user from->to", in order
+		history []string // "action user from->to", in order; the controller's events are recorded as plan.ControllerUser
 	}{
 		{
 			name:  "the Triton tutorial: Update 3, canary 1, batchSize 1, Auto",
@@ -360,16 +360,16 @@ func TestLifecycles(t *testing.T) {
 				{name: "advance on a Succeeded release", do: advance(100000)},
 			},
 			history: []string{
-				"start  0:Pending->1:Progressing/Smoking",
-				"smoked  1:Progressing/Smoking->1:Progressing/Smoked",
+				"start triton-controller 0:Pending->1:Progressing/Smoking",
+				"smoked triton-controller 1:Progressing/Smoking->1:Progressing/Smoked",
 				"next alice 1:Progressing/Smoked->1:Progressing/Baking",
-				"baked  1:Progressing/Baking->1:Progressing/Baked",
+				"baked triton-controller 1:Progressing/Baking->1:Progressing/Baked",
 				"next alice 1:Progressing/Baked->2:Progressing/Smoking",
-				"smoked  2:Progressing/Smoking->2:Progressing/Baking",
-				"baked  2:Progressing/Baking->2:Progressing/Baked",
-				"advance  2:Progressing/Baked->3:Progressing/Smoking",
-				"smoked  3:Progressing/Smoking->3:Progressing/Baking",
-				"baked  3:Progressing/Baking->3:Succeeded/Baked",
+				"smoked triton-controller 2:Progressing/Smoking->2:Progressing/Baking",
+				"baked triton-controller 2:Progressing/Baking->2:Progressing/Baked",
+				"advance triton-controller 2:Progressing/Baked->3:Progressing/Smoking",
+				"smoked triton-controller 3:Progressing/Smoking->3:Progressing/Baking",
+				"baked triton-controller 3:Progressing/Baking->3:Succeeded/Baked",
 			},
 		},
 		{
@@ -400,12 +400,12 @@ func TestLifecycles(t *testing.T) {
 				{name: "next again", do: next(70), refusal: "the release is Succeeded"},
 			},
 			history: []string{
-				"start  0:Pending->1:Progressing/Smoking",
-				"smoked  1:Progressing/Smoking->1:Progressing/Baking",
-				"baked  1:Progressing/Baking->1:Progressing/Baked",
+				"start triton-controller 0:Pending->1:Progressing/Smoking",
+				"smoked triton-controller 1:Progressing/Smoking->1:Progressing/Baking",
+				"baked triton-controller 1:Progressing/Baking->1:Progressing/Baked",
 				"next alice 1:Progressing/Baked->2:Progressing/Smoking",
-				"smoked  2:Progressing/Smoking->2:Progressing/Baking",
-				"baked  2:Progressing/Baking->2:Progressing/Baked",
+				"smoked triton-controller 2:Progressing/Smoking->2:Progressing/Baking",
+				"baked triton-controller 2:Progressing/Baking->2:Progressing/Baked",
 				"next alice 2:Progressing/Baked->2:Succeeded/Baked",
 			},
 		},
@@ -443,15 +443,15 @@ func TestLifecycles(t *testing.T) {
 				{name: "batch 3 baked", do: baked(100), changed: true, phase: S, batch: 3, batchPhase: bakedB},
 			},
 			history: []string{
-				"start  0:Pending->1:Progressing/Smoking",
-				"smoked  1:Progressing/Smoking->1:Progressing/Baking",
-				"baked  1:Progressing/Baking->1:Progressing/Baked",
+				"start triton-controller 0:Pending->1:Progressing/Smoking",
+				"smoked triton-controller 1:Progressing/Smoking->1:Progressing/Baking",
+				"baked triton-controller 1:Progressing/Baking->1:Progressing/Baked",
 				"next alice 1:Progressing/Baked->2:Progressing/Smoking",
-				"smoked  2:Progressing/Smoking->2:Progressing/Baking",
-				"baked  2:Progressing/Baking->2:Progressing/Baked",
-				"advance  2:Progressing/Baked->3:Progressing/Smoking",
-				"smoked  3:Progressing/Smoking->3:Progressing/Baking",
-				"baked  3:Progressing/Baking->3:Succeeded/Baked",
+				"smoked triton-controller 2:Progressing/Smoking->2:Progressing/Baking",
+				"baked triton-controller 2:Progressing/Baking->2:Progressing/Baked",
+				"advance triton-controller 2:Progressing/Baked->3:Progressing/Smoking",
+				"smoked triton-controller 3:Progressing/Smoking->3:Progressing/Baking",
+				"baked triton-controller 3:Progressing/Baking->3:Succeeded/Baked",
 			},
 		},
 		{
@@ -838,14 +838,18 @@ func TestPause(t *testing.T) {
 			checkConditions(t, r)
 
 			in := plan.IntentOf(r)
-			assert.True(t, in.Touch)
-			assert.True(t, in.Paused, "the CloneSet is paused")
-			held := in.Replicas
-			if tt.setup.action == releases.ActionUpdate || tt.setup.action == releases.ActionRollback {
-				held = in.Partition
+			if tt.batch == 0 {
+				assert.Equal(t, plan.Intent{}, in, "a release paused before it started leaves the CloneSet alone")
+			} else {
+				assert.True(t, in.Touch)
+				assert.True(t, in.Paused, "the CloneSet is paused")
+				held := in.Replicas
+				if tt.setup.action == releases.ActionUpdate || tt.setup.action == releases.ActionRollback {
+					held = in.Partition
+				}
+				require.NotNil(t, held)
+				assert.Equal(t, tt.heldAt, *held, "the CloneSet is held where the pause found it")
 			}
-			require.NotNil(t, held)
-			assert.Equal(t, tt.heldAt, *held, "the CloneSet is held where the pause found it")
 
 			require.Len(t, r.Status.History, len(before.Status.History)+1)
 			last := r.Status.History[len(r.Status.History)-1]
@@ -886,7 +890,13 @@ func TestPause(t *testing.T) {
 			}
 			assert.Equal(t, want, r.Status.Phase)
 			assert.Nil(t, r.Status.CloneSet.HeldAt, "resume releases the hold")
-			assert.Equal(t, before.Status.Batches, r.Status.Batches, "resume of a paused release does not restart its batch")
+			wantBatches := before.DeepCopy().Status.Batches
+			if tt.phase == releases.BatchSmoking || tt.phase == releases.BatchBaking {
+				// Time spent paused does not count against the progress deadline.
+				now := at(7000)
+				wantBatches[tt.batch-1].StartedAt = &now
+			}
+			assert.Equal(t, wantBatches, r.Status.Batches, "resume of a paused release does not restart its batch")
 			assert.Equal(t, metav1.ConditionFalse, condition(t, r, releases.ConditionPaused).Status)
 			checkConditions(t, r)
 			assert.Equal(t, plan.IntentOf(before), plan.IntentOf(r), "the CloneSet goes back to what it was before the pause")
@@ -988,6 +998,60 @@ func TestResume(t *testing.T) {
 			finish(t, r)
 		})
 	}
+	for _, tt := range []struct {
+		name    string
+		batch   int32
+		phase   releases.BatchPhase
+		restart bool // whether the batch's StartedAt restarts at the resume
+	}{
+		{"on a paused release: a Smoking batch's deadline restarts", 2, releases.BatchSmoking, true},
+		{"on a paused release: a Smoked canary is left as it was", 1, releases.BatchSmoked, false},
+		{"on a paused release: a Baking batch's deadline restarts", 2, releases.BatchBaking, true},
+		{"on a paused release: a Baked batch is left as it was", 2, releases.BatchBaked, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := driveTo(t, newRelease(tutorial()), tt.batch, tt.phase)
+			running := r.DeepCopy()
+			startedAt := *plan.Current(&r.Status).StartedAt
+			changed, err := plan.Act(r, plan.VerbPause, nil, plan.Observation{Replicas: 3, Updated: 1}, "bob", at(4000))
+			require.NoError(t, err)
+			require.True(t, changed)
+			require.Equal(t, startedAt, *plan.Current(&r.Status).StartedAt, "pause leaves StartedAt as it was")
+			paused := r.DeepCopy()
+			changed, err = plan.Act(r, plan.VerbResume, &releases.ReleaseRequest{Reason: "false alarm"}, plan.Observation{}, "bob", at(5000))
+			require.NoError(t, err)
+			require.True(t, changed)
+
+			assert.Equal(t, releases.ReleaseProgressing, r.Status.Phase)
+			assert.Equal(t, tt.batch, r.Status.CurrentBatch, "the same batch goes on")
+			want := paused.Status.Batches
+			if tt.restart {
+				now := at(5000)
+				want[tt.batch-1].StartedAt = &now
+				assert.NotEqual(t, now, startedAt)
+			}
+			assert.Equal(t, want, r.Status.Batches, "only the StartedAt of a Smoking or Baking batch changes")
+			b := plan.Current(&r.Status)
+			assert.Equal(t, tt.phase, b.Phase, "the batch is not restarted")
+			if tt.restart {
+				assert.Equal(t, at(5000), *b.StartedAt, "time spent paused does not count against the progress deadline")
+			} else {
+				assert.Equal(t, startedAt, *b.StartedAt)
+			}
+			assert.Nil(t, r.Status.CloneSet.HeldAt)
+			assert.Equal(t, metav1.ConditionFalse, condition(t, r, releases.ConditionPaused).Status)
+			checkConditions(t, r)
+			assert.Equal(t, plan.IntentOf(running), plan.IntentOf(r), "the CloneSet goes back to what it was before the pause")
+			require.Len(t, r.Status.History, len(paused.Status.History)+1)
+			assert.Equal(t, releases.ReleaseHistoryEntry{
+				Action: "resume", User: "bob", Time: at(5000), FromBatch: tt.batch, ToBatch: tt.batch,
+				FromPhase: "Paused/" + string(tt.phase), ToPhase: "Progressing/" + string(tt.phase), Reason: "false alarm",
+			}, r.Status.History[len(r.Status.History)-1])
+
+			// The resumed release runs to the end.
+			finish(t, r)
+		})
+	}
 	t.Run("refused on a finished release", func(t *testing.T) {
 		for _, tt := range finishedOrFailed(t)[:2] {
 			r := tt.release
@@ -1041,8 +1105,12 @@ func TestCancel(t *testing.T) {
 				assert.Equal(t, metav1.ConditionFalse, condition(t, r, typ).Status, typ)
 			}
 			in := plan.IntentOf(r)
-			assert.Equal(t, plan.Intent{Touch: true, Template: plan.TemplateBefore, Partition: p32(0)}, in,
-				"the CloneSet goes back to the revision before, unpaused, without the owner annotation")
+			if batch == 0 {
+				assert.Equal(t, plan.Intent{}, in, "a release canceled before it started leaves the CloneSet alone")
+			} else {
+				assert.Equal(t, plan.Intent{Touch: true, Template: plan.TemplateBefore, Partition: p32(0)}, in,
+					"the CloneSet goes back to the revision before, unpaused, without the owner annotation")
+			}
 			last := r.Status.History[len(r.Status.History)-1]
 			toPhase := "Canceled"
 			if batch > 0 {
@@ -1111,7 +1179,7 @@ func TestFail(t *testing.T) {
 			assert.Equal(t, tt.heldAt, *in.Partition)
 			assert.True(t, in.Owned)
 			assert.Equal(t, releases.ReleaseHistoryEntry{
-				Action: "fail", Time: at(8000), FromBatch: tt.batch, ToBatch: tt.batch,
+				Action: "fail", User: plan.ControllerUser, Time: at(8000), FromBatch: tt.batch, ToBatch: tt.batch,
 				FromPhase: "Progressing/" + string(tt.phase), ToPhase: "Failed/Failed", Reason: "pod demo-x: CrashLoopBackOff",
 			}, r.Status.History[len(r.Status.History)-1])
 
@@ -1208,6 +1276,29 @@ func TestHistoryIsCapped(t *testing.T) {
 	finish(t, r)
 	assert.Len(t, r.Status.History, plan.HistoryLimit)
 	assert.Equal(t, "baked", r.Status.History[plan.HistoryLimit-1].Action)
+}
+
+func TestHistoryUsers(t *testing.T) {
+	assert.Equal(t, "triton-controller", plan.ControllerUser)
+	r := newRelease(tutorial())
+	require.True(t, plan.Start(r, at(0)))
+	require.True(t, plan.Smoked(r, at(10)))
+	changed, err := plan.Act(r, plan.VerbNext, nil, plan.Observation{}, "alice", at(20))
+	require.NoError(t, err)
+	require.True(t, changed)
+	changed, err = plan.Act(r, plan.VerbPause, nil, plan.Observation{Replicas: 3, Updated: 1}, "", at(30))
+	require.NoError(t, err)
+	require.True(t, changed)
+	var got []string
+	for _, h := range r.Status.History {
+		got = append(got, h.Action+" "+h.User)
+	}
+	assert.Equal(t, []string{
+		"start " + plan.ControllerUser,
+		"smoked " + plan.ControllerUser,
+		"next alice",
+		"pause " + plan.ControllerUser, // a verb with no user is recorded as the controller's
+	}, got)
 }
 
 func TestConditionsCarryTheGeneration(t *testing.T) {
