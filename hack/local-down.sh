@@ -9,7 +9,7 @@ set -o pipefail
 trap "" PIPE INT
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PIDS="${ROOT}/_output/local/pids"
+PIDS="${LOCAL_DIR:-${ROOT}/_output/local}/pids"
 [[ -d "${PIDS}" ]] || exit 0
 
 ORDER=(triton-apiserver kruise-manager kwok kube-scheduler kube-apiserver etcd)

@@ -14,7 +14,7 @@ set -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="${ROOT}/_output/bin"
-LOCAL="${ROOT}/_output/local"
+LOCAL="${LOCAL_DIR:-${ROOT}/_output/local}"
 PKI="${LOCAL}/pki"
 LOGS="${LOCAL}/logs"
 PIDS="${LOCAL}/pids"

@@ -13,11 +13,11 @@ status=0
 go test -tags e2e -count=1 -timeout 20m ./test/e2e/... "$@" || status=$?
 if [[ ${status} -ne 0 ]]; then
     # CI shows only what is printed: the end of every component's log.
-    for f in "${ROOT}"/_output/local/logs/*.log; do
+    for f in "${LOCAL_DIR:-${ROOT}/_output/local}"/logs/*.log; do
         echo "---- ${f} (last 40 lines)" >&2
         tail -n 40 "${f}" >&2
     done
-    echo "test-e2e: failed; component logs are in ${ROOT}/_output/local/logs/" >&2
+    echo "test-e2e: failed; component logs are in ${LOCAL_DIR:-${ROOT}/_output/local}/logs/" >&2
 fi
 if [[ "${E2E_KEEP_UP:-false}" != "true" ]]; then
     "${ROOT}/hack/local-down.sh"

@@ -31,9 +31,17 @@ import (
 
 var (
 	root    = repoRoot()
-	local   = filepath.Join(root, "_output", "local")
+	local   = localDir()
 	kubectl = filepath.Join(root, "_output", "bin", "kubectl")
 )
+
+// localDir is where hack/local-up.sh wrote the kubeconfigs: LOCAL_DIR, as for the script, or _output/local.
+func localDir() string {
+	if dir := os.Getenv("LOCAL_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(root, "_output", "local")
+}
 
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
