@@ -6,6 +6,7 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -46,6 +47,42 @@ func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []co
 		}
 	}
 	return out
+}
+
+// NewPods are the pods a release brought in, whatever the CloneSet's revisions are now: for Update,
+// Restart and Rollback the pods not at the revision from before the release; for Create and Scale the
+// pods created since the release. What `cancel` pulls out of traffic.
+func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
+	before := ""
+	if r.Status.CloneSet != nil {
+		before = r.Status.CloneSet.RevisionBeforeRelease
+	}
+	var out []corev1.Pod
+	for _, p := range pods {
+		switch r.Spec.Action {
+		case releases.ActionCreate, releases.ActionScale:
+			if !p.CreationTimestamp.Before(&r.CreationTimestamp) {
+				out = append(out, p)
+			}
+		default:
+			if p.Labels[appsv1.ControllerRevisionHashLabelKey] != before {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// PullOut sets the readiness gate of every pod False that has the gate True: traffic drains from them.
+func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) error {
+	for i := range pods {
+		if PulledIn(&pods[i]) {
+			if err := d.SetGate(ctx, &pods[i], false, dryRun); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // atReleaseRevision reports whether the CloneSet has taken the release's template: it has seen its latest

@@ -16,10 +16,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
@@ -55,6 +57,8 @@ type Controller struct {
 	synced   []cache.InformerSynced
 	start    func(stop <-chan struct{})
 	now      func() metav1.Time
+	recorder record.EventRecorder
+	stopRec  func()
 }
 
 // New wires the informers of releases (through the server's own loopback client), CloneSets and pods.
@@ -75,6 +79,7 @@ func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		now:      metav1.Now,
 	}
+	c.recorder, c.stopRec = newRecorder(driver.Kube)
 	utilruntime.Must(relInformer.Informer().AddIndexers(cache.Indexers{cloneSetIndex: func(obj interface{}) ([]string, error) {
 		r := obj.(*v1alpha1.Release)
 		return []string{r.Namespace + "/" + r.Spec.CloneSetName}, nil
@@ -144,6 +149,7 @@ func (c *Controller) enqueuePod(obj interface{}) {
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
+	defer c.stopRec()
 	c.start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
@@ -209,6 +215,10 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err != nil {
 		return 0, err
 	}
+	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
+		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again.
+		return 0, nil
+	}
 	var pods []corev1.Pod
 	if cs != nil {
 		if pods, err = c.driver.Pods(ctx, cs); err != nil {
@@ -217,16 +227,26 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	now := c.now()
 	obs := cloneset.ObservationOf(r, cs, pods)
-	requeue := c.step(r, obs, now)
+	failing := cloneset.Failures(cloneset.ReleasePods(r, cs, pods))
+	before := r.Status.DeepCopy()
+	requeue := c.step(r, obs, failing, now)
 
 	// 1. The intent first: the Release's new state.
 	if !apiequality.Semantic.DeepEqual(original.Status, r.Status) {
 		if r, err = c.writeStatus(ctx, r); err != nil {
 			return 0, err
 		}
+		// Only what was stored happened.
+		c.recordEvents(cached, before, &r.Status)
 	}
 	if r.Status.Phase == releases.ReleasePending {
 		return 0, nil
+	}
+	if r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 {
+		// Out of traffic before the CloneSet takes them away.
+		if err := c.driver.PullOut(ctx, cloneset.NewPods(r, pods), false); err != nil {
+			return 0, err
+		}
 	}
 	// 2. The CloneSet follows it (and is repaired if it drifted).
 	after, err := c.driver.Apply(ctx, r, false)
@@ -258,7 +278,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 }
 
 // step applies the controller's events to r, as far as the observation allows.
-func (c *Controller) step(r *releases.Release, obs plan.Observation, now metav1.Time) time.Duration {
+func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []string, now metav1.Time) time.Duration {
 	if r.Status.Phase == releases.ReleasePending {
 		plan.Start(r, now)
 	}
@@ -266,6 +286,14 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, now metav1.
 		b := plan.Current(&r.Status)
 		if r.Status.Phase != releases.ReleaseProgressing || b == nil {
 			return 0
+		}
+		// More failing pods than the batch tolerates fails the release.
+		if b.Phase == releases.BatchSmoking || b.Phase == releases.BatchSmoked || b.Phase == releases.BatchBaking {
+			if tolerated := plan.MaxFailedPods(maxFailedPods(r), b.Replicas); int32(len(failing)) > tolerated {
+				plan.Fail(r, obs, fmt.Sprintf("batch %d: %d failing pods, %d tolerated: %s",
+					b.Index, len(failing), tolerated, cloneset.Summary(failing)), now)
+				return 0
+			}
 		}
 		moved := false
 		switch b.Phase {
@@ -301,6 +329,8 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, now metav1.
 		return 0
 	}
 }
+
+func maxFailedPods(r *releases.Release) *intstr.IntOrString { return r.Spec.Strategy.MaxFailedPods }
 
 func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {
 	ext, err := toExternal(r)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -81,8 +82,9 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s: %w", rel.Spec.CloneSetName, err))
 	}
 	var obs plan.Observation
+	var pods []corev1.Pod
 	if cs != nil {
-		pods, err := a.driver.Pods(ctx, cs)
+		pods, err = a.driver.Pods(ctx, cs)
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("reading the pods of CloneSet %s: %w", cs.Name, err))
 		}
@@ -116,6 +118,13 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		return nil, err
 	}
 	rel = updated.(*releases.Release)
+
+	// A canceled release's pods leave traffic before the CloneSet takes them away.
+	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled {
+		if err := a.driver.PullOut(ctx, cloneset.NewPods(rel, pods), dryRun); err != nil {
+			return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; pulling its pods out of traffic failed (the controller retries): %w", name, err))
+		}
+	}
 
 	// 2. The CloneSet follows the intent. Should this fail, the intent is stored and the controller
 	// converges the CloneSet to it.
