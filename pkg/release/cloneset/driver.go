@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	appspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,6 +34,9 @@ const (
 	OwnerAnnotation = "releases.triton.io/release"
 	// RestartedAtAnnotation, on the pod template, makes a Restart release a new revision.
 	RestartedAtAnnotation = "releases.triton.io/restartedAt"
+	// HoldLabel, on a pod, makes kruise hold it before deleting or updating it in place (CloneSet lifecycle
+	// hooks) until the release has pulled it out of traffic and removed the label.
+	HoldLabel = "apps.triton.io/hold"
 )
 
 // Driver reads and writes CloneSets, their revisions and their pods.
@@ -146,8 +150,65 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 	}
 	if plan.NeedsPullIn(r) {
 		withGate(t)
+		if t.Labels == nil {
+			t.Labels = map[string]string{}
+		}
+		t.Labels[HoldLabel] = "true"
 	}
 	return t, nil
+}
+
+// withHooks makes kruise hold a pod that carries HoldLabel before it deletes it or updates it in place,
+// marking it not ready first; without it (release over) kruise goes on at once.
+func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
+	set := func(h **appspub.LifecycleHook) {
+		if on {
+			if *h == nil {
+				*h = &appspub.LifecycleHook{}
+			}
+			if (*h).LabelsHandler == nil {
+				(*h).LabelsHandler = map[string]string{}
+			}
+			(*h).LabelsHandler[HoldLabel] = "true"
+			(*h).MarkPodNotReady = true
+			return
+		}
+		if *h == nil {
+			return
+		}
+		delete((*h).LabelsHandler, HoldLabel)
+		if len((*h).LabelsHandler) == 0 && len((*h).FinalizersHandler) == 0 {
+			*h = nil
+		}
+	}
+	if cs.Spec.Lifecycle == nil {
+		if !on {
+			return
+		}
+		cs.Spec.Lifecycle = &appspub.Lifecycle{}
+	}
+	set(&cs.Spec.Lifecycle.PreDelete)
+	set(&cs.Spec.Lifecycle.InPlaceUpdate)
+	if cs.Spec.Lifecycle.PreDelete == nil && cs.Spec.Lifecycle.InPlaceUpdate == nil && cs.Spec.Lifecycle.PreNormal == nil {
+		cs.Spec.Lifecycle = nil
+	}
+}
+
+// SetHold puts HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
+func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
+	if _, has := pod.Labels[HoldLabel]; has == on {
+		return nil
+	}
+	var value interface{}
+	if on {
+		value = "true"
+	}
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{HoldLabel: value}}})
+	if err != nil {
+		return err
+	}
+	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
+	return err
 }
 
 func withGate(t *corev1.PodTemplateSpec) {
@@ -216,6 +277,7 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 			Template: *t,
 		},
 	}
+	withHooks(cs, plan.NeedsPullIn(r))
 	opts := metav1.CreateOptions{FieldManager: "triton-apiserver"}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
@@ -244,6 +306,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		want.Spec.ScaleStrategy.PodsToDelete = mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete)
 	}
 	want.Spec.UpdateStrategy.Paused = in.Paused
+	withHooks(want, in.Owned && plan.NeedsPullIn(r))
 	if in.Owned {
 		if want.Annotations == nil {
 			want.Annotations = map[string]string{}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruiseinformers "github.com/openkruise/kruise-api/client/informers/externalversions"
 	corev1 "k8s.io/api/core/v1"
@@ -266,6 +267,13 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			}
 		}
 	}
+	// Pods kruise is about to delete or update in place leave traffic first; every pod of a running release
+	// carries the hold label, so that kruise waits for that.
+	if held, err := c.holdAndDrain(ctx, r, pods); err != nil {
+		return 0, err
+	} else if held && (requeue == 0 || requeue > time.Second) {
+		requeue = time.Second
+	}
 	// 4. What was observed.
 	observed := r.DeepCopy()
 	observed.Status.CloneSet = cloneset.Observe(after, r.Status.CloneSet)
@@ -328,6 +336,44 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []s
 		}
 		return 0
 	}
+}
+
+// holdAndDrain runs the hold protocol while a release owns its CloneSet: it labels pods so kruise holds
+// them before taking them away, pulls a held pod out of traffic, and lets kruise go on once it is no
+// longer Ready. It reports whether a pod is still being drained.
+func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods []corev1.Pod) (bool, error) {
+	if !plan.NeedsPullIn(r) || !plan.IntentOf(r).Owned {
+		return false, nil
+	}
+	draining := false
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		_, held := p.Labels[cloneset.HoldLabel]
+		var err error
+		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
+		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
+			switch {
+			case !held:
+			case cloneset.PulledIn(p):
+				draining = true
+				err = c.driver.SetGate(ctx, p, false, false)
+			case cloneset.Condition(p, corev1.PodReady):
+				draining = true // out of traffic once it is not Ready
+			default:
+				err = c.driver.SetHold(ctx, p, false)
+			}
+		case kruiseappspub.LifecycleStateUpdating:
+		default:
+			err = c.driver.SetHold(ctx, p, true)
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return draining, fmt.Errorf("pod %s: %w", p.Name, err)
+		}
+	}
+	return draining, nil
 }
 
 func maxFailedPods(r *releases.Release) *intstr.IntOrString { return r.Spec.Strategy.MaxFailedPods }
