@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
@@ -71,7 +72,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, c.Driver)
+	var events record.EventRecorder
+	if c.Driver != nil {
+		var stop func()
+		events, stop = controller.NewRecorder(c.Driver.Kube)
+		generic.AddPreShutdownHookOrDie("stop-release-events", func() error { stop(); return nil })
+	}
+	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, c.Driver, events)
 	if err != nil {
 		return nil, err
 	}

@@ -185,6 +185,15 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 		}
 	}
 	assert.Contains(t, strings.Join(actions, ","), "start,smoked,next,baked,next")
+
+	// `kubectl describe release` tells the story: an Event for every move, callers' verbs with their user.
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		out, err := admin.kubectl(ctx, "-n", ns, "describe", "release", "nginx-update")
+		return err == nil && strings.Contains(out, "Next") && strings.Contains(out, "by admin: canary looks good") &&
+			strings.Contains(out, "Smoked") && strings.Contains(out, "Baked") && strings.Contains(out, "Advance"), nil
+	})
+	out, _ := admin.kubectl(ctx, "-n", ns, "describe", "release", "nginx-update")
+	require.NoError(t, err, "events in kubectl describe:\n%s", out)
 }
 
 func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {

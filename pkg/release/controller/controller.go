@@ -80,7 +80,7 @@ func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		now:      metav1.Now,
 	}
-	c.recorder, c.stopRec = newRecorder(driver.Kube)
+	c.recorder, c.stopRec = NewRecorder(driver.Kube)
 	utilruntime.Must(relInformer.Informer().AddIndexers(cache.Indexers{cloneSetIndex: func(obj interface{}) ([]string, error) {
 		r := obj.(*v1alpha1.Release)
 		return []string{r.Namespace + "/" + r.Spec.CloneSetName}, nil

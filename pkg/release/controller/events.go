@@ -1,9 +1,6 @@
 package controller
 
 import (
-	"strconv"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/kubernetes"
@@ -12,10 +9,11 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
-// newRecorder records Events on Releases in the cluster, so `kubectl describe release` tells the story.
-func newRecorder(kube kubernetes.Interface) (record.EventRecorder, func()) {
+// NewRecorder records Events on Releases in the cluster, so `kubectl describe release` tells the story.
+func NewRecorder(kube kubernetes.Interface) (record.EventRecorder, func()) {
 	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	return broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "triton-controller"}), broadcaster.Shutdown
@@ -31,11 +29,7 @@ func (c *Controller) recordEvents(obj *v1alpha1.Release, before, after *releases
 		if h.Action == "fail" {
 			kind = corev1.EventTypeWarning
 		}
-		message := "batch " + strconv.Itoa(int(h.ToBatch)) + ": " + h.FromPhase + " -> " + h.ToPhase
-		if h.Reason != "" {
-			message += ": " + h.Reason
-		}
-		c.recorder.Event(obj, kind, reason(h.Action), message)
+		c.recorder.Event(obj, kind, plan.EventReason(h.Action), plan.Describe(h))
 	}
 }
 
@@ -51,11 +45,4 @@ func added(before, after []releases.ReleaseHistoryEntry) []releases.ReleaseHisto
 		}
 	}
 	return after
-}
-
-func reason(action string) string {
-	if action == "" {
-		return "Unknown"
-	}
-	return strings.ToUpper(action[:1]) + action[1:]
 }

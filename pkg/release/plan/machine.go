@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -429,4 +430,25 @@ func lastReason(s *releases.ReleaseStatus, action string) string {
 		}
 	}
 	return ""
+}
+
+// Describe says what a history entry did, for an Event: "batch 2: Progressing/Baked -> Progressing/Smoking
+// by alice: canary looks good".
+func Describe(h releases.ReleaseHistoryEntry) string {
+	message := fmt.Sprintf("batch %d: %s -> %s", h.ToBatch, h.FromPhase, h.ToPhase)
+	if h.User != "" && h.User != ControllerUser {
+		message += " by " + h.User
+	}
+	if h.Reason != "" {
+		message += ": " + h.Reason
+	}
+	return message
+}
+
+// EventReason is the Event reason of a history action: "next" -> "Next".
+func EventReason(action string) string {
+	if action == "" {
+		return "Unknown"
+	}
+	return strings.ToUpper(action[:1]) + action[1:]
 }

@@ -13,6 +13,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/util/dryrun"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -28,6 +29,7 @@ type ActionREST struct {
 	verb   plan.Verb
 	status *genericregistry.Store
 	driver *cloneset.Driver
+	events record.EventRecorder
 }
 
 var (
@@ -118,6 +120,14 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		return nil, err
 	}
 	rel = updated.(*releases.Release)
+	if !dryRun && len(rel.Status.History) > 0 && a.events != nil {
+		if h := rel.Status.History[len(rel.Status.History)-1]; h.Action == string(a.verb) && h.User == user {
+			a.events.Event(&corev1.ObjectReference{
+				Kind: "Release", APIVersion: v1alpha1.SchemeGroupVersion.String(),
+				Namespace: rel.Namespace, Name: rel.Name, UID: rel.UID, ResourceVersion: rel.ResourceVersion,
+			}, corev1.EventTypeNormal, plan.EventReason(h.Action), plan.Describe(h))
+		}
+	}
 
 	// A canceled release's pods leave traffic before the CloneSet takes them away.
 	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -56,7 +57,7 @@ var (
 
 // NewStorage returns the etcd-backed storage of releases, releases/status and, given a CloneSet driver,
 // the action subresources. Without a driver (tests of storage alone) releases are stored without a plan.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, driver *cloneset.Driver) (*Storage, error) {
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, driver *cloneset.Driver, events record.EventRecorder) (*Storage, error) {
 	strategy := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &releases.Release{} },
@@ -86,7 +87,7 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, dr
 	if driver != nil {
 		storage.Actions = map[plan.Verb]*ActionREST{}
 		for _, verb := range []plan.Verb{plan.VerbPause, plan.VerbResume, plan.VerbNext, plan.VerbCancel} {
-			storage.Actions[verb] = &ActionREST{verb: verb, status: &statusStore, driver: driver}
+			storage.Actions[verb] = &ActionREST{verb: verb, status: &statusStore, driver: driver, events: events}
 		}
 	}
 	return storage, nil
