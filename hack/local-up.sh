@@ -289,13 +289,17 @@ spec:
     port: ${TRITON_PORT}
 EOF
 
-start triton-apiserver "${BIN}/triton-apiserver" \
-    --bind-address 127.0.0.1 --secure-port "${TRITON_PORT}" \
-    --tls-cert-file "${PKI}/triton-apiserver.crt" --tls-private-key-file "${PKI}/triton-apiserver.key" \
-    --kubeconfig "${LOCAL}/triton-apiserver.kubeconfig" \
-    --authentication-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig" \
-    --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig" \
+TRITON_ARGS=(
+    --bind-address 127.0.0.1 --secure-port "${TRITON_PORT}"
+    --tls-cert-file "${PKI}/triton-apiserver.crt" --tls-private-key-file "${PKI}/triton-apiserver.key"
+    --kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
+    --authentication-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
+    --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --etcd-data-dir "${LOCAL}/triton-etcd"
+)
+# The command line, one argument a line, for tests that restart the server (crash tests).
+printf '%s\n' "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}" >"${LOCAL}/triton-apiserver.args"
+start triton-apiserver "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}"
 wait_for triton-apiserver 120 healthy "https://127.0.0.1:${TRITON_PORT}/readyz"
 
 CA_BUNDLE=$(base64 -w0 <"${PKI}/triton-ca.crt")

@@ -18,6 +18,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
+	"github.com/triton-io/triton/pkg/failpoint"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
@@ -128,6 +129,8 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 			}, corev1.EventTypeNormal, plan.EventReason(h.Action), plan.Describe(h))
 		}
 	}
+
+	failpoint.Crash(failpoint.ActionAfterReleaseWrite)
 
 	// A canceled release's pods leave traffic before the CloneSet takes them away.
 	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled {

@@ -1,0 +1,128 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// tritonPID is the running triton-apiserver's process id, as hack/local-up.sh recorded it.
+func tritonPID(t *testing.T) int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(local, "pids", "triton-apiserver.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	require.NoError(t, err)
+	return pid
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// stopTriton stops triton-apiserver (SIGTERM, as make down does) and waits until it is gone.
+func stopTriton(t *testing.T, ctx context.Context) {
+	t.Helper()
+	pid := tritonPID(t)
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true,
+		func(context.Context) (bool, error) { return !alive(pid), nil }), "triton-apiserver did not stop")
+}
+
+// startTriton starts triton-apiserver again with the command line hack/local-up.sh used, plus env, and
+// waits until releases answer through kube-apiserver.
+func startTriton(t *testing.T, ctx context.Context, admin *cluster, env ...string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	require.NoError(t, err)
+	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	logFile, err := os.OpenFile(filepath.Join(local, "logs", "triton-apiserver.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	require.NoError(t, err)
+	defer logFile.Close()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	require.NoError(t, cmd.Start())
+	require.NoError(t, os.WriteFile(filepath.Join(local, "pids", "triton-apiserver.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
+	// Reaped when it exits, so that a dead server is not a zombie that still looks alive.
+	go func() { _ = cmd.Wait() }()
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := admin.releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{})
+		return err == nil, nil
+	})
+	require.NoError(t, err, "triton-apiserver did not come back")
+}
+
+// Invariant 3: the server dies after a `next` has written the Release (the intent) and before it wrote the
+// CloneSet. After the restart the Release and the CloneSet agree, and the batch moved exactly once.
+func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 5*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	_, err := releases.Create(ctx, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 Baked", batchIs(1, v1alpha1.BatchBaked))
+
+	stopTriton(t, ctx)
+	startTriton(t, ctx, admin, "TRITON_FAILPOINTS=action-after-release-write")
+	t.Cleanup(func() {
+		// Leave a healthy server behind for the other tests, whatever happened here.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if alive(tritonPID(t)) {
+			stopTriton(t, ctx)
+		}
+		startTriton(t, ctx, admin)
+	})
+	crashing := tritonPID(t)
+
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.Error(t, err, "the server dies in the middle of the call")
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true,
+		func(context.Context) (bool, error) { return !alive(crashing), nil }), "the failpoint did not fire")
+
+	// The CloneSet was not written: still batch 1's partition.
+	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), partition(cs), "the crash came before the CloneSet write")
+
+	// Restarted, the server finds the intent stored and converges the CloneSet to it.
+	startTriton(t, ctx, admin)
+	r := waitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 started", func(r *v1alpha1.Release) bool {
+		return r.Status.CurrentBatch == 2
+	})
+	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.UpdatedReplicas == 2
+	})
+	cs, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), partition(cs), "the CloneSet agrees with the Release: batch 2's partition")
+	nexts := 0
+	for _, h := range r.Status.History {
+		if h.Action == "next" {
+			nexts++
+			assert.Equal(t, int32(1), h.FromBatch)
+			assert.Equal(t, int32(2), h.ToBatch)
+		}
+	}
+	assert.Equal(t, 1, nexts, "the batch moved exactly once")
+	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+}
