@@ -4,9 +4,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,4 +46,64 @@ func TestControllerRepairsDriftedCloneSet(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), r.Status.CurrentBatch, "the drift did not move the release")
 	assert.Equal(t, v1alpha1.BatchBaked, r.Status.Batches[0].Phase)
+}
+
+// Invariant 2, watched: the CloneSet never has more updated pods than the current batch's target. The
+// allowed number is raised just before each `next`, before anything can change for the next batch.
+func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	var allowed atomic.Int32
+	allowed.Store(1)
+	before, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	w, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=nginx"})
+	require.NoError(t, err)
+	defer w.Stop()
+	var violations []string
+	seen := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range w.ResultChan() {
+			cs, ok := e.Object.(*kruiseappsv1alpha1.CloneSet)
+			if !ok {
+				continue
+			}
+			if cs.Annotations["releases.triton.io/release"] == "" {
+				continue // not (or no longer) the release's
+			}
+			seen++
+			updated := cs.Status.UpdatedReplicas
+			if cs.Status.UpdateRevision == before.Status.UpdateRevision {
+				updated = 0 // the CloneSet has not taken the new template yet: these are old pods
+			}
+			if limit := allowed.Load(); updated > limit || 4-partition(cs) > limit {
+				violations = append(violations, fmt.Sprintf("updated %d, partition %d with batch target %d",
+					updated, partition(cs), limit))
+			}
+		}
+	}()
+
+	_, err = releases.Create(ctx, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	for batch := int32(1); batch <= 4; batch++ {
+		waitRelease(t, ctx, admin, ns, "nginx-update", fmt.Sprintf("batch %d Baked", batch), batchIs(batch, v1alpha1.BatchBaked))
+		if batch < 4 {
+			allowed.Store(batch + 1)
+		}
+		_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool {
+		return r.Status.Phase == v1alpha1.ReleaseSucceeded
+	})
+	w.Stop()
+	<-done
+	assert.Greater(t, seen, 8, "the watch saw the release go by")
+	assert.Empty(t, violations)
 }
