@@ -107,3 +107,50 @@ func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
 	assert.Greater(t, seen, 8, "the watch saw the release go by")
 	assert.Empty(t, violations)
 }
+
+// Pause mid-batch holds the CloneSet where it is: paused, and its partition pinned at the pods updated so
+// far, so no pod changes (not even surge pods) until resume; resume goes on with the batch.
+func TestPauseMidBatchHoldsTheCloneSet(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 6)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	_, err := releases.Create(ctx, updateTo("nginx:1.28", 0, intstr.FromInt32(3), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 started", func(r *v1alpha1.Release) bool {
+		return r.Status.CurrentBatch == 1
+	})
+
+	paused, err := releases.Pause(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "hold it"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Equal(t, v1alpha1.ReleasePaused, paused.Status.Phase)
+	require.NotNil(t, paused.Status.CloneSet.HeldAt)
+	held := *paused.Status.CloneSet.HeldAt
+	assert.GreaterOrEqual(t, held, int32(3), "never more than batch 1's 3 pods")
+	assert.True(t, paused.Status.CloneSet.Paused)
+	require.NotNil(t, paused.Status.CloneSet.Partition)
+	assert.Equal(t, held, *paused.Status.CloneSet.Partition, "the answer shows the pinned partition")
+
+	// Once kruise has seen the pause, the updated pods stay within 6 - held.
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		c, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+		return err == nil && c.Status.ObservedGeneration == c.Generation && c.Spec.UpdateStrategy.Paused &&
+			c.Status.UpdatedReplicas <= 6-held && c.Status.Replicas == 6, nil
+	})
+	require.NoError(t, err, "the paused CloneSet settles within the held partition")
+	atPause := len(podsAt(t, ctx, admin, ns, "nginx:1.28"))
+	assert.LessOrEqual(t, atPause, int(6-held))
+
+	// Resume: batch 1 completes with exactly 3 new pods, and waits.
+	_, err = releases.Resume(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 Baked after resume", batchIs(1, v1alpha1.BatchBaked))
+	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.UpdatedReadyReplicas == 3 && s.UpdatedReplicas == 3
+	})
+	c, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), partition(c))
+	assert.False(t, c.Spec.UpdateStrategy.Paused)
+}

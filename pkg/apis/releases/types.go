@@ -252,6 +252,10 @@ type CloneSetObservation struct {
 	// While the release is paused or failed: the partition (Update, Restart, Rollback) or the replicas
 	// (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.
 	HeldAt *int32 `json:"heldAt,omitempty"`
+
+	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
+	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
+	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.

@@ -62,6 +62,11 @@ func (in *CloneSetObservation) DeepCopyInto(out *CloneSetObservation) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.MaxUnavailableBeforeRelease != nil {
+		in, out := &in.MaxUnavailableBeforeRelease, &out.MaxUnavailableBeforeRelease
+		*out = new(intstr.IntOrString)
+		**out = **in
+	}
 	return
 }
 

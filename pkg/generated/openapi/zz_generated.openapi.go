@@ -478,9 +478,17 @@ func schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref common.ReferenceC
 							Format:      "int32",
 						},
 					},
+					"maxUnavailableBeforeRelease": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch may take all its pods out at once (the partition is what limits it); at the end this is put back.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

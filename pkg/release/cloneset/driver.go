@@ -305,6 +305,10 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	if in.PodsToDelete != nil {
 		want.Spec.ScaleStrategy.PodsToDelete = mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete)
 	}
+	if in.MaxUnavailable != nil {
+		v := *in.MaxUnavailable
+		want.Spec.UpdateStrategy.MaxUnavailable = &v
+	}
 	want.Spec.UpdateStrategy.Paused = in.Paused
 	withHooks(want, in.Owned && plan.NeedsPullIn(r))
 	if in.Owned {
@@ -369,6 +373,7 @@ func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObserva
 		o.RevisionBeforeRelease = previous.RevisionBeforeRelease
 		o.ReplicasBeforeRelease = previous.ReplicasBeforeRelease
 		o.HeldAt = previous.HeldAt
+		o.MaxUnavailableBeforeRelease = previous.MaxUnavailableBeforeRelease
 	}
 	if cs == nil {
 		return o

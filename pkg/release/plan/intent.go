@@ -3,6 +3,8 @@ package plan
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
+
 	"github.com/triton-io/triton/pkg/apis/releases"
 )
 
@@ -31,6 +33,8 @@ type Intent struct {
 	Partition *int32
 	// Replicas (Create, Scale, and cancel of those): the CloneSet's size. Nil: leave it.
 	Replicas *int32
+	// MaxUnavailable is the CloneSet's updateStrategy.maxUnavailable. Nil: leave it.
+	MaxUnavailable *intstr.IntOrString
 	// PodsToDelete (scale in): these pods go first.
 	PodsToDelete []string
 	// Paused is the CloneSet's updateStrategy.paused.
@@ -129,6 +133,7 @@ func IntentOf(r *releases.Release) Intent {
 		default:
 			in.Template = TemplateBefore
 			in.Partition = ptr(0)
+			in.MaxUnavailable = maxUnavailableBefore(s)
 		}
 		return in
 	}
@@ -159,10 +164,34 @@ func IntentOf(r *releases.Release) Intent {
 	}
 	if byPartition(r.Spec.Action) {
 		in.Partition = ptr(value)
+		if in.Owned {
+			// A batch's pods are out of traffic until they are pulled in, so kruise must be allowed to
+			// have the whole batch unavailable at once; the partition is what limits the batch.
+			in.MaxUnavailable = batchUnavailable(s)
+		} else {
+			in.MaxUnavailable = maxUnavailableBefore(s)
+		}
 	} else {
 		in.Replicas = ptr(value)
 	}
 	return in
+}
+
+func batchUnavailable(s *releases.ReleaseStatus) *intstr.IntOrString {
+	n := int32(1)
+	if b := Current(s); b != nil && b.Replicas > n {
+		n = b.Replicas
+	}
+	v := intstr.FromInt32(n)
+	return &v
+}
+
+func maxUnavailableBefore(s *releases.ReleaseStatus) *intstr.IntOrString {
+	if s.CloneSet == nil || s.CloneSet.MaxUnavailableBeforeRelease == nil {
+		return nil
+	}
+	v := *s.CloneSet.MaxUnavailableBeforeRelease
+	return &v
 }
 
 func lastTarget(s *releases.ReleaseStatus) int32 {

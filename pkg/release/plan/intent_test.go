@@ -36,6 +36,8 @@ func canceled(t *testing.T, r *releases.Release) *releases.Release {
 	return r
 }
 
+func iu(n int32) *intstr.IntOrString { v := intstr.FromInt32(n); return &v }
+
 func TestIntentOf(t *testing.T) {
 	update5 := setup{action: releases.ActionUpdate, before: 5, canary: 1, batchSize: n(2)}              // targets 1, 3, 5
 	create4 := setup{action: releases.ActionCreate, replicas: p32(4), canary: 1, batchSize: pct("50%")} // targets 1, 3, 4
@@ -73,23 +75,23 @@ func TestIntentOf(t *testing.T) {
 			plan.Intent{}},
 		{"update canary Smoking",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 1, releases.BatchSmoking) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true, MaxUnavailable: iu(1)}},
 		{"update canary Smoked: not in traffic, but updated",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 1, releases.BatchSmoked) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true, MaxUnavailable: iu(1)}},
 		{"update batch 2 (target 3) Smoking",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 2, releases.BatchSmoking) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true, MaxUnavailable: iu(2)}},
 		{"update batch 2 Baked",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 2, releases.BatchBaked) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true, MaxUnavailable: iu(2)}},
 		{"update: a current batch still Pending uses the previous target",
 			func(t *testing.T) rel {
 				r := driveTo(t, newRelease(update5), 1, releases.BatchBaked)
 				r.Status.CurrentBatch = 2
 				return r
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true, MaxUnavailable: iu(2)}},
 		{"update: a first batch still Pending changes no pod",
 			func(t *testing.T) rel {
 				r := newRelease(update5)
@@ -97,24 +99,38 @@ func TestIntentOf(t *testing.T) {
 				r.Status.CurrentBatch = 1
 				return r
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(5), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(5), Owned: true, MaxUnavailable: iu(1)}},
 		{"update paused: held",
 			func(t *testing.T) rel {
 				return pausedWith(t, driveTo(t, newRelease(update5), 2, releases.BatchSmoking), plan.Observation{Replicas: 5, Updated: 2})
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(3), Paused: true, Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(3), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
 		{"update paused without a hold recorded: the batch's value",
 			func(t *testing.T) rel {
 				r := pausedWith(t, driveTo(t, newRelease(update5), 2, releases.BatchSmoking), plan.Observation{Replicas: 5, Updated: 2})
 				r.Status.CloneSet.HeldAt = nil
 				return r
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Paused: true, Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
 		{"update failed: held",
 			func(t *testing.T) rel {
 				return failedWith(t, driveTo(t, newRelease(update5), 2, releases.BatchBaking), plan.Observation{Replicas: 5, Updated: 1})
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Paused: true, Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
+		{"update succeeded: maxUnavailable from before the release is put back",
+			func(t *testing.T) rel {
+				r := newRelease(update5)
+				r.Status.CloneSet.MaxUnavailableBeforeRelease = iu(1)
+				return finish(t, r)
+			},
+			plan.Intent{Touch: true, Template: release, Partition: p32(0), MaxUnavailable: iu(1)}},
+		{"update canceled: maxUnavailable from before the release is put back",
+			func(t *testing.T) rel {
+				r := newRelease(update5)
+				r.Status.CloneSet.MaxUnavailableBeforeRelease = iu(1)
+				return canceled(t, driveTo(t, r, 2, releases.BatchBaking))
+			},
+			plan.Intent{Touch: true, Template: prior, Partition: p32(0), MaxUnavailable: iu(1)}},
 		{"update succeeded: the knob at the last target, no owner",
 			func(t *testing.T) rel { return finish(t, newRelease(update5)) },
 			plan.Intent{Touch: true, Template: release, Partition: p32(0)}},
@@ -135,12 +151,12 @@ func TestIntentOf(t *testing.T) {
 			func(t *testing.T) rel {
 				return driveTo(t, newRelease(setup{action: releases.ActionRestart, before: 5, canary: 1, batchSize: n(2)}), 2, releases.BatchBaking)
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true, MaxUnavailable: iu(2)}},
 		{"rollback batch 1 Smoking",
 			func(t *testing.T) rel {
 				return driveTo(t, newRelease(setup{action: releases.ActionRollback, before: 4, batchSize: pct("25%")}), 1, releases.BatchSmoking)
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(3), Owned: true}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(3), Owned: true, MaxUnavailable: iu(1)}},
 		{"rollback succeeded",
 			func(t *testing.T) rel {
 				return finish(t, newRelease(setup{action: releases.ActionRollback, before: 4, batchSize: pct("25%")}))

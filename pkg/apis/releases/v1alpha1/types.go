@@ -312,6 +312,11 @@ type CloneSetObservation struct {
 	// (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.
 	// +optional
 	HeldAt *int32 `json:"heldAt,omitempty"`
+
+	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
+	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
+	// +optional
+	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.

@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
@@ -60,6 +61,12 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		status.CloneSet = cloneset.Observe(cs, nil)
 		status.CloneSet.RevisionBeforeRelease = cs.Status.UpdateRevision
 		status.CloneSet.ReplicasBeforeRelease = int32Ptr(current)
+		// kruise's default when unset.
+		maxUnavailable := intstr.FromString("20%")
+		if v := cs.Spec.UpdateStrategy.MaxUnavailable; v != nil {
+			maxUnavailable = *v
+		}
+		status.CloneSet.MaxUnavailableBeforeRelease = &maxUnavailable
 	}
 	if len(rel.Spec.PodsToDelete) > 0 && cs != nil {
 		pods, err := r.driver.Pods(ctx, cs)

@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	intstr "k8s.io/apimachinery/pkg/util/intstr"
+)
+
 // CloneSetObservationApplyConfiguration represents a declarative configuration of the CloneSetObservation type for use
 // with apply.
 //
@@ -46,6 +50,9 @@ type CloneSetObservationApplyConfiguration struct {
 	// While the release is paused or failed: the partition (Update, Restart, Rollback) or the replicas
 	// (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.
 	HeldAt *int32 `json:"heldAt,omitempty"`
+	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
+	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
+	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
 }
 
 // CloneSetObservationApplyConfiguration constructs a declarative configuration of the CloneSetObservation type for use with
@@ -139,5 +146,13 @@ func (b *CloneSetObservationApplyConfiguration) WithReplicasBeforeRelease(value 
 // If called multiple times, the HeldAt field is set to the value of the last call.
 func (b *CloneSetObservationApplyConfiguration) WithHeldAt(value int32) *CloneSetObservationApplyConfiguration {
 	b.HeldAt = &value
+	return b
+}
+
+// WithMaxUnavailableBeforeRelease sets the MaxUnavailableBeforeRelease field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MaxUnavailableBeforeRelease field is set to the value of the last call.
+func (b *CloneSetObservationApplyConfiguration) WithMaxUnavailableBeforeRelease(value intstr.IntOrString) *CloneSetObservationApplyConfiguration {
+	b.MaxUnavailableBeforeRelease = &value
 	return b
 }
