@@ -256,6 +256,9 @@ type CloneSetObservation struct {
 	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+
+	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
+	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.

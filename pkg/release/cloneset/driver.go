@@ -5,9 +5,13 @@ package cloneset
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	appspub "github.com/openkruise/kruise-api/apps/pub"
@@ -34,6 +38,12 @@ const (
 	OwnerAnnotation = "releases.triton.io/release"
 	// RestartedAtAnnotation, on the pod template, makes a Restart release a new revision.
 	RestartedAtAnnotation = "releases.triton.io/restartedAt"
+	// IntentAnnotation stamps a CloneSet with the release state (UID/resourceVersion) it was last written
+	// for, so that a write derived from an older state of the release is never applied after a newer one.
+	IntentAnnotation = "releases.triton.io/intent"
+	// TemplateHashAnnotation is a hash of the pod template the release last gave the CloneSet: the stored
+	// template carries API defaults, so comparing templates field by field would rewrite it every time.
+	TemplateHashAnnotation = "releases.triton.io/template-hash"
 	// HoldLabel, on a pod, makes kruise hold it before deleting or updating it in place (CloneSet lifecycle
 	// hooks) until the release has pulled it out of traffic and removed the label.
 	HoldLabel = "apps.triton.io/hold"
@@ -241,14 +251,23 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result, err = d.create(ctx, r, in, dryRun)
 			return err
 		}
+		if newerIntent(cs, r) {
+			// A newer state of this release has been applied already: this one is stale (a cache behind,
+			// or a retry after a conflict with that newer write).
+			result = cs
+			return nil
+		}
 		want, err := d.desired(ctx, cs, r, in)
 		if err != nil {
 			return err
 		}
-		if apiequality.Semantic.DeepEqual(want.Spec, cs.Spec) && apiequality.Semantic.DeepEqual(want.Annotations, cs.Annotations) {
+		if apiequality.Semantic.DeepEqual(want.Spec, cs.Spec) &&
+			apiequality.Semantic.DeepEqual(without(want.Annotations, IntentAnnotation), without(cs.Annotations, IntentAnnotation)) {
 			result = cs
 			return nil
 		}
+		// The update carries the CloneSet's resourceVersion: the stamp check above and this write are atomic.
+		want.Annotations[IntentAnnotation] = string(r.UID) + "/" + r.ResourceVersion
 		opts := metav1.UpdateOptions{FieldManager: "triton-apiserver"}
 		if dryRun {
 			opts.DryRun = []string{metav1.DryRunAll}
@@ -266,10 +285,14 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 	}
 	cs := &kruiseappsv1alpha1.CloneSet{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        r.Spec.CloneSetName,
-			Namespace:   r.Namespace,
-			Labels:      t.Labels,
-			Annotations: map[string]string{OwnerAnnotation: r.Name},
+			Name:      r.Spec.CloneSetName,
+			Namespace: r.Namespace,
+			Labels:    t.Labels,
+			Annotations: map[string]string{
+				OwnerAnnotation:        r.Name,
+				TemplateHashAnnotation: templateHash(t),
+				IntentAnnotation:       string(r.UID) + "/" + r.ResourceVersion,
+			},
 		},
 		Spec: kruiseappsv1alpha1.CloneSetSpec{
 			Replicas: in.Replicas,
@@ -292,18 +315,44 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	if err != nil {
 		return nil, err
 	}
-	if t != nil {
-		want.Spec.Template = *t
+	if want.Annotations == nil {
+		want.Annotations = map[string]string{}
 	}
+	if t != nil {
+		if h := templateHash(t); cs.Annotations[TemplateHashAnnotation] != h {
+			want.Spec.Template = *t
+			want.Annotations[TemplateHashAnnotation] = h
+		}
+	}
+	// While the release progresses on a CloneSet it already drives, its knob only ever moves forward: a
+	// write derived from an older state of the release (a stale cache racing a verb) cannot undo a batch.
+	forward := r.Status.Phase == releases.ReleaseProgressing && cs.Annotations[OwnerAnnotation] == r.Name
 	if in.Partition != nil {
-		p := intstr.FromInt32(*in.Partition)
+		value := *in.Partition
+		if p := cs.Spec.UpdateStrategy.Partition; forward && p != nil && p.Type == intstr.Int && p.IntVal < value {
+			value = p.IntVal
+		}
+		p := intstr.FromInt32(value)
 		want.Spec.UpdateStrategy.Partition = &p
 	}
 	if in.Replicas != nil {
-		want.Spec.Replicas = in.Replicas
+		value := *in.Replicas
+		if forward && cs.Spec.Replicas != nil {
+			if growing(r) {
+				value = max(value, *cs.Spec.Replicas)
+			} else {
+				value = min(value, *cs.Spec.Replicas)
+			}
+		}
+		want.Spec.Replicas = &value
 	}
-	if in.PodsToDelete != nil {
-		want.Spec.ScaleStrategy.PodsToDelete = mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete)
+	if in.PodsToDelete != nil || len(cs.Spec.ScaleStrategy.PodsToDelete) > 0 {
+		// kruise refuses names of pods that are gone: keep only the pods there are.
+		pods, err := d.Pods(ctx, cs)
+		if err != nil {
+			return nil, err
+		}
+		want.Spec.ScaleStrategy.PodsToDelete = existing(mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete), pods)
 	}
 	if in.MaxUnavailable != nil {
 		v := *in.MaxUnavailable
@@ -320,6 +369,34 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		delete(want.Annotations, OwnerAnnotation)
 	}
 	return want, nil
+}
+
+// growing reports whether a release adds pods (Create, scale out).
+func growing(r *releases.Release) bool {
+	if r.Spec.Action == releases.ActionCreate {
+		return true
+	}
+	before := int32(0)
+	if r.Status.CloneSet != nil && r.Status.CloneSet.ReplicasBeforeRelease != nil {
+		before = *r.Status.CloneSet.ReplicasBeforeRelease
+	}
+	return r.Spec.Replicas != nil && *r.Spec.Replicas >= before
+}
+
+func existing(names []string, pods []corev1.Pod) []string {
+	alive := map[string]bool{}
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil {
+			alive[p.Name] = true
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if alive[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func mergeNames(have, add []string) []string {
@@ -374,6 +451,7 @@ func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObserva
 		o.ReplicasBeforeRelease = previous.ReplicasBeforeRelease
 		o.HeldAt = previous.HeldAt
 		o.MaxUnavailableBeforeRelease = previous.MaxUnavailableBeforeRelease
+		o.PodsBeforeRelease = previous.PodsBeforeRelease
 	}
 	if cs == nil {
 		return o
@@ -392,4 +470,35 @@ func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObserva
 	o.Paused = cs.Spec.UpdateStrategy.Paused
 	o.ObservedGeneration = cs.Status.ObservedGeneration
 	return o
+}
+
+func without(a map[string]string, key string) map[string]string {
+	if _, ok := a[key]; !ok {
+		return a
+	}
+	out := make(map[string]string, len(a))
+	for k, v := range a {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// newerIntent reports whether cs was last written for a newer state of r than r.
+func newerIntent(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
+	stamp := cs.Annotations[IntentAnnotation]
+	i := strings.LastIndex(stamp, "/")
+	if i < 0 || stamp[:i] != string(r.UID) {
+		return false
+	}
+	applied, err1 := strconv.ParseUint(stamp[i+1:], 10, 64)
+	mine, err2 := strconv.ParseUint(r.ResourceVersion, 10, 64)
+	return err1 == nil && err2 == nil && applied > mine
+}
+
+func templateHash(t *corev1.PodTemplateSpec) string {
+	raw, _ := json.Marshal(t)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:8])
 }

@@ -26,8 +26,21 @@ func (d *Driver) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]c
 	return list.Items, nil
 }
 
+// existedBefore reports whether a pod was the CloneSet's before the release (Scale records them).
+func existedBefore(r *releases.Release, name string) bool {
+	if r.Status.CloneSet == nil {
+		return false
+	}
+	for _, n := range r.Status.CloneSet.PodsBeforeRelease {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
 // ReleasePods are the pods a release has brought up so far: for Update, Restart and Rollback the pods at
-// the CloneSet's update revision; for Create and a scale-out the pods created since the release was.
+// the CloneSet's update revision; for Create and a scale-out the pods that were not there before.
 // Pods on their way out are not counted.
 func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
 	var out []corev1.Pod
@@ -37,7 +50,7 @@ func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []co
 		}
 		switch r.Spec.Action {
 		case releases.ActionCreate, releases.ActionScale:
-			if !p.CreationTimestamp.Before(&r.CreationTimestamp) {
+			if !existedBefore(r, p.Name) {
 				out = append(out, p)
 			}
 		default:
@@ -51,7 +64,7 @@ func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []co
 
 // NewPods are the pods a release brought in, whatever the CloneSet's revisions are now: for Update,
 // Restart and Rollback the pods not at the revision from before the release; for Create and Scale the
-// pods created since the release. What `cancel` pulls out of traffic.
+// pods that were not there before. What `cancel` pulls out of traffic.
 func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	before := ""
 	if r.Status.CloneSet != nil {
@@ -61,7 +74,7 @@ func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	for _, p := range pods {
 		switch r.Spec.Action {
 		case releases.ActionCreate, releases.ActionScale:
-			if !p.CreationTimestamp.Before(&r.CreationTimestamp) {
+			if !existedBefore(r, p.Name) {
 				out = append(out, p)
 			}
 		default:

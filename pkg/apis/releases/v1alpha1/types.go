@@ -317,6 +317,11 @@ type CloneSetObservation struct {
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	// +optional
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+
+	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
+	// +optional
+	// +listType=set
+	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.

@@ -67,6 +67,11 @@ func (in *CloneSetObservation) DeepCopyInto(out *CloneSetObservation) {
 		*out = new(intstr.IntOrString)
 		**out = **in
 	}
+	if in.PodsBeforeRelease != nil {
+		in, out := &in.PodsBeforeRelease, &out.PodsBeforeRelease
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	return
 }
 

@@ -68,10 +68,13 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		}
 		status.CloneSet.MaxUnavailableBeforeRelease = &maxUnavailable
 	}
-	if len(rel.Spec.PodsToDelete) > 0 && cs != nil {
+	if rel.Spec.Action == releases.ActionScale && cs != nil {
 		pods, err := r.driver.Pods(ctx, cs)
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
+		}
+		for _, p := range pods {
+			status.CloneSet.PodsBeforeRelease = append(status.CloneSet.PodsBeforeRelease, p.Name)
 		}
 		have := map[string]bool{}
 		for _, p := range pods {

@@ -53,6 +53,8 @@ type CloneSetObservationApplyConfiguration struct {
 	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
+	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
 }
 
 // CloneSetObservationApplyConfiguration constructs a declarative configuration of the CloneSetObservation type for use with
@@ -154,5 +156,15 @@ func (b *CloneSetObservationApplyConfiguration) WithHeldAt(value int32) *CloneSe
 // If called multiple times, the MaxUnavailableBeforeRelease field is set to the value of the last call.
 func (b *CloneSetObservationApplyConfiguration) WithMaxUnavailableBeforeRelease(value intstr.IntOrString) *CloneSetObservationApplyConfiguration {
 	b.MaxUnavailableBeforeRelease = &value
+	return b
+}
+
+// WithPodsBeforeRelease adds the given value to the PodsBeforeRelease field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the PodsBeforeRelease field.
+func (b *CloneSetObservationApplyConfiguration) WithPodsBeforeRelease(values ...string) *CloneSetObservationApplyConfiguration {
+	for i := range values {
+		b.PodsBeforeRelease = append(b.PodsBeforeRelease, values[i])
+	}
 	return b
 }
