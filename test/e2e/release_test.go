@@ -140,12 +140,23 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	assert.False(t, condition(&canary[0], corev1.PodReady) == corev1.ConditionTrue, "the canary is not in traffic before `next`")
 	assert.True(t, condition(&canary[0], corev1.ContainersReady) == corev1.ConditionTrue)
 
+	// The batch lists its pod, not yet pulled in.
+	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary listed in batch 1", func(r *v1alpha1.Release) bool {
+		return len(r.Status.Batches[0].Pods) == 1
+	})
+	assert.Equal(t, canary[0].Name, r.Status.Batches[0].Pods[0].Name)
+	assert.NotEmpty(t, r.Status.Batches[0].Pods[0].IP)
+	assert.False(t, r.Status.Batches[0].Pods[0].PulledIn)
+
 	// `next` while Smoked pulls the canary in.
 	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), Reason: "canary looks good"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
 	r = waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
 	waitCondition(t, ctx, admin, ns, canary[0].Name, corev1.PodReady, corev1.ConditionTrue)
+	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary pulled in, in its batch", func(r *v1alpha1.Release) bool {
+		return len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].PulledIn
+	})
 	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionAwaitingNext), "a Baked canary waits for next even in Auto mode")
 
 	// A second `next` for batch 1 from another pipeline is refused; the first moves on.

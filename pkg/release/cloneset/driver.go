@@ -221,6 +221,16 @@ func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
 	return err
 }
 
+// HasGate reports whether a template's pods carry the readiness gate.
+func HasGate(t *corev1.PodTemplateSpec) bool {
+	for _, g := range t.Spec.ReadinessGates {
+		if g.ConditionType == ReadinessGate {
+			return true
+		}
+	}
+	return false
+}
+
 func withGate(t *corev1.PodTemplateSpec) {
 	for _, g := range t.Spec.ReadinessGates {
 		if g.ConditionType == ReadinessGate {

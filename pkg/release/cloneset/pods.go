@@ -154,3 +154,43 @@ func Condition(p *corev1.Pod, t corev1.PodConditionType) bool {
 
 // PulledIn reports whether a pod's readiness gate is True.
 func PulledIn(p *corev1.Pod) bool { return Condition(p, ReadinessGate) }
+
+// AssignBatchPods records the release's pods in its batches: pods already listed in a batch stay there (with
+// their IP, phase and pull-in refreshed, or dropped when gone); new pods join the current batch.
+func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
+	s := &r.Status
+	cur := plan.Current(s)
+	if cur == nil || cur.Phase == releases.BatchPending {
+		return
+	}
+	byName := make(map[string]*corev1.Pod, len(pods))
+	for i := range pods {
+		byName[pods[i].Name] = &pods[i]
+	}
+	listed := map[string]bool{}
+	for i := range s.Batches {
+		b := &s.Batches[i]
+		kept := b.Pods[:0:0]
+		for _, bp := range b.Pods {
+			if p, ok := byName[bp.Name]; ok {
+				kept = append(kept, batchPod(p))
+				listed[bp.Name] = true
+			}
+		}
+		b.Pods = kept
+	}
+	for i := range pods {
+		if !listed[pods[i].Name] {
+			cur.Pods = append(cur.Pods, batchPod(&pods[i]))
+		}
+	}
+	for i := range s.Batches {
+		if len(s.Batches[i].Pods) == 0 {
+			s.Batches[i].Pods = nil
+		}
+	}
+}
+
+func batchPod(p *corev1.Pod) releases.BatchPod {
+	return releases.BatchPod{Name: p.Name, IP: p.Status.PodIP, Phase: p.Status.Phase, PulledIn: PulledIn(p)}
+}
