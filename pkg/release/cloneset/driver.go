@@ -232,10 +232,8 @@ func HasGate(t *corev1.PodTemplateSpec) bool {
 }
 
 func withGate(t *corev1.PodTemplateSpec) {
-	for _, g := range t.Spec.ReadinessGates {
-		if g.ConditionType == ReadinessGate {
-			return
-		}
+	if HasGate(t) {
+		return
 	}
 	t.Spec.ReadinessGates = append(t.Spec.ReadinessGates, corev1.PodReadinessGate{ConditionType: ReadinessGate})
 }

@@ -39,7 +39,7 @@ func RunWhileLeader(ctx context.Context, kube kubernetes.Interface, e Election, 
 	host, _ := os.Hostname()
 	identity := host + "_" + string(uuid.NewUUID())
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1ObjectMeta(e.Namespace, e.Name),
+		LeaseMeta:  metav1.ObjectMeta{Namespace: e.Namespace, Name: e.Name},
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
 	}
@@ -62,8 +62,4 @@ func RunWhileLeader(ctx context.Context, kube kubernetes.Interface, e Election, 
 			},
 		})
 	}
-}
-
-func metav1ObjectMeta(namespace, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: namespace, Name: name}
 }

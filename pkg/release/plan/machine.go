@@ -139,7 +139,7 @@ func next(r *releases.Release, p Observation, now metav1.Time) error {
 	}
 	switch b.Phase {
 	case releases.BatchSmoked:
-		pullIn(b, now)
+		pullIn(b)
 	case releases.BatchBaked:
 		advance(s, now)
 	case releases.BatchSmoking:
@@ -228,7 +228,7 @@ func Smoked(r *releases.Release, now metav1.Time) bool {
 	b.Phase = releases.BatchSmoked
 	b.SmokedAt = &now
 	if !NeedsPullIn(r) || !b.Canary {
-		pullIn(b, now)
+		pullIn(b)
 	}
 	record(r, "smoked", "", "", before, now)
 	return true
@@ -298,7 +298,7 @@ func startBatch(b *releases.ReleaseBatch, now metav1.Time) {
 	b.BakedAt = nil
 }
 
-func pullIn(b *releases.ReleaseBatch, now metav1.Time) {
+func pullIn(b *releases.ReleaseBatch) {
 	b.Phase = releases.BatchBaking
 }
 

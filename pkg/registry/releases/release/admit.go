@@ -73,17 +73,15 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
 		}
+		have := map[string]bool{}
 		for _, p := range pods {
 			status.CloneSet.PodsBeforeRelease = append(status.CloneSet.PodsBeforeRelease, p.Name)
+			have[p.Name] = true
 		}
 		// A Scale keeps the CloneSet's template: when its pods carry no readiness gate there is nothing to
 		// pull in, and batches go from Smoked straight on to Baking.
 		if !cloneset.HasGate(&cs.Spec.Template) {
 			rel.Spec.Strategy.NoPullIn = true
-		}
-		have := map[string]bool{}
-		for _, p := range pods {
-			have[p.Name] = true
 		}
 		var errs field.ErrorList
 		for i, name := range rel.Spec.PodsToDelete {
