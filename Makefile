@@ -16,9 +16,10 @@ build:
 generate:
 	hack/update-codegen.sh
 
-## verify: generated code is current, code is gofmt'd and passes go vet
+## verify: generated code and the README's role table are current, code is gofmt'd and passes go vet
 verify:
 	hack/verify-codegen.sh
+	$(GO) run ./hack/role-table -verify README.md
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 

@@ -16,6 +16,7 @@ TOOLS=(
     "etcd            etcd        github.com/triton-io/triton/hack/tools/etcd"
     "kube-apiserver  kubernetes  k8s.io/kubernetes/cmd/kube-apiserver"
     "kube-scheduler  kubernetes  k8s.io/kubernetes/cmd/kube-scheduler"
+    "kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager"
     "kubectl         kubernetes  k8s.io/kubernetes/cmd/kubectl"
     "kwok            kwok        sigs.k8s.io/kwok/cmd/kwok"
     "kruise-manager  kruise      github.com/openkruise/kruise"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up a real control plane on loopback, without containers, and triton-apiserver behind it:
-# etcd, kube-apiserver (RBAC, static token users), kube-scheduler, kwok with a fake node, the OpenKruise
+# etcd, kube-apiserver (RBAC, static token users), kube-scheduler, kube-controller-manager (ClusterRole
+# aggregation only), kwok with a fake node, the OpenKruise
 # CRDs, webhooks and kruise-manager, then triton-apiserver registered through an APIService.
 #
 #   hack/local-up.sh            bring everything up, print how to use it, stay in the foreground;
@@ -23,6 +24,7 @@ ETCD_PORT=${ETCD_PORT:-2379}
 ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
 KUBE_PORT=${KUBE_PORT:-6443}
 SCHEDULER_PORT=${SCHEDULER_PORT:-10259}
+CONTROLLER_MANAGER_PORT=${CONTROLLER_MANAGER_PORT:-10257}
 KWOK_PORT=${KWOK_PORT:-10247}
 KRUISE_WEBHOOK_PORT=${KRUISE_WEBHOOK_PORT:-9876}
 KRUISE_METRICS_PORT=${KRUISE_METRICS_PORT:-18080}
@@ -91,7 +93,7 @@ fi
 
 rm -rf "${LOCAL}"
 mkdir -p "${PKI}" "${LOGS}" "${PIDS}"
-for port in "${ETCD_PORT}" "${ETCD_PEER_PORT}" "${KUBE_PORT}" "${SCHEDULER_PORT}" "${KWOK_PORT}" \
+for port in "${ETCD_PORT}" "${ETCD_PEER_PORT}" "${KUBE_PORT}" "${SCHEDULER_PORT}" "${CONTROLLER_MANAGER_PORT}" "${KWOK_PORT}" \
     "${KRUISE_WEBHOOK_PORT}" "${KRUISE_METRICS_PORT}" "${KRUISE_HEALTH_PORT}" "${TRITON_PORT}"; do
     port_free "${port}" || fail "ports" "127.0.0.1:${port} is in use (set the port variables at the top of $0)"
 done
@@ -168,7 +170,7 @@ kubeconfig "${LOCAL}/triton-apiserver.kubeconfig" triton-apiserver "${TRITON_TOK
 kubeconfig "${LOCAL}/kruise-manager.kubeconfig" kruise-manager "${KRUISE_TOKEN}"
 
 # ---------------------------------------------------------------------------------------------------
-# etcd, kube-apiserver, kube-scheduler.
+# etcd, kube-apiserver, kube-scheduler, kube-controller-manager.
 
 start etcd "${BIN}/etcd" \
     --name local --data-dir "${LOCAL}/etcd-data" \
@@ -184,6 +186,9 @@ start kube-apiserver "${BIN}/kube-apiserver" \
     --tls-cert-file "${PKI}/kube-apiserver.crt" --tls-private-key-file "${PKI}/kube-apiserver.key" \
     --client-ca-file "${PKI}/cluster-ca.crt" \
     --token-auth-file "${PKI}/tokens.csv" \
+    --authentication-config "${ROOT}/hack/local-up/authentication-config.yaml" \
+    --audit-policy-file "${ROOT}/hack/local-up/audit-policy.yaml" \
+    --audit-log-path "${LOGS}/kube-apiserver-audit.log" \
     --authorization-mode RBAC \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "${PKI}/service-account.pub" \
@@ -194,6 +199,7 @@ start kube-apiserver "${BIN}/kube-apiserver" \
     --requestheader-client-ca-file "${PKI}/front-proxy-ca.crt" \
     --requestheader-allowed-names front-proxy-client \
     --requestheader-username-headers X-Remote-User \
+    --requestheader-uid-headers X-Remote-Uid \
     --requestheader-group-headers X-Remote-Group \
     --requestheader-extra-headers-prefix X-Remote-Extra- \
     --proxy-client-cert-file "${PKI}/front-proxy-client.crt" \
@@ -205,6 +211,16 @@ start kube-scheduler "${BIN}/kube-scheduler" \
     --authorization-kubeconfig "${LOCAL}/kubeconfig" \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port "${SCHEDULER_PORT}"
 wait_for kube-scheduler 60 healthy "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
+
+# kube-controller-manager with the one controller the tests need: ClusterRole aggregation (the built-in
+# view, edit and admin roles pick up triton's roles). Pods and namespaces stay as kwok and the tests
+# leave them, as before.
+start kube-controller-manager "${BIN}/kube-controller-manager" \
+    --kubeconfig "${LOCAL}/kubeconfig" --authentication-kubeconfig "${LOCAL}/kubeconfig" \
+    --authorization-kubeconfig "${LOCAL}/kubeconfig" \
+    --controllers clusterrole-aggregation \
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port "${CONTROLLER_MANAGER_PORT}"
+wait_for kube-controller-manager 60 healthy "https://127.0.0.1:${CONTROLLER_MANAGER_PORT}/healthz"
 
 # ---------------------------------------------------------------------------------------------------
 # kwok and its nodes: pods become Running and ContainersReady; readiness gates stay as set by whoever
@@ -272,7 +288,7 @@ wait_for kruise-manager 180 healthy "http://127.0.0.1:${KRUISE_HEALTH_PORT}/read
 # service account, RBAC, APIService), adapted only where loopback needs it: the server runs as a process,
 # and its Service is an ExternalName for localhost on the APIService's port.
 
-for f in namespace serviceaccount rbac; do
+for f in namespace serviceaccount rbac roles; do
     ${KUBECTL} apply -f "${ROOT}/artifacts/deploy/${f}.yaml" >/dev/null || fail kube-apiserver "applying artifacts/deploy/${f}.yaml"
 done
 ${KUBECTL} apply -f - >/dev/null <<EOF

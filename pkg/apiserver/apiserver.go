@@ -4,6 +4,7 @@ package apiserver
 
 import (
 	"context"
+	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,10 +17,13 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/apiserver/filters"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
+	"github.com/triton-io/triton/pkg/release/access"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/controller"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 var (
@@ -41,6 +45,13 @@ func init() {
 		&metav1.APIGroup{},
 		&metav1.APIResourceList{},
 	)
+}
+
+// BuildHandlerChain is k8s.io/apiserver's handler chain plus triton's: the action subresources answer
+// 200, and nothing ever answers with a redirect (kube-apiserver proxies to us).
+func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+	apiHandler = filters.WithActionsAnsweringOK(apiHandler, releases.GroupName, "releases", plan.IsVerb)
+	return filters.WithoutRedirects(genericapiserver.DefaultBuildHandlerChain(apiHandler, c))
 }
 
 // Config is the configuration of triton-apiserver.
@@ -73,12 +84,18 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	var events record.EventRecorder
+	var guard *access.Guard
 	if c.Driver != nil {
+		// Every request that would move a CloneSet is checked with the same authorizer as the request
+		// itself: delegated to kube-apiserver, with the caller's identity.
+		if guard, err = access.NewGuard(c.GenericConfig.Authorization.Authorizer, c.Driver); err != nil {
+			return nil, err
+		}
 		var stop func()
 		events, stop = controller.NewRecorder(c.Driver.Kube)
 		generic.AddPreShutdownHookOrDie("stop-release-events", func() error { stop(); return nil })
 	}
-	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, c.Driver, events)
+	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, guard, events)
 	if err != nil {
 		return nil, err
 	}

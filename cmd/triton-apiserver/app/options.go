@@ -23,6 +23,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
+	"github.com/triton-io/triton/pkg/apiserver/filters"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 )
@@ -114,6 +115,11 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, err
 	}
+	// Only kubelet probes may come without credentials; everything else answers 401 to them.
+	if cfg.Authentication.Authenticator != nil {
+		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator, filters.HealthPaths...)
+	}
+	cfg.BuildHandlerChainFunc = apiserver.BuildHandlerChain
 	// etcd stays in /readyz (no traffic while storage is down) but leaves /livez: an etcd outage must
 	// not make the kubelet restart a server that would come back by itself.
 	cfg.LivezChecks = withoutCheck(cfg.LivezChecks, "etcd")

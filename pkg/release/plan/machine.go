@@ -25,6 +25,19 @@ const (
 	VerbCancel Verb = "cancel"
 )
 
+// Verbs are the action subresources, in the order the API documents them.
+var Verbs = []Verb{VerbPause, VerbResume, VerbNext, VerbCancel}
+
+// IsVerb reports whether s names an action subresource.
+func IsVerb(s string) bool {
+	for _, v := range Verbs {
+		if string(v) == s {
+			return true
+		}
+	}
+	return false
+}
+
 // HistoryLimit is how many history entries a release keeps, newest last.
 const HistoryLimit = 50
 

@@ -19,6 +19,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
 	"github.com/triton-io/triton/pkg/failpoint"
+	"github.com/triton-io/triton/pkg/release/access"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
@@ -29,7 +30,7 @@ import (
 type ActionREST struct {
 	verb   plan.Verb
 	status *genericregistry.Store
-	driver *cloneset.Driver
+	guard  *access.Guard
 	events record.EventRecorder
 }
 
@@ -80,14 +81,19 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		return nil, err
 	}
 	rel := current.(*releases.Release)
-	cs, err := a.driver.Get(ctx, rel.Namespace, rel.Spec.CloneSetName)
+	// The caller moves the CloneSet through us: they must be allowed to move it themselves.
+	driver, err := a.guard.Driver(ctx, rel.Namespace, rel.Spec.CloneSetName)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := driver.Get(ctx, rel.Namespace, rel.Spec.CloneSetName)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s: %w", rel.Spec.CloneSetName, err))
 	}
 	var obs plan.Observation
 	var pods []corev1.Pod
 	if cs != nil {
-		pods, err = a.driver.Pods(ctx, cs)
+		pods, err = driver.Pods(ctx, cs)
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("reading the pods of CloneSet %s: %w", cs.Name, err))
 		}
@@ -134,14 +140,14 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 
 	// A canceled release's pods leave traffic before the CloneSet takes them away.
 	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled {
-		if err := a.driver.PullOut(ctx, cloneset.NewPods(rel, pods), dryRun); err != nil {
+		if err := driver.PullOut(ctx, cloneset.NewPods(rel, pods), dryRun); err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; pulling its pods out of traffic failed (the controller retries): %w", name, err))
 		}
 	}
 
 	// 2. The CloneSet follows the intent. Should this fail, the intent is stored and the controller
 	// converges the CloneSet to it.
-	after, err := a.driver.Apply(ctx, rel, dryRun)
+	after, err := driver.Apply(ctx, rel, dryRun)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("release %s is %s; updating CloneSet %s failed (the controller retries): %w",
 			name, rel.Status.Phase, rel.Spec.CloneSetName, err))

@@ -35,7 +35,13 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
 	spec := field.NewPath("spec")
-	cs, err := r.driver.Get(ctx, ns, rel.Spec.CloneSetName)
+	// Whoever creates a release moves its CloneSet through us: they must be allowed to move it
+	// themselves. Asked before the CloneSet is read, so a 403 tells nothing about whether it exists.
+	driver, err := r.guard.Driver(ctx, ns, rel.Spec.CloneSetName)
+	if err != nil {
+		return ctx, err
+	}
+	cs, err := driver.Get(ctx, ns, rel.Spec.CloneSetName)
 	if err != nil {
 		return ctx, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s/%s: %w", ns, rel.Spec.CloneSetName, err))
 	}
@@ -69,7 +75,7 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		status.CloneSet.MaxUnavailableBeforeRelease = &maxUnavailable
 	}
 	if rel.Spec.Action == releases.ActionScale && cs != nil {
-		pods, err := r.driver.Pods(ctx, cs)
+		pods, err := driver.Pods(ctx, cs)
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
 		}
@@ -94,7 +100,7 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		}
 	}
 	if rel.Spec.Action == releases.ActionRollback {
-		revisions, err := r.driver.Revisions(ctx, cs)
+		revisions, err := driver.Revisions(ctx, cs)
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
 		}

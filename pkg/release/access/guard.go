@@ -1,0 +1,92 @@
+// Package access keeps triton-apiserver from being a confused deputy. The server moves CloneSets with
+// its own service account, on behalf of whoever calls it; the Guard hands out the CloneSet driver for a
+// request only once the caller may update that CloneSet themselves.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	"github.com/triton-io/triton/pkg/release/cloneset"
+)
+
+// CloneSets is the resource a release moves.
+var CloneSets = schema.GroupResource{Group: "apps.kruise.io", Resource: "clonesets"}
+
+// Guard holds the CloneSet driver for requests. The only way a request gets at the driver is Driver,
+// which asks the authorizer (a SubjectAccessReview to kube-apiserver, with the caller's user, uid,
+// groups and extra) whether the caller may update the CloneSet.
+type Guard struct {
+	authorizer authorizer.Authorizer
+	driver     *cloneset.Driver
+}
+
+// NewGuard returns a guard over driver. Both are required: a server that may move CloneSets must be
+// able to ask who may.
+func NewGuard(a authorizer.Authorizer, driver *cloneset.Driver) (*Guard, error) {
+	if a == nil || driver == nil {
+		return nil, errors.New("the CloneSet guard needs an authorizer and a driver")
+	}
+	return &Guard{authorizer: a, driver: driver}, nil
+}
+
+// Driver returns the CloneSet driver when the request's caller may update CloneSet name in namespace;
+// otherwise a 403 that names the missing permission, or a 503 when the permission could not be checked.
+func (g *Guard) Driver(ctx context.Context, namespace, name string) (*cloneset.Driver, error) {
+	if err := g.Check(ctx, namespace, name); err != nil {
+		return nil, err
+	}
+	return g.driver, nil
+}
+
+// Check answers whether the request's caller may update CloneSet name in namespace: nil, a 403 that
+// names the missing permission, or a 503 when the permission could not be checked.
+func (g *Guard) Check(ctx context.Context, namespace, name string) error {
+	u, ok := genericapirequest.UserFrom(ctx)
+	if !ok || u == nil {
+		return apierrors.NewForbidden(CloneSets, name, errors.New("the request carries no user, so no permission on the CloneSet can be checked"))
+	}
+	attrs := Attributes(u, namespace, name)
+	decision, reason, err := g.authorizer.Authorize(ctx, attrs)
+	if decision == authorizer.DecisionAllow {
+		return nil
+	}
+	if err != nil {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf(
+			"cannot check whether user %q may update CloneSet %s/%s (nothing was changed; retry): %v", u.GetName(), namespace, name, err))
+	}
+	return Forbidden(u, namespace, name, reason)
+}
+
+// Attributes is the permission a caller needs to move a CloneSet: update on it.
+func Attributes(u user.Info, namespace, name string) authorizer.AttributesRecord {
+	return authorizer.AttributesRecord{
+		User:            u,
+		Verb:            "update",
+		Namespace:       namespace,
+		APIGroup:        CloneSets.Group,
+		APIVersion:      "*",
+		Resource:        CloneSets.Resource,
+		Name:            name,
+		ResourceRequest: true,
+	}
+}
+
+// Forbidden is the 403 for a caller who may not update the CloneSet, worded as kube-apiserver words
+// its own refusals, plus why a release needs it.
+func Forbidden(u user.Info, namespace, name, reason string) error {
+	msg := fmt.Sprintf("User %q cannot update resource %q in API group %q in the namespace %q: "+
+		"a release moves the CloneSet, so its caller must be allowed to update the CloneSet itself",
+		u.GetName(), CloneSets.Resource, CloneSets.Group, namespace)
+	if reason != "" {
+		msg += " (" + reason + ")"
+	}
+	return apierrors.NewForbidden(CloneSets, name, errors.New(msg))
+}
