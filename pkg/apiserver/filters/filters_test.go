@@ -15,7 +15,8 @@ import (
 )
 
 func TestWithoutRedirectsTurnsEveryRedirectInto404WithoutLocationOrBody(t *testing.T) {
-	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+	for _, code := range []int{http.StatusMultipleChoices, http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusUseProxy, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		h := WithoutRedirects(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "https://evil.example/steal", code)
 		}))
@@ -28,7 +29,7 @@ func TestWithoutRedirectsTurnsEveryRedirectInto404WithoutLocationOrBody(t *testi
 }
 
 func TestWithoutRedirectsPassesEverythingElse(t *testing.T) {
-	for _, code := range []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusForbidden, http.StatusInternalServerError} {
+	for _, code := range []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNotModified, http.StatusForbidden, http.StatusInternalServerError} {
 		h := WithoutRedirects(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Kept", "yes")
 			w.WriteHeader(code)

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/responsewriter"
 )
 
-// WithoutRedirects makes sure the server never answers with a redirect. kube-apiserver proxies
+// WithoutRedirects makes sure the server never answers with a redirect (a 3xx other than 304). kube-apiserver proxies
 // aggregated APIs; a redirect from behind it would point the caller somewhere the caller did not ask
 // to go (CVE-2022-3172). A handler that tries to redirect (the generic server's /debug/pprof does)
 // answers 404 instead, with neither its Location header nor its body.
@@ -33,7 +33,7 @@ func (w *noRedirectWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
-	if code >= 300 && code < 400 {
+	if isRedirect(code) {
 		w.refused = true
 		h := w.ResponseWriter.Header()
 		for k := range h {
@@ -46,6 +46,12 @@ func (w *noRedirectWriter) WriteHeader(code int) {
 		return
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// isRedirect: every 3xx but 304 Not Modified, which the aggregator's OpenAPI downloader relies on
+// (it sends If-None-Match) and which points nowhere.
+func isRedirect(code int) bool {
+	return code >= 300 && code < 400 && code != http.StatusNotModified
 }
 
 func (w *noRedirectWriter) Write(p []byte) (int, error) {
