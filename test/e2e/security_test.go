@@ -89,6 +89,7 @@ type answer struct {
 	code     int
 	body     string
 	location string
+	etag     string
 }
 
 func call(t *testing.T, ctx context.Context, client *http.Client, method, url string, headers http.Header, body string) answer {
@@ -107,7 +108,7 @@ func call(t *testing.T, ctx context.Context, client *http.Client, method, url st
 	require.NoError(t, err, "%s %s", method, url)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return answer{code: resp.StatusCode, body: string(raw), location: resp.Header.Get("Location")}
+	return answer{code: resp.StatusCode, body: string(raw), location: resp.Header.Get("Location"), etag: resp.Header.Get("ETag")}
 }
 
 // frontProxy is the identity headers kube-apiserver's aggregator sends.
@@ -443,6 +444,17 @@ func TestServerNeverRedirects(t *testing.T) {
 			}
 		}
 	}
+	// 304 Not Modified is no redirect: the aggregator fetches our OpenAPI with If-None-Match and must get it.
+	for _, path := range []string{"/openapi/v2", "/openapi/v3/apis/releases.triton.io/v1alpha1"} {
+		first := call(t, ctx, client, http.MethodGet, tritonURL(t)+path, callers["admin"], "")
+		require.Equal(t, http.StatusOK, first.code, path)
+		require.NotEmpty(t, first.etag, path)
+		headers := callers["admin"].Clone()
+		headers.Set("If-None-Match", first.etag)
+		again := call(t, ctx, client, http.MethodGet, tritonURL(t)+path, headers, "")
+		assert.Equal(t, http.StatusNotModified, again.code, "%s with If-None-Match", path)
+	}
+
 	// And through kube-apiserver, as the admin.
 	admin := connect(t, "admin")
 	transport, err := rest.TransportFor(admin.config)
