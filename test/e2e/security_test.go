@@ -229,6 +229,42 @@ func TestDirectCallsNeedTheFrontProxyCertificate(t *testing.T) {
 	}
 }
 
+// Called directly, the server authenticates bearer tokens through TokenReview and authorizes every
+// request through SubjectAccessReview itself: it does not rely on kube-apiserver having checked.
+func TestDirectCallsAreAuthenticatedAndAuthorizedByTheServer(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	url := tritonURL(t) + fmt.Sprintf(releasesPath, "default")
+	next := url + "/nothing/next"
+	bearer := func(token string) http.Header {
+		h := http.Header{}
+		h.Set("Authorization", "Bearer "+token)
+		return h
+	}
+	proxy, _ := loadPair(t, "front-proxy-client")
+	for _, tc := range []struct {
+		name    string
+		cert    *tls.Certificate
+		headers http.Header
+		method  string
+		url     string
+		want    int
+	}{
+		{"admin's token", nil, bearer(connect(t, "admin").config.BearerToken), http.MethodGet, url, http.StatusOK},
+		{"bob's token: reviewed, then refused", nil, bearer(connect(t, "bob").config.BearerToken), http.MethodGet, url, http.StatusForbidden},
+		{"bob's token, next", nil, bearer(connect(t, "bob").config.BearerToken), http.MethodPost, next, http.StatusForbidden},
+		{"a token nobody issued", nil, bearer("0123456789abcdef0123456789abcdef"), http.MethodGet, url, http.StatusUnauthorized},
+		{"the front proxy vouching for bob", &proxy, frontProxy("bob", "bob", []string{"system:authenticated"}, nil), http.MethodGet, url, http.StatusForbidden},
+		{"the front proxy vouching for bob, next", &proxy, frontProxy("bob", "bob", []string{"system:authenticated"}, nil), http.MethodPost, next, http.StatusForbidden},
+		{"the front proxy vouching for admin", &proxy, frontProxy("admin", "admin", []string{"system:masters"}, nil), http.MethodGet, url, http.StatusOK},
+	} {
+		a := call(t, ctx, direct(t, tc.cert), tc.method, tc.url, tc.headers, "")
+		assert.Equal(t, tc.want, a.code, "%s: %s", tc.name, a.body)
+		if tc.want == http.StatusForbidden {
+			assert.Contains(t, statusMessage(t, a.body), `User "bob" cannot`, tc.name)
+		}
+	}
+}
+
 // A new front-proxy CA published in kube-system/extension-apiserver-authentication is trusted without a
 // restart, and trust ends when it is removed.
 func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
