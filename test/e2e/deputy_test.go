@@ -36,16 +36,12 @@ func TestConfusedDeputyMovesNothing(t *testing.T) {
 	alice := connect(t, "alice")
 	ctx := testContext(t, 3*time.Minute)
 	ns := namespace(t, admin)
-	nginx(t, ctx, admin, ns, 2)
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	before := waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	before := canaryAwaitingNext(t, ctx, admin, ns)
 	csBefore := getCloneSet(t, ctx, admin, ns)
 
 	// An approver, and a writer of releases/status, without update on the CloneSet.
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-approver"}, false)
-	_, err = admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "release-status-writer"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"releases.triton.io"}, Resources: []string{"releases/status"},
 			Verbs: []string{"get", "update", "patch"}}},

@@ -80,6 +80,18 @@ func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string,
 	require.NoError(t, err, "RBAC never allowed %s to %s %s.%s in %s", user, verb, resource, group, ns)
 }
 
+// canaryAwaitingNext makes the tutorial's CloneSet in ns with 2 pods, and the Manual release
+// nginx-update of it (canary 1, then the rest), and returns the release once its canary is Smoked:
+// waiting for next.
+func canaryAwaitingNext(t *testing.T, ctx context.Context, admin *cluster, ns string) *v1alpha1.Release {
+	t.Helper()
+	nginx(t, ctx, admin, ns, 2)
+	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	return waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next", batchIs(1, v1alpha1.BatchSmoked))
+}
+
 // perform does verb on the release nginx-update in ns as c.
 func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error {
 	releases := c.releases.ReleasesV1alpha1().Releases(ns)
@@ -129,11 +141,7 @@ func TestRoleMatrix(t *testing.T) {
 			t.Parallel()
 			ctx := testContext(t, 4*time.Minute)
 			ns := namespace(t, admin)
-			nginx(t, ctx, admin, ns, 2)
-			_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-				updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
-			require.NoError(t, err)
-			waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next", batchIs(1, v1alpha1.BatchSmoked))
+			canaryAwaitingNext(t, ctx, admin, ns)
 			grant(t, ctx, admin, ns, subject.User, subject.ClusterRoles, subject.CloneSetUpdate)
 			caller := connect(t, subject.User)
 

@@ -28,12 +28,9 @@ import (
 	"github.com/stretchr/testify/require"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
-
-	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 const releasesPath = "/apis/releases.triton.io/v1alpha1/namespaces/%s/releases"
@@ -393,15 +390,11 @@ func TestCallerIdentityReachesSubjectAccessReviews(t *testing.T) {
 	admin := connect(t, "admin")
 	ctx := testContext(t, 3*time.Minute)
 	ns := namespace(t, admin)
-	nginx(t, ctx, admin, ns, 2)
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	canaryAwaitingNext(t, ctx, admin, ns)
 
 	suffix := utilrand.String(6)
 	user, uid, group := "carol-"+suffix, "uid-"+suffix, "approvers-"+suffix
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err := admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "approvers"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "triton-release-approver"},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}},
