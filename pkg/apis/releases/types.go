@@ -215,6 +215,9 @@ type BatchPod struct {
 
 	// True once the pod's readiness gate `apps.triton.io/ready` is True, so it gets traffic.
 	PulledIn bool `json:"pulledIn,omitempty"`
+
+	// True while the pod is Ready (all its containers and readiness gates).
+	Ready bool `json:"ready,omitempty"`
 }
 
 // CloneSetObservation is the target CloneSet as the release last saw it.

@@ -387,6 +387,13 @@ func schema_pkg_apis_releases_v1alpha1_BatchPod(ref common.ReferenceCallback) co
 							Format:      "",
 						},
 					},
+					"ready": {
+						SchemaProps: spec.SchemaProps{
+							Description: "True while the pod is Ready (all its containers and readiness gates).",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"name"},
 			},

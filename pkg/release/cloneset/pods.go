@@ -192,5 +192,6 @@ func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
 }
 
 func batchPod(p *corev1.Pod) releases.BatchPod {
-	return releases.BatchPod{Name: p.Name, IP: p.Status.PodIP, Phase: p.Status.Phase, PulledIn: PulledIn(p)}
+	return releases.BatchPod{Name: p.Name, IP: p.Status.PodIP, Phase: p.Status.Phase, PulledIn: PulledIn(p),
+		Ready: Condition(p, corev1.PodReady)}
 }

@@ -35,6 +35,8 @@ type BatchPodApplyConfiguration struct {
 	Phase *v1.PodPhase `json:"phase,omitempty"`
 	// True once the pod's readiness gate `apps.triton.io/ready` is True, so it gets traffic.
 	PulledIn *bool `json:"pulledIn,omitempty"`
+	// True while the pod is Ready (all its containers and readiness gates).
+	Ready *bool `json:"ready,omitempty"`
 }
 
 // BatchPodApplyConfiguration constructs a declarative configuration of the BatchPod type for use with
@@ -72,5 +74,13 @@ func (b *BatchPodApplyConfiguration) WithPhase(value v1.PodPhase) *BatchPodApply
 // If called multiple times, the PulledIn field is set to the value of the last call.
 func (b *BatchPodApplyConfiguration) WithPulledIn(value bool) *BatchPodApplyConfiguration {
 	b.PulledIn = &value
+	return b
+}
+
+// WithReady sets the Ready field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Ready field is set to the value of the last call.
+func (b *BatchPodApplyConfiguration) WithReady(value bool) *BatchPodApplyConfiguration {
+	b.Ready = &value
 	return b
 }

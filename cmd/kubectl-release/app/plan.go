@@ -1,0 +1,91 @@
+package app
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/cli/view"
+)
+
+func newPlanCommand(o *options) *cobra.Command {
+	var file string
+	printFlags := genericclioptions.NewPrintFlags("").WithTypeSetter(scheme)
+	cmd := &cobra.Command{
+		Use:   "plan -f release.yaml",
+		Short: "Show the batches a release would run, computed by the server, without creating anything",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if file == "" {
+				return usageError("plan needs -f FILE (a Release in YAML or JSON; - reads stdin)")
+			}
+			var raw []byte
+			var err error
+			if file == "-" {
+				raw, err = readAll(o.streams.In)
+			} else {
+				raw, err = os.ReadFile(file)
+			}
+			if err != nil {
+				return usageError("reading %s: %v", file, err)
+			}
+			r, err := decodeRelease(raw)
+			if err != nil {
+				return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %v", file, err)}
+			}
+			releases, ns, err := o.releases()
+			if err != nil {
+				return err
+			}
+			if r.Namespace != "" && r.Namespace != ns {
+				if explicit := o.flags.Namespace; explicit != nil && *explicit != "" {
+					return usageError("the release names namespace %s but -n says %s", r.Namespace, ns)
+				}
+				releases, ns, err = o.releasesIn(r.Namespace)
+				if err != nil {
+					return err
+				}
+			}
+			planned, err := releases.Create(cmd.Context(), r, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err != nil {
+				return err
+			}
+			if *printFlags.OutputFormat != "" {
+				printer, err := printFlags.ToPrinter()
+				if err != nil {
+					return usageError("%v", err)
+				}
+				return printer.PrintObj(planned, o.streams.Out)
+			}
+			if planned.Namespace == "" {
+				planned.Namespace = ns
+			}
+			fmt.Fprintln(o.streams.Out, view.Summary(planned))
+			fmt.Fprintln(o.streams.Out, "Nothing was created: this is the server's plan (dry run).")
+			fmt.Fprintln(o.streams.Out)
+			return view.Batches(o.streams.Out, planned)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "filename", "f", "", "the Release, YAML or JSON (- for stdin)")
+	printFlags.AddFlags(cmd)
+	return cmd
+}
+
+// decodeRelease reads one Release in YAML or JSON.
+func decodeRelease(raw []byte) (*v1alpha1.Release, error) {
+	codecs := serializer.NewCodecFactory(scheme, serializer.EnableStrict)
+	obj, gvk, err := codecs.UniversalDeserializer().Decode(raw, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := obj.(*v1alpha1.Release)
+	if !ok {
+		return nil, fmt.Errorf("not a releases.triton.io/v1alpha1 Release but %s", gvk)
+	}
+	return r, nil
+}

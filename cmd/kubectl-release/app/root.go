@@ -1,0 +1,211 @@
+// Package app is the kubectl-release command line.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/triton-io/triton/pkg/apis/releases/install"
+	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	releasesv1alpha1 "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
+)
+
+// Exit codes, documented in `kubectl release --help` and the README.
+const (
+	ExitOK = 0
+	// ExitReleaseFailed: a watched or awaited release ended Failed or Canceled.
+	ExitReleaseFailed = 1
+	// ExitUsage: bad arguments or flags.
+	ExitUsage = 2
+	// ExitRefused: the server refused the call as the release stands (409: wrong batch or phase, paused,
+	// finished, still Smoking or Baking, another release running).
+	ExitRefused = 3
+	// ExitNotAllowed: 401 or 403.
+	ExitNotAllowed = 4
+	// ExitNotFound: no such release or CloneSet (404).
+	ExitNotFound = 5
+	// ExitInvalid: the server found the input invalid (400, 422).
+	ExitInvalid = 6
+	// ExitError: anything else (unreachable server, 5xx, timeout).
+	ExitError = 7
+)
+
+const exitCodesHelp = `Exit codes:
+  0  done
+  1  the release ended Failed or Canceled (status --watch, next --wait)
+  2  bad arguments or flags
+  3  refused as the release stands (409): wrong batch or phase, paused, finished, pods not ready yet
+  4  not allowed (401, 403)
+  5  not found (404)
+  6  invalid input (400, 422)
+  7  any other error (server unreachable, 5xx, timeout)`
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	install.Install(s)
+	return s
+}()
+
+// options are what every command shares: kubectl's connection flags and the streams.
+type options struct {
+	flags   *genericclioptions.ConfigFlags
+	streams genericiooptions.IOStreams
+}
+
+func (o *options) namespace() (string, error) {
+	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
+	return ns, err
+}
+
+// releases is the releases client for the namespace of -n or the kubeconfig's context.
+func (o *options) releases() (releasesv1alpha1.ReleaseInterface, string, error) {
+	ns, err := o.namespace()
+	if err != nil {
+		return nil, "", err
+	}
+	return o.releasesIn(ns)
+}
+
+func (o *options) releasesIn(ns string) (releasesv1alpha1.ReleaseInterface, string, error) {
+	config, err := o.flags.ToRESTConfig()
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := versioned.NewForConfig(config)
+	if err != nil {
+		return nil, "", err
+	}
+	return client.ReleasesV1alpha1().Releases(ns), ns, nil
+}
+
+func (o *options) kruise() (kruiseclient.Interface, error) {
+	config, err := o.flags.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return kruiseclient.NewForConfig(config)
+}
+
+// exitError carries an exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...interface{}) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// NewCommand is `kubectl release`.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &options{flags: genericclioptions.NewConfigFlags(true), streams: streams}
+	cmd := &cobra.Command{
+		Use:         "release",
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl release"},
+		Short:       "Drive releases.triton.io Releases: see them move, step them, hold them, undo them",
+		Long: `kubectl release drives Triton releases: a canary first, then batch after batch, each as fast as you allow.
+
+  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --batch-size 50%
+  kubectl release status nginx-update-x2f9k -w
+  kubectl release next nginx-update-x2f9k --expected-batch 1
+
+` + exitCodesHelp,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	o.flags.AddFlags(cmd.PersistentFlags())
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
+	})
+	cmd.AddCommand(
+		newStatusCommand(o),
+		newActionCommand(o, "next", "Pull the current batch into traffic, or start the next batch, or finish"),
+		newActionCommand(o, "pause", "Hold the release and its CloneSet where they are"),
+		newActionCommand(o, "resume", "Go on after pause; on a Failed release, retry the current batch"),
+		newActionCommand(o, "cancel", "Pull the release's pods out of traffic and put the CloneSet back as it was"),
+		newPlanCommand(o),
+		newHistoryCommand(o),
+		newUpdateCommand(o), newScaleCommand(o), newRestartCommand(o), newRollbackCommand(o),
+	)
+	return cmd
+}
+
+// Run runs the command line and returns the exit code; errors are one line on stderr.
+func Run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
+	cmd := NewCommand(streams)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code, message := describe(err)
+	fmt.Fprintln(streams.ErrOut, "error: "+oneLine(message))
+	return code
+}
+
+// describe maps an error to its exit code and a message that says what to do.
+func describe(err error) (int, string) {
+	var exit *exitError
+	if errors.As(err, &exit) {
+		if exit.code == ExitUsage && !strings.Contains(exit.err.Error(), "--help") {
+			return exit.code, exit.err.Error() + " (see 'kubectl release --help')"
+		}
+		return exit.code, exit.err.Error()
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "accepts ") ||
+		strings.HasPrefix(err.Error(), "requires ") {
+		return ExitUsage, err.Error() + " (see 'kubectl release --help')"
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return ExitError, err.Error()
+	}
+	s := status.Status()
+	msg := s.Message
+	switch s.Code {
+	case http.StatusConflict:
+		return ExitRefused, msg + ". See where it stands: kubectl release status " + nameOf(s)
+	case http.StatusUnauthorized:
+		return ExitNotAllowed, msg + ". Check your kubeconfig's credentials"
+	case http.StatusForbidden:
+		if strings.Contains(msg, `"clonesets"`) {
+			return ExitNotAllowed, msg + ". Ask for update on the CloneSet"
+		}
+		return ExitNotAllowed, msg + ". Ask for a role: triton-release-viewer, -approver or -operator"
+	case http.StatusNotFound:
+		return ExitNotFound, msg + ". List them: kubectl get releases"
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return ExitInvalid, msg
+	}
+	return ExitError, msg
+}
+
+// nameOf is the object a refusal is about.
+func nameOf(s metav1.Status) string {
+	if s.Details != nil && s.Details.Name != "" {
+		return s.Details.Name
+	}
+	return "NAME"
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,22 @@
+// Command kubectl-release is the `kubectl release` plugin: the status of a release as a live table of
+// batches, the action verbs, the plan of a release before it exists, its history, and shortcuts that
+// create releases. Put it on the PATH; kubectl finds it by its name.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/triton-io/triton/cmd/kubectl-release/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := app.Run(ctx, os.Args[1:], genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,251 @@
+// Package view renders releases for people: the plan as a table of batches with progress bars, what a
+// release waits for and which command moves it on, and its history. It is pure: a Release in, text
+// out; the kubectl-release plugin does the I/O.
+package view
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// BarWidth is the number of cells in a progress bar.
+const BarWidth = 10
+
+// Bar draws done out of total as `[####......] 2/5`.
+func Bar(done, total int32) string {
+	if total < 0 {
+		total = 0
+	}
+	if done > total {
+		done = total
+	}
+	if done < 0 {
+		done = 0
+	}
+	filled := 0
+	if total > 0 {
+		filled = int(int64(done) * BarWidth / int64(total))
+	}
+	return fmt.Sprintf("[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", BarWidth-filled), done, total)
+}
+
+// Progress is how far a batch's pods are.
+type Progress struct {
+	// Pods the batch has brought so far (its new, updated or removed pods).
+	Updated int32
+	// Of those, Ready.
+	Ready int32
+	// Of those, in traffic (readiness gate True). -1: the release does not pull pods in.
+	PulledIn int32
+}
+
+// BatchProgress counts a batch's pods. A Baked batch is complete whatever its pod list says (a
+// scale-in's pods are gone; pods listed may have been replaced since).
+func BatchProgress(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch) Progress {
+	p := Progress{}
+	noPullIn := r.Spec.Strategy.NoPullIn
+	if b.Phase == v1alpha1.BatchBaked {
+		p = Progress{Updated: b.Replicas, Ready: b.Replicas, PulledIn: b.Replicas}
+	} else {
+		for _, pod := range b.Pods {
+			p.Updated++
+			if pod.Ready {
+				p.Ready++
+			}
+			if pod.PulledIn {
+				p.PulledIn++
+			}
+		}
+	}
+	if noPullIn {
+		p.PulledIn = -1
+	}
+	return p
+}
+
+// Summary is the release's one-line description: what it does to which CloneSet, and how.
+func Summary(r *v1alpha1.Release) string {
+	what := string(r.Spec.Action)
+	switch r.Spec.Action {
+	case v1alpha1.ActionCreate, v1alpha1.ActionUpdate:
+		if r.Spec.Template != nil {
+			var images []string
+			for _, c := range r.Spec.Template.Spec.Containers {
+				images = append(images, c.Name+"="+c.Image)
+			}
+			what += " to " + strings.Join(images, ",")
+		}
+	case v1alpha1.ActionScale:
+		if r.Spec.Replicas != nil {
+			what += fmt.Sprintf(" to %d replicas", *r.Spec.Replicas)
+		}
+	case v1alpha1.ActionRollback:
+		if r.Spec.ToRevision != "" {
+			what += " to " + r.Spec.ToRevision
+		}
+	}
+	mode := string(r.Spec.Strategy.Mode)
+	if mode == "" {
+		mode = string(v1alpha1.ModeManual)
+	}
+	return fmt.Sprintf("Release %s/%s: %s of CloneSet %s, %s", r.Namespace, r.Name, what, r.Spec.CloneSetName, mode)
+}
+
+// phaseLine is the release's phase and where it is.
+func phaseLine(r *v1alpha1.Release) string {
+	s := r.Status
+	phase := string(s.Phase)
+	if phase == "" {
+		phase = string(v1alpha1.ReleasePending)
+	}
+	if s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
+		return fmt.Sprintf("Phase: %s, batch %d of %d (%s)", phase, s.CurrentBatch, len(s.Batches), s.Batches[s.CurrentBatch-1].Phase)
+	}
+	return fmt.Sprintf("Phase: %s, %d batches", phase, len(s.Batches))
+}
+
+// Status writes the whole status view: summary, phase, the batch table, what it waits for, and the
+// command that moves it on.
+func Status(w io.Writer, r *v1alpha1.Release) error {
+	var b strings.Builder
+	b.WriteString(Summary(r) + "\n")
+	b.WriteString(phaseLine(r) + "\n\n")
+	if err := Batches(&b, r); err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	wait, next := Waiting(r)
+	b.WriteString("Waiting for: " + wait + "\n")
+	if next != "" {
+		b.WriteString("Next: " + next + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Batches writes the plan as a table, one batch a line, with progress bars.
+func Batches(w io.Writer, r *v1alpha1.Release) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BATCH\tPODS\tTARGET\tPHASE\tUPDATED\tREADY\tPULLED IN")
+	for i := range r.Status.Batches {
+		b := &r.Status.Batches[i]
+		p := BatchProgress(r, b)
+		name := fmt.Sprint(b.Index)
+		if b.Canary {
+			name += " (canary)"
+		}
+		if b.Index == r.Status.CurrentBatch && !finished(r) {
+			name = "> " + name
+		} else {
+			name = "  " + name
+		}
+		phase := string(b.Phase)
+		if phase == "" {
+			phase = string(v1alpha1.BatchPending)
+		}
+		pulledIn := "n/a (noPullIn)"
+		if p.PulledIn >= 0 {
+			pulledIn = Bar(p.PulledIn, b.Replicas)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", name, b.Replicas, b.Target, phase,
+			Bar(p.Updated, b.Replicas), Bar(p.Ready, b.Replicas), pulledIn)
+	}
+	return tw.Flush()
+}
+
+func finished(r *v1alpha1.Release) bool {
+	switch r.Status.Phase {
+	case v1alpha1.ReleaseSucceeded, v1alpha1.ReleaseCanceled:
+		return true
+	}
+	return false
+}
+
+// Command is how the plugin is called, for the hints.
+var Command = "kubectl release"
+
+// Waiting says what the release waits for and, when a person's call moves it on, that command.
+func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
+	s := r.Status
+	ref := fmt.Sprintf("%s -n %s", r.Name, r.Namespace)
+	var batch *v1alpha1.ReleaseBatch
+	if s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
+		batch = &s.Batches[s.CurrentBatch-1]
+	}
+	awaitingNext := meta.IsStatusConditionTrue(s.Conditions, v1alpha1.ConditionAwaitingNext)
+	switch s.Phase {
+	case v1alpha1.ReleaseSucceeded:
+		return "nothing: the release Succeeded.", ""
+	case v1alpha1.ReleaseCanceled:
+		return "nothing: the release was Canceled.", ""
+	case v1alpha1.ReleaseFailed:
+		why := "it Failed"
+		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionFailed); c != nil && c.Message != "" {
+			why = "it Failed: " + c.Message
+		}
+		return "you; " + why + ". Resume retries the batch; cancel returns the CloneSet to where it was.",
+			fmt.Sprintf("%s resume %s   (or: %s cancel %s)", Command, ref, Command, ref)
+	case v1alpha1.ReleasePaused:
+		return "you: the release is paused and its CloneSet held.", fmt.Sprintf("%s resume %s", Command, ref)
+	case "", v1alpha1.ReleasePending:
+		return "the controller to start the first batch.", ""
+	}
+	if batch == nil {
+		return "the controller to start the first batch.", ""
+	}
+	p := BatchProgress(r, batch)
+	label := fmt.Sprintf("batch %d", batch.Index)
+	if batch.Canary {
+		label += " (canary)"
+	}
+	if awaitingNext {
+		nextCmd := fmt.Sprintf("%s next %s --expected-batch %d", Command, ref, batch.Index)
+		switch {
+		case batch.Phase == v1alpha1.BatchSmoked:
+			return fmt.Sprintf("you: %s is Smoked, its pods run out of traffic.", label), nextCmd + "   (pulls them into traffic)"
+		case int(batch.Index) == len(s.Batches):
+			return fmt.Sprintf("you: %s is Baked, the last one.", label), nextCmd + "   (finishes the release)"
+		default:
+			return fmt.Sprintf("you: %s is Baked.", label), nextCmd + fmt.Sprintf("   (starts batch %d)", batch.Index+1)
+		}
+	}
+	switch batch.Phase {
+	case v1alpha1.BatchPending, v1alpha1.BatchSmoking:
+		return fmt.Sprintf("%s's pods to run (%d/%d updated).", label, p.Updated, batch.Replicas), ""
+	case v1alpha1.BatchSmoked:
+		return fmt.Sprintf("the controller to pull %s into traffic.", label), ""
+	case v1alpha1.BatchBaking:
+		return fmt.Sprintf("%s's pods to become Ready (%d/%d).", label, p.Ready, batch.Replicas), ""
+	case v1alpha1.BatchBaked:
+		if d := r.Spec.Strategy.BatchIntervalSeconds; d > 0 {
+			return fmt.Sprintf("the %s interval after %s; the next batch then starts by itself.", time.Duration(d)*time.Second, label), ""
+		}
+		return "the controller to start the next batch.", ""
+	}
+	return fmt.Sprintf("%s (%s).", label, batch.Phase), ""
+}
+
+// History writes every action taken: when, who, what, from and to, why.
+func History(w io.Writer, r *v1alpha1.Release) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tUSER\tACTION\tFROM\tTO\tREASON")
+	for _, h := range r.Status.History {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Time.UTC().Format(time.RFC3339), h.User, h.Action,
+			where(h.FromBatch, h.FromPhase), where(h.ToBatch, h.ToPhase), h.Reason)
+	}
+	return tw.Flush()
+}
+
+func where(batch int32, phase string) string {
+	if batch == 0 {
+		return phase
+	}
+	return fmt.Sprintf("%d %s", batch, phase)
+}

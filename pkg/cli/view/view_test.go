@@ -1,0 +1,145 @@
+package view
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+func TestBar(t *testing.T) {
+	for _, tc := range []struct {
+		done, total int32
+		want        string
+	}{
+		{0, 4, "[..........] 0/4"},
+		{1, 4, "[##........] 1/4"},
+		{2, 4, "[#####.....] 2/4"},
+		{4, 4, "[##########] 4/4"},
+		{5, 4, "[##########] 4/4"},
+		{0, 0, "[..........] 0/0"},
+		{-1, 3, "[..........] 0/3"},
+	} {
+		assert.Equal(t, tc.want, Bar(tc.done, tc.total), "%d/%d", tc.done, tc.total)
+	}
+}
+
+// tutorial is the Triton tutorial's release: canary 1, then batches of 2, Manual, 5 pods.
+func tutorial() *v1alpha1.Release {
+	return &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx-update", Namespace: "shop"},
+		Spec: v1alpha1.ReleaseSpec{
+			CloneSetName: "nginx", Action: v1alpha1.ActionUpdate,
+			Template: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.28"}}}},
+			Strategy: v1alpha1.ReleaseStrategy{Canary: 1, Mode: v1alpha1.ModeManual},
+		},
+		Status: v1alpha1.ReleaseStatus{
+			Phase: v1alpha1.ReleaseProgressing, CurrentBatch: 2,
+			Batches: []v1alpha1.ReleaseBatch{
+				{Index: 1, Canary: true, Replicas: 1, Target: 1, Phase: v1alpha1.BatchBaked},
+				{Index: 2, Replicas: 2, Target: 3, Phase: v1alpha1.BatchBaking, Pods: []v1alpha1.BatchPod{
+					{Name: "nginx-a", Ready: true, PulledIn: true}, {Name: "nginx-b", PulledIn: true}}},
+				{Index: 3, Replicas: 2, Target: 5, Phase: v1alpha1.BatchPending},
+			},
+		},
+	}
+}
+
+func awaitingNext(r *v1alpha1.Release) {
+	r.Status.Conditions = append(r.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionAwaitingNext, Status: metav1.ConditionTrue})
+}
+
+func TestStatusShowsEveryBatchWithProgress(t *testing.T) {
+	var out strings.Builder
+	require.NoError(t, Status(&out, tutorial()))
+	lines := strings.Split(out.String(), "\n")
+	assert.Equal(t, "Release shop/nginx-update: Update to nginx=nginx:1.28 of CloneSet nginx, Manual", lines[0])
+	assert.Equal(t, "Phase: Progressing, batch 2 of 3 (Baking)", lines[1])
+	assert.Regexp(t, `^BATCH\s+PODS\s+TARGET\s+PHASE\s+UPDATED\s+READY\s+PULLED IN$`, lines[3])
+	assert.Regexp(t, `^  1 \(canary\)\s+1\s+1\s+Baked\s+\[##########\] 1/1\s+\[##########\] 1/1\s+\[##########\] 1/1$`, lines[4])
+	assert.Regexp(t, `^> 2\s+2\s+3\s+Baking\s+\[##########\] 2/2\s+\[#####\.\.\.\.\.\] 1/2\s+\[##########\] 2/2$`, lines[5])
+	assert.Regexp(t, `^  3\s+2\s+5\s+Pending\s+\[\.{10}\] 0/2`, lines[6])
+	assert.Contains(t, out.String(), "Waiting for: batch 2's pods to become Ready (1/2).\n")
+	assert.NotContains(t, out.String(), "Next:")
+}
+
+func TestWaitingSaysWhichCommandMovesItOn(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		change     func(r *v1alpha1.Release)
+		wait, next string
+	}{
+		{"canary smoked", func(r *v1alpha1.Release) {
+			r.Status.CurrentBatch = 1
+			r.Status.Batches[0].Phase = v1alpha1.BatchSmoked
+			awaitingNext(r)
+		}, "you: batch 1 (canary) is Smoked, its pods run out of traffic.",
+			"kubectl release next nginx-update -n shop --expected-batch 1   (pulls them into traffic)"},
+		{"batch baked", func(r *v1alpha1.Release) {
+			r.Status.Batches[1].Phase = v1alpha1.BatchBaked
+			awaitingNext(r)
+		}, "you: batch 2 is Baked.", "kubectl release next nginx-update -n shop --expected-batch 2   (starts batch 3)"},
+		{"last baked", func(r *v1alpha1.Release) {
+			r.Status.CurrentBatch = 3
+			r.Status.Batches[1].Phase = v1alpha1.BatchBaked
+			r.Status.Batches[2].Phase = v1alpha1.BatchBaked
+			awaitingNext(r)
+		}, "you: batch 3 is Baked, the last one.", "kubectl release next nginx-update -n shop --expected-batch 3   (finishes the release)"},
+		{"smoking", func(r *v1alpha1.Release) { r.Status.Batches[1].Phase = v1alpha1.BatchSmoking },
+			"batch 2's pods to run (2/2 updated).", ""},
+		{"paused", func(r *v1alpha1.Release) { r.Status.Phase = v1alpha1.ReleasePaused },
+			"you: the release is paused and its CloneSet held.", "kubectl release resume nginx-update -n shop"},
+		{"failed", func(r *v1alpha1.Release) {
+			r.Status.Phase = v1alpha1.ReleaseFailed
+			r.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionFailed, Status: metav1.ConditionTrue, Message: "batch 2 not Baked in 600s"}}
+		}, "you; it Failed: batch 2 not Baked in 600s. Resume retries the batch; cancel returns the CloneSet to where it was.",
+			"kubectl release resume nginx-update -n shop   (or: kubectl release cancel nginx-update -n shop)"},
+		{"auto interval", func(r *v1alpha1.Release) {
+			r.Spec.Strategy.Mode = v1alpha1.ModeAuto
+			r.Spec.Strategy.BatchIntervalSeconds = 30
+			r.Status.Batches[1].Phase = v1alpha1.BatchBaked
+		}, "the 30s interval after batch 2; the next batch then starts by itself.", ""},
+		{"succeeded", func(r *v1alpha1.Release) { r.Status.Phase = v1alpha1.ReleaseSucceeded }, "nothing: the release Succeeded.", ""},
+		{"pending", func(r *v1alpha1.Release) { r.Status.Phase = v1alpha1.ReleasePending; r.Status.CurrentBatch = 0 },
+			"the controller to start the first batch.", ""},
+	} {
+		r := tutorial()
+		tc.change(r)
+		wait, next := Waiting(r)
+		assert.Equal(t, tc.wait, wait, tc.name)
+		assert.Equal(t, tc.next, next, tc.name)
+	}
+}
+
+func TestNoPullInAndBakedScaleIn(t *testing.T) {
+	r := tutorial()
+	r.Spec.Strategy.NoPullIn = true
+	assert.Equal(t, int32(-1), BatchProgress(r, &r.Status.Batches[1]).PulledIn)
+	var out strings.Builder
+	require.NoError(t, Batches(&out, r))
+	assert.Contains(t, out.String(), "n/a (noPullIn)")
+
+	// A scale-in batch lists no pods (they are gone); Baked means done.
+	scale := &v1alpha1.ReleaseBatch{Index: 1, Replicas: 3, Target: 3, Phase: v1alpha1.BatchBaked}
+	assert.Equal(t, Progress{Updated: 3, Ready: 3, PulledIn: 3}, BatchProgress(tutorial(), scale))
+}
+
+func TestHistory(t *testing.T) {
+	r := tutorial()
+	r.Status.History = []v1alpha1.ReleaseHistoryEntry{
+		{Action: "next", User: "alice", Time: metav1.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), FromBatch: 1, ToBatch: 1,
+			FromPhase: "Progressing/Smoked", ToPhase: "Progressing/Baking", Reason: "canary looks fine"},
+	}
+	var out strings.Builder
+	require.NoError(t, History(&out, r))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Regexp(t, `^TIME\s+USER\s+ACTION\s+FROM\s+TO\s+REASON$`, lines[0])
+	assert.Regexp(t, `^2026-11-25T10:00:00Z\s+alice\s+next\s+1 Progressing/Smoked\s+1 Progressing/Baking\s+canary looks fine$`, lines[1])
+}
