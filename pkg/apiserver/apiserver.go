@@ -19,6 +19,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/pkg/metrics"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
 	"github.com/triton-io/triton/pkg/release/access"
 	"github.com/triton-io/triton/pkg/release/cloneset"
@@ -79,6 +80,7 @@ func (c *Config) Complete() CompletedConfig {
 
 // New builds the server and installs the releases.triton.io group.
 func (c CompletedConfig) New() (*Server, error) {
+	metrics.Register()
 	generic, err := c.GenericConfig.New("triton-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err

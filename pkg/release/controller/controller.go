@@ -16,6 +16,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -32,6 +33,7 @@ import (
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	releaseinformers "github.com/triton-io/triton/pkg/generated/informers/externalversions"
 	releaselisters "github.com/triton-io/triton/pkg/generated/listers/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/metrics"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
@@ -146,15 +148,18 @@ func (c *Controller) enqueuePod(obj interface{}) {
 	}
 }
 
-// Run reconciles until ctx is done.
+// Run reconciles until ctx is done. While it runs, triton_releases counts the releases of its cache.
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
 	defer c.stopRec()
+	defer metrics.SetQueueDepth(0)
 	c.start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
 	}
+	unset := metrics.SetReleaseSource(c.phases)
+	defer unset()
 	klog.InfoS("Release controller started", "workers", workers)
 	for i := 0; i < workers; i++ {
 		go wait.UntilWithContext(ctx, c.work, time.Second)
@@ -168,7 +173,10 @@ func (c *Controller) work(ctx context.Context) {
 		if quit {
 			return
 		}
+		metrics.SetQueueDepth(c.queue.Len())
+		start := time.Now()
 		requeue, err := c.reconcile(ctx, key)
+		metrics.ObserveReconcile(err, time.Since(start))
 		switch {
 		case err != nil:
 			klog.ErrorS(err, "Reconciling release", "release", key)
@@ -181,6 +189,19 @@ func (c *Controller) work(ctx context.Context) {
 		}
 		c.queue.Done(key)
 	}
+}
+
+// phases lists the phase of every release in the cache, for triton_releases.
+func (c *Controller) phases() []string {
+	rels, err := c.lister.List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(rels))
+	for i, r := range rels {
+		out[i] = string(r.Status.Phase)
+	}
+	return out
 }
 
 func toInternal(r *v1alpha1.Release) (*releases.Release, error) {
@@ -239,6 +260,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 		// Only what was stored happened.
 		c.recordEvents(cached, before, &r.Status)
+		observeBaked(original, r)
 	}
 	if r.Status.Phase == releases.ReleasePending {
 		return 0, nil
@@ -284,6 +306,20 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	return requeue, nil
+}
+
+// observeBaked records, for triton_release_batch_duration_seconds, every batch that became Baked from old
+// to stored. This is the one place to: only the controller bakes a batch (plan.Baked, from step); the verbs
+// start, pull in and advance batches but never bake one.
+func observeBaked(old, stored *releases.Release) {
+	for i := range stored.Status.Batches {
+		b := &stored.Status.Batches[i]
+		if b.Phase != releases.BatchBaked || b.StartedAt == nil || b.BakedAt == nil ||
+			(i < len(old.Status.Batches) && old.Status.Batches[i].Phase == releases.BatchBaked) {
+			continue
+		}
+		metrics.ObserveBatch(string(stored.Spec.Action), b.Canary, b.BakedAt.Sub(b.StartedAt.Time))
+	}
 }
 
 // step applies the controller's events to r, as far as the observation allows.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +21,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
 	"github.com/triton-io/triton/pkg/failpoint"
+	"github.com/triton-io/triton/pkg/metrics"
 	"github.com/triton-io/triton/pkg/release/access"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
@@ -53,8 +56,12 @@ func (a *ActionREST) ProducesObject(verb string) interface{} { return v1alpha1.R
 
 var errNoChange = errors.New("no change")
 
-// Create performs the verb on the release name.
-func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+// Create performs the verb on the release name. Each call is counted, by the HTTP status code it answers,
+// and timed (pkg/metrics).
+func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (_ runtime.Object, err error) {
+	defer func(start time.Time) {
+		metrics.ObserveAction(string(a.verb), answeredCode(err), time.Since(start))
+	}(time.Now())
 	req, ok := obj.(*releases.ReleaseRequest)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a ReleaseRequest: %T", obj))
@@ -158,6 +165,19 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		answer.Status.CloneSet = cloneset.Observe(after, rel.Status.CloneSet)
 	}
 	return answer, nil
+}
+
+// answeredCode is the HTTP status code the generic server answers for what Create returned: 200 (the
+// actions answer 200, see filters.WithActionsAnsweringOK), a status error's code, else 500. Like the
+// server's ErrorToAPIStatus it does not unwrap errors.
+func answeredCode(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	if s, ok := err.(apierrors.APIStatus); ok && s.Status().Code != 0 {
+		return int(s.Status().Code)
+	}
+	return http.StatusInternalServerError
 }
 
 // actOnRelease is an update that applies a verb to the stored Release.

@@ -1,0 +1,325 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+var (
+	pluginOnce sync.Once
+	pluginDir  string
+	pluginErr  error
+)
+
+// pluginBinary builds cmd/kubectl-release once per test run into a directory of its own, which the
+// tests put on kubectl's PATH.
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		pluginDir, pluginErr = os.MkdirTemp("", "kubectl-release-")
+		if pluginErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "kubectl-release"), "./cmd/kubectl-release")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			pluginErr = errors.New(string(out))
+		}
+	})
+	require.NoError(t, pluginErr, "building kubectl-release")
+	return filepath.Join(pluginDir, "kubectl-release")
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// release runs `kubectl release args...` as the cluster's user, through kubectl's plugin lookup.
+func (c *cluster) release(t *testing.T, ctx context.Context, args ...string) result {
+	t.Helper()
+	bin := pluginBinary(t)
+	cmd := exec.CommandContext(ctx, kubectl, append([]string{"release", "--kubeconfig", c.kubeconfig}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err, "kubectl release %v", args)
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+func (r result) String() string {
+	return "exit " + itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// The tutorial, done with the plugin: create with a shortcut, see the plan and the canary waiting, next
+// it in and on, pause and resume, then watch it to the end piped, and read the history.
+func TestPluginTutorial(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+
+	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
+		"--batch-size", "50%", "--name", "web", "--dry-run=server")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "Nothing was created")
+	assert.Regexp(t, `1 \(canary\)\s+1\s+1\s+Pending`, res.stdout)
+	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "web", metav1.GetOptions{})
+	assert.Error(t, err, "a dry run creates nothing")
+
+	res = admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
+		"--batch-size", "50%", "--name", "web")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Equal(t, "release.releases.triton.io/web created\nFollow it: kubectl release status web -n "+ns+" -w\n", res.stdout)
+
+	waitRelease(t, ctx, admin, ns, "web", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	res = admin.release(t, ctx, "-n", ns, "status", "web")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "Release "+ns+"/web: Update to nginx=nginx:1.28 of CloneSet nginx, Manual\n")
+	assert.Contains(t, res.stdout, "Phase: Progressing, batch 1 of 3 (Smoked)")
+	assert.Regexp(t, `> 1 \(canary\)\s+1\s+1\s+Smoked\s+\[##########\] 1/1\s+\[\.{10}\] 0/1\s+\[\.{10}\] 0/1`, res.stdout)
+	assert.Contains(t, res.stdout, "Waiting for: you: batch 1 (canary) is Smoked, its pods run out of traffic.")
+	assert.Contains(t, res.stdout, "Next: kubectl release next web -n "+ns+" --expected-batch 1   (pulls them into traffic)")
+
+	// A stale or early call is refused with exit 3 and a one-line reason.
+	res = admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", "2")
+	assert.Equal(t, 3, res.code, res.String())
+	assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+	assert.Contains(t, res.stderr, "See where it stands: kubectl release status web")
+
+	// next --wait pulls the canary in and returns once it is Baked, waiting for the next call.
+	res = admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", "1", "--reason", "canary looks good", "--wait", "--timeout", "2m")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "release.releases.triton.io/web next: Progressing, batch 1 of 3 Baking")
+	assert.Contains(t, res.stdout, "Waiting for: you: batch 1 (canary) is Baked.")
+
+	res = admin.release(t, ctx, "-n", ns, "pause", "web", "--reason", "lunch")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "web pause: Paused")
+	res = admin.release(t, ctx, "-n", ns, "status", "web")
+	assert.Contains(t, res.stdout, "Waiting for: you: the release is paused and its CloneSet held.\nNext: kubectl release resume web -n "+ns)
+	res = admin.release(t, ctx, "-n", ns, "next", "web")
+	assert.Equal(t, 3, res.code, "next while paused: %s", res.String())
+	res = admin.release(t, ctx, "-n", ns, "resume", "web")
+	require.Equal(t, 0, res.code, res.String())
+
+	// The rest, from a pipeline: next --wait until it has finished, batch after batch.
+	for batch := 1; batch <= 3; batch++ {
+		res = admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", itoa(batch), "--wait", "--timeout", "2m")
+		require.Equal(t, 0, res.code, "batch %d: %s", batch, res.String())
+		if batch < 3 {
+			// Batches 2 and 3 are pulled in by themselves; each Baked batch waits for next.
+			assert.Contains(t, res.stdout, "Waiting for: you: batch "+itoa(batch+1)+" is Baked", res.String())
+		}
+	}
+	assert.Contains(t, res.stdout, "Waiting for: nothing: the release Succeeded.")
+
+	// status -w piped: plain text, no terminal control, and exit 0 on a Succeeded release.
+	res = admin.release(t, ctx, "-n", ns, "status", "web", "-w")
+	require.Equal(t, 0, res.code, res.String())
+	assert.NotContains(t, res.stdout, "\x1b[")
+	assert.Contains(t, res.stdout, "Phase: Succeeded")
+
+	res = admin.release(t, ctx, "-n", ns, "history", "web")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Regexp(t, `admin\s+next\s+1 Progressing/Smoked\s+1 Progressing/Baking\s+canary looks good`, res.stdout)
+	assert.Regexp(t, `admin\s+pause\s+.*lunch`, res.stdout)
+	assert.Regexp(t, `triton-controller\s+baked`, res.stdout)
+}
+
+// status -w on a terminal redraws the view in place until the release ends, then exits 1 if it was
+// canceled; piped, it prints each change as plain text.
+func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	canaryAwaitingNext(t, ctx, admin, ns)
+	bin := pluginBinary(t)
+
+	// On a pseudo-terminal.
+	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.kubeconfig, "-n", ns, "status", "nginx-update", "-w")
+	tty, err := pty.Start(cmd)
+	require.NoError(t, err)
+	defer tty.Close()
+	var screen syncBuffer
+	go func() { _, _ = io.Copy(&screen, tty) }()
+	// Piped, at the same time.
+	var piped bytes.Buffer
+	pipedCmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.kubeconfig, "-n", ns, "status", "nginx-update", "-w")
+	pipedCmd.Stdout = &piped
+	require.NoError(t, pipedCmd.Start())
+
+	waitFor(t, ctx, "the first view on the terminal", func() bool { return strings.Contains(screen.String(), "Waiting for: you") })
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitFor(t, ctx, "a redraw in place", func() bool { return strings.Contains(screen.String(), "\x1b[J") })
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Cancel(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "enough"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "status -w ends with the release")
+	assert.Equal(t, 1, exit.ExitCode(), "Canceled: exit 1")
+	out := screen.String()
+	assert.Contains(t, out, "Phase: Canceled")
+	assert.Contains(t, out, "\x1b[", "redrawn with cursor movement")
+
+	err = pipedCmd.Wait()
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.NotContains(t, piped.String(), "\x1b[", "no terminal control when piped")
+	assert.GreaterOrEqual(t, strings.Count(piped.String(), "Phase: "), 2, "every change printed:\n%s", piped.String())
+	assert.Contains(t, piped.String(), "Phase: Canceled")
+}
+
+// Every exit code the README documents, from the command that earns it.
+func TestPluginExitCodes(t *testing.T) {
+	admin := connect(t, "admin")
+	bob := connect(t, "bob")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	canaryAwaitingNext(t, ctx, admin, ns)
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata: {name: x}\nspec: {cloneSetName: nginx, action: Scale, replicas: -1}\n"), 0o644))
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata: {name: grow}\nspec: {cloneSetName: nginx, action: Scale, replicas: 6, strategy: {batchSize: 2}}\n"), 0o644))
+
+	for _, tc := range []struct {
+		name string
+		c    *cluster
+		args []string
+		code int
+		err  string
+	}{
+		{"unknown command", admin, []string{"bogus"}, 2, "unknown command"},
+		{"missing name", admin, []string{"next"}, 2, "accepts 1 arg"},
+		{"bad flag value", admin, []string{"next", "nginx-update", "--expected-batch", "x"}, 2, "--expected-batch"},
+		{"bad --dry-run", admin, []string{"pause", "nginx-update", "--dry-run", "client"}, 2, "--dry-run must be none or server"},
+		{"a container the CloneSet lacks", admin, []string{"update", "nginx", "--image", "sidecar=x:1"}, 2, `no container "sidecar" (it has: nginx)`},
+		{"refused: wrong batch", admin, []string{"next", "nginx-update", "--expected-batch", "3"}, 3, "kubectl release status nginx-update"},
+		{"refused: another release runs", admin, []string{"restart", "nginx"}, 3, ""},
+		{"not allowed", bob, []string{"next", "nginx-update"}, 4, "Ask for a role"},
+		{"not found", admin, []string{"status", "nope"}, 5, `"nope" not found`},
+		{"invalid", admin, []string{"plan", "-f", bad}, 6, "spec.replicas"},
+		{"plan", admin, []string{"plan", "-f", good}, 0, ""},
+		{"dry-run cancel", admin, []string{"cancel", "nginx-update", "--dry-run=server"}, 0, ""},
+	} {
+		res := tc.c.release(t, ctx, append([]string{"-n", ns}, tc.args...)...)
+		assert.Equal(t, tc.code, res.code, "%s: %s", tc.name, res.String())
+		if tc.code != 0 {
+			assert.True(t, strings.HasPrefix(res.stderr, "error: "), "%s: %q", tc.name, res.stderr)
+			assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "%s: one line: %q", tc.name, res.stderr)
+			assert.Contains(t, res.stderr, tc.err, tc.name)
+		}
+	}
+	// plan and the dry-run cancel changed nothing.
+	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleaseProgressing, r.Status.Phase)
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
+	assert.Error(t, err, "plan creates nothing")
+
+	// The plan's table.
+	res := admin.release(t, ctx, "-n", ns, "plan", "-f", good)
+	assert.Contains(t, res.stdout, "Scale to 6 replicas of CloneSet nginx")
+	assert.Regexp(t, `1\s+2\s+2\s+Pending`, res.stdout)
+	assert.Regexp(t, `2\s+2\s+4\s+Pending`, res.stdout)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls ok until it holds or the context ends.
+func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+// /metrics counts the action calls by verb and code, times them, and counts releases by phase.
+func TestMetrics(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 2*time.Minute)
+	canaryAwaitingNext(t, ctx, admin, ns)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(3)}, metav1.CreateOptions{})
+	require.Error(t, err, "a stale next: 409")
+
+	proxy, _ := loadPair(t, "front-proxy-client")
+	scrape := func() string {
+		a := call(t, ctx, direct(t, &proxy), "GET", tritonURL(t)+"/metrics", frontProxy("admin", "", []string{"system:masters"}, nil), "")
+		require.Equal(t, 200, a.code, a.body)
+		return a.body
+	}
+	metrics := scrape()
+	for _, want := range []string{
+		`triton_release_action_calls_total{code="409",verb="next"}`,
+		`triton_release_action_duration_seconds_bucket{verb="next",le="`,
+		`triton_releases{phase="Progressing"}`,
+		`triton_release_controller_reconcile_duration_seconds_count{result="success"}`,
+		`triton_release_controller_queue_depth`,
+	} {
+		assert.Contains(t, metrics, want)
+	}
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	waitFor(t, ctx, "a canary batch duration", func() bool {
+		m := scrape()
+		return strings.Contains(m, `triton_release_action_calls_total{code="200",verb="next"}`) &&
+			strings.Contains(m, `triton_release_batch_duration_seconds_count{action="Update",canary="true"}`)
+	})
+}
