@@ -8,9 +8,10 @@ BIN := $(OUTPUT)/bin
 
 all: build
 
-## build: compile triton-apiserver into _output/bin
+## build: compile triton-apiserver and the kubectl-release plugin into _output/bin
 build:
 	$(GO) build -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
+	$(GO) build -o $(BIN)/kubectl-release ./cmd/kubectl-release
 
 ## generate: regenerate deepcopy, defaults, conversion, OpenAPI, clientset, listers, informers, apply configurations
 generate:

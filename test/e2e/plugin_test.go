@@ -149,6 +149,22 @@ func TestPluginTutorial(t *testing.T) {
 	assert.NotContains(t, res.stdout, "\x1b[")
 	assert.Contains(t, res.stdout, "Phase: Succeeded")
 
+	// plan: the server's batches for a release in a file, nothing created.
+	grow := filepath.Join(t.TempDir(), "grow.yaml")
+	require.NoError(t, os.WriteFile(grow, []byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata: {name: grow}\nspec: {cloneSetName: nginx, action: Scale, replicas: 8, strategy: {batchSize: 3}}\n"), 0o644))
+	res = admin.release(t, ctx, "-n", ns, "plan", "-f", grow)
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "Scale to 8 replicas of CloneSet nginx")
+	assert.Regexp(t, `1\s+3\s+3\s+Pending`, res.stdout)
+	assert.Regexp(t, `2\s+1\s+4\s+Pending`, res.stdout)
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
+	assert.Error(t, err, "plan creates nothing")
+
+	// A shortcut without --name: the server names it.
+	res = admin.release(t, ctx, "-n", ns, "restart", "nginx", "--batch-size", "2", "--mode", "Auto")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Regexp(t, `^release.releases.triton.io/nginx-restart-[a-z0-9]{5} created\n`, res.stdout)
+
 	res = admin.release(t, ctx, "-n", ns, "history", "web")
 	require.Equal(t, 0, res.code, res.String())
 	assert.Regexp(t, `admin\s+next\s+1 Progressing/Smoked\s+1 Progressing/Baking\s+canary looks good`, res.stdout)
@@ -231,7 +247,7 @@ func TestPluginExitCodes(t *testing.T) {
 		{"not allowed", bob, []string{"next", "nginx-update"}, 4, "Ask for a role"},
 		{"not found", admin, []string{"status", "nope"}, 5, `"nope" not found`},
 		{"invalid", admin, []string{"plan", "-f", bad}, 6, "spec.replicas"},
-		{"plan", admin, []string{"plan", "-f", good}, 0, ""},
+		{"plan while another release runs", admin, []string{"plan", "-f", good}, 3, "still running"},
 		{"dry-run cancel", admin, []string{"cancel", "nginx-update", "--dry-run=server"}, 0, ""},
 	} {
 		res := tc.c.release(t, ctx, append([]string{"-n", ns}, tc.args...)...)
@@ -248,12 +264,6 @@ func TestPluginExitCodes(t *testing.T) {
 	assert.Equal(t, v1alpha1.ReleaseProgressing, r.Status.Phase)
 	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
 	assert.Error(t, err, "plan creates nothing")
-
-	// The plan's table.
-	res := admin.release(t, ctx, "-n", ns, "plan", "-f", good)
-	assert.Contains(t, res.stdout, "Scale to 6 replicas of CloneSet nginx")
-	assert.Regexp(t, `1\s+2\s+2\s+Pending`, res.stdout)
-	assert.Regexp(t, `2\s+2\s+4\s+Pending`, res.stdout)
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.

@@ -46,8 +46,9 @@ type Progress struct {
 	PulledIn int32
 }
 
-// BatchProgress counts a batch's pods. A Baked batch is complete whatever its pod list says (a
-// scale-in's pods are gone; pods listed may have been replaced since).
+// BatchProgress counts a batch's pods. The phase knows more than the pod list, which the controller
+// writes a moment later: a Smoked or Baking batch has all its pods updated, a Baked one is complete
+// (a scale-in's pods are gone; pods listed may have been replaced since).
 func BatchProgress(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch) Progress {
 	p := Progress{}
 	noPullIn := r.Spec.Strategy.NoPullIn
@@ -62,6 +63,9 @@ func BatchProgress(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch) Progress {
 			if pod.PulledIn {
 				p.PulledIn++
 			}
+		}
+		if b.Phase == v1alpha1.BatchSmoked || b.Phase == v1alpha1.BatchBaking {
+			p.Updated = max(p.Updated, b.Replicas)
 		}
 	}
 	if noPullIn {

@@ -125,6 +125,10 @@ func TestNoPullInAndBakedScaleIn(t *testing.T) {
 	require.NoError(t, Batches(&out, r))
 	assert.Contains(t, out.String(), "n/a (noPullIn)")
 
+	// Smoked before the controller has listed the batch's pods: they are all updated.
+	smoked := &v1alpha1.ReleaseBatch{Index: 1, Replicas: 2, Target: 2, Phase: v1alpha1.BatchSmoked}
+	assert.Equal(t, Progress{Updated: 2, Ready: 0, PulledIn: 0}, BatchProgress(tutorial(), smoked))
+
 	// A scale-in batch lists no pods (they are gone); Baked means done.
 	scale := &v1alpha1.ReleaseBatch{Index: 1, Replicas: 3, Target: 3, Phase: v1alpha1.BatchBaked}
 	assert.Equal(t, Progress{Updated: 3, Ready: 3, PulledIn: 3}, BatchProgress(tutorial(), scale))

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/storage/names"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
@@ -30,7 +31,13 @@ func plannedStatus(ctx context.Context) (releases.ReleaseStatus, bool) {
 // for Create, must not), no other release may be running on it, a Rollback's revision must exist (and
 // defaults to the one before the current). It returns the context carrying the planned status.
 func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Context, error) {
-	if errs := validation.ValidateRelease(rel); len(errs) > 0 {
+	// The store gives a generateName release its name later; check it as if it had one already.
+	checked := rel
+	if rel.Name == "" && rel.GenerateName != "" {
+		checked = rel.DeepCopy()
+		checked.Name = names.SimpleNameGenerator.GenerateName(rel.GenerateName)
+	}
+	if errs := validation.ValidateRelease(checked); len(errs) > 0 {
 		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, errs)
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
