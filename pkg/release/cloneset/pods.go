@@ -13,7 +13,7 @@ import (
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
-// Pods lists the CloneSet's pods.
+// Pods lists the CloneSet's pods: those its selector matches and it controls.
 func (d *Driver) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error) {
 	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
 	if err != nil {
@@ -23,7 +23,20 @@ func (d *Driver) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]c
 	if err != nil {
 		return nil, err
 	}
-	return list.Items, nil
+	return ControlledBy(cs, list.Items), nil
+}
+
+// ControlledBy keeps the pods whose controller is cs. Labels alone are not enough: the pods of a
+// deleted CloneSet of the same name that were left behind, or of another controller with an
+// overlapping selector, would count as this one's and a scale-in would wait for ever for them to go.
+func ControlledBy(cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
+	owned := pods[:0:0]
+	for i := range pods {
+		if metav1.IsControlledBy(&pods[i], cs) {
+			owned = append(owned, pods[i])
+		}
+	}
+	return owned
 }
 
 // existedBefore reports whether a pod was the CloneSet's before the release (Scale records them).
