@@ -19,6 +19,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -332,4 +333,55 @@ func TestMetrics(t *testing.T) {
 		return strings.Contains(m, `triton_release_action_calls_total{code="200",verb="next"}`) &&
 			strings.Contains(m, `triton_release_batch_duration_seconds_count{action="Update",canary="true"}`)
 	})
+}
+
+// The shortcuts make the releases they say, and cancel through the plugin puts the CloneSet back.
+func TestPluginShortcutsAndCancel(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	finish := func(name string) {
+		t.Helper()
+		waitRelease(t, ctx, admin, ns, name, "Succeeded", succeeded)
+	}
+
+	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--mode", "Auto", "--batch-size", "2", "--name", "to-128")
+	require.Equal(t, 0, res.code, res.String())
+	finish("to-128")
+	waitPods(t, ctx, admin, ns, "3 pods at nginx:1.28", func(pods []corev1.Pod) bool {
+		return allReady(pods, 3) && countImage(pods, "nginx:1.28") == 3
+	})
+
+	res = admin.release(t, ctx, "-n", ns, "rollback", "nginx", "--mode", "Auto", "--name", "back", "-o", "jsonpath={.spec.toRevision}")
+	require.Equal(t, 0, res.code, res.String())
+	assert.NotEmpty(t, res.stdout, "the server defaulted toRevision to the revision before")
+	finish("back")
+	waitPods(t, ctx, admin, ns, "3 pods back at nginx:1.27", func(pods []corev1.Pod) bool {
+		return allReady(pods, 3) && countImage(pods, "nginx:1.27") == 3
+	})
+
+	res = admin.release(t, ctx, "-n", ns, "scale", "nginx", "--replicas", "5", "--mode", "Auto", "--name", "out")
+	require.Equal(t, 0, res.code, res.String())
+	finish("out")
+	pods := waitPods(t, ctx, admin, ns, "5 pods", func(pods []corev1.Pod) bool { return allReady(pods, 5) })
+	victim := pods[0].Name
+	res = admin.release(t, ctx, "-n", ns, "scale", "nginx", "--replicas", "4", "--delete", victim, "--mode", "Auto", "--name", "in")
+	require.Equal(t, 0, res.code, res.String())
+	finish("in")
+	waitPods(t, ctx, admin, ns, "4 pods, without "+victim, func(pods []corev1.Pod) bool {
+		return len(pods) == 4 && !contains(podNames(pods), victim)
+	})
+
+	res = admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.29", "--canary", "1", "--name", "to-129")
+	require.Equal(t, 0, res.code, res.String())
+	waitRelease(t, ctx, admin, ns, "to-129", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	res = admin.release(t, ctx, "-n", ns, "cancel", "to-129", "--reason", "not today")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "release.releases.triton.io/to-129 cancel: Canceled")
+	waitPods(t, ctx, admin, ns, "4 pods at nginx:1.27 again", func(pods []corev1.Pod) bool {
+		return allReady(pods, 4) && countImage(pods, "nginx:1.27") == 4
+	})
+	res = admin.release(t, ctx, "-n", ns, "history", "to-129")
+	assert.Regexp(t, `admin\s+cancel\s+.*not today`, res.stdout)
 }

@@ -3,6 +3,7 @@ package cloneset
 import (
 	"context"
 
+	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -207,4 +208,37 @@ func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
 func batchPod(p *corev1.Pod) releases.BatchPod {
 	return releases.BatchPod{Name: p.Name, IP: p.Status.PodIP, Phase: p.Status.Phase, PulledIn: PulledIn(p),
 		Ready: Condition(p, corev1.PodReady)}
+}
+
+// Strays are the CloneSet's pods that carry the readiness gate but are not in traffic although they
+// could be: at the CloneSet's update revision (once it has seen its latest spec), ContainersReady, not
+// on their way out. The gate stays in the template after a release, so pods made while no release
+// runs (a scale, a replacement, the pods a cancel brings back) are strays until someone pulls them in.
+func Strays(cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
+	if cs.Status.ObservedGeneration != cs.Generation || cs.Status.UpdateRevision == "" {
+		return nil
+	}
+	var strays []corev1.Pod
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil || !hasGate(p) || PulledIn(p) || !Condition(p, corev1.ContainersReady) ||
+			p.Labels[appsv1.ControllerRevisionHashLabelKey] != cs.Status.UpdateRevision {
+			continue
+		}
+		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
+		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
+			continue
+		}
+		strays = append(strays, *p)
+	}
+	return strays
+}
+
+func hasGate(p *corev1.Pod) bool {
+	for _, g := range p.Spec.ReadinessGates {
+		if g.ConditionType == ReadinessGate {
+			return true
+		}
+	}
+	return false
 }

@@ -37,3 +37,46 @@ func TestControlledByKeepsOnlyTheCloneSetsPods(t *testing.T) {
 	assert.Equal(t, []string{"ours", "ours-too"}, names)
 	assert.Len(t, pods, 5, "the input is left alone")
 }
+
+func TestStraysArePodsReadyForTrafficThatNoOnePulledIn(t *testing.T) {
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Generation: 4},
+		Status:     kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 4, UpdateRevision: "rev-new"},
+	}
+	now := metav1.Now()
+	pod := func(name, rev string, gate bool, gateStatus, containersReady corev1.ConditionStatus, change func(*corev1.Pod)) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"controller-revision-hash": rev}}}
+		if gate {
+			p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: ReadinessGate}}
+		}
+		if gateStatus != "" {
+			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: ReadinessGate, Status: gateStatus})
+		}
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.ContainersReady, Status: containersReady})
+		if change != nil {
+			change(&p)
+		}
+		return p
+	}
+	pods := []corev1.Pod{
+		pod("stray", "rev-new", true, "", corev1.ConditionTrue, nil),
+		pod("stray-gate-false", "rev-new", true, corev1.ConditionFalse, corev1.ConditionTrue, nil),
+		pod("in-traffic", "rev-new", true, corev1.ConditionTrue, corev1.ConditionTrue, nil),
+		pod("no-gate", "rev-new", false, "", corev1.ConditionTrue, nil),
+		pod("not-running-yet", "rev-new", true, "", corev1.ConditionFalse, nil),
+		pod("old-revision-a-cancel-takes-away", "rev-old", true, corev1.ConditionFalse, corev1.ConditionTrue, nil),
+		pod("going", "rev-new", true, "", corev1.ConditionTrue, func(p *corev1.Pod) { p.DeletionTimestamp = &now }),
+		pod("held", "rev-new", true, "", corev1.ConditionTrue, func(p *corev1.Pod) {
+			p.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
+		}),
+	}
+	var names []string
+	for _, p := range Strays(cs, pods) {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"stray", "stray-gate-false"}, names)
+
+	// A CloneSet that has not seen its latest spec yet: its update revision may be stale.
+	cs.Generation = 5
+	assert.Empty(t, Strays(cs, pods))
+}

@@ -238,7 +238,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
-		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again.
+		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again. While no
+		// release runs on it, the newest finished one keeps pulling in its stray pods.
+		if cs != nil && cs.Annotations[cloneset.OwnerAnnotation] == "" && c.caretaker(cached) {
+			return 0, c.pullInStrays(ctx, cs)
+		}
 		return 0, nil
 	}
 	var pods []corev1.Pod
@@ -306,6 +310,48 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	return requeue, nil
+}
+
+// caretaker reports whether r is the release that looks after its CloneSet's stray pods: the newest of
+// its releases, all of them finished.
+func (c *Controller) caretaker(r *v1alpha1.Release) bool {
+	objs, err := c.indexer.ByIndex(cloneSetIndex, r.Namespace+"/"+r.Spec.CloneSetName)
+	if err != nil {
+		return false
+	}
+	for _, obj := range objs {
+		other, ok := obj.(*v1alpha1.Release)
+		if !ok || other.UID == r.UID {
+			continue
+		}
+		if !plan.Finished(releases.ReleasePhase(other.Status.Phase)) {
+			return false
+		}
+		if other.CreationTimestamp.After(r.CreationTimestamp.Time) ||
+			(other.CreationTimestamp.Equal(&r.CreationTimestamp) && other.Name > r.Name) {
+			return false
+		}
+	}
+	return true
+}
+
+// pullInStrays sets the readiness gate True on the CloneSet's pods that carry it and are ready for
+// traffic but have no release to pull them in (see cloneset.Strays).
+func (c *Controller) pullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) error {
+	if !cloneset.HasGate(&cs.Spec.Template) {
+		return nil
+	}
+	pods, err := c.driver.Pods(ctx, cs)
+	if err != nil {
+		return err
+	}
+	for _, p := range cloneset.Strays(cs, pods) {
+		if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("pulling in pod %s: %w", p.Name, err)
+		}
+		klog.V(2).InfoS("Pulled in a pod no release was pulling in", "pod", klog.KObj(&p), "cloneSet", klog.KObj(cs))
+	}
+	return nil
 }
 
 // observeBaked records, for triton_release_batch_duration_seconds, every batch that became Baked from old
