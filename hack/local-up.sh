@@ -89,7 +89,7 @@ if [[ -d "${PIDS}" ]] && ls "${PIDS}"/*.pid >/dev/null 2>&1; then
     "${ROOT}/hack/local-down.sh"
 fi
 "${ROOT}/hack/build-tools.sh"
-(cd "${ROOT}" && go build -o "${BIN}/triton-apiserver" ./cmd/triton-apiserver)
+(cd "${ROOT}" && go build -o "${BIN}/triton-apiserver" ./cmd/triton-apiserver && go build -o "${BIN}/kubectl-release" ./cmd/kubectl-release)
 
 rm -rf "${LOCAL}"
 mkdir -p "${PKI}" "${LOGS}" "${PIDS}"
@@ -332,12 +332,14 @@ cat >&2 <<EOF
 
 local-up: ready. Everything runs on 127.0.0.1; logs are in ${LOGS}/.
 
-  export KUBECONFIG=${LOCAL}/kubeconfig        # admin (system:masters)
+  export KUBECONFIG=${LOCAL}/kubeconfig PATH=${BIN}:\$PATH   # admin (system:masters)
   kubectl get apiservice v1alpha1.releases.triton.io
-  kubectl create -f artifacts/examples/update.yaml
+  kubectl create -f artifacts/examples/cloneset/nginx.yaml
+  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --batch-size 1
   kubectl get releases
 
-  kubectl is ${BIN}/kubectl; alice and bob (no roles) have ${LOCAL}/alice.kubeconfig and bob.kubeconfig.
+  kubectl and the kubectl-release plugin are in ${BIN}; alice and bob (no roles) have
+  ${LOCAL}/alice.kubeconfig and bob.kubeconfig.
 EOF
 
 if ${DETACH}; then
