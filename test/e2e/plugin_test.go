@@ -250,6 +250,7 @@ func TestPluginExitCodes(t *testing.T) {
 		{"invalid", admin, []string{"plan", "-f", bad}, 6, "spec.replicas"},
 		{"plan while another release runs", admin, []string{"plan", "-f", good}, 3, "still running"},
 		{"dry-run cancel", admin, []string{"cancel", "nginx-update", "--dry-run=server"}, 0, ""},
+		{"server unreachable", admin, []string{"status", "nginx-update", "--server", "https://127.0.0.1:9", "--request-timeout", "5s"}, 7, "127.0.0.1:9"},
 	} {
 		res := tc.c.release(t, ctx, append([]string{"-n", ns}, tc.args...)...)
 		assert.Equal(t, tc.code, res.code, "%s: %s", tc.name, res.String())
