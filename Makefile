@@ -4,7 +4,7 @@ GO ?= go
 OUTPUT := _output
 BIN := $(OUTPUT)/bin
 
-.PHONY: all build tools generate verify test test-go test-unit test-integration test-e2e run up down clean
+.PHONY: all build tools generate verify test test-go test-unit test-integration test-e2e bench run up down clean
 
 all: build
 
@@ -42,6 +42,10 @@ test-integration:
 ## test-e2e: bring the local control plane up, run test/e2e against it, bring it down
 test-e2e:
 	hack/test-e2e.sh
+
+## bench: benchmarks on the running local control plane (make up first); BENCH=actions,... picks scenarios
+bench:
+	$(GO) test -tags bench -count=1 -timeout 90m -run TestBench -v ./test/bench/
 
 ## tools: build the local control plane's binaries (skips those that are current)
 tools:

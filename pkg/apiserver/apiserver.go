@@ -58,14 +58,17 @@ func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http
 // Config is the configuration of triton-apiserver.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
-	// Driver reads and writes the cluster's CloneSets; nil only in tests of storage alone.
+	// Driver reads and writes the cluster's CloneSets for calls; nil only in tests of storage alone.
 	Driver *cloneset.Driver
+	// ControllerDriver is the controller's, with a client of its own; nil: Driver.
+	ControllerDriver *cloneset.Driver
 }
 
 // CompletedConfig is a Config with every default filled in.
 type CompletedConfig struct {
-	GenericConfig genericapiserver.CompletedConfig
-	Driver        *cloneset.Driver
+	GenericConfig    genericapiserver.CompletedConfig
+	Driver           *cloneset.Driver
+	ControllerDriver *cloneset.Driver
 }
 
 // Server is a running triton-apiserver.
@@ -75,7 +78,11 @@ type Server struct {
 
 // Complete fills in the defaults of the generic server.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver}
+	controllerDriver := c.ControllerDriver
+	if controllerDriver == nil {
+		controllerDriver = c.Driver
+	}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -115,7 +122,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	if c.Driver != nil {
 		// The controller talks to releases through the server's own loopback client.
-		driver := c.Driver
+		driver := c.ControllerDriver
 		generic.AddPostStartHookOrDie("start-release-controller", func(hook genericapiserver.PostStartHookContext) error {
 			client, err := versioned.NewForConfig(hook.LoopbackClientConfig)
 			if err != nil {

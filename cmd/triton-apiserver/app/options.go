@@ -20,6 +20,7 @@ import (
 
 	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
@@ -44,6 +45,10 @@ type Options struct {
 	Recommended *genericoptions.RecommendedOptions
 	// EtcdDataDir is the embedded etcd's data dir, used when no --etcd-servers are given.
 	EtcdDataDir string
+	// KubeAPIQPS and KubeAPIBurst limit each of the server's two kube-apiserver clients: the one the
+	// calls use (they wait for its answers) and the controller's.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 }
 
 // NewOptions returns the defaults.
@@ -51,7 +56,9 @@ func NewOptions() *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
-		EtcdDataDir: DefaultEtcdDataDir,
+		EtcdDataDir:  DefaultEtcdDataDir,
+		KubeAPIQPS:   100,
+		KubeAPIBurst: 200,
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha1.SchemeGroupVersion,
 		schema.GroupKind{Group: v1alpha1.GroupName})
@@ -67,6 +74,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
 		"Data directory of the embedded single-member etcd, used when --etcd-servers is empty. "+
 			"Only one server may use it: run one replica in this mode.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS,
+		"Requests per second to kube-apiserver, for each of the two clients (the calls', the controller's).")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst,
+		"Burst of requests to kube-apiserver, for each of the two clients.")
 	// --kubeconfig comes from the core API options; say what it is for here.
 	if f := fs.Lookup("kubeconfig"); f != nil {
 		f.Usage = "Kubeconfig of the cluster whose CloneSets the server drives and whose kube-apiserver " +
@@ -82,6 +93,12 @@ func (o *Options) EmbeddedEtcd() bool {
 // Validate reports every bad option at once.
 func (o *Options) Validate() error {
 	var errs []error
+	if o.KubeAPIQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be greater than 0"))
+	}
+	if o.KubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1"))
+	}
 	if o.EmbeddedEtcd() {
 		if strings.TrimSpace(o.EtcdDataDir) == "" {
 			errs = append(errs, fmt.Errorf("--etcd-data-dir must be set when --etcd-servers is empty"))
@@ -124,19 +141,35 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	// not make the kubelet restart a server that would come back by itself.
 	cfg.LivezChecks = withoutCheck(cfg.LivezChecks, "etcd")
 	config := &apiserver.Config{GenericConfig: cfg}
-	// The cluster whose CloneSets the server drives: --kubeconfig, or in-cluster.
+	// The cluster whose CloneSets the server drives: --kubeconfig, or in-cluster. Calls and the controller
+	// get a client each, so the controller's background work never makes a caller wait for a token
+	// (client-go's default of 5 requests per second made every call wait about a second).
 	if cfg.ClientConfig != nil {
-		kruise, err := kruiseclient.NewForConfig(cfg.ClientConfig)
-		if err != nil {
+		var err error
+		if config.Driver, err = o.driver(cfg.ClientConfig, "calls"); err != nil {
 			return nil, err
 		}
-		kube, err := kubernetes.NewForConfig(cfg.ClientConfig)
-		if err != nil {
+		if config.ControllerDriver, err = o.driver(cfg.ClientConfig, "controller"); err != nil {
 			return nil, err
 		}
-		config.Driver = &cloneset.Driver{Kruise: kruise, Kube: kube}
 	}
 	return config, nil
+}
+
+// driver is a CloneSet driver with a client of its own, limited by --kube-api-qps and --kube-api-burst.
+func (o *Options) driver(base *rest.Config, purpose string) (*cloneset.Driver, error) {
+	c := rest.CopyConfig(base)
+	c.QPS, c.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	c.UserAgent = rest.DefaultKubernetesUserAgent() + " triton-apiserver/" + purpose
+	kruise, err := kruiseclient.NewForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	kube, err := kubernetes.NewForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return &cloneset.Driver{Kruise: kruise, Kube: kube}, nil
 }
 
 func withoutCheck(checks []healthz.HealthChecker, name string) []healthz.HealthChecker {

@@ -1,0 +1,124 @@
+// Package stats summarizes benchmark samples: medians, percentiles and ratios to a baseline measured in
+// the same run, and writes them as a markdown table and as JSON with the raw samples.
+package stats
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Quantile is the q-quantile (0..1) of samples by the nearest-rank method; 0 for no samples.
+func Quantile(samples []time.Duration, q float64) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	sorted := append([]time.Duration(nil), samples...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	rank := int(math.Ceil(q*float64(len(sorted)))) - 1
+	if rank < 0 {
+		rank = 0
+	}
+	if rank >= len(sorted) {
+		rank = len(sorted) - 1
+	}
+	return sorted[rank]
+}
+
+// Series is one measured thing: what, and its samples.
+type Series struct {
+	Name    string          `json:"name"`
+	Samples []time.Duration `json:"samplesNanoseconds"`
+}
+
+// Median is the series' median.
+func (s Series) Median() time.Duration { return Quantile(s.Samples, 0.5) }
+
+// P99 is the series' 99th percentile.
+func (s Series) P99() time.Duration { return Quantile(s.Samples, 0.99) }
+
+// Row compares a series with its baseline, measured in the same run with the pairs interleaved.
+type Row struct {
+	Scenario string  `json:"scenario"`
+	Measured Series  `json:"measured"`
+	Baseline *Series `json:"baseline,omitempty"`
+	// Note says what the baseline is, or what a value means.
+	Note string `json:"note,omitempty"`
+	// Values are extra numbers that are not durations (objects/s, bytes).
+	Values map[string]float64 `json:"values,omitempty"`
+}
+
+// Ratio is measured over baseline, for the median and the p99; NaN without a baseline.
+func (r Row) Ratio() (median, p99 float64) {
+	if r.Baseline == nil || r.Baseline.Median() == 0 || r.Baseline.P99() == 0 {
+		return math.NaN(), math.NaN()
+	}
+	return float64(r.Measured.Median()) / float64(r.Baseline.Median()), float64(r.Measured.P99()) / float64(r.Baseline.P99())
+}
+
+// Markdown writes the rows as a table.
+func Markdown(w io.Writer, rows []Row) error {
+	var b strings.Builder
+	b.WriteString("| scenario | n | median | p99 | baseline | baseline median | baseline p99 | ratio median | ratio p99 | notes |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rows {
+		base, bMed, bP99, rMed, rP99 := "", "", "", "", ""
+		if r.Baseline != nil {
+			m, p := r.Ratio()
+			base, bMed, bP99 = r.Baseline.Name, round(r.Baseline.Median()), round(r.Baseline.P99())
+			rMed, rP99 = fmt.Sprintf("%.2f", m), fmt.Sprintf("%.2f", p)
+		}
+		note := r.Note
+		var keys []string
+		for k := range r.Values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if note != "" {
+				note += "; "
+			}
+			note += fmt.Sprintf("%s %s", k, number(r.Values[k]))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Measured.Name, len(r.Measured.Samples),
+			round(r.Measured.Median()), round(r.Measured.P99()), base, bMed, bP99, rMed, rP99, note)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.String()
+}
+
+func number(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// WriteJSON writes the rows, raw samples included, to dir/name.json.
+func WriteJSON(dir, name string, report interface{}) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name+".json")
+	raw, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, raw, 0o644)
+}

@@ -1,0 +1,54 @@
+package stats
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func ms(n ...int) []time.Duration {
+	out := make([]time.Duration, len(n))
+	for i, v := range n {
+		out[i] = time.Duration(v) * time.Millisecond
+	}
+	return out
+}
+
+func TestQuantile(t *testing.T) {
+	samples := ms(5, 1, 4, 2, 3) // sorted: 1 2 3 4 5
+	assert.Equal(t, 3*time.Millisecond, Quantile(samples, 0.5))
+	assert.Equal(t, 5*time.Millisecond, Quantile(samples, 0.99))
+	assert.Equal(t, 1*time.Millisecond, Quantile(samples, 0))
+	assert.Equal(t, time.Duration(0), Quantile(nil, 0.5))
+	assert.Equal(t, ms(5, 1, 4, 2, 3), samples, "the samples are left in their order")
+
+	var hundred []time.Duration
+	for i := 1; i <= 100; i++ {
+		hundred = append(hundred, time.Duration(i)*time.Millisecond)
+	}
+	assert.Equal(t, 50*time.Millisecond, Quantile(hundred, 0.5))
+	assert.Equal(t, 99*time.Millisecond, Quantile(hundred, 0.99))
+}
+
+func TestRatioAndMarkdown(t *testing.T) {
+	row := Row{
+		Measured: Series{Name: "next", Samples: ms(10, 20, 30)},
+		Baseline: &Series{Name: "merge-patch", Samples: ms(5, 10, 15)},
+		Values:   map[string]float64{"objects/s": 120.5},
+	}
+	m, p := row.Ratio()
+	assert.InDelta(t, 2.0, m, 1e-9)
+	assert.InDelta(t, 2.0, p, 1e-9)
+	none, _ := Row{Measured: Series{Samples: ms(1)}}.Ratio()
+	assert.True(t, math.IsNaN(none))
+
+	var b strings.Builder
+	require.NoError(t, Markdown(&b, []Row{row}))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 3)
+	assert.Equal(t, "| next | 3 | 20ms | 30ms | merge-patch | 10ms | 15ms | 2.00 | 2.00 | objects/s 120.5 |", lines[2])
+}
