@@ -171,3 +171,11 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	}
 	return rows
 }
+
+// pairs is how many interleaved pairs a rollout scenario runs (BENCH_PAIRS, default 3).
+func pairs() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_PAIRS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}

@@ -76,6 +76,8 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"actions", actionLatency},
+	{"reaction", controllerReaction},
+	{"rollout", wholeRollout},
 }
 
 // TestBench runs the scenarios named in BENCH (comma-separated; default all), prints the table and writes

@@ -1,0 +1,191 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/bench/stats"
+)
+
+// cloneSet makes a CloneSet of replicas kwok pods at image and waits until they are all Ready.
+func cloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, replicas int32, image string) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+			},
+			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{
+				Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType,
+				// As fast as kruise goes: the partition, not maxUnavailable, is what a release limits.
+				MaxUnavailable: ptr(intstr.FromString("100%")),
+			},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitUpdatedReady(t, ctx, c, ns, name, replicas, "")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// waitUpdatedReady waits until the CloneSet has n updated Ready pods (and, if image is set, its template
+// is at image) and returns when it saw that.
+func waitUpdatedReady(t *testing.T, ctx context.Context, c *cluster, ns, name string, n int32, image string) time.Time {
+	t.Helper()
+	var at time.Time
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		at = time.Now()
+		ok := cs.Status.ObservedGeneration == cs.Generation && cs.Status.UpdatedReadyReplicas == n && cs.Status.ReadyReplicas == n
+		if image != "" {
+			ok = ok && cs.Spec.Template.Spec.Containers[0].Image == image
+		}
+		return ok, nil
+	}), "CloneSet %s never had %d updated Ready pods", name, n)
+	return at
+}
+
+func autoRelease(name, cloneSet, image string, batches int32) *v1alpha1.Release {
+	size := intstr.FromString(fmt.Sprintf("%d%%", 100/batches))
+	return &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.ReleaseSpec{
+			CloneSetName: cloneSet, Action: v1alpha1.ActionUpdate,
+			Template: &corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": cloneSet}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+			},
+			Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeAuto},
+		},
+	}
+}
+
+// wholeRollout: 100 replicas in 10 Auto batches with interval 0, against the floor: the same CloneSet's
+// template changed in one step by a merge-patch, until all its pods are updated and Ready. Pairs are
+// interleaved (floor, release, floor, release, ...).
+func wholeRollout(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
+	ns := c.namespace(t, ctx, "bench-rollout")
+	const replicas = 100
+	cloneSet(t, ctx, c, ns, "app", replicas, "app:0")
+	release := stats.Series{Name: "rollout: 100 pods, 10 Auto batches"}
+	floor := stats.Series{Name: "floor: one template patch"}
+	image := 0
+	for pair := 0; pair < pairs(); pair++ {
+		image++
+		patch := []byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"app:%d"}]}}}}`, image))
+		start := time.Now()
+		// A merge patch replaces the container list: the one container, at the new image.
+		_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "app", types.MergePatchType, patch, metav1.PatchOptions{})
+		require.NoError(t, err)
+		floor.Samples = append(floor.Samples, waitUpdatedReady(t, ctx, c, ns, "app", replicas, fmt.Sprintf("app:%d", image)).Sub(start))
+
+		image++
+		name := fmt.Sprintf("rollout-%d", pair)
+		start = time.Now()
+		_, err = c.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, autoRelease(name, "app", fmt.Sprintf("app:%d", image), 10), metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+			r, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+			return err == nil && r.Status.Phase == v1alpha1.ReleaseSucceeded, nil
+		}), "release %s did not succeed", name)
+		release.Samples = append(release.Samples, time.Since(start))
+		waitUpdatedReady(t, ctx, c, ns, "app", replicas, fmt.Sprintf("app:%d", image))
+	}
+	return []stats.Row{{Scenario: "whole rollout", Measured: release, Baseline: &floor,
+		Note: "wall time from create to Succeeded; floor: the template patched in one step (maxUnavailable 100%), until every pod is updated and Ready"}}
+}
+
+// controllerReaction: a 100-replica Auto release in 20 batches, interval 0: for each batch, the time from
+// the moment its last pod turned Ready (the CloneSet's updatedReadyReplicas reaching the batch's target,
+// seen on a watch) to the CloneSet write that starts the next batch (its partition dropping, seen on the
+// same watch).
+func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
+	ns := c.namespace(t, ctx, "bench-reaction")
+	const replicas, batches = 100, 20
+	cloneSet(t, ctx, c, ns, "app", replicas, "app:0")
+	w, err := c.kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=app"})
+	require.NoError(t, err)
+	defer w.Stop()
+	type seen struct {
+		at        time.Time
+		partition int32
+		ready     int32
+	}
+	var mu sync.Mutex
+	var events []seen
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Modified {
+				continue
+			}
+			cs := ev.Object.(*kruiseappsv1alpha1.CloneSet)
+			p := int32(-1)
+			if cs.Spec.UpdateStrategy.Partition != nil {
+				p = int32(cs.Spec.UpdateStrategy.Partition.IntValue())
+			}
+			mu.Lock()
+			events = append(events, seen{at: time.Now(), partition: p, ready: cs.Status.UpdatedReadyReplicas})
+			mu.Unlock()
+		}
+	}()
+	_, err = c.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, autoRelease("reaction", "app", "app:1", batches), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
+		r, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "reaction", metav1.GetOptions{})
+		return err == nil && r.Status.Phase == v1alpha1.ReleaseSucceeded, nil
+	}))
+	w.Stop()
+	<-done
+
+	// Batch k's target is 5k pods; its last pod Ready is the first event with updatedReadyReplicas >= 5k
+	// while the partition still holds at 100-5k; the next batch starts at the first event whose partition
+	// is below that.
+	reaction := stats.Series{Name: "controller reaction: last pod Ready -> next batch's CloneSet write"}
+	mu.Lock()
+	defer mu.Unlock()
+	per := int32(replicas / batches)
+	for k := int32(1); k < batches; k++ {
+		target := k * per
+		var readyAt, startAt time.Time
+		for _, e := range events {
+			if readyAt.IsZero() && e.ready >= target && e.partition == replicas-target {
+				readyAt = e.at
+			}
+			if !readyAt.IsZero() && e.partition >= 0 && e.partition < replicas-target {
+				startAt = e.at
+				break
+			}
+		}
+		if !readyAt.IsZero() && !startAt.IsZero() {
+			reaction.Samples = append(reaction.Samples, startAt.Sub(readyAt))
+		}
+	}
+	require.NotEmpty(t, reaction.Samples, "no batch transition seen on the watch")
+	return []stats.Row{{Scenario: "controller reaction", Measured: reaction,
+		Note: fmt.Sprintf("%d batch transitions of %d", len(reaction.Samples), batches-1)}}
+}
