@@ -78,6 +78,8 @@ var scenarios = []scenario{
 	{"actions", actionLatency},
 	{"reaction", controllerReaction},
 	{"rollout", wholeRollout},
+	{"storage", storage},
+	{"scale", scale},
 }
 
 // TestBench runs the scenarios named in BENCH (comma-separated; default all), prints the table and writes
