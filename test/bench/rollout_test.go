@@ -133,6 +133,8 @@ func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.R
 		at        time.Time
 		partition int32
 		ready     int32
+		// current: the status is of the spec in this event (else its counts are of an older template).
+		current bool
 	}
 	var mu sync.Mutex
 	var events []seen
@@ -149,7 +151,8 @@ func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.R
 				p = int32(cs.Spec.UpdateStrategy.Partition.IntValue())
 			}
 			mu.Lock()
-			events = append(events, seen{at: time.Now(), partition: p, ready: cs.Status.UpdatedReadyReplicas})
+			events = append(events, seen{at: time.Now(), partition: p, ready: cs.Status.UpdatedReadyReplicas,
+				current: cs.Status.ObservedGeneration == cs.Generation})
 			mu.Unlock()
 		}
 	}()
@@ -173,7 +176,7 @@ func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.R
 		target := k * per
 		var readyAt, startAt time.Time
 		for _, e := range events {
-			if readyAt.IsZero() && e.ready >= target && e.partition == replicas-target {
+			if readyAt.IsZero() && e.current && e.ready >= target && e.partition == replicas-target {
 				readyAt = e.at
 			}
 			if !readyAt.IsZero() && e.partition >= 0 && e.partition < replicas-target {

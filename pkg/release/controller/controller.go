@@ -178,6 +178,13 @@ func (c *Controller) work(ctx context.Context) {
 		requeue, err := c.reconcile(ctx, key)
 		metrics.ObserveReconcile(err, time.Since(start))
 		switch {
+		case apierrors.IsConflict(err):
+			// The cache was behind a newer version of the release (often our own last write). Its watch
+			// event queues the release again; backing off exponentially, as for other errors, would
+			// only add delay (up to seconds after a few conflicts in a row). A late retry is the safety net.
+			klog.V(2).InfoS("Release changed while reconciling; waiting for the newer version", "release", key)
+			c.queue.Forget(key)
+			c.queue.AddAfter(key, time.Second)
 		case err != nil:
 			klog.ErrorS(err, "Reconciling release", "release", key)
 			c.queue.AddRateLimited(key)
