@@ -23,6 +23,7 @@ verify:
 	$(GO) run ./hack/role-table -verify README.md
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e,bench ./test/...
 
 ## test: every test: unit, integration (race detector) and end-to-end on the local control plane
 test: test-go test-e2e
