@@ -39,8 +39,12 @@ func (f *strategyFlags) add(cmd *cobra.Command) {
 	f.print.AddFlags(cmd)
 }
 
-// release is a Release of action on cloneSet with the flags' strategy.
+// release is a Release of action on cloneSet with the flags' strategy. Bad flags are refused here,
+// before anything is sent.
 func (f *strategyFlags) release(cloneSet string, action v1alpha1.ReleaseAction) (*v1alpha1.Release, error) {
+	if _, err := dryRunOptions(f.dryRun); err != nil {
+		return nil, err
+	}
 	r := &v1alpha1.Release{Spec: v1alpha1.ReleaseSpec{CloneSetName: cloneSet, Action: action}}
 	if f.name != "" {
 		r.Name = f.name
@@ -113,6 +117,10 @@ func newUpdateCommand(o *options) *cobra.Command {
 			if len(images) == 0 {
 				return usageError("update needs at least one --image CONTAINER=IMAGE")
 			}
+			r, err := f.release(args[0], v1alpha1.ActionUpdate)
+			if err != nil {
+				return err
+			}
 			kruise, err := o.kruise()
 			if err != nil {
 				return err
@@ -127,10 +135,6 @@ func newUpdateCommand(o *options) *cobra.Command {
 			}
 			template := cs.Spec.Template.DeepCopy()
 			if err := setImages(template, images, args[0]); err != nil {
-				return err
-			}
-			r, err := f.release(args[0], v1alpha1.ActionUpdate)
-			if err != nil {
 				return err
 			}
 			r.Spec.Template = template
