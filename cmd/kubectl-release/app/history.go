@@ -1,8 +1,6 @@
 package app
 
 import (
-	"io"
-
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -27,5 +25,3 @@ func newHistoryCommand(o *options) *cobra.Command {
 		},
 	}
 }
-
-func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,7 @@ func newPlanCommand(o *options) *cobra.Command {
 			var raw []byte
 			var err error
 			if file == "-" {
-				raw, err = readAll(o.streams.In)
+				raw, err = io.ReadAll(o.streams.In)
 			} else {
 				raw, err = os.ReadFile(file)
 			}
