@@ -1,0 +1,61 @@
+package install
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
+)
+
+// decodeAndValidate is what the server does with a body: decode (JSON or YAML) into the internal type
+// through defaulting and conversion, then validate. Whatever the bytes, it must not panic.
+func decodeAndValidate(t *testing.T, data []byte) {
+	scheme := runtime.NewScheme()
+	Install(scheme)
+	codecs := serializer.NewCodecFactory(scheme)
+	obj, _, err := codecs.UniversalDecoder(releases.SchemeGroupVersion).Decode(data, nil, nil)
+	if err != nil {
+		return
+	}
+	switch o := obj.(type) {
+	case *releases.Release:
+		_ = validation.ValidateRelease(o)
+		_ = validation.ValidateReleaseUpdate(o, o.DeepCopy())
+		_ = validation.ValidateReleaseStatusUpdate(o, o.DeepCopy())
+	case *releases.ReleaseRequest:
+		_ = validation.ValidateReleaseRequest(o)
+	}
+}
+
+// seeds are the examples users start from, and a ReleaseRequest.
+func seeds(t testing.TB) [][]byte {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "..", "artifacts", "examples", "*.yaml"))
+	var out [][]byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	return append(out,
+		[]byte(`{"kind":"ReleaseRequest","apiVersion":"releases.triton.io/v1alpha1","expectedBatch":1,"expectedPhase":"Smoked","reason":"ok"}`),
+		[]byte(`{"kind":"Release","apiVersion":"releases.triton.io/v1alpha1","metadata":{"name":"x"},"spec":{"cloneSetName":"c","action":"Scale","replicas":3,"podsToDelete":["a"],"strategy":{"batchSize":"50%","maxFailedPods":"10%"}},"status":{"currentBatch":9,"batches":[{"index":2,"target":-1}]}}`),
+	)
+}
+
+// FuzzDecodeAndValidate: `go test -fuzz FuzzDecodeAndValidate ./pkg/apis/releases/install/`. Its seeds
+// (the examples and testdata/fuzz) run with every `go test`.
+func FuzzDecodeAndValidate(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		decodeAndValidate(t, data)
+	})
+}
