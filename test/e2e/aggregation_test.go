@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 
@@ -159,12 +160,17 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 				fields := strings.Fields(line)
 				assert.Equal(t, "ADDED", fields[0])
 				assert.Contains(t, fields, "Restart")
-				// And a change to it.
-				mode := v1alpha1.ModeAuto
-				got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "watched", metav1.GetOptions{})
-				require.NoError(t, err)
-				got.Spec.Strategy.Mode = mode
-				_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Update(ctx, got, metav1.UpdateOptions{})
+				// And a change to it. The controller writes the status meanwhile, so read and write again
+				// on a conflict, as any client of a live object must.
+				err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+					got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "watched", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					got.Spec.Strategy.Mode = v1alpha1.ModeAuto
+					_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Update(ctx, got, metav1.UpdateOptions{})
+					return err
+				})
 				require.NoError(t, err)
 				for line := range lines {
 					if strings.HasPrefix(line, "MODIFIED") && strings.Contains(line, "watched") {
