@@ -222,8 +222,11 @@ func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
 }
 
 // HasGate reports whether a template's pods carry the readiness gate.
-func HasGate(t *corev1.PodTemplateSpec) bool {
-	for _, g := range t.Spec.ReadinessGates {
+func HasGate(t *corev1.PodTemplateSpec) bool { return specHasGate(&t.Spec) }
+
+// specHasGate reports whether a pod spec carries the readiness gate.
+func specHasGate(spec *corev1.PodSpec) bool {
+	for _, g := range spec.ReadinessGates {
 		if g.ConditionType == ReadinessGate {
 			return true
 		}

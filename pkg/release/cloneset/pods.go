@@ -221,7 +221,7 @@ func Strays(cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
 	var strays []corev1.Pod
 	for i := range pods {
 		p := &pods[i]
-		if p.DeletionTimestamp != nil || !hasGate(p) || PulledIn(p) || !Condition(p, corev1.ContainersReady) ||
+		if p.DeletionTimestamp != nil || !specHasGate(&p.Spec) || PulledIn(p) || !Condition(p, corev1.ContainersReady) ||
 			p.Labels[appsv1.ControllerRevisionHashLabelKey] != cs.Status.UpdateRevision {
 			continue
 		}
@@ -232,13 +232,4 @@ func Strays(cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
 		strays = append(strays, *p)
 	}
 	return strays
-}
-
-func hasGate(p *corev1.Pod) bool {
-	for _, g := range p.Spec.ReadinessGates {
-		if g.ConditionType == ReadinessGate {
-			return true
-		}
-	}
-	return false
 }
