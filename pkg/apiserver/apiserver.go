@@ -25,6 +25,7 @@ import (
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/controller"
 	"github.com/triton-io/triton/pkg/release/plan"
+	"github.com/triton-io/triton/pkg/storagegate"
 )
 
 var (
@@ -48,11 +49,17 @@ func init() {
 	)
 }
 
-// BuildHandlerChain is k8s.io/apiserver's handler chain plus triton's: the action subresources answer
-// 200, and nothing ever answers with a redirect (kube-apiserver proxies to us).
-func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-	apiHandler = filters.WithActionsAnsweringOK(apiHandler, releases.GroupName, "releases", plan.IsVerb)
-	return filters.WithoutRedirects(genericapiserver.DefaultBuildHandlerChain(apiHandler, c))
+// HandlerChain is k8s.io/apiserver's handler chain plus triton's: the action subresources answer 200,
+// nothing ever answers with a redirect (kube-apiserver proxies to us), and, with a gate, requests for
+// releases get 503 at once while etcd does not answer.
+func HandlerChain(gate *storagegate.Gate) func(http.Handler, *genericapiserver.Config) http.Handler {
+	return func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+		apiHandler = filters.WithActionsAnsweringOK(apiHandler, releases.GroupName, "releases", plan.IsVerb)
+		if gate != nil {
+			apiHandler = gate.Filter(apiHandler, releases.GroupName, Codecs)
+		}
+		return filters.WithoutRedirects(genericapiserver.DefaultBuildHandlerChain(apiHandler, c))
+	}
 }
 
 // Config is the configuration of triton-apiserver.
@@ -62,6 +69,10 @@ type Config struct {
 	Driver *cloneset.Driver
 	// ControllerDriver is the controller's, with a client of its own; nil: Driver.
 	ControllerDriver *cloneset.Driver
+	// StorageGate, when set, is probed from a post-start hook with StorageProbe (the chain must come
+	// from HandlerChain with the same gate).
+	StorageGate  *storagegate.Gate
+	StorageProbe func() (storagegate.Probe, func(), error)
 }
 
 // CompletedConfig is a Config with every default filled in.
@@ -69,6 +80,8 @@ type CompletedConfig struct {
 	GenericConfig    genericapiserver.CompletedConfig
 	Driver           *cloneset.Driver
 	ControllerDriver *cloneset.Driver
+	StorageGate      *storagegate.Gate
+	StorageProbe     func() (storagegate.Probe, func(), error)
 }
 
 // Server is a running triton-apiserver.
@@ -82,7 +95,8 @@ func (c *Config) Complete() CompletedConfig {
 	if controllerDriver == nil {
 		controllerDriver = c.Driver
 	}
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver,
+		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -119,6 +133,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = resources
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, err
+	}
+	if c.StorageGate != nil && c.StorageProbe != nil {
+		gate, probe := c.StorageGate, c.StorageProbe
+		generic.AddPostStartHookOrDie("start-storage-gate", func(hook genericapiserver.PostStartHookContext) error {
+			go gate.Run(hook, probe)
+			return nil
+		})
 	}
 	if c.Driver != nil {
 		// The controller talks to releases through the server's own loopback client.

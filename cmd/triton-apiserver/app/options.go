@@ -15,6 +15,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	netutils "k8s.io/utils/net"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/triton-io/triton/pkg/apiserver/filters"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/storagegate"
 )
 
 const (
@@ -136,11 +138,21 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if cfg.Authentication.Authenticator != nil {
 		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator, filters.HealthPaths...)
 	}
-	cfg.BuildHandlerChainFunc = apiserver.BuildHandlerChain
+	// While etcd does not answer, requests for releases get 503 at once rather than waiting a minute.
+	gate := storagegate.New()
+	cfg.BuildHandlerChainFunc = apiserver.HandlerChain(gate)
+	cfg.AddReadyzChecks(gate)
 	// etcd stays in /readyz (no traffic while storage is down) but leaves /livez: an etcd outage must
 	// not make the kubelet restart a server that would come back by itself.
 	cfg.LivezChecks = withoutCheck(cfg.LivezChecks, "etcd")
-	config := &apiserver.Config{GenericConfig: cfg}
+	storageConfig := o.Recommended.Etcd.StorageConfig
+	config := &apiserver.Config{GenericConfig: cfg, StorageGate: gate, StorageProbe: func() (storagegate.Probe, func(), error) {
+		prober, err := factory.CreateProber(storageConfig)
+		if err != nil {
+			return nil, nil, err
+		}
+		return prober.Probe, func() { _ = prober.Close() }, nil
+	}}
 	// The cluster whose CloneSets the server drives: --kubeconfig, or in-cluster. Calls and the controller
 	// get a client each, so the controller's background work never makes a caller wait for a token
 	// (client-go's default of 5 requests per second made every call wait about a second).
