@@ -50,15 +50,23 @@ func init() {
 }
 
 // HandlerChain is k8s.io/apiserver's handler chain plus triton's: the action subresources answer 200,
-// nothing ever answers with a redirect (kube-apiserver proxies to us), and, with a gate, requests for
-// releases get 503 at once while etcd does not answer.
+// nothing ever answers with a redirect (kube-apiserver proxies to us), nothing but probes is served
+// before the front-proxy CA is loaded, and, with a gate, requests for releases get 503 at once while
+// etcd does not answer.
 func HandlerChain(gate *storagegate.Gate) func(http.Handler, *genericapiserver.Config) http.Handler {
 	return func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
 		apiHandler = filters.WithActionsAnsweringOK(apiHandler, releases.GroupName, "releases", plan.IsVerb)
 		if gate != nil {
 			apiHandler = gate.Filter(apiHandler, releases.GroupName, Codecs)
 		}
-		return filters.WithoutRedirects(genericapiserver.DefaultBuildHandlerChain(apiHandler, c))
+		chain := genericapiserver.DefaultBuildHandlerChain(apiHandler, c)
+		if rh := c.Authentication.RequestHeaderConfig; rh != nil && rh.CAContentProvider != nil {
+			chain = filters.WithAuthenticationLoaded(chain, func() bool {
+				_, ok := rh.CAContentProvider.VerifyOptions()
+				return ok
+			}, filters.HealthPaths...)
+		}
+		return filters.WithoutRedirects(chain)
 	}
 }
 

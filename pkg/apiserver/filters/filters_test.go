@@ -136,3 +136,30 @@ func TestWithActionsAnsweringOK(t *testing.T) {
 		assert.Equal(t, "{}", rec.Body.String())
 	}
 }
+
+func TestWithAuthenticationLoadedRefusesAllButProbesUntilTheCAIsLoaded(t *testing.T) {
+	loaded := false
+	reached := 0
+	h := WithAuthenticationLoaded(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		reached++
+		w.WriteHeader(http.StatusOK)
+	}), func() bool { return loaded }, HealthPaths...)
+	serve := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+
+	rec := serve("/apis/releases.triton.io/v1alpha1/namespaces/default/releases")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Contains(t, rec.Body.String(), `"reason":"ServiceUnavailable"`)
+	assert.Contains(t, rec.Body.String(), "front-proxy CA is not loaded yet")
+	assert.Equal(t, 0, reached, "nothing is authenticated, authorized or served before the CA is loaded")
+	for _, p := range HealthPaths {
+		assert.Equal(t, http.StatusOK, serve(p).Code, p)
+	}
+
+	loaded = true
+	assert.Equal(t, http.StatusOK, serve("/apis/releases.triton.io/v1alpha1/namespaces/default/releases").Code)
+}
