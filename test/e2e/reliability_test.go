@@ -222,13 +222,13 @@ type driver struct {
 	ns     string
 	seq    atomic.Int64
 
-	mu        sync.Mutex
-	sent      map[string][]string // release -> reasons of every next sent
-	acked     map[string][]string // release -> reasons of every next that answered 200
-	latencies []time.Duration     // of the calls that answered 200
-	refused   int                 // 409: the release had moved on (another call, a stale cache)
-	failed     map[string]int    // other errors by code, e.g. 503 while a server is down
-	firstError map[string]string // the first message of each
+	mu         sync.Mutex
+	sent       map[string][]string // release -> reasons of every next sent
+	acked      map[string][]string // release -> reasons of every next that answered 200
+	latencies  []time.Duration     // of the calls that answered 200
+	refused    int                 // 409: the release had moved on (another call, a stale cache)
+	failed     map[string]int      // other errors by code, e.g. 503 while a server is down
+	firstError map[string]string   // the first message of each
 }
 
 func newDriver(client versioned.Interface, ns string) *driver {
