@@ -57,6 +57,8 @@ start() {
     local name="$1"
     shift
     log "starting ${name}"
+    # The command line, one argument a line: tests restart a component with it.
+    printf '%s\n' "$@" >"${LOCAL}/${name}.args"
     setsid "$@" >"${LOGS}/${name}.log" 2>&1 </dev/null &
     echo $! >"${PIDS}/${name}.pid"
 }
@@ -314,7 +316,6 @@ TRITON_ARGS=(
     --etcd-data-dir "${LOCAL}/triton-etcd"
 )
 # The command line, one argument a line, for tests that restart the server (crash tests).
-printf '%s\n' "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}" >"${LOCAL}/triton-apiserver.args"
 start triton-apiserver "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}"
 wait_for triton-apiserver 120 healthy "https://127.0.0.1:${TRITON_PORT}/readyz"
 

@@ -26,7 +26,7 @@ func TestCrashSafetySIGKILLDuringConcurrentReleases(t *testing.T) {
 	releaseCount, replicas, kills := 20, int32(sized(3, 5)), sized(3, 10)
 	ctx := testContext(t, time.Duration(5+kills)*time.Minute)
 	names := fleet(t, ctx, admin, ns, releaseCount, replicas)
-	partitions := logPartitions(t, ctx, admin, ns)
+	partitions := logPartitions(t, ctx, admin, ns, false)
 	t.Cleanup(func() {
 		// Leave a healthy server behind for the other tests, whatever happened here.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -106,7 +106,11 @@ func manualUpdate(name, image string) *v1alpha1.Release {
 // whatever happens to triton-apiserver) and records, while a release owns the CloneSet, each distinct
 // number of pods the partition allows to be updated, and any moment when more pods were updated.
 type partitionLog struct {
-	mu      sync.Mutex
+	// mayRelist: when the watch cannot resume (kube-apiserver restarted), list again and go on; the
+	// steps seen are then only some of the steps taken.
+	mayRelist bool
+	relisted  int
+	mu        sync.Mutex
 	allowed map[string][]int32
 	over    []string
 	broken  string
@@ -115,32 +119,52 @@ type partitionLog struct {
 	done    chan struct{}
 }
 
-func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string) *partitionLog {
+func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, mayRelist bool) *partitionLog {
 	t.Helper()
 	list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
-	l := &partitionLog{allowed: map[string][]int32{}, done: make(chan struct{})}
+	l := &partitionLog{allowed: map[string][]int32{}, done: make(chan struct{}), mayRelist: mayRelist}
 	ctx, l.stop = context.WithCancel(ctx)
 	rv := list.ResourceVersion
+	gone := func(err error) bool { return apierrors.IsGone(err) || apierrors.IsResourceExpired(err) }
 	go func() {
 		defer close(l.done)
 		for ctx.Err() == nil {
+			if rv == "" {
+				// The watch could not resume where it was: list again (only when allowed).
+				list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					pause(ctx, 200*time.Millisecond)
+					continue
+				}
+				l.mu.Lock()
+				l.relisted++
+				l.mu.Unlock()
+				for i := range list.Items {
+					l.observe(&list.Items[i])
+				}
+				rv = list.ResourceVersion
+			}
 			w, err := c.kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 			if err != nil {
-				if apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
-					l.fail("the CloneSet watch lost events: %v", err)
-					return
+				if gone(err) {
+					if !l.mayRelist {
+						l.fail("the CloneSet watch lost events: %v", err)
+						return
+					}
+					rv = ""
 				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
+				pause(ctx, 200*time.Millisecond)
 				continue
 			}
 			for ev := range w.ResultChan() {
 				if ev.Type == watch.Error {
 					if ctx.Err() != nil {
 						break // stopped
+					}
+					if status := apierrors.FromObject(ev.Object); l.mayRelist && gone(status) {
+						rv = ""
+						break
 					}
 					l.fail("the CloneSet watch failed: %v", apierrors.FromObject(ev.Object))
 					w.Stop()
@@ -210,7 +234,18 @@ func (l *partitionLog) check(t *testing.T, finished []*v1alpha1.Release) {
 		for len(steps) > 0 && steps[0] == 0 {
 			steps = steps[1:]
 		}
-		assert.Equal(t, targets, steps, "CloneSet %s: the pods its partition allowed, in order, against the batch targets", r.Spec.CloneSetName)
+		if l.relisted == 0 {
+			assert.Equal(t, targets, steps, "CloneSet %s: the pods its partition allowed, in order, against the batch targets", r.Spec.CloneSetName)
+			continue
+		}
+		// Some events were never seen: what was seen must still be batch targets, in order.
+		next := 0
+		for _, s := range steps {
+			for next < len(targets) && targets[next] != s {
+				next++
+			}
+			assert.Less(t, next, len(targets), "CloneSet %s: the pods its partition allowed %v, not in order among the batch targets %v", r.Spec.CloneSetName, steps, targets)
+		}
 	}
 }
 
@@ -431,6 +466,14 @@ func killTriton(t *testing.T, ctx context.Context) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true,
 		func(context.Context) (bool, error) { return !alive(pid), nil }), "triton-apiserver survived SIGKILL")
+}
+
+// pause waits d or until ctx ends (between retries of a lost connection).
+func pause(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 // randomMoment waits between lo and hi (the moment a fault is injected), or until ctx ends.

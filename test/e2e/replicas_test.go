@@ -1,0 +1,282 @@
+//go:build e2e
+
+package e2e
+
+// Extra triton-apiserver replicas and etcd members that a test starts, kills and restarts itself, next to
+// the local control plane's own server: for leader failover and store faults (issue 8).
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+
+	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+)
+
+// leaseName is the controller's Lease (pkg/release/controller.DefaultElection).
+const leaseName = "triton-release-controller"
+
+// freePort is a loopback port nobody listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// process is a component a test started in its own process group.
+type process struct {
+	name string
+	args []string
+	env  []string
+	log  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (p *process) start(t *testing.T) {
+	t.Helper()
+	logFile, err := os.OpenFile(p.log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	require.NoError(t, err)
+	defer logFile.Close()
+	p.cmd = exec.Command(p.args[0], p.args[1:]...)
+	p.cmd.Env = append(os.Environ(), p.env...)
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	require.NoError(t, p.cmd.Start(), p.name)
+	p.done = make(chan struct{})
+	cmd, done := p.cmd, p.done
+	go func() { _ = cmd.Wait(); close(done) }()
+}
+
+// alive reports whether the process still runs.
+func (p *process) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// signal sends sig to the process group and waits until the process is gone.
+func (p *process) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if p.cmd == nil || !p.alive() {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		t.Errorf("%s did not stop on %v", p.name, sig)
+	}
+}
+
+// etcdMember is a single-member etcd of a test's own, with its data in a temporary directory that
+// survives restarts.
+type etcdMember struct {
+	process
+	url string
+}
+
+func startEtcd(t *testing.T, name string) *etcdMember {
+	t.Helper()
+	dir := t.TempDir()
+	client, peer := freePort(t), freePort(t)
+	m := &etcdMember{url: fmt.Sprintf("http://127.0.0.1:%d", client)}
+	m.name = name
+	m.log = filepath.Join(local, "logs", name+".log")
+	m.args = []string{filepath.Join(root, "_output", "bin", "etcd"), "--name", name, "--data-dir", filepath.Join(dir, "data"),
+		"--listen-client-urls", m.url, "--advertise-client-urls", m.url,
+		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
+		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
+		"--initial-cluster", fmt.Sprintf("%s=http://127.0.0.1:%d", name, peer)}
+	m.restart(t)
+	t.Cleanup(func() { m.signal(t, syscall.SIGTERM) })
+	return m
+}
+
+// restart starts the member (again) and waits until it is healthy.
+func (m *etcdMember) restart(t *testing.T) {
+	t.Helper()
+	m.start(t)
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		resp, err := http.Get(m.url + "/health")
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	require.NoError(t, err, "etcd %s did not become healthy", m.name)
+}
+
+// replica is one more triton-apiserver, on a port of its own, with the local server's credentials and
+// extra flags (e.g. --etcd-servers), electing its controller's leader in a namespace of the test's.
+type replica struct {
+	process
+	port int
+}
+
+// startReplica starts a replica with the command line of the local server, another port, no embedded
+// etcd, and flags; POD_NAMESPACE is leaseNamespace. It returns once /readyz answers 200.
+func startReplica(t *testing.T, name, leaseNamespace string, flags ...string) *replica {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	require.NoError(t, err)
+	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	r := &replica{port: freePort(t)}
+	for i := 0; i < len(base); i++ {
+		switch base[i] {
+		case "--secure-port":
+			r.args = append(r.args, base[i], strconv.Itoa(r.port))
+			i++
+		case "--etcd-data-dir":
+			i++
+		default:
+			r.args = append(r.args, base[i])
+		}
+	}
+	r.args = append(r.args, flags...)
+	r.name = name
+	r.env = []string{"POD_NAMESPACE=" + leaseNamespace}
+	r.log = filepath.Join(local, "logs", name+".log")
+	r.restart(t)
+	t.Cleanup(func() { r.signal(t, syscall.SIGTERM) })
+	return r
+}
+
+func (r *replica) url() string { return fmt.Sprintf("https://127.0.0.1:%d", r.port) }
+
+// restart starts the replica (again) and waits until it is ready.
+func (r *replica) restart(t *testing.T) {
+	t.Helper()
+	r.start(t)
+	client := httpsClient(t, pkiFile("triton-ca.crt"), nil)
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if !r.alive() {
+			return false, fmt.Errorf("%s exited; see %s", r.name, r.log)
+		}
+		resp, err := client.Get(r.url() + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	require.NoError(t, err, "%s did not become ready", r.name)
+}
+
+// client is a release client that talks to the replica directly, as kube-apiserver's front proxy does:
+// its client certificate and the identity headers of admin (system:masters).
+func (r *replica) client() versioned.Interface {
+	config := &rest.Config{
+		Host: r.url(),
+		TLSClientConfig: rest.TLSClientConfig{
+			CAFile:   pkiFile("triton-ca.crt"),
+			CertFile: pkiFile("front-proxy-client.crt"),
+			KeyFile:  pkiFile("front-proxy-client.key"),
+		},
+		QPS: 200, Burst: 400,
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+				req = req.Clone(req.Context())
+				req.Header.Set("X-Remote-User", "admin")
+				req.Header.Set("X-Remote-Group", "system:masters")
+				return rt.RoundTrip(req)
+			})
+		},
+	}
+	return versioned.NewForConfigOrDie(config)
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// allowLeaderElection lets triton-apiserver's service account hold its Lease in ns, as
+// artifacts/deploy/rbac.yaml does in triton-system.
+func allowLeaderElection(t *testing.T, ctx context.Context, admin *cluster, ns string) {
+	t.Helper()
+	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "triton-leader-election"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"},
+			Verbs: []string{"get", "create", "update"}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "triton-leader-election"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "triton-leader-election"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "triton-system", Name: "triton-apiserver"}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+// waitLease waits until the controller's Lease in ns is held by someone ok accepts and returns it.
+func waitLease(t *testing.T, ctx context.Context, admin *cluster, ns, what string, ok func(*coordinationv1.Lease) bool) *coordinationv1.Lease {
+	t.Helper()
+	var lease *coordinationv1.Lease
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := admin.kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		lease = l
+		return l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && ok(l), nil
+	})
+	require.NoError(t, err, "lease: %s; last: %+v", what, lease)
+	return lease
+}
+
+// localPID is the process id hack/local-up.sh (or startLocal) recorded for a component.
+func localPID(t *testing.T, name string) int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(local, "pids", name+".pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	require.NoError(t, err)
+	return pid
+}
+
+func localAlive(t *testing.T, name string) bool { return alive(localPID(t, name)) }
+
+// killLocal SIGKILLs a component of the local control plane and waits until it is gone.
+func killLocal(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	pid := localPID(t, name)
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true,
+		func(context.Context) (bool, error) { return !alive(pid), nil }), "%s survived SIGKILL", name)
+}
+
+// startLocal starts a component of the local control plane again with the command line hack/local-up.sh
+// recorded, appending to its log, and records its pid so that make down stops it.
+func startLocal(t *testing.T, name string) *process {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(local, name+".args"))
+	require.NoError(t, err)
+	p := &process{name: name, args: strings.Split(strings.TrimSpace(string(raw)), "\n"), log: filepath.Join(local, "logs", name+".log")}
+	p.start(t)
+	require.NoError(t, os.WriteFile(filepath.Join(local, "pids", name+".pid"), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o644))
+	return p
+}

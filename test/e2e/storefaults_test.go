@@ -1,0 +1,272 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/pkg/generated/informers/externalversions"
+)
+
+const seqAnnotation = "e2e.triton.io/seq"
+
+// writeLoad patches an annotation with a rising number onto each release, one writer per release, until
+// stop is called, and remembers the last number each write of which was acknowledged.
+type writeLoad struct {
+	mu    sync.Mutex
+	acked map[string]int
+	fails int
+	stop  context.CancelFunc
+	done  sync.WaitGroup
+}
+
+func startWriteLoad(ctx context.Context, client versioned.Interface, ns string, names []string) *writeLoad {
+	w := &writeLoad{acked: map[string]int{}}
+	ctx, w.stop = context.WithCancel(ctx)
+	for _, name := range names {
+		w.done.Add(1)
+		go func() {
+			defer w.done.Done()
+			for seq := 1; ctx.Err() == nil; seq++ {
+				patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}}}`, seqAnnotation, seq)
+				_, err := client.ReleasesV1alpha1().Releases(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+				w.mu.Lock()
+				if err == nil {
+					w.acked[name] = seq
+				} else if ctx.Err() == nil {
+					w.fails++
+				}
+				w.mu.Unlock()
+				if err != nil {
+					pause(ctx, 100*time.Millisecond)
+				}
+			}
+		}()
+	}
+	return w
+}
+
+// finish stops the writers and asserts every acknowledged write is in the store.
+func (w *writeLoad) finish(t *testing.T, ctx context.Context, client versioned.Interface, ns string) {
+	t.Helper()
+	w.stop()
+	w.done.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	total := 0
+	for name, acked := range w.acked {
+		total += acked
+		r, err := client.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		stored, err := strconv.Atoi(r.Annotations[seqAnnotation])
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, stored, acked, "release %s: write %d was acknowledged but the store has %d", name, acked, stored)
+	}
+	assert.Positive(t, total, "no write was acknowledged: the load proved nothing")
+	t.Logf("write load: about %d writes acknowledged, %d failed (each is retried by its writer)", total, w.fails)
+}
+
+// watchReleases is an informer on the releases of ns: what a pipeline or controller watching them sees.
+func watchReleases(t *testing.T, ctx context.Context, client versioned.Interface, ns string) cache.SharedIndexInformer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	factory := externalversions.NewSharedInformerFactoryWithOptions(client, 0, externalversions.WithNamespace(ns))
+	informer := factory.Releases().V1alpha1().Releases().Informer()
+	factory.Start(ctx.Done())
+	t.Cleanup(func() { cancel(); factory.Shutdown() })
+	require.True(t, cache.WaitForCacheSync(ctx.Done(), informer.HasSynced))
+	return informer
+}
+
+// watcherCatchesUp writes once more and waits until the informer has that write: it resumed its watch, or
+// listed again.
+func watcherCatchesUp(t *testing.T, ctx context.Context, client versioned.Interface, informer cache.SharedIndexInformer, ns, name string) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{"e2e.triton.io/final":%q}}}`, time.Now().Format(time.RFC3339Nano))
+	var written *v1alpha1.Release
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		r, err := client.ReleasesV1alpha1().Releases(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		written = r
+		return err == nil, nil
+	}))
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		obj, ok, _ := informer.GetStore().GetByKey(ns + "/" + name)
+		if !ok {
+			return false, nil
+		}
+		r := obj.(*v1alpha1.Release)
+		return r.Annotations["e2e.triton.io/final"] == written.Annotations["e2e.triton.io/final"], nil
+	}), "the watcher never saw a write made after the store came back")
+}
+
+// autoReleases creates an Auto release on each CloneSet and takes its canary through.
+func autoReleases(t *testing.T, ctx context.Context, client versioned.Interface, ns string, names []string, interval int32) {
+	t.Helper()
+	for _, name := range names {
+		_, err := client.ReleasesV1alpha1().Releases(ns).Create(ctx, autoUpdate(name, "app:v2", interval), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	passCanaries(t, ctx, client, ns, names)
+}
+
+// Issue 8, item 4, external etcd: a replica on an etcd of its own, under writes and with Auto releases
+// running, while etcd is SIGKILLed and started again. While it is down the server stays up, /livez is
+// 200, /readyz is not, and calls for releases answer 503 at once (an action too, changing nothing).
+// Afterwards every acknowledged write is there, a watcher has caught up, and the releases finish with
+// every batch taken once.
+func TestExternalEtcdRestartUnderLoad(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 10*time.Minute)
+	allowLeaderElection(t, ctx, admin, ns)
+	store := startEtcd(t, "etcd-faults")
+	server := startReplica(t, "triton-external-etcd", ns, "--etcd-servers", store.url)
+	client := server.client()
+	names := fleet(t, ctx, admin, ns, 3, int32(sized(6, 8)))
+	partitions := logPartitions(t, ctx, admin, ns, false)
+	autoReleases(t, ctx, client, ns, names, 3)
+	informer := watchReleases(t, ctx, client, ns)
+	load := startWriteLoad(ctx, client, ns, names)
+
+	proxy, _ := loadPair(t, "front-proxy-client")
+	raw := direct(t, &proxy)
+	asAdmin := frontProxy("admin", "", []string{"system:masters"}, nil)
+	probe := httpsClient(t, pkiFile("triton-ca.crt"), nil)
+	status := func(path string) int {
+		resp, err := probe.Get(server.url() + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := 0; i < sized(1, 3); i++ {
+		randomMoment(ctx, time.Second, 3*time.Second)
+		store.signal(t, syscall.SIGKILL)
+		down := time.Now()
+		require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			code := status("/readyz")
+			return code != 0 && code != http.StatusOK, nil
+		}), "/readyz stayed 200 with etcd down")
+		assert.Equal(t, http.StatusOK, status("/livez"), "/livez with etcd down")
+		// A read and an action: refused at once, 503 with Retry-After.
+		var get, next answer
+		var took time.Duration
+		require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			start := time.Now()
+			get = call(t, ctx, raw, http.MethodGet, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0], asAdmin, "")
+			took = time.Since(start)
+			return get.code == http.StatusServiceUnavailable, nil
+		}), "GET with etcd down: %d %s", get.code, get.body)
+		next = call(t, ctx, raw, http.MethodPost, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0]+"/next", asAdmin, `{}`)
+		assert.Equal(t, http.StatusServiceUnavailable, next.code, "next with etcd down: %s", next.body)
+		assert.True(t, server.alive(), "the server exited when etcd went away")
+		t.Logf("etcd down: /readyz failing %s after the kill; GET answered 503 in %s: %s",
+			time.Since(down).Round(100*time.Millisecond), took.Round(time.Millisecond), statusMessage(t, get.body))
+
+		randomMoment(ctx, 2*time.Second, 4*time.Second)
+		store.restart(t)
+		require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			return status("/readyz") == http.StatusOK, nil
+		}), "/readyz did not come back with etcd")
+		t.Logf("etcd back: ready again %s after the kill", time.Since(down).Round(100*time.Millisecond))
+	}
+	load.finish(t, ctx, client, ns)
+	watcherCatchesUp(t, ctx, client, informer, ns, names[0])
+
+	finished := waitAllFinished(t, ctx, client, ns, names, 5*time.Minute)
+	allSucceeded(t, finished)
+	noStepTwice(t, finished)
+	partitions.check(t, finished)
+}
+
+// Issue 8, item 4, embedded etcd: the default store lives inside triton-apiserver, so restarting it is
+// restarting the server. SIGKILLed under writes, again and again: every acknowledged write is there after
+// each restart, and a watcher through kube-apiserver catches up.
+func TestEmbeddedEtcdRestartUnderLoad(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 5*time.Minute)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if !alive(tritonPID(t)) {
+			startTriton(t, ctx, admin)
+		}
+	})
+	client := fastClient(admin)
+	names := fleet(t, ctx, admin, ns, 4, 2)
+	for _, name := range names {
+		_, err := client.ReleasesV1alpha1().Releases(ns).Create(ctx, manualUpdate(name, "app:v2"), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	informer := watchReleases(t, ctx, client, ns)
+	load := startWriteLoad(ctx, client, ns, names)
+	for i := 0; i < sized(2, 5); i++ {
+		randomMoment(ctx, time.Second, 3*time.Second)
+		killTriton(t, ctx)
+		startTriton(t, ctx, admin)
+	}
+	randomMoment(ctx, time.Second, 2*time.Second)
+	load.finish(t, ctx, client, ns)
+	watcherCatchesUp(t, ctx, client, informer, ns, names[0])
+}
+
+// Issue 8, item 4, kube-apiserver: it is SIGKILLed and started again while Auto releases run. triton-apiserver
+// stays up, its controller's informers and leadership survive the gap, and the releases finish, every
+// batch taken once and never ahead of its batch.
+func TestKubeAPIServerRestartMidRelease(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 8*time.Minute)
+	client := fastClient(admin)
+	names := fleet(t, ctx, admin, ns, 3, 6)
+	partitions := logPartitions(t, ctx, admin, ns, true)
+	autoReleases(t, ctx, client, ns, names, 2)
+	waitRelease(t, ctx, admin, ns, names[0], "batch 2 started", func(r *v1alpha1.Release) bool { return r.Status.CurrentBatch >= 2 })
+
+	before := tritonPID(t)
+	killLocal(t, ctx, "kube-apiserver")
+	t.Cleanup(func() {
+		if !localAlive(t, "kube-apiserver") {
+			startLocal(t, "kube-apiserver")
+		}
+	})
+	randomMoment(ctx, time.Second, 3*time.Second)
+	startLocal(t, "kube-apiserver")
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		raw, err := admin.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(raw) == "ok", nil
+	}), "kube-apiserver did not come back")
+	assert.True(t, alive(before), "triton-apiserver exited while kube-apiserver was away")
+
+	finished := waitAllFinished(t, ctx, client, ns, names, 5*time.Minute)
+	allSucceeded(t, finished)
+	noStepTwice(t, finished)
+	partitions.check(t, finished)
+	for _, name := range names {
+		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, cs.Annotations[ownerAnnotation], "CloneSet %s released", name)
+		waitCloneSet(t, ctx, admin, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+			return s.UpdatedReadyReplicas == *cs.Spec.Replicas
+		})
+	}
+}
