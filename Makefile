@@ -4,7 +4,7 @@ GO ?= go
 OUTPUT := _output
 BIN := $(OUTPUT)/bin
 
-.PHONY: all build tools generate verify test test-go test-unit test-integration test-e2e bench run up down clean
+.PHONY: all build tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
 
 all: build
 
@@ -43,6 +43,14 @@ test-integration:
 ## test-e2e: bring the local control plane up, run test/e2e against it, bring it down
 test-e2e:
 	hack/test-e2e.sh
+
+## test-reliability: the reliability tests at full size (fuzzing FUZZTIME, 20,000 hostile requests, 10 SIGKILLs
+## during 20 releases, failover, etcd and kube-apiserver restarts, 200 releases at once); not part of make test
+FUZZTIME ?= 2m
+RELIABILITY_TESTS := Hostile|CrashSafety|CrashBetween|LeaderFailover|EtcdRestart|KubeAPIServerRestart|LoadConcurrentReleases
+test-reliability:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeAndValidate -fuzztime $(FUZZTIME) ./pkg/apis/releases/install/
+	TRITON_RELIABILITY=full hack/test-e2e.sh -run '$(RELIABILITY_TESTS)' -v -timeout 60m
 
 ## bench: benchmarks on the running local control plane (make up first); BENCH=actions,... picks scenarios
 bench:

@@ -148,11 +148,17 @@ func TestHostileRequestsAre4xxAndChangeNothing(t *testing.T) {
 	transport, err := rest.TransportFor(admin.config)
 	require.NoError(t, err)
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	n := 5000
+	n := sized(5000, 20000)
 	if testing.Short() {
 		n = 900
 	}
-	requests := hostileRequests(n, admin.config.Host+fmt.Sprintf(releasesPath, ns), "nginx-update", rand.New(rand.NewSource(1)))
+	// make test replays the same requests every run; make test-reliability draws new ones each time.
+	seed := int64(1)
+	if full() {
+		seed = time.Now().UnixNano()
+		t.Logf("seed %d", seed)
+	}
+	requests := hostileRequests(n, admin.config.Host+fmt.Sprintf(releasesPath, ns), "nginx-update", rand.New(rand.NewSource(seed)))
 	var mu sync.Mutex
 	counts := map[int]int{}
 	var failures []string

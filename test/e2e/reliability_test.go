@@ -111,12 +111,12 @@ type partitionLog struct {
 	mayRelist bool
 	relisted  int
 	mu        sync.Mutex
-	allowed map[string][]int32
-	over    []string
-	broken  string
-	events  int
-	stop    context.CancelFunc
-	done    chan struct{}
+	allowed   map[string][]int32
+	over      []string
+	broken    string
+	events    int
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, mayRelist bool) *partitionLog {
