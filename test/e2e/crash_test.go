@@ -26,11 +26,7 @@ import (
 // tritonPID is the running triton-apiserver's process id, as hack/local-up.sh recorded it.
 func tritonPID(t *testing.T) int {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "pids", "triton-apiserver.pid"))
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	require.NoError(t, err)
-	return pid
+	return localPID(t, "triton-apiserver")
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }

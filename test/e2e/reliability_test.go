@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -462,10 +461,7 @@ func allSucceeded(t *testing.T, finished []*v1alpha1.Release) {
 // killTriton SIGKILLs triton-apiserver (no drain, no lease release) and waits until it is gone.
 func killTriton(t *testing.T, ctx context.Context) {
 	t.Helper()
-	pid := tritonPID(t)
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true,
-		func(context.Context) (bool, error) { return !alive(pid), nil }), "triton-apiserver survived SIGKILL")
+	killLocal(t, ctx, "triton-apiserver")
 }
 
 // pause waits d or until ctx ends (between retries of a lost connection).

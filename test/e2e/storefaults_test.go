@@ -261,12 +261,16 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	allSucceeded(t, finished)
 	noStepTwice(t, finished)
 	partitions.check(t, finished)
+	// The controller releases each CloneSet (owner annotation off) once its release has Succeeded.
 	for _, name := range names {
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
-		require.NoError(t, err)
-		assert.Empty(t, cs.Annotations[ownerAnnotation], "CloneSet %s released", name)
-		waitCloneSet(t, ctx, admin, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-			return s.UpdatedReadyReplicas == *cs.Spec.Replicas
-		})
+		var cs *kruiseappsv1alpha1.CloneSet
+		require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			got, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			cs = got
+			return cs.Annotations[ownerAnnotation] == "" && cs.Status.UpdatedReadyReplicas == *cs.Spec.Replicas, nil
+		}), "CloneSet %s released with every pod updated and ready: %+v", name, cs)
 	}
 }
