@@ -29,15 +29,20 @@ type Gate struct {
 	Interval, Timeout time.Duration
 	// RetryAfter is what a refused request is told to wait.
 	RetryAfter time.Duration
+	// FailuresToClose is how many probes in a row must fail before the gate closes, so that one slow
+	// answer under load does not refuse requests.
+	FailuresToClose int
 
 	mu       sync.RWMutex
+	failures int       // probes failed in a row
 	closedAt time.Time // zero while open
 	cause    error
 }
 
-// New is a gate that starts open (a server starts only once etcd answered).
+// New is a gate that starts open (a server starts only once etcd answered) and closes after two
+// failed probes, half a second apart, of a second each.
 func New() *Gate {
-	return &Gate{Interval: 500 * time.Millisecond, Timeout: time.Second, RetryAfter: time.Second}
+	return &Gate{Interval: 500 * time.Millisecond, Timeout: time.Second, RetryAfter: time.Second, FailuresToClose: 2}
 }
 
 // Run probes until ctx is done. connect makes the probe; it is retried until it succeeds (the gate
@@ -80,7 +85,14 @@ func (g *Gate) Run(ctx context.Context, connect func() (Probe, func(), error)) {
 func (g *Gate) Observe(err error, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err != nil {
+		g.failures++
+	} else {
+		g.failures = 0
+	}
 	switch {
+	case err != nil && g.closedAt.IsZero() && g.failures < g.FailuresToClose:
+		klog.V(2).InfoS("Storage gate: a probe of etcd failed", "inARow", g.failures, "err", err)
 	case err != nil && g.closedAt.IsZero():
 		g.closedAt, g.cause = now, err
 		klog.ErrorS(err, "Storage gate closed: etcd does not answer; requests for releases get 503 until it does")

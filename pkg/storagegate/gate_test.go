@@ -56,6 +56,7 @@ func TestOpenGatePassesEverything(t *testing.T) {
 func TestClosedGateRefusesReleasesWith503AndPassesTheRest(t *testing.T) {
 	g := New()
 	down := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	g.Observe(errors.New("context deadline exceeded"), down.Add(-time.Second))
 	g.Observe(errors.New("context deadline exceeded"), down)
 
 	for _, path := range []string{releasesPath, releasesPath + "/next", releasesPath + "/status", "/apis/releases.triton.io/v1alpha1/releases?watch=true"} {
@@ -82,9 +83,24 @@ func TestClosedGateRefusesReleasesWith503AndPassesTheRest(t *testing.T) {
 	assert.NoError(t, g.Check(nil))
 }
 
+func TestOneSlowProbeDoesNotCloseTheGate(t *testing.T) {
+	g := New()
+	start := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	g.Observe(errors.New("slow"), start)
+	closed, _, _ := g.Closed()
+	assert.False(t, closed, "one failed probe")
+	g.Observe(nil, start.Add(time.Second))
+	g.Observe(errors.New("slow"), start.Add(2*time.Second))
+	closed, _, _ = g.Closed()
+	assert.False(t, closed, "failures with a success between them are not in a row")
+	_, reached := serve(g, releasesPath)
+	assert.True(t, reached)
+}
+
 func TestAClosedGateKeepsTheMomentItClosed(t *testing.T) {
 	g := New()
 	first := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	g.Observe(errors.New("a"), first.Add(-time.Second))
 	g.Observe(errors.New("a"), first)
 	g.Observe(errors.New("b"), first.Add(time.Second))
 	closed, since, cause := g.Closed()
