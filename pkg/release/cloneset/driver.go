@@ -262,6 +262,13 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result, err = d.create(ctx, r, in, dryRun)
 			return err
 		}
+		if plan.Finished(r.Status.Phase) && cs.Annotations[OwnerAnnotation] != r.Name {
+			// A finished release only lets go of a CloneSet it still owns. One that a newer release took
+			// over (created the moment this one finished, before the controller released the CloneSet) is
+			// not its to write: that would put the old template back under the new release.
+			result = cs
+			return nil
+		}
 		if newerIntent(cs, r) {
 			// A newer state of this release has been applied already: this one is stale (a cache behind,
 			// or a retry after a conflict with that newer write).
