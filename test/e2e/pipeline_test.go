@@ -1,0 +1,65 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// A pipeline creates the next release the moment the previous one has Succeeded, before the controller
+// has let go of the CloneSet. Every release runs on the template it asked for, and the CloneSet ends at the
+// last one: a finished release never writes a CloneSet a newer release has taken over.
+func TestBackToBackReleases(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 5*time.Minute)
+	names := fleet(t, ctx, admin, ns, 1, 3)
+	client := fastClient(admin)
+	cluster := &cluster{releases: client}
+	rounds := sized(4, 10)
+	for i := 2; i < 2+rounds; i++ {
+		r := autoUpdate(names[0], fmt.Sprintf("app:v%d", i), 0)
+		r.Name = fmt.Sprintf("%s-v%d", names[0], i)
+		r.Spec.Strategy.Canary = 0
+		all := intstr.FromString("100%")
+		r.Spec.Strategy.BatchSize = &all
+		_, err := client.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
+		require.NoError(t, err, "round %d", i)
+		done := waitRelease(t, ctx, cluster, ns, r.Name, "Succeeded", func(r *v1alpha1.Release) bool { return terminal(r) })
+		require.Equal(t, v1alpha1.ReleaseSucceeded, done.Status.Phase, "round %d: %+v", i, done.Status.Conditions)
+	}
+	last := fmt.Sprintf("app:v%d", 1+rounds)
+	var cs *kruiseappsv1alpha1.CloneSet
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		got, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, names[0], metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		cs = got
+		return cs.Annotations[ownerAnnotation] == "" && cs.Status.ObservedGeneration == cs.Generation &&
+			cs.Status.UpdatedReadyReplicas == 3, nil
+	}), "the CloneSet released with every pod updated: %+v", cs)
+	assert.Equal(t, last, cs.Spec.Template.Spec.Containers[0].Image, "the CloneSet's template is the last release's")
+	pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + names[0]})
+	require.NoError(t, err)
+	live := []corev1.Pod{}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			live = append(live, p)
+		}
+	}
+	assert.Equal(t, 3, countImage(live, last), podSummary(live))
+}
