@@ -105,24 +105,29 @@ func manualUpdate(name, image string) *v1alpha1.Release {
 // whatever happens to triton-apiserver) and records, while a release owns the CloneSet, each distinct
 // number of pods the partition allows to be updated, and any moment when more pods were updated.
 type partitionLog struct {
-	// mayRelist: when the watch cannot resume (kube-apiserver restarted), list again and go on; the
-	// steps seen are then only some of the steps taken.
-	mayRelist bool
-	relisted  int
-	mu        sync.Mutex
-	allowed   map[string][]int32
-	over      []string
-	broken    string
-	events    int
-	stop      context.CancelFunc
-	done      chan struct{}
+	// kubeRestarts: kube-apiserver restarts while the log runs. When the watch cannot resume, it lists
+	// again and goes on (the steps seen are then only some of the steps taken). And kruise-manager may
+	// create a pod too many for a moment: a pod create that kube-apiserver committed as it died answers
+	// kruise with an error, kruise creates another, sees the surplus and deletes one (seen: 7 of 6 pods,
+	// 3 at the new revision with the partition allowing 2, for 0.25 s). Such moments, with more pods than
+	// the CloneSet's replicas, are counted as surges, not failures: the partition Triton wrote was right.
+	kubeRestarts bool
+	relisted     int
+	surges       []string
+	mu           sync.Mutex
+	allowed      map[string][]int32
+	over         []string
+	broken       string
+	events       int
+	stop         context.CancelFunc
+	done         chan struct{}
 }
 
-func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, mayRelist bool) *partitionLog {
+func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, kubeRestarts bool) *partitionLog {
 	t.Helper()
 	list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
-	l := &partitionLog{allowed: map[string][]int32{}, done: make(chan struct{}), mayRelist: mayRelist}
+	l := &partitionLog{allowed: map[string][]int32{}, done: make(chan struct{}), kubeRestarts: kubeRestarts}
 	ctx, l.stop = context.WithCancel(ctx)
 	rv := list.ResourceVersion
 	gone := func(err error) bool { return apierrors.IsGone(err) || apierrors.IsResourceExpired(err) }
@@ -147,7 +152,7 @@ func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, may
 			w, err := c.kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 			if err != nil {
 				if gone(err) {
-					if !l.mayRelist {
+					if !l.kubeRestarts {
 						l.fail("the CloneSet watch lost events: %v", err)
 						return
 					}
@@ -161,7 +166,7 @@ func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, may
 					if ctx.Err() != nil {
 						break // stopped
 					}
-					if status := apierrors.FromObject(ev.Object); l.mayRelist && gone(status) {
+					if status := apierrors.FromObject(ev.Object); l.kubeRestarts && gone(status) {
 						rv = ""
 						break
 					}
@@ -207,6 +212,11 @@ func (l *partitionLog) observe(cs *kruiseappsv1alpha1.CloneSet) {
 	}
 	// Once kruise has seen this generation, updatedReplicas counts pods at the release's revision.
 	if cs.Status.ObservedGeneration == cs.Generation && cs.Status.UpdatedReplicas > allowed {
+		if l.kubeRestarts && cs.Status.Replicas > *cs.Spec.Replicas {
+			l.surges = append(l.surges, fmt.Sprintf("%s: %d pods of %d, %d updated while the partition allows %d (rv %s)",
+				cs.Name, cs.Status.Replicas, *cs.Spec.Replicas, cs.Status.UpdatedReplicas, allowed, cs.ResourceVersion))
+			return
+		}
 		l.over = append(l.over, fmt.Sprintf("%s: %d pods updated while the partition allows %d (rv %s)",
 			cs.Name, cs.Status.UpdatedReplicas, allowed, cs.ResourceVersion))
 	}
@@ -223,6 +233,9 @@ func (l *partitionLog) check(t *testing.T, finished []*v1alpha1.Release) {
 	defer l.mu.Unlock()
 	assert.Empty(t, l.broken)
 	assert.Empty(t, l.over, "a CloneSet had more pods updated than its batch allowed")
+	if len(l.surges) > 0 {
+		t.Logf("kruise-manager surged past replicas after a kube-apiserver restart (not Triton's write): %v", l.surges)
+	}
 	for _, r := range finished {
 		var targets []int32
 		for _, b := range r.Status.Batches {
