@@ -315,7 +315,6 @@ TRITON_ARGS=(
     --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --etcd-data-dir "${LOCAL}/triton-etcd"
 )
-# The command line, one argument a line, for tests that restart the server (crash tests).
 start triton-apiserver "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}"
 wait_for triton-apiserver 120 healthy "https://127.0.0.1:${TRITON_PORT}/readyz"
 
