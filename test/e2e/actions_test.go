@@ -50,9 +50,15 @@ func getCloneSet(t *testing.T, ctx context.Context, c *cluster, ns string) *krui
 // waitCloneSetIs waits until ok holds for the whole CloneSet "nginx" (spec and status).
 func waitCloneSetIs(t *testing.T, ctx context.Context, c *cluster, ns, what string, ok func(*kruiseappsv1alpha1.CloneSet) bool) *kruiseappsv1alpha1.CloneSet {
 	t.Helper()
+	return waitCloneSetNamed(t, ctx, c, ns, "nginx", what, ok)
+}
+
+// waitCloneSetNamed waits until ok holds for the whole CloneSet name (spec and status).
+func waitCloneSetNamed(t *testing.T, ctx context.Context, c *cluster, ns, name, what string, ok func(*kruiseappsv1alpha1.CloneSet) bool) *kruiseappsv1alpha1.CloneSet {
+	t.Helper()
 	var last *kruiseappsv1alpha1.CloneSet
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
@@ -77,7 +83,13 @@ func ptrValue(p *int32) interface{} {
 // livePods lists the pods of app=nginx that are not on their way out, sorted by name.
 func livePods(t *testing.T, ctx context.Context, c *cluster, ns string) []corev1.Pod {
 	t.Helper()
-	list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
+	return livePodsOf(t, ctx, c, ns, "nginx")
+}
+
+// livePodsOf lists the live pods labelled app=app, sorted by name.
+func livePodsOf(t *testing.T, ctx context.Context, c *cluster, ns, app string) []corev1.Pod {
+	t.Helper()
+	list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
 	require.NoError(t, err)
 	var out []corev1.Pod
 	for _, p := range list.Items {

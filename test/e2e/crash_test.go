@@ -4,11 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -34,31 +29,15 @@ func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 // stopTriton stops triton-apiserver (SIGTERM, as make down does) and waits until it is gone.
 func stopTriton(t *testing.T, ctx context.Context) {
 	t.Helper()
-	pid := tritonPID(t)
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true,
-		func(context.Context) (bool, error) { return !alive(pid), nil }), "triton-apiserver did not stop")
+	stopLocal(t, ctx, "triton-apiserver", syscall.SIGTERM)
 }
 
 // startTriton starts triton-apiserver again with the command line hack/local-up.sh used, plus env, and
 // waits until releases answer through kube-apiserver.
 func startTriton(t *testing.T, ctx context.Context, admin *cluster, env ...string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
-	require.NoError(t, err)
-	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	logFile, err := os.OpenFile(filepath.Join(local, "logs", "triton-apiserver.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	require.NoError(t, err)
-	defer logFile.Close()
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	require.NoError(t, cmd.Start())
-	require.NoError(t, os.WriteFile(filepath.Join(local, "pids", "triton-apiserver.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
-	// Reaped when it exits, so that a dead server is not a zombie that still looks alive.
-	go func() { _ = cmd.Wait() }()
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+	startLocal(t, "triton-apiserver", env...)
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		_, err := admin.releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{})
 		return err == nil, nil
 	})

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -11,10 +10,8 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -42,24 +39,11 @@ func TestBackToBackReleases(t *testing.T) {
 		require.Equal(t, v1alpha1.ReleaseSucceeded, done.Status.Phase, "round %d: %+v", i, done.Status.Conditions)
 	}
 	last := fmt.Sprintf("app:v%d", 1+rounds)
-	var cs *kruiseappsv1alpha1.CloneSet
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		got, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, names[0], metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		cs = got
+	cs := waitCloneSetNamed(t, ctx, admin, ns, names[0], "released with every pod updated", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Annotations[ownerAnnotation] == "" && cs.Status.ObservedGeneration == cs.Generation &&
-			cs.Status.UpdatedReadyReplicas == 3, nil
-	}), "the CloneSet released with every pod updated: %+v", cs)
+			cs.Status.UpdatedReadyReplicas == 3
+	})
 	assert.Equal(t, last, cs.Spec.Template.Spec.Containers[0].Image, "the CloneSet's template is the last release's")
-	pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + names[0]})
-	require.NoError(t, err)
-	live := []corev1.Pod{}
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil {
-			live = append(live, p)
-		}
-	}
+	live := livePodsOf(t, ctx, admin, ns, names[0])
 	assert.Equal(t, 3, countImage(live, last), podSummary(live))
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -474,7 +475,7 @@ func allSucceeded(t *testing.T, finished []*v1alpha1.Release) {
 // killTriton SIGKILLs triton-apiserver (no drain, no lease release) and waits until it is gone.
 func killTriton(t *testing.T, ctx context.Context) {
 	t.Helper()
-	killLocal(t, ctx, "triton-apiserver")
+	stopLocal(t, ctx, "triton-apiserver", syscall.SIGKILL)
 }
 
 // pause waits d or until ctx ends (between retries of a lost connection).

@@ -260,22 +260,24 @@ func localPID(t *testing.T, name string) int {
 
 func localAlive(t *testing.T, name string) bool { return alive(localPID(t, name)) }
 
-// killLocal SIGKILLs a component of the local control plane and waits until it is gone.
-func killLocal(t *testing.T, ctx context.Context, name string) {
+// stopLocal sends sig to a component of the local control plane (its process group) and waits until it
+// is gone.
+func stopLocal(t *testing.T, ctx context.Context, name string, sig syscall.Signal) {
 	t.Helper()
 	pid := localPID(t, name)
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = syscall.Kill(-pid, sig)
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true,
-		func(context.Context) (bool, error) { return !alive(pid), nil }), "%s survived SIGKILL", name)
+		func(context.Context) (bool, error) { return !alive(pid), nil }), "%s did not stop on %v", name, sig)
 }
 
 // startLocal starts a component of the local control plane again with the command line hack/local-up.sh
-// recorded, appending to its log, and records its pid so that make down stops it.
-func startLocal(t *testing.T, name string) *process {
+// recorded, plus env, appending to its log, and records its pid so that make down stops it.
+func startLocal(t *testing.T, name string, env ...string) *process {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(local, name+".args"))
 	require.NoError(t, err)
-	p := &process{name: name, args: strings.Split(strings.TrimSpace(string(raw)), "\n"), log: filepath.Join(local, "logs", name+".log")}
+	p := &process{name: name, args: strings.Split(strings.TrimSpace(string(raw)), "\n"), env: env,
+		log: filepath.Join(local, "logs", name+".log")}
 	p.start(t)
 	require.NoError(t, os.WriteFile(filepath.Join(local, "pids", name+".pid"), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o644))
 	return p

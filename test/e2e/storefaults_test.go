@@ -243,7 +243,7 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	waitRelease(t, ctx, admin, ns, names[0], "batch 2 started", func(r *v1alpha1.Release) bool { return r.Status.CurrentBatch >= 2 })
 
 	before := tritonPID(t)
-	killLocal(t, ctx, "kube-apiserver")
+	stopLocal(t, ctx, "kube-apiserver", syscall.SIGKILL)
 	t.Cleanup(func() {
 		if !localAlive(t, "kube-apiserver") {
 			startLocal(t, "kube-apiserver")
@@ -263,14 +263,8 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	partitions.check(t, finished)
 	// The controller releases each CloneSet (owner annotation off) once its release has Succeeded.
 	for _, name := range names {
-		var cs *kruiseappsv1alpha1.CloneSet
-		require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			got, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			cs = got
-			return cs.Annotations[ownerAnnotation] == "" && cs.Status.UpdatedReadyReplicas == *cs.Spec.Replicas, nil
-		}), "CloneSet %s released with every pod updated and ready: %+v", name, cs)
+		waitCloneSetNamed(t, ctx, admin, ns, name, "released with every pod updated and ready", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+			return cs.Annotations[ownerAnnotation] == "" && cs.Status.UpdatedReadyReplicas == *cs.Spec.Replicas
+		})
 	}
 }
