@@ -22,6 +22,7 @@ import (
 	"github.com/triton-io/triton/pkg/metrics"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
 	"github.com/triton-io/triton/pkg/release/access"
+	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/controller"
 	"github.com/triton-io/triton/pkg/release/plan"
@@ -81,6 +82,8 @@ type Config struct {
 	// from HandlerChain with the same gate).
 	StorageGate  *storagegate.Gate
 	StorageProbe func() (storagegate.Probe, func(), error)
+	// Claims serialize the admission of releases per CloneSet across replicas; nil only without Driver.
+	Claims *claim.Locks
 }
 
 // CompletedConfig is a Config with every default filled in.
@@ -90,6 +93,7 @@ type CompletedConfig struct {
 	ControllerDriver *cloneset.Driver
 	StorageGate      *storagegate.Gate
 	StorageProbe     func() (storagegate.Probe, func(), error)
+	Claims           *claim.Locks
 }
 
 // Server is a running triton-apiserver.
@@ -104,7 +108,7 @@ func (c *Config) Complete() CompletedConfig {
 		controllerDriver = c.Driver
 	}
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver,
-		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe}
+		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -126,7 +130,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		events, stop = controller.NewRecorder(c.Driver.Kube)
 		generic.AddPreShutdownHookOrDie("stop-release-events", func() error { stop(); return nil })
 	}
-	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, guard, events)
+	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, guard, c.Claims, events)
 	if err != nil {
 		return nil, err
 	}

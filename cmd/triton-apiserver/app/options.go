@@ -27,6 +27,7 @@ import (
 	"github.com/triton-io/triton/pkg/apiserver"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
+	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/storagegate"
 )
@@ -164,6 +165,12 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		if config.ControllerDriver, err = o.driver(cfg.ClientConfig, "controller"); err != nil {
 			return nil, err
 		}
+		// Admissions of releases of one CloneSet take turns, on every replica: a lock in the same etcd.
+		client, err := claim.Dial(storageConfig.Transport)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to etcd for CloneSet claims: %w", err)
+		}
+		config.Claims = claim.New(client, etcdPathPrefix+"/cloneset-claims")
 	}
 	return config, nil
 }

@@ -40,7 +40,13 @@ func NewGuard(a authorizer.Authorizer, driver *cloneset.Driver) (*Guard, error) 
 // Driver returns the CloneSet driver when the request's caller may update CloneSet name in namespace;
 // otherwise a 403 that names the missing permission, or a 503 when the permission could not be checked.
 func (g *Guard) Driver(ctx context.Context, namespace, name string) (*cloneset.Driver, error) {
-	if err := g.Check(ctx, namespace, name); err != nil {
+	return g.DriverFor(ctx, "update", namespace, name)
+}
+
+// DriverFor is Driver for a release that does verb to the CloneSet: "create" for a Create release (it
+// creates the CloneSet), "update" for everything else.
+func (g *Guard) DriverFor(ctx context.Context, verb, namespace, name string) (*cloneset.Driver, error) {
+	if err := g.CheckVerb(ctx, verb, namespace, name); err != nil {
 		return nil, err
 	}
 	return g.driver, nil
@@ -49,20 +55,29 @@ func (g *Guard) Driver(ctx context.Context, namespace, name string) (*cloneset.D
 // Check answers whether the request's caller may update CloneSet name in namespace: nil, a 403 that
 // names the missing permission, or a 503 when the permission could not be checked.
 func (g *Guard) Check(ctx context.Context, namespace, name string) error {
+	return g.CheckVerb(ctx, "update", namespace, name)
+}
+
+// CheckVerb answers whether the request's caller may do verb to CloneSet name in namespace.
+func (g *Guard) CheckVerb(ctx context.Context, verb, namespace, name string) error {
 	u, ok := genericapirequest.UserFrom(ctx)
 	if !ok || u == nil {
 		return apierrors.NewForbidden(CloneSets, name, errors.New("the request carries no user, so no permission on the CloneSet can be checked"))
 	}
 	attrs := Attributes(u, namespace, name)
+	attrs.Verb = verb
+	if verb == "create" {
+		attrs.Name = "" // as kube-apiserver asks for a create: a name-restricted rule does not allow one
+	}
 	decision, reason, err := g.authorizer.Authorize(ctx, attrs)
 	if decision == authorizer.DecisionAllow {
 		return nil
 	}
 	if err != nil {
 		return apierrors.NewServiceUnavailable(fmt.Sprintf(
-			"cannot check whether user %q may update CloneSet %s/%s (nothing was changed; retry): %v", u.GetName(), namespace, name, err))
+			"cannot check whether user %q may %s CloneSet %s/%s (nothing was changed; retry): %v", u.GetName(), verb, namespace, name, err))
 	}
-	return Forbidden(u, namespace, name, reason)
+	return ForbiddenVerb(u, verb, namespace, name, reason)
 }
 
 // Attributes is the permission a caller needs to move a CloneSet: update on it.
@@ -82,9 +97,17 @@ func Attributes(u user.Info, namespace, name string) authorizer.AttributesRecord
 // Forbidden is the 403 for a caller who may not update the CloneSet, worded as kube-apiserver words
 // its own refusals, plus why a release needs it.
 func Forbidden(u user.Info, namespace, name, reason string) error {
-	msg := fmt.Sprintf("User %q cannot update resource %q in API group %q in the namespace %q: "+
-		"a release moves the CloneSet, so its caller must be allowed to update the CloneSet itself",
-		u.GetName(), CloneSets.Resource, CloneSets.Group, namespace)
+	return ForbiddenVerb(u, "update", namespace, name, reason)
+}
+
+// ForbiddenVerb is Forbidden for a caller who may not do verb to the CloneSet.
+func ForbiddenVerb(u user.Info, verb, namespace, name, reason string) error {
+	why := "a release moves the CloneSet, so its caller must be allowed to update the CloneSet itself"
+	if verb == "create" {
+		why = "a Create release creates the CloneSet, so its caller must be allowed to create CloneSets"
+	}
+	msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q in the namespace %q: %s",
+		u.GetName(), verb, CloneSets.Resource, CloneSets.Group, namespace, why)
 	if reason != "" {
 		msg += " (" + reason + ")"
 	}

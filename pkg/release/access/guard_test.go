@@ -107,3 +107,19 @@ func TestNewGuardNeedsBoth(t *testing.T) {
 	_, err = NewGuard((&recorder{}).authorizer(), nil)
 	assert.Error(t, err)
 }
+
+// A Create release creates its CloneSet: the guard asks for create, without a name (as kube-apiserver
+// asks for a create, so a rule restricted to resource names does not allow it), and the refusal says so.
+func TestGuardAsksForCreateWithoutAName(t *testing.T) {
+	authz := &recorder{decision: authorizer.DecisionNoOpinion}
+	g, err := NewGuard(authz.authorizer(), &cloneset.Driver{})
+	require.NoError(t, err)
+
+	_, err = g.DriverFor(genericapirequest.WithUser(context.Background(), alice), "create", "shop", "web")
+	require.True(t, apierrors.IsForbidden(err), "%v", err)
+	assert.Contains(t, err.Error(), `User "alice" cannot create resource "clonesets" in API group "apps.kruise.io" in the namespace "shop"`)
+	require.Len(t, authz.asked, 1)
+	assert.Equal(t, "create", authz.asked[0].GetVerb())
+	assert.Equal(t, "", authz.asked[0].GetName())
+	assert.Equal(t, "shop", authz.asked[0].GetNamespace())
+}

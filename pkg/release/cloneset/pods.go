@@ -169,8 +169,14 @@ func Condition(p *corev1.Pod, t corev1.PodConditionType) bool {
 // PulledIn reports whether a pod's readiness gate is True.
 func PulledIn(p *corev1.Pod) bool { return Condition(p, ReadinessGate) }
 
+// MaxListedPods is how many pods a release lists in its batches' status, all batches together: the status
+// is stored in etcd and must not grow with the CloneSet. The batches' replicas and targets still count
+// every pod.
+const MaxListedPods = 500
+
 // AssignBatchPods records the release's pods in its batches: pods already listed in a batch stay there (with
-// their IP, phase and pull-in refreshed, or dropped when gone); new pods join the current batch.
+// their IP, phase and pull-in refreshed, or dropped when gone); new pods join the current batch, as long
+// as fewer than MaxListedPods are listed.
 func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
 	s := &r.Status
 	cur := plan.Current(s)
@@ -193,9 +199,11 @@ func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
 		}
 		b.Pods = kept
 	}
+	count := len(listed)
 	for i := range pods {
-		if !listed[pods[i].Name] {
+		if !listed[pods[i].Name] && count < MaxListedPods {
 			cur.Pods = append(cur.Pods, batchPod(&pods[i]))
+			count++
 		}
 	}
 	for i := range s.Batches {

@@ -6,6 +6,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -247,6 +249,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
 		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again. While no
 		// release runs on it, the newest finished one keeps pulling in its stray pods.
+		if r.DeletionTimestamp != nil {
+			return 0, c.letGo(ctx, cached)
+		}
 		if cs != nil && cs.Annotations[cloneset.OwnerAnnotation] == "" && c.caretaker(cached) {
 			return 0, c.pullInStrays(ctx, cs)
 		}
@@ -262,6 +267,13 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	obs := cloneset.ObservationOf(r, cs, pods)
 	failing := cloneset.Failures(cloneset.ReleasePods(r, cs, pods))
 	before := r.Status.DeepCopy()
+	if r.DeletionTimestamp != nil && !plan.Finished(r.Status.Phase) {
+		// Deleting a release that has not finished cancels it: traffic out of its new pods, the CloneSet
+		// back to where it was before, and only then does the release go (letGo).
+		if _, err := plan.Act(r, plan.VerbCancel, &releases.ReleaseRequest{Reason: "the release was deleted"}, obs, "", now); err != nil {
+			return 0, err
+		}
+	}
 	requeue := c.step(r, obs, failing, now)
 
 	// 1. The intent first: the Release's new state.
@@ -316,7 +328,36 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			return 0, err
 		}
 	}
+	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[cloneset.OwnerAnnotation] != r.Name) {
+		return 0, c.letGo(ctx, cached)
+	}
 	return requeue, nil
+}
+
+// letGo removes the cleanup finalizer of a deleted release whose CloneSet no longer carries anything of
+// it, so that the delete completes.
+func (c *Controller) letGo(ctx context.Context, r *v1alpha1.Release) error {
+	kept := r.Finalizers[:0:0]
+	for _, f := range r.Finalizers {
+		if f != releases.CleanupFinalizer {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == len(r.Finalizers) {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]interface{}{
+		"metadata": map[string]interface{}{"finalizers": kept, "resourceVersion": r.ResourceVersion},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.releases.ReleasesV1alpha1().Releases(r.Namespace).Patch(ctx, r.Name, types.MergePatchType, patch,
+		metav1.PatchOptions{FieldManager: "triton-controller"})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // caretaker reports whether r is the release that looks after its CloneSet's stray pods: the newest of

@@ -3,6 +3,7 @@
 package plan
 
 import (
+	"fmt"
 	"math"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -39,17 +40,58 @@ func ChangedPods(spec *releases.ReleaseSpec, cloneSetReplicas int32) int32 {
 	}
 }
 
+// MaxBatches is the most batches a plan may have. A plan is stored in the Release and every batch is a step
+// someone approves, so a plan of more batches is refused when the release is admitted (a Create of
+// 2147483647 replicas in batches of 1 would otherwise size the server's memory by the caller's number).
+const MaxBatches = 200
+
+// TooManyBatches is the error of a plan that would have more than MaxBatches batches.
+type TooManyBatches struct {
+	// Batches is how many batches the spec asks for; Changed is how many pods the release changes.
+	Batches int64
+	Changed int32
+}
+
+func (e *TooManyBatches) Error() string {
+	return fmt.Sprintf("makes %d batches of the %d pods this release changes; a release has at most %d batches: use a larger batchSize",
+		e.Batches, e.Changed, MaxBatches)
+}
+
+// BatchCount is how many batches the plan of spec has, computed without building it.
+func BatchCount(spec *releases.ReleaseSpec, cloneSetReplicas int32) int64 {
+	total := ChangedPods(spec, cloneSetReplicas)
+	if total == 0 {
+		return 1
+	}
+	var strategy releases.ReleaseStrategy
+	if spec != nil {
+		strategy = spec.Strategy
+	}
+	canary := min(nonNegative(strategy.Canary), total)
+	size := int64(BatchSize(strategy.BatchSize, total))
+	n := (int64(total-canary) + size - 1) / size
+	if canary > 0 {
+		n++
+	}
+	return n
+}
+
 // Batches is the plan of a release: the canary first (if strategy.canary > 0), then batches of
 // strategy.batchSize, the last taking what is left. Index is 1-based, Replicas is the batch's size, Target is
 // the cumulative number of pods changed once the batch is done, Canary marks the canary batch, and Phase is
-// releases.BatchPending for every batch.
+// releases.BatchPending for every batch. A plan of more than MaxBatches batches is a *TooManyBatches error,
+// found before anything is allocated.
 //
 // When the release changes no pods, the plan is a single batch of 0 replicas (not a canary), so the
 // release still applies its change and finishes through the normal phases.
-func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) []releases.ReleaseBatch {
+func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) ([]releases.ReleaseBatch, error) {
 	total := ChangedPods(spec, cloneSetReplicas)
 	if total == 0 {
-		return []releases.ReleaseBatch{{Index: 1, Replicas: 0, Target: 0, Phase: releases.BatchPending}}
+		return []releases.ReleaseBatch{{Index: 1, Replicas: 0, Target: 0, Phase: releases.BatchPending}}, nil
+	}
+	n := BatchCount(spec, cloneSetReplicas)
+	if n > MaxBatches {
+		return nil, &TooManyBatches{Batches: n, Changed: total}
 	}
 
 	var strategy releases.ReleaseStrategy
@@ -58,13 +100,6 @@ func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) []releases.Rele
 	}
 	canary := min(nonNegative(strategy.Canary), total)
 	size := BatchSize(strategy.BatchSize, total)
-
-	rest := total - canary
-	n := 0
-	if canary > 0 {
-		n++
-	}
-	n += int((int64(rest) + int64(size) - 1) / int64(size)) // int64: rest + size may overflow int32
 
 	batches := make([]releases.ReleaseBatch, 0, n)
 	var target int32
@@ -81,12 +116,12 @@ func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) []releases.Rele
 	if canary > 0 {
 		add(canary, true)
 	}
-	for left := rest; left > 0; {
+	for left := total - canary; left > 0; {
 		replicas := min(size, left)
 		add(replicas, false)
 		left -= replicas
 	}
-	return batches
+	return batches, nil
 }
 
 // BatchSize resolves strategy.batchSize against the number of pods the release changes: an int as is, a

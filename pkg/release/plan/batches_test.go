@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -220,7 +221,9 @@ func TestBatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, Batches(tt.spec, tt.cloneSet))
+			got, err := Batches(tt.spec, tt.cloneSet)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
 		})
 	}
 }
@@ -345,7 +348,16 @@ func TestBatchesProperties(t *testing.T) {
 					if got := ChangedPods(s, cloneSet); got != total {
 						t.Fatalf("%s: ChangedPods = %d", name, got)
 					}
-					checkPlan(t, name, Batches(s, cloneSet), total, canary, size)
+					got, err := Batches(s, cloneSet)
+					if n := BatchCount(s, cloneSet); n > MaxBatches {
+						if err == nil {
+							t.Fatalf("%s: a plan of %d batches was made", name, n)
+						}
+						continue
+					} else if err != nil || int64(len(got)) != n {
+						t.Fatalf("%s: %d batches (BatchCount %d), err %v", name, len(got), n, err)
+					}
+					checkPlan(t, name, got, total, canary, size)
 					checked++
 				}
 			}
@@ -413,9 +425,48 @@ func checkPlan(t *testing.T, name string, got []releases.ReleaseBatch, total, ca
 }
 
 func TestBatchesLargeSizeDoesNotOverflow(t *testing.T) {
-	got := Batches(spec(releases.ActionUpdate, nil, 1, intSize(math.MaxInt32)), math.MaxInt32)
+	got, err := Batches(spec(releases.ActionUpdate, nil, 1, intSize(math.MaxInt32)), math.MaxInt32)
+	require.NoError(t, err)
 	assert.Equal(t, []releases.ReleaseBatch{
 		b(1, 1, 1, true),
 		b(2, math.MaxInt32-1, math.MaxInt32, false),
 	}, got)
+}
+
+// The largest numbers the schema allows size nothing: a plan of more than MaxBatches batches is refused
+// before it is built, for every action.
+func TestBatchesRefusesMoreThanMaxBatches(t *testing.T) {
+	huge := int32(math.MaxInt32)
+	for _, tt := range []struct {
+		name     string
+		spec     *releases.ReleaseSpec
+		cloneSet int32
+		want     int64
+	}{
+		{"Create of MaxInt32 in batches of 1", spec(releases.ActionCreate, i32(huge), 0, intSize(1)), 0, int64(huge)},
+		{"Scale out to MaxInt32 in batches of 1", spec(releases.ActionScale, i32(huge), 0, intSize(1)), 1, int64(huge) - 1},
+		{"Scale in from MaxInt32 in batches of 1", spec(releases.ActionScale, i32(0), 0, intSize(1)), huge, int64(huge)},
+		{"Update of MaxInt32 pods in batches of 1, canary 1", spec(releases.ActionUpdate, nil, 1, intSize(1)), huge, int64(huge)},
+		{"Restart in batches of 1%", spec(releases.ActionRestart, nil, 0, pctSize("1%")), 1000, 100},
+		{"Rollback, one more than the limit", spec(releases.ActionRollback, nil, 0, intSize(1)), MaxBatches + 1, MaxBatches + 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, BatchCount(tt.spec, tt.cloneSet))
+			got, err := Batches(tt.spec, tt.cloneSet)
+			if tt.want <= MaxBatches {
+				require.NoError(t, err)
+				assert.Len(t, got, int(tt.want))
+				return
+			}
+			var tooMany *TooManyBatches
+			require.ErrorAs(t, err, &tooMany)
+			assert.Equal(t, tt.want, tooMany.Batches)
+			assert.Nil(t, got)
+			assert.Contains(t, err.Error(), "at most 200 batches")
+		})
+	}
+	// Exactly the limit is a plan.
+	got, err := Batches(spec(releases.ActionUpdate, nil, 0, intSize(1)), MaxBatches)
+	require.NoError(t, err)
+	assert.Len(t, got, MaxBatches)
 }

@@ -41,6 +41,9 @@ func IsVerb(s string) bool {
 // HistoryLimit is how many history entries a release keeps, newest last.
 const HistoryLimit = 50
 
+// MaxHistoryUserLength is the longest user name, in bytes, a history entry keeps.
+const MaxHistoryUserLength = 256
+
 // ControllerUser is the user recorded in the history for what the controller does.
 const ControllerUser = "triton-controller"
 
@@ -363,6 +366,9 @@ func record(r *releases.Release, action, user, reason string, before state, now 
 	after := snapshot(&r.Status)
 	if user == "" {
 		user = ControllerUser
+	}
+	if len(user) > MaxHistoryUserLength {
+		user = user[:MaxHistoryUserLength] // the history's size is bounded; an identity's name is not
 	}
 	r.Status.History = append(r.Status.History, releases.ReleaseHistoryEntry{
 		Action:    action,

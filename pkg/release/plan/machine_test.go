@@ -72,7 +72,7 @@ func newRelease(s setup) *releases.Release {
 	}
 	r.Status = releases.ReleaseStatus{
 		Phase:   releases.ReleasePending,
-		Batches: plan.Batches(&r.Spec, s.before),
+		Batches: mustBatches(&r.Spec, s.before),
 		CloneSet: &releases.CloneSetObservation{
 			RevisionBeforeRelease: "demo-v1",
 			Replicas:              s.before,
@@ -1318,4 +1318,13 @@ func TestConditionsCarryTheGeneration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, at(20), condition(t, r, releases.ConditionAwaitingNext).LastTransitionTime)
 	assert.Equal(t, at(0), condition(t, r, releases.ConditionPaused).LastTransitionTime, "Paused has been False since the start")
+}
+
+// mustBatches is the plan of spec, for setups whose plans are within plan.MaxBatches.
+func mustBatches(spec *releases.ReleaseSpec, cloneSetReplicas int32) []releases.ReleaseBatch {
+	batches, err := plan.Batches(spec, cloneSetReplicas)
+	if err != nil {
+		panic(err)
+	}
+	return batches
 }

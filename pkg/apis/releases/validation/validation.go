@@ -4,6 +4,7 @@
 package validation
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,6 +28,13 @@ const (
 	MaxHistoryEntries = 50
 	// MaxReasonLength is the longest reason, in characters, a ReleaseRequest may carry into the history.
 	MaxReasonLength = 1024
+	// MaxTemplateBytes bounds spec.template, as JSON: the Release (spec, status, metadata) must stay under
+	// etcd's 1.5 MiB request limit whatever its status grows to (see TestLargestReleaseFitsInEtcd).
+	MaxTemplateBytes = 256 << 10
+	// MaxPodsToDelete bounds spec.podsToDelete.
+	MaxPodsToDelete = 1000
+	// MaxMetadataAndSpecBytes bounds a Release's metadata and spec together, as JSON.
+	MaxMetadataAndSpecBytes = 512 << 10
 )
 
 var (
@@ -51,7 +59,20 @@ var (
 func ValidateRelease(r *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&r.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 	allErrs = append(allErrs, ValidateReleaseSpec(&r.Spec, field.NewPath("spec"))...)
+	allErrs = append(allErrs, validateSize(r)...)
 	return allErrs
+}
+
+// validateSize bounds what a caller controls of a Release (metadata and spec, as JSON), so that with its
+// status at its largest the Release still fits in etcd.
+func validateSize(r *releases.Release) field.ErrorList {
+	callers := releases.Release{ObjectMeta: r.ObjectMeta, Spec: r.Spec}
+	raw, err := json.Marshal(&callers)
+	if err != nil || len(raw) <= MaxMetadataAndSpecBytes {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(field.NewPath("metadata"), fmt.Sprintf("%d bytes with the spec", len(raw)),
+		fmt.Sprintf("a Release's metadata and spec together may be at most %d bytes as JSON (its status must fit beside them in etcd)", MaxMetadataAndSpecBytes))}
 }
 
 // ValidateReleaseSpec validates a defaulted ReleaseSpec. Which fields are required, allowed or forbidden
@@ -82,13 +103,16 @@ func ValidateReleaseUpdate(newR, oldR *releases.Release) field.ErrorList {
 	specPath := field.NewPath("spec")
 	allErrs = append(allErrs, ValidateReleaseSpec(&newR.Spec, specPath)...)
 	allErrs = append(allErrs, validateSpecImmutability(&newR.Spec, &oldR.Spec, specPath)...)
+	allErrs = append(allErrs, validateSize(newR)...)
 	return allErrs
 }
 
-// ValidateReleaseStatusUpdate validates a write to the status subresource.
+// ValidateReleaseStatusUpdate validates a write to the status subresource: the new status must be
+// consistent, and a move the server makes (ValidateReleaseStatusTransition).
 func ValidateReleaseStatusUpdate(newR, oldR *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newR.ObjectMeta, &oldR.ObjectMeta, field.NewPath("metadata"))
 	allErrs = append(allErrs, ValidateReleaseStatus(&newR.Status, field.NewPath("status"))...)
+	allErrs = append(allErrs, ValidateReleaseStatusTransition(&newR.Status, &oldR.Status, field.NewPath("status"))...)
 	return allErrs
 }
 
@@ -191,6 +215,10 @@ func validateTemplate(spec *releases.ReleaseSpec, fldPath *field.Path) field.Err
 	}
 	if spec.Template == nil {
 		return allErrs
+	}
+	if raw, err := json.Marshal(spec.Template); err == nil && len(raw) > MaxTemplateBytes {
+		// Kept in the Release and in the CloneSet; it must leave room for the status under etcd's limit.
+		allErrs = append(allErrs, field.TooLong(tPath, "", MaxTemplateBytes))
 	}
 	allErrs = append(allErrs, metav1validation.ValidateLabels(spec.Template.Labels, tPath.Child("metadata", "labels"))...)
 	allErrs = append(allErrs, validatePodSpecContainers(&spec.Template.Spec, tPath.Child("spec"))...)
@@ -305,6 +333,9 @@ func validatePodsToDelete(spec *releases.ReleaseSpec, fldPath *field.Path) field
 	}
 	if actionKnown(spec) && !allows(podsToDeleteActions, spec.Action) {
 		return field.ErrorList{forbiddenFor(fldPath, podsToDeleteActions)}
+	}
+	if len(spec.PodsToDelete) > MaxPodsToDelete {
+		return field.ErrorList{field.TooMany(fldPath, len(spec.PodsToDelete), MaxPodsToDelete)}
 	}
 	var allErrs field.ErrorList
 	seen := sets.New[string]()

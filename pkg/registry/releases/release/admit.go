@@ -3,13 +3,16 @@ package release
 import (
 	"context"
 	"fmt"
+	"time"
 
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/util/wait"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/storage/names"
 
@@ -29,8 +32,28 @@ func plannedStatus(ctx context.Context) (releases.ReleaseStatus, bool) {
 
 // admit checks a new release against its CloneSet and computes its plan: the CloneSet must exist (or,
 // for Create, must not), no other release may be running on it, a Rollback's revision must exist (and
-// defaults to the one before the current). It returns the context carrying the planned status.
-func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Context, error) {
+// defaults to the one before the current). It returns the context carrying the planned status, and the
+// function that lets go of the CloneSet's claim once the release is stored (or not).
+func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Context, func(), error) {
+	ctx, err := r.prepare(ctx, rel)
+	if err != nil {
+		return ctx, nil, err
+	}
+	// Checked again under the claim: between the first check and the store, another create of the same
+	// CloneSet (here or on another replica) may have been stored.
+	unclaim, err := r.claim(ctx, genericapirequest.NamespaceValue(ctx), rel.Spec.CloneSetName)
+	if err != nil {
+		return ctx, nil, err
+	}
+	if err := r.noRunningRelease(ctx, rel); err != nil {
+		unclaim()
+		return ctx, nil, err
+	}
+	return ctx, unclaim, nil
+}
+
+// prepare does admit's checks and computes the planned status.
+func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Context, error) {
 	// The store gives a generateName release its name later; check it as if it had one already.
 	checked := rel
 	if rel.Name == "" && rel.GenerateName != "" {
@@ -43,14 +66,20 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 	ns := genericapirequest.NamespaceValue(ctx)
 	spec := field.NewPath("spec")
 	// Whoever creates a release moves its CloneSet through us: they must be allowed to move it
-	// themselves. Asked before the CloneSet is read, so a 403 tells nothing about whether it exists.
+	// themselves, and to create it for a Create release. Asked before the CloneSet is read, so a 403
+	// tells nothing about whether it exists.
+	if rel.Spec.Action == releases.ActionCreate {
+		if _, err := r.guard.DriverFor(ctx, "create", ns, rel.Spec.CloneSetName); err != nil {
+			return ctx, err
+		}
+	}
 	driver, err := r.guard.Driver(ctx, ns, rel.Spec.CloneSetName)
 	if err != nil {
 		return ctx, err
 	}
-	cs, err := driver.Get(ctx, ns, rel.Spec.CloneSetName)
+	cs, err := observedCloneSet(ctx, driver, ns, rel.Spec.CloneSetName)
 	if err != nil {
-		return ctx, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s/%s: %w", ns, rel.Spec.CloneSetName, err))
+		return ctx, err
 	}
 	status := releases.ReleaseStatus{Phase: releases.ReleasePending}
 	var current int32
@@ -65,6 +94,13 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
 			field.NotFound(spec.Child("cloneSetName"), rel.Spec.CloneSetName),
 		})
+	case cs.Status.ObservedGeneration < cs.Generation:
+		// The starting point (the revision a cancel goes back to, a Restart's template, a Rollback's
+		// default) is the CloneSet's update revision, which is only current once kruise has seen its
+		// latest spec: taken now, it could be the template from before the last edit.
+		return ctx, apierrors.NewConflict(releases.Resource("releases"), rel.Name, fmt.Errorf(
+			"CloneSet %s changed (generation %d) and kruise has not observed it yet (observed generation %d), so its current revision is not known; retry in a moment",
+			cs.Name, cs.Generation, cs.Status.ObservedGeneration))
 	default:
 		if cs.Spec.Replicas != nil {
 			current = *cs.Spec.Replicas
@@ -87,9 +123,19 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 			return ctx, apierrors.NewInternalError(err)
 		}
 		have := map[string]bool{}
+		recorded := 0
 		for _, p := range pods {
 			status.CloneSet.PodsBeforeRelease = append(status.CloneSet.PodsBeforeRelease, p.Name)
 			have[p.Name] = true
+			recorded += len(p.Name) + 3 // as JSON: quotes and a comma
+		}
+		if recorded > MaxPodsBeforeReleaseBytes {
+			// The names are kept in the Release, which must stay well inside etcd's object limit.
+			return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+				field.Invalid(spec.Child("cloneSetName"), rel.Spec.CloneSetName, fmt.Sprintf(
+					"a Scale release records the names of the CloneSet's %d pods (%d bytes as JSON); at most %d bytes can be kept in a Release",
+					len(pods), recorded, MaxPodsBeforeReleaseBytes)),
+			})
 		}
 		// A Scale keeps the CloneSet's template: when its pods carry no readiness gate there is nothing to
 		// pull in, and batches go from Smoked straight on to Baking.
@@ -124,14 +170,52 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 			})
 		}
 	}
-	if running, err := r.runningRelease(ctx, rel.Spec.CloneSetName); err != nil {
+	if err := r.noRunningRelease(ctx, rel); err != nil {
 		return ctx, err
-	} else if running != "" {
-		return ctx, apierrors.NewConflict(releases.Resource("releases"), rel.Name,
+	}
+	batches, err := plan.Batches(&rel.Spec, current)
+	if err != nil {
+		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+			field.Invalid(spec.Child("strategy", "batchSize"), batchSizeString(rel.Spec.Strategy.BatchSize), err.Error()),
+		})
+	}
+	status.Batches = batches
+	return context.WithValue(ctx, plannedStatusKey{}, status), nil
+}
+
+// observedCloneSet reads the CloneSet (nil when it does not exist), waiting a little for kruise to observe
+// its latest spec: right after an edit (or the end of the release before) it catches up in a moment, and
+// a caller should not get a 409 for that.
+func observedCloneSet(ctx context.Context, driver *cloneset.Driver, ns, name string) (*kruiseappsv1alpha1.CloneSet, error) {
+	var cs *kruiseappsv1alpha1.CloneSet
+	var readErr error
+	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, observeWait, true, func(ctx context.Context) (bool, error) {
+		cs, readErr = driver.Get(ctx, ns, name)
+		if readErr != nil {
+			return false, readErr
+		}
+		return cs == nil || cs.Status.ObservedGeneration >= cs.Generation, nil
+	})
+	if readErr != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s/%s: %w", ns, name, readErr))
+	}
+	return cs, nil
+}
+
+// observeWait is how long admission waits for kruise to observe a CloneSet's latest spec.
+const observeWait = 3 * time.Second
+
+// noRunningRelease is the 409 for a release of a CloneSet another unfinished release runs on.
+func (r *REST) noRunningRelease(ctx context.Context, rel *releases.Release) error {
+	running, err := r.runningRelease(ctx, rel.Spec.CloneSetName)
+	if err != nil {
+		return err
+	}
+	if running != "" {
+		return apierrors.NewConflict(releases.Resource("releases"), rel.Name,
 			fmt.Errorf("release %s is still running on CloneSet %s; wait for it to finish or cancel it", running, rel.Spec.CloneSetName))
 	}
-	status.Batches = plan.Batches(&rel.Spec, current)
-	return context.WithValue(ctx, plannedStatusKey{}, status), nil
+	return nil
 }
 
 // runningRelease names a release on the CloneSet that has not finished, if any.
@@ -160,3 +244,14 @@ func hasRevision(revisions []appsv1.ControllerRevision, name string) bool {
 }
 
 func int32Ptr(v int32) *int32 { return &v }
+
+func batchSizeString(v *intstr.IntOrString) string {
+	if v == nil {
+		return "100%"
+	}
+	return v.String()
+}
+
+// MaxPodsBeforeReleaseBytes bounds the pod names a Scale release records (status.cloneSet.podsBeforeRelease):
+// with every other part of a Release at its bound, the object stays under etcd's 1.5 MiB request limit.
+const MaxPodsBeforeReleaseBytes = 256 << 10

@@ -2,10 +2,14 @@ package release
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authentication/user"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -14,6 +18,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/release/access"
+	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -29,28 +34,8 @@ type Storage struct {
 type REST struct {
 	*genericregistry.Store
 	guard *access.Guard
-}
-
-// Create admits a new release against its CloneSet and stores it with its plan.
-func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
-	if r.guard != nil {
-		var err error
-		if ctx, err = r.admit(ctx, obj.(*releases.Release)); err != nil {
-			return nil, err
-		}
-	}
-	return r.Store.Create(ctx, obj, createValidation, options)
-}
-
-// Update stores a changed Release. A change to its spec changes how its CloneSet moves (mode, interval,
-// deadlines), so it needs the caller to be allowed to update the CloneSet; metadata alone does not.
-func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	if r.guard != nil {
-		updateValidation = guardChange(r.guard, updateValidation, func(n, o *releases.Release) bool {
-			return !apiequality.Semantic.DeepEqual(n.Spec, o.Spec)
-		})
-	}
-	return r.Store.Update(ctx, name, objInfo, createValidation, updateValidation, forceAllowCreate, options)
+	// claims serializes admissions per CloneSet across replicas; nil without a cluster.
+	claims *claim.Locks
 }
 
 // guardChange runs the CloneSet check before next when changed says the update moves the CloneSet.
@@ -69,10 +54,11 @@ func guardChange(guard *access.Guard, next rest.ValidateObjectUpdateFunc, change
 	}
 }
 
-// StatusREST is the releases/status subresource.
+// StatusREST is the releases/status subresource. The status is the server's own record of a release
+// (the intent its controller makes the CloneSet follow), so only the server writes it: its controller
+// through the loopback client, the action subresources straight through the status store.
 type StatusREST struct {
 	store *genericregistry.Store
-	guard *access.Guard
 }
 
 var (
@@ -87,7 +73,7 @@ var (
 // NewStorage returns the etcd-backed storage of releases, releases/status and, given the guarded
 // CloneSet driver, the action subresources. Without one (tests of storage alone) releases are stored
 // without a plan.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, guard *access.Guard, events record.EventRecorder) (*Storage, error) {
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, guard *access.Guard, claims *claim.Locks, events record.EventRecorder) (*Storage, error) {
 	strategy := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &releases.Release{} },
@@ -113,7 +99,7 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, gu
 	statusStore.UpdateStrategy = status
 	statusStore.ResetFieldsStrategy = status
 
-	storage := &Storage{Release: &REST{Store: store, guard: guard}, Status: &StatusREST{store: &statusStore, guard: guard}}
+	storage := &Storage{Release: &REST{Store: store, guard: guard, claims: claims}, Status: &StatusREST{store: &statusStore}}
 	if guard != nil {
 		storage.Actions = map[plan.Verb]*ActionREST{}
 		for _, verb := range plan.Verbs {
@@ -140,17 +126,35 @@ func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOp
 	return r.store.Get(ctx, name, options)
 }
 
-// Update writes the status of a Release and nothing else.
+// Update writes the status of a Release and nothing else, for the server's own controller only. PUT and
+// PATCH (server-side apply included) of releases/status all come here; any other caller, however
+// privileged, is refused with 403 before anything is read.
 func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	// The status is the release's intent: the controller makes the CloneSet follow it. Writing it is
-	// moving the CloneSet (the controller's own writes come as a privileged loopback user).
-	if r.guard != nil {
-		updateValidation = guardChange(r.guard, updateValidation, func(n, o *releases.Release) bool {
-			return !apiequality.Semantic.DeepEqual(n.Status, o.Status)
-		})
+	if u, ok := genericapirequest.UserFrom(ctx); !ok || !isServer(u) {
+		return nil, false, statusForbidden(u, name)
 	}
 	// The status subresource never creates a Release.
 	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
+}
+
+// isServer reports whether u is the server's own loopback identity, as k8s.io/apiserver authenticates
+// the loopback client's token (server.AuthorizeClientBearerToken): user system:apiserver in group
+// system:masters. Its UID is random per process and not known here, so it is not compared. Through
+// kube-apiserver only kube-apiserver's own loopback client, or a caller allowed to impersonate that user
+// and group (who may do anything anyway), comes as this identity.
+func isServer(u user.Info) bool {
+	return u != nil && u.GetName() == user.APIServerUser && slices.Contains(u.GetGroups(), user.SystemPrivilegedGroup)
+}
+
+// statusForbidden is the 403 of a status write by anyone but the server.
+func statusForbidden(u user.Info, name string) error {
+	who := "a request without a user"
+	if u != nil {
+		who = fmt.Sprintf("User %q", u.GetName())
+	}
+	return apierrors.NewForbidden(releases.Resource("releases/status"), name, fmt.Errorf(
+		"%s cannot write the status of a release: the status is written by triton-apiserver's controller only; "+
+			"move a release with the pause, resume, next and cancel subresources", who))
 }
 
 // GetResetFields returns the fields a status writer cannot own.

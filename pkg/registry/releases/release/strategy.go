@@ -27,7 +27,9 @@ type releaseStrategy struct {
 	names.NameGenerator
 }
 
-// statusStrategy is how the status subresource updates a Release: only the status changes.
+// statusStrategy is how the status subresource updates a Release: only the status changes, and only
+// as the server moves a release (validation.ValidateReleaseStatusTransition). Every status write goes
+// through it: the controller's, through StatusREST, and the action subresources', on the status store.
 type statusStrategy struct {
 	releaseStrategy
 }
@@ -58,6 +60,10 @@ func (releaseStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object)
 	r.Status = releases.ReleaseStatus{Phase: releases.ReleasePending}
 	if planned, ok := plannedStatus(ctx); ok {
 		r.Status = planned
+		// An admitted release drives a CloneSet: deleting it must leave that CloneSet sound.
+		if !hasFinalizer(r) {
+			r.Finalizers = append(r.Finalizers, releases.CleanupFinalizer)
+		}
 	}
 	r.Generation = 1
 }
