@@ -473,7 +473,18 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []s
 // them before taking them away, pulls a held pod out of traffic, and lets kruise go on once it is no
 // longer Ready. It reports whether a pod is still being drained.
 func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods []corev1.Pod) (bool, error) {
-	if !plan.NeedsPullIn(r) || !plan.IntentOf(r).Owned {
+	if !plan.NeedsPullIn(r) {
+		return false, nil
+	}
+	if !plan.IntentOf(r).Owned {
+		// The release lets go of the CloneSet (its hooks are gone): nothing of it stays on the pods.
+		for i := range pods {
+			if _, held := pods[i].Labels[cloneset.HoldLabel]; held && pods[i].DeletionTimestamp == nil {
+				if err := c.driver.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
+					return false, fmt.Errorf("pod %s: %w", pods[i].Name, err)
+				}
+			}
+		}
 		return false, nil
 	}
 	draining := false
