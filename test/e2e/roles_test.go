@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,6 +65,29 @@ func grantCloneSetUpdate(t *testing.T, ctx context.Context, admin *cluster, ns s
 	require.NoError(t, err)
 }
 
+// grantCloneSetCreate binds a Role that may get and create CloneSets in ns to user, and returns once
+// kube-apiserver's RBAC lets user create them: what a Create release needs besides update.
+func grantCloneSetCreate(t *testing.T, ctx context.Context, admin *cluster, ns, user string) {
+	t.Helper()
+	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "cloneset-creator"},
+		Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{"apps.kruise.io"}, Resources: []string{"clonesets"},
+			Verbs: []string{"get", "create"},
+		}},
+	}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "cloneset-creator-"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cloneset-creator"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitAllowed(t, ctx, admin, user, nil, ns, "create", "apps.kruise.io", "clonesets")
+}
+
 // waitAllowed waits until kube-apiserver's RBAC lets user (in groups) do verb on resource (which may
 // name a subresource: releases/status) in ns.
 func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string, groups []string, ns, verb, group, resource string) {
@@ -92,7 +117,81 @@ func canaryAwaitingNext(t *testing.T, ctx context.Context, admin *cluster, ns st
 	return waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next", batchIs(1, v1alpha1.BatchSmoked))
 }
 
-// perform does verb on the release nginx-update in ns as c.
+// namedCloneSet creates CloneSet name in ns: replicas pods of nginx:1.27 labelled app=name, all Ready.
+func namedCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, replicas int32) {
+	t.Helper()
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}},
+			},
+			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
+		},
+	}
+	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitCloneSet(t, ctx, c, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		return s.ReadyReplicas == replicas && s.UpdatedReplicas == replicas
+	})
+}
+
+// The releases of the role matrix besides nginx-update: the create verb's (nginx-update-2, also the one
+// `delete running` deletes), the Create release's of CloneSet fresh, and the applied one's of CloneSet web.
+const (
+	matrixCreated       = "nginx-update-2"
+	matrixCreateAction  = "fresh-create"
+	matrixFreshCloneSet = "fresh"
+	matrixApplied       = "web-apply"
+	matrixWebCloneSet   = "web"
+)
+
+// readyFor puts the namespace, as admin, where verb's outcome depends on the caller's rights alone,
+// whatever the verbs before it got: before create, nginx-update has finished (the caller may not have
+// been allowed to cancel it), so that creating another release of nginx is no 409 and delete at the end
+// deletes a finished release; before delete running, nginx-update-2 runs (the caller may not have been
+// allowed to create it).
+func readyFor(t *testing.T, ctx context.Context, admin *cluster, ns string, verb roles.Verb) {
+	t.Helper()
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	switch verb {
+	case roles.Create:
+		r, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
+		require.NoError(t, err)
+		if !releaseFinished(r) {
+			_, err = releases.Cancel(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "role matrix: the caller could not"}, metav1.CreateOptions{})
+			require.NoError(t, err, "admin cancels nginx-update")
+		}
+		waitRelease(t, ctx, admin, ns, "nginx-update", "canceled", releaseFinished)
+	case roles.DeleteRunning:
+		var last error
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			r, err := releases.Get(ctx, matrixCreated, metav1.GetOptions{})
+			if err == nil {
+				if releaseFinished(r) {
+					return false, fmt.Errorf("%s has finished (%s) before delete running", matrixCreated, r.Status.Phase)
+				}
+				return true, nil
+			}
+			// kruise may not have observed the canceled release's last change to nginx yet: a 409, retried.
+			r = updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+			r.Name = matrixCreated
+			_, last = releases.Create(ctx, r, metav1.CreateOptions{})
+			return false, nil
+		})
+		require.NoError(t, err, "admin makes %s for delete running; last create: %v", matrixCreated, last)
+	}
+}
+
+func releaseFinished(r *v1alpha1.Release) bool {
+	return r.Status.Phase == v1alpha1.ReleaseSucceeded || r.Status.Phase == v1alpha1.ReleaseCanceled
+}
+
+// perform does verb as c in ns: on the release nginx-update, or for create, apply and create (Create
+// action) on a new release, and for delete running on nginx-update-2.
 func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error {
 	releases := c.releases.ReleasesV1alpha1().Releases(ns)
 	const name = "nginx-update"
@@ -122,8 +221,32 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error 
 		_, err = releases.Cancel(ctx, name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 	case roles.Create:
 		r := updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
-		r.Name = "nginx-update-2"
+		r.Name = matrixCreated
 		_, err = releases.Create(ctx, r, metav1.CreateOptions{})
+	case roles.CreateAction:
+		replicas := int32(1)
+		_, err = releases.Create(ctx, &v1alpha1.Release{
+			ObjectMeta: metav1.ObjectMeta{Name: matrixCreateAction},
+			Spec: v1alpha1.ReleaseSpec{
+				CloneSetName: matrixFreshCloneSet,
+				Action:       v1alpha1.ActionCreate,
+				Replicas:     &replicas,
+				Template: &corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": matrixFreshCloneSet}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}},
+				},
+				Strategy: v1alpha1.ReleaseStrategy{Mode: v1alpha1.ModeManual},
+			},
+		}, metav1.CreateOptions{})
+	case roles.Apply:
+		// What `kubectl apply --server-side` sends for a release that does not exist yet.
+		force := true
+		body := fmt.Sprintf(`{"apiVersion":"releases.triton.io/v1alpha1","kind":"Release","metadata":{"name":%q},`+
+			`"spec":{"cloneSetName":%q,"action":"Restart","strategy":{"mode":"Manual"}}}`, matrixApplied, matrixWebCloneSet)
+		_, err = releases.Patch(ctx, matrixApplied, types.ApplyPatchType, []byte(body),
+			metav1.PatchOptions{FieldManager: "e2e-role-matrix", Force: &force})
+	case roles.DeleteRunning:
+		err = releases.Delete(ctx, matrixCreated, metav1.DeleteOptions{})
 	case roles.Delete:
 		err = releases.Delete(ctx, name, metav1.DeleteOptions{})
 	default:
@@ -133,7 +256,8 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error 
 }
 
 // TestRoleMatrix runs every cell of the README's role table: each row is a user with roles bound in
-// a namespace of its own, holding a CloneSet and a Manual release whose canary waits for `next`.
+// a namespace of its own, holding a CloneSet and a Manual release whose canary waits for `next`, and a
+// CloneSet web of no release for server-side apply.
 func TestRoleMatrix(t *testing.T) {
 	admin := connect(t, "admin")
 	for _, subject := range roles.Matrix {
@@ -142,10 +266,15 @@ func TestRoleMatrix(t *testing.T) {
 			ctx := testContext(t, 4*time.Minute)
 			ns := namespace(t, admin)
 			canaryAwaitingNext(t, ctx, admin, ns)
+			namedCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
 			grant(t, ctx, admin, ns, subject.User, subject.ClusterRoles, subject.CloneSetUpdate)
+			if subject.CloneSetCreate {
+				grantCloneSetCreate(t, ctx, admin, ns, subject.User)
+			}
 			caller := connect(t, subject.User)
 
 			for _, verb := range roles.Verbs {
+				readyFor(t, ctx, admin, ns, verb)
 				err := perform(ctx, caller, ns, verb)
 				switch want := subject.Want(verb); want {
 				case roles.Allowed:
@@ -154,14 +283,62 @@ func TestRoleMatrix(t *testing.T) {
 					if assert.True(t, apierrors.IsForbidden(err), "%s: %s: want 403, got %v", subject.Name(), verb, err) {
 						assert.Contains(t, err.Error(), `in API group "releases.triton.io"`, "%s: %s: refused by RBAC on releases", subject.Name(), verb)
 					}
-				case roles.ForbiddenCloneSet:
+				case roles.ForbiddenCloneSet, roles.ForbiddenCloneSetCreate:
+					missing := "update"
+					if want == roles.ForbiddenCloneSetCreate {
+						missing = "create"
+					}
 					if assert.True(t, apierrors.IsForbidden(err), "%s: %s: want 403, got %v", subject.Name(), verb, err) {
 						assert.Contains(t, err.Error(),
-							fmt.Sprintf(`User %q cannot update resource "clonesets" in API group "apps.kruise.io" in the namespace %q`, subject.User, ns),
+							fmt.Sprintf(`User %q cannot %s resource "clonesets" in API group "apps.kruise.io" in the namespace %q`, subject.User, missing, ns),
 							"%s: %s: the 403 names the missing CloneSet permission", subject.Name(), verb)
 					}
 				}
 			}
+			checkMatrixLeftovers(t, ctx, admin, ns, subject)
 		})
+	}
+}
+
+// checkMatrixLeftovers checks what the row's verbs left: a refused create, apply or delete stored or
+// removed nothing, and an allowed one did what it says.
+func checkMatrixLeftovers(t *testing.T, ctx context.Context, admin *cluster, ns string, subject roles.Subject) {
+	t.Helper()
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	_, err := releases.Get(ctx, matrixApplied, metav1.GetOptions{})
+	if subject.Want(roles.Apply) == roles.Allowed {
+		assert.NoError(t, err, "%s: the applied release is stored", subject.Name())
+	} else {
+		assert.True(t, apierrors.IsNotFound(err), "%s: a refused apply stores nothing: %v", subject.Name(), err)
+	}
+	_, err = releases.Get(ctx, matrixCreateAction, metav1.GetOptions{})
+	_, csErr := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, matrixFreshCloneSet, metav1.GetOptions{})
+	if subject.Want(roles.CreateAction) == roles.Allowed {
+		assert.NoError(t, err, "%s: the Create release is stored", subject.Name())
+	} else {
+		assert.True(t, apierrors.IsNotFound(err), "%s: a refused Create release stores nothing: %v", subject.Name(), err)
+		assert.True(t, apierrors.IsNotFound(csErr), "%s: a refused Create release makes no CloneSet: %v", subject.Name(), csErr)
+	}
+	r, err := releases.Get(ctx, matrixCreated, metav1.GetOptions{})
+	if subject.Want(roles.DeleteRunning) == roles.Allowed {
+		// Deleting it canceled it: it is gone, or going once the controller has cleaned up nginx.
+		if err == nil {
+			assert.NotNil(t, r.DeletionTimestamp, "%s: %s is being deleted", subject.Name(), matrixCreated)
+		} else {
+			assert.True(t, apierrors.IsNotFound(err), "%s: %s: %v", subject.Name(), matrixCreated, err)
+		}
+	} else if assert.NoError(t, err, "%s: a refused delete running leaves %s", subject.Name(), matrixCreated) {
+		assert.Nil(t, r.DeletionTimestamp, "%s: a refused delete running does not delete %s", subject.Name(), matrixCreated)
+		assert.False(t, releaseFinished(r), "%s: a refused delete running does not cancel %s: %s", subject.Name(), matrixCreated, r.Status.Phase)
+	}
+	r, err = releases.Get(ctx, "nginx-update", metav1.GetOptions{})
+	if subject.Want(roles.Delete) == roles.Allowed {
+		if err == nil {
+			assert.NotNil(t, r.DeletionTimestamp, "%s: nginx-update is being deleted", subject.Name())
+		} else {
+			assert.True(t, apierrors.IsNotFound(err), "%s: nginx-update: %v", subject.Name(), err)
+		}
+	} else if assert.NoError(t, err, "%s: a refused delete leaves nginx-update", subject.Name()) {
+		assert.Nil(t, r.DeletionTimestamp, "%s: a refused delete does not delete nginx-update", subject.Name())
 	}
 }

@@ -54,11 +54,15 @@ func succeeded(name, image string) *releases.Release {
 	}
 }
 
-func updates(kruise *kruisefake.Clientset) int {
+// writes counts the writes to CloneSets.
+func writes(kruise *kruisefake.Clientset) int {
 	n := 0
 	for _, a := range kruise.Actions() {
-		if a.GetVerb() == "update" {
-			n++
+		switch a.GetVerb() {
+		case "create", "update", "patch", "delete":
+			if a.GetResource().Resource == "clonesets" {
+				n++
+			}
 		}
 	}
 	return n
@@ -73,7 +77,7 @@ func TestAFinishedReleaseNeverWritesACloneSetAnotherReleaseOwns(t *testing.T) {
 	d := &Driver{Kruise: kruise, Kube: kubefake.NewSimpleClientset()}
 	got, err := d.Apply(ctx, succeeded("web-1", "web:v2"), false)
 	require.NoError(t, err)
-	assert.Equal(t, 0, updates(kruise), "the CloneSet of release web-2 was written by the finished web-1")
+	assert.Equal(t, 0, writes(kruise), "the CloneSet of release web-2 was written by the finished web-1")
 	stored, err := kruise.AppsV1alpha1().CloneSets("default").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "web:v3", stored.Spec.Template.Spec.Containers[0].Image)
@@ -86,8 +90,245 @@ func TestAFinishedReleaseNeverWritesACloneSetAnotherReleaseOwns(t *testing.T) {
 	d = &Driver{Kruise: kruise, Kube: kubefake.NewSimpleClientset()}
 	_, err = d.Apply(ctx, succeeded("web-1", "web:v3"), false)
 	require.NoError(t, err)
-	assert.Equal(t, 1, updates(kruise))
+	assert.Equal(t, 1, writes(kruise))
 	stored, err = kruise.AppsV1alpha1().CloneSets("default").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, stored.Annotations[OwnerAnnotation], "released at the end")
+}
+
+// cloneSetWeb is CloneSet web before a release: 6 pods of web:v3, with fields that no release owns set.
+func cloneSetWeb() *kruiseappsv1alpha1.CloneSet {
+	replicas, history := int32(6), int32(7)
+	surge := intstr.FromInt32(0)
+	return &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "uid-cloneset-web", ResourceVersion: "100",
+			Generation: 3, Labels: map[string]string{"app": "web", "team": "payments"},
+			Annotations: map[string]string{"example.com/contact": "ops"}},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:v3"}}},
+			},
+			RevisionHistoryLimit: &history,
+			MinReadySeconds:      5,
+			UpdateStrategy:       kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType, MaxSurge: &surge},
+			ScaleStrategy:        kruiseappsv1alpha1.CloneSetScaleStrategy{DisablePVCReuse: true},
+		},
+		Status: kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 3, Replicas: 6, ReadyReplicas: 6, UpdatedReplicas: 6,
+			UpdateRevision: "web-v3", CurrentRevision: "web-v3"},
+	}
+}
+
+// updateRelease is release web-update of CloneSet web (6 pods) to web:v4 in batches of 2 (targets 2, 4, 6),
+// at batch current in phase, as stored at resourceVersion rv.
+func updateRelease(rv string, current int32, phase releases.BatchPhase) *releases.Release {
+	size := intstr.FromInt32(2)
+	before := int32(6)
+	r := &releases.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-update", Namespace: "default", UID: "uid-web-update", ResourceVersion: rv},
+		Spec: releases.ReleaseSpec{
+			CloneSetName: "web",
+			Action:       releases.ActionUpdate,
+			Template: &corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:v4"}}},
+			},
+			Strategy: releases.ReleaseStrategy{BatchSize: &size, Mode: releases.ModeManual},
+		},
+		Status: releases.ReleaseStatus{Phase: releases.ReleaseProgressing, CurrentBatch: current,
+			CloneSet: &releases.CloneSetObservation{RevisionBeforeRelease: "web-v3", ReplicasBeforeRelease: &before}},
+	}
+	for i := int32(1); i <= 3; i++ {
+		b := releases.ReleaseBatch{Index: i, Replicas: 2, Target: 2 * i, Phase: releases.BatchPending}
+		switch {
+		case i < current:
+			b.Phase = releases.BatchBaked
+		case i == current:
+			b.Phase = phase
+		}
+		r.Status.Batches = append(r.Status.Batches, b)
+	}
+	return r
+}
+
+// The paths a release owns on its CloneSet: nothing else may be in its patches.
+var owned = []string{
+	"spec.template", "spec.replicas", "spec.updateStrategy.partition", "spec.updateStrategy.maxUnavailable",
+	"spec.updateStrategy.paused", "spec.scaleStrategy.podsToDelete", "spec.lifecycle", "metadata.annotations",
+	"metadata.resourceVersion",
+}
+
+func assertOnlyOwned(t *testing.T, patch map[string]interface{}) {
+	t.Helper()
+	for _, p := range paths(patch) {
+		ok := false
+		for _, o := range owned {
+			ok = ok || under(p, o)
+		}
+		assert.True(t, ok, "the patch writes %s, which the release does not own", p)
+	}
+}
+
+func annotation(t *testing.T, patch map[string]interface{}, key string) (interface{}, bool) {
+	t.Helper()
+	annotations, ok := at(patch, "metadata.annotations")
+	require.True(t, ok, "the patch has annotations")
+	v, ok := annotations.(map[string]interface{})[key]
+	return v, ok
+}
+
+// Task: a CloneSet write says only what the release owns. A newer OpenKruise's fields, which the kruise-api
+// types do not know, are never in it, so the server keeps them.
+func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	got, err := s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), false)
+	require.NoError(t, err)
+
+	for _, a := range s.kruise.Actions() {
+		assert.NotEqual(t, "update", a.GetVerb(), "a CloneSet is never written whole")
+	}
+	require.Len(t, s.patches, 1)
+	patch := s.patches[0]
+	assertOnlyOwned(t, patch)
+	for _, notOwned := range []string{"spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.selector",
+		"spec.updateStrategy.type", "spec.updateStrategy.maxSurge", "spec.scaleStrategy.disablePVCReuse",
+		"metadata.labels", "metadata.name", "metadata.uid", "metadata.generation", "status"} {
+		_, found := at(patch, notOwned)
+		assert.False(t, found, "%s is not the release's to write", notOwned)
+	}
+	_, found := annotation(t, patch, "example.com/contact")
+	assert.False(t, found, "an annotation the release does not own is not in the patch")
+
+	rv, _ := at(patch, "metadata.resourceVersion")
+	assert.Equal(t, "100", rv, "the resourceVersion as read: a precondition")
+	stamp, _ := annotation(t, patch, IntentAnnotation)
+	assert.Equal(t, "uid-web-update/40", stamp)
+	owner, _ := annotation(t, patch, OwnerAnnotation)
+	assert.Equal(t, "web-update", owner)
+	partition, _ := at(patch, "spec.updateStrategy.partition")
+	assert.EqualValues(t, 4, partition, "6 pods, batch 1 of 2: partition 4")
+	_, found = at(patch, "spec.template")
+	assert.True(t, found)
+	_, found = at(patch, "spec.lifecycle")
+	assert.True(t, found)
+
+	require.Len(t, s.opts, 1)
+	assert.Equal(t, "triton-apiserver", s.opts[0].FieldManager)
+	assert.Empty(t, s.opts[0].DryRun)
+
+	stored := s.get()
+	assert.Equal(t, stored.ResourceVersion, got.ResourceVersion, "Apply returns the patched CloneSet")
+	assert.NotEqual(t, "100", got.ResourceVersion)
+	assert.Equal(t, int32(4), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
+	assert.Equal(t, int32(2), int32(stored.Spec.UpdateStrategy.MaxUnavailable.IntValue()))
+	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
+	assert.True(t, HasGate(&stored.Spec.Template))
+	require.NotNil(t, stored.Spec.Lifecycle)
+	require.NotNil(t, stored.Spec.Lifecycle.PreDelete)
+	assert.Equal(t, "true", stored.Spec.Lifecycle.PreDelete.LabelsHandler[HoldLabel])
+	// What the release does not own is as it was.
+	assert.Equal(t, int32(5), stored.Spec.MinReadySeconds)
+	assert.Equal(t, int32(7), *stored.Spec.RevisionHistoryLimit)
+	assert.Equal(t, "payments", stored.Labels["team"])
+	assert.Equal(t, "ops", stored.Annotations["example.com/contact"])
+	assert.Equal(t, kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType, stored.Spec.UpdateStrategy.Type)
+	assert.True(t, stored.Spec.ScaleStrategy.DisablePVCReuse)
+
+	// Nothing differs now: nothing is written.
+	_, err = s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), false)
+	require.NoError(t, err)
+	assert.Len(t, s.patches, 1)
+}
+
+// Removals are nulls in the merge patch: the owner annotation, the hooks and podsToDelete entries of pods
+// that are gone go when the release lets the CloneSet go.
+func TestApplyPatchRemovesWhatTheReleaseLetsGo(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	running := updateRelease("40", 3, releases.BatchBaked)
+	_, err := s.driver().Apply(ctx, running, false)
+	require.NoError(t, err)
+	// A scale-in left two names behind; pod web-a is still there.
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
+		cs.Spec.ScaleStrategy.PodsToDelete = []string{"web-gone", "web-a"}
+	})
+	cs := s.get()
+	podA := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-a", Namespace: "default", Labels: map[string]string{"app": "web"},
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cs, kruiseappsv1alpha1.SchemeGroupVersion.WithKind("CloneSet"))}}}
+
+	done := updateRelease("50", 3, releases.BatchBaked)
+	done.Status.Phase = releases.ReleaseSucceeded
+	_, err = s.driver(podA).Apply(ctx, done, false)
+	require.NoError(t, err)
+	require.Len(t, s.patches, 2)
+	patch := s.patches[1]
+	assertOnlyOwned(t, patch)
+	owner, found := annotation(t, patch, OwnerAnnotation)
+	assert.True(t, found)
+	assert.Nil(t, owner, "null removes the owner annotation")
+	lifecycle, found := at(patch, "spec.lifecycle")
+	assert.True(t, found)
+	assert.Nil(t, lifecycle, "null removes the hooks")
+	podsToDelete, _ := at(patch, "spec.scaleStrategy.podsToDelete")
+	assert.Equal(t, []interface{}{"web-a"}, podsToDelete)
+
+	stored := s.get()
+	_, has := stored.Annotations[OwnerAnnotation]
+	assert.False(t, has)
+	assert.Nil(t, stored.Spec.Lifecycle)
+	assert.Equal(t, []string{"web-a"}, stored.Spec.ScaleStrategy.PodsToDelete)
+	assert.Equal(t, int32(0), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
+	assert.Equal(t, "ops", stored.Annotations["example.com/contact"])
+}
+
+// A write in between the read and the patch makes the patch's resourceVersion stale: the server refuses it
+// with 409, and Apply reads again and patches what that write left, keeping its changes.
+func TestApplyRetriesAStaleResourceVersion(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	s.race = func() {
+		s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
+			cs.Spec.MinReadySeconds = 9
+			cs.Labels["edited"] = "by-hand"
+		})
+	}
+	got, err := s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), false)
+	require.NoError(t, err)
+
+	require.Len(t, s.patches, 2, "refused once, then patched again")
+	assert.Equal(t, 1, s.conflicts)
+	first, _ := at(s.patches[0], "metadata.resourceVersion")
+	second, _ := at(s.patches[1], "metadata.resourceVersion")
+	assert.Equal(t, "100", first)
+	assert.Equal(t, "101", second, "the retry read the CloneSet again")
+	for _, p := range s.patches {
+		stamp, _ := annotation(t, p, IntentAnnotation)
+		assert.Equal(t, "uid-web-update/40", stamp)
+	}
+	stored := s.get()
+	assert.Equal(t, stored.ResourceVersion, got.ResourceVersion)
+	assert.Equal(t, int32(4), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
+	assert.Equal(t, int32(9), stored.Spec.MinReadySeconds, "the other write is kept")
+	assert.Equal(t, "by-hand", stored.Labels["edited"])
+}
+
+// A dry run sends the same patch with dryRun=All, answers with what would be stored, and stores nothing.
+func TestApplyDryRunPatchesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	got, err := s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), true)
+	require.NoError(t, err)
+	require.Len(t, s.opts, 1)
+	assert.Equal(t, []string{metav1.DryRunAll}, s.opts[0].DryRun)
+	assert.Equal(t, "triton-apiserver", s.opts[0].FieldManager)
+	assert.Equal(t, int32(4), int32(got.Spec.UpdateStrategy.Partition.IntValue()), "the answer shows the new partition")
+	assert.Equal(t, "web-update", got.Annotations[OwnerAnnotation])
+
+	stored := s.get()
+	assert.Equal(t, "100", stored.ResourceVersion)
+	assert.Nil(t, stored.Spec.UpdateStrategy.Partition)
+	assert.Empty(t, stored.Annotations[OwnerAnnotation])
 }

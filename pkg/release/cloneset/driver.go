@@ -4,6 +4,7 @@
 package cloneset
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	appspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -42,8 +44,13 @@ const (
 	// for, so that a write derived from an older state of the release is never applied after a newer one.
 	IntentAnnotation = "releases.triton.io/intent"
 	// TemplateHashAnnotation is a hash of the pod template the release last gave the CloneSet: the stored
-	// template carries API defaults, so comparing templates field by field would rewrite it every time.
+	// template carries API defaults, so comparing templates field by field would rewrite it every time
+	// (drift is found by a looser comparison, templateDrifted).
 	TemplateHashAnnotation = "releases.triton.io/template-hash"
+	// StoredTemplateAnnotation is a hash of the pod template the server stored when it did not keep the
+	// release's template as given (an admission webhook changed a field the release sets): while the
+	// CloneSet still has exactly that template, it counts as the release's and is not rewritten.
+	StoredTemplateAnnotation = "releases.triton.io/stored-template-hash"
 	// HoldLabel, on a pod, makes kruise hold it before deleting or updating it in place (CloneSet lifecycle
 	// hooks) until the release has pulled it out of traffic and removed the label.
 	HoldLabel = "apps.triton.io/hold"
@@ -243,6 +250,12 @@ func withGate(t *corev1.PodTemplateSpec) {
 
 // Apply makes the CloneSet what the release wants and returns it as it is afterwards (as the server would
 // store it, with dryRun). A Create release creates its CloneSet.
+//
+// An existing CloneSet is written with a JSON merge patch (CRDs take no strategic merge patch) that says
+// only what the release owns: the differences between the CloneSet as read and as the release wants it,
+// both as the kruise-api types see them, plus the intent stamp and the resourceVersion as read. Fields
+// those types do not know (a newer OpenKruise's) are in neither, so never in the patch, and the server
+// keeps them; a full update would drop them on every write.
 func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
 	in := plan.IntentOf(r)
 	var result *kruiseappsv1alpha1.CloneSet
@@ -275,7 +288,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result = cs
 			return nil
 		}
-		want, err := d.desired(ctx, cs, r, in)
+		want, wrote, err := d.desired(ctx, cs, r, in)
 		if err != nil {
 			return err
 		}
@@ -284,16 +297,85 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result = cs
 			return nil
 		}
-		// The update carries the CloneSet's resourceVersion: the stamp check above and this write are atomic.
-		want.Annotations[IntentAnnotation] = string(r.UID) + "/" + r.ResourceVersion
-		opts := metav1.UpdateOptions{FieldManager: "triton-apiserver"}
-		if dryRun {
-			opts.DryRun = []string{metav1.DryRunAll}
+		// The patch carries the CloneSet's resourceVersion as read (a precondition: a write in between
+		// makes it fail with 409 Conflict, and the loop reads again), so the stamp check above and this
+		// write are atomic.
+		stamp := string(r.UID) + "/" + r.ResourceVersion
+		want.Annotations[IntentAnnotation] = stamp
+		patch, err := ownedPatch(cs, want, stamp)
+		if err != nil {
+			return err
 		}
-		result, err = d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Update(ctx, want, opts)
-		return err
+		if result, err = d.patch(ctx, cs, patch, dryRun); err != nil {
+			return err
+		}
+		if wrote != nil && in.Owned && !dryRun && !apiequality.Semantic.DeepDerivative(*wrote, result.Spec.Template) {
+			// The server did not keep the template as given: an admission webhook changed a field the
+			// release sets (kruise's webhook drops pod fields its types do not know and rounds quantities
+			// to millis, another webhook may rewrite images). Writing it again would be changed back
+			// again, for ever: record the template as stored, which desired then takes as the release's.
+			stored := map[string]interface{}{"metadata": map[string]interface{}{
+				"resourceVersion": result.ResourceVersion,
+				"annotations":     map[string]interface{}{StoredTemplateAnnotation: templateHash(&result.Spec.Template)},
+			}}
+			raw, err := json.Marshal(stored)
+			if err != nil {
+				return err
+			}
+			if result, err = d.patch(ctx, result, raw, false); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return result, err
+}
+
+// patch sends a JSON merge patch to the CloneSet.
+func (d *Driver) patch(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, patch []byte, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
+	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Patch(ctx, cs.Name, types.MergePatchType, patch, opts)
+}
+
+// ownedPatch is the JSON merge patch from cs to want: the fields that differ between them as the kruise-api
+// types see them (a key set to null removes it), metadata.resourceVersion of cs as a precondition, and
+// the intent stamp. status is not the release's to write, and is left out.
+func ownedPatch(cs, want *kruiseappsv1alpha1.CloneSet, stamp string) ([]byte, error) {
+	from, err := json.Marshal(cs)
+	if err != nil {
+		return nil, err
+	}
+	to, err := json.Marshal(want)
+	if err != nil {
+		return nil, err
+	}
+	diff, err := jsonpatch.CreateMergePatch(from, to)
+	if err != nil {
+		return nil, err
+	}
+	var patch map[string]interface{}
+	dec := json.NewDecoder(bytes.NewReader(diff))
+	dec.UseNumber()
+	if err := dec.Decode(&patch); err != nil {
+		return nil, err
+	}
+	delete(patch, "status")
+	meta, _ := patch["metadata"].(map[string]interface{})
+	if meta == nil {
+		meta = map[string]interface{}{}
+		patch["metadata"] = meta
+	}
+	meta["resourceVersion"] = cs.ResourceVersion
+	annotations, _ := meta["annotations"].(map[string]interface{})
+	if annotations == nil {
+		annotations = map[string]interface{}{}
+		meta["annotations"] = annotations
+	}
+	annotations[IntentAnnotation] = stamp
+	return json.Marshal(patch)
 }
 
 func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
@@ -326,33 +408,42 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 	return d.Kruise.AppsV1alpha1().CloneSets(r.Namespace).Create(ctx, cs, opts)
 }
 
-// desired is cs changed to the intent: absolute values only.
-func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r *releases.Release, in plan.Intent) (*kruiseappsv1alpha1.CloneSet, error) {
+// desired is cs changed to the intent: absolute values only. It also returns the template it gave the
+// CloneSet, or nil when it kept the CloneSet's.
+func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r *releases.Release, in plan.Intent) (*kruiseappsv1alpha1.CloneSet, *corev1.PodTemplateSpec, error) {
 	want := cs.DeepCopy()
 	t, err := d.template(ctx, r, in.Template)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if want.Annotations == nil {
 		want.Annotations = map[string]string{}
 	}
+	var wrote *corev1.PodTemplateSpec
 	if t != nil {
-		if h := templateHash(t); cs.Annotations[TemplateHashAnnotation] != h {
+		h := templateHash(t)
+		if cs.Annotations[TemplateHashAnnotation] != h || (in.Owned && templateDrifted(cs, t)) {
 			want.Spec.Template = *t
 			want.Annotations[TemplateHashAnnotation] = h
+			delete(want.Annotations, StoredTemplateAnnotation)
+			wrote = t
 		}
 	}
-	// While the release progresses on a CloneSet it already drives, its knob only ever moves forward: a
-	// write derived from an older state of the release (a stale cache racing a verb) cannot undo a batch.
-	forward := r.Status.Phase == releases.ReleaseProgressing && cs.Annotations[OwnerAnnotation] == r.Name
+	if !in.Owned {
+		delete(want.Annotations, StoredTemplateAnnotation)
+	}
+	// The partition is absolute: always the intent's value, so a hand edit that lowers it (more pods
+	// updated than the batches approved, invariant 2) or raises it is put back. A write derived from an
+	// older state of the release (a stale cache racing a verb) cannot undo a batch: the intent stamp
+	// (newerIntent) refuses a state older than the one applied last, and the stamp is written in the same
+	// patch as the resourceVersion precondition, so a newer write in between fails it with a conflict and
+	// the check runs again on what that write left.
 	if in.Partition != nil {
-		value := *in.Partition
-		if p := cs.Spec.UpdateStrategy.Partition; forward && p != nil && p.Type == intstr.Int && p.IntVal < value {
-			value = p.IntVal
-		}
-		p := intstr.FromInt32(value)
+		p := intstr.FromInt32(*in.Partition)
 		want.Spec.UpdateStrategy.Partition = &p
 	}
+	// While the release progresses on a CloneSet it already drives, its replicas only ever move forward.
+	forward := r.Status.Phase == releases.ReleaseProgressing && cs.Annotations[OwnerAnnotation] == r.Name
 	if in.Replicas != nil {
 		value := *in.Replicas
 		if forward && cs.Spec.Replicas != nil {
@@ -368,7 +459,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		// kruise refuses names of pods that are gone: keep only the pods there are.
 		pods, err := d.Pods(ctx, cs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		want.Spec.ScaleStrategy.PodsToDelete = existing(mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete), pods)
 	}
@@ -379,14 +470,32 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	want.Spec.UpdateStrategy.Paused = in.Paused
 	withHooks(want, in.Owned && plan.NeedsPullIn(r))
 	if in.Owned {
-		if want.Annotations == nil {
-			want.Annotations = map[string]string{}
-		}
 		want.Annotations[OwnerAnnotation] = r.Name
 	} else if want.Annotations[OwnerAnnotation] == r.Name {
 		delete(want.Annotations, OwnerAnnotation)
 	}
-	return want, nil
+	return want, wrote, nil
+}
+
+// templateDrifted reports whether the CloneSet's template was changed by hand away from the release's
+// template t: a field t sets has another value, or is gone. The stored template carries the defaults
+// kruise's webhook fills in, which are unset in t; DeepDerivative ignores what t leaves unset, so
+// defaulting is not drift. Nor is a field someone added (t does not set it).
+//
+// It cannot loop, that is write a template the server changes back every time. Defaulting fills fields
+// the release leaves unset, and those are ignored here, so the template the release wrote compares equal
+// afterwards. Where the server changes a value the release does set (kruise's webhook drops pod fields
+// its own, older, core types do not know and rounds quantities up to millis; a default may fill a plain
+// int the release left 0, such as hostPort with hostNetwork; another webhook may rewrite images), the
+// template would be changed back after every write: Apply sees that in the answer to its write and
+// records the template as stored (StoredTemplateAnnotation), and exactly that template is not drift.
+// A hand edit changes the template, so it no longer matches the record and is repaired.
+func templateDrifted(cs *kruiseappsv1alpha1.CloneSet, t *corev1.PodTemplateSpec) bool {
+	if apiequality.Semantic.DeepDerivative(*t, cs.Spec.Template) {
+		return false
+	}
+	stored, ok := cs.Annotations[StoredTemplateAnnotation]
+	return !ok || stored != templateHash(&cs.Spec.Template)
 }
 
 // growing reports whether a release adds pods (Create, scale out).

@@ -11,7 +11,7 @@ import (
 // Verb is something a person does with releases.
 type Verb string
 
-// The verbs of the matrix, in the order the test performs them on one release.
+// The verbs of the matrix, in the order the test performs them.
 const (
 	Get           Verb = "get"
 	List          Verb = "list"
@@ -22,14 +22,28 @@ const (
 	Pause         Verb = "pause"
 	Resume        Verb = "resume"
 	Cancel        Verb = "cancel"
-	Create        Verb = "create"
-	Delete        Verb = "delete"
+	// Create creates an Update release of the CloneSet.
+	Create Verb = "create"
+	// CreateAction creates a release whose action is Create: it creates a CloneSet, so it needs create
+	// on CloneSets besides update.
+	CreateAction Verb = "create (Create action)"
+	// Apply creates a release with server-side apply; it is admitted exactly like a create.
+	Apply Verb = "apply (server-side)"
+	// DeleteRunning deletes a release that has not finished: that cancels it, so it needs what cancel
+	// needs.
+	DeleteRunning Verb = "delete running"
+	// Delete deletes a finished (canceled) release: RBAC on releases alone decides.
+	Delete Verb = "delete"
 )
 
 // Verbs are the matrix's columns, in the order the test performs them: each allowed verb leaves the
-// release where the next allowed one can succeed (next on the waiting canary, then pause, resume,
-// cancel; a new release once the old one is canceled; delete last).
-var Verbs = []Verb{Get, List, Watch, PatchMetadata, PatchSpec, Next, Pause, Resume, Cancel, Create, Delete}
+// namespace where the next allowed one can succeed (next on the waiting canary, then pause, resume,
+// cancel; a new release once the old one is canceled; a Create release of a CloneSet that does not
+// exist; an applied release of another CloneSet; deleting the new release while it runs; deleting the
+// canceled one last). Where a refused verb would leave the namespace otherwise than an allowed one, the
+// test puts it right as admin first (it cancels the first release, and makes the running one), so every
+// cell depends on the row's rights alone.
+var Verbs = []Verb{Get, List, Watch, PatchMetadata, PatchSpec, Next, Pause, Resume, Cancel, Create, CreateAction, Apply, DeleteRunning, Delete}
 
 // Outcome is what a verb gets.
 type Outcome int
@@ -41,6 +55,9 @@ const (
 	Forbidden
 	// ForbiddenCloneSet: 403 because the caller may not update the target CloneSet.
 	ForbiddenCloneSet
+	// ForbiddenCloneSetCreate: 403 because the caller may not create the CloneSet a Create release
+	// would create.
+	ForbiddenCloneSetCreate
 )
 
 func (o Outcome) String() string {
@@ -49,13 +66,15 @@ func (o Outcome) String() string {
 		return "yes"
 	case Forbidden:
 		return "403"
-	default:
+	case ForbiddenCloneSet:
 		return "403 (CloneSet)"
+	default:
+		return "403 (CloneSet create)"
 	}
 }
 
 // Subject is a row: a user with some ClusterRoles bound in the release's namespace, with or without
-// update on CloneSets there.
+// update (and create) on CloneSets there.
 type Subject struct {
 	// User is a static user of the local control plane: alice, or bob who has no role at all.
 	User string
@@ -63,9 +82,12 @@ type Subject struct {
 	ClusterRoles []string
 	// CloneSetUpdate binds a Role allowing get and update on clonesets.apps.kruise.io as well.
 	CloneSetUpdate bool
+	// CloneSetCreate binds a Role allowing get and create on clonesets.apps.kruise.io as well.
+	CloneSetCreate bool
 	// Allowed are the verbs that succeed; DeniedByCloneSet those refused only for want of CloneSet
-	// update. Every other verb is refused by RBAC.
-	Allowed, DeniedByCloneSet []Verb
+	// update, DeniedByCloneSetCreate those refused only for want of CloneSet create. Every other verb is
+	// refused by RBAC.
+	Allowed, DeniedByCloneSet, DeniedByCloneSetCreate []Verb
 }
 
 // Name is the row's label.
@@ -74,8 +96,15 @@ func (s Subject) Name() string {
 	if len(s.ClusterRoles) > 0 {
 		roles = strings.Join(s.ClusterRoles, ", ")
 	}
+	var cloneSet []string
 	if s.CloneSetUpdate {
-		return s.User + ": " + roles + " + CloneSet update"
+		cloneSet = append(cloneSet, "update")
+	}
+	if s.CloneSetCreate {
+		cloneSet = append(cloneSet, "create")
+	}
+	if len(cloneSet) > 0 {
+		return s.User + ": " + roles + " + CloneSet " + strings.Join(cloneSet, ", ")
 	}
 	return s.User + ": " + roles
 }
@@ -92,15 +121,32 @@ func (s Subject) Want(v Verb) Outcome {
 			return ForbiddenCloneSet
 		}
 	}
+	for _, d := range s.DeniedByCloneSetCreate {
+		if d == v {
+			return ForbiddenCloneSetCreate
+		}
+	}
 	return Forbidden
 }
 
+// verbs joins lists of verbs into a new one.
+func verbs(lists ...[]Verb) []Verb {
+	var out []Verb
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
 var (
-	read     = []Verb{Get, List, Watch}
-	approve  = []Verb{Next, Pause, Resume}
-	moving   = []Verb{PatchSpec, Next, Pause, Resume, Cancel, Create}
-	operate  = append(append(append([]Verb{}, read...), PatchMetadata, PatchSpec), append(approve, Cancel, Create, Delete)...)
-	approver = append(append([]Verb{}, read...), approve...)
+	read    = []Verb{Get, List, Watch}
+	approve = []Verb{Next, Pause, Resume}
+	// moving are the verbs that move a CloneSet, or would: they need update on it.
+	moving   = []Verb{PatchSpec, Next, Pause, Resume, Cancel, Create, Apply, DeleteRunning}
+	operate  = verbs(read, []Verb{PatchMetadata, PatchSpec}, approve, []Verb{Cancel, Create, Apply, DeleteRunning, Delete})
+	approver = verbs(read, approve)
+	// createAction is a Create release: create on the CloneSet is asked first, then update.
+	createAction = []Verb{CreateAction}
 )
 
 // Matrix is every row the tests run and the README shows.
@@ -111,14 +157,27 @@ var Matrix = []Subject{
 	{User: "alice", ClusterRoles: []string{"triton-release-approver"}, Allowed: read, DeniedByCloneSet: approve},
 	{User: "alice", ClusterRoles: []string{"triton-release-approver"}, CloneSetUpdate: true, Allowed: approver},
 	{User: "alice", ClusterRoles: []string{"triton-release-operator"},
-		Allowed: []Verb{Get, List, Watch, PatchMetadata, Delete}, DeniedByCloneSet: moving},
-	{User: "alice", ClusterRoles: []string{"triton-release-operator"}, CloneSetUpdate: true, Allowed: operate},
+		Allowed: []Verb{Get, List, Watch, PatchMetadata, Delete}, DeniedByCloneSet: moving, DeniedByCloneSetCreate: createAction},
+	{User: "alice", ClusterRoles: []string{"triton-release-operator"}, CloneSetUpdate: true,
+		Allowed: operate, DeniedByCloneSetCreate: createAction},
+	// Create on CloneSets without update: a Create release still needs update.
+	{User: "alice", ClusterRoles: []string{"triton-release-operator"}, CloneSetCreate: true,
+		Allowed: []Verb{Get, List, Watch, PatchMetadata, Delete}, DeniedByCloneSet: verbs(moving, createAction)},
+	{User: "alice", ClusterRoles: []string{"triton-release-operator"}, CloneSetUpdate: true, CloneSetCreate: true,
+		Allowed: verbs(operate, createAction)},
 	{User: "alice", ClusterRoles: []string{"view"}, CloneSetUpdate: true, Allowed: read},
 	{User: "alice", ClusterRoles: []string{"edit"}, CloneSetUpdate: true, Allowed: approver},
-	{User: "alice", ClusterRoles: []string{"admin"}, CloneSetUpdate: true, Allowed: operate},
+	{User: "alice", ClusterRoles: []string{"admin"}, CloneSetUpdate: true, Allowed: operate, DeniedByCloneSetCreate: createAction},
 }
 
-// Markdown is the matrix as a README table.
+// legend explains the columns and the outcome the README's prose above the table does not.
+const legend = "`create (Create action)` creates a release whose action is `Create`: it creates the CloneSet, so it " +
+	"needs `create` on CloneSets besides `update`, and \"403 (CloneSet create)\" is the refusal for want of it " +
+	"(\"CloneSet create\" is a Role granting `get`, `create` on `clonesets.apps.kruise.io`). `apply (server-side)` " +
+	"creates a release with server-side apply, which is admitted exactly like `create`. `delete running` deletes a " +
+	"release that has not finished, which cancels it, so it needs what `cancel` needs; `delete` deletes a finished one.\n"
+
+// Markdown is the matrix as a README table, with a legend of its newer columns.
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| roles bound in the namespace |")
@@ -137,5 +196,6 @@ func Markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\n" + legend)
 	return b.String()
 }

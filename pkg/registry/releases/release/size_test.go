@@ -94,7 +94,7 @@ func TestLargestReleaseFitsInEtcd(t *testing.T) {
 	}
 	for _, c := range []string{"AwaitingNext", "Paused", "Failed", "Complete"} {
 		s.Conditions = append(s.Conditions, metav1.Condition{Type: c, Status: metav1.ConditionTrue, Reason: "Because",
-			Message: "batch 200: 1048576 failing pods, 0 tolerated: " + long(253) + "; " + long(253) + "; " + long(253) + "; and 1048573 more",
+			Message:            "batch 200: 1048576 failing pods, 0 tolerated: " + long(253) + "; " + long(253) + "; " + long(253) + "; and 1048573 more",
 			LastTransitionTime: now, ObservedGeneration: 1})
 	}
 	require.Empty(t, validation.ValidateReleaseStatus(s, nil), "a status the server could write")
