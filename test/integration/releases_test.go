@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
@@ -143,6 +144,116 @@ func TestStatusUpdateLeavesSpecAlone(t *testing.T) {
 	assert.Contains(t, causeFields(err), "status.currentBatch")
 }
 
+// The status is the server's own record: no one else writes it, not even a member of system:masters, by
+// PUT, merge patch or server-side apply. Reading it stays open.
+func TestStatusIsWrittenByTheServerOnly(t *testing.T) {
+	ctx, ns := testContext(t), namespace(t)
+	r, err := shared.client.ReleasesV1alpha1().Releases(ns).Create(ctx, updateRelease("web-v2", "web"), metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	// Callers this server authorizes at all are in system:masters (it has no kube-apiserver to ask about
+	// others): a cluster admin, and the server's own service account as a cluster admin.
+	for _, caller := range []struct {
+		name   string
+		groups []string
+	}{{"admin", []string{"system:masters"}}, {"system:serviceaccount:triton-system:triton-apiserver", []string{"system:masters"}}} {
+		releases := as(t, caller.name, caller.groups...).ReleasesV1alpha1().Releases(ns)
+		refused := func(what string, err error) {
+			t.Helper()
+			if assert.True(t, apierrors.IsForbidden(err), "%s as %s: want 403, got %v", what, caller.name, err) {
+				assert.Contains(t, err.Error(), "the status is written by triton-apiserver's controller only", what)
+				assert.Contains(t, err.Error(), "pause, resume, next and cancel", what)
+			}
+		}
+
+		changed := r.DeepCopy()
+		changed.Status.Phase = v1alpha1.ReleaseSucceeded
+		_, err = releases.UpdateStatus(ctx, changed, metav1.UpdateOptions{})
+		refused("PUT", err)
+		_, err = releases.Patch(ctx, "web-v2", types.MergePatchType, []byte(`{"status":{"phase":"Succeeded"}}`), metav1.PatchOptions{}, "status")
+		refused("merge patch", err)
+		_, err = releases.Patch(ctx, "web-v2", types.ApplyPatchType,
+			[]byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata:\n  name: web-v2\nstatus:\n  phase: Succeeded\n"),
+			metav1.PatchOptions{FieldManager: "intruder", Force: ptrBool(true)}, "status")
+		refused("server-side apply", err)
+		_, err = releases.ApplyStatus(ctx, releaseac.Release("web-v2", ns).WithStatus(releaseac.ReleaseStatus().WithPhase(v1alpha1.ReleaseSucceeded)),
+			metav1.ApplyOptions{FieldManager: "intruder", Force: true})
+		refused("typed apply", err)
+		_, err = releases.UpdateStatus(ctx, changed, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		refused("dry-run PUT", err)
+		_, err = releases.Patch(ctx, "nope", types.MergePatchType, []byte(`{"status":{"phase":"Succeeded"}}`), metav1.PatchOptions{}, "status")
+		refused("patch of a release that does not exist", err)
+	}
+
+	stored, err := shared.client.ReleasesV1alpha1().Releases(ns).Get(ctx, "web-v2", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, r.ResourceVersion, stored.ResourceVersion, "nothing may be written")
+	assert.Equal(t, v1alpha1.ReleasePending, stored.Status.Phase)
+
+	// GET of the status subresource is anyone's who may read releases.
+	var got v1alpha1.Release
+	err = as(t, "admin", "system:masters").ReleasesV1alpha1().RESTClient().Get().
+		Namespace(ns).Resource("releases").Name("web-v2").SubResource("status").Do(ctx).Into(&got)
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleasePending, got.Status.Phase)
+}
+
+// The server's own writes move a release only as the server does: along the phases, never back a batch;
+// anything else is a 422 that names the field.
+func TestStatusMovesOnlyAsTheServerDoes(t *testing.T) {
+	ctx, ns := testContext(t), namespace(t)
+	releases := shared.client.ReleasesV1alpha1().Releases(ns)
+	r, err := releases.Create(ctx, updateRelease("web-v2", "web"), metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	r.Status.Phase = v1alpha1.ReleaseProgressing
+	r.Status.CurrentBatch = 2
+	r.Status.Batches = []v1alpha1.ReleaseBatch{
+		{Index: 1, Canary: true, Replicas: 1, Target: 1, Phase: v1alpha1.BatchBaked},
+		{Index: 2, Replicas: 2, Target: 3, Phase: v1alpha1.BatchSmoking},
+	}
+	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 3, RevisionBeforeRelease: "web-v1", ReplicasBeforeRelease: ptrInt32(3)}
+	r, err = releases.UpdateStatus(ctx, r, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name   string
+		change func(s *v1alpha1.ReleaseStatus)
+		field  string
+	}{
+		{"back to Pending", func(s *v1alpha1.ReleaseStatus) { s.Phase = v1alpha1.ReleasePending }, "status.phase"},
+		{"back a batch", func(s *v1alpha1.ReleaseStatus) { s.CurrentBatch = 1 }, "status.currentBatch"},
+		{"another revision to return to", func(s *v1alpha1.ReleaseStatus) { s.CloneSet.RevisionBeforeRelease = "api-v7" }, "status.cloneSet.revisionBeforeRelease"},
+		{"a batch more", func(s *v1alpha1.ReleaseStatus) {
+			s.Batches = append(s.Batches, v1alpha1.ReleaseBatch{Index: 3, Replicas: 1, Target: 4})
+		}, "status.batches"},
+		{"a higher target", func(s *v1alpha1.ReleaseStatus) { s.Batches[1].Target = 5 }, "status.batches[1].target"},
+	} {
+		changed := r.DeepCopy()
+		tc.change(&changed.Status)
+		_, err = releases.UpdateStatus(ctx, changed, metav1.UpdateOptions{})
+		if assert.True(t, apierrors.IsInvalid(err), "%s: want 422, got %v", tc.name, err) {
+			assert.Contains(t, causeFields(err), tc.field, tc.name)
+		}
+	}
+
+	// Once Succeeded, a release stays so.
+	r.Status.Phase = v1alpha1.ReleaseSucceeded
+	r, err = releases.UpdateStatus(ctx, r, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	r.Status.Phase = v1alpha1.ReleaseProgressing
+	_, err = releases.UpdateStatus(ctx, r, metav1.UpdateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
+	assert.Equal(t, []string{"status.phase"}, causeFields(err))
+	stored, err := releases.Get(ctx, "web-v2", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleaseSucceeded, stored.Status.Phase)
+}
+
+func ptrBool(v bool) *bool { return &v }
+
+func ptrInt32(v int32) *int32 { return &v }
+
 func TestInvalidCreateIs422WithFieldsAndStoresNothing(t *testing.T) {
 	ctx, ns := testContext(t), namespace(t)
 	releases := shared.client.ReleasesV1alpha1().Releases(ns)
@@ -254,7 +365,8 @@ func TestServerSideApply(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleasePending, r.Status.Phase)
 
-	// Through the status subresource it is taken, and the spec is not touched.
+	// Through the status subresource the server's own apply (the loopback identity) is taken, and the
+	// spec is not touched. Anyone else's is refused (TestStatusIsWrittenByTheServerOnly).
 	r, err = releases.ApplyStatus(ctx, withStatus, metav1.ApplyOptions{FieldManager: "triton-controller", Force: true})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseSucceeded, r.Status.Phase)

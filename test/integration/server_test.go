@@ -52,8 +52,11 @@ func TestMain(m *testing.M) {
 }
 
 // startServer starts triton-apiserver with its embedded etcd in dir/etcd, as `triton-apiserver` does
-// without --etcd-servers, but with no cluster behind it: no delegated authentication or authorization,
-// no admission, no priority and fairness. Clients use the server's privileged loopback identity.
+// without --etcd-servers, but with no cluster behind it: no kube-apiserver to delegate authentication or
+// authorization to, no admission, no priority and fairness. It authenticates as in production otherwise,
+// so the only credential it takes is its loopback token (user system:apiserver in system:masters, which
+// may do anything). Clients use that identity: the server's own, as its controller does; as() calls as
+// another user.
 func startServer(dir string) (*testServer, error) {
 	o := app.NewOptions()
 	o.EtcdDataDir = dir + "/etcd"
@@ -64,8 +67,9 @@ func startServer(dir string) (*testServer, error) {
 	o.Recommended.SecureServing.Listener = ln
 	o.Recommended.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
 	o.Recommended.SecureServing.ServerCert.CertDirectory = dir + "/certificates"
-	o.Recommended.Authentication = nil
-	o.Recommended.Authorization = nil
+	o.Recommended.Authentication.RemoteKubeConfigFileOptional = true
+	o.Recommended.Authentication.SkipInClusterLookup = true
+	o.Recommended.Authorization.RemoteKubeConfigFileOptional = true
 	o.Recommended.CoreAPI = nil
 	o.Recommended.Admission = nil
 	o.Recommended.Features.EnablePriorityAndFairness = false
@@ -107,6 +111,19 @@ func (s *testServer) stop() {
 	case <-time.After(time.Minute):
 		panic("triton-apiserver did not stop within a minute")
 	}
+}
+
+// as is a client of the shared server that calls as user in groups: the server's loopback identity
+// impersonates them (system:masters may).
+func as(t *testing.T, user string, groups ...string) versioned.Interface {
+	t.Helper()
+	config := rest.CopyConfig(shared.config)
+	config.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
+	client, err := versioned.NewForConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }
 
 func testContext(t *testing.T) context.Context {

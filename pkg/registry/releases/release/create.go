@@ -93,7 +93,7 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 func keepFinalizer(next rest.ValidateObjectUpdateFunc) rest.ValidateObjectUpdateFunc {
 	return func(ctx context.Context, obj, old runtime.Object) error {
 		n, o := obj.(*releases.Release), old.(*releases.Release)
-		if hasFinalizer(o) && !hasFinalizer(n) && !fromServer(ctx) {
+		if hasFinalizer(o) && !hasFinalizer(n) && !requestFromServer(ctx) {
 			return apierrors.NewForbidden(releases.Resource("releases"), o.Name, fmt.Errorf(
 				"finalizer %s is removed by triton-apiserver once the CloneSet is cleaned up; delete the release instead", releases.CleanupFinalizer))
 		}
@@ -143,17 +143,9 @@ func hasFinalizer(r *releases.Release) bool {
 	return false
 }
 
-// fromServer reports whether the request comes from the server itself (its loopback client, which its
-// controller uses).
-func fromServer(ctx context.Context) bool {
-	u, ok := genericapirequest.UserFrom(ctx)
-	if !ok || u == nil || u.GetName() != "system:apiserver" {
-		return false
-	}
-	for _, g := range u.GetGroups() {
-		if g == "system:masters" {
-			return true
-		}
-	}
-	return false
+// requestFromServer reports whether the request comes from the server itself (its loopback client, which
+// its controller uses).
+func requestFromServer(ctx context.Context) bool {
+	u, _ := genericapirequest.UserFrom(ctx)
+	return isServer(u)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -15,12 +16,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // --- builders ---
@@ -304,13 +308,13 @@ func TestStatusBeforeUpdate(t *testing.T) {
 	obj := old.DeepCopy()
 	obj.Generation = 99
 	obj.Spec.Strategy.Mode = releases.ModeAuto
-	obj.Status.CurrentBatch = 1
+	obj.Status.Batches[1].Phase = releases.BatchSmoked
 
 	require.NoError(t, rest.BeforeUpdate(st, nsContext("default"), obj, old))
 
 	assert.Equal(t, int64(3), obj.Generation)
 	assert.Equal(t, releases.ModeManual, obj.Spec.Strategy.Mode)
-	assert.Equal(t, int32(1), obj.Status.CurrentBatch)
+	assert.Equal(t, releases.BatchSmoked, obj.Status.Batches[1].Phase)
 }
 
 // --- server-side apply ---
@@ -493,6 +497,187 @@ func TestMatch(t *testing.T) {
 			got, err := pred.Matches(r)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// --- status writes: the server's only, and only its moves ---
+
+// recordedRelease is storedRelease with everything the server records of the CloneSet before the release.
+func recordedRelease() *releases.Release {
+	r := storedRelease()
+	maxUnavailable := intstr.FromString("20%")
+	r.Status.CloneSet.RevisionBeforeRelease = "web-v1"
+	r.Status.CloneSet.ReplicasBeforeRelease = ptr(int32(4))
+	r.Status.CloneSet.MaxUnavailableBeforeRelease = &maxUnavailable
+	r.Status.CloneSet.PodsBeforeRelease = []string{"web-a", "web-b", "web-c", "web-d"}
+	return r
+}
+
+func TestStatusRESTRefusesEveryoneButTheServer(t *testing.T) {
+	tests := []struct {
+		name string
+		user user.Info // nil: a request without a user
+	}{
+		{"no user", nil},
+		{"a user", &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}},
+		{"a cluster admin", &user.DefaultInfo{Name: "admin", Groups: []string{user.SystemPrivilegedGroup, user.AllAuthenticated}}},
+		{"the server's own service account", &user.DefaultInfo{Name: "system:serviceaccount:triton-system:triton-apiserver",
+			Groups: []string{"system:serviceaccounts", user.AllAuthenticated}}},
+		{"the server's name outside system:masters", &user.DefaultInfo{Name: user.APIServerUser, Groups: []string{user.AllAuthenticated}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := nsContext("default")
+			if tc.user != nil {
+				ctx = genericapirequest.WithUser(ctx, tc.user)
+			}
+			read := false
+			objInfo := rest.DefaultUpdatedObjectInfo(nil, func(ctx context.Context, newObj, oldObj runtime.Object) (runtime.Object, error) {
+				read = true
+				return newObj, nil
+			})
+			// No store: a refusal reads and writes nothing.
+			obj, created, err := (&StatusREST{}).Update(ctx, "web-1", objInfo, rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
+			require.Error(t, err)
+			assert.True(t, apierrors.IsForbidden(err), "want 403, got %v", err)
+			assert.Contains(t, err.Error(), "the status is written by triton-apiserver's controller only")
+			assert.Contains(t, err.Error(), "pause, resume, next and cancel subresources")
+			if tc.user != nil {
+				assert.Contains(t, err.Error(), `User "`+tc.user.GetName()+`"`)
+			}
+			details := err.(apierrors.APIStatus).Status().Details
+			require.NotNil(t, details)
+			assert.Equal(t, releases.GroupName, details.Group)
+			assert.Equal(t, "web-1", details.Name)
+			assert.Nil(t, obj)
+			assert.False(t, created)
+			assert.False(t, read, "the update was computed for a caller who may not write")
+		})
+	}
+}
+
+func TestIsServer(t *testing.T) {
+	// As k8s.io/apiserver's AuthorizeClientBearerToken authenticates the loopback token.
+	loopback := &user.DefaultInfo{Name: user.APIServerUser, UID: "c3b9d0a4-0d52-4e59-9a53-0f5d0cb2e0a1",
+		Groups: []string{user.AllAuthenticated, user.SystemPrivilegedGroup}}
+	assert.True(t, isServer(loopback))
+	assert.True(t, isServer(&user.DefaultInfo{Name: user.APIServerUser, Groups: []string{user.SystemPrivilegedGroup}}))
+
+	assert.False(t, isServer(nil))
+	assert.False(t, isServer(&user.DefaultInfo{Name: user.APIServerUser}))
+	assert.False(t, isServer(&user.DefaultInfo{Name: "admin", Groups: []string{user.SystemPrivilegedGroup}}))
+	assert.False(t, isServer(&user.DefaultInfo{Name: "System:APIServer", Groups: []string{user.SystemPrivilegedGroup}}))
+	assert.False(t, isServer(&user.DefaultInfo{Name: user.APIServerUser, Groups: []string{"system:masters-not"}}))
+}
+
+// The status strategy refuses, with a 422 naming the field, every write that moves a release where the
+// server never moves one; it runs for the server's own writes too.
+func TestStatusValidateUpdateRefusesMovesTheServerNeverMakes(t *testing.T) {
+	st := NewStatusStrategy(NewStrategy(newScheme(t)))
+	ctx := nsContext("default")
+
+	tests := []struct {
+		name   string
+		old    func(s *releases.ReleaseStatus) // from recordedRelease
+		change func(s *releases.ReleaseStatus)
+		field  string
+	}{
+		{"a Succeeded release moved back", func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseSucceeded },
+			func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseProgressing }, "status.phase"},
+		{"a Canceled release resumed", func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseCanceled },
+			func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseProgressing }, "status.phase"},
+		{"a Paused release failed", func(s *releases.ReleaseStatus) { s.Phase = releases.ReleasePaused },
+			func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseFailed }, "status.phase"},
+		{"back to Pending", nil, func(s *releases.ReleaseStatus) { s.Phase = releases.ReleasePending }, "status.phase"},
+		{"back a batch", nil, func(s *releases.ReleaseStatus) { s.CurrentBatch = 1 }, "status.currentBatch"},
+		{"another CloneSet's revision", nil, func(s *releases.ReleaseStatus) { s.CloneSet.RevisionBeforeRelease = "api-7f9c5d8b6" },
+			"status.cloneSet.revisionBeforeRelease"},
+		{"other replicas before the release", nil, func(s *releases.ReleaseStatus) { s.CloneSet.ReplicasBeforeRelease = ptr(int32(40)) },
+			"status.cloneSet.replicasBeforeRelease"},
+		{"other maxUnavailable before the release", nil, func(s *releases.ReleaseStatus) { s.CloneSet.MaxUnavailableBeforeRelease = nil },
+			"status.cloneSet.maxUnavailableBeforeRelease"},
+		{"other pods before the release", nil, func(s *releases.ReleaseStatus) { s.CloneSet.PodsBeforeRelease = []string{"web-a"} },
+			"status.cloneSet.podsBeforeRelease"},
+		{"a batch more", nil, func(s *releases.ReleaseStatus) {
+			s.Batches = append(s.Batches, releases.ReleaseBatch{Index: 3, Replicas: 1, Target: 5})
+		}, "status.batches"},
+		{"no canary any more", nil, func(s *releases.ReleaseStatus) { s.Batches[0].Canary = false }, "status.batches[0].canary"},
+		{"a bigger batch", nil, func(s *releases.ReleaseStatus) { s.Batches[1].Replicas = 9 }, "status.batches[1].replicas"},
+		{"a higher target", nil, func(s *releases.ReleaseStatus) { s.Batches[1].Target = 9 }, "status.batches[1].target"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			old := recordedRelease()
+			if tc.old != nil {
+				tc.old(&old.Status)
+			}
+			obj := old.DeepCopy()
+			tc.change(&obj.Status)
+
+			assertHasError(t, st.ValidateUpdate(ctx, obj, old), field.ErrorTypeInvalid, tc.field)
+			err := rest.BeforeUpdate(st, ctx, obj, old)
+			require.Error(t, err)
+			require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
+			var causes []string
+			for _, c := range err.(apierrors.APIStatus).Status().Details.Causes {
+				causes = append(causes, c.Field)
+			}
+			assert.Contains(t, causes, tc.field)
+		})
+	}
+}
+
+// The controller's observation write (cloneset.Observe over the CloneSet as it now is) keeps what the
+// release recorded before it started, whatever the CloneSet did since, or if it is gone.
+func TestStatusValidateUpdateAcceptsTheControllersObservation(t *testing.T) {
+	st := NewStatusStrategy(NewStrategy(newScheme(t)))
+	ctx := nsContext("default")
+	old := recordedRelease()
+	partition := intstr.FromInt32(1)
+	maxUnavailable := intstr.FromString("100%")
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", Generation: 8},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: ptr(int32(6)),
+			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{
+				Partition: &partition, Paused: true, MaxUnavailable: &maxUnavailable,
+			},
+		},
+		Status: kruiseappsv1alpha1.CloneSetStatus{
+			UpdateRevision: "web-v3", CurrentRevision: "web-v2", UpdatedReplicas: 5, UpdatedReadyReplicas: 4, ObservedGeneration: 8,
+		},
+	}
+	for name, cs := range map[string]*kruiseappsv1alpha1.CloneSet{"moved": cs, "gone": nil} {
+		t.Run(name, func(t *testing.T) {
+			obj := old.DeepCopy()
+			obj.Status.CloneSet = cloneset.Observe(cs, old.Status.CloneSet)
+			require.NoError(t, rest.BeforeUpdate(st, ctx, obj, old))
+			assert.Equal(t, "web-v1", obj.Status.CloneSet.RevisionBeforeRelease)
+			assert.Equal(t, int32(4), *obj.Status.CloneSet.ReplicasBeforeRelease)
+			assert.Equal(t, "20%", obj.Status.CloneSet.MaxUnavailableBeforeRelease.String())
+			assert.Equal(t, []string{"web-a", "web-b", "web-c", "web-d"}, obj.Status.CloneSet.PodsBeforeRelease)
+		})
+	}
+}
+
+// The verbs' writes pass the status strategy: each one the machine makes on a running release.
+func TestStatusValidateUpdateAcceptsTheVerbs(t *testing.T) {
+	st := NewStatusStrategy(NewStrategy(newScheme(t)))
+	ctx := nsContext("default")
+	obs := plan.Observation{Replicas: 4, Updated: 2, ContainersReady: 2, Ready: 1}
+	for _, verb := range plan.Verbs {
+		t.Run(string(verb), func(t *testing.T) {
+			old := recordedRelease()
+			old.Status.Batches[1].Phase = releases.BatchBaked
+			if verb == plan.VerbResume {
+				old.Status.Phase = releases.ReleasePaused
+			}
+			obj := old.DeepCopy()
+			changed, err := plan.Act(obj, verb, nil, obs, "alice", metav1.Now())
+			require.NoError(t, err)
+			require.True(t, changed)
+			assert.Empty(t, st.ValidateUpdate(ctx, obj, old))
 		})
 	}
 }
