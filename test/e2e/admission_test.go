@@ -15,6 +15,7 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,7 +79,11 @@ func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
 	// With it: admitted and planned, started, holding the CloneSet, with the cleanup finalizer.
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}})
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "update", "apps.kruise.io", "clonesets")
-	out, err = applyServerSide(t, ctx, alice, ns, releaseYAML("by-alice", "nginx:1.28"))
+	// The server caches the refusal above for a few seconds (delegated authorization), so the apply is retried.
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		out, err = applyServerSide(t, ctx, alice, ns, releaseYAML("by-alice", "nginx:1.28"))
+		return err == nil, nil
+	})
 	require.NoError(t, err, out)
 	r := waitRelease(t, ctx, admin, ns, "by-alice", "the canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
 	require.Len(t, r.Status.Batches, 2, "planned: canary and the rest")
@@ -113,7 +118,7 @@ func TestCreateReleaseNeedsCloneSetCreate(t *testing.T) {
 			Spec: v1alpha1.ReleaseSpec{
 				CloneSetName: "web", Action: v1alpha1.ActionCreate, Replicas: &replicas,
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-				Template: updateTo("nginx:1.28", 0, size, v1alpha1.ModeAuto).Spec.Template,
+				Template: webTemplate(),
 				Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeAuto},
 			},
 		}, metav1.CreateOptions{DryRun: dryRun})
@@ -142,8 +147,19 @@ func TestCreateReleaseNeedsCloneSetCreate(t *testing.T) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "create", "apps.kruise.io", "clonesets")
-	require.NoError(t, create(nil))
+	// The server caches the refusals above for a few seconds (delegated authorization).
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		err = create(nil)
+		return err == nil, nil
+	})
+	require.NoError(t, err)
 	waitRelease(t, ctx, admin, ns, "web-create", "Succeeded", succeeded)
+}
+
+func webTemplate() *corev1.PodTemplateSpec {
+	t := updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeAuto).Spec.Template
+	t.Labels = map[string]string{"app": "web"}
+	return t
 }
 
 // Invariant 8 for a delete: deleting a running release needs what cancel needs, cancels it, and leaves the
