@@ -258,18 +258,21 @@ func TestReleaseStartsFromTheLatestCloneSetSpec(t *testing.T) {
 		})
 		r, err := rels.Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
+		t.Logf("%s: recorded revision %s; the CloneSet now at generation %d, observed %d, update revision %s",
+			name, r.Status.CloneSet.RevisionBeforeRelease, cs.Generation, cs.Status.ObservedGeneration, cs.Status.UpdateRevision)
 		rev, err := admin.kube.AppsV1().ControllerRevisions(ns).Get(ctx, r.Status.CloneSet.RevisionBeforeRelease, metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Contains(t, string(rev.Data.Raw), image, "release %s starts from the edited template (%s)", name, image)
-		assert.Equal(t, cs.Status.UpdateRevision, rev.Name)
 		// Cancel: the CloneSet goes back to the edited template, not an older one.
 		_, err = rels.Cancel(ctx, name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		released := waitReleased(t, ctx, admin, ns)
 		assert.Equal(t, image, released.Spec.Template.Spec.Containers[0].Image, "cancel restores the template of the edit")
 		assert.NotContains(t, released.Spec.Template.Annotations, cloneset.RestartedAtAnnotation)
-		waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-			return s.ObservedGeneration > 0 && s.UpdatedReadyReplicas == 2
+		// Settled on the edit before the next one: kruise has seen the cancel and every pod is back.
+		waitCloneSetIs(t, ctx, admin, ns, "settled after the cancel", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+			return cs.Status.ObservedGeneration == cs.Generation && cs.Status.UpdatedReadyReplicas == 2 &&
+				cs.Status.UpdateRevision == rev.Name && cs.Status.CurrentRevision == rev.Name
 		})
 	}
 }

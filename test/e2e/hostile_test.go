@@ -278,7 +278,7 @@ func TestHostileRequestsAre4xxAndChangeNothing(t *testing.T) {
 
 // hostileSnapshot is what must not change while hostile and enormous requests are answered.
 type hostileSnapshot struct {
-	store    string // the release store's revision
+	store    string // the namespace's releases and their resourceVersions
 	releases int
 	release  string // nginx-update's resourceVersion
 	// cloneSets: generation and annotations of nginx and idle.
@@ -296,7 +296,13 @@ func takeHostileSnapshot(t *testing.T, ctx context.Context, admin *cluster, ns s
 	require.NoError(t, err)
 	r, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err)
-	s := hostileSnapshot{store: l.ResourceVersion, releases: len(l.Items), release: r.ResourceVersion, cloneSets: map[string]string{}}
+	// The namespace's releases, each at its resourceVersion: the store's global revision also moves with
+	// other tests' releases (a deleted namespace's releases are canceled and let go of in the background).
+	var stored []string
+	for _, item := range l.Items {
+		stored = append(stored, item.Name+"@"+item.ResourceVersion)
+	}
+	s := hostileSnapshot{store: strings.Join(stored, ","), releases: len(l.Items), release: r.ResourceVersion, cloneSets: map[string]string{}}
 	for _, name := range []string{"nginx", idleCloneSet} {
 		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
@@ -309,7 +315,7 @@ func takeHostileSnapshot(t *testing.T, ctx context.Context, admin *cluster, ns s
 func assertUnchanged(t *testing.T, ctx context.Context, admin *cluster, ns string, before hostileSnapshot, after string) {
 	t.Helper()
 	now := takeHostileSnapshot(t, ctx, admin, ns)
-	assert.Equal(t, before.store, now.store, "after %s: the release store's revision moved", after)
+	assert.Equal(t, before.store, now.store, "after %s: a release in the namespace was stored or changed", after)
 	assert.Equal(t, 1, now.releases, "after %s: releases in the namespace", after)
 	assert.Equal(t, before.release, now.release, "after %s: nginx-update changed", after)
 	assert.Equal(t, before.cloneSets, now.cloneSets, "after %s: a CloneSet's spec or annotations changed", after)
@@ -355,16 +361,13 @@ func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) 
 	server.phase(t, user+": setup")
 
 	// Quiet first: the release waits for next, the controller has nothing to write.
-	var before *metav1.ListMeta
+	before := ""
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 2*time.Second, time.Minute, false, func(ctx context.Context) (bool, error) {
-		l, err := releases.List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, nil
-		}
-		quiet := before != nil && before.ResourceVersion == l.ResourceVersion
-		before = &l.ListMeta
+		now := takeHostileSnapshot(t, ctx, admin, ns).store
+		quiet := before == now
+		before = now
 		return quiet, nil
-	}), "the release store never went quiet")
+	}), "the namespace's releases never went quiet")
 	snapshot := takeHostileSnapshot(t, ctx, admin, ns)
 
 	// 1. Malformed and hostile requests.
