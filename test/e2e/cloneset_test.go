@@ -69,10 +69,9 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 		assert.NotEmpty(t, p.Status.PodIP)
 		assert.Equal(t, corev1.ConditionFalse, condition(&p, corev1.PodReady), "%s is Ready before its gate is set", p.Name)
 	}
-	got, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "web", metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, replicas, got.Status.Replicas)
-	assert.Zero(t, got.Status.ReadyReplicas, "no pod is in traffic yet")
+	// kruise's status follows the pods a moment later.
+	got := waitCloneSet(t, ctx, admin, ns, "web", func(s kruiseappsv1alpha1.CloneSetStatus) bool { return s.Replicas == replicas })
+	assert.Zero(t, got.ReadyReplicas, "no pod is in traffic yet")
 
 	// Pull one pod in: it becomes Ready; the other does not.
 	in := pods[0].Name

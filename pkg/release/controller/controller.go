@@ -383,15 +383,24 @@ func (c *Controller) caretaker(r *v1alpha1.Release) bool {
 	return true
 }
 
-// pullInStrays sets the readiness gate True on the CloneSet's pods that carry it and are ready for
-// traffic but have no release to pull them in (see cloneset.Strays).
+// pullInStrays looks after a CloneSet no release runs on: it takes the hold label off its pods (no release
+// holds them: a label left from the last release, or from a template that carries it), and sets the
+// readiness gate True on the pods that carry it and are ready for traffic but have no release to pull them
+// in (see cloneset.Strays).
 func (c *Controller) pullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) error {
-	if !cloneset.HasGate(&cs.Spec.Template) {
-		return nil
-	}
 	pods, err := c.driver.Pods(ctx, cs)
 	if err != nil {
 		return err
+	}
+	for i := range pods {
+		if _, held := pods[i].Labels[cloneset.HoldLabel]; held && pods[i].DeletionTimestamp == nil {
+			if err := c.driver.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("pod %s: %w", pods[i].Name, err)
+			}
+		}
+	}
+	if !cloneset.HasGate(&cs.Spec.Template) {
+		return nil
 	}
 	for _, p := range cloneset.Strays(cs, pods) {
 		if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
