@@ -332,3 +332,42 @@ func TestApplyDryRunPatchesNothing(t *testing.T) {
 	assert.Nil(t, stored.Spec.UpdateStrategy.Partition)
 	assert.Empty(t, stored.Annotations[OwnerAnnotation])
 }
+
+// A release canceled before any write of it landed (the controller starting it, the verb canceling it at
+// once) stamps the CloneSet nobody holds, so the controller's write of the older, running state, still in
+// flight, does not take the CloneSet back over an edit made since (seen end to end: the edit's image was
+// replaced by the template from before the release).
+func TestACancelBeforeTheStartLandsFencesTheStart(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	started := updateRelease("50", 1, releases.BatchSmoking)
+	canceled := started.DeepCopy()
+	canceled.ResourceVersion = "51"
+	canceled.Status.Phase = releases.ReleaseCanceled
+
+	_, err := s.driver().Apply(ctx, canceled, false)
+	require.NoError(t, err)
+	assert.Equal(t, "uid-web-update/51", s.get().Annotations[IntentAnnotation], "the cancel's stamp")
+	assert.Empty(t, s.get().Annotations[OwnerAnnotation])
+
+	// Someone edits the image; then the start's write arrives.
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Spec.Template.Spec.Containers[0].Image = "web:v5" })
+	writes := s.writes()
+	_, err = s.driver().Apply(ctx, started, false)
+	require.NoError(t, err)
+	assert.Equal(t, writes, s.writes(), "the stale start wrote nothing")
+	assert.Equal(t, "web:v5", s.get().Spec.Template.Spec.Containers[0].Image, "the edit stays")
+	assert.Empty(t, s.get().Annotations[OwnerAnnotation], "nobody took the CloneSet")
+}
+
+// An unfinished release never writes a CloneSet another release holds: it can only be an older state of
+// it (admission claims a CloneSet for one unfinished release at a time).
+func TestAReleaseNeverWritesACloneSetAnotherHolds(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetOwnedBy("web-2"))
+	before := s.get()
+	_, err := s.driver().Apply(ctx, updateRelease("60", 1, releases.BatchSmoking), false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "held by release web-2")
+	assert.Equal(t, before.ResourceVersion, s.get().ResourceVersion, "nothing written")
+}

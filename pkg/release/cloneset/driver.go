@@ -275,12 +275,35 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result, err = d.create(ctx, r, in, dryRun)
 			return err
 		}
-		if plan.Finished(r.Status.Phase) && cs.Annotations[OwnerAnnotation] != r.Name {
+		owner := cs.Annotations[OwnerAnnotation]
+		if plan.Finished(r.Status.Phase) && owner != r.Name {
 			// A finished release only lets go of a CloneSet it still owns. One that a newer release took
 			// over (created the moment this one finished, before the controller released the CloneSet) is
 			// not its to write: that would put the old template back under the new release.
 			result = cs
-			return nil
+			if owner != "" || dryRun || newerIntent(cs, r) || stampedWith(cs, r) {
+				return nil
+			}
+			// Nobody holds it: the release finished before any write of it landed (canceled the moment it
+			// started). Its stamp goes on anyway, so that a write of an older state of it still in flight
+			// (the controller starting it) is fenced by newerIntent instead of taking the CloneSet back
+			// over a change made since.
+			stamp := map[string]interface{}{"metadata": map[string]interface{}{
+				"resourceVersion": cs.ResourceVersion,
+				"annotations":     map[string]interface{}{IntentAnnotation: string(r.UID) + "/" + r.ResourceVersion},
+			}}
+			raw, err := json.Marshal(stamp)
+			if err != nil {
+				return err
+			}
+			result, err = d.patch(ctx, cs, raw, false)
+			return err
+		}
+		if owner != "" && owner != r.Name {
+			// Another release holds the CloneSet: this one cannot be running (admission claims a CloneSet
+			// for one unfinished release at a time), so this is a write of an older state of it.
+			return apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), cs.Name,
+				fmt.Errorf("CloneSet %s is held by release %s, not by %s", cs.Name, owner, r.Name))
 		}
 		if newerIntent(cs, r) {
 			// A newer state of this release has been applied already: this one is stale (a cache behind,
@@ -610,6 +633,11 @@ func without(a map[string]string, key string) map[string]string {
 		}
 	}
 	return out
+}
+
+// stampedWith reports whether cs was last written for exactly this state of r.
+func stampedWith(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
+	return cs.Annotations[IntentAnnotation] == string(r.UID)+"/"+r.ResourceVersion
 }
 
 // newerIntent reports whether cs was last written for a newer state of r than r.
