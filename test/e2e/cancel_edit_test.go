@@ -1,0 +1,64 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// An edit of the CloneSet made after a cancel is never undone by the canceled release: 25 times, an image
+// edit, a Restart release at once, a cancel after 0-600 ms (sometimes before the controller's start has
+// landed), then the next edit and release, which must start from that edit. Before the fix, a cancel that
+// came before the start's CloneSet write found nothing to let go of, and the start's write, still in
+// flight, took the CloneSet back; its cancel then put the template from before over the next edit
+// (2 of 25 iterations failed, twice in a row).
+func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 8*time.Minute)
+	nginx(t, ctx, admin, ns, 2)
+	rels := admin.releases.ReleasesV1alpha1().Releases(ns)
+	for i := 0; i < 25; i++ {
+		image := fmt.Sprintf("nginx:1.27.%d", i+1)
+		_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
+			[]byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":%q}]}}}}`, image)), metav1.PatchOptions{})
+		require.NoError(t, err)
+		name := fmt.Sprintf("restart-%d", i)
+		size := intstr.FromString("100%")
+		_, err = rels.Create(ctx, &v1alpha1.Release{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart,
+				Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeManual}},
+		}, metav1.CreateOptions{})
+		if apierrors.IsConflict(err) {
+			t.Logf("%s: 409, kruise had not observed the edit yet", name)
+			continue
+		}
+		require.NoError(t, err)
+		r, err := rels.Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		rev, err := admin.kube.AppsV1().ControllerRevisions(ns).Get(ctx, r.Status.CloneSet.RevisionBeforeRelease, metav1.GetOptions{})
+		require.NoError(t, err)
+		cs := getCloneSet(t, ctx, admin, ns)
+		if !strings.Contains(string(rev.Data.Raw), image) {
+			t.Errorf("%s: recorded revision %s, which is not the edit to %s; the CloneSet has %s (generation %d, observed %d, update revision %s)",
+				name, rev.Name, image, cs.Spec.Template.Spec.Containers[0].Image, cs.Generation, cs.Status.ObservedGeneration, cs.Status.UpdateRevision)
+		}
+		time.Sleep(time.Duration(i%4) * 200 * time.Millisecond) // cancel at varied moments of the start, on purpose
+		_, err = rels.Cancel(ctx, name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		waitReleased(t, ctx, admin, ns)
+	}
+}
+
