@@ -61,4 +61,3 @@ func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 		waitReleased(t, ctx, admin, ns)
 	}
 }
-
