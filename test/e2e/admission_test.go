@@ -238,16 +238,8 @@ func TestReleaseStartsFromTheLatestCloneSetSpec(t *testing.T) {
 	nginx(t, ctx, admin, ns, 2)
 	rels := admin.releases.ReleasesV1alpha1().Releases(ns)
 	for i, image := range []string{"nginx:1.27.1", "nginx:1.27.2", "nginx:1.27.3"} {
-		_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
-			[]byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":%q}]}}}}`, image)), metav1.PatchOptions{})
-		require.NoError(t, err)
 		name := fmt.Sprintf("restart-%d", i)
-		size := intstr.FromString("100%")
-		_, err = rels.Create(ctx, &v1alpha1.Release{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart,
-				Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeManual}},
-		}, metav1.CreateOptions{})
+		err := editThenRestart(t, ctx, admin, ns, image, name)
 		if apierrors.IsConflict(err) {
 			assert.Contains(t, err.Error(), "retry", "a 409 says to retry")
 			continue

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -31,16 +32,8 @@ func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 	rels := admin.releases.ReleasesV1alpha1().Releases(ns)
 	for i := 0; i < 25; i++ {
 		image := fmt.Sprintf("nginx:1.27.%d", i+1)
-		_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
-			[]byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":%q}]}}}}`, image)), metav1.PatchOptions{})
-		require.NoError(t, err)
 		name := fmt.Sprintf("restart-%d", i)
-		size := intstr.FromString("100%")
-		_, err = rels.Create(ctx, &v1alpha1.Release{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart,
-				Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeManual}},
-		}, metav1.CreateOptions{})
+		err := editThenRestart(t, ctx, admin, ns, image, name)
 		if apierrors.IsConflict(err) {
 			t.Logf("%s: 409, kruise had not observed the edit yet", name)
 			continue
@@ -60,4 +53,20 @@ func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 		require.NoError(t, err)
 		waitReleased(t, ctx, admin, ns)
 	}
+}
+
+// editThenRestart sets the image of CloneSet nginx in ns and, at once, creates the Manual Restart release
+// name of it (one batch of 100%); it returns the create's error.
+func editThenRestart(t *testing.T, ctx context.Context, admin *cluster, ns, image, name string) error {
+	t.Helper()
+	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
+		[]byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":%q}]}}}}`, image)), metav1.PatchOptions{})
+	require.NoError(t, err)
+	size := intstr.FromString("100%")
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart,
+			Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeManual}},
+	}, metav1.CreateOptions{})
+	return err
 }
