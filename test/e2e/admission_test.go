@@ -135,18 +135,7 @@ func TestCreateReleaseNeedsCloneSetCreate(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(err), "no release was stored: %v", err)
 
 	// Allowed to create CloneSets as well: the release makes one.
-	_, err = admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "cloneset-creator"},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"apps.kruise.io"}, Resources: []string{"clonesets"}, Verbs: []string{"create"}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "alice-cloneset-creator"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cloneset-creator"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitAllowed(t, ctx, admin, "alice", nil, ns, "create", "apps.kruise.io", "clonesets")
+	grantCloneSetCreate(t, ctx, admin, ns, "alice")
 	// The server caches the refusals above for a few seconds (delegated authorization).
 	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		err = create(nil)
