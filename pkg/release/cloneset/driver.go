@@ -461,8 +461,15 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	// (newerIntent) refuses a state older than the one applied last, and the stamp is written in the same
 	// patch as the resourceVersion precondition, so a newer write in between fails it with a conflict and
 	// the check runs again on what that write left.
-	if in.Partition != nil {
-		p := intstr.FromInt32(*in.Partition)
+	//
+	// It counts the replicas the CloneSet has now (invariant 9): after a scale-out, by hand or by an HPA,
+	// the pods added stay at the old revision, and after a scale-in no more pods than approved are updated.
+	replicas := int32(1)
+	if cs.Spec.Replicas != nil {
+		replicas = *cs.Spec.Replicas
+	}
+	if partition := in.PartitionFor(replicas); partition != nil {
+		p := intstr.FromInt32(*partition)
 		want.Spec.UpdateStrategy.Partition = &p
 	}
 	// While the release progresses on a CloneSet it already drives, its replicas only ever move forward.

@@ -2,6 +2,8 @@ package cloneset
 
 import (
 	"context"
+	"encoding/json"
+	"sort"
 
 	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -9,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/release/plan"
@@ -132,6 +135,10 @@ func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []
 		return obs
 	}
 	obs.Replicas = cs.Status.Replicas
+	obs.Desired = 1
+	if cs.Spec.Replicas != nil {
+		obs.Desired = *cs.Spec.Replicas
+	}
 	if r.Spec.Action == releases.ActionScale && r.Spec.Replicas != nil && r.Status.CloneSet != nil &&
 		r.Status.CloneSet.ReplicasBeforeRelease != nil && *r.Spec.Replicas < *r.Status.CloneSet.ReplicasBeforeRelease {
 		// Scale in: a removed pod is done as soon as it is gone.
@@ -142,7 +149,7 @@ func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []
 			}
 		}
 		removed := max(*r.Status.CloneSet.ReplicasBeforeRelease-alive, 0)
-		return plan.Observation{Replicas: cs.Status.Replicas, Updated: removed, ContainersReady: removed, Ready: removed}
+		return plan.Observation{Replicas: cs.Status.Replicas, Desired: obs.Desired, Updated: removed, ContainersReady: removed, Ready: removed}
 	}
 	for _, p := range ReleasePods(r, cs, pods) {
 		obs.Updated++
@@ -240,4 +247,77 @@ func Strays(cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
 		strays = append(strays, *p)
 	}
 	return strays
+}
+
+// Approved splits a release's pods (ReleasePods) into the limit pods the batches approved so far and the
+// excess beyond them. A negative limit approves every pod. The approved are those in traffic first (so
+// that no pod in traffic is the one taken out), then the oldest: the pods a batch brought up before a
+// scale-out added more at the release's revision, which can happen while no admission rewrote the
+// partition in the same write (kruise acted on the new replicas before the release corrected it).
+func Approved(pods []corev1.Pod, limit int) (approved, excess []corev1.Pod) {
+	if limit < 0 || len(pods) <= limit {
+		return pods, nil
+	}
+	sorted := append([]corev1.Pod(nil), pods...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := &sorted[i], &sorted[j]
+		if pa, pb := PulledIn(a), PulledIn(b); pa != pb {
+			return pa
+		}
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
+	return sorted[:limit:limit], sorted[limit:]
+}
+
+// PartitionHolds reports whether kruise has seen a partition that keeps all but at most updated pods of
+// the CloneSet at the old revision: then a pod at the release's revision it replaces comes back at the
+// old one.
+func PartitionHolds(cs *kruiseappsv1alpha1.CloneSet, updated int32) bool {
+	if cs == nil || cs.Status.ObservedGeneration < cs.Generation || cs.Spec.UpdateStrategy.Partition == nil {
+		return false
+	}
+	replicas := int32(1)
+	if cs.Spec.Replicas != nil {
+		replicas = *cs.Spec.Replicas
+	}
+	p := cs.Spec.UpdateStrategy.Partition
+	return p.Type == intstr.Int && p.IntVal >= replicas-updated
+}
+
+// Replace asks kruise to replace the named pods (spec.scaleStrategy.podsToDelete): it deletes each, through
+// its lifecycle hooks, so a pod in traffic is pulled out first, and creates one in its place at the
+// revision the partition says. The write carries the CloneSet's resourceVersion as a precondition.
+func (d *Driver) Replace(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) error {
+	names := make([]string, 0, len(pods))
+	for _, p := range pods {
+		names = append(names, p.Name)
+	}
+	all, err := d.Pods(ctx, cs)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, n := range cs.Spec.ScaleStrategy.PodsToDelete {
+		listed[n] = true
+	}
+	added := false
+	for _, n := range existing(names, all) {
+		added = added || !listed[n]
+	}
+	if !added {
+		return nil
+	}
+	want := existing(mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, names), all)
+	patch, err := json.Marshal(map[string]interface{}{
+		"metadata": map[string]interface{}{"resourceVersion": cs.ResourceVersion},
+		"spec":     map[string]interface{}{"scaleStrategy": map[string]interface{}{"podsToDelete": want}},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = d.patch(ctx, cs, patch, false)
+	return err
 }

@@ -299,10 +299,21 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err != nil {
 		return 0, fmt.Errorf("CloneSet %s/%s: %w", ns, r.Spec.CloneSetName, err)
 	}
-	// 3. Pods of a batch in traffic are pulled in.
+	// 3. Pods of a batch in traffic are pulled in: no more than the batches approved (invariant 9). Pods at
+	// the release's revision beyond those (a scale-out that kruise acted on before the partition counted
+	// it) are taken out of traffic and replaced at the old revision.
+	approved, excess := cloneset.Approved(cloneset.ReleasePods(r, after, pods), approvedPods(r))
+	if len(excess) > 0 {
+		if err := c.replaceExcess(ctx, r, after, excess); err != nil {
+			return 0, err
+		}
+		if requeue == 0 || requeue > time.Second {
+			requeue = time.Second
+		}
+	}
 	if b := plan.Current(&r.Status); b != nil && plan.NeedsPullIn(r) && r.Status.Phase == releases.ReleaseProgressing &&
 		(b.Phase == releases.BatchBaking || b.Phase == releases.BatchBaked) {
-		inTraffic := cloneset.ReleasePods(r, after, pods)
+		inTraffic := approved
 		for i := range inTraffic {
 			p := &inTraffic[i]
 			if !cloneset.PulledIn(p) {
@@ -332,6 +343,38 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, c.letGo(ctx, cached)
 	}
 	return requeue, nil
+}
+
+// approvedPods is how many pods may be at the release's revision now; -1 when every pod may be.
+func approvedPods(r *releases.Release) int {
+	in := plan.IntentOf(r)
+	if !in.Owned || in.Updated == nil {
+		return -1
+	}
+	return int(*in.Updated)
+}
+
+// replaceExcess takes pods at the release's revision beyond what the batches approved out of traffic, and
+// has kruise replace them once its partition keeps the CloneSet's other pods at the old revision (so the
+// replacements come back there).
+func (c *Controller) replaceExcess(ctx context.Context, r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, excess []corev1.Pod) error {
+	if err := c.driver.PullOut(ctx, excess, false); err != nil {
+		return fmt.Errorf("pulling out pods beyond the approved: %w", err)
+	}
+	limit := approvedPods(r)
+	if limit < 0 || !cloneset.PartitionHolds(cs, int32(limit)) {
+		return nil
+	}
+	names := make([]string, 0, len(excess))
+	for _, p := range excess {
+		names = append(names, p.Name)
+	}
+	klog.InfoS("Replacing pods at the release's revision beyond those approved", "release", klog.KObj(r),
+		"approved", limit, "pods", names)
+	if err := c.driver.Replace(ctx, cs, excess); err != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("replacing pods beyond the approved: %w", err)
+	}
+	return nil
 }
 
 // letGo removes the cleanup finalizer of a deleted release whose CloneSet no longer carries anything of
@@ -444,11 +487,12 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []s
 			}
 		}
 		moved := false
+		needed := plan.Needed(r, b.Target, obs)
 		switch b.Phase {
 		case releases.BatchSmoking:
-			moved = obs.Updated >= b.Target && obs.ContainersReady >= b.Target && plan.Smoked(r, now)
+			moved = obs.Updated >= needed && obs.ContainersReady >= needed && plan.Smoked(r, now)
 		case releases.BatchBaking:
-			moved = obs.Ready >= b.Target && plan.Baked(r, now)
+			moved = obs.Ready >= needed && plan.Baked(r, now)
 		case releases.BatchBaked:
 			if at, ok := plan.AutoAdvanceAt(r); ok {
 				if now.Before(&at) {

@@ -29,8 +29,14 @@ type Intent struct {
 	Touch bool
 	// Template says which template the CloneSet gets.
 	Template TemplateChoice
-	// Partition (Update, Restart, Rollback): pods kept at the old revision. Nil: no partition.
+	// Partition (Update, Restart, Rollback): pods kept at the old revision, counted against the replicas
+	// the CloneSet had before the release. Nil: no partition.
 	Partition *int32
+	// Updated (Update, Restart, Rollback while the release holds the CloneSet): how many pods may be at the
+	// release's revision, whatever the CloneSet's replicas are now. A scale-out (by hand or an HPA) must
+	// not update the pods it adds, so the partition is the replicas the CloneSet has now less these
+	// (PartitionFor). Nil: every pod may be (the last batch, or the release let go): Partition as is.
+	Updated *int32
 	// Replicas (Create, Scale, and cancel of those): the CloneSet's size. Nil: leave it.
 	Replicas *int32
 	// MaxUnavailable is the CloneSet's updateStrategy.maxUnavailable. Nil: leave it.
@@ -108,6 +114,16 @@ func HeldValue(r *releases.Release, obs Observation) int32 {
 	}
 }
 
+// PartitionFor is the partition a CloneSet with replicas pods needs so that no more of them are at the
+// release's revision than the intent allows (invariants 2 and 9): counted against the replicas it has now,
+// not those it had when the release began.
+func (in Intent) PartitionFor(replicas int32) *int32 {
+	if in.Updated == nil || in.Partition == nil {
+		return in.Partition
+	}
+	return ptr(max(replicas-*in.Updated, 0))
+}
+
 func clamp(v, lo, hi int32) int32 {
 	return max(lo, min(v, hi))
 }
@@ -164,6 +180,9 @@ func IntentOf(r *releases.Release) Intent {
 	}
 	if byPartition(r.Spec.Action) {
 		in.Partition = ptr(value)
+		if b := before(s); in.Owned && value > 0 && value <= b {
+			in.Updated = ptr(b - value)
+		}
 		if in.Owned {
 			// A batch's pods are out of traffic until they are pulled in, so kruise must be allowed to
 			// have the whole batch unavailable at once; the partition is what limits the batch.

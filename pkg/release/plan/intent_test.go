@@ -75,23 +75,23 @@ func TestIntentOf(t *testing.T) {
 			plan.Intent{}},
 		{"update canary Smoking",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 1, releases.BatchSmoking) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true, MaxUnavailable: iu(1)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Updated: p32(1), Owned: true, MaxUnavailable: iu(1)}},
 		{"update canary Smoked: not in traffic, but updated",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 1, releases.BatchSmoked) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true, MaxUnavailable: iu(1)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Updated: p32(1), Owned: true, MaxUnavailable: iu(1)}},
 		{"update batch 2 (target 3) Smoking",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 2, releases.BatchSmoking) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Updated: p32(3), Owned: true, MaxUnavailable: iu(2)}},
 		{"update batch 2 Baked",
 			func(t *testing.T) rel { return driveTo(t, newRelease(update5), 2, releases.BatchBaked) },
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Updated: p32(3), Owned: true, MaxUnavailable: iu(2)}},
 		{"update: a current batch still Pending uses the previous target",
 			func(t *testing.T) rel {
 				r := driveTo(t, newRelease(update5), 1, releases.BatchBaked)
 				r.Status.CurrentBatch = 2
 				return r
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Updated: p32(1), Owned: true, MaxUnavailable: iu(2)}},
 		{"update: a first batch still Pending changes no pod",
 			func(t *testing.T) rel {
 				r := newRelease(update5)
@@ -99,24 +99,24 @@ func TestIntentOf(t *testing.T) {
 				r.Status.CurrentBatch = 1
 				return r
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(5), Owned: true, MaxUnavailable: iu(1)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(5), Updated: p32(0), Owned: true, MaxUnavailable: iu(1)}},
 		{"update paused: held",
 			func(t *testing.T) rel {
 				return pausedWith(t, driveTo(t, newRelease(update5), 2, releases.BatchSmoking), plan.Observation{Replicas: 5, Updated: 2})
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(3), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(3), Updated: p32(2), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
 		{"update paused without a hold recorded: the batch's value",
 			func(t *testing.T) rel {
 				r := pausedWith(t, driveTo(t, newRelease(update5), 2, releases.BatchSmoking), plan.Observation{Replicas: 5, Updated: 2})
 				r.Status.CloneSet.HeldAt = nil
 				return r
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Updated: p32(3), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
 		{"update failed: held",
 			func(t *testing.T) rel {
 				return failedWith(t, driveTo(t, newRelease(update5), 2, releases.BatchBaking), plan.Observation{Replicas: 5, Updated: 1})
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(4), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(4), Updated: p32(1), Paused: true, Owned: true, MaxUnavailable: iu(2)}},
 		{"update succeeded: maxUnavailable from before the release is put back",
 			func(t *testing.T) rel {
 				r := newRelease(update5)
@@ -151,12 +151,12 @@ func TestIntentOf(t *testing.T) {
 			func(t *testing.T) rel {
 				return driveTo(t, newRelease(setup{action: releases.ActionRestart, before: 5, canary: 1, batchSize: n(2)}), 2, releases.BatchBaking)
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(2), Owned: true, MaxUnavailable: iu(2)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Updated: p32(3), Owned: true, MaxUnavailable: iu(2)}},
 		{"rollback batch 1 Smoking",
 			func(t *testing.T) rel {
 				return driveTo(t, newRelease(setup{action: releases.ActionRollback, before: 4, batchSize: pct("25%")}), 1, releases.BatchSmoking)
 			},
-			plan.Intent{Touch: true, Template: release, Partition: p32(3), Owned: true, MaxUnavailable: iu(1)}},
+			plan.Intent{Touch: true, Template: release, Partition: p32(3), Updated: p32(1), Owned: true, MaxUnavailable: iu(1)}},
 		{"rollback succeeded",
 			func(t *testing.T) rel {
 				return finish(t, newRelease(setup{action: releases.ActionRollback, before: 4, batchSize: pct("25%")}))
@@ -490,4 +490,27 @@ func assertSame(t *testing.T, r, c *releases.Release, msg string) {
 	if stateKey(r) != stateKey(c) || len(r.Status.History) != len(c.Status.History) || len(r.Status.Conditions) != len(c.Status.Conditions) {
 		t.Errorf("%s: the release changed: %s -> %s", msg, stateKey(r), stateKey(c))
 	}
+}
+
+// A scale-out keeps the pods the release may update; the partition follows the replicas there are.
+func TestPartitionForCountsTheReplicasThereAre(t *testing.T) {
+	in := plan.Intent{Partition: p32(4), Updated: p32(1)}
+	assert.Equal(t, int32(4), *in.PartitionFor(5))
+	assert.Equal(t, int32(19), *in.PartitionFor(20), "scaled out to 20: one pod updated, as approved")
+	assert.Equal(t, int32(0), *in.PartitionFor(1))
+	assert.Equal(t, int32(0), *in.PartitionFor(0))
+	all := plan.Intent{Partition: p32(0)}
+	assert.Equal(t, int32(0), *all.PartitionFor(20), "the last batch: every pod there is")
+	assert.Nil(t, plan.Intent{}.PartitionFor(20))
+}
+
+// A batch needs its target, or every pod the CloneSet is to have after a scale-in below it.
+func TestNeededAfterAScaleIn(t *testing.T) {
+	r := newRelease(setup{action: releases.ActionUpdate, before: 5, canary: 1, batchSize: n(2)})
+	assert.Equal(t, int32(3), plan.Needed(r, 3, plan.Observation{Desired: 5}))
+	assert.Equal(t, int32(3), plan.Needed(r, 3, plan.Observation{Desired: 20}), "a scale-out does not grow a batch")
+	assert.Equal(t, int32(2), plan.Needed(r, 3, plan.Observation{Desired: 2}))
+	assert.Equal(t, int32(3), plan.Needed(r, 3, plan.Observation{}), "no CloneSet (or zero replicas) moves no batch on")
+	s := newRelease(setup{action: releases.ActionScale, before: 7, replicas: p32(3), batchSize: n(2)})
+	assert.Equal(t, int32(3), plan.Needed(s, 3, plan.Observation{Desired: 2}), "a Scale's batches count pods added or removed")
 }

@@ -61,8 +61,22 @@ func refuse(format string, args ...interface{}) *Refusal {
 type Observation struct {
 	// Replicas is the CloneSet's status.replicas: the pods it has.
 	Replicas int32
+	// Desired is the CloneSet's spec.replicas: the pods it is to have (1 when unset, as kruise defaults).
+	Desired int32
 	// Updated pods of the release so far (at the new revision), ContainersReady among them, Ready among them.
 	Updated, ContainersReady, Ready int32
+}
+
+// Needed is how many of a batch's pods must be up for it to move on. A batch's target counts pods
+// changed, whatever the CloneSet's size is now; but after a scale-in below the target (by hand or an
+// HPA) a release that moves the partition can never have that many, and waiting would only end at the
+// progress deadline: the pods the CloneSet is to have are enough then. (Not below one pod: a CloneSet
+// that is gone, or scaled to zero, moves no batch on.)
+func Needed(r *releases.Release, target int32, obs Observation) int32 {
+	if byPartition(r.Spec.Action) && obs.Desired > 0 && obs.Desired < target {
+		return obs.Desired
+	}
+	return target
 }
 
 // Finished reports whether a release has ended for good.

@@ -1,0 +1,125 @@
+package cloneset
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+)
+
+// Invariant 9: the partition counts the replicas the CloneSet has now. A release of 6 pods at batch 1
+// (2 approved) on a CloneSet scaled out to 20 keeps 18 at the old revision; scaled in to 1, the one pod may
+// be updated (fewer than approved).
+func TestThePartitionCountsTheReplicasTheCloneSetHasNow(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		replicas  int32
+		current   int32
+		phase     releases.BatchPhase
+		partition int32
+	}{
+		{"as planned", 6, 1, releases.BatchSmoking, 4},
+		{"scaled out by an HPA", 20, 1, releases.BatchSmoking, 18},
+		{"scaled out, batch 2", 20, 2, releases.BatchBaking, 16},
+		{"scaled in below the approved", 1, 2, releases.BatchBaking, 0},
+		{"scaled in", 5, 2, releases.BatchBaked, 1},
+		{"the last batch takes every pod there is", 20, 3, releases.BatchSmoking, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := cloneSetWeb()
+			cs.Spec.Replicas = &tt.replicas
+			s := newAPIServer(t, cs)
+			_, err := s.driver().Apply(context.Background(), updateRelease("40", tt.current, tt.phase), false)
+			require.NoError(t, err)
+			stored := s.get()
+			require.NotNil(t, stored.Spec.UpdateStrategy.Partition)
+			assert.Equal(t, intstr.FromInt32(tt.partition), *stored.Spec.UpdateStrategy.Partition)
+			assert.Equal(t, tt.replicas, *stored.Spec.Replicas, "the release never changes the replicas of an Update")
+		})
+	}
+}
+
+// A paused release holds its CloneSet at the pods updated when it paused, counted against the replicas
+// it has now.
+func TestAHoldCountsTheReplicasTheCloneSetHasNow(t *testing.T) {
+	cs := cloneSetWeb()
+	replicas := int32(12)
+	cs.Spec.Replicas = &replicas
+	s := newAPIServer(t, cs)
+	r := updateRelease("40", 2, releases.BatchSmoking)
+	r.Status.Phase = releases.ReleasePaused
+	held := int32(3) // 6 before the release, 3 updated when it paused
+	r.Status.CloneSet.HeldAt = &held
+	_, err := s.driver().Apply(context.Background(), r, false)
+	require.NoError(t, err)
+	stored := s.get()
+	assert.Equal(t, intstr.FromInt32(9), *stored.Spec.UpdateStrategy.Partition, "12 pods, 3 updated: partition 9")
+	assert.True(t, stored.Spec.UpdateStrategy.Paused)
+}
+
+func agedPod(name string, created int, pulledIn bool) corev1.Pod {
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name,
+		CreationTimestamp: metav1.NewTime(time.Unix(1_700_000_000, 0).Add(time.Duration(created) * time.Second))}}
+	status := corev1.ConditionFalse
+	if pulledIn {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: ReadinessGate, Status: status}}
+	return p
+}
+
+func names(pods []corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// The pods a batch approved are those in traffic, then the oldest; the newest beyond are the excess.
+func TestApprovedKeepsPodsInTrafficThenTheOldest(t *testing.T) {
+	pods := []corev1.Pod{agedPod("new-c", 30, false), agedPod("canary", 10, false), agedPod("new-a", 20, false), agedPod("new-b", 20, false)}
+	approved, excess := Approved(pods, 1)
+	assert.Equal(t, []string{"canary"}, names(approved))
+	assert.Equal(t, []string{"new-a", "new-b", "new-c"}, names(excess))
+
+	pods = append(pods, agedPod("in-traffic", 40, true))
+	approved, excess = Approved(pods, 2)
+	assert.Equal(t, []string{"in-traffic", "canary"}, names(approved), "a pod in traffic is never the excess while there is room")
+	assert.Len(t, excess, 3)
+
+	approved, excess = Approved(pods, -1)
+	assert.Len(t, approved, 5, "no limit: every pod")
+	assert.Empty(t, excess)
+	approved, excess = Approved(pods, 5)
+	assert.Len(t, approved, 5)
+	assert.Empty(t, excess)
+	approved, excess = Approved(pods, 0)
+	assert.Empty(t, approved)
+	assert.Len(t, excess, 5)
+}
+
+// Excess pods are replaced only once kruise has seen a partition that brings their replacements back at
+// the old revision.
+func TestPartitionHolds(t *testing.T) {
+	cs := cloneSetWeb() // 6 replicas, generation 3 observed
+	assert.False(t, PartitionHolds(cs, 2), "no partition: every pod is updated")
+	p := intstr.FromInt32(4)
+	cs.Spec.UpdateStrategy.Partition = &p
+	assert.True(t, PartitionHolds(cs, 2))
+	assert.False(t, PartitionHolds(cs, 1), "partition 4 of 6 lets 2 be updated, not 1")
+	cs.Generation = 4
+	assert.False(t, PartitionHolds(cs, 2), "kruise has not seen the partition yet")
+	cs.Generation = 3
+	percent := intstr.FromString("50%")
+	cs.Spec.UpdateStrategy.Partition = &percent
+	assert.False(t, PartitionHolds(cs, 3), "a percentage is not the release's partition")
+	assert.False(t, PartitionHolds(nil, 3))
+}
