@@ -321,3 +321,32 @@ func (d *Driver) Replace(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, p
 	_, err = d.patch(ctx, cs, patch, false)
 	return err
 }
+
+// StableStrays are the pods at the revision from before a release (Update, Restart, Rollback) that carry the
+// readiness gate and are ready for traffic, but out of it: a scale-out, or a replacement, while the release
+// runs. They are what the CloneSet served before the release, so they go into traffic as any pod would
+// without a release; only the pods at the release's revision wait for their batch.
+func StableStrays(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
+	if r.Status.CloneSet == nil || r.Status.CloneSet.RevisionBeforeRelease == "" {
+		return nil
+	}
+	switch r.Spec.Action {
+	case releases.ActionUpdate, releases.ActionRestart, releases.ActionRollback:
+	default:
+		return nil
+	}
+	var strays []corev1.Pod
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil || !specHasGate(&p.Spec) || PulledIn(p) || !Condition(p, corev1.ContainersReady) ||
+			p.Labels[appsv1.ControllerRevisionHashLabelKey] != r.Status.CloneSet.RevisionBeforeRelease {
+			continue
+		}
+		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
+		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
+			continue
+		}
+		strays = append(strays, *p)
+	}
+	return strays
+}

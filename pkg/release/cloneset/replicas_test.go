@@ -123,3 +123,32 @@ func TestPartitionHolds(t *testing.T) {
 	assert.False(t, PartitionHolds(cs, 3), "a percentage is not the release's partition")
 	assert.False(t, PartitionHolds(nil, 3))
 }
+
+// Pods at the revision from before the release that come up while it runs (an HPA's) go into traffic;
+// pods at the release's revision, and pods on their way out, do not.
+func TestStableStraysArePodsOfTheRevisionBeforeTheRelease(t *testing.T) {
+	r := updateRelease("40", 1, releases.BatchBaked) // RevisionBeforeRelease web-v3
+	gated := func(name, revision string, containersReady bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"controller-revision-hash": revision}},
+			Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: ReadinessGate}}}}
+		status := corev1.ConditionFalse
+		if containersReady {
+			status = corev1.ConditionTrue
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.ContainersReady, Status: status}}
+		return p
+	}
+	leaving := gated("old-leaving", "web-v3", true)
+	leaving.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
+	inTraffic := gated("old-in", "web-v3", true)
+	inTraffic.Status.Conditions = append(inTraffic.Status.Conditions, corev1.PodCondition{Type: ReadinessGate, Status: corev1.ConditionTrue})
+	ungated := gated("old-ungated", "web-v3", true)
+	ungated.Spec.ReadinessGates = nil
+	pods := []corev1.Pod{gated("old-new", "web-v3", true), gated("old-starting", "web-v3", false),
+		gated("canary", "web-v4", true), leaving, inTraffic, ungated}
+	assert.Equal(t, []string{"old-new"}, names(StableStrays(r, pods)))
+
+	scale := updateRelease("40", 1, releases.BatchBaked)
+	scale.Spec.Action = releases.ActionScale
+	assert.Empty(t, StableStrays(scale, pods), "a Scale's pods are all of one revision")
+}

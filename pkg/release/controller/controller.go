@@ -323,6 +323,15 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			}
 		}
 	}
+	// Pods at the revision from before the release that a scale-out (or a replacement) brought up while it
+	// runs serve as they did before it.
+	if plan.NeedsPullIn(r) && !plan.Finished(r.Status.Phase) && r.Status.CurrentBatch > 0 {
+		for _, p := range cloneset.StableStrays(r, pods) {
+			if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+				return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
+			}
+		}
+	}
 	// Pods kruise is about to delete or update in place leave traffic first; every pod of a running release
 	// carries the hold label, so that kruise waits for that.
 	if held, err := c.holdAndDrain(ctx, r, pods); err != nil {
