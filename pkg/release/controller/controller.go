@@ -482,6 +482,11 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []s
 	if r.Status.Phase == releases.ReleasePending {
 		plan.Start(r, now)
 	}
+	// A spec edit (the pace: mode, interval, deadline) is observed: conditions are derived again and carry
+	// its generation.
+	if r.Status.ObservedGeneration != r.Generation {
+		plan.SetConditions(r, now)
+	}
 	for {
 		b := plan.Current(&r.Status)
 		if r.Status.Phase != releases.ReleaseProgressing || b == nil {

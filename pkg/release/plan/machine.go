@@ -422,9 +422,12 @@ func AwaitingNext(r *releases.Release) (bool, string) {
 	return false, ""
 }
 
-// SetConditions derives the conditions from the phases.
+// SetConditions derives the conditions from the phases and the spec (a pace edit changes whether the
+// release waits for `next`), and records the generation of the spec they reflect, in status and in each
+// condition: `kubectl wait --for=condition=...` takes a condition of an older generation as not met.
 func SetConditions(r *releases.Release, now metav1.Time) {
 	s := &r.Status
+	s.ObservedGeneration = r.Generation
 	set := func(t string, ok bool, reason, message string) {
 		status := metav1.ConditionFalse
 		if ok {

@@ -1320,6 +1320,26 @@ func TestConditionsCarryTheGeneration(t *testing.T) {
 	assert.Equal(t, at(0), condition(t, r, releases.ConditionPaused).LastTransitionTime, "Paused has been False since the start")
 }
 
+// A pace edit bumps the generation; deriving the conditions again records it in status and in every
+// condition (kubectl wait treats a condition of an older generation as not met), and a change of mode
+// changes whether the release waits for next.
+func TestAnEditIsObservedByTheConditions(t *testing.T) {
+	r := newRelease(tutorial())
+	r.Generation = 1
+	require.True(t, plan.Start(r, at(0)))
+	require.True(t, plan.Smoked(r, at(10)))
+	assert.Equal(t, int64(1), r.Status.ObservedGeneration)
+	assert.Equal(t, metav1.ConditionTrue, condition(t, r, releases.ConditionAwaitingNext).Status)
+
+	r.Generation = 2
+	plan.SetConditions(r, at(20))
+	assert.Equal(t, int64(2), r.Status.ObservedGeneration)
+	for _, typ := range []string{releases.ConditionAwaitingNext, releases.ConditionPaused, releases.ConditionFailed, releases.ConditionComplete} {
+		assert.Equal(t, int64(2), condition(t, r, typ).ObservedGeneration, typ)
+	}
+	assert.Equal(t, at(10), condition(t, r, releases.ConditionAwaitingNext).LastTransitionTime, "no transition: the time stays")
+}
+
 // mustBatches is the plan of spec, for setups whose plans are within plan.MaxBatches.
 func mustBatches(spec *releases.ReleaseSpec, cloneSetReplicas int32) []releases.ReleaseBatch {
 	batches, err := plan.Batches(spec, cloneSetReplicas)

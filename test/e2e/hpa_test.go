@@ -1,0 +1,190 @@
+//go:build e2e
+
+package e2e
+
+// Invariant 9 (issue 14): a scale-out during a release, by hand (`kubectl scale`) or by a real
+// HorizontalPodAutoscaler (kube-controller-manager's), never puts more pods on the release's revision, or
+// into traffic, than the batches approved so far; a scale-in below a batch's target does not stall it.
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// approvedWatch sees every change of the namespace's pods (an informer: no state is skipped between two
+// polls) and records each moment at which more pods run image, or more of them are Ready, than allowed.
+type approvedWatch struct {
+	image      string
+	allowed    atomic.Int32
+	mu         sync.Mutex
+	violations []string
+	maxAt      int
+	events     int
+	stop       chan struct{}
+}
+
+func watchApproved(t *testing.T, c *cluster, ns, image string, allowed int32) *approvedWatch {
+	t.Helper()
+	w := &approvedWatch{image: image, stop: make(chan struct{})}
+	w.allowed.Store(allowed)
+	factory := informers.NewSharedInformerFactoryWithOptions(c.kube, 0, informers.WithNamespace(ns))
+	informer := factory.Core().V1().Pods().Informer()
+	store := informer.GetStore()
+	look := func(interface{}) {
+		at, ready := 0, 0
+		for _, obj := range store.List() {
+			p := obj.(*corev1.Pod)
+			if p.Spec.Containers[0].Image != image {
+				continue
+			}
+			at++
+			if condition(p, corev1.PodReady) == corev1.ConditionTrue {
+				ready++
+			}
+		}
+		allowed := int(w.allowed.Load())
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.events++
+		w.maxAt = max(w.maxAt, at)
+		if (at > allowed || ready > allowed) && len(w.violations) < 10 {
+			w.violations = append(w.violations, fmt.Sprintf("%d pods at %s, %d of them Ready, with %d approved", at, image, ready, allowed))
+		}
+	}
+	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    look,
+		UpdateFunc: func(_, obj interface{}) { look(obj) },
+		DeleteFunc: look,
+	})
+	require.NoError(t, err)
+	factory.Start(w.stop)
+	factory.WaitForCacheSync(w.stop)
+	t.Cleanup(w.halt)
+	return w
+}
+
+func (w *approvedWatch) halt() {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+}
+
+func (w *approvedWatch) check(t *testing.T) {
+	t.Helper()
+	w.halt()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Greater(t, w.events, 10, "the watch saw the pods change")
+	assert.Empty(t, w.violations, "pods at %s beyond the approved (invariant 9)", w.image)
+	t.Logf("%s: at most %d pods at the release's image, over %d pod changes", w.image, w.maxAt, w.events)
+}
+
+// scaleCloneSet runs `kubectl scale` on the CloneSet, as a person would.
+func scaleCloneSet(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int) {
+	t.Helper()
+	out, err := c.kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/nginx", "--replicas", strconv.Itoa(replicas))
+	require.NoError(t, err, out)
+}
+
+// waitServing waits until the CloneSet has n pods, all Ready, exactly at of them at image.
+func waitServing(t *testing.T, ctx context.Context, c *cluster, ns string, n, at int, image string) {
+	t.Helper()
+	waitPods(t, ctx, c, ns, fmt.Sprintf("%d pods Ready, %d of them at %s", n, at, image), func(pods []corev1.Pod) bool {
+		return allReady(pods, n) && countImage(pods, image) == at
+	})
+}
+
+func targetOf(r *v1alpha1.Release, batch int32) int32 { return r.Status.Batches[batch-1].Target }
+
+func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 6*time.Minute)
+	nginx(t, ctx, admin, ns, 6)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	// 1. `kubectl scale` during the canary: 6 → 12 pods, and the canary is still the only new pod.
+	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
+	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	require.Len(t, r.Status.Batches, 3, "canary 1, then 50%% of 6 at a time")
+	scaleCloneSet(t, ctx, admin, ns, 12)
+	waitServing(t, ctx, admin, ns, 12, 1, "nginx:1.28")
+	cs := waitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return partition(cs) == 11 })
+	assert.Equal(t, int32(12), *cs.Spec.Replicas, "the release leaves the replicas to whoever scaled")
+
+	// 2. The next batch updates its target's count of pods, whatever the CloneSet's size is now.
+	w.allowed.Store(targetOf(r, 2))
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, r.Name, "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	waitServing(t, ctx, admin, ns, 12, int(targetOf(r, 2)), "nginx:1.28")
+
+	// 3. A scale-in below the target of the batch that runs next: the batch needs the pods there are.
+	scaleCloneSet(t, ctx, admin, ns, 3)
+	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
+	w.allowed.Store(targetOf(r, 3))
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(2)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
+	w.check(t)
+
+	// 4. A HorizontalPodAutoscaler during the canary of the next release: its minReplicas (kube-controller-
+	// manager's HPA controller scales a target below minReplicas up without any metrics) adds 5 pods, at
+	// the old revision and in traffic; the canary stays the only new pod.
+	w = watchApproved(t, admin, ns, "nginx:1.29", 1)
+	next := updateTo("nginx:1.29", 1, intstr.FromString("50%"), v1alpha1.ModeManual)
+	next.Name = "nginx-update-2"
+	_, err = releases.Create(ctx, next, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, next.Name, "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	minReplicas := int32(8)
+	utilization := int32(80)
+	_, err = admin.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: "nginx"},
+			MinReplicas:    &minReplicas,
+			MaxReplicas:    10,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &utilization}}}},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitServing(t, ctx, admin, ns, 8, 1, "nginx:1.29")
+	hpa, err := admin.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(8), hpa.Status.DesiredReplicas, "the HPA, not the test, scaled the CloneSet")
+
+	// 5. The next batch under the HPA's size, then cancel: every pod back at the old revision, in traffic.
+	w.allowed.Store(targetOf(waitRelease(t, ctx, admin, ns, next.Name, "planned", batchIs(1, v1alpha1.BatchBaked)), 2))
+	_, err = releases.Next(ctx, next.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r = waitRelease(t, ctx, admin, ns, next.Name, "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	waitServing(t, ctx, admin, ns, 8, int(targetOf(r, 2)), "nginx:1.29")
+	_, err = releases.Cancel(ctx, next.Name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitServing(t, ctx, admin, ns, 8, 0, "nginx:1.29")
+	w.check(t)
+}
