@@ -6,10 +6,12 @@ import (
 	"context"
 	"net/http"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/tools/record"
@@ -18,6 +20,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
+	"github.com/triton-io/triton/pkg/apiserver/resize"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/metrics"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
@@ -145,6 +148,21 @@ func (c CompletedConfig) New() (*Server, error) {
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = resources
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, err
+	}
+	if c.Driver != nil {
+		// The admission webhook that keeps a release's partition right across a resize of its CloneSet.
+		store := storage.Release.Store
+		generic.Handler.NonGoRestfulMux.Handle(resize.Path, &resize.Webhook{Kruise: c.Driver.Kruise,
+			Releases: func(ctx context.Context, namespace, name string) (*releases.Release, error) {
+				obj, err := store.Get(genericapirequest.WithNamespace(ctx, namespace), name, &metav1.GetOptions{})
+				if apierrors.IsNotFound(err) {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				return obj.(*releases.Release), nil
+			}})
 	}
 	if c.StorageGate != nil && c.StorageProbe != nil {
 		gate, probe := c.StorageGate, c.StorageProbe

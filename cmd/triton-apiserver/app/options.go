@@ -26,6 +26,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
+	"github.com/triton-io/triton/pkg/apiserver/resize"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
@@ -68,6 +69,9 @@ func NewOptions() *Options {
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
 	// An aggregated API server that does not serve HTTPS serves nothing: refuse --secure-port=0.
 	o.Recommended.SecureServing.Required = true
+	// kube-apiserver calls admission webhooks without credentials: the CloneSet resize webhook is reachable
+	// anonymously (see pkg/apiserver/resize: it only ever raises a partition to its release's floor).
+	o.Recommended.Authorization.AlwaysAllowPaths = append(o.Recommended.Authorization.AlwaysAllowPaths, resize.Path)
 	return o
 }
 
@@ -135,9 +139,11 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, err
 	}
-	// Only kubelet probes may come without credentials; everything else answers 401 to them.
+	// Only kubelet probes and kube-apiserver's admission calls may come without credentials; everything
+	// else answers 401 to them.
 	if cfg.Authentication.Authenticator != nil {
-		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator, filters.HealthPaths...)
+		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator,
+			append(append([]string(nil), filters.HealthPaths...), resize.Path)...)
 	}
 	// While etcd does not answer, requests for releases get 503 at once rather than waiting a minute.
 	gate := storagegate.New()

@@ -124,6 +124,17 @@ func (in Intent) PartitionFor(replicas int32) *int32 {
 	return ptr(max(replicas-*in.Updated, 0))
 }
 
+// FloorPartition is the lowest partition a CloneSet with replicas pods may have while release r holds it:
+// any lower and more pods than the batches approved would be at the release's revision. ok is false when
+// r does not limit them (not started, finished, or at the last batch, which takes every pod).
+func FloorPartition(r *releases.Release, replicas int32) (partition int32, ok bool) {
+	in := IntentOf(r)
+	if !in.Touch || !in.Owned || in.Updated == nil {
+		return 0, false
+	}
+	return *in.PartitionFor(replicas), true
+}
+
 func clamp(v, lo, hi int32) int32 {
 	return max(lo, min(v, hi))
 }

@@ -1,0 +1,240 @@
+// Package resize is the admission webhook that keeps a release's partition right across a change of its
+// CloneSet's replicas (invariant 9), in kube-apiserver's request that makes the change, so that kruise
+// never sees the new replicas with the old partition.
+//
+// A CloneSet's partition counts the pods kept at the old revision. A release sets it to the replicas less
+// the pods its batches approved; were the replicas to grow alone, kruise would create every pod added at
+// the release's revision before the release could count them in. So:
+//
+//   - an update of the CloneSet itself (kubectl edit, apply, a GitOps tool) that leaves the partition below
+//     the release's floor for the new replicas gets it raised in the same write (a JSON patch);
+//   - a scale-out through the scale subresource (kubectl scale, a HorizontalPodAutoscaler) cannot carry
+//     the partition, so the webhook raises the CloneSet's partition first, then lets the scale through.
+//     A partition above the floor is safe (fewer pods updated, never more); the controller lowers it to
+//     the floor once the new replicas are stored, or if the scale never lands.
+//
+// The webhook only ever raises a partition, and only of a CloneSet held by a release that limits its
+// pods; anything else is allowed as it is. Its configuration has failurePolicy Ignore and match
+// conditions that send it only the requests that can matter, so a CloneSet needs no triton-apiserver
+// once its release has ended (invariant 10). While triton-apiserver is down a scale-out goes through
+// unchanged, and the controller replaces, afterwards, pods at the release's revision beyond the approved.
+package resize
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+	admissionv1 "k8s.io/api/admission/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// Path is where the webhook is served.
+const Path = "/admission/cloneset-resize"
+
+// maxReviewBytes bounds an AdmissionReview: a CloneSet is an etcd object (at most 1.5 MiB), and a review
+// carries it twice.
+const maxReviewBytes = 4 << 20
+
+// ReleaseGetter reads a release from triton's storage; a release that does not exist is (nil, nil).
+type ReleaseGetter func(ctx context.Context, namespace, name string) (*releases.Release, error)
+
+// Webhook serves the admission reviews.
+type Webhook struct {
+	Releases ReleaseGetter
+	Kruise   kruiseclient.Interface
+}
+
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		http.Error(w, "POST an admission.k8s.io/v1 AdmissionReview", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxReviewBytes))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
+		http.Error(w, "not an admission.k8s.io/v1 AdmissionReview", http.StatusBadRequest)
+		return
+	}
+	resp := h.Review(req.Context(), review.Request)
+	resp.UID = review.Request.UID
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	if out.APIVersion == "" {
+		out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// Review answers one admission request.
+func (h *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	allowed := &admissionv1.AdmissionResponse{Allowed: true}
+	if req.Operation != admissionv1.Update || req.Resource.Group != kruiseappsv1alpha1.GroupVersion.Group ||
+		req.Resource.Resource != "clonesets" {
+		return allowed
+	}
+	var err error
+	var resp *admissionv1.AdmissionResponse
+	switch req.SubResource {
+	case "":
+		resp, err = h.cloneSet(ctx, req)
+	case "scale":
+		resp, err = h.scale(ctx, req)
+	default:
+		return allowed
+	}
+	if err != nil {
+		// The partition could not be made right: refuse rather than let kruise update pods beyond what
+		// the release approved. The caller (an HPA too) tries again.
+		klog.ErrorS(err, "Refused a CloneSet resize", "cloneSet", klog.KRef(req.Namespace, req.Name))
+		return &admissionv1.AdmissionResponse{Result: &metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusConflict, Reason: metav1.StatusReasonConflict,
+			Message: fmt.Sprintf("a release holds CloneSet %s and could not count the new replicas in: %v", req.Name, err),
+		}}
+	}
+	return resp
+}
+
+// floor is the partition the CloneSet named in the annotations needs at replicas, if a release holds it.
+func (h *Webhook) floor(ctx context.Context, namespace string, annotations map[string]string, replicas int32) (int32, bool, error) {
+	owner := annotations[cloneset.OwnerAnnotation]
+	if owner == "" {
+		return 0, false, nil
+	}
+	r, err := h.Releases(ctx, namespace, owner)
+	if err != nil || r == nil {
+		return 0, false, err
+	}
+	p, ok := plan.FloorPartition(r, replicas)
+	return p, ok, nil
+}
+
+// cloneSet raises, in the same write, the partition of an update that would leave it below the floor.
+func (h *Webhook) cloneSet(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, error) {
+	var cs, old kruiseappsv1alpha1.CloneSet
+	if err := json.Unmarshal(req.Object.Raw, &cs); err != nil {
+		return nil, fmt.Errorf("decoding the CloneSet: %w", err)
+	}
+	if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
+		return nil, fmt.Errorf("decoding the CloneSet: %w", err)
+	}
+	// The release that held it before the write: an edit that also drops the annotation changes nothing
+	// about which release's pods these are.
+	annotations := old.Annotations
+	if annotations[cloneset.OwnerAnnotation] == "" {
+		annotations = cs.Annotations
+	}
+	floor, ok, err := h.floor(ctx, req.Namespace, annotations, replicasOf(&cs))
+	if err != nil || !ok || partitionOf(&cs) >= floor {
+		return &admissionv1.AdmissionResponse{Allowed: true}, err
+	}
+	var patch []map[string]interface{}
+	if !hasUpdateStrategy(req.Object.Raw) {
+		patch = []map[string]interface{}{{"op": "add", "path": "/spec/updateStrategy", "value": map[string]interface{}{"partition": floor}}}
+	} else {
+		patch = []map[string]interface{}{{"op": "add", "path": "/spec/updateStrategy/partition", "value": floor}}
+	}
+	raw, err := json.Marshal(patch)
+	if err != nil {
+		return nil, err
+	}
+	pt := admissionv1.PatchTypeJSONPatch
+	return &admissionv1.AdmissionResponse{Allowed: true, Patch: raw, PatchType: &pt,
+		Warnings: []string{fmt.Sprintf("release %s holds CloneSet %s: its partition is %d at %d replicas, so that no more pods than approved are updated",
+			annotations[cloneset.OwnerAnnotation], cs.Name, floor, replicasOf(&cs))}}, nil
+}
+
+func hasUpdateStrategy(raw []byte) bool {
+	var obj struct {
+		Spec map[string]json.RawMessage `json:"spec"`
+	}
+	if json.Unmarshal(raw, &obj) != nil {
+		return false
+	}
+	v, ok := obj.Spec["updateStrategy"]
+	return ok && string(v) != "null"
+}
+
+// scale raises the CloneSet's partition before a scale-out through the scale subresource lands.
+func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, error) {
+	var scale, old autoscalingv1.Scale
+	if err := json.Unmarshal(req.Object.Raw, &scale); err != nil {
+		return nil, fmt.Errorf("decoding the Scale: %w", err)
+	}
+	if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
+		return nil, fmt.Errorf("decoding the Scale: %w", err)
+	}
+	allowed := &admissionv1.AdmissionResponse{Allowed: true}
+	if scale.Spec.Replicas <= old.Spec.Replicas || (req.DryRun != nil && *req.DryRun) {
+		// A scale-in leaves the partition where it is (above the floor, which is safe) until the
+		// controller lowers it; a dry run changes nothing.
+		return allowed, nil
+	}
+	replicas := scale.Spec.Replicas
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cs, err := h.Kruise.AppsV1alpha1().CloneSets(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		floor, ok, err := h.floor(ctx, req.Namespace, cs.Annotations, replicas)
+		if err != nil || !ok || partitionOf(cs) >= floor {
+			return err
+		}
+		patch, err := json.Marshal(map[string]interface{}{
+			"metadata": map[string]interface{}{"resourceVersion": cs.ResourceVersion},
+			"spec":     map[string]interface{}{"updateStrategy": map[string]interface{}{"partition": floor}},
+		})
+		if err != nil {
+			return err
+		}
+		_, err = h.Kruise.AppsV1alpha1().CloneSets(req.Namespace).Patch(ctx, req.Name, types.MergePatchType, patch,
+			metav1.PatchOptions{FieldManager: "triton-apiserver"})
+		if err == nil {
+			klog.InfoS("Raised a release's partition ahead of a scale-out", "cloneSet", klog.KObj(cs),
+				"replicas", replicas, "partition", floor)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return allowed, nil
+}
+
+func replicasOf(cs *kruiseappsv1alpha1.CloneSet) int32 {
+	if cs.Spec.Replicas == nil {
+		return 1
+	}
+	return *cs.Spec.Replicas
+}
+
+// partitionOf is the CloneSet's partition as a count; a percentage counts as none (the release's partition
+// is always a count).
+func partitionOf(cs *kruiseappsv1alpha1.CloneSet) int32 {
+	p := cs.Spec.UpdateStrategy.Partition
+	if p == nil || p.Type != intstr.Int {
+		return -1
+	}
+	return p.IntVal
+}
