@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up a real control plane on loopback, without containers, and triton-apiserver behind it:
-# etcd, kube-apiserver (RBAC, static token users), kube-scheduler, kube-controller-manager (ClusterRole
-# aggregation only), kwok with a fake node, the OpenKruise
+# etcd, kube-apiserver (RBAC, static token users), kube-scheduler, kube-controller-manager (garbage
+# collector, namespaces, EndpointSlices, HPA, ClusterRole aggregation), kwok with a fake node, the OpenKruise
 # CRDs, webhooks and kruise-manager, then triton-apiserver registered through an APIService.
 #
 #   hack/local-up.sh            bring everything up, print how to use it, stay in the foreground;
@@ -214,13 +214,18 @@ start kube-scheduler "${BIN}/kube-scheduler" \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port "${SCHEDULER_PORT}"
 wait_for kube-scheduler 60 healthy "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
 
-# kube-controller-manager with the one controller the tests need: ClusterRole aggregation (the built-in
-# view, edit and admin roles pick up triton's roles). Pods and namespaces stay as kwok and the tests
-# leave them, as before.
+# kube-controller-manager with the controllers of a real cluster that matter here: ClusterRole aggregation
+# (the built-in view, edit and admin roles pick up triton's roles), the garbage collector (a deleted
+# CloneSet's pods go), namespace deletion, EndpointSlices of Services over pods, and the
+# HorizontalPodAutoscaler (no metrics server: it only keeps replicas between min and max; a quick sync and
+# downscale window for tests). The garbage collector and namespace deletion discover every API,
+# releases.triton.io included: while that APIService is unavailable a namespace deletion waits. Nodes,
+# service accounts and tokens stay untouched.
 start kube-controller-manager "${BIN}/kube-controller-manager" \
     --kubeconfig "${LOCAL}/kubeconfig" --authentication-kubeconfig "${LOCAL}/kubeconfig" \
     --authorization-kubeconfig "${LOCAL}/kubeconfig" \
-    --controllers clusterrole-aggregation \
+    --controllers clusterrole-aggregation-controller,garbage-collector-controller,namespace-controller,endpointslice-controller,horizontal-pod-autoscaler-controller \
+    --horizontal-pod-autoscaler-sync-period 5s --horizontal-pod-autoscaler-downscale-stabilization 10s \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port "${CONTROLLER_MANAGER_PORT}"
 wait_for kube-controller-manager 60 healthy "https://127.0.0.1:${CONTROLLER_MANAGER_PORT}/healthz"
 
@@ -322,6 +327,10 @@ CA_BUNDLE=$(base64 -w0 <"${PKI}/triton-ca.crt")
 sed -e "s|caBundle: \"\"|caBundle: ${CA_BUNDLE}|" -e "s|port: 443|port: ${TRITON_PORT}|" \
     "${ROOT}/artifacts/deploy/apiservice.yaml" | ${KUBECTL} apply -f - >/dev/null ||
     fail kube-apiserver "applying the APIService"
+# The CloneSet resize webhook (artifacts/deploy/webhook.yaml), served by triton-apiserver on the same port.
+sed -e "s|caBundle: \"\"|caBundle: ${CA_BUNDLE}|" -e "s|port: 443|port: ${TRITON_PORT}|" \
+    "${ROOT}/artifacts/deploy/webhook.yaml" | ${KUBECTL} apply -f - >/dev/null ||
+    fail kube-apiserver "applying the CloneSet resize webhook"
 apiservice_available() {
     ${KUBECTL} wait --for condition=Available --timeout 5s apiservice/v1alpha1.releases.triton.io &&
         ${KUBECTL} get releases.releases.triton.io -A

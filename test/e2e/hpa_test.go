@@ -21,6 +21,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -31,7 +32,9 @@ import (
 // approvedWatch sees every change of the namespace's pods (an informer: no state is skipped between two
 // polls) and records each moment at which more pods run image, or more of them are Ready, than allowed.
 type approvedWatch struct {
-	image      string
+	image string
+	// trafficOnly: only pods Ready beyond the approved are violations.
+	trafficOnly bool
 	allowed    atomic.Int32
 	mu         sync.Mutex
 	violations []string
@@ -64,7 +67,7 @@ func watchApproved(t *testing.T, c *cluster, ns, image string, allowed int32) *a
 		defer w.mu.Unlock()
 		w.events++
 		w.maxAt = max(w.maxAt, at)
-		if (at > allowed || ready > allowed) && len(w.violations) < 10 {
+		if ((at > allowed && !w.trafficOnly) || ready > allowed) && len(w.violations) < 10 {
 			w.violations = append(w.violations, fmt.Sprintf("%d pods at %s, %d of them Ready, with %d approved", at, image, ready, allowed))
 		}
 	}
@@ -115,6 +118,26 @@ func waitServing(t *testing.T, ctx context.Context, c *cluster, ns string, n, at
 
 func targetOf(r *v1alpha1.Release, batch int32) int32 { return r.Status.Batches[batch-1].Target }
 
+// nextUntilBaked calls `next` whenever the release waits for it short of batch's Baked (a canary waits at
+// Smoked, then at Baked), until batch is Baked.
+func nextUntilBaked(t *testing.T, ctx context.Context, c *cluster, ns, name string, batch int32) *v1alpha1.Release {
+	t.Helper()
+	releases := c.releases.ReleasesV1alpha1().Releases(ns)
+	for i := 0; i < 4; i++ {
+		r := waitRelease(t, ctx, c, ns, name, fmt.Sprintf("batch %d Baked, or awaiting next", batch), func(r *v1alpha1.Release) bool {
+			return batchIs(batch, v1alpha1.BatchBaked)(r) || conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
+		})
+		if batchIs(batch, v1alpha1.BatchBaked)(r) {
+			return r
+		}
+		_, err := releases.Next(ctx, name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(r.Status.CurrentBatch),
+			ExpectedPhase: r.Status.Batches[r.Status.CurrentBatch-1].Phase}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	t.Fatalf("release %s: batch %d never Baked", name, batch)
+	return nil
+}
+
 func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
@@ -126,25 +149,28 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
 	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	r = waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
 	require.Len(t, r.Status.Batches, 3, "canary 1, then 50%% of 6 at a time")
 	scaleCloneSet(t, ctx, admin, ns, 12)
+	waitPods(t, ctx, admin, ns, "12 pods, 1 at nginx:1.28", func(pods []corev1.Pod) bool {
+		return len(pods) == 12 && countImage(pods, "nginx:1.28") == 1
+	})
+	r = nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
 	waitServing(t, ctx, admin, ns, 12, 1, "nginx:1.28")
 	cs := waitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return partition(cs) == 11 })
 	assert.Equal(t, int32(12), *cs.Spec.Replicas, "the release leaves the replicas to whoever scaled")
 
 	// 2. The next batch updates its target's count of pods, whatever the CloneSet's size is now.
 	w.allowed.Store(targetOf(r, 2))
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	nextUntilBaked(t, ctx, admin, ns, r.Name, 2)
 	waitServing(t, ctx, admin, ns, 12, int(targetOf(r, 2)), "nginx:1.28")
 
 	// 3. A scale-in below the target of the batch that runs next: the batch needs the pods there are.
 	scaleCloneSet(t, ctx, admin, ns, 3)
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
 	w.allowed.Store(targetOf(r, 3))
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(2)}, metav1.CreateOptions{})
+	nextUntilBaked(t, ctx, admin, ns, r.Name, 3)
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(3)}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	r = waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
@@ -154,11 +180,11 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	// manager's HPA controller scales a target below minReplicas up without any metrics) adds 5 pods, at
 	// the old revision and in traffic; the canary stays the only new pod.
 	w = watchApproved(t, admin, ns, "nginx:1.29", 1)
-	next := updateTo("nginx:1.29", 1, intstr.FromString("50%"), v1alpha1.ModeManual)
+	next := updateTo("nginx:1.29", 1, intstr.FromInt32(1), v1alpha1.ModeManual) // targets 1, 2, 3 of 3
 	next.Name = "nginx-update-2"
 	_, err = releases.Create(ctx, next, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, next.Name, "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	nextUntilBaked(t, ctx, admin, ns, next.Name, 1)
 	minReplicas := int32(8)
 	utilization := int32(80)
 	_, err = admin.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
@@ -177,14 +203,56 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(8), hpa.Status.DesiredReplicas, "the HPA, not the test, scaled the CloneSet")
 
-	// 5. The next batch under the HPA's size, then cancel: every pod back at the old revision, in traffic.
+	// 5. The next batch (2 pods, not the last) under the HPA's size, then cancel: every pod back at the old
+	// revision, in traffic.
 	w.allowed.Store(targetOf(waitRelease(t, ctx, admin, ns, next.Name, "planned", batchIs(1, v1alpha1.BatchBaked)), 2))
-	_, err = releases.Next(ctx, next.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, next.Name, "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	r = nextUntilBaked(t, ctx, admin, ns, next.Name, 2)
 	waitServing(t, ctx, admin, ns, 8, int(targetOf(r, 2)), "nginx:1.29")
 	_, err = releases.Cancel(ctx, next.Name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitServing(t, ctx, admin, ns, 8, 0, "nginx:1.29")
 	w.check(t)
+}
+
+// withoutResizeWebhook takes the resize webhook's configuration away for the test, as when kube-apiserver
+// cannot reach triton-apiserver (failurePolicy Ignore), and puts it back afterwards.
+func withoutResizeWebhook(t *testing.T, ctx context.Context, admin *cluster) {
+	t.Helper()
+	configs := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	config, err := configs.Get(ctx, "triton-cloneset-resize", metav1.GetOptions{})
+	require.NoError(t, err, "make up registers the resize webhook")
+	require.NoError(t, configs.Delete(ctx, config.Name, metav1.DeleteOptions{}))
+	t.Cleanup(func() {
+		restore := &admissionregistrationv1.MutatingWebhookConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: config.Name, Labels: config.Labels, Annotations: config.Annotations},
+			Webhooks:   config.Webhooks,
+		}
+		_, err := configs.Create(context.Background(), restore, metav1.CreateOptions{})
+		require.NoError(t, err, "restoring the resize webhook")
+	})
+}
+
+// Without the webhook, kruise acts on a scale-out before the release has counted it: it creates the new
+// pods at the release's revision. None of them goes into traffic, and the controller has kruise replace
+// them at the old revision, so the CloneSet comes back to the approved count by itself.
+func TestScaleOutWithoutTheWebhookNeverReachesTrafficAndIsRepaired(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+	withoutResizeWebhook(t, ctx, admin)
+
+	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
+	w.trafficOnly = true
+	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		updateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
+	scaleCloneSet(t, ctx, admin, ns, 12)
+	waitServing(t, ctx, admin, ns, 12, 1, "nginx:1.28")
+	waitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return partition(cs) == 11 })
+	w.check(t)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.Logf("without the webhook: at most %d pods at the release's image for 1 approved (none Ready)", w.maxAt)
 }

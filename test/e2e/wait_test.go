@@ -36,7 +36,7 @@ func TestKubectlWaitAfterAPaceEdit(t *testing.T) {
 
 	// A pace edit: a progress deadline, then the mode. Each bumps the generation.
 	out, err := admin.kubectl(ctx, "-n", ns, "patch", "releases/"+r.Name, "--type=merge",
-		"-p", `{"spec":{"strategy":{"progressDeadlineSeconds":600}}}`)
+		"-p", `{"spec":{"strategy":{"progressDeadlineSeconds":900}}}`)
 	require.NoError(t, err, out)
 	wait("after a deadline edit")
 	got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, r.Name, metav1.GetOptions{})
