@@ -18,10 +18,10 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -35,12 +35,12 @@ type approvedWatch struct {
 	image string
 	// trafficOnly: only pods Ready beyond the approved are violations.
 	trafficOnly bool
-	allowed    atomic.Int32
-	mu         sync.Mutex
-	violations []string
-	maxAt      int
-	events     int
-	stop       chan struct{}
+	allowed     atomic.Int32
+	mu          sync.Mutex
+	violations  []string
+	maxAt       int
+	events      int
+	stop        chan struct{}
 }
 
 func watchApproved(t *testing.T, c *cluster, ns, image string, allowed int32) *approvedWatch {
