@@ -36,6 +36,8 @@ import (
 const (
 	ownerAnnotation   = "releases.triton.io/release"
 	restartAnnotation = "releases.triton.io/restartedAt"
+	// pullInLabel, on a CloneSet a release holds, has the admission policy give its new pods the gate.
+	pullInLabel = "releases.triton.io/pull-in"
 	// neverGate is a readiness gate nobody sets: a pod that carries it is never Ready on its own.
 	neverGate corev1.PodConditionType = "example.com/never"
 )
@@ -389,13 +391,14 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 		require.NotNil(t, r.Status.CloneSet.ReplicasBeforeRelease)
 		assert.Equal(t, int32(8), *r.Status.CloneSet.ReplicasBeforeRelease)
 
-		// The CloneSet: the new template with the gate, partition 8-2k, owned by the release, not paused.
+		// The CloneSet: the new template (without a gate), partition 8-2k, owned by the release, not paused.
 		cs := getCloneSet(t, ctx, admin, ns)
 		assert.Equal(t, wantPartition, partition(cs))
 		assert.Equal(t, int32(8), *cs.Spec.Replicas)
 		assert.False(t, cs.Spec.UpdateStrategy.Paused)
 		assert.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
-		assert.True(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "the template carries the gate")
+		assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the template (invariant 10)")
+		assert.Equal(t, "true", cs.Labels[pullInLabel], "held: its new pods get the gate from the admission policy")
 		assert.Equal(t, "nginx-update", cs.Annotations[ownerAnnotation])
 		assert.NotEqual(t, oldRevision, cs.Status.UpdateRevision)
 
@@ -512,7 +515,8 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, int32(1), *cs.Spec.Replicas)
 	assert.Equal(t, "nginx-create", cs.Annotations[ownerAnnotation])
-	assert.True(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "the created CloneSet's template carries the gate")
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the created CloneSet's template (invariant 10)")
+	assert.Equal(t, "true", cs.Labels[pullInLabel], "held: its new pods get the gate from the admission policy")
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 	pods := livePods(t, ctx, admin, ns)
 	require.Len(t, pods, 1, podSummary(pods))
@@ -559,7 +563,9 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assert.Contains(t, historyActions(r), "next,smoked,baked,advance,smoked,baked", "batch 3 started on its own")
 	cs = waitReleased(t, ctx, admin, ns)
 	assert.Equal(t, int32(5), *cs.Spec.Replicas)
-	assert.True(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "the CloneSet carries the gate in its template")
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the template once the release has ended")
+	_, labeled := cs.Labels[pullInLabel]
+	assert.False(t, labeled, "no pull-in label once the release has ended")
 	pods = waitPods(t, ctx, admin, ns, "5 pods Ready", func(pods []corev1.Pod) bool { return allReady(pods, 5) })
 	assert.Contains(t, podNames(pods), canary)
 	for i := range pods {

@@ -91,6 +91,11 @@ func (h *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		req.Resource.Resource != "clonesets" {
 		return allowed
 	}
+	if req.DryRun != nil && *req.DryRun {
+		// A dry run stores nothing, and the server's own dry runs answer for a release state that is not
+		// stored either (a dry-run cancel): the stored release's floor would be the wrong one.
+		return allowed
+	}
 	var err error
 	var resp *admissionv1.AdmissionResponse
 	switch req.SubResource {
@@ -183,9 +188,9 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return nil, fmt.Errorf("decoding the Scale: %w", err)
 	}
 	allowed := &admissionv1.AdmissionResponse{Allowed: true}
-	if scale.Spec.Replicas <= old.Spec.Replicas || (req.DryRun != nil && *req.DryRun) {
+	if scale.Spec.Replicas <= old.Spec.Replicas {
 		// A scale-in leaves the partition where it is (above the floor, which is safe) until the
-		// controller lowers it; a dry run changes nothing.
+		// controller lowers it.
 		return allowed, nil
 	}
 	replicas := scale.Spec.Replicas

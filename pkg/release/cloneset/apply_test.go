@@ -102,7 +102,7 @@ func cloneSetWeb() *kruiseappsv1alpha1.CloneSet {
 	surge := intstr.FromInt32(0)
 	return &kruiseappsv1alpha1.CloneSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "uid-cloneset-web", ResourceVersion: "100",
-			Generation: 3, Labels: map[string]string{"app": "web", "team": "payments"},
+			Generation: 3, Labels: map[string]string{"app": "web", "team": "payments", PullInLabel: "true"},
 			Annotations: map[string]string{"example.com/contact": "ops"}},
 		Spec: kruiseappsv1alpha1.CloneSetSpec{
 			Replicas: &replicas,
@@ -157,7 +157,7 @@ func updateRelease(rv string, current int32, phase releases.BatchPhase) *release
 var owned = []string{
 	"spec.template", "spec.replicas", "spec.updateStrategy.partition", "spec.updateStrategy.maxUnavailable",
 	"spec.updateStrategy.paused", "spec.scaleStrategy.podsToDelete", "spec.lifecycle", "metadata.annotations",
-	"metadata.resourceVersion",
+	"metadata.resourceVersion", "metadata.labels." + PullInLabel,
 }
 
 func assertOnlyOwned(t *testing.T, patch map[string]interface{}) {
@@ -225,7 +225,8 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 	assert.Equal(t, int32(4), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
 	assert.Equal(t, int32(2), int32(stored.Spec.UpdateStrategy.MaxUnavailable.IntValue()))
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.True(t, HasGate(&stored.Spec.Template))
+	assert.False(t, HasGate(&stored.Spec.Template), "no readiness gate in the template (invariant 10)")
+	assert.Equal(t, "true", stored.Labels[PullInLabel])
 	require.NotNil(t, stored.Spec.Lifecycle)
 	require.NotNil(t, stored.Spec.Lifecycle.PreDelete)
 	assert.Equal(t, "true", stored.Spec.Lifecycle.PreDelete.LabelsHandler[HoldLabel])
@@ -370,4 +371,37 @@ func TestAReleaseNeverWritesACloneSetAnotherHolds(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "held by release web-2")
 	assert.Equal(t, before.ResourceVersion, s.get().ResourceVersion, "nothing written")
+}
+
+// The pull-in label goes on the CloneSet in a write of its own, before the release's template: kube-
+// apiserver's admission policy gates the pods of a labeled CloneSet, and must know about the label before
+// kruise makes the first pod of the new template. It comes off when the release lets go.
+func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
+	ctx := context.Background()
+	cs := cloneSetWeb()
+	delete(cs.Labels, PullInLabel)
+	s := newAPIServer(t, cs)
+	_, err := s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), false)
+	require.NoError(t, err)
+	require.Len(t, s.patches, 2)
+	label, ok := at(s.patches[0], "metadata.labels")
+	require.True(t, ok)
+	assert.Equal(t, map[string]interface{}{PullInLabel: "true"}, label, "the first write is the label alone")
+	_, ok = at(s.patches[0], "spec")
+	assert.False(t, ok)
+	_, ok = at(s.patches[1], "spec.template")
+	assert.True(t, ok, "then the template")
+	stored := s.get()
+	assert.Equal(t, "true", stored.Labels[PullInLabel])
+	assert.Equal(t, "payments", stored.Labels["team"])
+
+	done := updateRelease("41", 3, releases.BatchBaked)
+	done.Status.Phase = releases.ReleaseSucceeded
+	_, err = s.driver().Apply(ctx, done, false)
+	require.NoError(t, err)
+	stored = s.get()
+	_, labeled := stored.Labels[PullInLabel]
+	assert.False(t, labeled, "a CloneSet no release holds has no pull-in label: its new pods get no gate")
+	assert.Equal(t, "payments", stored.Labels["team"])
+	assert.False(t, HasGate(&stored.Spec.Template))
 }

@@ -141,7 +141,7 @@ func TestDriftTemplateChangedByHandIsPutBack(t *testing.T) {
 	assert.True(t, found)
 	stored := s.get()
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.True(t, HasGate(&stored.Spec.Template))
+	assert.False(t, HasGate(&stored.Spec.Template))
 	assert.Equal(t, hash, stored.Annotations[TemplateHashAnnotation])
 	_, recorded := stored.Annotations[StoredTemplateAnnotation]
 	assert.False(t, recorded, "nothing to record: the server kept the template")

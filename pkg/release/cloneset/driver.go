@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
@@ -51,10 +52,20 @@ const (
 	// release's template as given (an admission webhook changed a field the release sets): while the
 	// CloneSet still has exactly that template, it counts as the release's and is not rewritten.
 	StoredTemplateAnnotation = "releases.triton.io/stored-template-hash"
+	// PullInLabel, on a CloneSet (not its template), says a release holds it and pulls its new pods into
+	// traffic: the MutatingAdmissionPolicy triton-pull-in-gate (artifacts/deploy/pull-in-gate.yaml), in
+	// kube-apiserver, gives every pod created for such a CloneSet the readiness gate. Once the release
+	// lets the CloneSet go the label goes too, and new pods become Ready without triton-apiserver.
+	PullInLabel = "releases.triton.io/pull-in"
 	// HoldLabel, on a pod, makes kruise hold it before deleting or updating it in place (CloneSet lifecycle
 	// hooks) until the release has pulled it out of traffic and removed the label.
 	HoldLabel = "apps.triton.io/hold"
 )
+
+// writeRetry is how often a CloneSet write is tried again after a conflict: kruise writes the CloneSet's
+// status (a new resourceVersion) at every pod change, so a busy CloneSet can refuse a few writes in a row;
+// about a second in all.
+var writeRetry = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.1}
 
 // Driver reads and writes CloneSets, their revisions and their pods.
 type Driver struct {
@@ -166,7 +177,9 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 		return nil, nil
 	}
 	if plan.NeedsPullIn(r) {
-		withGate(t)
+		// No readiness gate in the template: it would stay there after the release, and every pod made
+		// later would wait for triton-apiserver to pull it in (invariant 10). Pods get the gate while the
+		// release holds the CloneSet (PullInLabel), from a MutatingAdmissionPolicy.
 		if t.Labels == nil {
 			t.Labels = map[string]string{}
 		}
@@ -228,6 +241,9 @@ func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
 	return err
 }
 
+// Gated reports whether a pod carries the readiness gate: it is in traffic only once pulled in.
+func Gated(p *corev1.Pod) bool { return specHasGate(&p.Spec) }
+
 // HasGate reports whether a template's pods carry the readiness gate.
 func HasGate(t *corev1.PodTemplateSpec) bool { return specHasGate(&t.Spec) }
 
@@ -241,13 +257,6 @@ func specHasGate(spec *corev1.PodSpec) bool {
 	return false
 }
 
-func withGate(t *corev1.PodTemplateSpec) {
-	if HasGate(t) {
-		return
-	}
-	t.Spec.ReadinessGates = append(t.Spec.ReadinessGates, corev1.PodReadinessGate{ConditionType: ReadinessGate})
-}
-
 // Apply makes the CloneSet what the release wants and returns it as it is afterwards (as the server would
 // store it, with dryRun). A Create release creates its CloneSet.
 //
@@ -259,7 +268,7 @@ func withGate(t *corev1.PodTemplateSpec) {
 func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
 	in := plan.IntentOf(r)
 	var result *kruiseappsv1alpha1.CloneSet
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(writeRetry, func() error {
 		cs, err := d.Get(ctx, r.Namespace, r.Spec.CloneSetName)
 		if err != nil {
 			return err
@@ -319,6 +328,19 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			apiequality.Semantic.DeepEqual(without(want.Annotations, IntentAnnotation), without(cs.Annotations, IntentAnnotation)) {
 			result = cs
 			return nil
+		}
+		if _, labeled := cs.Labels[PullInLabel]; !labeled && want.Labels[PullInLabel] != "" && wrote != nil && !dryRun {
+			// The pull-in label goes on in a write of its own before the release's template: kube-apiserver's
+			// admission policy must know the CloneSet is held before kruise makes the first pod of that
+			// template, which it does within milliseconds of seeing it.
+			label, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
+				"resourceVersion": cs.ResourceVersion, "labels": map[string]interface{}{PullInLabel: "true"}}})
+			if err != nil {
+				return err
+			}
+			if cs, err = d.patch(ctx, cs, label, false); err != nil {
+				return err
+			}
 		}
 		// The patch carries the CloneSet's resourceVersion as read (a precondition: a write in between
 		// makes it fail with 409 Conflict, and the loop reads again), so the stamp check above and this
@@ -410,7 +432,7 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      r.Spec.CloneSetName,
 			Namespace: r.Namespace,
-			Labels:    t.Labels,
+			Labels:    withLabel(t.Labels, PullInLabel, plan.NeedsPullIn(r)),
 			Annotations: map[string]string{
 				OwnerAnnotation:        r.Name,
 				TemplateHashAnnotation: templateHash(t),
@@ -504,7 +526,28 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	} else if want.Annotations[OwnerAnnotation] == r.Name {
 		delete(want.Annotations, OwnerAnnotation)
 	}
+	want.Labels = withLabel(want.Labels, PullInLabel, in.Owned && plan.NeedsPullIn(r))
 	return want, wrote, nil
+}
+
+// withLabel returns labels with key set to "true" (on) or without it, copying rather than changing the map.
+func withLabel(labels map[string]string, key string, on bool) map[string]string {
+	if _, has := labels[key]; has == on {
+		return labels
+	}
+	out := make(map[string]string, len(labels)+1)
+	for k, v := range labels {
+		if k != key {
+			out[k] = v
+		}
+	}
+	if on {
+		out[key] = "true"
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // templateDrifted reports whether the CloneSet's template was changed by hand away from the release's

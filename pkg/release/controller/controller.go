@@ -316,7 +316,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		inTraffic := approved
 		for i := range inTraffic {
 			p := &inTraffic[i]
-			if !cloneset.PulledIn(p) {
+			if cloneset.Gated(p) && !cloneset.PulledIn(p) {
 				if err := c.driver.SetGate(ctx, p, true, false); err != nil && !apierrors.IsNotFound(err) {
 					return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
 				}
@@ -451,9 +451,8 @@ func (c *Controller) pullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.Cl
 			}
 		}
 	}
-	if !cloneset.HasGate(&cs.Spec.Template) {
-		return nil
-	}
+	// Pods made while a release held the CloneSet carry the gate (older releases also put it in the
+	// template); those that came up after the release ended and are still out of traffic are pulled in.
 	for _, p := range cloneset.Strays(cs, pods) {
 		if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("pulling in pod %s: %w", p.Name, err)
