@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -145,6 +146,10 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator,
 			append(append([]string(nil), filters.HealthPaths...), resize.Path)...)
 	}
+	// Watches (kube-controller-manager's garbage collector and namespace controller watch every resource,
+	// releases too) end when the server shuts down, after up to 5 s for them to drain; without this an
+	// open watch keeps the server from exiting for a minute.
+	cfg.ShutdownWatchTerminationGracePeriod = 5 * time.Second
 	// While etcd does not answer, requests for releases get 503 at once rather than waiting a minute.
 	gate := storagegate.New()
 	cfg.BuildHandlerChainFunc = apiserver.HandlerChain(gate)
