@@ -238,6 +238,7 @@ start kwok "${BIN}/kwok" \
     --config "${ROOT}/hack/local-up/kwok-stages.yaml" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.1/16 \
     --server-address "127.0.0.1:${KWOK_PORT}"
 wait_for kwok 60 healthy "http://127.0.0.1:${KWOK_PORT}/healthz"
 
@@ -292,10 +293,11 @@ wait_for kruise-manager 180 healthy "http://127.0.0.1:${KRUISE_HEALTH_PORT}/read
 
 # ---------------------------------------------------------------------------------------------------
 # triton-apiserver: the manifests of artifacts/deploy that users apply to real clusters (namespace,
-# service account, RBAC, APIService), adapted only where loopback needs it: the server runs as a process,
+# service account, RBAC, the pull-in gate policy, APIService, resize webhook), adapted only where loopback
+# needs it: the server runs as a process,
 # and its Service is an ExternalName for localhost on the APIService's port.
 
-for f in namespace serviceaccount rbac roles; do
+for f in namespace serviceaccount rbac roles pull-in-gate; do
     ${KUBECTL} apply -f "${ROOT}/artifacts/deploy/${f}.yaml" >/dev/null || fail kube-apiserver "applying artifacts/deploy/${f}.yaml"
 done
 ${KUBECTL} apply -f - >/dev/null <<EOF
