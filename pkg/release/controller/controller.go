@@ -491,8 +491,10 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []s
 		if r.Status.Phase != releases.ReleaseProgressing || b == nil {
 			return 0
 		}
-		// More failing pods than the batch tolerates fails the release.
-		if b.Phase == releases.BatchSmoking || b.Phase == releases.BatchSmoked || b.Phase == releases.BatchBaking {
+		// More failing pods than the batch tolerates fails the release; a Baked batch waiting for `next`
+		// (or its interval) too: a pod of it that starts crashing must not be taken into the next batch.
+		if b.Phase == releases.BatchSmoking || b.Phase == releases.BatchSmoked || b.Phase == releases.BatchBaking ||
+			b.Phase == releases.BatchBaked {
 			if tolerated := plan.MaxFailedPods(maxFailedPods(r), b.Replicas); int32(len(failing)) > tolerated {
 				plan.Fail(r, obs, fmt.Sprintf("batch %d: %d failing pods, %d tolerated: %s",
 					b.Index, len(failing), tolerated, cloneset.Summary(failing)), now)
