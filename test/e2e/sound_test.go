@@ -106,8 +106,12 @@ func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
 		})
 		assert.NoError(t, err, "CloneSet %s still has: %s", end.cloneSet, left)
 	}
-	_, err = rels.Get(ctx, deleted, metav1.GetOptions{})
-	assert.True(t, apierrors.IsNotFound(err), "the deleted release is gone once its CloneSet is sound: %v", err)
+	// The finalizer comes off in the same reconcile that made the CloneSet sound, just after it.
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := rels.Get(ctx, deleted, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	assert.NoError(t, err, "the deleted release is gone once its CloneSet is sound")
 	for _, name := range []string{"canceled", "deleted"} {
 		waitCloneSet(t, ctx, admin, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 			return s.UpdatedReplicas == 2 && s.ReadyReplicas == 2 && strings.HasPrefix(s.UpdateRevision, name)
