@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	appspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruisefake "github.com/openkruise/kruise-api/client/clientset/versioned/fake"
 	"github.com/stretchr/testify/assert"
@@ -115,6 +116,11 @@ func cloneSetWeb() *kruiseappsv1alpha1.CloneSet {
 			MinReadySeconds:      5,
 			UpdateStrategy:       kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType, MaxSurge: &surge},
 			ScaleStrategy:        kruiseappsv1alpha1.CloneSetScaleStrategy{DisablePVCReuse: true},
+			// As the release's first write left it (prepare): its hooks are on.
+			Lifecycle: &appspub.Lifecycle{
+				PreDelete:     &appspub.LifecycleHook{LabelsHandler: map[string]string{HoldLabel: "true"}, MarkPodNotReady: true},
+				InPlaceUpdate: &appspub.LifecycleHook{LabelsHandler: map[string]string{HoldLabel: "true"}, MarkPodNotReady: true},
+			},
 		},
 		Status: kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 3, Replicas: 6, ReadyReplicas: 6, UpdatedReplicas: 6,
 			UpdateRevision: "web-v3", CurrentRevision: "web-v3"},
@@ -213,7 +219,7 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 	_, found = at(patch, "spec.template")
 	assert.True(t, found)
 	_, found = at(patch, "spec.lifecycle")
-	assert.True(t, found)
+	assert.False(t, found, "the hooks were on already")
 
 	require.Len(t, s.opts, 1)
 	assert.Equal(t, "triton-apiserver", s.opts[0].FieldManager)
@@ -380,15 +386,18 @@ func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	ctx := context.Background()
 	cs := cloneSetWeb()
 	delete(cs.Labels, PullInLabel)
+	cs.Spec.Lifecycle = nil
 	s := newAPIServer(t, cs)
 	_, err := s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), false)
 	require.NoError(t, err)
 	require.Len(t, s.patches, 2)
 	label, ok := at(s.patches[0], "metadata.labels")
 	require.True(t, ok)
-	assert.Equal(t, map[string]interface{}{PullInLabel: "true"}, label, "the first write is the label alone")
-	_, ok = at(s.patches[0], "spec")
-	assert.False(t, ok)
+	assert.Equal(t, map[string]interface{}{PullInLabel: "true"}, label, "the first write: the label")
+	_, ok = at(s.patches[0], "spec.template")
+	assert.False(t, ok, "not the template yet")
+	_, ok = at(s.patches[0], "spec.lifecycle.preDelete")
+	assert.True(t, ok, "and the hooks that hold a pod before kruise deletes it")
 	_, ok = at(s.patches[1], "spec.template")
 	assert.True(t, ok, "then the template")
 	stored := s.get()

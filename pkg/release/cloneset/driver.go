@@ -329,16 +329,13 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result = cs
 			return nil
 		}
-		if _, labeled := cs.Labels[PullInLabel]; !labeled && want.Labels[PullInLabel] != "" && wrote != nil && !dryRun {
-			// The pull-in label goes on in a write of its own before the release's template: kube-apiserver's
-			// admission policy must know the CloneSet is held before kruise makes the first pod of that
-			// template, which it does within milliseconds of seeing it.
-			label, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
-				"resourceVersion": cs.ResourceVersion, "labels": map[string]interface{}{PullInLabel: "true"}}})
-			if err != nil {
-				return err
-			}
-			if cs, err = d.patch(ctx, cs, label, false); err != nil {
+		if wrote != nil && !dryRun && in.Owned && plan.NeedsPullIn(r) &&
+			(cs.Labels[PullInLabel] == "" || !apiequality.Semantic.DeepEqual(cs.Spec.Lifecycle, want.Spec.Lifecycle)) {
+			// Before the release's template: the pull-in label (kube-apiserver's admission policy must know
+			// the CloneSet is held before kruise makes the first pod of that template, within milliseconds
+			// of seeing it), the lifecycle hooks, and the hold label on every pod (kruise holds only a pod
+			// that carries it: one it picked before would be deleted while still in traffic).
+			if cs, err = d.prepare(ctx, cs, want); err != nil {
 				return err
 			}
 		}
@@ -374,6 +371,55 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 		return nil
 	})
 	return result, err
+}
+
+// prepare writes want's labels and lifecycle hooks alone, then puts the hold label on the CloneSet's pods.
+func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.CloneSet) (*kruiseappsv1alpha1.CloneSet, error) {
+	pre := cs.DeepCopy()
+	pre.Labels = want.Labels
+	pre.Spec.Lifecycle = want.Spec.Lifecycle
+	from, err := json.Marshal(cs)
+	if err != nil {
+		return nil, err
+	}
+	to, err := json.Marshal(pre)
+	if err != nil {
+		return nil, err
+	}
+	diff, err := jsonpatch.CreateMergePatch(from, to)
+	if err != nil {
+		return nil, err
+	}
+	var patch map[string]interface{}
+	if err := json.Unmarshal(diff, &patch); err != nil {
+		return nil, err
+	}
+	meta, _ := patch["metadata"].(map[string]interface{})
+	if meta == nil {
+		meta = map[string]interface{}{}
+		patch["metadata"] = meta
+	}
+	meta["resourceVersion"] = cs.ResourceVersion
+	raw, err := json.Marshal(patch)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.patch(ctx, cs, raw, false)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := d.Pods(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	for i := range pods {
+		if pods[i].DeletionTimestamp == nil {
+			if err := d.SetHold(ctx, &pods[i], true); err != nil && !apierrors.IsNotFound(err) {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // patch sends a JSON merge patch to the CloneSet.

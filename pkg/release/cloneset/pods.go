@@ -350,3 +350,26 @@ func StableStrays(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	}
 	return strays
 }
+
+// ReadyEndpoints are the IPs that an EndpointSlice in the namespace lists as ready endpoints: where a Service
+// still sends traffic. A pod on its way out is let go only once its IP is not among them (the endpointslice
+// controller follows a pod's Ready condition, a moment later).
+func (d *Driver) ReadyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
+	list, err := d.Kube.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ready := map[string]bool{}
+	for _, s := range list.Items {
+		for _, e := range s.Endpoints {
+			// An unset ready means ready, as the API says consumers should read it.
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
+			}
+			for _, a := range e.Addresses {
+				ready[a] = true
+			}
+		}
+	}
+	return ready, nil
+}

@@ -556,6 +556,7 @@ func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods
 		return false, nil
 	}
 	draining := false
+	var endpoints map[string]bool // read once, when a pod is about to be let go
 	for i := range pods {
 		p := &pods[i]
 		if p.DeletionTimestamp != nil {
@@ -573,6 +574,16 @@ func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods
 			case cloneset.Condition(p, corev1.PodReady):
 				draining = true // out of traffic once it is not Ready
 			default:
+				if endpoints == nil {
+					if endpoints, err = c.readyEndpoints(ctx, r.Namespace); err != nil {
+						return draining, err
+					}
+				}
+				if p.Status.PodIP != "" && endpoints[p.Status.PodIP] {
+					// Not Ready, but a Service still lists it: the endpointslice controller has not caught up.
+					draining = true
+					continue
+				}
 				err = c.driver.SetHold(ctx, p, false)
 			}
 		case kruiseappspub.LifecycleStateUpdating:
@@ -587,6 +598,17 @@ func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods
 }
 
 func maxFailedPods(r *releases.Release) *intstr.IntOrString { return r.Spec.Strategy.MaxFailedPods }
+
+// readyEndpoints reads the namespace's ready endpoint IPs; where the server may not list EndpointSlices (an
+// RBAC from before it needed to), a pod is let go once it is not Ready, as before.
+func (c *Controller) readyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
+	endpoints, err := c.driver.ReadyEndpoints(ctx, namespace)
+	if apierrors.IsForbidden(err) {
+		klog.V(2).InfoS("Cannot list EndpointSlices: pods are let go once not Ready", "namespace", namespace)
+		return map[string]bool{}, nil
+	}
+	return endpoints, err
+}
 
 func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {
 	ext, err := toExternal(r)
