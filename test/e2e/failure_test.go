@@ -119,15 +119,7 @@ func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing
 	})
 	_, err = releases.Resume(ctx, r.Name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	for batch := int32(1); ; batch++ {
-		done := nextUntilBaked(t, ctx, admin, ns, r.Name, batch)
-		_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
-		require.NoError(t, err)
-		if int(batch) == len(done.Status.Batches) {
-			break
-		}
-	}
-	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	waitServing(t, ctx, admin, ns, 2, 2, "nginx:1.28")
 }
 

@@ -101,6 +101,21 @@ func (w *approvedWatch) check(t *testing.T) {
 	t.Logf("%s: at most %d pods at the release's image, over %d pod changes", w.image, w.maxAt, w.events)
 }
 
+// nextUntilSucceeded takes a Manual release through every batch with `next`, then waits for Succeeded.
+func nextUntilSucceeded(t *testing.T, ctx context.Context, c *cluster, ns, name string) *v1alpha1.Release {
+	t.Helper()
+	releases := c.releases.ReleasesV1alpha1().Releases(ns)
+	for batch := int32(1); ; batch++ {
+		done := nextUntilBaked(t, ctx, c, ns, name, batch)
+		_, err := releases.Next(ctx, name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		if int(batch) == len(done.Status.Batches) {
+			break
+		}
+	}
+	return waitRelease(t, ctx, c, ns, name, "Succeeded", succeeded)
+}
+
 // scaleCloneSet runs `kubectl scale` on the CloneSet, as a person would.
 func scaleCloneSet(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int) {
 	t.Helper()

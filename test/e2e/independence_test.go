@@ -33,15 +33,7 @@ func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
 	require.Len(t, canary, 1)
 	assert.True(t, hasReadinessGate(canary[0].Spec, readyGate), "a pod made while the release holds the CloneSet is gated")
 	assert.NotEqual(t, corev1.ConditionTrue, condition(&canary[0], corev1.PodReady), "and not Ready before it is pulled in")
-	for batch := int32(1); ; batch++ {
-		done := nextUntilBaked(t, ctx, admin, ns, r.Name, batch)
-		_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
-		require.NoError(t, err)
-		if int(batch) == len(done.Status.Batches) {
-			break
-		}
-	}
-	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	cs := waitReleased(t, ctx, admin, ns)
 	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the template")
 	_, labeled := cs.Labels[pullInLabel]

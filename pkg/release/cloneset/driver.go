@@ -378,26 +378,9 @@ func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.Clone
 	pre := cs.DeepCopy()
 	pre.Labels = want.Labels
 	pre.Spec.Lifecycle = want.Spec.Lifecycle
-	from, err := json.Marshal(cs)
+	patch, meta, err := mergePatch(cs, pre)
 	if err != nil {
 		return nil, err
-	}
-	to, err := json.Marshal(pre)
-	if err != nil {
-		return nil, err
-	}
-	diff, err := jsonpatch.CreateMergePatch(from, to)
-	if err != nil {
-		return nil, err
-	}
-	var patch map[string]interface{}
-	if err := json.Unmarshal(diff, &patch); err != nil {
-		return nil, err
-	}
-	meta, _ := patch["metadata"].(map[string]interface{})
-	if meta == nil {
-		meta = map[string]interface{}{}
-		patch["metadata"] = meta
 	}
 	meta["resourceVersion"] = cs.ResourceVersion
 	raw, err := json.Marshal(patch)
@@ -431,34 +414,43 @@ func (d *Driver) patch(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, pat
 	return d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Patch(ctx, cs.Name, types.MergePatchType, patch, opts)
 }
 
-// ownedPatch is the JSON merge patch from cs to want: the fields that differ between them as the kruise-api
-// types see them (a key set to null removes it), metadata.resourceVersion of cs as a precondition, and
-// the intent stamp. status is not the release's to write, and is left out.
-func ownedPatch(cs, want *kruiseappsv1alpha1.CloneSet, stamp string) ([]byte, error) {
+// mergePatch is the JSON merge patch from cs to want, as the kruise-api types see them (numbers kept as
+// written), with its metadata map (made if the patch had none) for the caller to add preconditions to.
+func mergePatch(cs, want *kruiseappsv1alpha1.CloneSet) (patch, meta map[string]interface{}, err error) {
 	from, err := json.Marshal(cs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	to, err := json.Marshal(want)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	diff, err := jsonpatch.CreateMergePatch(from, to)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var patch map[string]interface{}
 	dec := json.NewDecoder(bytes.NewReader(diff))
 	dec.UseNumber()
 	if err := dec.Decode(&patch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	delete(patch, "status")
-	meta, _ := patch["metadata"].(map[string]interface{})
+	meta, _ = patch["metadata"].(map[string]interface{})
 	if meta == nil {
 		meta = map[string]interface{}{}
 		patch["metadata"] = meta
 	}
+	return patch, meta, nil
+}
+
+// ownedPatch is the JSON merge patch from cs to want: the fields that differ between them as the kruise-api
+// types see them (a key set to null removes it), metadata.resourceVersion of cs as a precondition, and
+// the intent stamp. status is not the release's to write, and is left out.
+func ownedPatch(cs, want *kruiseappsv1alpha1.CloneSet, stamp string) ([]byte, error) {
+	patch, meta, err := mergePatch(cs, want)
+	if err != nil {
+		return nil, err
+	}
+	delete(patch, "status")
 	meta["resourceVersion"] = cs.ResourceVersion
 	annotations, _ := meta["annotations"].(map[string]interface{})
 	if annotations == nil {
