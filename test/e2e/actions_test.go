@@ -983,15 +983,20 @@ func TestCancelMidRelease(t *testing.T) {
 	assert.Equal(t, int32(0), observedPartition(r), "the answer shows partition 0")
 	assert.False(t, r.Status.CloneSet.Paused)
 
-	// The CloneSet has its old template back before the answer, no longer owned.
+	// The CloneSet has its old template back before the answer; the release holds it (owner annotation and
+	// hooks) until its pods have left traffic, then lets go of it.
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "the template from before the release has no gate")
 	assert.Equal(t, int32(0), partition(cs))
 	assert.Equal(t, int32(4), *cs.Spec.Replicas)
 	assert.False(t, cs.Spec.UpdateStrategy.Paused)
-	_, owned := cs.Annotations[ownerAnnotation]
-	assert.False(t, owned, "the owner annotation is removed on cancel: %v", cs.Annotations)
+	r = waitRelease(t, ctx, admin, ns, "nginx-update", "Reverted", func(r *v1alpha1.Release) bool {
+		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	})
+	assertConditions(t, r, false, false, false, false)
+	cs = waitReleased(t, ctx, admin, ns)
+	assert.Nil(t, cs.Spec.Lifecycle, "the hooks are gone once the release let go")
 
 	// Eventually every pod is at nginx:1.27 and Ready again, at the revision from before.
 	pods := waitPods(t, ctx, admin, ns, "4 pods at nginx:1.27, Ready", func(pods []corev1.Pod) bool {

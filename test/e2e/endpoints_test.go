@@ -6,7 +6,10 @@ package e2e
 // every pod a release replaces has left the Service's ready endpoints before kruise deletes it.
 
 import (
+	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
@@ -24,29 +28,124 @@ import (
 )
 
 // endpointsWatch follows the Service's EndpointSlices and the pods, and records every pod that was still a
-// ready endpoint when it got its deletion timestamp.
+// ready endpoint when kruise deleted it or updated it in place.
+//
+// "When" is ordered by resourceVersion, not by the order the two informers deliver events (a slice's
+// event may be handled before a pod's event that happened earlier): kube-apiserver stores pods and
+// EndpointSlices in one etcd, whose revision orders every write. A pod's IP was a ready endpoint at the
+// revision of its deletion (or in-place update) if the last version of some slice written before that
+// revision lists it as ready.
 type endpointsWatch struct {
-	mu         sync.Mutex
-	ready      map[string]map[string]bool // slice name → ready endpoint IPs
-	ip         map[string]string          // pod name → IP
-	deleted    map[string]bool
-	violations []string
-	removed    int
-	stop       chan struct{}
+	mu      sync.Mutex
+	slices  map[string][]sliceVersion // slice name → its versions, in order
+	ip      map[string]string         // pod name → IP
+	deleted map[string]bool
+	image   map[string]string // pod name → its containers' images, as last seen
+	exits   []podExit
+	removed int // pods that got a deletion timestamp
+	inPlace int // pods whose images changed in place
+	stop    chan struct{}
 }
 
-func (w *endpointsWatch) readyIP(ip string) bool {
-	for _, ips := range w.ready {
-		if ips[ip] {
-			return true
+type sliceVersion struct {
+	rv    uint64
+	ready map[string]bool
+}
+
+// podExit is a pod kruise took out of service: deleted, or updated in place, at revision rv.
+type podExit struct {
+	pod, ip, what string
+	rv            uint64
+}
+
+func revision(obj metav1.Object) uint64 {
+	rv, _ := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
+	return rv
+}
+
+// readyIP reports whether ip is a ready endpoint now (as last seen).
+func (w *endpointsWatch) readyIP(ip string) bool { return w.readyAt(ip, math.MaxUint64) }
+
+// readyAt reports whether ip was a ready endpoint just before revision rv.
+func (w *endpointsWatch) readyAt(ip string, rv uint64) bool {
+	for _, versions := range w.slices {
+		for i := len(versions) - 1; i >= 0; i-- {
+			if versions[i].rv < rv {
+				if versions[i].ready[ip] {
+					return true
+				}
+				break
+			}
 		}
 	}
 	return false
 }
 
+// leftAt is the revision of the slice version that took ip out of the ready endpoints last before rv (0:
+// it was never one).
+func (w *endpointsWatch) leftAt(ip string, rv uint64) uint64 {
+	var left uint64
+	for _, versions := range w.slices {
+		wasReady := false
+		for _, v := range versions {
+			if v.rv >= rv {
+				break
+			}
+			if wasReady && !v.ready[ip] && v.rv > left {
+				left = v.rv
+			}
+			wasReady = v.ready[ip]
+		}
+	}
+	return left
+}
+
+// report logs, for each pod taken out of service, when its IP left the ready endpoints and when kruise
+// took it.
+func (w *endpointsWatch) report(t *testing.T) {
+	t.Helper()
+	for _, e := range w.exits {
+		t.Logf("pod %s (%s): left the ready endpoints at revision %d, %s at revision %d (still ready then: %v)",
+			e.pod, e.ip, w.leftAt(e.ip, e.rv), e.what, e.rv, w.readyAt(e.ip, e.rv))
+	}
+}
+
+// readyEndpoints counts the Service's ready endpoints.
+func (w *endpointsWatch) readyEndpoints() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, versions := range w.slices {
+		if len(versions) > 0 {
+			n += len(versions[len(versions)-1].ready)
+		}
+	}
+	return n
+}
+
+// violations are the pods that were taken out of service while still ready endpoints.
+func (w *endpointsWatch) violations() []string {
+	var out []string
+	for _, e := range w.exits {
+		if w.readyAt(e.ip, e.rv) {
+			out = append(out, fmt.Sprintf("pod %s (%s) was %s at revision %d while a ready endpoint", e.pod, e.ip, e.what, e.rv))
+		}
+	}
+	return out
+}
+
+func images(p *corev1.Pod) string {
+	s := ""
+	for _, c := range p.Spec.Containers {
+		s += c.Name + "=" + c.Image + " "
+	}
+	return s
+}
+
 func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatch {
 	t.Helper()
-	w := &endpointsWatch{ready: map[string]map[string]bool{}, ip: map[string]string{}, deleted: map[string]bool{}, stop: make(chan struct{})}
+	w := &endpointsWatch{slices: map[string][]sliceVersion{}, ip: map[string]string{}, deleted: map[string]bool{},
+		image: map[string]string{}, stop: make(chan struct{})}
 	factory := informers.NewSharedInformerFactoryWithOptions(c.kube, 0, informers.WithNamespace(ns))
 	slices := factory.Discovery().V1().EndpointSlices().Informer()
 	onSlice := func(obj interface{}) {
@@ -63,7 +162,7 @@ func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatc
 			}
 		}
 		w.mu.Lock()
-		w.ready[s.Name] = ips
+		w.slices[s.Name] = append(w.slices[s.Name], sliceVersion{rv: revision(s), ready: ips})
 		w.mu.Unlock()
 	}
 	_, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -71,7 +170,7 @@ func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatc
 		DeleteFunc: func(obj interface{}) {
 			if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
 				w.mu.Lock()
-				delete(w.ready, s.Name)
+				w.slices[s.Name] = append(w.slices[s.Name], sliceVersion{rv: revision(s) + 1, ready: map[string]bool{}})
 				w.mu.Unlock()
 			}
 		},
@@ -93,14 +192,19 @@ func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatc
 		if p.Status.PodIP != "" {
 			w.ip[p.Name] = p.Status.PodIP
 		}
+		if was, seen := w.image[p.Name]; seen && was != images(p) && p.DeletionTimestamp == nil {
+			// kruise updated the pod in place: it must have left the endpoints before.
+			w.inPlace++
+			w.exits = append(w.exits, podExit{pod: p.Name, ip: w.ip[p.Name], rv: revision(p),
+				what: fmt.Sprintf("updated in place (%s→%s)", was, images(p))})
+		}
+		w.image[p.Name] = images(p)
 		if p.DeletionTimestamp == nil || w.deleted[p.Name] {
 			return
 		}
 		w.deleted[p.Name] = true
 		w.removed++
-		if ip := w.ip[p.Name]; ip != "" && w.readyIP(ip) && len(w.violations) < 10 {
-			w.violations = append(w.violations, fmt.Sprintf("pod %s (%s) was deleted while a ready endpoint", p.Name, ip))
-		}
+		w.exits = append(w.exits, podExit{pod: p.Name, ip: w.ip[p.Name], rv: revision(p), what: "deleted"})
 	}
 	_, err = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: onPod, UpdateFunc: func(_, obj interface{}) { onPod(obj) }, DeleteFunc: onPod,
@@ -123,22 +227,7 @@ func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
 	nginx(t, ctx, admin, ns, 4)
-	_, err := admin.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "nginx"},
-			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	w := watchEndpoints(t, admin, ns, "nginx")
-	waitFor(t, ctx, "4 ready endpoints", func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		n := 0
-		for _, ips := range w.ready {
-			n += len(ips)
-		}
-		return n == 4
-	})
+	w := service(t, ctx, admin, ns, 4)
 
 	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
 		updateTo("nginx:1.28", 1, intstr.FromInt32(2), v1alpha1.ModeAuto), metav1.CreateOptions{})
@@ -155,18 +244,96 @@ func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 		waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
 	}
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
-	waitFor(t, ctx, "the new pods are the Service's 4 ready endpoints", func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		n := 0
-		for _, ips := range w.ready {
-			n += len(ips)
-		}
-		return n == 4
-	})
+	waitFor(t, ctx, "the new pods are the Service's 4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	assert.Equal(t, 4, w.removed, "kruise replaced the 4 old pods")
-	assert.Empty(t, w.violations, "a pod left the endpoints only after kruise deleted it")
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// service makes Service nginx in ns, selecting the nginx pods, and follows its endpoints until all n pods
+// are ready endpoints.
+func service(t *testing.T, ctx context.Context, c *cluster, ns string, n int) *endpointsWatch {
+	t.Helper()
+	_, err := c.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "nginx"},
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	w := watchEndpoints(t, c, ns, "nginx")
+	waitFor(t, ctx, fmt.Sprintf("%d ready endpoints", n), func() bool { return w.readyEndpoints() == n })
+	return w
+}
+
+// `cancel` puts the template from before back at once, but kruise removes the release's pods only once they
+// have left the Service's endpoints: the release keeps its lifecycle hooks on until then (condition
+// Reverted False), and a new release waits for it (409).
+func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+	w := service(t, ctx, admin, ns, 4)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	nextUntilBaked(t, ctx, admin, ns, r.Name, 2)
+	waitServing(t, ctx, admin, ns, 4, 2, "nginx:1.28")
+	release := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	require.Len(t, release, 2)
+	waitFor(t, ctx, "the release's 2 pods among the 4 ready endpoints", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, p := range release {
+			if !w.readyIP(p.Status.PodIP) {
+				return false
+			}
+		}
+		return true
+	})
+	w.mu.Lock()
+	removedBefore := w.removed
+	w.mu.Unlock()
+
+	r, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "bad image"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "nginx:1.27", getCloneSet(t, ctx, admin, ns).Spec.Template.Spec.Containers[0].Image, "the template from before, at once")
+	// While its pods leave traffic, the canceled release still holds the CloneSet, and a new release waits.
+	if !conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue) {
+		again := updateTo("nginx:1.29", 1, intstr.FromInt32(1), v1alpha1.ModeManual)
+		again.Name = "nginx-update-2"
+		_, err := releases.Create(ctx, again, metav1.CreateOptions{})
+		if err == nil {
+			// Reverted in the moment between the cancel's answer and this create: allowed, but say so.
+			r, getErr := releases.Get(ctx, r.Name, metav1.GetOptions{})
+			require.NoError(t, getErr)
+			require.True(t, conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue),
+				"a new release was admitted while the canceled one still held the CloneSet")
+			t.Log("the canceled release was Reverted before the second create arrived")
+			require.NoError(t, releases.Delete(ctx, again.Name, metav1.DeleteOptions{}))
+		} else {
+			require.True(t, apierrors.IsConflict(err), "a new release while the canceled one drains: %v", err)
+			assert.Contains(t, err.Error(), "still leaving traffic")
+		}
+	}
+	r = waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	})
+	cs := waitReleased(t, ctx, admin, ns)
+	assert.Nil(t, cs.Spec.Lifecycle, "the hooks went with the release")
+	waitServing(t, ctx, admin, ns, 4, 0, "nginx:1.28")
+	waitFor(t, ctx, "4 ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range release {
+		assert.True(t, w.deleted[p.Name], "kruise removed the release's pod %s", p.Name)
+	}
+	assert.GreaterOrEqual(t, w.removed-removedBefore, 2, "the release's 2 pods were removed")
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
 }

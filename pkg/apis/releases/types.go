@@ -72,6 +72,12 @@ const (
 	ConditionFailed = "Failed"
 	// ConditionComplete is True once every batch is Baked and the release Succeeded.
 	ConditionComplete = "Complete"
+	// ConditionReverted is set on a canceled release only. False while the pods the release brought leave
+	// traffic (the release still holds the CloneSet, with its lifecycle hooks, so that kruise removes or
+	// updates none of them while a Service still sends it traffic); True once the CloneSet is back at the
+	// revision and replicas from before the release and the release has let go of it. A new release of
+	// the CloneSet is refused (409) until then.
+	ConditionReverted = "Reverted"
 )
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -165,7 +171,8 @@ type ReleaseStatus struct {
 	// The target CloneSet as last observed, and what it was before the release.
 	CloneSet *CloneSetObservation `json:"cloneSet,omitempty"`
 
-	// AwaitingNext, Paused, Failed and Complete.
+	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
+	// leave traffic, True once its CloneSet is back and let go of).
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.

@@ -989,7 +989,7 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStatus(ref common.ReferenceCallbac
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "AwaitingNext, Paused, Failed and Complete.",
+							Description: "AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods leave traffic, True once its CloneSet is back and let go of).",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{

@@ -505,7 +505,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	var wrote *corev1.PodTemplateSpec
 	if t != nil {
 		h := templateHash(t)
-		if cs.Annotations[TemplateHashAnnotation] != h || (in.Owned && templateDrifted(cs, t)) {
+		if cs.Annotations[TemplateHashAnnotation] != h || (in.Owned && !plan.Reverting(r) && templateDrifted(cs, t)) {
 			want.Spec.Template = *t
 			want.Annotations[TemplateHashAnnotation] = h
 			delete(want.Annotations, StoredTemplateAnnotation)

@@ -249,6 +249,14 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
 		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again. While no
 		// release runs on it, the newest finished one keeps pulling in its stray pods.
+		if plan.Reverting(r) {
+			// Canceled, and nothing of it is on the CloneSet (deleted, or let go of by a server from before
+			// releases were marked Reverted): nothing to drain.
+			plan.MarkReverted(r, c.now())
+			if _, err := c.writeStatus(ctx, r); err != nil {
+				return 0, err
+			}
+		}
 		if r.DeletionTimestamp != nil {
 			return 0, c.letGo(ctx, cached)
 		}
@@ -325,7 +333,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	// Pods at the revision from before the release that a scale-out (or a replacement) brought up while it
 	// runs serve as they did before it.
-	if plan.NeedsPullIn(r) && !plan.Finished(r.Status.Phase) && r.Status.CurrentBatch > 0 {
+	if plan.NeedsPullIn(r) && (!plan.Finished(r.Status.Phase) || plan.Reverting(r)) && r.Status.CurrentBatch > 0 {
 		for _, p := range cloneset.StableStrays(r, pods) {
 			if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
 				return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
@@ -334,9 +342,29 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	// Pods kruise is about to delete or update in place leave traffic first; every pod of a running release
 	// carries the hold label, so that kruise waits for that.
-	if held, err := c.holdAndDrain(ctx, r, pods); err != nil {
+	held, err := c.holdAndDrain(ctx, r, pods)
+	if err != nil {
 		return 0, err
 	} else if held && (requeue == 0 || requeue > time.Second) {
+		requeue = time.Second
+	}
+	// A canceled release lets go of its CloneSet once kruise has put it back and its pods have left
+	// traffic: then the hooks, the label and the annotation come off, and the hold labels off its pods.
+	if plan.Reverting(r) && !held && cloneset.Reverted(r, after, pods) {
+		reverted := r.DeepCopy()
+		plan.MarkReverted(reverted, c.now())
+		if r, err = c.writeStatus(ctx, reverted); err != nil {
+			return 0, err
+		}
+		if after, err = c.driver.Apply(ctx, r, false); err != nil {
+			return 0, fmt.Errorf("CloneSet %s/%s: %w", ns, r.Spec.CloneSetName, err)
+		}
+		// The hold labels come off its pods (a deleted release is gone right after this reconcile).
+		if _, err := c.holdAndDrain(ctx, r, pods); err != nil {
+			return 0, err
+		}
+		klog.InfoS("Canceled release let go of its CloneSet: its pods left traffic", "release", klog.KObj(r))
+	} else if plan.Reverting(r) && (requeue == 0 || requeue > time.Second) {
 		requeue = time.Second
 	}
 	// 4. What was observed.

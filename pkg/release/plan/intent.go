@@ -162,6 +162,17 @@ func IntentOf(r *releases.Release) Intent {
 			in.Partition = ptr(0)
 			in.MaxUnavailable = maxUnavailableBefore(s)
 		}
+		if Reverting(r) {
+			// The CloneSet goes back at once, but the release holds it, hooks and all, until its pods have
+			// left traffic: kruise removes (or updates back) each of them only once it is out of the
+			// endpoints. Those pods are all out of traffic already (cancel pulled them out), so kruise may
+			// take all of them at once.
+			in.Owned = true
+			if byPartition(r.Spec.Action) {
+				v := intstr.FromInt32(max(EffectiveTarget(s), 1))
+				in.MaxUnavailable = &v
+			}
+		}
 		return in
 	}
 

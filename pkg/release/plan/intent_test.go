@@ -28,11 +28,20 @@ func failedWith(t *testing.T, r *releases.Release, obs plan.Observation) *releas
 	return r
 }
 
-func canceled(t *testing.T, r *releases.Release) *releases.Release {
+// canceling cancels r: its pods are still leaving traffic.
+func canceling(t *testing.T, r *releases.Release) *releases.Release {
 	t.Helper()
 	changed, err := plan.Act(r, plan.VerbCancel, nil, plan.Observation{}, "bob", clock(r))
 	require.NoError(t, err)
 	require.True(t, changed)
+	return r
+}
+
+// canceled cancels r and marks it Reverted: its pods have left traffic and the CloneSet is back.
+func canceled(t *testing.T, r *releases.Release) *releases.Release {
+	t.Helper()
+	canceling(t, r)
+	plan.MarkReverted(r, clock(r))
 	return r
 }
 
@@ -131,6 +140,23 @@ func TestIntentOf(t *testing.T) {
 				return canceled(t, driveTo(t, r, 2, releases.BatchBaking))
 			},
 			plan.Intent{Touch: true, Template: prior, Partition: p32(0), MaxUnavailable: iu(1)}},
+		{"update canceling: the template before at once, but held with the hooks until its pods left traffic",
+			func(t *testing.T) rel {
+				r := newRelease(update5)
+				r.Status.CloneSet.MaxUnavailableBeforeRelease = iu(1)
+				return canceling(t, driveTo(t, r, 2, releases.BatchBaking))
+			},
+			plan.Intent{Touch: true, Template: prior, Partition: p32(0), MaxUnavailable: iu(3), Owned: true}},
+		{"update canceling in the canary: kruise may take its pod",
+			func(t *testing.T) rel { return canceling(t, driveTo(t, newRelease(update5), 1, releases.BatchSmoking)) },
+			plan.Intent{Touch: true, Template: prior, Partition: p32(0), MaxUnavailable: iu(1), Owned: true}},
+		{"update with noPullIn canceled: nothing to drain, let go at once",
+			func(t *testing.T) rel {
+				r := newRelease(update5)
+				r.Spec.Strategy.NoPullIn = true
+				return canceling(t, driveTo(t, r, 2, releases.BatchBaking))
+			},
+			plan.Intent{Touch: true, Template: prior, Partition: p32(0)}},
 		{"update succeeded: the knob at the last target, no owner",
 			func(t *testing.T) rel { return finish(t, newRelease(update5)) },
 			plan.Intent{Touch: true, Template: release, Partition: p32(0)}},
@@ -189,6 +215,9 @@ func TestIntentOf(t *testing.T) {
 		{"create canceled: scaled to 0",
 			func(t *testing.T) rel { return canceled(t, driveTo(t, newRelease(create4), 2, releases.BatchBaked)) },
 			plan.Intent{Touch: true, Template: release, Replicas: p32(0)}},
+		{"create canceling: scaled to 0, held until its pods left traffic",
+			func(t *testing.T) rel { return canceling(t, driveTo(t, newRelease(create4), 2, releases.BatchBaked)) },
+			plan.Intent{Touch: true, Template: release, Replicas: p32(0), Owned: true}},
 		{"create canceled with no CloneSet observed: scaled to 0",
 			func(t *testing.T) rel {
 				r := canceled(t, driveTo(t, newRelease(create4), 1, releases.BatchSmoking))

@@ -447,6 +447,34 @@ func SetConditions(r *releases.Release, now metav1.Time) {
 	set(releases.ConditionPaused, s.Phase == releases.ReleasePaused, string(orPending(s.Phase)), "")
 	set(releases.ConditionFailed, s.Phase == releases.ReleaseFailed, string(orPending(s.Phase)), lastReason(s, "fail"))
 	set(releases.ConditionComplete, s.Phase == releases.ReleaseSucceeded, string(orPending(s.Phase)), "")
+	if s.Phase == releases.ReleaseCanceled && !meta.IsStatusConditionTrue(s.Conditions, releases.ConditionReverted) {
+		if Reverting(r) {
+			set(releases.ConditionReverted, false, "Draining",
+				"the release's pods are leaving traffic; the CloneSet is let go of once kruise has removed or reverted them")
+		} else {
+			set(releases.ConditionReverted, true, "Reverted", "")
+		}
+	}
+}
+
+// Reverting reports whether a canceled release still holds its CloneSet: its pods leave traffic before
+// kruise removes them or updates them back (the lifecycle hooks stay on until then), and a new release
+// of the CloneSet waits for that. Only a release that pulls pods in, and that had started, has anything to
+// drain.
+func Reverting(r *releases.Release) bool {
+	s := &r.Status
+	return s.Phase == releases.ReleaseCanceled && s.CurrentBatch > 0 && NeedsPullIn(r) &&
+		!meta.IsStatusConditionTrue(s.Conditions, releases.ConditionReverted)
+}
+
+// MarkReverted records that a canceled release's CloneSet is back where it was before the release and that
+// none of its pods is left in traffic: the release lets go of the CloneSet.
+func MarkReverted(r *releases.Release, now metav1.Time) {
+	meta.SetStatusCondition(&r.Status.Conditions, metav1.Condition{
+		Type: releases.ConditionReverted, Status: metav1.ConditionTrue, Reason: "Reverted",
+		Message:            "the CloneSet is back at the revision and replicas from before the release",
+		ObservedGeneration: r.Generation, LastTransitionTime: now,
+	})
 }
 
 func orPending(p releases.ReleasePhase) releases.ReleasePhase {

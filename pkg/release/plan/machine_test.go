@@ -1107,9 +1107,20 @@ func TestCancel(t *testing.T) {
 			in := plan.IntentOf(r)
 			if batch == 0 {
 				assert.Equal(t, plan.Intent{}, in, "a release canceled before it started leaves the CloneSet alone")
+				assert.Equal(t, metav1.ConditionTrue, condition(t, r, releases.ConditionReverted).Status, "nothing to drain")
+				assert.False(t, plan.Reverting(r))
 			} else {
-				assert.Equal(t, plan.Intent{Touch: true, Template: plan.TemplateBefore, Partition: p32(0)}, in,
-					"the CloneSet goes back to the revision before, unpaused, without the owner annotation")
+				assert.Equal(t, metav1.ConditionFalse, condition(t, r, releases.ConditionReverted).Status, "its pods leave traffic first")
+				assert.True(t, plan.Reverting(r))
+				assert.Equal(t, plan.Intent{Touch: true, Template: plan.TemplateBefore, Partition: p32(0), Owned: true,
+					MaxUnavailable: iu(max(plan.EffectiveTarget(&r.Status), 1))}, in,
+					"the CloneSet goes back to the revision before, unpaused, but keeps the owner annotation (and hooks) while its pods leave traffic")
+				plan.MarkReverted(r, at(9001))
+				assert.False(t, plan.Reverting(r))
+				assert.Equal(t, plan.Intent{Touch: true, Template: plan.TemplateBefore, Partition: p32(0)}, plan.IntentOf(r),
+					"once reverted, without the owner annotation")
+				plan.SetConditions(r, at(9002))
+				assert.Equal(t, metav1.ConditionTrue, condition(t, r, releases.ConditionReverted).Status, "deriving the conditions again keeps Reverted")
 			}
 			last := r.Status.History[len(r.Status.History)-1]
 			toPhase := "Canceled"

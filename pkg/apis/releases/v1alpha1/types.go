@@ -76,6 +76,12 @@ const (
 	ConditionFailed = "Failed"
 	// ConditionComplete is True once every batch is Baked and the release Succeeded.
 	ConditionComplete = "Complete"
+	// ConditionReverted is set on a canceled release only. False while the pods the release brought leave
+	// traffic (the release still holds the CloneSet, with its lifecycle hooks, so that kruise removes or
+	// updates none of them while a Service still sends it traffic); True once the CloneSet is back at the
+	// revision and replicas from before the release and the release has let go of it. A new release of
+	// the CloneSet is refused (409) until then.
+	ConditionReverted = "Reverted"
 )
 
 // +genclient
@@ -197,7 +203,8 @@ type ReleaseStatus struct {
 	// +optional
 	CloneSet *CloneSetObservation `json:"cloneSet,omitempty"`
 
-	// AwaitingNext, Paused, Failed and Complete.
+	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
+	// leave traffic, True once its CloneSet is back and let go of).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -205,33 +205,44 @@ func observedCloneSet(ctx context.Context, driver *cloneset.Driver, ns, name str
 // observeWait is how long admission waits for kruise to observe a CloneSet's latest spec.
 const observeWait = 3 * time.Second
 
-// noRunningRelease is the 409 for a release of a CloneSet another unfinished release runs on.
+// noRunningRelease is the 409 for a release of a CloneSet another unfinished release runs on, or that a
+// canceled release still holds while its pods leave traffic.
 func (r *REST) noRunningRelease(ctx context.Context, rel *releases.Release) error {
-	running, err := r.runningRelease(ctx, rel.Spec.CloneSetName)
+	running, reverting, err := r.runningRelease(ctx, rel.Spec.CloneSetName)
 	if err != nil {
 		return err
 	}
-	if running != "" {
+	switch {
+	case running != "":
 		return apierrors.NewConflict(releases.Resource("releases"), rel.Name,
 			fmt.Errorf("release %s is still running on CloneSet %s; wait for it to finish or cancel it", running, rel.Spec.CloneSetName))
+	case reverting != "":
+		return apierrors.NewConflict(releases.Resource("releases"), rel.Name,
+			fmt.Errorf("release %s was canceled and its pods are still leaving traffic on CloneSet %s; retry in a moment (kubectl wait --for=condition=Reverted release/%s)",
+				reverting, rel.Spec.CloneSetName, reverting))
 	}
 	return nil
 }
 
-// runningRelease names a release on the CloneSet that has not finished, if any.
-func (r *REST) runningRelease(ctx context.Context, cloneSet string) (string, error) {
+// runningRelease names a release on the CloneSet that has not finished, if any, and a canceled one that
+// still holds it (plan.Reverting).
+func (r *REST) runningRelease(ctx context.Context, cloneSet string) (running, reverting string, err error) {
 	list, err := r.Store.List(ctx, &metainternalversion.ListOptions{
 		FieldSelector: fields.OneTermEqualSelector("spec.cloneSetName", cloneSet),
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	for _, other := range list.(*releases.ReleaseList).Items {
-		if !plan.Finished(other.Status.Phase) {
-			return other.Name, nil
+	for i := range list.(*releases.ReleaseList).Items {
+		other := &list.(*releases.ReleaseList).Items[i]
+		switch {
+		case !plan.Finished(other.Status.Phase):
+			return other.Name, "", nil
+		case plan.Reverting(other):
+			reverting = other.Name
 		}
 	}
-	return "", nil
+	return "", reverting, nil
 }
 
 func hasRevision(revisions []appsv1.ControllerRevision, name string) bool {

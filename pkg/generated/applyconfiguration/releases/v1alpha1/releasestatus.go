@@ -38,7 +38,8 @@ type ReleaseStatusApplyConfiguration struct {
 	Batches []ReleaseBatchApplyConfiguration `json:"batches,omitempty"`
 	// The target CloneSet as last observed, and what it was before the release.
 	CloneSet *CloneSetObservationApplyConfiguration `json:"cloneSet,omitempty"`
-	// AwaitingNext, Paused, Failed and Complete.
+	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
+	// leave traffic, True once its CloneSet is back and let go of).
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	History []ReleaseHistoryEntryApplyConfiguration `json:"history,omitempty"`

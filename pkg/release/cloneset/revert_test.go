@@ -1,0 +1,117 @@
+package cloneset
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// revisionV3 is CloneSet web's revision from before the release, as kruise stores it.
+func revisionV3(t *testing.T) *appsv1.ControllerRevision {
+	data, err := json.Marshal(map[string]interface{}{"spec": map[string]interface{}{"template": cloneSetWeb().Spec.Template}})
+	require.NoError(t, err)
+	return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "web-v3", Namespace: "default"},
+		Data: runtime.RawExtension{Raw: data}, Revision: 3}
+}
+
+// A canceled release puts the template from before back at once, but keeps its hooks, its pull-in label and
+// its owner annotation until its pods have left traffic (kruise holds each pod it takes away until then);
+// once Reverted it lets go of all of them.
+func TestACancelRevertsAtOnceAndLetsGoOnlyOnceReverted(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	rev := revisionV3(t)
+	running := updateRelease("40", 2, releases.BatchBaking)
+	defaulted := intstr.FromString("20%") // kruise's default, recorded at admission
+	running.Status.CloneSet.MaxUnavailableBeforeRelease = &defaulted
+	_, err := s.driver(rev).Apply(ctx, running, false)
+	require.NoError(t, err)
+	require.Equal(t, "web:v4", s.get().Spec.Template.Spec.Containers[0].Image)
+
+	canceling := running.DeepCopy()
+	canceling.ResourceVersion = "41"
+	_, err = plan.Act(canceling, plan.VerbCancel, nil, plan.Observation{Updated: 4}, "bob", metav1.Now())
+	require.NoError(t, err)
+	require.True(t, plan.Reverting(canceling))
+	_, err = s.driver(rev).Apply(ctx, canceling, false)
+	require.NoError(t, err)
+	cs := s.get()
+	assert.Equal(t, "web:v3", cs.Spec.Template.Spec.Containers[0].Image, "the template from before, at once")
+	assert.Equal(t, 0, cs.Spec.UpdateStrategy.Partition.IntValue(), "every pod goes back")
+	assert.Equal(t, 4, cs.Spec.UpdateStrategy.MaxUnavailable.IntValue(), "all 4 pods of the release (out of traffic) at once")
+	assert.Equal(t, "web-update", cs.Annotations[OwnerAnnotation], "still held")
+	assert.Equal(t, "true", cs.Labels[PullInLabel], "new pods are still gated")
+	require.NotNil(t, cs.Spec.Lifecycle)
+	assert.Equal(t, "true", cs.Spec.Lifecycle.PreDelete.LabelsHandler[HoldLabel], "kruise holds a pod until it left traffic")
+	assert.Equal(t, "true", cs.Spec.Lifecycle.InPlaceUpdate.LabelsHandler[HoldLabel])
+
+	reverted := canceling.DeepCopy()
+	reverted.ResourceVersion = "42"
+	plan.MarkReverted(reverted, metav1.Now())
+	_, err = s.driver(rev).Apply(ctx, reverted, false)
+	require.NoError(t, err)
+	cs = s.get()
+	assert.Empty(t, cs.Annotations[OwnerAnnotation])
+	assert.Empty(t, cs.Labels[PullInLabel])
+	assert.Nil(t, cs.Spec.Lifecycle)
+	assert.Equal(t, "web:v3", cs.Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, &defaulted, cs.Spec.UpdateStrategy.MaxUnavailable, "maxUnavailable as before the release")
+}
+
+func TestRevertedWaitsForKruiseAndForEveryPodOfTheRelease(t *testing.T) {
+	r := updateRelease("40", 2, releases.BatchBaking) // before: web-v3, 6 pods
+	r.Status.Phase = releases.ReleaseCanceled
+	back := func(edit func(cs *kruiseappsv1alpha1.CloneSet)) *kruiseappsv1alpha1.CloneSet {
+		cs := cloneSetWeb()
+		if edit != nil {
+			edit(cs)
+		}
+		return cs
+	}
+	pod := func(name, revision, state string, deleting bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"controller-revision-hash": revision}}}
+		if state != "" {
+			p.Labels["lifecycle.apps.kruise.io/state"] = state
+		}
+		if deleting {
+			now := metav1.Now()
+			p.DeletionTimestamp = &now
+		}
+		return p
+	}
+	settled := []corev1.Pod{pod("a", "web-v3", "Normal", false), pod("b", "web-v3", "", false)}
+
+	assert.True(t, Reverted(r, back(nil), settled))
+	assert.True(t, Reverted(r, nil, nil), "no CloneSet: nothing to hold")
+	assert.True(t, Reverted(r, back(nil), append(settled, pod("c", "web-v4", "PreparingDelete", true))),
+		"a pod of the release on its way out was let go once out of the endpoints")
+
+	assert.False(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Generation = 4 }), settled),
+		"kruise has not seen the revert")
+	assert.False(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.UpdatedReplicas = 5 }), settled),
+		"kruise still has a pod to update")
+	assert.False(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.Replicas = 7 }), settled),
+		"kruise still has a pod to delete")
+	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v4", "Normal", false))), "a pod of the release is left")
+	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v3", "Updating", false))), "a pod being updated back")
+	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v3", "PreparingDelete", false))),
+		"a pod kruise is about to delete is still held")
+	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v3", "PreparingUpdate", false))),
+		"a pod kruise is about to update in place is still held")
+
+	assert.True(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.UpdateRevision = "web-v5" }),
+		[]corev1.Pod{pod("a", "web-v5", "Normal", false)}),
+		"someone wrote a template of their own since the cancel: theirs, rolled out under the same hooks")
+}
