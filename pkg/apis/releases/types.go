@@ -267,6 +267,11 @@ type CloneSetObservation struct {
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
 
+	// The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet
+	// recreates its pods (a template annotation alone would be updated in place, and no container would
+	// restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.
+	UpdateStrategyTypeBeforeRelease string `json:"updateStrategyTypeBeforeRelease,omitempty"`
+
 	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
 	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
 }

@@ -491,6 +491,13 @@ func schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref common.ReferenceC
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
 						},
 					},
+					"updateStrategyTypeBeforeRelease": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet recreates its pods (a template annotation alone would be updated in place, and no container would restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"podsBeforeRelease": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{

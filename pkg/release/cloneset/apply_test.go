@@ -162,7 +162,7 @@ func updateRelease(rv string, current int32, phase releases.BatchPhase) *release
 // The paths a release owns on its CloneSet: nothing else may be in its patches.
 var owned = []string{
 	"spec.template", "spec.replicas", "spec.updateStrategy.partition", "spec.updateStrategy.maxUnavailable",
-	"spec.updateStrategy.paused", "spec.scaleStrategy.podsToDelete", "spec.lifecycle", "metadata.annotations",
+	"spec.updateStrategy.paused", "spec.updateStrategy.type", "spec.scaleStrategy.podsToDelete", "spec.lifecycle", "metadata.annotations",
 	"metadata.resourceVersion", "metadata.labels." + PullInLabel,
 }
 

@@ -558,6 +558,9 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		want.Spec.UpdateStrategy.MaxUnavailable = &v
 	}
 	want.Spec.UpdateStrategy.Paused = in.Paused
+	if in.UpdateType != "" {
+		want.Spec.UpdateStrategy.Type = kruiseappsv1alpha1.CloneSetUpdateStrategyType(in.UpdateType)
+	}
 	withHooks(want, in.Owned && plan.NeedsPullIn(r))
 	if in.Owned {
 		want.Annotations[OwnerAnnotation] = r.Name
@@ -689,6 +692,7 @@ func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObserva
 		o.ReplicasBeforeRelease = previous.ReplicasBeforeRelease
 		o.HeldAt = previous.HeldAt
 		o.MaxUnavailableBeforeRelease = previous.MaxUnavailableBeforeRelease
+		o.UpdateStrategyTypeBeforeRelease = previous.UpdateStrategyTypeBeforeRelease
 		o.PodsBeforeRelease = previous.PodsBeforeRelease
 	}
 	if cs == nil {

@@ -115,3 +115,35 @@ func TestRevertedWaitsForKruiseAndForEveryPodOfTheRelease(t *testing.T) {
 		[]corev1.Pod{pod("a", "web-v5", "Normal", false)}),
 		"someone wrote a template of their own since the cancel: theirs, rolled out under the same hooks")
 }
+
+func TestTheUpdateTypesAreKruises(t *testing.T) {
+	assert.Equal(t, string(kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType), plan.UpdateReCreate)
+	assert.Equal(t, string(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType), plan.UpdateInPlaceIfPossible)
+	assert.Equal(t, string(kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType), plan.UpdateInPlaceOnly)
+}
+
+// A Restart of an InPlaceIfPossible CloneSet has it recreate its pods while the release holds it, and puts
+// InPlaceIfPossible back when it lets go.
+func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
+	ctx := context.Background()
+	inPlace := cloneSetWeb()
+	inPlace.Spec.UpdateStrategy.Type = kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType
+	s := newAPIServer(t, inPlace)
+	rev := revisionV3(t)
+	restart := updateRelease("40", 1, releases.BatchSmoking)
+	restart.Spec.Action = releases.ActionRestart
+	restart.Spec.Template = nil
+	restart.Status.CloneSet.UpdateStrategyTypeBeforeRelease = plan.UpdateInPlaceIfPossible
+	_, err := s.driver(rev).Apply(ctx, restart, false)
+	require.NoError(t, err)
+	cs := s.get()
+	assert.Equal(t, kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType, cs.Spec.UpdateStrategy.Type)
+	assert.NotEmpty(t, cs.Spec.Template.Annotations[RestartedAtAnnotation])
+
+	done := restart.DeepCopy()
+	done.ResourceVersion = "41"
+	done.Status.Phase = releases.ReleaseSucceeded
+	_, err = s.driver(rev).Apply(ctx, done, false)
+	require.NoError(t, err)
+	assert.Equal(t, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType, s.get().Spec.UpdateStrategy.Type)
+}

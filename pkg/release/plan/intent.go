@@ -43,6 +43,8 @@ type Intent struct {
 	MaxUnavailable *intstr.IntOrString
 	// PodsToDelete (scale in): these pods go first.
 	PodsToDelete []string
+	// UpdateType is the CloneSet's updateStrategy.type. Empty: leave it.
+	UpdateType string
 	// Paused is the CloneSet's updateStrategy.paused.
 	Paused bool
 	// Owned: the CloneSet carries the release's name in its annotation.
@@ -162,6 +164,8 @@ func IntentOf(r *releases.Release) Intent {
 			in.Partition = ptr(0)
 			in.MaxUnavailable = maxUnavailableBefore(s)
 		}
+		// A Restart's pods were recreated; the revert of its annotation need not recreate them again.
+		in.UpdateType = updateTypeBefore(r)
 		if Reverting(r) {
 			// The CloneSet goes back at once, but the release holds it, hooks and all, until its pods have
 			// left traffic: kruise removes (or updates back) each of them only once it is out of the
@@ -209,14 +213,48 @@ func IntentOf(r *releases.Release) Intent {
 			// A batch's pods are out of traffic until they are pulled in, so kruise must be allowed to
 			// have the whole batch unavailable at once; the partition is what limits the batch.
 			in.MaxUnavailable = batchUnavailable(s)
+			in.UpdateType = updateTypeWhileHeld(r)
 		} else {
 			in.MaxUnavailable = maxUnavailableBefore(s)
+			in.UpdateType = updateTypeBefore(r)
 		}
 	} else {
 		in.Replicas = ptr(value)
 	}
 	return in
 }
+
+// recreates reports whether r is a Restart of a CloneSet that updates its pods in place where it can: its
+// restart annotation alone would be updated in place (kruise patches the pod's metadata, and no container
+// restarts), so the release has the CloneSet recreate its pods instead.
+func recreates(r *releases.Release) bool {
+	s := &r.Status
+	return r.Spec.Action == releases.ActionRestart && s.CloneSet != nil &&
+		s.CloneSet.UpdateStrategyTypeBeforeRelease == UpdateInPlaceIfPossible
+}
+
+// updateTypeWhileHeld is the CloneSet's updateStrategy.type while r holds it; empty leaves it as it is.
+func updateTypeWhileHeld(r *releases.Release) string {
+	if recreates(r) {
+		return UpdateReCreate
+	}
+	return ""
+}
+
+// updateTypeBefore puts back the updateStrategy.type a release changed; empty leaves it as it is.
+func updateTypeBefore(r *releases.Release) string {
+	if recreates(r) {
+		return r.Status.CloneSet.UpdateStrategyTypeBeforeRelease
+	}
+	return ""
+}
+
+// The CloneSet update strategy types (kruise's), as the plan needs them.
+const (
+	UpdateReCreate          = "ReCreate"
+	UpdateInPlaceIfPossible = "InPlaceIfPossible"
+	UpdateInPlaceOnly       = "InPlaceOnly"
+)
 
 func batchUnavailable(s *releases.ReleaseStatus) *intstr.IntOrString {
 	n := int32(1)

@@ -188,6 +188,43 @@ func TestIntentOf(t *testing.T) {
 				return finish(t, newRelease(setup{action: releases.ActionRollback, before: 4, batchSize: pct("25%")}))
 			},
 			plan.Intent{Touch: true, Template: release, Partition: p32(0)}},
+		{"restart of an InPlaceIfPossible CloneSet: its pods are recreated (an annotation alone restarts no container)",
+			func(t *testing.T) rel {
+				r := newRelease(setup{action: releases.ActionRestart, before: 3, batchSize: n(1)})
+				r.Status.CloneSet.UpdateStrategyTypeBeforeRelease = plan.UpdateInPlaceIfPossible
+				return driveTo(t, r, 2, releases.BatchSmoking)
+			},
+			plan.Intent{Touch: true, Template: release, Partition: p32(1), Updated: p32(2), Owned: true, MaxUnavailable: iu(1),
+				UpdateType: plan.UpdateReCreate}},
+		{"restart of an InPlaceIfPossible CloneSet paused: still recreating",
+			func(t *testing.T) rel {
+				r := newRelease(setup{action: releases.ActionRestart, before: 3, batchSize: n(1)})
+				r.Status.CloneSet.UpdateStrategyTypeBeforeRelease = plan.UpdateInPlaceIfPossible
+				return pausedWith(t, driveTo(t, r, 2, releases.BatchSmoking), plan.Observation{Updated: 2})
+			},
+			plan.Intent{Touch: true, Template: release, Partition: p32(1), Updated: p32(2), Owned: true, MaxUnavailable: iu(1),
+				UpdateType: plan.UpdateReCreate, Paused: true}},
+		{"restart of an InPlaceIfPossible CloneSet succeeded: in place again",
+			func(t *testing.T) rel {
+				r := newRelease(setup{action: releases.ActionRestart, before: 3, batchSize: n(1)})
+				r.Status.CloneSet.UpdateStrategyTypeBeforeRelease = plan.UpdateInPlaceIfPossible
+				return finish(t, r)
+			},
+			plan.Intent{Touch: true, Template: release, Partition: p32(0), UpdateType: plan.UpdateInPlaceIfPossible}},
+		{"restart of an InPlaceIfPossible CloneSet canceled: in place again at once (its pods were recreated already)",
+			func(t *testing.T) rel {
+				r := newRelease(setup{action: releases.ActionRestart, before: 3, batchSize: n(1)})
+				r.Status.CloneSet.UpdateStrategyTypeBeforeRelease = plan.UpdateInPlaceIfPossible
+				return canceling(t, driveTo(t, r, 2, releases.BatchSmoking))
+			},
+			plan.Intent{Touch: true, Template: prior, Partition: p32(0), Owned: true, MaxUnavailable: iu(2), UpdateType: plan.UpdateInPlaceIfPossible}},
+		{"update of an InPlaceIfPossible CloneSet: updated in place, as its owner chose",
+			func(t *testing.T) rel {
+				r := newRelease(update5)
+				r.Status.CloneSet.UpdateStrategyTypeBeforeRelease = plan.UpdateInPlaceIfPossible
+				return driveTo(t, r, 2, releases.BatchBaking)
+			},
+			plan.Intent{Touch: true, Template: release, Partition: p32(2), Updated: p32(3), Owned: true, MaxUnavailable: iu(2)}},
 		{"restart canceled",
 			func(t *testing.T) rel {
 				return canceled(t, driveTo(t, newRelease(setup{action: releases.ActionRestart, before: 3, batchSize: n(1)}), 2, releases.BatchSmoking))

@@ -329,6 +329,12 @@ type CloneSetObservation struct {
 	// +optional
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
 
+	// The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet
+	// recreates its pods (a template annotation alone would be updated in place, and no container would
+	// restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.
+	// +optional
+	UpdateStrategyTypeBeforeRelease string `json:"updateStrategyTypeBeforeRelease,omitempty"`
+
 	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
 	// +optional
 	// +listType=set

@@ -95,6 +95,9 @@ func validateBeforeReleaseUnchanged(newO, oldO *releases.CloneSetObservation, fl
 	if oldO.MaxUnavailableBeforeRelease != nil {
 		allErrs = append(allErrs, unchanged(newO.MaxUnavailableBeforeRelease, oldO.MaxUnavailableBeforeRelease, fldPath.Child("maxUnavailableBeforeRelease"), why)...)
 	}
+	if oldO.UpdateStrategyTypeBeforeRelease != "" {
+		allErrs = append(allErrs, unchanged(newO.UpdateStrategyTypeBeforeRelease, oldO.UpdateStrategyTypeBeforeRelease, fldPath.Child("updateStrategyTypeBeforeRelease"), why)...)
+	}
 	if len(oldO.PodsBeforeRelease) > 0 {
 		allErrs = append(allErrs, unchanged(newO.PodsBeforeRelease, oldO.PodsBeforeRelease, fldPath.Child("podsBeforeRelease"), why)...)
 	}

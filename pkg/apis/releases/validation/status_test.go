@@ -17,16 +17,17 @@ import (
 func storedStatus() releases.ReleaseStatus {
 	s := validStatus()
 	s.CloneSet = &releases.CloneSetObservation{
-		UpdateRevision:              "web-v2",
-		CurrentRevision:             "web-v1",
-		Replicas:                    5,
-		UpdatedReplicas:             3,
-		UpdatedReadyReplicas:        1,
-		Partition:                   ptr(int32(2)),
-		RevisionBeforeRelease:       "web-v1",
-		ReplicasBeforeRelease:       ptr(int32(5)),
-		MaxUnavailableBeforeRelease: intOrStr("20%"),
-		PodsBeforeRelease:           []string{"web-a", "web-b"},
+		UpdateRevision:                  "web-v2",
+		CurrentRevision:                 "web-v1",
+		Replicas:                        5,
+		UpdatedReplicas:                 3,
+		UpdatedReadyReplicas:            1,
+		Partition:                       ptr(int32(2)),
+		RevisionBeforeRelease:           "web-v1",
+		ReplicasBeforeRelease:           ptr(int32(5)),
+		MaxUnavailableBeforeRelease:     intOrStr("20%"),
+		UpdateStrategyTypeBeforeRelease: "InPlaceIfPossible",
+		PodsBeforeRelease:               []string{"web-a", "web-b"},
 	}
 	return s
 }
@@ -117,6 +118,8 @@ func TestValidateReleaseStatusTransition(t *testing.T) {
 			want: []wantErr{invalid("status.cloneSet.replicasBeforeRelease")}},
 		{name: "other maxUnavailable before the release", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.MaxUnavailableBeforeRelease = intOrStr("100%") },
 			want: []wantErr{invalid("status.cloneSet.maxUnavailableBeforeRelease")}},
+		{name: "other update strategy type before the release", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.UpdateStrategyTypeBeforeRelease = "ReCreate" },
+			want: []wantErr{invalid("status.cloneSet.updateStrategyTypeBeforeRelease")}},
 		{name: "pods before the release changed", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.PodsBeforeRelease = []string{"web-a"} },
 			want: []wantErr{invalid("status.cloneSet.podsBeforeRelease")}},
 		{name: "pods before the release dropped", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.PodsBeforeRelease = nil },
@@ -124,7 +127,8 @@ func TestValidateReleaseStatusTransition(t *testing.T) {
 		{name: "the observation dropped", mutate: func(s *releases.ReleaseStatus) { s.CloneSet = nil },
 			want: []wantErr{
 				invalid("status.cloneSet.revisionBeforeRelease"), invalid("status.cloneSet.replicasBeforeRelease"),
-				invalid("status.cloneSet.maxUnavailableBeforeRelease"), invalid("status.cloneSet.podsBeforeRelease"),
+				invalid("status.cloneSet.maxUnavailableBeforeRelease"), invalid("status.cloneSet.updateStrategyTypeBeforeRelease"),
+				invalid("status.cloneSet.podsBeforeRelease"),
 			}},
 
 		// The plan.

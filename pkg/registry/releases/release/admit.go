@@ -94,6 +94,13 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
 			field.NotFound(spec.Child("cloneSetName"), rel.Spec.CloneSetName),
 		})
+	case rel.Spec.Action == releases.ActionRestart && cs.Spec.UpdateStrategy.Type == kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType:
+		// A Restart recreates pods: a restart annotation alone is updated in place, and no container
+		// restarts. A CloneSet that may only be updated in place must not be recreated.
+		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+			field.Invalid(spec.Child("action"), rel.Spec.Action, fmt.Sprintf(
+				"a Restart recreates the pods of CloneSet %s, whose updateStrategy.type InPlaceOnly forbids that; restart its containers in place with OpenKruise ContainerRecreateRequests instead", cs.Name)),
+		})
 	case cs.Status.ObservedGeneration < cs.Generation:
 		// The starting point (the revision a cancel goes back to, a Restart's template, a Rollback's
 		// default) is the CloneSet's update revision, which is only current once kruise has seen its
@@ -116,6 +123,7 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 			maxUnavailable = *v
 		}
 		status.CloneSet.MaxUnavailableBeforeRelease = &maxUnavailable
+		status.CloneSet.UpdateStrategyTypeBeforeRelease = string(cs.Spec.UpdateStrategy.Type)
 	}
 	if rel.Spec.Action == releases.ActionScale && cs != nil {
 		pods, err := driver.Pods(ctx, cs)

@@ -53,6 +53,10 @@ type CloneSetObservationApplyConfiguration struct {
 	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+	// The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet
+	// recreates its pods (a template annotation alone would be updated in place, and no container would
+	// restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.
+	UpdateStrategyTypeBeforeRelease *string `json:"updateStrategyTypeBeforeRelease,omitempty"`
 	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
 	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
 }
@@ -156,6 +160,14 @@ func (b *CloneSetObservationApplyConfiguration) WithHeldAt(value int32) *CloneSe
 // If called multiple times, the MaxUnavailableBeforeRelease field is set to the value of the last call.
 func (b *CloneSetObservationApplyConfiguration) WithMaxUnavailableBeforeRelease(value intstr.IntOrString) *CloneSetObservationApplyConfiguration {
 	b.MaxUnavailableBeforeRelease = &value
+	return b
+}
+
+// WithUpdateStrategyTypeBeforeRelease sets the UpdateStrategyTypeBeforeRelease field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UpdateStrategyTypeBeforeRelease field is set to the value of the last call.
+func (b *CloneSetObservationApplyConfiguration) WithUpdateStrategyTypeBeforeRelease(value string) *CloneSetObservationApplyConfiguration {
+	b.UpdateStrategyTypeBeforeRelease = &value
 	return b
 }
 
