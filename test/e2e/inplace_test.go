@@ -6,6 +6,7 @@ package e2e
 // InPlaceOnly CloneSet is never recreated.
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -29,6 +30,16 @@ func restartOf(cloneSet string, batchSize intstr.IntOrString) *v1alpha1.Release 
 	}
 }
 
+// podsByUID maps the UIDs of the pods at image to their names.
+func podsByUID(t *testing.T, ctx context.Context, c *cluster, ns, image string) map[types.UID]string {
+	t.Helper()
+	names := map[types.UID]string{}
+	for _, p := range podsAt(t, ctx, c, ns, image) {
+		names[p.UID] = p.Name
+	}
+	return names
+}
+
 // A restart annotation on the template of an InPlaceIfPossible CloneSet would be patched onto the pods in
 // place, and no container would restart. A Restart release has the CloneSet recreate its pods (batch by
 // batch, each out of the endpoints before it goes) and puts InPlaceIfPossible back at the end.
@@ -38,10 +49,7 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	nginxUpdatedBy(t, ctx, admin, ns, 3, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType)
 	w := service(t, ctx, admin, ns, 3)
-	before := map[types.UID]string{}
-	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.27") {
-		before[p.UID] = p.Name
-	}
+	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, before, 3)
 
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
@@ -87,4 +95,38 @@ func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
 	list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, list.Items, "nothing stored")
+}
+
+// An Update of an InPlaceIfPossible CloneSet changes only an image: kruise updates the pods in place (the
+// same pods, restarted containers), and each leaves the Service's endpoints before kruise patches its
+// image (the inPlaceUpdate hook holds it in PreparingUpdate until the controller let it go).
+func TestPodsLeaveTheEndpointsBeforeKruiseUpdatesThemInPlace(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	nginxUpdatedBy(t, ctx, admin, ns, 4, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType)
+	w := service(t, ctx, admin, ns, 4)
+	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")
+	require.Len(t, before, 4)
+
+	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		updateTo("nginx:1.28", 1, intstr.FromInt32(2), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
+	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
+	waitFor(t, ctx, "the 4 pods are ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
+
+	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.28") {
+		_, same := before[p.UID]
+		assert.True(t, same, "pod %s was updated in place, not recreated", p.Name)
+		require.Len(t, p.Status.ContainerStatuses, 1)
+		assert.Equal(t, "nginx:1.28", p.Status.ContainerStatuses[0].Image, "pod %s runs the new image", p.Name)
+		assert.Equal(t, int32(1), p.Status.ContainerStatuses[0].RestartCount, "pod %s: its container restarted once", p.Name)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Equal(t, 4, w.inPlace, "kruise updated the 4 pods in place")
+	assert.Zero(t, w.removed, "no pod was deleted")
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise updated it in place")
 }

@@ -176,16 +176,26 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 	default:
 		return nil, nil
 	}
-	if plan.NeedsPullIn(r) {
-		// No readiness gate in the template: it would stay there after the release, and every pod made
-		// later would wait for triton-apiserver to pull it in (invariant 10). Pods get the gate while the
-		// release holds the CloneSet (PullInLabel), from a MutatingAdmissionPolicy.
-		if t.Labels == nil {
-			t.Labels = map[string]string{}
-		}
-		t.Labels[HoldLabel] = "true"
-	}
+	// Neither the readiness gate nor the hold label is in the template. The gate would stay there after the
+	// release, and every pod made later would wait for triton-apiserver to pull it in (invariant 10). The
+	// hold label would come back with kruise's in-place update of a pod (kruise applies the template's
+	// labels in the same write that starts the update), and a pod held again before its update completes
+	// goes from Updating straight to Normal with its KruisePodReady still False: it never becomes Ready.
+	// Pods get both at creation while the release holds the CloneSet (PullInLabel), from a
+	// MutatingAdmissionPolicy, and the controller labels the pods there were (prepare, holdAndDrain).
 	return t, nil
+}
+
+// legacyTemplateHash is the hash of template t as servers before 2026-11-30 wrote it, with the hold label:
+// a release in flight across an upgrade must not rewrite its template for that alone (a label change is a
+// new revision, which kruise would roll out to every pod again).
+func legacyTemplateHash(t *corev1.PodTemplateSpec) string {
+	legacy := t.DeepCopy()
+	if legacy.Labels == nil {
+		legacy.Labels = map[string]string{}
+	}
+	legacy.Labels[HoldLabel] = "true"
+	return templateHash(legacy)
 }
 
 // withHooks makes kruise hold a pod that carries HoldLabel before it deletes it or updates it in place,
@@ -505,7 +515,9 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	var wrote *corev1.PodTemplateSpec
 	if t != nil {
 		h := templateHash(t)
-		if cs.Annotations[TemplateHashAnnotation] != h || (in.Owned && !plan.Reverting(r) && templateDrifted(cs, t)) {
+		current := cs.Annotations[TemplateHashAnnotation] == h ||
+			(in.Template == plan.TemplateRelease && plan.NeedsPullIn(r) && cs.Annotations[TemplateHashAnnotation] == legacyTemplateHash(t))
+		if !current || (in.Owned && !plan.Reverting(r) && templateDrifted(cs, t)) {
 			want.Spec.Template = *t
 			want.Annotations[TemplateHashAnnotation] = h
 			delete(want.Annotations, StoredTemplateAnnotation)

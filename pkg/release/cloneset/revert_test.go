@@ -147,3 +147,33 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType, s.get().Spec.UpdateStrategy.Type)
 }
+
+// The release's template carries neither the readiness gate nor the hold label (pods get both at creation
+// from the admission policy): kruise would put a template's hold label back on a pod in the middle of its
+// in-place update, and that pod would never be Ready again. A template written by an older server, with
+// the hold label, is not rewritten for that alone (it would be a new revision).
+func TestTheTemplateCarriesNoHoldLabel(t *testing.T) {
+	ctx := context.Background()
+	s := newAPIServer(t, cloneSetWeb())
+	r := updateRelease("40", 1, releases.BatchSmoking)
+	_, err := s.driver().Apply(ctx, r, false)
+	require.NoError(t, err)
+	cs := s.get()
+	assert.Equal(t, "web:v4", cs.Spec.Template.Spec.Containers[0].Image)
+	assert.NotContains(t, cs.Spec.Template.Labels, HoldLabel)
+	assert.Empty(t, cs.Spec.Template.Spec.ReadinessGates)
+
+	legacy := r.Spec.Template.DeepCopy()
+	legacy.Labels[HoldLabel] = "true"
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
+		cs.Spec.Template = *legacy
+		cs.Annotations[TemplateHashAnnotation] = templateHash(legacy)
+	})
+	writes := s.writes()
+	again := r.DeepCopy()
+	again.ResourceVersion = "41"
+	_, err = s.driver().Apply(ctx, again, false)
+	require.NoError(t, err)
+	assert.Equal(t, writes, s.writes(), "an older server's template is the release's template")
+	assert.Equal(t, "true", s.get().Spec.Template.Labels[HoldLabel])
+}
