@@ -337,3 +337,49 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 	w.report(t)
 	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
 }
+
+// A Scale pulls its pods in and out like any release: the pods a scale-in deletes (the named ones first)
+// leave the endpoints before kruise deletes them, and a scale-out's canary waits for `next` out of traffic.
+func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+	w := service(t, ctx, admin, ns, 4)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	names := podNames(livePods(t, ctx, admin, ns))
+	require.Len(t, names, 4)
+
+	in, err := releases.Create(ctx, scaleTo(2, intstr.FromInt32(1), names[0], names[2]), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.False(t, in.Spec.Strategy.NoPullIn, "a Scale pulls pods in and out")
+	nextUntilSucceeded(t, ctx, admin, ns, in.Name)
+	waitServing(t, ctx, admin, ns, 2, 2, "nginx:1.27")
+	waitFor(t, ctx, "2 ready endpoints", func() bool { return w.readyEndpoints() == 2 })
+	w.mu.Lock()
+	assert.True(t, w.deleted[names[0]] && w.deleted[names[2]], "the named pods went")
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+	w.mu.Unlock()
+
+	// Scale out 2 → 4 with a canary: the canary's pod is up but out of traffic until `next`.
+	out := scaleTo(4, intstr.FromInt32(1))
+	out.Name = "nginx-scale-out"
+	out.Spec.Strategy.Canary = 1
+	_, err = releases.Create(ctx, out, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r := waitRelease(t, ctx, admin, ns, out.Name, "canary Smoked, its pod listed", func(r *v1alpha1.Release) bool {
+		return batchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
+	})
+	canary := r.Status.Batches[0].Pods[0]
+	holds(t, ctx, 2*time.Second, "the canary stays out of the endpoints until next", func(ctx context.Context) (bool, string) {
+		w.mu.Lock()
+		inTraffic := w.readyIP(canary.IP)
+		w.mu.Unlock()
+		n := w.readyEndpoints()
+		return !inTraffic && n == 2, fmt.Sprintf("canary in traffic: %v, %d ready endpoints", inTraffic, n)
+	})
+	nextUntilSucceeded(t, ctx, admin, ns, out.Name)
+	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.27")
+	waitFor(t, ctx, "4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
+}

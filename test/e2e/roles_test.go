@@ -165,7 +165,10 @@ func readyFor(t *testing.T, ctx context.Context, admin *cluster, ns string, verb
 			_, err = releases.Cancel(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "role matrix: the caller could not"}, metav1.CreateOptions{})
 			require.NoError(t, err, "admin cancels nginx-update")
 		}
-		waitRelease(t, ctx, admin, ns, "nginx-update", "canceled", releaseFinished)
+		// Finished, and (canceled) its pods out of traffic: the CloneSet is free for another release.
+		waitRelease(t, ctx, admin, ns, "nginx-update", "finished and let go of its CloneSet", func(r *v1alpha1.Release) bool {
+			return releaseFinished(r) && (r.Status.Phase != v1alpha1.ReleaseCanceled || conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue))
+		})
 	case roles.DeleteRunning:
 		var last error
 		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {

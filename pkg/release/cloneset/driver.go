@@ -291,8 +291,13 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			if r.Spec.Action != releases.ActionCreate || r.Status.Phase == releases.ReleaseCanceled {
 				return apierrors.NewNotFound(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), r.Spec.CloneSetName)
 			}
-			result, err = d.create(ctx, r, in, dryRun)
-			return err
+			created, err := d.create(ctx, r, in, dryRun)
+			if err != nil || dryRun || !plan.NeedsPullIn(r) {
+				result = created
+				return err
+			}
+			// Created without pods (see create); the replicas follow in the write below.
+			cs = created
 		}
 		owner := cs.Annotations[OwnerAnnotation]
 		if plan.Finished(r.Status.Phase) && owner != r.Name {
@@ -339,12 +344,13 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			result = cs
 			return nil
 		}
-		if wrote != nil && !dryRun && in.Owned && plan.NeedsPullIn(r) &&
+		if !dryRun && in.Owned && plan.NeedsPullIn(r) &&
 			(cs.Labels[PullInLabel] == "" || !apiequality.Semantic.DeepEqual(cs.Spec.Lifecycle, want.Spec.Lifecycle)) {
-			// Before the release's template: the pull-in label (kube-apiserver's admission policy must know
-			// the CloneSet is held before kruise makes the first pod of that template, within milliseconds
-			// of seeing it), the lifecycle hooks, and the hold label on every pod (kruise holds only a pod
-			// that carries it: one it picked before would be deleted while still in traffic).
+			// Before the release's template or replicas: the pull-in label (kube-apiserver's admission
+			// policy must know the CloneSet is held before kruise makes the first pod for the release,
+			// within milliseconds of seeing it), the lifecycle hooks, and the hold label on every pod
+			// (kruise holds only a pod that carries it: one it picked before would be deleted while still
+			// in traffic).
 			if cs, err = d.prepare(ctx, cs, want); err != nil {
 				return err
 			}
@@ -492,6 +498,13 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 			Selector: r.Spec.Selector.DeepCopy(),
 			Template: *t,
 		},
+	}
+	if plan.NeedsPullIn(r) && !dryRun {
+		// With no pods at first: kube-apiserver's admission policy gates the pods of a CloneSet labeled
+		// PullInLabel, and must know about the new CloneSet before kruise makes its first pod (Apply
+		// raises the replicas in a second write).
+		zero := int32(0)
+		cs.Spec.Replicas = &zero
 	}
 	withHooks(cs, plan.NeedsPullIn(r))
 	opts := metav1.CreateOptions{FieldManager: "triton-apiserver"}

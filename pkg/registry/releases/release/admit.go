@@ -145,11 +145,6 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 					len(pods), recorded, MaxPodsBeforeReleaseBytes)),
 			})
 		}
-		// A Scale keeps the CloneSet's template: when its pods carry no readiness gate there is nothing to
-		// pull in, and batches go from Smoked straight on to Baking.
-		if !cloneset.HasGate(&cs.Spec.Template) {
-			rel.Spec.Strategy.NoPullIn = true
-		}
 		var errs field.ErrorList
 		for i, name := range rel.Spec.PodsToDelete {
 			if !have[name] {
