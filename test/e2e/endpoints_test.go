@@ -20,6 +20,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -227,6 +228,7 @@ func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
 	nginx(t, ctx, admin, ns, 4)
+	lateKubelets(t, ctx, admin, ns)
 	w := service(t, ctx, admin, ns, 4)
 
 	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
@@ -251,6 +253,20 @@ func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 	assert.Equal(t, 4, w.removed, "kruise replaced the 4 old pods")
 	w.report(t)
 	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// readyDelay is the pod annotation that makes kwok report Ready False a second after a readiness gate went
+// False, as a kubelet that syncs the pod a moment later does (hack/local-up/kwok-stages.yaml).
+const readyDelay = "kwok.triton.io/ready-delay"
+
+// lateKubelets annotates the nginx pods there are with readyDelay.
+func lateKubelets(t *testing.T, ctx context.Context, c *cluster, ns string) {
+	t.Helper()
+	for _, p := range livePods(t, ctx, c, ns) {
+		_, err := c.kube.CoreV1().Pods(ns).Patch(ctx, p.Name, types.MergePatchType,
+			[]byte(`{"metadata":{"annotations":{"`+readyDelay+`":"1s"}}}`), metav1.PatchOptions{})
+		require.NoError(t, err)
+	}
 }
 
 // service makes Service nginx in ns, selecting the nginx pods, and follows its endpoints until all n pods
@@ -279,7 +295,11 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 	w := service(t, ctx, admin, ns, 4)
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
 
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
+	// The release's pods report Ready False a second after their gate goes False, as a kubelet may: the
+	// cancel must not rest on kruise being slower than that.
+	rel := updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)
+	rel.Spec.Template.Annotations = map[string]string{readyDelay: "1s"}
+	r, err := releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 2)
 	waitServing(t, ctx, admin, ns, 4, 2, "nginx:1.28")

@@ -105,6 +105,7 @@ func TestPodsLeaveTheEndpointsBeforeKruiseUpdatesThemInPlace(t *testing.T) {
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
 	nginxUpdatedBy(t, ctx, admin, ns, 4, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType)
+	lateKubelets(t, ctx, admin, ns)
 	w := service(t, ctx, admin, ns, 4)
 	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, before, 4)
