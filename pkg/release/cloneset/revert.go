@@ -5,16 +5,14 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/triton-io/triton/pkg/apis/releases"
 )
 
-// Reverted reports whether a canceled release's CloneSet is back where it was before the release, so that
-// the release may let go of it (take off its hooks, label and annotation): kruise has acted on the revert,
-// has as many pods as it should, all of them at its template, and no pod is left that kruise is about to
-// take away or is updating (those on their way out were let go by the hold protocol only once out of the
-// endpoints). Until then the hooks hold every pod kruise takes away. It is a pure function of what was read.
-func Reverted(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) bool {
+// Settled reports whether kruise is done with the CloneSet's latest spec: it has observed it, has as many
+// pods as it should, all of them at its template, and no pod is left that it is about to take away or is
+// updating (pods on their way out were let go by the hold protocol only once out of the endpoints). A
+// canceled release lets go of its CloneSet once it is settled on the revert; until then the hooks hold
+// every pod kruise takes away. It is a pure function of what was read.
+func Settled(cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) bool {
 	if cs == nil {
 		return true // nothing left to hold
 	}

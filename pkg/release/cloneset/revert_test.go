@@ -70,9 +70,8 @@ func TestACancelRevertsAtOnceAndLetsGoOnlyOnceReverted(t *testing.T) {
 	assert.Equal(t, &defaulted, cs.Spec.UpdateStrategy.MaxUnavailable, "maxUnavailable as before the release")
 }
 
-func TestRevertedWaitsForKruiseAndForEveryPodOfTheRelease(t *testing.T) {
-	r := updateRelease("40", 2, releases.BatchBaking) // before: web-v3, 6 pods
-	r.Status.Phase = releases.ReleaseCanceled
+// CloneSet web after a cancel put back web-v3 (6 pods).
+func TestSettledWaitsForKruiseAndForEveryPodOfTheRelease(t *testing.T) {
 	back := func(edit func(cs *kruiseappsv1alpha1.CloneSet)) *kruiseappsv1alpha1.CloneSet {
 		cs := cloneSetWeb()
 		if edit != nil {
@@ -93,25 +92,25 @@ func TestRevertedWaitsForKruiseAndForEveryPodOfTheRelease(t *testing.T) {
 	}
 	settled := []corev1.Pod{pod("a", "web-v3", "Normal", false), pod("b", "web-v3", "", false)}
 
-	assert.True(t, Reverted(r, back(nil), settled))
-	assert.True(t, Reverted(r, nil, nil), "no CloneSet: nothing to hold")
-	assert.True(t, Reverted(r, back(nil), append(settled, pod("c", "web-v4", "PreparingDelete", true))),
+	assert.True(t, Settled(back(nil), settled))
+	assert.True(t, Settled(nil, nil), "no CloneSet: nothing to hold")
+	assert.True(t, Settled(back(nil), append(settled, pod("c", "web-v4", "PreparingDelete", true))),
 		"a pod of the release on its way out was let go once out of the endpoints")
 
-	assert.False(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Generation = 4 }), settled),
+	assert.False(t, Settled(back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Generation = 4 }), settled),
 		"kruise has not seen the revert")
-	assert.False(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.UpdatedReplicas = 5 }), settled),
+	assert.False(t, Settled(back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.UpdatedReplicas = 5 }), settled),
 		"kruise still has a pod to update")
-	assert.False(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.Replicas = 7 }), settled),
+	assert.False(t, Settled(back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.Replicas = 7 }), settled),
 		"kruise still has a pod to delete")
-	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v4", "Normal", false))), "a pod of the release is left")
-	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v3", "Updating", false))), "a pod being updated back")
-	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v3", "PreparingDelete", false))),
+	assert.False(t, Settled(back(nil), append(settled, pod("c", "web-v4", "Normal", false))), "a pod of the release is left")
+	assert.False(t, Settled(back(nil), append(settled, pod("c", "web-v3", "Updating", false))), "a pod being updated back")
+	assert.False(t, Settled(back(nil), append(settled, pod("c", "web-v3", "PreparingDelete", false))),
 		"a pod kruise is about to delete is still held")
-	assert.False(t, Reverted(r, back(nil), append(settled, pod("c", "web-v3", "PreparingUpdate", false))),
+	assert.False(t, Settled(back(nil), append(settled, pod("c", "web-v3", "PreparingUpdate", false))),
 		"a pod kruise is about to update in place is still held")
 
-	assert.True(t, Reverted(r, back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.UpdateRevision = "web-v5" }),
+	assert.True(t, Settled(back(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.UpdateRevision = "web-v5" }),
 		[]corev1.Pod{pod("a", "web-v5", "Normal", false)}),
 		"someone wrote a template of their own since the cancel: theirs, rolled out under the same hooks")
 }

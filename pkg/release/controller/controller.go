@@ -350,7 +350,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	// A canceled release lets go of its CloneSet once kruise has put it back and its pods have left
 	// traffic: then the hooks, the label and the annotation come off, and the hold labels off its pods.
-	if plan.Reverting(r) && !held && cloneset.Reverted(r, after, pods) {
+	if plan.Reverting(r) && !held && cloneset.Settled(after, pods) {
 		reverted := r.DeepCopy()
 		plan.MarkReverted(reverted, c.now())
 		if r, err = c.writeStatus(ctx, reverted); err != nil {

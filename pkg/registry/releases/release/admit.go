@@ -236,8 +236,9 @@ func (r *REST) runningRelease(ctx context.Context, cloneSet string) (running, re
 	if err != nil {
 		return "", "", err
 	}
-	for i := range list.(*releases.ReleaseList).Items {
-		other := &list.(*releases.ReleaseList).Items[i]
+	items := list.(*releases.ReleaseList).Items
+	for i := range items {
+		other := &items[i]
 		switch {
 		case !plan.Finished(other.Status.Phase):
 			return other.Name, "", nil
