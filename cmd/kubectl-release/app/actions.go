@@ -26,62 +26,122 @@ func dryRunOptions(value string) ([]string, error) {
 	return nil, usageError("--dry-run must be none or server, not %q", value)
 }
 
+// actionFlags are the flags every action command shares.
+type actionFlags struct {
+	expectedBatch int32
+	expectedPhase string
+	reason        string
+	dryRun        string
+	wait          bool
+	timeout       time.Duration
+}
+
+func (f *actionFlags) add(cmd *cobra.Command, waits bool) {
+	cmd.Flags().Int32Var(&f.expectedBatch, "expected-batch", 0, "refuse (exit 3) unless the release is at this batch: makes the call exactly-once")
+	cmd.Flags().StringVar(&f.expectedPhase, "expected-phase", "", "refuse (exit 3) unless the current batch is in this phase (Smoked, Baked, ...)")
+	cmd.Flags().StringVar(&f.reason, "reason", "", "why, recorded in the release's history")
+	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", `"server": compute the answer, change nothing`)
+	if waits {
+		cmd.Flags().BoolVar(&f.wait, "wait", false, "then wait until the release needs the next call or ends (exit 1 if it Failed or was Canceled)")
+		cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait: give up after this long (exit 7); 0 waits for ever")
+	}
+}
+
+// request is the call's body from the flags.
+func (f *actionFlags) request(cmd *cobra.Command) *v1alpha1.ReleaseRequest {
+	req := &v1alpha1.ReleaseRequest{Reason: f.reason, ExpectedPhase: v1alpha1.BatchPhase(f.expectedPhase)}
+	if cmd.Flags().Changed("expected-batch") {
+		req.ExpectedBatch = &f.expectedBatch
+	}
+	return req
+}
+
 func newActionCommand(o *options, verb, short string) *cobra.Command {
 	var (
-		expectedBatch int32
-		expectedPhase string
-		reason        string
-		dryRun        string
-		waitFlag      bool
-		timeout       time.Duration
+		f       actionFlags
+		toBatch int32
 	)
 	cmd := &cobra.Command{
 		Use:   verb + " NAME",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dry, err := dryRunOptions(dryRun)
-			if err != nil {
-				return err
+			req := f.request(cmd)
+			if cmd.Flags().Changed("to-batch") {
+				req.ToBatch = &toBatch
 			}
-			releases, _, err := o.releases()
-			if err != nil {
-				return err
-			}
-			req := &v1alpha1.ReleaseRequest{Reason: reason, ExpectedPhase: v1alpha1.BatchPhase(expectedPhase)}
-			if cmd.Flags().Changed("expected-batch") {
-				req.ExpectedBatch = &expectedBatch
-			}
-			r, err := call(cmd.Context(), releases, verb, args[0], req, metav1.CreateOptions{DryRun: dry})
-			if err != nil {
-				return err
-			}
-			suffix := ""
-			if dry != nil {
-				suffix = " (server dry run)"
-			}
-			fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", r.Name, verb, where(r), suffix)
-			if !waitFlag || dry != nil {
-				return nil
-			}
-			ctx := cmd.Context()
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
-			return waitForTurn(ctx, o, releases, r.Name)
+			return runAction(cmd, o, &f, verb, args[0], req)
 		},
 	}
-	cmd.Flags().Int32Var(&expectedBatch, "expected-batch", 0, "refuse (exit 3) unless the release is at this batch: makes the call exactly-once")
-	cmd.Flags().StringVar(&expectedPhase, "expected-phase", "", "refuse (exit 3) unless the current batch is in this phase (Smoked, Baked, ...)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the release's history")
-	cmd.Flags().StringVar(&dryRun, "dry-run", "none", `"server": compute the answer, change nothing`)
-	if verb == "next" || verb == "resume" {
-		cmd.Flags().BoolVar(&waitFlag, "wait", false, "then wait until the release needs the next call or ends (exit 1 if it Failed or was Canceled)")
-		cmd.Flags().DurationVar(&timeout, "timeout", 0, "with --wait: give up after this long (exit 7); 0 waits for ever")
+	f.add(cmd, verb == "next" || verb == "resume")
+	if verb == "next" {
+		cmd.Flags().Int32Var(&toBatch, "to-batch", 0, "move straight to this batch, skipping those between (the last batch promotes the release fully)")
 	}
 	return cmd
+}
+
+// newPromoteCommand is `promote NAME [--full]`: `next`, or with --full `next` to the last batch, after which
+// the release finishes by itself once that batch is Baked.
+func newPromoteCommand(o *options) *cobra.Command {
+	var (
+		f    actionFlags
+		full bool
+	)
+	cmd := &cobra.Command{
+		Use:   "promote NAME [--full]",
+		Short: "Move the release on, as next does; with --full, straight to its last batch and to the end",
+		Long: `promote moves the release on, as next does. With --full it moves straight to the last batch (every batch
+between is recorded as skipped), which is pulled into traffic once its pods are up; the release then finishes
+by itself once that batch is Baked, with no further call. Like next, it needs the current batch Smoked or Baked.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := f.request(cmd)
+			if full {
+				r, err := o.release(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				last := int32(len(r.Status.Batches))
+				req.ToBatch = &last
+			}
+			return runAction(cmd, o, &f, "next", args[0], req)
+		},
+	}
+	f.add(cmd, true)
+	cmd.Flags().BoolVar(&full, "full", false, "go straight to the last batch and finish without another call")
+	return cmd
+}
+
+// runAction performs verb on the release name and prints where it now is; with --wait, it then waits for
+// the release to need a person again.
+func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string, req *v1alpha1.ReleaseRequest) error {
+	dry, err := dryRunOptions(f.dryRun)
+	if err != nil {
+		return err
+	}
+	releases, _, err := o.releases()
+	if err != nil {
+		return err
+	}
+	r, err := call(cmd.Context(), releases, verb, name, req, metav1.CreateOptions{DryRun: dry})
+	if err != nil {
+		return err
+	}
+	suffix := ""
+	if dry != nil {
+		suffix = " (server dry run)"
+	}
+	fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", r.Name, verb, where(r), suffix)
+	if !f.wait || dry != nil {
+		return nil
+	}
+	ctx := cmd.Context()
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	return waitForTurn(ctx, o, releases, r.Name)
 }
 
 // call performs verb on the release.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/cli/view"
 )
@@ -13,11 +12,7 @@ func newHistoryCommand(o *options) *cobra.Command {
 		Short: "Show every action taken on a release: when, who, from where to where, and why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			releases, _, err := o.releases()
-			if err != nil {
-				return err
-			}
-			r, err := releases.Get(cmd.Context(), args[0], metav1.GetOptions{})
+			r, err := o.release(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/triton-io/triton/pkg/apis/releases/install"
+	releasesv1alpha1api "github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	releasesv1alpha1 "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
 )
@@ -75,6 +76,15 @@ func (o *options) releases() (releasesv1alpha1.ReleaseInterface, string, error) 
 		return nil, "", err
 	}
 	return o.releasesIn(ns)
+}
+
+// release reads the release name of the namespace of -n or the kubeconfig's context.
+func (o *options) release(ctx context.Context, name string) (*releasesv1alpha1api.Release, error) {
+	releases, _, err := o.releases()
+	if err != nil {
+		return nil, err
+	}
+	return releases.Get(ctx, name, metav1.GetOptions{})
 }
 
 func (o *options) releasesIn(ns string) (releasesv1alpha1.ReleaseInterface, string, error) {
@@ -141,6 +151,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newActionCommand(o, "pause", "Hold the release and its CloneSet where they are"),
 		newActionCommand(o, "resume", "Go on after pause; on a Failed release, retry the current batch"),
 		newActionCommand(o, "cancel", "Pull the release's pods out of traffic and put the CloneSet back as it was"),
+		newPromoteCommand(o),
 		newPlanCommand(o),
 		newHistoryCommand(o),
 		newUpdateCommand(o), newScaleCommand(o), newRestartCommand(o), newRollbackCommand(o),

@@ -32,6 +32,19 @@ const (
 	ModeAuto ReleaseMode = "Auto"
 )
 
+// FailurePolicy says what a release does when a batch fails.
+// +enum
+type FailurePolicy string
+
+const (
+	// FailurePause holds the release and its CloneSet where they are and waits for a person: `resume`
+	// retries the batch, `cancel` reverts.
+	FailurePause FailurePolicy = "Pause"
+	// FailureCancel cancels the release by itself, as `cancel` does: its pods leave traffic first, then the
+	// CloneSet goes back to where it was before the release.
+	FailureCancel FailurePolicy = "Cancel"
+)
+
 // ReleasePhase is where a release is in its life.
 type ReleasePhase string
 
@@ -60,6 +73,9 @@ const (
 	BatchBaked BatchPhase = "Baked"
 	// BatchFailed: the batch failed (crashing pods, progress deadline).
 	BatchFailed BatchPhase = "Failed"
+	// BatchSkipped: a caller moved the release past the batch with `next` and toBatch before it was Baked;
+	// its pods are part of the batch the caller moved to.
+	BatchSkipped BatchPhase = "Skipped"
 )
 
 // Condition types of a Release.
@@ -152,6 +168,10 @@ type ReleaseStrategy struct {
 
 	// Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.
 	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
+
+	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
+	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
+	OnFailure FailurePolicy `json:"onFailure,omitempty"`
 }
 
 // ReleaseStatus is the observed state of a release.
@@ -175,6 +195,10 @@ type ReleaseStatus struct {
 	// leave traffic, True once its CloneSet is back and let go of).
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
+	// True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once
+	// its last batch is Baked, without another `next`.
+	Promoted bool `json:"promoted,omitempty"`
+
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	History []ReleaseHistoryEntry `json:"history,omitempty"`
 }
@@ -193,7 +217,7 @@ type ReleaseBatch struct {
 	// Number of pods changed by the release once this batch is done (cumulative).
 	Target int32 `json:"target"`
 
-	// Pending, Smoking, Smoked, Baking, Baked or Failed.
+	// Pending, Smoking, Smoked, Baking, Baked, Failed or Skipped.
 	Phase BatchPhase `json:"phase,omitempty"`
 
 	// The pods of this batch.
@@ -332,4 +356,9 @@ type ReleaseRequest struct {
 
 	// Why the call is made; recorded in the release's history.
 	Reason string `json:"reason,omitempty"`
+
+	// `next` only: move straight to this batch (1-based), past the batches between, which the history
+	// records as skipped; the last batch promotes the release fully. Like `next`, it needs the current batch
+	// Smoked or Baked.
+	ToBatch *int32 `json:"toBatch,omitempty"`
 }

@@ -615,10 +615,10 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseBatch(ref common.ReferenceCallback
 					},
 					"phase": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Pending, Smoking, Smoked, Baking, Baked or Failed.\n\nPossible enum values:\n - `\"Baked\"` : all its pods are Ready. The batch is done.\n - `\"Baking\"` : pulled in (readiness gate True on its pods), waiting for Ready.\n - `\"Failed\"` : the batch failed (crashing pods, progress deadline).\n - `\"Pending\"` : the batch has not started.\n - `\"Smoked\"` : all its pods are ContainersReady, but not yet in traffic.\n - `\"Smoking\"` : the batch's pods are being created or updated.",
+							Description: "Pending, Smoking, Smoked, Baking, Baked, Failed or Skipped.\n\nPossible enum values:\n - `\"Baked\"` : all its pods are Ready. The batch is done.\n - `\"Baking\"` : pulled in (readiness gate True on its pods), waiting for Ready.\n - `\"Failed\"` : the batch failed (crashing pods, progress deadline).\n - `\"Pending\"` : the batch has not started.\n - `\"Skipped\"` : a caller moved the release past the batch with `next` and toBatch before it was Baked; its pods are part of the batch the caller moved to.\n - `\"Smoked\"` : all its pods are ContainersReady, but not yet in traffic.\n - `\"Smoking\"` : the batch's pods are being created or updated.",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"Baked", "Baking", "Failed", "Pending", "Smoked", "Smoking"},
+							Enum:        []interface{}{"Baked", "Baking", "Failed", "Pending", "Skipped", "Smoked", "Smoking"},
 						},
 					},
 					"pods": {
@@ -825,10 +825,10 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseRequest(ref common.ReferenceCallba
 					},
 					"expectedPhase": {
 						SchemaProps: spec.SchemaProps{
-							Description: "The call is refused with 409 unless this is the phase of the release's current batch.\n\nPossible enum values:\n - `\"Baked\"` : all its pods are Ready. The batch is done.\n - `\"Baking\"` : pulled in (readiness gate True on its pods), waiting for Ready.\n - `\"Failed\"` : the batch failed (crashing pods, progress deadline).\n - `\"Pending\"` : the batch has not started.\n - `\"Smoked\"` : all its pods are ContainersReady, but not yet in traffic.\n - `\"Smoking\"` : the batch's pods are being created or updated.",
+							Description: "The call is refused with 409 unless this is the phase of the release's current batch.\n\nPossible enum values:\n - `\"Baked\"` : all its pods are Ready. The batch is done.\n - `\"Baking\"` : pulled in (readiness gate True on its pods), waiting for Ready.\n - `\"Failed\"` : the batch failed (crashing pods, progress deadline).\n - `\"Pending\"` : the batch has not started.\n - `\"Skipped\"` : a caller moved the release past the batch with `next` and toBatch before it was Baked; its pods are part of the batch the caller moved to.\n - `\"Smoked\"` : all its pods are ContainersReady, but not yet in traffic.\n - `\"Smoking\"` : the batch's pods are being created or updated.",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"Baked", "Baking", "Failed", "Pending", "Smoked", "Smoking"},
+							Enum:        []interface{}{"Baked", "Baking", "Failed", "Pending", "Skipped", "Smoked", "Smoking"},
 						},
 					},
 					"reason": {
@@ -836,6 +836,13 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseRequest(ref common.ReferenceCallba
 							Description: "Why the call is made; recorded in the release's history.",
 							Type:        []string{"string"},
 							Format:      "",
+						},
+					},
+					"toBatch": {
+						SchemaProps: spec.SchemaProps{
+							Description: "`next` only: move straight to this batch (1-based), past the batches between, which the history records as skipped; the last batch promotes the release fully. Like `next`, it needs the current batch Smoked or Baked.",
+							Type:        []string{"integer"},
+							Format:      "int32",
 						},
 					},
 				},
@@ -1007,6 +1014,13 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStatus(ref common.ReferenceCallbac
 							},
 						},
 					},
+					"promoted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once its last batch is Baked, without another `next`.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
 					"history": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -1086,6 +1100,14 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStrategy(ref common.ReferenceCallb
 						SchemaProps: spec.SchemaProps{
 							Description: "Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.",
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"onFailure": {
+						SchemaProps: spec.SchemaProps{
+							Description: "What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a person; Cancel cancels the release by itself, traffic first, as `cancel` does.\n\nPossible enum values:\n - `\"Cancel\"` cancels the release by itself, as `cancel` does: its pods leave traffic first, then the CloneSet goes back to where it was before the release.\n - `\"Pause\"` holds the release and its CloneSet where they are and waits for a person: `resume` retries the batch, `cancel` reverts.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Cancel", "Pause"},
 						},
 					},
 				},

@@ -376,6 +376,12 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			return 0, err
 		}
 	}
+	// 5. The release's pods carry its name and their batch, for a preview Service or a query.
+	for _, change := range cloneset.BatchLabelChanges(observed, after, pods) {
+		if err := c.driver.SetReleaseLabels(ctx, change); err != nil && !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("labelling pod %s: %w", change.Pod.Name, err)
+		}
+	}
 	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[cloneset.OwnerAnnotation] != r.Name) {
 		return 0, c.letGo(ctx, cached)
 	}

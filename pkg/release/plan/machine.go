@@ -52,6 +52,16 @@ type Refusal struct{ Message string }
 
 func (r *Refusal) Error() string { return r.Message }
 
+// Invalid is a request that can never hold for this release (a toBatch beyond its plan, a toBatch on a
+// verb other than next): the API answers 422 Unprocessable Entity on Field.
+type Invalid struct {
+	Field   string
+	Value   interface{}
+	Message string
+}
+
+func (e *Invalid) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+
 func refuse(format string, args ...interface{}) *Refusal {
 	return &Refusal{Message: fmt.Sprintf(format, args...)}
 }
@@ -106,10 +116,17 @@ func Act(r *releases.Release, verb Verb, req *releases.ReleaseRequest, obs Obser
 	if req != nil {
 		reason = req.Reason
 	}
+	if req != nil && req.ToBatch != nil && verb != VerbNext {
+		return false, &Invalid{Field: "toBatch", Value: *req.ToBatch, Message: fmt.Sprintf("only `next` moves to a batch, not `%s`", verb)}
+	}
 	before := snapshot(s)
 	switch verb {
 	case VerbNext:
-		err = next(r, obs, now)
+		if req != nil && req.ToBatch != nil {
+			err = jump(r, *req.ToBatch, obs, user, reason, now)
+		} else {
+			err = next(r, obs, now)
+		}
 	case VerbPause:
 		changed, err = pause(r, obs)
 		if !changed || err != nil {
@@ -151,36 +168,90 @@ func checkExpectations(s *releases.ReleaseStatus, req *releases.ReleaseRequest) 
 	return nil
 }
 
-func next(r *releases.Release, p Observation, now metav1.Time) error {
+// movable checks that a caller may move the release on: it runs, and its current batch is Smoked or Baked.
+func movable(r *releases.Release, p Observation) (*releases.ReleaseBatch, error) {
 	s := &r.Status
 	switch s.Phase {
 	case releases.ReleaseSucceeded, releases.ReleaseCanceled:
-		return refuse("the release is %s", s.Phase)
+		return nil, refuse("the release is %s", s.Phase)
 	case releases.ReleaseFailed:
-		return refuse("the release failed; `resume` retries batch %d", s.CurrentBatch)
+		return nil, refuse("the release failed; `resume` retries batch %d", s.CurrentBatch)
 	case releases.ReleasePaused:
-		return refuse("the release is paused; `resume` it first")
+		return nil, refuse("the release is paused; `resume` it first")
 	case releases.ReleasePending, "":
-		return refuse("the release has not started yet")
+		return nil, refuse("the release has not started yet")
 	}
 	b := Current(s)
 	if b == nil {
-		return refuse("the release has no current batch")
+		return nil, refuse("the release has no current batch")
 	}
 	switch b.Phase {
-	case releases.BatchSmoked:
-		pullIn(b)
-	case releases.BatchBaked:
-		advance(s, now)
+	case releases.BatchSmoked, releases.BatchBaked:
+		return b, nil
 	case releases.BatchSmoking:
-		return refuse("batch %d is Smoking: %d of %d pods ready to take traffic", b.Index, min(p.ContainersReady, b.Target), b.Target)
+		return nil, refuse("batch %d is Smoking: %d of %d pods ready to take traffic", b.Index, min(p.ContainersReady, b.Target), b.Target)
 	case releases.BatchBaking:
-		return refuse("batch %d is Baking: %d of %d pods Ready", b.Index, min(p.Ready, b.Target), b.Target)
+		return nil, refuse("batch %d is Baking: %d of %d pods Ready", b.Index, min(p.Ready, b.Target), b.Target)
 	default:
-		return refuse("batch %d is %s", b.Index, b.Phase)
+		return nil, refuse("batch %d is %s", b.Index, b.Phase)
+	}
+}
+
+func next(r *releases.Release, p Observation, now metav1.Time) error {
+	b, err := movable(r, p)
+	if err != nil {
+		return err
+	}
+	if b.Phase == releases.BatchSmoked {
+		pullIn(b)
+	} else {
+		advance(&r.Status, now)
 	}
 	return nil
 }
+
+// jump moves the release straight to batch to: every batch before it that is not Baked is Skipped (and
+// recorded as skipped by the caller), and batch to starts, with its partition or replicas and, once
+// Smoked, its pull-in. Its target counts the pods of the batches skipped. Moving to the last batch
+// promotes the release fully: it succeeds once that batch is Baked.
+func jump(r *releases.Release, to int32, p Observation, user, reason string, now metav1.Time) error {
+	s := &r.Status
+	if n := int32(len(s.Batches)); to > n {
+		return &Invalid{Field: "toBatch", Value: to, Message: fmt.Sprintf("the release has %d batches", n)}
+	}
+	if _, err := movable(r, p); err != nil {
+		return err
+	}
+	if to == s.CurrentBatch && int(to) == len(s.Batches) {
+		// Already at the last batch: promoting fully is `next`, and no other `next` after it.
+		s.Promoted = true
+		return next(r, p, now)
+	}
+	if to <= s.CurrentBatch {
+		return refuse("the release is at batch %d already: toBatch must be a later batch (plain `next` moves this one on)", s.CurrentBatch)
+	}
+	for i := s.CurrentBatch; i < to; i++ {
+		b := &s.Batches[i-1]
+		if b.Phase == releases.BatchBaked {
+			continue
+		}
+		from := string(s.Phase) + "/" + string(b.Phase)
+		b.Phase = releases.BatchSkipped
+		appendHistory(r, releases.ReleaseHistoryEntry{
+			Action: ActionSkip, User: historyUser(user), Time: now, FromBatch: i, ToBatch: i,
+			FromPhase: from, ToPhase: string(s.Phase) + "/" + string(b.Phase), Reason: reason,
+		})
+	}
+	s.CurrentBatch = to
+	startBatch(&s.Batches[to-1], now)
+	if int(to) == len(s.Batches) {
+		s.Promoted = true
+	}
+	return nil
+}
+
+// ActionSkip is the history action of a batch a caller skipped with `next` and toBatch.
+const ActionSkip = "skip"
 
 func pause(r *releases.Release, obs Observation) (bool, error) {
 	s := &r.Status
@@ -264,8 +335,8 @@ func Smoked(r *releases.Release, now metav1.Time) bool {
 	return true
 }
 
-// Baked moves a Baking batch whose pods are all Ready to Baked. An Auto release whose last batch is Baked
-// succeeds here; every other Baked batch waits for `next` or, in Auto mode, for Advance.
+// Baked moves a Baking batch whose pods are all Ready to Baked. An Auto release whose last batch (not a
+// canary) is Baked succeeds here, and so does a release a caller promoted fully; every other Baked batch waits for `next` or, in Auto mode, for Advance.
 func Baked(r *releases.Release, now metav1.Time) bool {
 	s := &r.Status
 	b := Current(s)
@@ -275,7 +346,8 @@ func Baked(r *releases.Release, now metav1.Time) bool {
 	before := snapshot(s)
 	b.Phase = releases.BatchBaked
 	b.BakedAt = &now
-	if r.Spec.Strategy.Mode == releases.ModeAuto && !b.Canary && int(s.CurrentBatch) == len(s.Batches) {
+	last := int(s.CurrentBatch) == len(s.Batches)
+	if last && (s.Promoted || (r.Spec.Strategy.Mode == releases.ModeAuto && !b.Canary)) {
 		s.Phase = releases.ReleaseSucceeded
 	}
 	record(r, "baked", "", "", before, now)
@@ -318,7 +390,32 @@ func Fail(r *releases.Release, obs Observation, reason string, now metav1.Time) 
 	b.Phase = releases.BatchFailed
 	s.Phase = releases.ReleaseFailed
 	record(r, "fail", "", reason, before, now)
+	if r.Spec.Strategy.OnFailure == releases.FailureCancel {
+		// Nobody is waiting to decide: the release cancels itself, as `cancel` would (traffic first).
+		before = snapshot(s)
+		_ = cancel(s, now)
+		record(r, string(VerbCancel), "", CanceledOnFailure+": "+reason, before, now)
+	}
 	return true
+}
+
+// CanceledOnFailure begins the reason of the cancel a failed batch makes when strategy.onFailure is Cancel.
+const CanceledOnFailure = "onFailure is Cancel"
+
+// canceledOnFailure returns the failure that canceled the release by itself (onFailure: Cancel), if it was.
+func canceledOnFailure(s *releases.ReleaseStatus) (string, bool) {
+	if s.Phase != releases.ReleaseCanceled {
+		return "", false
+	}
+	for i := len(s.History) - 1; i >= 0; i-- {
+		if h := s.History[i]; h.Action == string(VerbCancel) {
+			if h.User == ControllerUser && strings.HasPrefix(h.Reason, CanceledOnFailure+": ") {
+				return strings.TrimPrefix(h.Reason, CanceledOnFailure+": "), true
+			}
+			return "", false
+		}
+	}
+	return "", false
 }
 
 func startBatch(b *releases.ReleaseBatch, now metav1.Time) {
@@ -375,18 +472,12 @@ func snapshot(s *releases.ReleaseStatus) state {
 	return state{batch: s.CurrentBatch, phase: p}
 }
 
-// record appends a history entry (keeping the newest HistoryLimit) and refreshes the conditions.
+// record appends a history entry and refreshes the conditions.
 func record(r *releases.Release, action, user, reason string, before state, now metav1.Time) {
 	after := snapshot(&r.Status)
-	if user == "" {
-		user = ControllerUser
-	}
-	if len(user) > MaxHistoryUserLength {
-		user = user[:MaxHistoryUserLength] // the history's size is bounded; an identity's name is not
-	}
-	r.Status.History = append(r.Status.History, releases.ReleaseHistoryEntry{
+	appendHistory(r, releases.ReleaseHistoryEntry{
 		Action:    action,
-		User:      user,
+		User:      historyUser(user),
 		Time:      now,
 		FromBatch: before.batch,
 		ToBatch:   after.batch,
@@ -394,10 +485,27 @@ func record(r *releases.Release, action, user, reason string, before state, now 
 		ToPhase:   after.phase,
 		Reason:    reason,
 	})
+	SetConditions(r, now)
+}
+
+// appendHistory appends an entry, keeping the newest HistoryLimit.
+func appendHistory(r *releases.Release, h releases.ReleaseHistoryEntry) {
+	r.Status.History = append(r.Status.History, h)
 	if n := len(r.Status.History); n > HistoryLimit {
 		r.Status.History = append([]releases.ReleaseHistoryEntry(nil), r.Status.History[n-HistoryLimit:]...)
 	}
-	SetConditions(r, now)
+}
+
+// historyUser is the user a history entry names: the controller's for what the controller does, and no
+// more than MaxHistoryUserLength bytes (the history's size is bounded; an identity's name is not).
+func historyUser(user string) string {
+	if user == "" {
+		user = ControllerUser
+	}
+	if len(user) > MaxHistoryUserLength {
+		user = user[:MaxHistoryUserLength]
+	}
+	return user
 }
 
 // AwaitingNext reports whether only a `next` call moves the release on, and why.
@@ -445,7 +553,13 @@ func SetConditions(r *releases.Release, now metav1.Time) {
 		set(releases.ConditionAwaitingNext, false, string(orPending(s.Phase)), "")
 	}
 	set(releases.ConditionPaused, s.Phase == releases.ReleasePaused, string(orPending(s.Phase)), "")
-	set(releases.ConditionFailed, s.Phase == releases.ReleaseFailed, string(orPending(s.Phase)), lastReason(s, "fail"))
+	if failure, ok := canceledOnFailure(s); ok {
+		// A release that canceled itself on a failed batch failed all the same: a pipeline that waits for
+		// Failed (or Complete) learns of it, and why.
+		set(releases.ConditionFailed, true, "CanceledOnFailure", failure)
+	} else {
+		set(releases.ConditionFailed, s.Phase == releases.ReleaseFailed, string(orPending(s.Phase)), lastReason(s, "fail"))
+	}
 	set(releases.ConditionComplete, s.Phase == releases.ReleaseSucceeded, string(orPending(s.Phase)), "")
 	if s.Phase == releases.ReleaseCanceled && !meta.IsStatusConditionTrue(s.Conditions, releases.ConditionReverted) {
 		if Reverting(r) {

@@ -39,7 +39,7 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 		},
 		func(p *releases.BatchPhase, c randfill.Continue) {
 			*p = oneOf(c, "", releases.BatchPending, releases.BatchSmoking, releases.BatchSmoked,
-				releases.BatchBaking, releases.BatchBaked, releases.BatchFailed)
+				releases.BatchBaking, releases.BatchBaked, releases.BatchFailed, releases.BatchSkipped)
 		},
 		func(p *corev1.PodPhase, c randfill.Continue) {
 			*p = oneOf(c, "", corev1.PodPending, corev1.PodRunning, corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown)
@@ -135,6 +135,8 @@ func fillReleaseStrategy(s *releases.ReleaseStrategy, c randfill.Continue) {
 	c.FillNoCustom(s)
 	s.BatchSize = podCount(c, 1)
 	s.MaxFailedPods = podCount(c, 0)
+	// Never empty: "" is defaulted to Pause on decode.
+	s.OnFailure = oneOf(c, releases.FailurePause, releases.FailureCancel)
 	if s.ProgressDeadlineSeconds == nil {
 		d := int32(1 + c.Intn(3600))
 		s.ProgressDeadlineSeconds = &d

@@ -45,4 +45,7 @@ func SetDefaults_ReleaseStrategy(s *ReleaseStrategy) {
 		v := intstr.FromInt32(0)
 		s.MaxFailedPods = &v
 	}
+	if s.OnFailure == "" {
+		s.OnFailure = FailurePause
+	}
 }

@@ -42,6 +42,7 @@ func defaultStrategy() v1alpha1.ReleaseStrategy {
 		NoPullIn:                false,
 		ProgressDeadlineSeconds: ptr(int32(600)),
 		MaxFailedPods:           intOrStr(intstr.FromInt32(0)),
+		OnFailure:               v1alpha1.FailurePause,
 	}
 }
 
@@ -54,6 +55,7 @@ func TestDefaults(t *testing.T) {
 		NoPullIn:                true,
 		ProgressDeadlineSeconds: ptr(int32(30)),
 		MaxFailedPods:           intOrStr(intstr.FromString("10%")),
+		OnFailure:               v1alpha1.FailureCancel,
 	}
 	webLabels := map[string]string{"app": "web", "tier": "frontend"}
 
@@ -96,6 +98,7 @@ func TestDefaults(t *testing.T) {
 				Mode:                    v1alpha1.ModeManual,
 				ProgressDeadlineSeconds: ptr(int32(0)),
 				MaxFailedPods:           intOrStr(intstr.FromString("0%")),
+				OnFailure:               v1alpha1.FailurePause,
 			}},
 		},
 		{

@@ -34,6 +34,19 @@ const (
 	ModeAuto ReleaseMode = "Auto"
 )
 
+// FailurePolicy says what a release does when a batch fails.
+// +enum
+type FailurePolicy string
+
+const (
+	// FailurePause holds the release and its CloneSet where they are and waits for a person: `resume`
+	// retries the batch, `cancel` reverts.
+	FailurePause FailurePolicy = "Pause"
+	// FailureCancel cancels the release by itself, as `cancel` does: its pods leave traffic first, then the
+	// CloneSet goes back to where it was before the release.
+	FailureCancel FailurePolicy = "Cancel"
+)
+
 // ReleasePhase is where a release is in its life.
 // +enum
 type ReleasePhase string
@@ -64,6 +77,9 @@ const (
 	BatchBaked BatchPhase = "Baked"
 	// BatchFailed: the batch failed (crashing pods, progress deadline).
 	BatchFailed BatchPhase = "Failed"
+	// BatchSkipped: a caller moved the release past the batch with `next` and toBatch before it was Baked;
+	// its pods are part of the batch the caller moved to.
+	BatchSkipped BatchPhase = "Skipped"
 )
 
 // Condition types of a Release.
@@ -178,6 +194,11 @@ type ReleaseStrategy struct {
 	// Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.
 	// +optional
 	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
+
+	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
+	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
+	// +optional
+	OnFailure FailurePolicy `json:"onFailure,omitempty"`
 }
 
 // ReleaseStatus is the observed state of a release.
@@ -212,6 +233,11 @@ type ReleaseStatus struct {
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
+	// True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once
+	// its last batch is Baked, without another `next`.
+	// +optional
+	Promoted bool `json:"promoted,omitempty"`
+
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	// +optional
 	// +listType=atomic
@@ -233,7 +259,7 @@ type ReleaseBatch struct {
 	// Number of pods changed by the release once this batch is done (cumulative).
 	Target int32 `json:"target"`
 
-	// Pending, Smoking, Smoked, Baking, Baked or Failed.
+	// Pending, Smoking, Smoked, Baking, Baked, Failed or Skipped.
 	// +optional
 	Phase BatchPhase `json:"phase,omitempty"`
 
@@ -408,4 +434,10 @@ type ReleaseRequest struct {
 	// Why the call is made; recorded in the release's history.
 	// +optional
 	Reason string `json:"reason,omitempty"`
+
+	// `next` only: move straight to this batch (1-based), past the batches between, which the history
+	// records as skipped; the last batch promotes the release fully. Like `next`, it needs the current batch
+	// Smoked or Baked.
+	// +optional
+	ToBatch *int32 `json:"toBatch,omitempty"`
 }

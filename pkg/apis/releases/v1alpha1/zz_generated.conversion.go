@@ -278,6 +278,7 @@ func autoConvert_v1alpha1_ReleaseRequest_To_releases_ReleaseRequest(in *ReleaseR
 	out.ExpectedBatch = (*int32)(unsafe.Pointer(in.ExpectedBatch))
 	out.ExpectedPhase = releases.BatchPhase(in.ExpectedPhase)
 	out.Reason = in.Reason
+	out.ToBatch = (*int32)(unsafe.Pointer(in.ToBatch))
 	return nil
 }
 
@@ -291,6 +292,7 @@ func autoConvert_releases_ReleaseRequest_To_v1alpha1_ReleaseRequest(in *releases
 	out.ExpectedBatch = (*int32)(unsafe.Pointer(in.ExpectedBatch))
 	out.ExpectedPhase = BatchPhase(in.ExpectedPhase)
 	out.Reason = in.Reason
+	out.ToBatch = (*int32)(unsafe.Pointer(in.ToBatch))
 	return nil
 }
 

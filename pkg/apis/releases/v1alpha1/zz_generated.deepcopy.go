@@ -206,6 +206,11 @@ func (in *ReleaseRequest) DeepCopyInto(out *ReleaseRequest) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.ToBatch != nil {
+		in, out := &in.ToBatch, &out.ToBatch
+		*out = new(int32)
+		**out = **in
+	}
 	return
 }
 

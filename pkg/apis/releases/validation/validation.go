@@ -41,18 +41,20 @@ var (
 	supportedActions = []releases.ReleaseAction{
 		releases.ActionCreate, releases.ActionUpdate, releases.ActionScale, releases.ActionRestart, releases.ActionRollback,
 	}
-	supportedModes          = []releases.ReleaseMode{releases.ModeManual, releases.ModeAuto}
-	supportedReleasePhases  = []releases.ReleasePhase{releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled}
-	supportedBatchPhases    = []releases.BatchPhase{releases.BatchPending, releases.BatchSmoking, releases.BatchSmoked, releases.BatchBaking, releases.BatchBaked, releases.BatchFailed}
-	templateActions         = []releases.ReleaseAction{releases.ActionCreate, releases.ActionUpdate}
-	selectorActions         = []releases.ReleaseAction{releases.ActionCreate}
-	replicasActions         = []releases.ReleaseAction{releases.ActionCreate, releases.ActionScale}
-	podsToDeleteActions     = []releases.ReleaseAction{releases.ActionScale}
-	toRevisionActions       = []releases.ReleaseAction{releases.ActionRollback}
-	isSupportedAction       = sets.New(supportedActions...)
-	isSupportedMode         = sets.New(supportedModes...)
-	isSupportedReleasePhase = sets.New(supportedReleasePhases...)
-	isSupportedBatchPhase   = sets.New(supportedBatchPhases...)
+	supportedModes           = []releases.ReleaseMode{releases.ModeManual, releases.ModeAuto}
+	supportedReleasePhases   = []releases.ReleasePhase{releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled}
+	supportedBatchPhases     = []releases.BatchPhase{releases.BatchPending, releases.BatchSmoking, releases.BatchSmoked, releases.BatchBaking, releases.BatchBaked, releases.BatchFailed, releases.BatchSkipped}
+	supportedFailurePolicies = []releases.FailurePolicy{releases.FailurePause, releases.FailureCancel}
+	templateActions          = []releases.ReleaseAction{releases.ActionCreate, releases.ActionUpdate}
+	selectorActions          = []releases.ReleaseAction{releases.ActionCreate}
+	replicasActions          = []releases.ReleaseAction{releases.ActionCreate, releases.ActionScale}
+	podsToDeleteActions      = []releases.ReleaseAction{releases.ActionScale}
+	toRevisionActions        = []releases.ReleaseAction{releases.ActionRollback}
+	isSupportedAction        = sets.New(supportedActions...)
+	isSupportedMode          = sets.New(supportedModes...)
+	isSupportedFailurePolicy = sets.New(supportedFailurePolicies...)
+	isSupportedReleasePhase  = sets.New(supportedReleasePhases...)
+	isSupportedBatchPhase    = sets.New(supportedBatchPhases...)
 )
 
 // ValidateRelease validates a Release on create.
@@ -150,6 +152,9 @@ func ValidateReleaseRequest(req *releases.ReleaseRequest) field.ErrorList {
 	}
 	if utf8.RuneCountInString(req.Reason) > MaxReasonLength {
 		allErrs = append(allErrs, field.TooLongCharacters(field.NewPath("reason"), req.Reason, MaxReasonLength))
+	}
+	if req.ToBatch != nil && *req.ToBatch < 1 {
+		allErrs = append(allErrs, field.Invalid(field.NewPath("toBatch"), *req.ToBatch, "must be greater than or equal to 1 (batches are numbered from 1)"))
 	}
 	return allErrs
 }
@@ -403,6 +408,11 @@ func validateStrategy(spec *releases.ReleaseSpec, fldPath *field.Path) field.Err
 
 	if s.MaxFailedPods != nil {
 		allErrs = append(allErrs, validatePodCount(s.MaxFailedPods, 0, fldPath.Child("maxFailedPods"))...)
+	}
+
+	// Empty is Pause: a release stored before the field existed has none.
+	if s.OnFailure != "" && !isSupportedFailurePolicy.Has(s.OnFailure) {
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("onFailure"), s.OnFailure, supportedFailurePolicies))
 	}
 	return allErrs
 }

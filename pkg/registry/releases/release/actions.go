@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -114,6 +115,11 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		var refusal *plan.Refusal
 		if errors.As(err, &refusal) {
 			return apierrors.NewConflict(releases.Resource("releases"), name, refusal)
+		}
+		var invalid *plan.Invalid
+		if errors.As(err, &invalid) {
+			return apierrors.NewInvalid(releases.Kind("ReleaseRequest"), name,
+				field.ErrorList{field.Invalid(field.NewPath(invalid.Field), invalid.Value, invalid.Message)})
 		}
 		if err != nil {
 			return err

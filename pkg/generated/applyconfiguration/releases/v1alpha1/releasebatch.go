@@ -36,7 +36,7 @@ type ReleaseBatchApplyConfiguration struct {
 	Replicas *int32 `json:"replicas,omitempty"`
 	// Number of pods changed by the release once this batch is done (cumulative).
 	Target *int32 `json:"target,omitempty"`
-	// Pending, Smoking, Smoked, Baking, Baked or Failed.
+	// Pending, Smoking, Smoked, Baking, Baked, Failed or Skipped.
 	Phase *releasesv1alpha1.BatchPhase `json:"phase,omitempty"`
 	// The pods of this batch.
 	Pods []BatchPodApplyConfiguration `json:"pods,omitempty"`

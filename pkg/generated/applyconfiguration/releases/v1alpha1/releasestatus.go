@@ -41,6 +41,9 @@ type ReleaseStatusApplyConfiguration struct {
 	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
 	// leave traffic, True once its CloneSet is back and let go of).
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once
+	// its last batch is Baked, without another `next`.
+	Promoted *bool `json:"promoted,omitempty"`
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	History []ReleaseHistoryEntryApplyConfiguration `json:"history,omitempty"`
 }
@@ -106,6 +109,14 @@ func (b *ReleaseStatusApplyConfiguration) WithConditions(values ...*v1.Condition
 		}
 		b.Conditions = append(b.Conditions, *values[i])
 	}
+	return b
+}
+
+// WithPromoted sets the Promoted field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Promoted field is set to the value of the last call.
+func (b *ReleaseStatusApplyConfiguration) WithPromoted(value bool) *ReleaseStatusApplyConfiguration {
+	b.Promoted = &value
 	return b
 }
 

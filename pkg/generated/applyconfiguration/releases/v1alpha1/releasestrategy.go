@@ -46,6 +46,9 @@ type ReleaseStrategyApplyConfiguration struct {
 	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
 	// Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.
 	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
+	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
+	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
+	OnFailure *releasesv1alpha1.FailurePolicy `json:"onFailure,omitempty"`
 }
 
 // ReleaseStrategyApplyConfiguration constructs a declarative configuration of the ReleaseStrategy type for use with
@@ -107,5 +110,13 @@ func (b *ReleaseStrategyApplyConfiguration) WithProgressDeadlineSeconds(value in
 // If called multiple times, the MaxFailedPods field is set to the value of the last call.
 func (b *ReleaseStrategyApplyConfiguration) WithMaxFailedPods(value intstr.IntOrString) *ReleaseStrategyApplyConfiguration {
 	b.MaxFailedPods = &value
+	return b
+}
+
+// WithOnFailure sets the OnFailure field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the OnFailure field is set to the value of the last call.
+func (b *ReleaseStrategyApplyConfiguration) WithOnFailure(value releasesv1alpha1.FailurePolicy) *ReleaseStrategyApplyConfiguration {
+	b.OnFailure = &value
 	return b
 }

@@ -1,0 +1,102 @@
+package cloneset
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+const (
+	// ReleaseLabel, on a pod, names the release that brought it, so that a Service, a dashboard or a query
+	// can select a release's pods. It stays after the release ends: the pod is still the one it brought.
+	ReleaseLabel = "releases.triton.io/release"
+	// BatchLabel, on a pod, is the index ("1", "2", ...) of the batch of ReleaseLabel's release that brought
+	// it: a preview Service that selects the canary selects batch "1".
+	BatchLabel = "releases.triton.io/batch"
+)
+
+// LabelChange is a pod whose release labels must change: to Release and Batch, or, both empty, off.
+type LabelChange struct {
+	Pod            *corev1.Pod
+	Release, Batch string
+}
+
+// BatchLabelChanges says which pods need their release labels changed:
+//   - every pod the release brought (ReleasePods) carries the release's name and its batch: the batch the
+//     status lists it in, else the current batch (a pod joins the batch that is running when it comes up,
+//     as AssignBatchPods has it). A pod labelled for this release keeps its batch, so a pod beyond those the
+//     status lists does not move to later batches as the release goes on;
+//   - a pod labelled for this release that is no longer one it brought (NewPods: updated back in place
+//     after a cancel) loses the labels.
+//
+// Pods on their way out are left alone. r's status is the one just observed (its batches list its pods).
+func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []LabelChange {
+	cur := plan.Current(&r.Status)
+	if cur == nil || cur.Phase == releases.BatchPending || cs == nil {
+		return nil
+	}
+	listed := map[string]int32{}
+	for _, b := range r.Status.Batches {
+		for _, p := range b.Pods {
+			listed[p.Name] = b.Index
+		}
+	}
+	var changes []LabelChange
+	ours := map[string]bool{}
+	if r.Status.Phase != releases.ReleaseCanceled {
+		for _, p := range ReleasePods(r, cs, pods) {
+			ours[p.Name] = true
+		}
+	}
+	brought := map[string]bool{}
+	for _, p := range NewPods(r, pods) {
+		brought[p.Name] = true
+	}
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		labelled := p.Labels[ReleaseLabel] == r.Name
+		switch {
+		case ours[p.Name]:
+			if labelled && p.Labels[BatchLabel] != "" {
+				continue
+			}
+			batch, ok := listed[p.Name]
+			if !ok {
+				batch = cur.Index
+			}
+			changes = append(changes, LabelChange{Pod: p, Release: r.Name, Batch: strconv.Itoa(int(batch))})
+		case labelled && !brought[p.Name]:
+			changes = append(changes, LabelChange{Pod: p})
+		}
+	}
+	return changes
+}
+
+// SetReleaseLabels puts a change's labels on its pod, or takes them off.
+func (d *Driver) SetReleaseLabels(ctx context.Context, c LabelChange) error {
+	value := func(v string) interface{} {
+		if v == "" {
+			return nil
+		}
+		return v
+	}
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{
+		ReleaseLabel: value(c.Release), BatchLabel: value(c.Batch),
+	}}})
+	if err != nil {
+		return err
+	}
+	_, err = d.Kube.CoreV1().Pods(c.Pod.Namespace).Patch(ctx, c.Pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
+	return err
+}
