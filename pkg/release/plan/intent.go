@@ -256,10 +256,21 @@ const (
 	UpdateInPlaceOnly       = "InPlaceOnly"
 )
 
+// batchUnavailable is the CloneSet's maxUnavailable while a batch runs: every pod the release changed
+// since its last Baked batch may be out of traffic at once. That is the batch's own pods, and after a
+// `next` with toBatch also those of the batches it skipped (a canary that was Smoked, never pulled in, is
+// not Ready: counted against a smaller maxUnavailable it would keep kruise from updating the rest).
 func batchUnavailable(s *releases.ReleaseStatus) *intstr.IntOrString {
 	n := int32(1)
-	if b := Current(s); b != nil && b.Replicas > n {
-		n = b.Replicas
+	if b := Current(s); b != nil {
+		baked := int32(0)
+		for i := int(b.Index) - 2; i >= 0; i-- {
+			if s.Batches[i].Phase == releases.BatchBaked {
+				baked = s.Batches[i].Target
+				break
+			}
+		}
+		n = max(n, b.Replicas, b.Target-baked)
 	}
 	v := intstr.FromInt32(n)
 	return &v

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/release/plan"
@@ -46,6 +47,10 @@ func TestNextToBatchSkipsTheBatchesBetween(t *testing.T) {
 	assert.Equal(t, int32(3), *in.Partition)
 	require.NotNil(t, in.Updated)
 	assert.Equal(t, int32(7), *in.Updated)
+	// The canary was never pulled in: kruise may have all 7 pods out of traffic at once, or it would wait
+	// for the canary to become Ready before it updates the rest.
+	require.NotNil(t, in.MaxUnavailable)
+	assert.Equal(t, intstr.FromInt32(7), *in.MaxUnavailable)
 
 	added := r.Status.History[history:]
 	require.Len(t, added, 3, "one entry per skipped batch, then the next")
@@ -72,6 +77,7 @@ func TestNextToBatchKeepsBakedBatchesBaked(t *testing.T) {
 	_, err := plan.Act(r, plan.VerbNext, toBatch(4), plan.Observation{}, "alice", at(5000))
 	require.NoError(t, err)
 	assert.Equal(t, []releases.BatchPhase{releases.BatchBaked, releases.BatchBaked, releases.BatchSkipped, releases.BatchSmoking}, phases(r))
+	assert.Equal(t, intstr.FromInt32(6), *plan.IntentOf(r).MaxUnavailable, "the pods of batches 3 and 4, since batch 2 Baked")
 	added := r.Status.History[history:]
 	require.Len(t, added, 2)
 	assert.Equal(t, "skip", added[0].Action)
