@@ -124,6 +124,50 @@ func (w *endpointsWatch) readyEndpoints() int {
 	return n
 }
 
+// fewestReady is the fewest ready endpoints the Service had at any revision from rv on (every version of
+// every slice counted as it stood then), and the revision where it had them.
+func (w *endpointsWatch) fewestReady(rv uint64) (fewest int, at uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var revisions []uint64
+	for _, versions := range w.slices {
+		for _, v := range versions {
+			if v.rv >= rv {
+				revisions = append(revisions, v.rv)
+			}
+		}
+	}
+	fewest = math.MaxInt
+	for _, r := range revisions {
+		n := 0
+		for _, versions := range w.slices {
+			for i := len(versions) - 1; i >= 0; i-- {
+				if versions[i].rv <= r {
+					n += len(versions[i].ready)
+					break
+				}
+			}
+		}
+		if n < fewest {
+			fewest, at = n, r
+		}
+	}
+	return fewest, at
+}
+
+// lastRevision is the revision of the newest slice version seen.
+func (w *endpointsWatch) lastRevision() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last uint64
+	for _, versions := range w.slices {
+		if n := len(versions); n > 0 && versions[n-1].rv > last {
+			last = versions[n-1].rv
+		}
+	}
+	return last
+}
+
 // violations are the pods that were taken out of service while still ready endpoints.
 func (w *endpointsWatch) violations() []string {
 	var out []string
@@ -253,6 +297,16 @@ func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 	assert.Equal(t, 4, w.removed, "kruise replaced the 4 old pods")
 	w.report(t)
 	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// waitCanarySmoked waits for a release's one-pod canary to be Smoked, its pod listed with its IP, and
+// returns that pod.
+func waitCanarySmoked(t *testing.T, ctx context.Context, c *cluster, ns, name string) v1alpha1.BatchPod {
+	t.Helper()
+	r := waitRelease(t, ctx, c, ns, name, "canary Smoked, its pod listed", func(r *v1alpha1.Release) bool {
+		return batchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
+	})
+	return r.Status.Batches[0].Pods[0]
 }
 
 // readyDelay is the pod annotation that makes kwok report Ready False a second after a readiness gate went
@@ -388,10 +442,7 @@ func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
 	out.Spec.Strategy.Canary = 1
 	_, err = releases.Create(ctx, out, metav1.CreateOptions{})
 	require.NoError(t, err)
-	r := waitRelease(t, ctx, admin, ns, out.Name, "canary Smoked, its pod listed", func(r *v1alpha1.Release) bool {
-		return batchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
-	})
-	canary := r.Status.Batches[0].Pods[0]
+	canary := waitCanarySmoked(t, ctx, admin, ns, out.Name)
 	holds(t, ctx, 2*time.Second, "the canary stays out of the endpoints until next", func(ctx context.Context) (bool, string) {
 		w.mu.Lock()
 		inTraffic := w.readyIP(canary.IP)

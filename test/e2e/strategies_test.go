@@ -115,10 +115,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	require.NoError(t, err)
 	preview := watchEndpoints(t, admin, ns, "nginx-canary")
 
-	r = waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked, its pod listed", func(r *v1alpha1.Release) bool {
-		return batchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
-	})
-	canary := r.Status.Batches[0].Pods[0]
+	canary := waitCanarySmoked(t, ctx, admin, ns, r.Name)
 	waitFor(t, ctx, "the preview Service reaches the canary", func() bool {
 		preview.mu.Lock()
 		defer preview.mu.Unlock()
@@ -253,6 +250,66 @@ func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 	assert.True(t, w.deleted[batch[1].Name], "kruise removed the healthy pod of the failed batch")
 	w.report(t)
 	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// maxSurge: each batch's new pods come up beside the old ones, which leave only once new ones are in
+// traffic, so the Service never has fewer ready endpoints than the CloneSet's replicas: not while the
+// canary waits out of traffic for `next`, and not while a batch of 3 comes up in waves of 2 (50%). No
+// more pods than the batches approved are at the new image, and the CloneSet's maxSurge and
+// maxUnavailable are what they were once the release ends.
+func TestSurgeKeepsEveryReplicaInTrafficThroughARelease(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+	w := service(t, ctx, admin, ns, 4)
+	before := getCloneSet(t, ctx, admin, ns).Spec.UpdateStrategy
+	from := w.lastRevision()
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	guard := watchUpdated(t, ctx, admin, ns, "nginx:1.28")
+	guard.allowed.Store(1)
+	rel := updateTo("nginx:1.28", 1, intstr.FromInt32(3), v1alpha1.ModeManual)
+	half := intstr.FromString("50%")
+	rel.Spec.Strategy.MaxSurge = &half
+	r, err := releases.Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	waitCanarySmoked(t, ctx, admin, ns, r.Name)
+	holds(t, ctx, 2*time.Second, "the canary waits beside the 4 old pods, all 4 in traffic", func(ctx context.Context) (bool, string) {
+		pods := livePods(t, ctx, admin, ns)
+		n := w.readyEndpoints()
+		return len(pods) == 5 && countImage(pods, "nginx:1.27") == 4 && n == 4,
+			fmt.Sprintf("%d ready endpoints; pods %s", n, podSummary(pods))
+	})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, r.Name, "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	guard.allowed.Store(4)
+	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
+	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
+	waitFor(t, ctx, "the 4 new pods are the Service's ready endpoints", func() bool { return w.readyEndpoints() == 4 })
+	guard.check(t)
+
+	after := waitReleased(t, ctx, admin, ns).Spec.UpdateStrategy
+	assert.Equal(t, intstr.FromInt32(0), ptrOr(after.MaxSurge, intstr.FromInt32(0)), "no surge, as before the release (%v)", before.MaxSurge)
+	assert.Equal(t, ptrOr(before.MaxUnavailable, intstr.FromString("20%")), ptrOr(after.MaxUnavailable, intstr.FromString("20%")))
+
+	fewest, at := w.fewestReady(from)
+	t.Logf("fewest ready endpoints through the release: %d (revision %d)", fewest, at)
+	assert.GreaterOrEqual(t, fewest, 4, "capacity dropped below the CloneSet's 4 replicas at revision %d", at)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Equal(t, 4, w.removed, "kruise removed the 4 old pods, each beside a new one")
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+func ptrOr(v *intstr.IntOrString, otherwise intstr.IntOrString) intstr.IntOrString {
+	if v == nil {
+		return otherwise
+	}
+	return *v
 }
 
 func findCondition(r *v1alpha1.Release, t string) *metav1.Condition {

@@ -491,6 +491,12 @@ func schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref common.ReferenceC
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
 						},
 					},
+					"maxSurgeBeforeRelease": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The CloneSet's updateStrategy.maxSurge before the release (0 when it had none). A release with strategy.maxSurge sets it per batch; at the end this is put back.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
 					"updateStrategyTypeBeforeRelease": {
 						SchemaProps: spec.SchemaProps{
 							Description: "The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet recreates its pods (a template annotation alone would be updated in place, and no container would restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.",
@@ -1099,6 +1105,12 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStrategy(ref common.ReferenceCallb
 					"maxFailedPods": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"maxSurge": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Update, Restart and Rollback: how many new pods each batch brings up beside the old ones, which leave only once the new ones are pulled in and Ready, so that the pods in traffic never drop below the CloneSet's replicas. A number, or a percentage of the batch, rounded up; 100% brings the whole batch up at once beside the old pods. A smaller surge brings a batch up in waves, each wave pulled into traffic as it comes up (the canary always comes up whole: it waits out of traffic for `next`). Defaults to 0: each batch's pods are updated or replaced in place of old ones.",
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
 						},
 					},

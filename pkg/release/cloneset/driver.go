@@ -582,6 +582,10 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		v := *in.MaxUnavailable
 		want.Spec.UpdateStrategy.MaxUnavailable = &v
 	}
+	if in.MaxSurge != nil {
+		v := *in.MaxSurge
+		want.Spec.UpdateStrategy.MaxSurge = &v
+	}
 	want.Spec.UpdateStrategy.Paused = in.Paused
 	if in.UpdateType != "" {
 		want.Spec.UpdateStrategy.Type = kruiseappsv1alpha1.CloneSetUpdateStrategyType(in.UpdateType)
@@ -717,6 +721,7 @@ func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObserva
 		o.ReplicasBeforeRelease = previous.ReplicasBeforeRelease
 		o.HeldAt = previous.HeldAt
 		o.MaxUnavailableBeforeRelease = previous.MaxUnavailableBeforeRelease
+		o.MaxSurgeBeforeRelease = previous.MaxSurgeBeforeRelease
 		o.UpdateStrategyTypeBeforeRelease = previous.UpdateStrategyTypeBeforeRelease
 		o.PodsBeforeRelease = previous.PodsBeforeRelease
 	}

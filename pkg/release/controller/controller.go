@@ -320,7 +320,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	if b := plan.Current(&r.Status); b != nil && plan.NeedsPullIn(r) && r.Status.Phase == releases.ReleaseProgressing &&
-		(b.Phase == releases.BatchBaking || b.Phase == releases.BatchBaked) {
+		(b.Phase == releases.BatchBaking || b.Phase == releases.BatchBaked || plan.PullsInWhileSmoking(r)) {
 		inTraffic := approved
 		for i := range inTraffic {
 			p := &inTraffic[i]

@@ -41,6 +41,8 @@ type Intent struct {
 	Replicas *int32
 	// MaxUnavailable is the CloneSet's updateStrategy.maxUnavailable. Nil: leave it.
 	MaxUnavailable *intstr.IntOrString
+	// MaxSurge is the CloneSet's updateStrategy.maxSurge. Nil: leave it.
+	MaxSurge *intstr.IntOrString
 	// PodsToDelete (scale in): these pods go first.
 	PodsToDelete []string
 	// UpdateType is the CloneSet's updateStrategy.type. Empty: leave it.
@@ -163,6 +165,9 @@ func IntentOf(r *releases.Release) Intent {
 			in.Template = TemplateBefore
 			in.Partition = ptr(0)
 			in.MaxUnavailable = maxUnavailableBefore(s)
+			if Surges(r) {
+				in.MaxSurge = maxSurgeBefore(s)
+			}
 		}
 		// A Restart's pods were recreated; the revert of its annotation need not recreate them again.
 		in.UpdateType = updateTypeBefore(r)
@@ -213,9 +218,18 @@ func IntentOf(r *releases.Release) Intent {
 			// A batch's pods are out of traffic until they are pulled in, so kruise must be allowed to
 			// have the whole batch unavailable at once; the partition is what limits the batch.
 			in.MaxUnavailable = batchUnavailable(s)
+			if Surges(r) {
+				// New pods come up beside the old ones, which kruise removes only once new ones are
+				// available (Ready, so pulled in): none of the old ones may be unavailable meanwhile.
+				in.MaxSurge = ptrIntOrString(SurgePods(r))
+				in.MaxUnavailable = ptrIntOrString(0)
+			}
 			in.UpdateType = updateTypeWhileHeld(r)
 		} else {
 			in.MaxUnavailable = maxUnavailableBefore(s)
+			if Surges(r) {
+				in.MaxSurge = maxSurgeBefore(s)
+			}
 			in.UpdateType = updateTypeBefore(r)
 		}
 	} else {
@@ -256,11 +270,9 @@ const (
 	UpdateInPlaceOnly       = "InPlaceOnly"
 )
 
-// batchUnavailable is the CloneSet's maxUnavailable while a batch runs: every pod the release changed
-// since its last Baked batch may be out of traffic at once. That is the batch's own pods, and after a
-// `next` with toBatch also those of the batches it skipped (a canary that was Smoked, never pulled in, is
-// not Ready: counted against a smaller maxUnavailable it would keep kruise from updating the rest).
-func batchUnavailable(s *releases.ReleaseStatus) *intstr.IntOrString {
+// changing is how many pods the current batch changes since the last Baked batch: its own, and after a
+// `next` with toBatch also those of the batches it skipped. At least 1.
+func changing(s *releases.ReleaseStatus) int32 {
 	n := int32(1)
 	if b := Current(s); b != nil {
 		baked := int32(0)
@@ -272,6 +284,65 @@ func batchUnavailable(s *releases.ReleaseStatus) *intstr.IntOrString {
 		}
 		n = max(n, b.Replicas, b.Target-baked)
 	}
+	return n
+}
+
+// batchUnavailable is the CloneSet's maxUnavailable while a batch runs: every pod the release changed
+// since its last Baked batch may be out of traffic at once (a canary that was Smoked and skipped, never
+// pulled in, is not Ready: counted against a smaller maxUnavailable it would keep kruise from updating
+// the rest).
+func batchUnavailable(s *releases.ReleaseStatus) *intstr.IntOrString {
+	return ptrIntOrString(changing(s))
+}
+
+// Surges reports whether a release brings its new pods up beside the old ones (strategy.maxSurge above 0;
+// Update, Restart and Rollback only).
+func Surges(r *releases.Release) bool {
+	v := r.Spec.Strategy.MaxSurge
+	if v == nil || !byPartition(r.Spec.Action) {
+		return false
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(v, 100, true)
+	return err == nil && n > 0
+}
+
+// SurgePods is how many new pods the current batch of a surging release brings up beside the old ones at
+// a time: strategy.maxSurge of the pods it changes (a percentage rounded up), at least 1 and at most all of
+// them. A canary comes up whole: it waits out of traffic for `next`, and only pods in traffic let old ones
+// go. 0 when the release does not surge.
+func SurgePods(r *releases.Release) int32 {
+	if !Surges(r) {
+		return 0
+	}
+	s := &r.Status
+	n := changing(s)
+	if b := Current(s); b != nil && b.Canary {
+		return n
+	}
+	v, err := intstr.GetScaledValueFromIntOrPercent(r.Spec.Strategy.MaxSurge, int(n), true)
+	if err != nil {
+		return n
+	}
+	return clamp(clampInt32(v), 1, n)
+}
+
+// PullsInWhileSmoking reports whether the current batch's pods are pulled into traffic as they come up
+// rather than once all of them are up: a surging batch brought up in waves (a surge smaller than the
+// batch), whose old pods leave only once new ones are Ready, so that the next wave can come up.
+func PullsInWhileSmoking(r *releases.Release) bool {
+	b := Current(&r.Status)
+	return Surges(r) && b != nil && !b.Canary && b.Phase == releases.BatchSmoking && SurgePods(r) < changing(&r.Status)
+}
+
+func maxSurgeBefore(s *releases.ReleaseStatus) *intstr.IntOrString {
+	if s.CloneSet == nil || s.CloneSet.MaxSurgeBeforeRelease == nil {
+		return ptrIntOrString(0)
+	}
+	v := *s.CloneSet.MaxSurgeBeforeRelease
+	return &v
+}
+
+func ptrIntOrString(n int32) *intstr.IntOrString {
 	v := intstr.FromInt32(n)
 	return &v
 }

@@ -135,6 +135,10 @@ func fillReleaseStrategy(s *releases.ReleaseStrategy, c randfill.Continue) {
 	c.FillNoCustom(s)
 	s.BatchSize = podCount(c, 1)
 	s.MaxFailedPods = podCount(c, 0)
+	s.MaxSurge = nil
+	if c.Bool() {
+		s.MaxSurge = podCount(c, 0)
+	}
 	// Never empty: "" is defaulted to Pause on decode.
 	s.OnFailure = oneOf(c, releases.FailurePause, releases.FailureCancel)
 	if s.ProgressDeadlineSeconds == nil {

@@ -195,6 +195,15 @@ type ReleaseStrategy struct {
 	// +optional
 	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
 
+	// Update, Restart and Rollback: how many new pods each batch brings up beside the old ones, which leave
+	// only once the new ones are pulled in and Ready, so that the pods in traffic never drop below the
+	// CloneSet's replicas. A number, or a percentage of the batch, rounded up; 100% brings the whole batch up
+	// at once beside the old pods. A smaller surge brings a batch up in waves, each wave pulled into traffic
+	// as it comes up (the canary always comes up whole: it waits out of traffic for `next`). Defaults to 0:
+	// each batch's pods are updated or replaced in place of old ones.
+	// +optional
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+
 	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	// +optional
@@ -354,6 +363,11 @@ type CloneSetObservation struct {
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	// +optional
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+
+	// The CloneSet's updateStrategy.maxSurge before the release (0 when it had none). A release with
+	// strategy.maxSurge sets it per batch; at the end this is put back.
+	// +optional
+	MaxSurgeBeforeRelease *intstr.IntOrString `json:"maxSurgeBeforeRelease,omitempty"`
 
 	// The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet
 	// recreates its pods (a template annotation alone would be updated in place, and no container would

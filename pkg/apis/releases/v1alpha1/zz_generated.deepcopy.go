@@ -67,6 +67,11 @@ func (in *CloneSetObservation) DeepCopyInto(out *CloneSetObservation) {
 		*out = new(intstr.IntOrString)
 		**out = **in
 	}
+	if in.MaxSurgeBeforeRelease != nil {
+		in, out := &in.MaxSurgeBeforeRelease, &out.MaxSurgeBeforeRelease
+		*out = new(intstr.IntOrString)
+		**out = **in
+	}
 	if in.PodsBeforeRelease != nil {
 		in, out := &in.PodsBeforeRelease, &out.PodsBeforeRelease
 		*out = make([]string, len(*in))
@@ -326,6 +331,11 @@ func (in *ReleaseStrategy) DeepCopyInto(out *ReleaseStrategy) {
 	}
 	if in.MaxFailedPods != nil {
 		in, out := &in.MaxFailedPods, &out.MaxFailedPods
+		*out = new(intstr.IntOrString)
+		**out = **in
+	}
+	if in.MaxSurge != nil {
+		in, out := &in.MaxSurge, &out.MaxSurge
 		*out = new(intstr.IntOrString)
 		**out = **in
 	}

@@ -95,6 +95,9 @@ func validateBeforeReleaseUnchanged(newO, oldO *releases.CloneSetObservation, fl
 	if oldO.MaxUnavailableBeforeRelease != nil {
 		allErrs = append(allErrs, unchanged(newO.MaxUnavailableBeforeRelease, oldO.MaxUnavailableBeforeRelease, fldPath.Child("maxUnavailableBeforeRelease"), why)...)
 	}
+	if oldO.MaxSurgeBeforeRelease != nil {
+		allErrs = append(allErrs, unchanged(newO.MaxSurgeBeforeRelease, oldO.MaxSurgeBeforeRelease, fldPath.Child("maxSurgeBeforeRelease"), why)...)
+	}
 	if oldO.UpdateStrategyTypeBeforeRelease != "" {
 		allErrs = append(allErrs, unchanged(newO.UpdateStrategyTypeBeforeRelease, oldO.UpdateStrategyTypeBeforeRelease, fldPath.Child("updateStrategyTypeBeforeRelease"), why)...)
 	}

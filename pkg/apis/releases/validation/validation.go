@@ -410,6 +410,17 @@ func validateStrategy(spec *releases.ReleaseSpec, fldPath *field.Path) field.Err
 		allErrs = append(allErrs, validatePodCount(s.MaxFailedPods, 0, fldPath.Child("maxFailedPods"))...)
 	}
 
+	if s.MaxSurge != nil {
+		surgePath := fldPath.Child("maxSurge")
+		allErrs = append(allErrs, validatePodCount(s.MaxSurge, 0, surgePath)...)
+		if spec.Action == releases.ActionCreate || spec.Action == releases.ActionScale {
+			if v := s.MaxSurge; !(v.Type == intstr.Int && v.IntVal == 0) && !(v.Type == intstr.String && v.StrVal == "0%") {
+				allErrs = append(allErrs, field.Forbidden(surgePath, fmt.Sprintf(
+					"a %s adds or removes pods rather than replacing them: there are no old pods to keep beside new ones", spec.Action)))
+			}
+		}
+	}
+
 	// Empty is Pause: a release stored before the field existed has none.
 	if s.OnFailure != "" && !isSupportedFailurePolicy.Has(s.OnFailure) {
 		allErrs = append(allErrs, field.NotSupported(fldPath.Child("onFailure"), s.OnFailure, supportedFailurePolicies))
@@ -456,7 +467,7 @@ func parsePercent(s string) (int, bool) {
 // --- update ---
 
 // validateSpecImmutability rejects changes to everything that decides what the release does. Mode,
-// batchIntervalSeconds, progressDeadlineSeconds and maxFailedPods stay mutable: the owner of a running
+// batchIntervalSeconds, progressDeadlineSeconds, maxFailedPods and onFailure stay mutable: the owner of a running
 // release may change its pace. ValidateImmutableField compares with apiequality.Semantic.DeepEqual, so
 // pointers compare by value, nil and empty lists are equal, and quantities compare by amount.
 func validateSpecImmutability(newSpec, oldSpec *releases.ReleaseSpec, fldPath *field.Path) field.ErrorList {
@@ -475,6 +486,7 @@ func validateSpecImmutability(newSpec, oldSpec *releases.ReleaseSpec, fldPath *f
 	immutable(newSpec.Strategy.Canary, oldSpec.Strategy.Canary, strategyPath.Child("canary"))
 	immutable(newSpec.Strategy.BatchSize, oldSpec.Strategy.BatchSize, strategyPath.Child("batchSize"))
 	immutable(newSpec.Strategy.NoPullIn, oldSpec.Strategy.NoPullIn, strategyPath.Child("noPullIn"))
+	immutable(newSpec.Strategy.MaxSurge, oldSpec.Strategy.MaxSurge, strategyPath.Child("maxSurge"))
 	return allErrs
 }
 

@@ -101,6 +101,11 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 			field.Invalid(spec.Child("action"), rel.Spec.Action, fmt.Sprintf(
 				"a Restart recreates the pods of CloneSet %s, whose updateStrategy.type InPlaceOnly forbids that; restart its containers in place with OpenKruise ContainerRecreateRequests instead", cs.Name)),
 		})
+	case plan.Surges(rel) && cs.Spec.UpdateStrategy.Type == kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType:
+		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+			field.Invalid(spec.Child("strategy", "maxSurge"), rel.Spec.Strategy.MaxSurge.String(), fmt.Sprintf(
+				"surge brings new pods up beside the old ones, which CloneSet %s's updateStrategy.type InPlaceOnly forbids (kruise refuses maxSurge with it)", cs.Name)),
+		})
 	case cs.Status.ObservedGeneration < cs.Generation:
 		// The starting point (the revision a cancel goes back to, a Restart's template, a Rollback's
 		// default) is the CloneSet's update revision, which is only current once kruise has seen its
@@ -123,6 +128,12 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 			maxUnavailable = *v
 		}
 		status.CloneSet.MaxUnavailableBeforeRelease = &maxUnavailable
+		// kruise's default when unset: no surge.
+		maxSurge := intstr.FromInt32(0)
+		if v := cs.Spec.UpdateStrategy.MaxSurge; v != nil {
+			maxSurge = *v
+		}
+		status.CloneSet.MaxSurgeBeforeRelease = &maxSurge
 		status.CloneSet.UpdateStrategyTypeBeforeRelease = string(cs.Spec.UpdateStrategy.Type)
 	}
 	if rel.Spec.Action == releases.ActionScale && cs != nil {

@@ -53,6 +53,9 @@ type CloneSetObservationApplyConfiguration struct {
 	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+	// The CloneSet's updateStrategy.maxSurge before the release (0 when it had none). A release with
+	// strategy.maxSurge sets it per batch; at the end this is put back.
+	MaxSurgeBeforeRelease *intstr.IntOrString `json:"maxSurgeBeforeRelease,omitempty"`
 	// The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet
 	// recreates its pods (a template annotation alone would be updated in place, and no container would
 	// restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.
@@ -160,6 +163,14 @@ func (b *CloneSetObservationApplyConfiguration) WithHeldAt(value int32) *CloneSe
 // If called multiple times, the MaxUnavailableBeforeRelease field is set to the value of the last call.
 func (b *CloneSetObservationApplyConfiguration) WithMaxUnavailableBeforeRelease(value intstr.IntOrString) *CloneSetObservationApplyConfiguration {
 	b.MaxUnavailableBeforeRelease = &value
+	return b
+}
+
+// WithMaxSurgeBeforeRelease sets the MaxSurgeBeforeRelease field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MaxSurgeBeforeRelease field is set to the value of the last call.
+func (b *CloneSetObservationApplyConfiguration) WithMaxSurgeBeforeRelease(value intstr.IntOrString) *CloneSetObservationApplyConfiguration {
+	b.MaxSurgeBeforeRelease = &value
 	return b
 }
 

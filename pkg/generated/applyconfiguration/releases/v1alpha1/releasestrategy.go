@@ -46,6 +46,13 @@ type ReleaseStrategyApplyConfiguration struct {
 	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
 	// Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.
 	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
+	// Update, Restart and Rollback: how many new pods each batch brings up beside the old ones, which leave
+	// only once the new ones are pulled in and Ready, so that the pods in traffic never drop below the
+	// CloneSet's replicas. A number, or a percentage of the batch, rounded up; 100% brings the whole batch up
+	// at once beside the old pods. A smaller surge brings a batch up in waves, each wave pulled into traffic
+	// as it comes up (the canary always comes up whole: it waits out of traffic for `next`). Defaults to 0:
+	// each batch's pods are updated or replaced in place of old ones.
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	OnFailure *releasesv1alpha1.FailurePolicy `json:"onFailure,omitempty"`
@@ -110,6 +117,14 @@ func (b *ReleaseStrategyApplyConfiguration) WithProgressDeadlineSeconds(value in
 // If called multiple times, the MaxFailedPods field is set to the value of the last call.
 func (b *ReleaseStrategyApplyConfiguration) WithMaxFailedPods(value intstr.IntOrString) *ReleaseStrategyApplyConfiguration {
 	b.MaxFailedPods = &value
+	return b
+}
+
+// WithMaxSurge sets the MaxSurge field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MaxSurge field is set to the value of the last call.
+func (b *ReleaseStrategyApplyConfiguration) WithMaxSurge(value intstr.IntOrString) *ReleaseStrategyApplyConfiguration {
+	b.MaxSurge = &value
 	return b
 }
 
