@@ -115,12 +115,62 @@ func phaseLine(r *v1alpha1.Release) string {
 	return fmt.Sprintf("Phase: %s, %d batches", phase, len(s.Batches))
 }
 
+// PodsLine describes the pods of a blue/green or surging release as last observed: blue and green, or
+// the pods surging beside the CloneSet's replicas; empty for the others.
+func PodsLine(r *v1alpha1.Release) string {
+	st := r.Spec.Strategy
+	cs := r.Status.CloneSet
+	switch {
+	case st.Type == v1alpha1.StrategyBlueGreen:
+		if cs == nil {
+			return "Blue/green: not started"
+		}
+		green := cs.UpdatedReplicas
+		blue := max(cs.Replicas-green, 0)
+		traffic := "traffic on blue"
+		if b := current(r); b != nil && b.Index == 2 {
+			switch b.Phase {
+			case v1alpha1.BatchBaking:
+				traffic = "switching traffic to green"
+			case v1alpha1.BatchBaked:
+				traffic = "traffic on green; blue waits out of traffic, then goes"
+			}
+		}
+		if r.Status.Phase == v1alpha1.ReleaseSucceeded {
+			traffic = "traffic on green"
+		}
+		return fmt.Sprintf("Blue/green: blue %d pods, green %d pods (%d Ready); %s", blue, green, cs.UpdatedReadyReplicas, traffic)
+	case st.MaxSurge != nil && st.MaxSurge.String() != "0" && st.MaxSurge.String() != "0%":
+		if cs == nil {
+			return fmt.Sprintf("Surge: maxSurge %s of each batch", st.MaxSurge.String())
+		}
+		desired := int32(0)
+		if cs.ReplicasBeforeRelease != nil {
+			desired = *cs.ReplicasBeforeRelease
+		}
+		return fmt.Sprintf("Surge: maxSurge %s of each batch; %d pods for %d replicas (%d new, %d Ready)",
+			st.MaxSurge.String(), cs.Replicas, desired, cs.UpdatedReplicas, cs.UpdatedReadyReplicas)
+	}
+	return ""
+}
+
+func current(r *v1alpha1.Release) *v1alpha1.ReleaseBatch {
+	if s := r.Status; s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
+		return &r.Status.Batches[s.CurrentBatch-1]
+	}
+	return nil
+}
+
 // Status writes the whole status view: summary, phase, the batch table, what it waits for, and the
 // command that moves it on.
 func Status(w io.Writer, r *v1alpha1.Release) error {
 	var b strings.Builder
 	b.WriteString(Summary(r) + "\n")
-	b.WriteString(phaseLine(r) + "\n\n")
+	b.WriteString(phaseLine(r) + "\n")
+	if line := PodsLine(r); line != "" {
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("\n")
 	if err := Batches(&b, r); err != nil {
 		return err
 	}
@@ -142,8 +192,13 @@ func Batches(w io.Writer, r *v1alpha1.Release) error {
 		b := &r.Status.Batches[i]
 		p := BatchProgress(r, b)
 		name := fmt.Sprint(b.Index)
-		if b.Canary {
+		switch {
+		case b.Canary:
 			name += " (canary)"
+		case r.Spec.Strategy.Type == v1alpha1.StrategyBlueGreen && b.Index == 1:
+			name += " (preview)"
+		case r.Spec.Strategy.Type == v1alpha1.StrategyBlueGreen:
+			name += " (switch)"
 		}
 		if b.Index == r.Status.CurrentBatch && !finished(r) {
 			name = "> " + name
@@ -208,6 +263,20 @@ func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
 	label := fmt.Sprintf("batch %d", batch.Index)
 	if batch.Canary {
 		label += " (canary)"
+	}
+	if r.Spec.Strategy.Type == v1alpha1.StrategyBlueGreen {
+		switch {
+		case awaitingNext:
+			return "you: the preview is Smoked: green runs beside blue, out of traffic (a preview Service selecting releases.triton.io/batch=preview reaches it).",
+				fmt.Sprintf("%s next %s --expected-batch 1   (switches traffic to green)", Command, ref)
+		case batch.Index == 1 && batch.Phase == v1alpha1.BatchSmoked:
+			return "the controller to switch traffic to green (autoPromote).", ""
+		case batch.Index == 2 && batch.Phase == v1alpha1.BatchBaked:
+			return "blue's scale-down delay; then blue is removed and the release Succeeds (cancel before that switches back).",
+				fmt.Sprintf("%s cancel %s   (switches back to blue)", Command, ref)
+		case batch.Index == 2 && batch.Phase == v1alpha1.BatchBaking:
+			return "green to serve, then blue to leave traffic.", ""
+		}
 	}
 	if awaitingNext {
 		nextCmd := fmt.Sprintf("%s next %s --expected-batch %d", Command, ref, batch.Index)

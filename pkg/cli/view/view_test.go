@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -146,4 +147,50 @@ func TestHistory(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.Regexp(t, `^TIME\s+USER\s+ACTION\s+FROM\s+TO\s+REASON$`, lines[0])
 	assert.Regexp(t, `^2026-11-25T10:00:00Z\s+alice\s+next\s+1 Progressing/Smoked\s+1 Progressing/Baking\s+canary looks fine$`, lines[1])
+}
+
+// blueGreenRelease is a blue/green Update of 4 pods at its preview, Smoked: 2 green pods beside 4 blue.
+func blueGreenRelease() *v1alpha1.Release {
+	r := tutorial()
+	r.Spec.Strategy = v1alpha1.ReleaseStrategy{Type: v1alpha1.StrategyBlueGreen, Mode: v1alpha1.ModeManual}
+	r.Status.CurrentBatch = 1
+	r.Status.Batches = []v1alpha1.ReleaseBatch{
+		{Index: 1, Replicas: 2, Target: 2, Phase: v1alpha1.BatchSmoked},
+		{Index: 2, Replicas: 2, Target: 4, Phase: v1alpha1.BatchPending},
+	}
+	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 6, UpdatedReplicas: 2, UpdatedReadyReplicas: 0}
+	awaitingNext(r)
+	return r
+}
+
+func TestStatusShowsBlueAndGreen(t *testing.T) {
+	r := blueGreenRelease()
+	var out strings.Builder
+	require.NoError(t, Status(&out, r))
+	lines := strings.Split(out.String(), "\n")
+	assert.Equal(t, "Blue/green: blue 4 pods, green 2 pods (0 Ready); traffic on blue", lines[2])
+	assert.Regexp(t, `^> 1 \(preview\)\s+2\s+2\s+Smoked`, lines[5])
+	assert.Regexp(t, `^  2 \(switch\)\s+2\s+4\s+Pending`, lines[6])
+	assert.Contains(t, out.String(), "Next: kubectl release next nginx-update -n shop --expected-batch 1   (switches traffic to green)")
+
+	// Switched: green serves, blue waits out its delay; cancel switches back.
+	r.Status.CurrentBatch = 2
+	r.Status.Batches[0].Phase = v1alpha1.BatchBaked
+	r.Status.Batches[1].Phase = v1alpha1.BatchBaked
+	r.Status.Conditions = nil
+	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 8, UpdatedReplicas: 4, UpdatedReadyReplicas: 4}
+	assert.Equal(t, "Blue/green: blue 4 pods, green 4 pods (4 Ready); traffic on green; blue waits out of traffic, then goes", PodsLine(r))
+	wait, next := Waiting(r)
+	assert.Contains(t, wait, "scale-down delay")
+	assert.Equal(t, "kubectl release cancel nginx-update -n shop   (switches back to blue)", next)
+}
+
+func TestStatusShowsSurge(t *testing.T) {
+	r := tutorial()
+	half := intstr.FromString("50%")
+	r.Spec.Strategy.MaxSurge = &half
+	before := int32(5)
+	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 7, UpdatedReplicas: 3, UpdatedReadyReplicas: 1, ReplicasBeforeRelease: &before}
+	assert.Equal(t, "Surge: maxSurge 50% of each batch; 7 pods for 5 replicas (3 new, 1 Ready)", PodsLine(r))
+	assert.Empty(t, PodsLine(tutorial()), "neither blue/green nor surge: no line")
 }

@@ -34,6 +34,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=releases.triton.io, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("BatchPod"):
 		return &releasesv1alpha1.BatchPodApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BlueGreenStrategy"):
+		return &releasesv1alpha1.BlueGreenStrategyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("CloneSetObservation"):
 		return &releasesv1alpha1.CloneSetObservationApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Release"):

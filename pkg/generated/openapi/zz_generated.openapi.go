@@ -36,6 +36,7 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		v1alpha1.BatchPod{}.OpenAPIModelName():                     schema_pkg_apis_releases_v1alpha1_BatchPod(ref),
+		v1alpha1.BlueGreenStrategy{}.OpenAPIModelName():            schema_pkg_apis_releases_v1alpha1_BlueGreenStrategy(ref),
 		v1alpha1.CloneSetObservation{}.OpenAPIModelName():          schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref),
 		v1alpha1.Release{}.OpenAPIModelName():                      schema_pkg_apis_releases_v1alpha1_Release(ref),
 		v1alpha1.ReleaseBatch{}.OpenAPIModelName():                 schema_pkg_apis_releases_v1alpha1_ReleaseBatch(ref),
@@ -398,6 +399,41 @@ func schema_pkg_apis_releases_v1alpha1_BatchPod(ref common.ReferenceCallback) co
 				Required: []string{"name"},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_BlueGreenStrategy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "BlueGreenStrategy is how a BlueGreen release previews, switches and scales blue down.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"previewReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "How many green pods come up beside blue before the switch: a number, or a percentage of the CloneSet's replicas, rounded up. Defaults to 100%. With fewer, the switch first brings green to full size.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"autoPromote": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Switch by itself once the preview is Smoked and batchIntervalSeconds have passed, rather than on `next`. Defaults to false.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"scaleDownDelaySeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Seconds blue stays after the switch, out of traffic, before it is removed: a `cancel` in that window switches back at once. Defaults to 30.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 
@@ -1060,6 +1096,20 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStrategy(ref common.ReferenceCallb
 				Description: "ReleaseStrategy is the pace of a release.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Batch (the default) or BlueGreen. BlueGreen is for Update, Restart and Rollback, and takes neither canary nor batchSize: its plan is two batches, preview and switch.\n\nPossible enum values:\n - `\"Batch\"` replaces old pods batch by batch: a canary, then batches of batchSize.\n - `\"BlueGreen\"` brings the new (\"green\") pods up beside the old (\"blue\") ones, out of traffic, and switches traffic from all blue to all green at once; blue stays, out of traffic, for scaleDownDelaySeconds, so that a cancel switches back at once.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Batch", "BlueGreen"},
+						},
+					},
+					"blueGreen": {
+						SchemaProps: spec.SchemaProps{
+							Description: "BlueGreen only: the preview, the switch and the way back.",
+							Ref:         ref(v1alpha1.BlueGreenStrategy{}.OpenAPIModelName()),
+						},
+					},
 					"canary": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Size of the first batch, the canary; 0 means no canary batch. The canary stops when its pods are up (Smoked) and again when they are in traffic (Baked), and waits for `next` each time.",
@@ -1126,7 +1176,7 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStrategy(ref common.ReferenceCallb
 			},
 		},
 		Dependencies: []string{
-			intstr.IntOrString{}.OpenAPIModelName()},
+			v1alpha1.BlueGreenStrategy{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

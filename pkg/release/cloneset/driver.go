@@ -643,7 +643,8 @@ func templateDrifted(cs *kruiseappsv1alpha1.CloneSet, t *corev1.PodTemplateSpec)
 
 // growing reports whether a release adds pods (Create, scale out).
 func growing(r *releases.Release) bool {
-	if r.Spec.Action == releases.ActionCreate {
+	if r.Spec.Action == releases.ActionCreate || plan.BlueGreen(r) {
+		// A BlueGreen release adds green pods beside blue until the end.
 		return true
 	}
 	before := int32(0)

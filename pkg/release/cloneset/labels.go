@@ -21,6 +21,9 @@ const (
 	// BatchLabel, on a pod, is the index ("1", "2", ...) of the batch of ReleaseLabel's release that brought
 	// it: a preview Service that selects the canary selects batch "1".
 	BatchLabel = "releases.triton.io/batch"
+	// PreviewBatch is BatchLabel's value on every green pod of a blue/green release, so that a preview
+	// Service selects green before the switch.
+	PreviewBatch = "preview"
 )
 
 // LabelChange is a pod whose release labels must change: to Release and Batch, or, both empty, off.
@@ -30,7 +33,8 @@ type LabelChange struct {
 }
 
 // BatchLabelChanges says which pods need their release labels changed:
-//   - every pod the release brought (ReleasePods) carries the release's name and its batch: the batch the
+//   - every pod the release brought (ReleasePods) carries the release's name and its batch (every green
+//     pod of a blue/green release: "preview"): the batch the
 //     status lists it in, else the current batch (a pod joins the batch that is running when it comes up,
 //     as AssignBatchPods has it). A pod labelled for this release keeps its batch, so a pod beyond those the
 //     status lists does not move to later batches as the release goes on;
@@ -75,7 +79,14 @@ func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pod
 			if !ok {
 				batch = cur.Index
 			}
-			changes = append(changes, LabelChange{Pod: p, Release: r.Name, Batch: strconv.Itoa(int(batch))})
+			value := strconv.Itoa(int(batch))
+			if plan.BlueGreen(r) {
+				value = PreviewBatch
+			}
+			if labelled && p.Labels[BatchLabel] == value {
+				continue
+			}
+			changes = append(changes, LabelChange{Pod: p, Release: r.Name, Batch: value})
 		case labelled && !brought[p.Name]:
 			changes = append(changes, LabelChange{Pod: p})
 		}

@@ -151,6 +151,14 @@ func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []
 		removed := max(*r.Status.CloneSet.ReplicasBeforeRelease-alive, 0)
 		return plan.Observation{Replicas: cs.Status.Replicas, Desired: obs.Desired, Updated: removed, ContainersReady: removed, Ready: removed}
 	}
+	if plan.BlueGreen(r) {
+		for _, p := range BluePods(r, pods) {
+			obs.Blue++
+			if Condition(&p, corev1.PodReady) {
+				obs.BlueReady++
+			}
+		}
+	}
 	for _, p := range ReleasePods(r, cs, pods) {
 		obs.Updated++
 		if Condition(&p, corev1.ContainersReady) {

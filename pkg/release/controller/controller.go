@@ -296,7 +296,16 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if r.Status.Phase == releases.ReleasePending {
 		return 0, nil
 	}
-	if r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 {
+	if plan.SwitchingBack(r) {
+		// A canceled blue/green release brings blue back into traffic before green leaves it.
+		if r, err = c.switchBack(ctx, r, pods); err != nil {
+			return 0, err
+		}
+		if plan.SwitchingBack(r) && (requeue == 0 || requeue > time.Second) {
+			requeue = time.Second
+		}
+	}
+	if r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 && !plan.SwitchingBack(r) {
 		// Out of traffic before the CloneSet takes them away.
 		if err := c.driver.PullOut(ctx, cloneset.NewPods(r, pods), false); err != nil {
 			return 0, err
@@ -329,6 +338,18 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 					return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
 				}
 			}
+		}
+	}
+	// Blue/green: once every green pod serves, blue leaves traffic (it stays, out of traffic, until the end).
+	if plan.BlueOut(r) {
+		if b := plan.Current(&r.Status); b != nil && obs.Ready >= plan.Needed(r, b.Target, obs) {
+			for _, p := range cloneset.BluePods(r, pods) {
+				if err := c.driver.SetBlueOut(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+					return 0, fmt.Errorf("taking blue pod %s out of traffic: %w", p.Name, err)
+				}
+			}
+		} else if requeue == 0 || requeue > time.Second {
+			requeue = time.Second
 		}
 	}
 	// Pods at the revision from before the release that a scale-out (or a replacement) brought up while it
@@ -541,8 +562,10 @@ func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []s
 		case releases.BatchSmoking:
 			moved = obs.Updated >= needed && obs.ContainersReady >= needed && plan.Smoked(r, now)
 		case releases.BatchBaking:
-			moved = obs.Ready >= needed && plan.Baked(r, now)
-		case releases.BatchBaked:
+			// Blue/green: the switch is Baked once green serves and no blue pod does.
+			moved = obs.Ready >= needed && (!plan.BlueOut(r) || obs.BlueReady == 0) && plan.Baked(r, now)
+		case releases.BatchSmoked, releases.BatchBaked:
+			// Auto mode after a Baked batch; blue/green's autoPromote and scale-down delay.
 			if at, ok := plan.AutoAdvanceAt(r); ok {
 				if now.Before(&at) {
 					return at.Sub(now.Time) + 10*time.Millisecond
@@ -629,6 +652,32 @@ func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods
 		}
 	}
 	return draining, nil
+}
+
+// switchBack brings the blue pods of a canceled blue/green release back into traffic; once every one of them
+// is Ready again it records that (the Reverted condition moves on to Draining), so that green leaves
+// traffic and the CloneSet goes back.
+func (c *Controller) switchBack(ctx context.Context, r *releases.Release, pods []corev1.Pod) (*releases.Release, error) {
+	blue := cloneset.BluePods(r, pods)
+	back := true
+	for i := range blue {
+		p := &blue[i]
+		if cloneset.BlueIsOut(p) {
+			back = false
+			if err := c.driver.SetBlueOut(ctx, p, false, false); err != nil && !apierrors.IsNotFound(err) {
+				return r, fmt.Errorf("bringing blue pod %s back into traffic: %w", p.Name, err)
+			}
+		} else if !cloneset.Condition(p, corev1.PodReady) {
+			back = false
+		}
+	}
+	if !back {
+		return r, nil
+	}
+	switched := r.DeepCopy()
+	plan.MarkSwitchedBack(switched, c.now())
+	klog.InfoS("Canceled blue/green release: blue is back in traffic; green leaves it", "release", klog.KObj(r))
+	return c.writeStatus(ctx, switched)
 }
 
 func maxFailedPods(r *releases.Release) *intstr.IntOrString { return r.Spec.Strategy.MaxFailedPods }

@@ -67,6 +67,9 @@ func BatchCount(spec *releases.ReleaseSpec, cloneSetReplicas int32) int64 {
 	if spec != nil {
 		strategy = spec.Strategy
 	}
+	if strategy.Type == releases.StrategyBlueGreen {
+		return 2
+	}
 	canary := min(nonNegative(strategy.Canary), total)
 	size := int64(BatchSize(strategy.BatchSize, total))
 	n := (int64(total-canary) + size - 1) / size
@@ -97,6 +100,14 @@ func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) ([]releases.Rel
 	var strategy releases.ReleaseStrategy
 	if spec != nil {
 		strategy = spec.Strategy
+	}
+	if strategy.Type == releases.StrategyBlueGreen {
+		// Preview: green pods beside blue, out of traffic. Switch: green at full size takes the traffic.
+		preview := PreviewPods(strategy.BlueGreen, total)
+		return []releases.ReleaseBatch{
+			{Index: 1, Replicas: preview, Target: preview, Phase: releases.BatchPending},
+			{Index: 2, Replicas: total - preview, Target: total, Phase: releases.BatchPending},
+		}, nil
 	}
 	canary := min(nonNegative(strategy.Canary), total)
 	size := BatchSize(strategy.BatchSize, total)
@@ -138,6 +149,16 @@ func BatchSize(size *intstr.IntOrString, changed int32) int32 {
 		v, _ = intstr.GetScaledValueFromIntOrPercent(&all, int(changed), true)
 	}
 	return max(clampInt32(v), 1)
+}
+
+// PreviewPods resolves blueGreen.previewReplicas against the CloneSet's pods: an int as is, a percentage
+// rounded up; at least 1 and at most all of them. Nil (or malformed, which validation rejects) is 100%.
+func PreviewPods(bg *releases.BlueGreenStrategy, total int32) int32 {
+	var size *intstr.IntOrString
+	if bg != nil {
+		size = bg.PreviewReplicas
+	}
+	return min(BatchSize(size, total), max(total, 1))
 }
 
 // MaxFailedPods resolves strategy.maxFailedPods against a batch's size: an int as is, a percentage rounded

@@ -37,7 +37,7 @@ type Intent struct {
 	// not update the pods it adds, so the partition is the replicas the CloneSet has now less these
 	// (PartitionFor). Nil: every pod may be (the last batch, or the release let go): Partition as is.
 	Updated *int32
-	// Replicas (Create, Scale, and cancel of those): the CloneSet's size. Nil: leave it.
+	// Replicas (Create, Scale, BlueGreen, and cancel of those): the CloneSet's size. Nil: leave it.
 	Replicas *int32
 	// MaxUnavailable is the CloneSet's updateStrategy.maxUnavailable. Nil: leave it.
 	MaxUnavailable *intstr.IntOrString
@@ -114,6 +114,9 @@ func HeldValue(r *releases.Release, obs Observation) int32 {
 		}
 		return clamp(obs.Replicas, want, b)
 	default:
+		if BlueGreen(r) {
+			return before(&r.Status) + min(obs.Updated, target)
+		}
 		return knob(r, min(obs.Updated, target))
 	}
 }
@@ -153,6 +156,11 @@ func IntentOf(r *releases.Release) Intent {
 	switch s.Phase {
 	case releases.ReleasePending, "":
 		return Intent{}
+	}
+	if BlueGreen(r) {
+		return blueGreenIntent(r)
+	}
+	switch s.Phase {
 	case releases.ReleaseCanceled:
 		in := Intent{Touch: true}
 		switch r.Spec.Action {

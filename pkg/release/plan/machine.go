@@ -75,6 +75,8 @@ type Observation struct {
 	Desired int32
 	// Updated pods of the release so far (at the new revision), ContainersReady among them, Ready among them.
 	Updated, ContainersReady, Ready int32
+	// BlueGreen: the pods at the revision from before the release (blue), and Ready among them.
+	Blue, BlueReady int32
 }
 
 // Needed is how many of a batch's pods must be up for it to move on. A batch's target counts pods
@@ -202,9 +204,12 @@ func next(r *releases.Release, p Observation, now metav1.Time) error {
 	if err != nil {
 		return err
 	}
-	if b.Phase == releases.BatchSmoked {
+	switch {
+	case previewWaits(r, b):
+		switchToGreen(&r.Status, now)
+	case b.Phase == releases.BatchSmoked:
 		pullIn(b)
-	} else {
+	default:
 		advance(&r.Status, now)
 	}
 	return nil
@@ -221,6 +226,11 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 	}
 	if _, err := movable(r, p); err != nil {
 		return err
+	}
+	if BlueGreen(r) && s.CurrentBatch == 1 {
+		// The switch batch is the last: the switch, and the end once blue has been scaled down.
+		s.Promoted = true
+		return next(r, p, now)
 	}
 	if to == s.CurrentBatch && int(to) == len(s.Batches) {
 		// Already at the last batch: promoting fully is `next`, and no other `next` after it.
@@ -328,7 +338,7 @@ func Smoked(r *releases.Release, now metav1.Time) bool {
 	before := snapshot(s)
 	b.Phase = releases.BatchSmoked
 	b.SmokedAt = &now
-	if !NeedsPullIn(r) || !b.Canary {
+	if (!NeedsPullIn(r) || !b.Canary) && !previewWaits(r, b) {
 		pullIn(b)
 	}
 	record(r, "smoked", "", "", before, now)
@@ -347,7 +357,7 @@ func Baked(r *releases.Release, now metav1.Time) bool {
 	b.Phase = releases.BatchBaked
 	b.BakedAt = &now
 	last := int(s.CurrentBatch) == len(s.Batches)
-	if last && (s.Promoted || (r.Spec.Strategy.Mode == releases.ModeAuto && !b.Canary)) {
+	if last && !BlueGreen(r) && (s.Promoted || (r.Spec.Strategy.Mode == releases.ModeAuto && !b.Canary)) {
 		s.Phase = releases.ReleaseSucceeded
 	}
 	record(r, "baked", "", "", before, now)
@@ -359,6 +369,12 @@ func Baked(r *releases.Release, now metav1.Time) bool {
 func AutoAdvanceAt(r *releases.Release) (metav1.Time, bool) {
 	s := &r.Status
 	b := Current(s)
+	if BlueGreen(r) {
+		if s.Phase != releases.ReleaseProgressing || b == nil {
+			return metav1.Time{}, false
+		}
+		return switchAt(r, b)
+	}
 	if r.Spec.Strategy.Mode != releases.ModeAuto || s.Phase != releases.ReleaseProgressing || b == nil ||
 		b.Phase != releases.BatchBaked || b.Canary || b.BakedAt == nil || int(s.CurrentBatch) == len(s.Batches) {
 		return metav1.Time{}, false
@@ -373,8 +389,17 @@ func Advance(r *releases.Release, now metav1.Time) bool {
 		return false
 	}
 	before := snapshot(&r.Status)
+	if previewWaits(r, Current(&r.Status)) {
+		switchToGreen(&r.Status, now)
+		record(r, "advance", "", "blueGreen.autoPromote: the preview is Smoked", before, now)
+		return true
+	}
 	advance(&r.Status, now)
-	record(r, "advance", "", "", before, now)
+	reason := ""
+	if BlueGreen(r) {
+		reason = "blueGreen.scaleDownDelaySeconds passed: blue is removed"
+	}
+	record(r, "advance", "", reason, before, now)
 	return true
 }
 
@@ -515,6 +540,12 @@ func AwaitingNext(r *releases.Release) (bool, string) {
 	if s.Phase != releases.ReleaseProgressing || b == nil {
 		return false, ""
 	}
+	if BlueGreen(r) {
+		if _, auto := AutoAdvanceAt(r); !auto && previewWaits(r, b) {
+			return true, "the preview is Smoked: `next` switches traffic to it"
+		}
+		return false, ""
+	}
 	switch b.Phase {
 	case releases.BatchSmoked:
 		return true, fmt.Sprintf("batch %d is Smoked: `next` pulls it into traffic", b.Index)
@@ -562,10 +593,14 @@ func SetConditions(r *releases.Release, now metav1.Time) {
 	}
 	set(releases.ConditionComplete, s.Phase == releases.ReleaseSucceeded, string(orPending(s.Phase)), "")
 	if s.Phase == releases.ReleaseCanceled && !meta.IsStatusConditionTrue(s.Conditions, releases.ConditionReverted) {
-		if Reverting(r) {
-			set(releases.ConditionReverted, false, "Draining",
-				"the release's pods are leaving traffic; the CloneSet is let go of once kruise has removed or reverted them")
-		} else {
+		switch {
+		case SwitchingBack(r):
+		case Reverting(r) && Switched(r) && meta.FindStatusCondition(s.Conditions, releases.ConditionReverted) == nil:
+			set(releases.ConditionReverted, false, RevertSwitchingBack,
+				"blue is coming back into traffic; then the new pods leave it and are removed")
+		case Reverting(r):
+			set(releases.ConditionReverted, false, RevertDraining, drainingMessage)
+		default:
 			set(releases.ConditionReverted, true, "Reverted", "")
 		}
 	}

@@ -139,6 +139,13 @@ func fillReleaseStrategy(s *releases.ReleaseStrategy, c randfill.Continue) {
 	if c.Bool() {
 		s.MaxSurge = podCount(c, 0)
 	}
+	// Never empty, and a BlueGreen strategy complete: decoding defaults both.
+	s.Type, s.BlueGreen = releases.StrategyBatch, nil
+	if c.Bool() {
+		delay := int32(c.Intn(600))
+		s.Type = releases.StrategyBlueGreen
+		s.BlueGreen = &releases.BlueGreenStrategy{PreviewReplicas: podCount(c, 1), AutoPromote: c.Bool(), ScaleDownDelaySeconds: &delay}
+	}
 	// Never empty: "" is defaulted to Pause on decode.
 	s.OnFailure = oneOf(c, releases.FailurePause, releases.FailureCancel)
 	if s.ProgressDeadlineSeconds == nil {

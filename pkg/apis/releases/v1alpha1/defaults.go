@@ -10,6 +10,8 @@ import (
 const (
 	DefaultProgressDeadlineSeconds int32 = 600
 	DefaultBatchSize                     = "100%"
+	DefaultPreviewReplicas               = "100%"
+	DefaultScaleDownDelaySeconds   int32 = 30
 )
 
 func addDefaultingFuncs(scheme *runtime.Scheme) error {
@@ -30,7 +32,23 @@ func SetDefaults_ReleaseSpec(spec *ReleaseSpec) {
 
 // SetDefaults_ReleaseStrategy fills in the pace of a release.
 func SetDefaults_ReleaseStrategy(s *ReleaseStrategy) {
-	if s.BatchSize == nil {
+	if s.Type == "" {
+		s.Type = StrategyBatch
+	}
+	if s.Type == StrategyBlueGreen {
+		// Two batches, preview and switch: no batchSize (validation refuses one).
+		if s.BlueGreen == nil {
+			s.BlueGreen = &BlueGreenStrategy{}
+		}
+		if s.BlueGreen.PreviewReplicas == nil {
+			v := intstr.FromString(DefaultPreviewReplicas)
+			s.BlueGreen.PreviewReplicas = &v
+		}
+		if s.BlueGreen.ScaleDownDelaySeconds == nil {
+			v := DefaultScaleDownDelaySeconds
+			s.BlueGreen.ScaleDownDelaySeconds = &v
+		}
+	} else if s.BatchSize == nil {
 		v := intstr.FromString(DefaultBatchSize)
 		s.BatchSize = &v
 	}

@@ -35,6 +35,7 @@ func template(labels map[string]string) *corev1.PodTemplateSpec {
 // defaultStrategy is what an empty strategy becomes.
 func defaultStrategy() v1alpha1.ReleaseStrategy {
 	return v1alpha1.ReleaseStrategy{
+		Type:                    v1alpha1.StrategyBatch,
 		Canary:                  0,
 		BatchSize:               intOrStr(intstr.FromString("100%")),
 		Mode:                    v1alpha1.ModeManual,
@@ -48,6 +49,7 @@ func defaultStrategy() v1alpha1.ReleaseStrategy {
 
 func TestDefaults(t *testing.T) {
 	explicit := v1alpha1.ReleaseStrategy{
+		Type:                    v1alpha1.StrategyBatch,
 		Canary:                  2,
 		BatchSize:               intOrStr(intstr.FromString("25%")),
 		Mode:                    v1alpha1.ModeAuto,
@@ -94,12 +96,40 @@ func TestDefaults(t *testing.T) {
 				MaxFailedPods:           intOrStr(intstr.FromString("0%")),
 			}},
 			want: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionRestart, Strategy: v1alpha1.ReleaseStrategy{
+				Type:                    v1alpha1.StrategyBatch,
 				BatchSize:               intOrStr(intstr.FromInt32(0)),
 				Mode:                    v1alpha1.ModeManual,
 				ProgressDeadlineSeconds: ptr(int32(0)),
 				MaxFailedPods:           intOrStr(intstr.FromString("0%")),
 				OnFailure:               v1alpha1.FailurePause,
 			}},
+		},
+		{
+			name: "blue/green gets its defaults and no batchSize",
+			in: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionUpdate, Strategy: v1alpha1.ReleaseStrategy{
+				Type: v1alpha1.StrategyBlueGreen,
+			}},
+			want: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionUpdate, Strategy: func() v1alpha1.ReleaseStrategy {
+				s := defaultStrategy()
+				s.Type = v1alpha1.StrategyBlueGreen
+				s.BatchSize = nil
+				s.BlueGreen = &v1alpha1.BlueGreenStrategy{PreviewReplicas: intOrStr(intstr.FromString("100%")), ScaleDownDelaySeconds: ptr(int32(30))}
+				return s
+			}()},
+		},
+		{
+			name: "blue/green keeps what is given",
+			in: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionUpdate, Strategy: v1alpha1.ReleaseStrategy{
+				Type:      v1alpha1.StrategyBlueGreen,
+				BlueGreen: &v1alpha1.BlueGreenStrategy{PreviewReplicas: intOrStr(intstr.FromInt32(1)), AutoPromote: true, ScaleDownDelaySeconds: ptr(int32(0))},
+			}},
+			want: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionUpdate, Strategy: func() v1alpha1.ReleaseStrategy {
+				s := defaultStrategy()
+				s.Type = v1alpha1.StrategyBlueGreen
+				s.BatchSize = nil
+				s.BlueGreen = &v1alpha1.BlueGreenStrategy{PreviewReplicas: intOrStr(intstr.FromInt32(1)), AutoPromote: true, ScaleDownDelaySeconds: ptr(int32(0))}
+				return s
+			}()},
 		},
 		{
 			name: "create copies the template labels into the selector",

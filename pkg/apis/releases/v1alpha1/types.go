@@ -34,6 +34,19 @@ const (
 	ModeAuto ReleaseMode = "Auto"
 )
 
+// StrategyType says how a release replaces old pods with new ones.
+// +enum
+type StrategyType string
+
+const (
+	// StrategyBatch replaces old pods batch by batch: a canary, then batches of batchSize.
+	StrategyBatch StrategyType = "Batch"
+	// StrategyBlueGreen brings the new ("green") pods up beside the old ("blue") ones, out of traffic, and
+	// switches traffic from all blue to all green at once; blue stays, out of traffic, for
+	// scaleDownDelaySeconds, so that a cancel switches back at once.
+	StrategyBlueGreen StrategyType = "BlueGreen"
+)
+
 // FailurePolicy says what a release does when a batch fails.
 // +enum
 type FailurePolicy string
@@ -163,6 +176,15 @@ type ReleaseSpec struct {
 
 // ReleaseStrategy is the pace of a release.
 type ReleaseStrategy struct {
+	// Batch (the default) or BlueGreen. BlueGreen is for Update, Restart and Rollback, and takes neither
+	// canary nor batchSize: its plan is two batches, preview and switch.
+	// +optional
+	Type StrategyType `json:"type,omitempty"`
+
+	// BlueGreen only: the preview, the switch and the way back.
+	// +optional
+	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty"`
+
 	// Size of the first batch, the canary; 0 means no canary batch. The canary stops when its pods are
 	// up (Smoked) and again when they are in traffic (Baked), and waits for `next` each time.
 	// +optional
@@ -208,6 +230,25 @@ type ReleaseStrategy struct {
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	// +optional
 	OnFailure FailurePolicy `json:"onFailure,omitempty"`
+}
+
+// BlueGreenStrategy is how a BlueGreen release previews, switches and scales blue down.
+type BlueGreenStrategy struct {
+	// How many green pods come up beside blue before the switch: a number, or a percentage of the
+	// CloneSet's replicas, rounded up. Defaults to 100%. With fewer, the switch first brings green to full
+	// size.
+	// +optional
+	PreviewReplicas *intstr.IntOrString `json:"previewReplicas,omitempty"`
+
+	// Switch by itself once the preview is Smoked and batchIntervalSeconds have passed, rather than on
+	// `next`. Defaults to false.
+	// +optional
+	AutoPromote bool `json:"autoPromote,omitempty"`
+
+	// Seconds blue stays after the switch, out of traffic, before it is removed: a `cancel` in that window
+	// switches back at once. Defaults to 30.
+	// +optional
+	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
 }
 
 // ReleaseStatus is the observed state of a release.

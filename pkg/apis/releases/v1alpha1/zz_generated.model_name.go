@@ -27,6 +27,11 @@ func (in BatchPod) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in BlueGreenStrategy) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.BlueGreenStrategy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in CloneSetObservation) OpenAPIModelName() string {
 	return "io.triton.releases.v1alpha1.CloneSetObservation"
 }

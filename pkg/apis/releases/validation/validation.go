@@ -45,6 +45,7 @@ var (
 	supportedReleasePhases   = []releases.ReleasePhase{releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled}
 	supportedBatchPhases     = []releases.BatchPhase{releases.BatchPending, releases.BatchSmoking, releases.BatchSmoked, releases.BatchBaking, releases.BatchBaked, releases.BatchFailed, releases.BatchSkipped}
 	supportedFailurePolicies = []releases.FailurePolicy{releases.FailurePause, releases.FailureCancel}
+	supportedStrategyTypes   = []releases.StrategyType{releases.StrategyBatch, releases.StrategyBlueGreen}
 	templateActions          = []releases.ReleaseAction{releases.ActionCreate, releases.ActionUpdate}
 	selectorActions          = []releases.ReleaseAction{releases.ActionCreate}
 	replicasActions          = []releases.ReleaseAction{releases.ActionCreate, releases.ActionScale}
@@ -53,6 +54,7 @@ var (
 	isSupportedAction        = sets.New(supportedActions...)
 	isSupportedMode          = sets.New(supportedModes...)
 	isSupportedFailurePolicy = sets.New(supportedFailurePolicies...)
+	isSupportedStrategyType  = sets.New(supportedStrategyTypes...)
 	isSupportedReleasePhase  = sets.New(supportedReleasePhases...)
 	isSupportedBatchPhase    = sets.New(supportedBatchPhases...)
 )
@@ -381,11 +383,20 @@ func validateStrategy(spec *releases.ReleaseSpec, fldPath *field.Path) field.Err
 	}
 
 	batchSizePath := fldPath.Child("batchSize")
-	if s.BatchSize == nil {
+	switch {
+	case s.Type == releases.StrategyBlueGreen:
+		allErrs = append(allErrs, validateBlueGreen(spec, fldPath)...)
+	case s.BatchSize == nil:
 		allErrs = append(allErrs, field.Required(batchSizePath, "defaults to 100%"))
-	} else {
+	default:
 		// A batch of zero pods would never finish the release.
 		allErrs = append(allErrs, validatePodCount(s.BatchSize, 1, batchSizePath)...)
+	}
+	if s.Type != "" && !isSupportedStrategyType.Has(s.Type) {
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("type"), s.Type, supportedStrategyTypes))
+	}
+	if s.Type != releases.StrategyBlueGreen && s.BlueGreen != nil {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("blueGreen"), "only for strategy.type BlueGreen"))
 	}
 
 	modePath := fldPath.Child("mode")
@@ -424,6 +435,46 @@ func validateStrategy(spec *releases.ReleaseSpec, fldPath *field.Path) field.Err
 	// Empty is Pause: a release stored before the field existed has none.
 	if s.OnFailure != "" && !isSupportedFailurePolicy.Has(s.OnFailure) {
 		allErrs = append(allErrs, field.NotSupported(fldPath.Child("onFailure"), s.OnFailure, supportedFailurePolicies))
+	}
+	return allErrs
+}
+
+// validateBlueGreen checks a BlueGreen strategy: only for actions that replace pods, with neither canary
+// nor batchSize nor maxSurge (its plan is preview and switch, and green always comes up beside blue).
+func validateBlueGreen(spec *releases.ReleaseSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	s := &spec.Strategy
+	switch spec.Action {
+	case releases.ActionUpdate, releases.ActionRestart, releases.ActionRollback:
+	default:
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("type"), fmt.Sprintf(
+			"BlueGreen replaces the pods of a CloneSet; a %s has no old pods to switch from (use Batch)", spec.Action)))
+	}
+	if s.Canary != 0 {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("canary"), "BlueGreen has no canary: its preview comes up beside every old pod and waits for `next`"))
+	}
+	if s.BatchSize != nil {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("batchSize"), "BlueGreen has two batches, preview and switch; size the preview with blueGreen.previewReplicas"))
+	}
+	if v := s.MaxSurge; v != nil && !(v.Type == intstr.Int && v.IntVal == 0) && !(v.Type == intstr.String && v.StrVal == "0%") {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("maxSurge"), "BlueGreen always brings the new pods up beside the old ones"))
+	}
+	if s.NoPullIn {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("noPullIn"), "BlueGreen keeps the new pods out of traffic until the switch, which needs the readiness gate"))
+	}
+	bgPath := fldPath.Child("blueGreen")
+	if s.BlueGreen == nil {
+		return append(allErrs, field.Required(bgPath, "defaults to previewReplicas 100% and scaleDownDelaySeconds 30"))
+	}
+	if s.BlueGreen.PreviewReplicas == nil {
+		allErrs = append(allErrs, field.Required(bgPath.Child("previewReplicas"), "defaults to 100%"))
+	} else {
+		allErrs = append(allErrs, validatePodCount(s.BlueGreen.PreviewReplicas, 1, bgPath.Child("previewReplicas"))...)
+	}
+	if d := s.BlueGreen.ScaleDownDelaySeconds; d == nil {
+		allErrs = append(allErrs, field.Required(bgPath.Child("scaleDownDelaySeconds"), "defaults to 30"))
+	} else if *d < 0 {
+		allErrs = append(allErrs, field.Invalid(bgPath.Child("scaleDownDelaySeconds"), *d, "must be greater than or equal to 0"))
 	}
 	return allErrs
 }
@@ -487,6 +538,12 @@ func validateSpecImmutability(newSpec, oldSpec *releases.ReleaseSpec, fldPath *f
 	immutable(newSpec.Strategy.BatchSize, oldSpec.Strategy.BatchSize, strategyPath.Child("batchSize"))
 	immutable(newSpec.Strategy.NoPullIn, oldSpec.Strategy.NoPullIn, strategyPath.Child("noPullIn"))
 	immutable(newSpec.Strategy.MaxSurge, oldSpec.Strategy.MaxSurge, strategyPath.Child("maxSurge"))
+	immutable(newSpec.Strategy.Type, oldSpec.Strategy.Type, strategyPath.Child("type"))
+	if newSpec.Strategy.BlueGreen != nil && oldSpec.Strategy.BlueGreen != nil {
+		immutable(newSpec.Strategy.BlueGreen.PreviewReplicas, oldSpec.Strategy.BlueGreen.PreviewReplicas, strategyPath.Child("blueGreen", "previewReplicas"))
+	} else if (newSpec.Strategy.BlueGreen == nil) != (oldSpec.Strategy.BlueGreen == nil) {
+		immutable(newSpec.Strategy.BlueGreen, oldSpec.Strategy.BlueGreen, strategyPath.Child("blueGreen"))
+	}
 	return allErrs
 }
 

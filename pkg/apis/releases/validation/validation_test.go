@@ -16,6 +16,13 @@ import (
 
 // --- builders ---
 
+// blueGreen makes a valid release's strategy BlueGreen, as defaulting leaves it.
+func blueGreen(r *releases.Release) {
+	r.Spec.Strategy.Type = releases.StrategyBlueGreen
+	r.Spec.Strategy.BatchSize = nil
+	r.Spec.Strategy.BlueGreen = &releases.BlueGreenStrategy{PreviewReplicas: intOrStr("100%"), ScaleDownDelaySeconds: ptr(int32(30))}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func intOrStr(s string) *intstr.IntOrString {
@@ -141,6 +148,32 @@ func TestValidateRelease(t *testing.T) {
 		{name: "update with maxSurge 100%", action: update, mutate: func(r *releases.Release) { r.Spec.Strategy.MaxSurge = intOrStr("100%") }},
 		{name: "restart with maxSurge 2", action: restart, mutate: func(r *releases.Release) { r.Spec.Strategy.MaxSurge = intOrStr("2") }},
 		{name: "create with maxSurge 0", action: create, mutate: func(r *releases.Release) { r.Spec.Strategy.MaxSurge = intOrStr("0") }},
+		{name: "blue/green update", action: update, mutate: blueGreen},
+		{name: "blue/green restart", action: restart, mutate: blueGreen},
+		{name: "blue/green rollback", action: rollback, mutate: blueGreen},
+		{name: "blue/green create", action: create, mutate: blueGreen, want: []wantErr{forbidden("spec.strategy.type")}},
+		{name: "blue/green scale", action: scale, mutate: blueGreen, want: []wantErr{forbidden("spec.strategy.type")}},
+		{name: "blue/green with a canary", action: update, mutate: func(r *releases.Release) { blueGreen(r); r.Spec.Strategy.Canary = 1 },
+			want: []wantErr{forbidden("spec.strategy.canary")}},
+		{name: "blue/green with batchSize", action: update, mutate: func(r *releases.Release) { blueGreen(r); r.Spec.Strategy.BatchSize = intOrStr("50%") },
+			want: []wantErr{forbidden("spec.strategy.batchSize")}},
+		{name: "blue/green with maxSurge", action: update, mutate: func(r *releases.Release) { blueGreen(r); r.Spec.Strategy.MaxSurge = intOrStr("1") },
+			want: []wantErr{forbidden("spec.strategy.maxSurge")}},
+		{name: "blue/green with noPullIn", action: update, mutate: func(r *releases.Release) { blueGreen(r); r.Spec.Strategy.NoPullIn = true },
+			want: []wantErr{forbidden("spec.strategy.noPullIn")}},
+		{name: "blue/green preview of 0", action: update, mutate: func(r *releases.Release) {
+			blueGreen(r)
+			r.Spec.Strategy.BlueGreen.PreviewReplicas = intOrStr("0")
+		}, want: []wantErr{invalid("spec.strategy.blueGreen.previewReplicas")}},
+		{name: "blue/green negative delay", action: update, mutate: func(r *releases.Release) {
+			blueGreen(r)
+			r.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr(int32(-1))
+		}, want: []wantErr{invalid("spec.strategy.blueGreen.scaleDownDelaySeconds")}},
+		{name: "blueGreen without the type", action: update, mutate: func(r *releases.Release) {
+			r.Spec.Strategy.BlueGreen = &releases.BlueGreenStrategy{PreviewReplicas: intOrStr("1"), ScaleDownDelaySeconds: ptr(int32(1))}
+		}, want: []wantErr{forbidden("spec.strategy.blueGreen")}},
+		{name: "unknown strategy type", action: update, mutate: func(r *releases.Release) { r.Spec.Strategy.Type = "Canary" },
+			want: []wantErr{notSupported("spec.strategy.type")}},
 		{name: "onFailure Cancel", action: update, mutate: func(r *releases.Release) { r.Spec.Strategy.OnFailure = releases.FailureCancel }},
 		{name: "maxSurge on a create", action: create, mutate: func(r *releases.Release) { r.Spec.Strategy.MaxSurge = intOrStr("1") },
 			want: []wantErr{forbidden("spec.strategy.maxSurge")}},

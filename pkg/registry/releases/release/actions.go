@@ -151,8 +151,17 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 
 	failpoint.Crash(failpoint.ActionAfterReleaseWrite)
 
+	// A canceled blue/green release brings blue back first; green leaves traffic once blue serves again (the
+	// controller).
+	if a.verb == plan.VerbCancel && plan.SwitchingBack(rel) {
+		for _, p := range cloneset.BluePods(rel, pods) {
+			if err := driver.SetBlueOut(ctx, &p, false, dryRun); err != nil && !apierrors.IsNotFound(err) {
+				return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; bringing blue pod %s back into traffic failed (the controller retries): %w", name, p.Name, err))
+			}
+		}
+	}
 	// A canceled release's pods leave traffic before the CloneSet takes them away.
-	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled {
+	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled && !plan.SwitchingBack(rel) {
 		if err := driver.PullOut(ctx, cloneset.NewPods(rel, pods), dryRun); err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; pulling its pods out of traffic failed (the controller retries): %w", name, err))
 		}

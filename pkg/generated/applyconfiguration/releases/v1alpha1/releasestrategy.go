@@ -28,6 +28,11 @@ import (
 //
 // ReleaseStrategy is the pace of a release.
 type ReleaseStrategyApplyConfiguration struct {
+	// Batch (the default) or BlueGreen. BlueGreen is for Update, Restart and Rollback, and takes neither
+	// canary nor batchSize: its plan is two batches, preview and switch.
+	Type *releasesv1alpha1.StrategyType `json:"type,omitempty"`
+	// BlueGreen only: the preview, the switch and the way back.
+	BlueGreen *BlueGreenStrategyApplyConfiguration `json:"blueGreen,omitempty"`
 	// Size of the first batch, the canary; 0 means no canary batch. The canary stops when its pods are
 	// up (Smoked) and again when they are in traffic (Baked), and waits for `next` each time.
 	Canary *int32 `json:"canary,omitempty"`
@@ -62,6 +67,22 @@ type ReleaseStrategyApplyConfiguration struct {
 // apply.
 func ReleaseStrategy() *ReleaseStrategyApplyConfiguration {
 	return &ReleaseStrategyApplyConfiguration{}
+}
+
+// WithType sets the Type field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Type field is set to the value of the last call.
+func (b *ReleaseStrategyApplyConfiguration) WithType(value releasesv1alpha1.StrategyType) *ReleaseStrategyApplyConfiguration {
+	b.Type = &value
+	return b
+}
+
+// WithBlueGreen sets the BlueGreen field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the BlueGreen field is set to the value of the last call.
+func (b *ReleaseStrategyApplyConfiguration) WithBlueGreen(value *BlueGreenStrategyApplyConfiguration) *ReleaseStrategyApplyConfiguration {
+	b.BlueGreen = value
+	return b
 }
 
 // WithCanary sets the Canary field in the declarative configuration to the given value

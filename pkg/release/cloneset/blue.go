@@ -1,0 +1,153 @@
+package cloneset
+
+import (
+	"context"
+	"encoding/json"
+
+	appspub "github.com/openkruise/kruise-api/apps/pub"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+)
+
+// Blue/green takes blue out of traffic without deleting it, so that a cancel can switch back at once. Blue
+// pods were made before the release, most without triton's readiness gate; but kruise gives every pod of a
+// CloneSet its own gate, KruisePodReady, which is False while any not-ready key is listed in the
+// condition's message (a JSON list of {userAgent, key}), as kruise's lifecycle hooks do. triton adds its own
+// key to take a blue pod out, and removes only that key to bring it back.
+
+// BlueKey is triton's not-ready key in a pod's KruisePodReady condition.
+var BlueKey = notReadyKey{UserAgent: "triton", Key: "releases.triton.io/blue-green"}
+
+type notReadyKey struct {
+	UserAgent string `json:"userAgent"`
+	Key       string `json:"key"`
+}
+
+// BluePods are a BlueGreen release's blue pods: at the CloneSet's revision from before the release, not on
+// their way out.
+func BluePods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
+	if r.Status.CloneSet == nil || r.Status.CloneSet.RevisionBeforeRelease == "" {
+		return nil
+	}
+	var out []corev1.Pod
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil && p.Labels[appsv1.ControllerRevisionHashLabelKey] == r.Status.CloneSet.RevisionBeforeRelease {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// BlueIsOut reports whether a pod carries triton's not-ready key.
+func BlueIsOut(p *corev1.Pod) bool {
+	c := kruisePodReady(p)
+	if c == nil {
+		return false
+	}
+	for _, k := range notReadyKeys(c.Message) {
+		if k == BlueKey {
+			return true
+		}
+	}
+	return false
+}
+
+func kruisePodReady(p *corev1.Pod) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == appspub.KruisePodReadyConditionType {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func notReadyKeys(message string) []notReadyKey {
+	var keys []notReadyKey
+	if message != "" {
+		_ = json.Unmarshal([]byte(message), &keys)
+	}
+	return keys
+}
+
+// withBlueKey returns the KruisePodReady condition of p with triton's key added (out) or removed, and
+// whether that changes it.
+func withBlueKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
+	c := corev1.PodCondition{Type: appspub.KruisePodReadyConditionType, Status: corev1.ConditionTrue}
+	if have := kruisePodReady(p); have != nil {
+		c = *have
+	}
+	keys := notReadyKeys(c.Message)
+	kept := keys[:0:0]
+	for _, k := range keys {
+		if k != BlueKey {
+			kept = append(kept, k)
+		}
+	}
+	if out {
+		kept = append(kept, BlueKey)
+	}
+	if len(kept) == len(keys) && out == BlueIsOut(p) {
+		return c, false
+	}
+	c.Message = ""
+	if len(kept) > 0 {
+		b, _ := json.Marshal(kept)
+		c.Message = string(b)
+	}
+	c.Status = corev1.ConditionTrue
+	if len(kept) > 0 {
+		c.Status = corev1.ConditionFalse
+	}
+	c.LastTransitionTime = metav1.Now()
+	return c, true
+}
+
+// hasKruiseGate reports whether kruise gave the pod its readiness gate, without which the key does nothing.
+func hasKruiseGate(p *corev1.Pod) bool {
+	for _, g := range p.Spec.ReadinessGates {
+		if g.ConditionType == appspub.KruisePodReadyConditionType {
+			return true
+		}
+	}
+	return false
+}
+
+// SetBlueOut takes a blue pod out of traffic (out) or brings it back, through its KruisePodReady
+// condition. The condition is kruise's too, so the write is an update of the pod's status as read, retried
+// on a conflict.
+func (d *Driver) SetBlueOut(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
+	if !hasKruiseGate(pod) {
+		return nil
+	}
+	if _, changed := withBlueKey(pod, out); !changed {
+		return nil
+	}
+	opts := metav1.UpdateOptions{FieldManager: "triton-apiserver"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	current := pod.DeepCopy()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		c, changed := withBlueKey(current, out)
+		if !changed {
+			return nil
+		}
+		if have := kruisePodReady(current); have != nil {
+			*have = c
+		} else {
+			current.Status.Conditions = append(current.Status.Conditions, c)
+		}
+		_, err := d.Kube.CoreV1().Pods(current.Namespace).UpdateStatus(ctx, current, opts)
+		if err == nil {
+			return nil
+		}
+		if fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
+			current = fresh
+		}
+		return err
+	})
+}

@@ -1,0 +1,190 @@
+//go:build e2e
+
+package e2e
+
+// Blue/green (issue 15), proven on the EndpointSlices of a Service and of a preview Service: before the
+// switch the Service's ready endpoints are all blue and the preview's all green; after it all green; after a
+// cancel all blue again, the same blue pods; and the Service never has fewer ready endpoints than the
+// CloneSet's replicas.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+)
+
+// blueGreenTo is a BlueGreen Update of nginx to image.
+func blueGreenTo(image string, preview intstr.IntOrString, delay int32, autoPromote bool) *v1alpha1.Release {
+	r := updateTo(image, 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+	r.Name = "nginx-bluegreen"
+	r.Spec.Strategy.BatchSize = nil
+	r.Spec.Strategy.Type = v1alpha1.StrategyBlueGreen
+	r.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{PreviewReplicas: &preview, ScaleDownDelaySeconds: &delay, AutoPromote: autoPromote}
+	return r
+}
+
+// readySet is the IPs the Service lists as ready endpoints now, sorted.
+func (w *endpointsWatch) readySet() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, versions := range w.slices {
+		if n := len(versions); n > 0 {
+			for ip := range versions[n-1].ready {
+				out = append(out, ip)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ipsAt is the sorted IPs of the live pods at image.
+func ipsAt(t *testing.T, ctx context.Context, c *cluster, ns, image string) []string {
+	var out []string
+	for _, p := range podsAt(t, ctx, c, ns, image) {
+		out = append(out, p.Status.PodIP)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servesExactly waits until the Service's ready endpoints are exactly the live pods at image (n of them).
+func servesExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *endpointsWatch, image string, n int) []string {
+	t.Helper()
+	var want, got []string
+	waitFor(t, ctx, fmt.Sprintf("the Service's ready endpoints are the %d pods at %s", n, image), func() bool {
+		want, got = ipsAt(t, ctx, c, ns, image), w.readySet()
+		return len(want) == n && fmt.Sprint(want) == fmt.Sprint(got)
+	})
+	return got
+}
+
+func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 4)
+	w := service(t, ctx, admin, ns, 4)
+	from := w.lastRevision()
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	// Refused: BlueGreen for a Create, and with a canary.
+	create := blueGreenTo("nginx:1.28", intstr.FromString("100%"), 3, false)
+	create.Spec.Action = v1alpha1.ActionCreate
+	_, err := releases.Create(ctx, create, metav1.CreateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "BlueGreen Create: %v", err)
+	assert.Contains(t, err.Error(), "spec.strategy.type")
+	canary := blueGreenTo("nginx:1.28", intstr.FromString("100%"), 3, false)
+	canary.Spec.Strategy.Canary = 1
+	_, err = releases.Create(ctx, canary, metav1.CreateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "BlueGreen with a canary: %v", err)
+	assert.Contains(t, err.Error(), "spec.strategy.canary")
+
+	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("50%"), 3, false), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Len(t, r.Status.Batches, 2)
+	_, err = admin.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx-preview"},
+		Spec: corev1.ServiceSpec{
+			Selector:                 map[string]string{"app": "nginx", cloneset.ReleaseLabel: r.Name, cloneset.BatchLabel: cloneset.PreviewBatch},
+			PublishNotReadyAddresses: true,
+			Ports:                    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	preview := watchEndpoints(t, admin, ns, "nginx-preview")
+
+	// Preview: 2 green pods beside the 4 blue, out of the Service, in the preview Service.
+	r = waitRelease(t, ctx, admin, ns, r.Name, "the preview Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	assert.True(t, conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue))
+	blue := servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 4)
+	waitFor(t, ctx, "the preview Service lists the 2 green pods", func() bool {
+		green := ipsAt(t, ctx, admin, ns, "nginx:1.28")
+		return len(green) == 2 && fmt.Sprint(green) == fmt.Sprint(preview.readySet())
+	})
+	holds(t, ctx, 2*time.Second, "blue serves, green previews", func(ctx context.Context) (bool, string) {
+		main, pv, green := w.readySet(), preview.readySet(), ipsAt(t, ctx, admin, ns, "nginx:1.28")
+		return fmt.Sprint(main) == fmt.Sprint(blue) && fmt.Sprint(pv) == fmt.Sprint(green) && len(green) == 2,
+			fmt.Sprintf("service %v, preview %v, green %v", main, pv, green)
+	})
+
+	// The switch: green comes to 4, then serves alone; blue stays, out of traffic, for 3 s.
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", func(r *v1alpha1.Release) bool {
+		return batchIs(2, v1alpha1.BatchBaked)(r) || succeeded(r)
+	})
+	green := servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 4)
+	t.Logf("green serves: %v (blue was %v)", green, blue)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
+	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
+	cs := waitReleased(t, ctx, admin, ns)
+	assert.Equal(t, int32(4), *cs.Spec.Replicas)
+	servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 4)
+
+	fewest, at := w.fewestReady(from)
+	t.Logf("fewest ready endpoints through the release: %d (revision %d)", fewest, at)
+	assert.GreaterOrEqual(t, fewest, 4, "the Service had fewer ready endpoints than replicas at revision %d", at)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Equal(t, 4, w.removed, "kruise removed the 4 blue pods")
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// A cancel after the switch, while blue waits out of traffic, switches back at once: the same blue pods
+// serve again (none recreated), then green leaves traffic and is removed.
+func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	w := service(t, ctx, admin, ns, 3)
+	from := w.lastRevision()
+	bluePods := podNames(livePods(t, ctx, admin, ns))
+	sort.Strings(bluePods)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	// autoPromote switches by itself once the preview (all 3) is Smoked.
+	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("100%"), 300, true), metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", batchIs(2, v1alpha1.BatchBaked))
+	servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 3)
+	require.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.27"), 3, "blue stays, out of traffic")
+
+	r, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "switch back"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleaseCanceled, r.Status.Phase)
+	servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	})
+	waitReleased(t, ctx, admin, ns)
+	waitServing(t, ctx, admin, ns, 3, 0, "nginx:1.28")
+	after := podNames(livePods(t, ctx, admin, ns))
+	sort.Strings(after)
+	assert.Equal(t, bluePods, after, "the same blue pods serve again")
+	servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3)
+
+	fewest, at := w.fewestReady(from)
+	t.Logf("fewest ready endpoints through the release and the cancel: %d (revision %d)", fewest, at)
+	assert.GreaterOrEqual(t, fewest, 3, "the Service had fewer ready endpoints than replicas at revision %d", at)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
