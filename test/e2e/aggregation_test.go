@@ -111,10 +111,20 @@ func TestKubectlExplain(t *testing.T) {
 	out, err := admin.kubectl(ctx, "explain", "release.spec.strategy")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "releases.triton.io")
-	for _, field := range []string{"canary", "batchSize", "mode", "batchIntervalSeconds", "noPullIn", "progressDeadlineSeconds", "maxFailedPods"} {
+	for _, field := range []string{"canary", "batchSize", "mode", "batchIntervalSeconds", "noPullIn", "progressDeadlineSeconds",
+		"maxFailedPods", "type", "blueGreen", "maxSurge", "onFailure"} {
 		assert.Contains(t, out, field)
 	}
 	assert.Contains(t, out, "Size of the first batch, the canary")
+
+	out, err = admin.kubectl(ctx, "explain", "release.spec.strategy.blueGreen")
+	require.NoError(t, err, out)
+	for _, field := range []string{"previewReplicas", "autoPromote", "scaleDownDelaySeconds"} {
+		assert.Contains(t, out, field)
+	}
+	out, err = admin.kubectl(ctx, "explain", "release.status")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "promoted")
 }
 
 func TestKubectlGetWatchSeesAChange(t *testing.T) {

@@ -93,6 +93,15 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 	require.True(t, apierrors.IsInvalid(err), "BlueGreen with a canary: %v", err)
 	assert.Contains(t, err.Error(), "spec.strategy.canary")
 
+	// A server dry run shows the plan, preview and switch, and stores nothing.
+	planned, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("50%"), 3, false), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.NoError(t, err)
+	require.Len(t, planned.Status.Batches, 2)
+	assert.Equal(t, int32(2), planned.Status.Batches[0].Replicas, "a preview of 50% of 4")
+	assert.Equal(t, int32(4), planned.Status.Batches[1].Target)
+	_, err = releases.Get(ctx, planned.Name, metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "a dry run stores nothing: %v", err)
+
 	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("50%"), 3, false), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.Len(t, r.Status.Batches, 2)
@@ -119,6 +128,20 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 		main, pv, green := w.readySet(), preview.readySet(), ipsAt(t, ctx, admin, ns, "nginx:1.28")
 		return fmt.Sprint(main) == fmt.Sprint(blue) && fmt.Sprint(pv) == fmt.Sprint(green) && len(green) == 2,
 			fmt.Sprintf("service %v, preview %v, green %v", main, pv, green)
+	})
+
+	// A dry-run switch answers what it would do and changes nothing.
+	dry, err := releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), dry.Status.CurrentBatch)
+	assert.Equal(t, int32(8), observedReplicas(dry), "the answer shows green at full size beside blue")
+	holds(t, ctx, time.Second, "nothing changed", func(ctx context.Context) (bool, string) {
+		got, err := releases.Get(ctx, r.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		n := len(livePods(t, ctx, admin, ns))
+		return got.Status.CurrentBatch == 1 && n == 6, fmt.Sprintf("batch %d, %d pods", got.Status.CurrentBatch, n)
 	})
 
 	// The switch: green comes to 4, then serves alone; blue stays, out of traffic, for 3 s.

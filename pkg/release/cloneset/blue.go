@@ -7,7 +7,9 @@ import (
 	appspub "github.com/openkruise/kruise-api/apps/pub"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -81,7 +83,7 @@ func withBlueKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 		c = *have
 	}
 	keys := notReadyKeys(c.Message)
-	kept := keys[:0:0]
+	kept := []notReadyKey{}
 	for _, k := range keys {
 		if k != BlueKey {
 			kept = append(kept, k)
@@ -93,11 +95,9 @@ func withBlueKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	if len(kept) == len(keys) && out == BlueIsOut(p) {
 		return c, false
 	}
-	c.Message = ""
-	if len(kept) > 0 {
-		b, _ := json.Marshal(kept)
-		c.Message = string(b)
-	}
+	// "[]" rather than empty: a patch leaves out an empty message, and the old one would stay.
+	b, _ := json.Marshal(kept)
+	c.Message = string(b)
 	c.Status = corev1.ConditionTrue
 	if len(kept) > 0 {
 		c.Status = corev1.ConditionFalse
@@ -117,8 +117,8 @@ func hasKruiseGate(p *corev1.Pod) bool {
 }
 
 // SetBlueOut takes a blue pod out of traffic (out) or brings it back, through its KruisePodReady
-// condition. The condition is kruise's too, so the write is an update of the pod's status as read, retried
-// on a conflict.
+// condition. The condition is kruise's too, so the write is a patch of the status as read with its
+// resourceVersion as a precondition, read again and retried on a conflict.
 func (d *Driver) SetBlueOut(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
 	if !hasKruiseGate(pod) {
 		return nil
@@ -126,27 +126,28 @@ func (d *Driver) SetBlueOut(ctx context.Context, pod *corev1.Pod, out, dryRun bo
 	if _, changed := withBlueKey(pod, out); !changed {
 		return nil
 	}
-	opts := metav1.UpdateOptions{FieldManager: "triton-apiserver"}
+	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	current := pod.DeepCopy()
+	current := pod
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		c, changed := withBlueKey(current, out)
 		if !changed {
 			return nil
 		}
-		if have := kruisePodReady(current); have != nil {
-			*have = c
-		} else {
-			current.Status.Conditions = append(current.Status.Conditions, c)
+		patch, err := json.Marshal(map[string]interface{}{
+			"metadata": map[string]interface{}{"resourceVersion": current.ResourceVersion},
+			"status":   map[string]interface{}{"conditions": []corev1.PodCondition{c}},
+		})
+		if err != nil {
+			return err
 		}
-		_, err := d.Kube.CoreV1().Pods(current.Namespace).UpdateStatus(ctx, current, opts)
-		if err == nil {
-			return nil
-		}
-		if fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
-			current = fresh
+		_, err = d.Kube.CoreV1().Pods(current.Namespace).Patch(ctx, current.Name, types.StrategicMergePatchType, patch, opts, "status")
+		if apierrors.IsConflict(err) {
+			if fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
+				current = fresh
+			}
 		}
 		return err
 	})
