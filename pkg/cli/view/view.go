@@ -144,12 +144,8 @@ func PodsLine(r *v1alpha1.Release) string {
 		if cs == nil {
 			return fmt.Sprintf("Surge: maxSurge %s of each batch", st.MaxSurge.String())
 		}
-		desired := int32(0)
-		if cs.ReplicasBeforeRelease != nil {
-			desired = *cs.ReplicasBeforeRelease
-		}
-		return fmt.Sprintf("Surge: maxSurge %s of each batch; %d pods for %d replicas (%d new, %d Ready)",
-			st.MaxSurge.String(), cs.Replicas, desired, cs.UpdatedReplicas, cs.UpdatedReadyReplicas)
+		return fmt.Sprintf("Surge: maxSurge %s of each batch: new pods come up beside the %d replicas; %d new (%d Ready)",
+			st.MaxSurge.String(), cs.Replicas, cs.UpdatedReplicas, cs.UpdatedReadyReplicas)
 	}
 	return ""
 }

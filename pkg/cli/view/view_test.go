@@ -189,8 +189,7 @@ func TestStatusShowsSurge(t *testing.T) {
 	r := tutorial()
 	half := intstr.FromString("50%")
 	r.Spec.Strategy.MaxSurge = &half
-	before := int32(5)
-	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 7, UpdatedReplicas: 3, UpdatedReadyReplicas: 1, ReplicasBeforeRelease: &before}
-	assert.Equal(t, "Surge: maxSurge 50% of each batch; 7 pods for 5 replicas (3 new, 1 Ready)", PodsLine(r))
+	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 5, UpdatedReplicas: 3, UpdatedReadyReplicas: 1}
+	assert.Equal(t, "Surge: maxSurge 50% of each batch: new pods come up beside the 5 replicas; 3 new (1 Ready)", PodsLine(r))
 	assert.Empty(t, PodsLine(tutorial()), "neither blue/green nor surge: no line")
 }
