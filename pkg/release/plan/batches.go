@@ -59,6 +59,9 @@ func (e *TooManyBatches) Error() string {
 
 // BatchCount is how many batches the plan of spec has, computed without building it.
 func BatchCount(spec *releases.ReleaseSpec, cloneSetReplicas int32) int64 {
+	if spec != nil && spec.Strategy.Type == releases.StrategyBlueGreen {
+		return 2
+	}
 	total := ChangedPods(spec, cloneSetReplicas)
 	if total == 0 {
 		return 1
@@ -66,9 +69,6 @@ func BatchCount(spec *releases.ReleaseSpec, cloneSetReplicas int32) int64 {
 	var strategy releases.ReleaseStrategy
 	if spec != nil {
 		strategy = spec.Strategy
-	}
-	if strategy.Type == releases.StrategyBlueGreen {
-		return 2
 	}
 	canary := min(nonNegative(strategy.Canary), total)
 	size := int64(BatchSize(strategy.BatchSize, total))
@@ -89,6 +89,15 @@ func BatchCount(spec *releases.ReleaseSpec, cloneSetReplicas int32) int64 {
 // release still applies its change and finishes through the normal phases.
 func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) ([]releases.ReleaseBatch, error) {
 	total := ChangedPods(spec, cloneSetReplicas)
+	if spec != nil && spec.Strategy.Type == releases.StrategyBlueGreen {
+		// Preview: green pods beside blue, out of traffic. Switch: green at full size takes the traffic.
+		// Both even with no pods, so that the switch is always batch 2.
+		preview := PreviewPods(spec.Strategy.BlueGreen, total)
+		return []releases.ReleaseBatch{
+			{Index: 1, Replicas: preview, Target: preview, Phase: releases.BatchPending},
+			{Index: 2, Replicas: total - preview, Target: total, Phase: releases.BatchPending},
+		}, nil
+	}
 	if total == 0 {
 		return []releases.ReleaseBatch{{Index: 1, Replicas: 0, Target: 0, Phase: releases.BatchPending}}, nil
 	}
@@ -100,14 +109,6 @@ func Batches(spec *releases.ReleaseSpec, cloneSetReplicas int32) ([]releases.Rel
 	var strategy releases.ReleaseStrategy
 	if spec != nil {
 		strategy = spec.Strategy
-	}
-	if strategy.Type == releases.StrategyBlueGreen {
-		// Preview: green pods beside blue, out of traffic. Switch: green at full size takes the traffic.
-		preview := PreviewPods(strategy.BlueGreen, total)
-		return []releases.ReleaseBatch{
-			{Index: 1, Replicas: preview, Target: preview, Phase: releases.BatchPending},
-			{Index: 2, Replicas: total - preview, Target: total, Phase: releases.BatchPending},
-		}, nil
 	}
 	canary := min(nonNegative(strategy.Canary), total)
 	size := BatchSize(strategy.BatchSize, total)
@@ -152,13 +153,14 @@ func BatchSize(size *intstr.IntOrString, changed int32) int32 {
 }
 
 // PreviewPods resolves blueGreen.previewReplicas against the CloneSet's pods: an int as is, a percentage
-// rounded up; at least 1 and at most all of them. Nil (or malformed, which validation rejects) is 100%.
+// rounded up; at least 1 and at most all of them (none of none). Nil (or malformed, which validation
+// rejects) is 100%.
 func PreviewPods(bg *releases.BlueGreenStrategy, total int32) int32 {
 	var size *intstr.IntOrString
 	if bg != nil {
 		size = bg.PreviewReplicas
 	}
-	return min(BatchSize(size, total), max(total, 1))
+	return min(BatchSize(size, total), max(total, 0))
 }
 
 // MaxFailedPods resolves strategy.maxFailedPods against a batch's size: an int as is, a percentage rounded

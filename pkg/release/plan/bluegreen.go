@@ -70,8 +70,7 @@ func switchToGreen(s *releases.ReleaseStatus, now metav1.Time) {
 	b := Current(s)
 	b.Phase = releases.BatchBaked
 	b.BakedAt = &now
-	s.CurrentBatch = 2
-	startBatch(&s.Batches[1], now)
+	advance(s, now)
 }
 
 // Reasons of the Reverted condition while a canceled release holds its CloneSet.
@@ -110,7 +109,7 @@ func blueGreenIntent(r *releases.Release) Intent {
 	s := &r.Status
 	replicas := before(s)
 	switched := Intent{Touch: true, Owned: true, Template: TemplateRelease, Partition: ptr(replicas),
-		Replicas: ptr(replicas + EffectiveTarget(s)), UpdateType: updateTypeWhileHeld(r)}
+		Replicas: ptr(clampInt32(int(replicas) + int(EffectiveTarget(s)))), UpdateType: updateTypeWhileHeld(r)}
 	switch s.Phase {
 	case releases.ReleaseSucceeded:
 		return Intent{Touch: true, Template: TemplateRelease, Partition: ptr(0), Replicas: ptr(replicas),

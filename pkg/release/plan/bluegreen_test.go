@@ -190,3 +190,30 @@ func TestBlueGreenPauseHoldsTheGreenPodsThereAre(t *testing.T) {
 	assert.True(t, in.Paused)
 	assert.Equal(t, int32(7), *in.Replicas, "4 blue and the 3 green there are")
 }
+
+func TestBlueGreenOfNoPodsStillSwitches(t *testing.T) {
+	r := newRelease(setup{action: releases.ActionUpdate, before: 0})
+	r.Spec.Strategy.Type = releases.StrategyBlueGreen
+	r.Spec.Strategy.BlueGreen = &releases.BlueGreenStrategy{PreviewReplicas: pct("100%"), ScaleDownDelaySeconds: p32(0)}
+	r.Status.Batches = mustBatches(&r.Spec, 0)
+	require.Len(t, r.Status.Batches, 2)
+	assert.Equal(t, int32(0), r.Status.Batches[0].Replicas)
+	require.True(t, plan.Start(r, at(0)))
+	require.True(t, plan.Smoked(r, at(1)))
+	_, err := plan.Act(r, plan.VerbNext, nil, plan.Observation{}, "alice", at(2))
+	require.NoError(t, err)
+	require.True(t, plan.Smoked(r, at(3)))
+	require.True(t, plan.Baked(r, at(4)))
+	require.True(t, plan.Advance(r, at(4)))
+	assert.Equal(t, releases.ReleaseSucceeded, r.Status.Phase)
+}
+
+func TestBlueGreenOfTheLargestCloneSetDoesNotOverflow(t *testing.T) {
+	r := newRelease(setup{action: releases.ActionUpdate, before: 2147483647})
+	r.Spec.Strategy.Type = releases.StrategyBlueGreen
+	r.Spec.Strategy.BlueGreen = &releases.BlueGreenStrategy{PreviewReplicas: pct("100%"), ScaleDownDelaySeconds: p32(2147483647)}
+	r.Status.Batches = mustBatches(&r.Spec, 2147483647)
+	require.True(t, plan.Start(r, at(0)))
+	replicas, _ := replicasPartition(t, r)
+	assert.Equal(t, int32(2147483647), replicas, "clamped, never negative")
+}

@@ -115,7 +115,7 @@ func HeldValue(r *releases.Release, obs Observation) int32 {
 		return clamp(obs.Replicas, want, b)
 	default:
 		if BlueGreen(r) {
-			return before(&r.Status) + min(obs.Updated, target)
+			return clampInt32(int(before(&r.Status)) + int(min(obs.Updated, target)))
 		}
 		return knob(r, min(obs.Updated, target))
 	}
