@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -206,6 +207,54 @@ func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 	fewest, at := w.fewestReady(from)
 	t.Logf("fewest ready endpoints through the release and the cancel: %d (revision %d)", fewest, at)
 	assert.GreaterOrEqual(t, fewest, 3, "the Service had fewer ready endpoints than replicas at revision %d", at)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// A green pod that starts crash-looping after the switch fails the release (maxFailedPods 0): blue comes
+// back into traffic while the failed release waits for a person, and a cancel then leaves blue alone.
+func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	w := service(t, ctx, admin, ns, 3)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("100%"), 300, true), metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", batchIs(2, v1alpha1.BatchBaked))
+	servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 3)
+	blue := ipsAt(t, ctx, admin, ns, "nginx:1.27")
+	require.Len(t, blue, 3)
+
+	green := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	_, err = admin.kube.CoreV1().Pods(ns).Patch(ctx, green[0].Name, types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"kwok.triton.io/fail":"crashloop"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed", failed)
+	assert.Contains(t, lastHistory(r).Reason, green[0].Name)
+	waitFor(t, ctx, "the 3 blue pods back among the ready endpoints", func() bool {
+		ready := map[string]bool{}
+		for _, ip := range w.readySet() {
+			ready[ip] = true
+		}
+		for _, ip := range blue {
+			if !ready[ip] {
+				return false
+			}
+		}
+		return true
+	})
+
+	_, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "green crashes"}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	})
+	waitServing(t, ctx, admin, ns, 3, 0, "nginx:1.28")
+	assert.Equal(t, blue, servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3), "the same blue pods")
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.report(t)

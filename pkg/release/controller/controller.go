@@ -340,7 +340,15 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			}
 		}
 	}
-	// Blue/green: once every green pod serves, blue leaves traffic (it stays, out of traffic, until the end).
+	// Blue/green: once every green pod serves, blue leaves traffic (it stays, out of traffic, until the end);
+	// a failed switch brings it back.
+	if plan.BlueBack(r) {
+		for _, p := range cloneset.BluePods(r, pods) {
+			if err := c.driver.SetBlueOut(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
+				return 0, fmt.Errorf("bringing blue pod %s back into traffic: %w", p.Name, err)
+			}
+		}
+	}
 	if plan.BlueOut(r) {
 		if b := plan.Current(&r.Status); b != nil && obs.Ready >= plan.Needed(r, b.Target, obs) {
 			for _, p := range cloneset.BluePods(r, pods) {

@@ -38,9 +38,15 @@ func Switched(r *releases.Release) bool {
 }
 
 // BlueOut reports whether the controller keeps blue out of traffic: a BlueGreen release that has switched
-// and has not been canceled.
+// and runs (or is paused, which changes no traffic).
 func BlueOut(r *releases.Release) bool {
-	return Switched(r) && r.Status.Phase != releases.ReleaseCanceled
+	return Switched(r) && (r.Status.Phase == releases.ReleaseProgressing || r.Status.Phase == releases.ReleasePaused)
+}
+
+// BlueBack reports whether a switched BlueGreen release brings blue back into traffic while it stays: it
+// failed (green may be failing; blue is what is known to serve), and `resume` retries the switch.
+func BlueBack(r *releases.Release) bool {
+	return Switched(r) && r.Status.Phase == releases.ReleaseFailed
 }
 
 // previewWaits reports whether a BlueGreen release's preview is Smoked and waits for the switch.

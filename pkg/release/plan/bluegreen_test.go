@@ -217,3 +217,22 @@ func TestBlueGreenOfTheLargestCloneSetDoesNotOverflow(t *testing.T) {
 	replicas, _ := replicasPartition(t, r)
 	assert.Equal(t, int32(2147483647), replicas, "clamped, never negative")
 }
+
+func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
+	r := blueGreen(false)
+	require.True(t, plan.Start(r, at(0)))
+	require.True(t, plan.Smoked(r, at(10)))
+	_, err := plan.Act(r, plan.VerbNext, nil, plan.Observation{}, "alice", at(20))
+	require.NoError(t, err)
+	require.True(t, plan.Smoked(r, at(30)))
+	assert.True(t, plan.BlueOut(r))
+	require.True(t, plan.Fail(r, plan.Observation{Updated: 4}, "green crashes", at(40)))
+	assert.False(t, plan.BlueOut(r))
+	assert.True(t, plan.BlueBack(r), "blue serves while the failed switch waits for a person")
+	_, err = plan.Act(r, plan.VerbResume, nil, plan.Observation{}, "alice", at(50))
+	require.NoError(t, err)
+	assert.False(t, plan.BlueBack(r))
+	assert.False(t, plan.BlueOut(r), "the retried switch is Smoking: blue serves until green is up again")
+	require.True(t, plan.Smoked(r, at(60)))
+	assert.True(t, plan.BlueOut(r))
+}
