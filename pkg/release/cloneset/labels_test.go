@@ -142,3 +142,19 @@ func TestBlueKeyComesAndGoesAlone(t *testing.T) {
 	_, changed = withBlueKey(pod("["+kruiseKey+"]", corev1.ConditionFalse), false)
 	assert.False(t, changed, "nothing of triton's to take off")
 }
+
+func TestBluePodsAreThoseAtTheRevisionFromBefore(t *testing.T) {
+	r := &releases.Release{Status: releases.ReleaseStatus{CloneSet: &releases.CloneSetObservation{RevisionBeforeRelease: "rev-old"}}}
+	now := metav1.Now()
+	pod := func(name, rev string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"controller-revision-hash": rev}}}
+	}
+	going := pod("blue-going", "rev-old")
+	going.DeletionTimestamp = &now
+	var names []string
+	for _, p := range BluePods(r, []corev1.Pod{pod("blue", "rev-old"), pod("green", "rev-new"), going}) {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"blue"}, names)
+	assert.Empty(t, BluePods(&releases.Release{}, []corev1.Pod{pod("blue", "")}), "no revision recorded: no blue")
+}
