@@ -9,6 +9,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "${ROOT}"
 
 THIS_PKG="github.com/triton-io/triton"
+# On a fresh machine the module is not in the cache until something downloads it: fetch it first.
+go mod download k8s.io/code-generator
 CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
 # The generators are installed here, not in the user's GOPATH/bin.
 export GOBIN="${ROOT}/_output/codegen-bin"
