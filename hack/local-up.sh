@@ -338,6 +338,13 @@ apiservice_available() {
         ${KUBECTL} get releases.releases.triton.io -A
 }
 wait_for triton-apiserver 120 apiservice_available
+# kube-apiserver aggregates the group's OpenAPI a few seconds after the APIService is Available: until
+# then `kubectl explain` and server-side apply do not know releases. Usable means those work too.
+openapi_served() {
+    ${KUBECTL} explain releases.spec.strategy >/dev/null 2>&1 &&
+        ${KUBECTL} get --raw /openapi/v3/apis/releases.triton.io/v1alpha1 >/dev/null
+}
+wait_for kube-apiserver 120 openapi_served
 
 cat >&2 <<EOF
 
