@@ -147,12 +147,13 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	assert.False(t, condition(&canary[0], corev1.PodReady) == corev1.ConditionTrue, "the canary is not in traffic before `next`")
 	assert.True(t, condition(&canary[0], corev1.ContainersReady) == corev1.ConditionTrue)
 
-	// The batch lists its pod, not yet pulled in.
-	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary listed in batch 1", func(r *v1alpha1.Release) bool {
-		return len(r.Status.Batches[0].Pods) == 1
+	// The batch lists its pod, with its IP (a listing written while the pod had none is refreshed a
+	// reconcile later), not yet pulled in.
+	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary listed in batch 1 with its IP", func(r *v1alpha1.Release) bool {
+		return len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
 	})
 	assert.Equal(t, canary[0].Name, r.Status.Batches[0].Pods[0].Name)
-	assert.NotEmpty(t, r.Status.Batches[0].Pods[0].IP)
+	assert.Equal(t, canary[0].Status.PodIP, r.Status.Batches[0].Pods[0].IP)
 	assert.False(t, r.Status.Batches[0].Pods[0].PulledIn)
 
 	// `next` while Smoked pulls the canary in.
