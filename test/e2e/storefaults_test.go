@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 
@@ -256,6 +257,10 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 		return err == nil && string(raw) == "ok", nil
 	}), "kube-apiserver did not come back")
 	assert.True(t, alive(before), "triton-apiserver exited while kube-apiserver was away")
+	// A restarted kube-apiserver runs the pull-in gate policy only once it can resolve the policy's
+	// paramKind (CloneSets, a CRD): about 30 s after /readyz here. Pods made before then get no gate
+	// (a known gap, see the README); the tests after this one need the gate back.
+	t.Cleanup(func() { waitPullInGate(t, admin, ns) })
 
 	finished := waitAllFinished(t, ctx, client, ns, names, 5*time.Minute)
 	allSucceeded(t, finished)
@@ -268,3 +273,41 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 		})
 	}
 }
+
+// waitPullInGate waits until kube-apiserver gives a pod of a CloneSet labelled for pull-in the readiness
+// gate again: a probe CloneSet of one pod, whose pod is deleted until one is made with the gate.
+func waitPullInGate(t *testing.T, admin *cluster, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cs := &kruiseappsv1alpha1.CloneSet{}
+	cs.Name = "gate-probe"
+	cs.Labels = map[string]string{"releases.triton.io/pull-in": "true"}
+	cs.Spec.Replicas = ptrTo(int32(1))
+	cs.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "gate-probe"}}
+	cs.Spec.Template = *updateTo("nginx:1.27", 0, intstr.FromInt32(1), v1alpha1.ModeManual).Spec.Template
+	cs.Spec.Template.Labels = map[string]string{"app": "gate-probe"}
+	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer func() {
+		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
+	}()
+	require.NoError(t, wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=gate-probe"})
+		if err != nil {
+			return false, nil
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			if hasReadinessGate(p.Spec, "apps.triton.io/ready") {
+				return true, nil
+			}
+			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
+		}
+		return false, nil
+	}), "kube-apiserver never gave a pod the pull-in gate again after its restart")
+}
+
+func ptrTo[T any](v T) *T { return &v }
