@@ -280,20 +280,14 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cs := &kruiseappsv1alpha1.CloneSet{}
-	cs.Name = "gate-probe"
-	cs.Labels = map[string]string{"releases.triton.io/pull-in": "true"}
-	cs.Spec.Replicas = ptrTo(int32(1))
-	cs.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "gate-probe"}}
-	cs.Spec.Template = *updateTo("nginx:1.27", 0, intstr.FromInt32(1), v1alpha1.ModeManual).Spec.Template
-	cs.Spec.Template.Labels = map[string]string{"app": "gate-probe"}
+	cs := probeCloneSet("gate-probe")
 	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer func() {
 		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
 	}()
 	require.NoError(t, wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=gate-probe"})
+		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
 		if err != nil {
 			return false, nil
 		}
@@ -308,6 +302,18 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 		}
 		return false, nil
 	}), "kube-apiserver never gave a pod the pull-in gate again after its restart")
+}
+
+// probeCloneSet is a CloneSet of one pod labelled for pull-in, so that the gate policy applies to its pods.
+func probeCloneSet(name string) *kruiseappsv1alpha1.CloneSet {
+	cs := &kruiseappsv1alpha1.CloneSet{}
+	cs.Name = name
+	cs.Labels = map[string]string{"releases.triton.io/pull-in": "true"}
+	cs.Spec.Replicas = ptrTo(int32(1))
+	cs.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}
+	cs.Spec.Template = *updateTo("nginx:1.27", 0, intstr.FromInt32(1), v1alpha1.ModeManual).Spec.Template
+	cs.Spec.Template.Labels = map[string]string{"app": name}
+	return cs
 }
 
 func ptrTo[T any](v T) *T { return &v }

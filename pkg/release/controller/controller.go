@@ -360,6 +360,21 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			requeue = time.Second
 		}
 	}
+	// Pods made without the readiness gate (kube-apiserver could not run the pull-in gate policy) stay out
+	// of traffic through kruise's KruisePodReady gate until their batch is pulled in.
+	ungatedOut, ungatedIn := cloneset.UngatedTraffic(r, after, pods)
+	for _, p := range ungatedOut {
+		klog.InfoS("A pod of the release has no readiness gate: out of traffic through KruisePodReady until its batch is pulled in",
+			"release", klog.KObj(r), "pod", klog.KObj(&p))
+		if err := c.driver.SetBlueOut(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("taking ungated pod %s out of traffic: %w", p.Name, err)
+		}
+	}
+	for _, p := range ungatedIn {
+		if err := c.driver.SetBlueOut(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("pulling ungated pod %s in: %w", p.Name, err)
+		}
+	}
 	// Pods at the revision from before the release that a scale-out (or a replacement) brought up while it
 	// runs serve as they did before it.
 	if plan.NeedsPullIn(r) && (!plan.Finished(r.Status.Phase) || plan.Reverting(r)) && r.Status.CurrentBatch > 0 {

@@ -1,0 +1,105 @@
+//go:build e2e
+
+package e2e
+
+// The backstop for pods made without the pull-in gate (kube-apiserver could not run the gate policy: right
+// after it restarts, until it resolves the policy's paramKind). The test takes the policy's binding away,
+// as that window does, and checks that the release's canary, made without the gate, stays out of the
+// Service until `next` all the same.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+)
+
+// withoutPullInGate removes the gate policy's binding until the test ends, and waits until kube-apiserver
+// makes pods of a labelled CloneSet without the gate.
+func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns string) {
+	t.Helper()
+	bindings := admin.kube.AdmissionregistrationV1().MutatingAdmissionPolicyBindings()
+	saved, err := bindings.Get(ctx, "triton-pull-in-gate", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, bindings.Delete(ctx, saved.Name, metav1.DeleteOptions{}))
+	t.Cleanup(func() {
+		restore := &admissionregistrationv1.MutatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: saved.Name, Labels: saved.Labels, Annotations: saved.Annotations},
+			Spec:       saved.Spec,
+		}
+		_, err := bindings.Create(context.Background(), restore, metav1.CreateOptions{})
+		require.NoError(t, err)
+		waitPullInGate(t, admin, ns)
+	})
+	cs := probeCloneSet("gate-off-probe")
+	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer func() { _ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{}) }()
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
+		if err != nil {
+			return false, nil
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			if !hasReadinessGate(p.Spec, cloneset.ReadinessGate) {
+				return true, nil
+			}
+			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
+		}
+		return false, nil
+	}), "kube-apiserver kept gating pods without the binding")
+}
+
+func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 4*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	w := service(t, ctx, admin, ns, 3)
+	withoutPullInGate(t, ctx, admin, ns)
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+
+	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	require.NoError(t, err)
+	canary := waitCanarySmoked(t, ctx, admin, ns, r.Name)
+	pods := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	require.Len(t, pods, 1)
+	require.False(t, hasReadinessGate(pods[0].Spec, cloneset.ReadinessGate), "the canary was made with the gate: the test proves nothing")
+	w.mu.Lock()
+	blip := w.readyIP(canary.IP)
+	w.mu.Unlock()
+	t.Logf("the ungated canary was a ready endpoint when it was Smoked: %v", blip)
+	holds(t, ctx, 2*time.Second, "the ungated canary stays out of the Service until next", func(ctx context.Context) (bool, string) {
+		w.mu.Lock()
+		in := w.readyIP(canary.IP)
+		w.mu.Unlock()
+		n := w.readyEndpoints()
+		return !in && n == 2, fmt.Sprintf("canary in traffic: %v, %d ready endpoints", in, n)
+	})
+
+	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
+	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
+	waitFor(t, ctx, "3 ready endpoints, the canary among them", func() bool {
+		w.mu.Lock()
+		in := w.readyIP(canary.IP)
+		w.mu.Unlock()
+		return in && w.readyEndpoints() == 3
+	})
+	waitReleased(t, ctx, admin, ns)
+	for _, p := range livePods(t, ctx, admin, ns) {
+		assert.False(t, cloneset.BlueIsOut(&p), "pod %s still carries triton's not-ready key after the release", p.Name)
+	}
+}
