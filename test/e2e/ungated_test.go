@@ -44,7 +44,9 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns str
 	cs := probeCloneSet("gate-off-probe")
 	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
-	defer func() { _ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{}) }()
+	defer func() {
+		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
+	}()
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
 		if err != nil {
