@@ -102,6 +102,6 @@ func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	})
 	waitReleased(t, ctx, admin, ns)
 	for _, p := range livePods(t, ctx, admin, ns) {
-		assert.False(t, cloneset.BlueIsOut(&p), "pod %s still carries triton's not-ready key after the release", p.Name)
+		assert.False(t, cloneset.HasNotReadyKey(&p), "pod %s still carries triton's not-ready key after the release", p.Name)
 	}
 }

@@ -21,8 +21,9 @@ import (
 // condition's message (a JSON list of {userAgent, key}), as kruise's lifecycle hooks do. triton adds its own
 // key to take a blue pod out, and removes only that key to bring it back.
 
-// BlueKey is triton's not-ready key in a pod's KruisePodReady condition.
-var BlueKey = notReadyKey{UserAgent: "triton", Key: "releases.triton.io/blue-green"}
+// NotReadyKey is triton's not-ready key in a pod's KruisePodReady condition: on blue pods after a
+// blue/green switch, and on a release's pods made without the pull-in gate (ungated.go).
+var NotReadyKey = notReadyKey{UserAgent: "triton", Key: "releases.triton.io/blue-green"}
 
 type notReadyKey struct {
 	UserAgent string `json:"userAgent"`
@@ -44,14 +45,14 @@ func BluePods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	return out
 }
 
-// BlueIsOut reports whether a pod carries triton's not-ready key.
-func BlueIsOut(p *corev1.Pod) bool {
+// HasNotReadyKey reports whether a pod carries triton's not-ready key.
+func HasNotReadyKey(p *corev1.Pod) bool {
 	c := kruisePodReady(p)
 	if c == nil {
 		return false
 	}
 	for _, k := range notReadyKeys(c.Message) {
-		if k == BlueKey {
+		if k == NotReadyKey {
 			return true
 		}
 	}
@@ -75,9 +76,9 @@ func notReadyKeys(message string) []notReadyKey {
 	return keys
 }
 
-// withBlueKey returns the KruisePodReady condition of p with triton's key added (out) or removed, and
+// withNotReadyKey returns the KruisePodReady condition of p with triton's key added (out) or removed, and
 // whether that changes it.
-func withBlueKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
+func withNotReadyKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	c := corev1.PodCondition{Type: appspub.KruisePodReadyConditionType, Status: corev1.ConditionTrue}
 	if have := kruisePodReady(p); have != nil {
 		c = *have
@@ -85,14 +86,14 @@ func withBlueKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	keys := notReadyKeys(c.Message)
 	kept := []notReadyKey{}
 	for _, k := range keys {
-		if k != BlueKey {
+		if k != NotReadyKey {
 			kept = append(kept, k)
 		}
 	}
 	if out {
-		kept = append(kept, BlueKey)
+		kept = append(kept, NotReadyKey)
 	}
-	if len(kept) == len(keys) && out == BlueIsOut(p) {
+	if len(kept) == len(keys) && out == HasNotReadyKey(p) {
 		return c, false
 	}
 	// "[]" rather than empty: a patch leaves out an empty message, and the old one would stay.
@@ -116,14 +117,14 @@ func hasKruiseGate(p *corev1.Pod) bool {
 	return false
 }
 
-// SetBlueOut takes a blue pod out of traffic (out) or brings it back, through its KruisePodReady
+// SetNotReadyKey takes a pod out of traffic (out) or brings it back, through its KruisePodReady
 // condition. The condition is kruise's too, so the write is a patch of the status as read with its
 // resourceVersion as a precondition, read again and retried on a conflict.
-func (d *Driver) SetBlueOut(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
+func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
 	if !hasKruiseGate(pod) {
 		return nil
 	}
-	if _, changed := withBlueKey(pod, out); !changed {
+	if _, changed := withNotReadyKey(pod, out); !changed {
 		return nil
 	}
 	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
@@ -132,7 +133,7 @@ func (d *Driver) SetBlueOut(ctx context.Context, pod *corev1.Pod, out, dryRun bo
 	}
 	current := pod
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		c, changed := withBlueKey(current, out)
+		c, changed := withNotReadyKey(current, out)
 		if !changed {
 			return nil
 		}

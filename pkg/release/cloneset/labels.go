@@ -83,9 +83,6 @@ func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pod
 			if plan.BlueGreen(r) {
 				value = PreviewBatch
 			}
-			if labelled && p.Labels[BatchLabel] == value {
-				continue
-			}
 			changes = append(changes, LabelChange{Pod: p, Release: r.Name, Batch: value})
 		case labelled && !brought[p.Name]:
 			changes = append(changes, LabelChange{Pod: p})

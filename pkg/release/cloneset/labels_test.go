@@ -113,33 +113,33 @@ func TestBatchLabelChanges(t *testing.T) {
 	})
 }
 
-func TestBlueKeyComesAndGoesAlone(t *testing.T) {
+func TestNotReadyKeyComesAndGoesAlone(t *testing.T) {
 	kruiseKey := `{"userAgent":"Lifecycle","key":"preDelete"}`
 	pod := func(message string, status corev1.ConditionStatus) *corev1.Pod {
 		return &corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: "KruisePodReady", Status: status, Message: message}}}}
 	}
-	c, changed := withBlueKey(pod("", corev1.ConditionTrue), true)
+	c, changed := withNotReadyKey(pod("", corev1.ConditionTrue), true)
 	assert.True(t, changed)
 	assert.Equal(t, corev1.ConditionFalse, c.Status)
 	assert.JSONEq(t, `[{"userAgent":"triton","key":"releases.triton.io/blue-green"}]`, c.Message)
-	assert.True(t, BlueIsOut(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}))
+	assert.True(t, HasNotReadyKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}))
 
-	_, changed = withBlueKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}, true)
+	_, changed = withNotReadyKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}, true)
 	assert.False(t, changed, "already out")
 
 	// Back in: only triton's key goes; the message is "[]", not empty, so that a patch clears it.
-	c, changed = withBlueKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}, false)
+	c, changed = withNotReadyKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}, false)
 	assert.True(t, changed)
 	assert.Equal(t, corev1.ConditionTrue, c.Status)
 	assert.Equal(t, "[]", c.Message)
 
 	// kruise's own key stays, and keeps the pod out.
 	both := pod(`[`+kruiseKey+`,{"userAgent":"triton","key":"releases.triton.io/blue-green"}]`, corev1.ConditionFalse)
-	c, changed = withBlueKey(both, false)
+	c, changed = withNotReadyKey(both, false)
 	assert.True(t, changed)
 	assert.Equal(t, corev1.ConditionFalse, c.Status)
 	assert.JSONEq(t, `[`+kruiseKey+`]`, c.Message)
-	_, changed = withBlueKey(pod("["+kruiseKey+"]", corev1.ConditionFalse), false)
+	_, changed = withNotReadyKey(pod("["+kruiseKey+"]", corev1.ConditionFalse), false)
 	assert.False(t, changed, "nothing of triton's to take off")
 }
 

@@ -61,9 +61,9 @@ func UngatedTraffic(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods [
 			continue
 		}
 		switch want := !pulledIn(p.Name); {
-		case want && !BlueIsOut(p):
+		case want && !HasNotReadyKey(p):
 			out = append(out, *p)
-		case !want && BlueIsOut(p):
+		case !want && HasNotReadyKey(p):
 			in = append(in, *p)
 		}
 	}
@@ -73,7 +73,7 @@ func UngatedTraffic(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods [
 	}
 	for i := range pods {
 		p := &pods[i]
-		if isMine[p.Name] || p.DeletionTimestamp != nil || !BlueIsOut(p) {
+		if isMine[p.Name] || p.DeletionTimestamp != nil || !HasNotReadyKey(p) {
 			continue
 		}
 		if plan.BlueGreen(r) && p.Labels[appsv1.ControllerRevisionHashLabelKey] == before {

@@ -39,7 +39,7 @@ func TestUngatedPodsStayOutUntilTheirBatchIsPulledIn(t *testing.T) {
 			p.Spec.ReadinessGates = append(p.Spec.ReadinessGates, corev1.PodReadinessGate{ConditionType: ReadinessGate})
 		}
 		if keyed {
-			c, _ := withBlueKey(&p, true)
+			c, _ := withNotReadyKey(&p, true)
 			p.Status.Conditions = []corev1.PodCondition{c}
 		}
 		return p

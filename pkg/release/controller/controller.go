@@ -344,7 +344,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	// a failed switch brings it back.
 	if plan.BlueBack(r) {
 		for _, p := range cloneset.BluePods(r, pods) {
-			if err := c.driver.SetBlueOut(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
+			if err := c.driver.SetNotReadyKey(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
 				return 0, fmt.Errorf("bringing blue pod %s back into traffic: %w", p.Name, err)
 			}
 		}
@@ -352,7 +352,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if plan.BlueOut(r) {
 		if b := plan.Current(&r.Status); b != nil && obs.Ready >= plan.Needed(r, b.Target, obs) {
 			for _, p := range cloneset.BluePods(r, pods) {
-				if err := c.driver.SetBlueOut(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+				if err := c.driver.SetNotReadyKey(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
 					return 0, fmt.Errorf("taking blue pod %s out of traffic: %w", p.Name, err)
 				}
 			}
@@ -366,12 +366,12 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	for _, p := range ungatedOut {
 		klog.InfoS("A pod of the release has no readiness gate: out of traffic through KruisePodReady until its batch is pulled in",
 			"release", klog.KObj(r), "pod", klog.KObj(&p))
-		if err := c.driver.SetBlueOut(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.driver.SetNotReadyKey(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
 			return 0, fmt.Errorf("taking ungated pod %s out of traffic: %w", p.Name, err)
 		}
 	}
 	for _, p := range ungatedIn {
-		if err := c.driver.SetBlueOut(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.driver.SetNotReadyKey(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
 			return 0, fmt.Errorf("pulling ungated pod %s in: %w", p.Name, err)
 		}
 	}
@@ -685,9 +685,9 @@ func (c *Controller) switchBack(ctx context.Context, r *releases.Release, pods [
 	back := true
 	for i := range blue {
 		p := &blue[i]
-		if cloneset.BlueIsOut(p) {
+		if cloneset.HasNotReadyKey(p) {
 			back = false
-			if err := c.driver.SetBlueOut(ctx, p, false, false); err != nil && !apierrors.IsNotFound(err) {
+			if err := c.driver.SetNotReadyKey(ctx, p, false, false); err != nil && !apierrors.IsNotFound(err) {
 				return r, fmt.Errorf("bringing blue pod %s back into traffic: %w", p.Name, err)
 			}
 		} else if !cloneset.Condition(p, corev1.PodReady) {

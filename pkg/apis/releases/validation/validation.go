@@ -425,7 +425,7 @@ func validateStrategy(spec *releases.ReleaseSpec, fldPath *field.Path) field.Err
 		surgePath := fldPath.Child("maxSurge")
 		allErrs = append(allErrs, validatePodCount(s.MaxSurge, 0, surgePath)...)
 		if spec.Action == releases.ActionCreate || spec.Action == releases.ActionScale {
-			if v := s.MaxSurge; !(v.Type == intstr.Int && v.IntVal == 0) && !(v.Type == intstr.String && v.StrVal == "0%") {
+			if !zeroPods(s.MaxSurge) {
 				allErrs = append(allErrs, field.Forbidden(surgePath, fmt.Sprintf(
 					"a %s adds or removes pods rather than replacing them: there are no old pods to keep beside new ones", spec.Action)))
 			}
@@ -456,7 +456,7 @@ func validateBlueGreen(spec *releases.ReleaseSpec, fldPath *field.Path) field.Er
 	if s.BatchSize != nil {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("batchSize"), "BlueGreen has two batches, preview and switch; size the preview with blueGreen.previewReplicas"))
 	}
-	if v := s.MaxSurge; v != nil && !(v.Type == intstr.Int && v.IntVal == 0) && !(v.Type == intstr.String && v.StrVal == "0%") {
+	if s.MaxSurge != nil && !zeroPods(s.MaxSurge) {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("maxSurge"), "BlueGreen always brings the new pods up beside the old ones"))
 	}
 	if s.NoPullIn {
@@ -477,6 +477,11 @@ func validateBlueGreen(spec *releases.ReleaseSpec, fldPath *field.Path) field.Er
 		allErrs = append(allErrs, field.Invalid(bgPath.Child("scaleDownDelaySeconds"), *d, "must be greater than or equal to 0"))
 	}
 	return allErrs
+}
+
+// zeroPods reports whether a number of pods is 0 or 0%: a maxSurge that surges nothing.
+func zeroPods(v *intstr.IntOrString) bool {
+	return (v.Type == intstr.Int && v.IntVal == 0) || (v.Type == intstr.String && v.StrVal == "0%")
 }
 
 // validatePodCount checks a number of pods given as an integer (at least minimum) or as a percentage

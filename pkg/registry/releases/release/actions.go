@@ -155,7 +155,7 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 	// controller).
 	if a.verb == plan.VerbCancel && plan.SwitchingBack(rel) {
 		for _, p := range cloneset.BluePods(rel, pods) {
-			if err := driver.SetBlueOut(ctx, &p, false, dryRun); err != nil && !apierrors.IsNotFound(err) {
+			if err := driver.SetNotReadyKey(ctx, &p, false, dryRun); err != nil && !apierrors.IsNotFound(err) {
 				return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; bringing blue pod %s back into traffic failed (the controller retries): %w", name, p.Name, err))
 			}
 		}
