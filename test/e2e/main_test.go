@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,9 +90,34 @@ func namespace(t *testing.T, admin *cluster) string {
 	_, err := admin.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() {
+		if t.Failed() {
+			logsOf(t, name)
+		}
 		_ = admin.kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	return name
+}
+
+// logsOf prints, for a failed test, the last lines triton-apiserver and kruise-manager logged about the
+// namespace ns: what the controller did (or failed to do) is what explains most failures.
+func logsOf(t *testing.T, ns string) {
+	t.Helper()
+	for _, component := range []string{"triton-apiserver", "kruise-manager"} {
+		data, err := os.ReadFile(filepath.Join(local, "logs", component+".log"))
+		if err != nil {
+			continue
+		}
+		var lines []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, ns+"/") || strings.Contains(line, `"`+ns+`"`) {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		t.Logf("%s on %s (last %d lines):\n%s", component, ns, len(lines), strings.Join(lines, "\n"))
+	}
 }
 
 // run runs kubectl as the cluster's user and returns its combined output.

@@ -116,11 +116,27 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	preview := watchEndpoints(t, admin, ns, "nginx-canary")
 
 	canary := waitCanarySmoked(t, ctx, admin, ns, r.Name)
-	waitFor(t, ctx, "the preview Service reaches the canary", func() bool {
+	reaches := func() bool {
 		preview.mu.Lock()
 		defer preview.mu.Unlock()
 		return preview.readyIP(canary.IP)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		// Say why: the canary's labels and IP as they are, and what the preview Service's slices hold.
+		p, err := admin.kube.CoreV1().Pods(ns).Get(context.Background(), canary.Name, metav1.GetOptions{})
+		if err == nil {
+			t.Logf("canary %s: ip %s (listed %s), labels %v", p.Name, p.Status.PodIP, canary.IP, p.Labels)
+		} else {
+			t.Logf("canary %s: %v", canary.Name, err)
+		}
+		preview.mu.Lock()
+		t.Logf("preview slices: %v", preview.slices)
+		preview.mu.Unlock()
 	})
+	waitFor(t, ctx, "the preview Service reaches the canary", reaches)
 	holds(t, ctx, 2*time.Second, "the preview reaches the canary alone; the main Service the 3 old pods", func(_ context.Context) (bool, string) {
 		n, m := preview.readyEndpoints(), main.readyEndpoints()
 		main.mu.Lock()
