@@ -3,15 +3,25 @@ SHELL := /usr/bin/env bash
 GO ?= go
 OUTPUT := _output
 BIN := $(OUTPUT)/bin
+# The version stamped into the binaries and the image's tag: from git, "dev" outside a repository.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/triton-io/triton/pkg/version.version=$(VERSION)
+IMAGE ?= triton-apiserver:$(VERSION)
 
-.PHONY: all build tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
+.PHONY: all build image tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
 
 all: build
 
 ## build: compile triton-apiserver and the kubectl-release plugin into _output/bin
 build:
-	$(GO) build -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
-	$(GO) build -o $(BIN)/kubectl-release ./cmd/kubectl-release
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-release ./cmd/kubectl-release
+
+## image: a minimal OCI image of triton-apiserver (static, user 65532, no shell) from Go code alone, as a
+## tarball for docker load, podman load, ctr import or kind load image-archive: _output/triton-apiserver-image.tar
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(OUTPUT)/image/triton-apiserver ./cmd/triton-apiserver
+	$(GO) run ./hack/image -binary $(OUTPUT)/image/triton-apiserver -tag $(IMAGE) -version $(VERSION) -o $(OUTPUT)/triton-apiserver-image.tar
 
 ## generate: regenerate deepcopy, defaults, conversion, OpenAPI, clientset, listers, informers, apply configurations
 generate:

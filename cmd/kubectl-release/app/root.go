@@ -153,6 +153,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newActionCommand(o, "cancel", "Pull the release's pods out of traffic and put the CloneSet back as it was"),
 		newPromoteCommand(o),
 		newPlanCommand(o),
+		newVersionCommand(o),
 		newHistoryCommand(o),
 		newUpdateCommand(o), newScaleCommand(o), newRestartCommand(o), newRollbackCommand(o),
 	)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
+
+	"github.com/triton-io/triton/pkg/version"
 )
 
 // UsageError is a bad command line: the process exits with code 2.
@@ -39,6 +41,9 @@ func NewCommand(ctx context.Context) *cobra.Command {
 			return Run(cmd.Context(), o)
 		},
 	}
+	// --version prints "triton-apiserver <version>" (pkg/version: stamped from git by make build and make image).
+	cmd.Version = version.Get()
+	cmd.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	cmd.SetContext(ctx)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageError{err} })
 	fs := cmd.Flags()

@@ -1,0 +1,109 @@
+// Package build makes the triton-apiserver image: an empty base, one layer with the binary, a config that
+// runs it as user 65532.
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Path is where the binary is in the image, and its entrypoint.
+const Path = "/triton-apiserver"
+
+// User is the image's user and group: non-root, and numeric, so that Pod Security's runAsNonRoot can check
+// it without a passwd file.
+const User = "65532:65532"
+
+// Options say what goes into the image.
+type Options struct {
+	Binary  string // the binary to put at Path
+	Tag     string // registry/name:tag
+	Version string // for the labels
+}
+
+// Image builds the image.
+func Image(opts Options) (v1.Image, error) {
+	binary, err := os.ReadFile(opts.Binary)
+	if err != nil {
+		return nil, err
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	// A fixed time keeps the image the same for the same binary.
+	epoch := time.Unix(0, 0).UTC()
+	if err := tw.WriteHeader(&tar.Header{
+		Name: Path[1:], Mode: 0o555, Size: int64(len(binary)), Uid: 65532, Gid: 65532,
+		Typeflag: tar.TypeReg, ModTime: epoch, Format: tar.FormatPAX,
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(binary); err != nil {
+		return nil, err
+	}
+	// A writable /tmp for what the server writes by default (its self-signed serving certificate).
+	if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Mode: 0o1777, Typeflag: tar.TypeDir, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	data := layer.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), l)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	// The binary's platform: the one it was built for (make image passes GOOS and GOARCH on).
+	cfg.OS, cfg.Architecture = runtime.GOOS, runtime.GOARCH
+	if v := os.Getenv("GOOS"); v != "" {
+		cfg.OS = v
+	}
+	if v := os.Getenv("GOARCH"); v != "" {
+		cfg.Architecture = v
+	}
+	cfg.Created = v1.Time{Time: epoch}
+	cfg.Config.Entrypoint = []string{Path}
+	cfg.Config.User = User
+	// Relative paths the server writes by default (its self-signed certificate's directory) land in /tmp.
+	cfg.Config.WorkingDir = "/tmp"
+	cfg.Config.Labels = map[string]string{
+		"org.opencontainers.image.title":   "triton-apiserver",
+		"org.opencontainers.image.version": opts.Version,
+		"org.opencontainers.image.source":  "https://github.com/triton-io/triton",
+	}
+	return mutate.ConfigFile(img, cfg)
+}
+
+// WriteTarball builds the image and writes it, tagged, to path.
+func WriteTarball(opts Options, path string) error {
+	tag, err := name.NewTag(opts.Tag)
+	if err != nil {
+		return fmt.Errorf("tag %q: %w", opts.Tag, err)
+	}
+	img, err := Image(opts)
+	if err != nil {
+		return err
+	}
+	return tarball.WriteToFile(path, tag, img)
+}
