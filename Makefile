@@ -12,10 +12,11 @@ IMAGE ?= triton-apiserver:$(VERSION)
 
 all: build
 
-## build: compile triton-apiserver and the kubectl-release plugin into _output/bin
+## build: compile triton-apiserver and the kubectl-release plugin into _output/bin (static, as in the image,
+## so that the image, the local control plane and the tests share one build cache)
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-release ./cmd/kubectl-release
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-release ./cmd/kubectl-release
 
 ## image: a minimal OCI image of triton-apiserver (static, user 65532, no shell) from Go code alone, as a
 ## tarball for docker load, podman load, ctr import or kind load image-archive: _output/triton-apiserver-image.tar

@@ -91,7 +91,7 @@ if [[ -d "${PIDS}" ]] && ls "${PIDS}"/*.pid >/dev/null 2>&1; then
     "${ROOT}/hack/local-down.sh"
 fi
 "${ROOT}/hack/build-tools.sh"
-(cd "${ROOT}" && go build -o "${BIN}/triton-apiserver" ./cmd/triton-apiserver && go build -o "${BIN}/kubectl-release" ./cmd/kubectl-release)
+(cd "${ROOT}" && make --no-print-directory build >/dev/null)
 
 rm -rf "${LOCAL}"
 mkdir -p "${PKI}" "${LOGS}" "${PIDS}"

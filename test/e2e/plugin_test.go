@@ -40,8 +40,9 @@ func pluginBinary(t *testing.T) string {
 		if pluginErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "kubectl-release"), "./cmd/kubectl-release")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(pluginDir, "kubectl-release"), "./cmd/kubectl-release")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			pluginErr = errors.New(string(out))
