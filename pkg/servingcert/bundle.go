@@ -1,0 +1,363 @@
+// Package servingcert gives triton-apiserver a serving certificate that manages itself: its own CA and a
+// certificate that CA signed, kept in one Secret, renewed before they expire, and the CA bundle kept in
+// the caBundle of the APIService and of the webhook configurations that point at the server.
+//
+// The rules (what to renew, when, and in which order so that kube-apiserver never meets a certificate it
+// cannot verify) are pure functions in this file; the Secret, the injection and the serving are I/O
+// around them.
+package servingcert
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
+)
+
+// The Secret's keys: tls.crt and tls.key, as in a kubernetes.io/tls Secret, the CA bundle (every CA
+// still trusted, newest first) as cert-manager names it, and the newest CA's key.
+const (
+	CertKey   = corev1.TLSCertKey
+	KeyKey    = corev1.TLSPrivateKeyKey
+	CAKey     = "ca.crt"
+	CAKeyKey  = "ca.key"
+	renewedAt = 2.0 / 3 // a certificate is renewed once two thirds of its lifetime have passed
+)
+
+// Policy is what the certificates must be: how long each lives, and the names the serving certificate
+// is valid for (DNS names or IP addresses).
+type Policy struct {
+	CAValidity   time.Duration
+	CertValidity time.Duration
+	Hosts        []string
+}
+
+// Bundle is the content of the Secret, parsed.
+type Bundle struct {
+	// CAs are the CAs to trust, newest first; CAs[0] signs new serving certificates with CAKey.
+	CAs   []*x509.Certificate
+	CAKey crypto.Signer
+	// Cert is the serving certificate, signed by one of CAs, and Key its key.
+	Cert *x509.Certificate
+	Key  crypto.Signer
+
+	caPEM, caKeyPEM, certPEM, keyPEM []byte
+}
+
+// Parse reads a Secret's data. A missing key or one that does not parse is an error: the caller starts
+// over with a new CA.
+func Parse(data map[string][]byte) (*Bundle, error) {
+	b := &Bundle{caPEM: data[CAKey], caKeyPEM: data[CAKeyKey], certPEM: data[CertKey], keyPEM: data[KeyKey]}
+	var err error
+	if b.CAs, err = certutil.ParseCertsPEM(b.caPEM); err != nil {
+		return nil, fmt.Errorf("%s: %w", CAKey, err)
+	}
+	if b.CAKey, err = parseKey(b.caKeyPEM); err != nil {
+		return nil, fmt.Errorf("%s: %w", CAKeyKey, err)
+	}
+	certs, err := certutil.ParseCertsPEM(b.certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", CertKey, err)
+	}
+	b.Cert = certs[0]
+	if b.Key, err = parseKey(b.keyPEM); err != nil {
+		return nil, fmt.Errorf("%s: %w", KeyKey, err)
+	}
+	if !samePublicKey(b.CAs[0].PublicKey, b.CAKey.Public()) {
+		return nil, errors.New("ca.key is not the key of the first CA in ca.crt")
+	}
+	if !samePublicKey(b.Cert.PublicKey, b.Key.Public()) {
+		return nil, errors.New("tls.key is not the key of tls.crt")
+	}
+	return b, nil
+}
+
+// Data is the Secret's data for b.
+func (b *Bundle) Data() map[string][]byte {
+	return map[string][]byte{CAKey: b.caPEM, CAKeyKey: b.caKeyPEM, CertKey: b.certPEM, KeyKey: b.keyPEM}
+}
+
+// CABundle is the PEM of every CA to trust, newest first: what goes into a caBundle.
+func (b *Bundle) CABundle() []byte { return b.caPEM }
+
+// ServingPair is the serving certificate and its key, PEM.
+func (b *Bundle) ServingPair() (cert, key []byte) { return b.certPEM, b.keyPEM }
+
+// signer is the CA in b that signed its serving certificate, or nil.
+func (b *Bundle) signer() *x509.Certificate {
+	for _, ca := range b.CAs {
+		if b.Cert.CheckSignatureFrom(ca) == nil {
+			return ca
+		}
+	}
+	return nil
+}
+
+// Renew says what the Secret must hold next, and why; nil when b is right as it is. trusted reports
+// whether a CA is already in every caBundle that must trust the server: a serving certificate from a new
+// CA is issued only then, so that kube-apiserver can verify it as soon as the server serves it.
+//
+// In order:
+//   - nothing usable (b nil), the newest CA expired or no CA signs the certificate: a new CA and
+//     certificate, at once (a server without a valid certificate serves nothing anyway);
+//   - the newest CA is two thirds through its life: a new CA goes first in the bundle, beside the old;
+//     the serving certificate stays the old CA's until the new one is trusted;
+//   - the serving certificate is not the newest CA's and that CA is trusted, or it is two thirds through
+//     its life, or it lacks a host: a new serving certificate from the newest CA;
+//   - CAs in the bundle that have expired leave it (an older CA is trusted until then).
+func Renew(b *Bundle, p Policy, now time.Time, trusted func(*x509.Certificate) bool) (*Bundle, string, error) {
+	if b == nil {
+		next, err := fresh(p, now)
+		return next, "no certificate yet", err
+	}
+	newest := b.CAs[0]
+	signer := b.signer()
+	switch {
+	case !now.Before(newest.NotAfter):
+		next, err := fresh(p, now)
+		return next, "the CA expired", err
+	case signer == nil:
+		next, err := fresh(p, now)
+		return next, "no CA in the bundle signs the serving certificate", err
+	case !now.Before(b.Cert.NotAfter):
+		if signer == newest {
+			next, err := b.withCert(p, now)
+			return next, "the serving certificate expired", err
+		}
+		next, err := fresh(p, now)
+		return next, "the serving certificate expired", err
+	case due(newest, now):
+		next, err := b.withNewCA(p, now)
+		return next, "the CA is two thirds through its life", err
+	case signer != newest && trusted(newest):
+		next, err := b.withCert(p, now)
+		return next, "the new CA is trusted", err
+	case signer == newest && due(b.Cert, now):
+		next, err := b.withCert(p, now)
+		return next, "the serving certificate is two thirds through its life", err
+	case signer == newest && !covers(b.Cert, p.Hosts):
+		next, err := b.withCert(p, now)
+		return next, "the serving certificate lacks a host", err
+	}
+	if kept := unexpired(b.CAs, now); len(kept) != len(b.CAs) {
+		next := *b
+		next.CAs = kept
+		next.caPEM = encodeCerts(kept)
+		return &next, "an expired CA left the bundle", nil
+	}
+	return nil, "", nil
+}
+
+// NextCheck is when Renew may next have something to do for b.
+func NextCheck(b *Bundle) time.Time {
+	next := renewalTime(b.CAs[0])
+	if t := renewalTime(b.Cert); t.Before(next) {
+		next = t
+	}
+	for _, ca := range b.CAs[1:] {
+		if ca.NotAfter.Before(next) {
+			next = ca.NotAfter
+		}
+	}
+	return next
+}
+
+func renewalTime(c *x509.Certificate) time.Time {
+	life := c.NotAfter.Sub(c.NotBefore)
+	return c.NotBefore.Add(time.Duration(float64(life) * renewedAt))
+}
+
+func due(c *x509.Certificate, now time.Time) bool { return !now.Before(renewalTime(c)) }
+
+// covers reports whether c is valid for every host.
+func covers(c *x509.Certificate, hosts []string) bool {
+	for _, h := range hosts {
+		if c.VerifyHostname(h) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// fresh is a new CA and a serving certificate it signed.
+func fresh(p Policy, now time.Time) (*Bundle, error) {
+	b := &Bundle{}
+	next, err := b.withNewCA(p, now)
+	if err != nil {
+		return nil, err
+	}
+	next.CAs = next.CAs[:1]
+	next.caPEM = encodeCerts(next.CAs)
+	return next.withCert(p, now)
+}
+
+// withNewCA is b with a new CA first in the bundle; the serving certificate is b's.
+func (b *Bundle) withNewCA(p Policy, now time.Time) (*Bundle, error) {
+	key, keyPEM, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	serial, err := serialNumber()
+	if err != nil {
+		return nil, err
+	}
+	template := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: fmt.Sprintf("triton-apiserver-ca@%d", now.Unix())},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(p.CAValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	next := *b
+	next.CAs = append([]*x509.Certificate{ca}, b.CAs...)
+	next.caPEM = encodeCerts(next.CAs)
+	next.CAKey, next.caKeyPEM = key, keyPEM
+	return &next, nil
+}
+
+// withCert is b with a new serving certificate from its newest CA, for p's hosts, living no longer
+// than that CA.
+func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
+	key, keyPEM, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	serial, err := serialNumber()
+	if err != nil {
+		return nil, err
+	}
+	ca := b.CAs[0]
+	notAfter := now.Add(p.CertValidity)
+	if notAfter.After(ca.NotAfter) {
+		notAfter = ca.NotAfter
+	}
+	template := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "triton-apiserver"},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range p.Hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			template.IPAddresses = append(template.IPAddresses, ip)
+		} else {
+			template.DNSNames = append(template.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, ca, key.Public(), b.CAKey)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	next := *b
+	next.Cert, next.Key, next.keyPEM = cert, key, keyPEM
+	next.certPEM = pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der})
+	next.CAs = unexpired(b.CAs, now)
+	next.caPEM = encodeCerts(next.CAs)
+	return &next, nil
+}
+
+// unexpired is cas without the expired ones but the first. An older CA stays trusted until it expires,
+// though nothing new is signed with it: a replica still serving a certificate it signed (it has not
+// read the Secret again yet) is verified all the same.
+func unexpired(cas []*x509.Certificate, now time.Time) []*x509.Certificate {
+	kept := []*x509.Certificate{cas[0]}
+	for _, ca := range cas[1:] {
+		if now.Before(ca.NotAfter) {
+			kept = append(kept, ca)
+		}
+	}
+	return kept
+}
+
+// Trusts reports whether the PEM bundle holds ca.
+func Trusts(bundle []byte, ca *x509.Certificate) bool {
+	certs, err := certutil.ParseCertsPEM(bundle)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(certs, func(c *x509.Certificate) bool { return c.Equal(ca) })
+}
+
+// NewestCA is the latest NotBefore of the CAs in a PEM bundle (zero when it holds none).
+func NewestCA(bundle []byte) time.Time {
+	var newest time.Time
+	certs, _ := certutil.ParseCertsPEM(bundle)
+	for _, c := range certs {
+		if c.NotBefore.After(newest) {
+			newest = c.NotBefore
+		}
+	}
+	return newest
+}
+
+func encodeCerts(certs []*x509.Certificate) []byte {
+	var buf bytes.Buffer
+	for _, c := range certs {
+		_ = pem.Encode(&buf, &pem.Block{Type: certutil.CertificateBlockType, Bytes: c.Raw})
+	}
+	return buf.Bytes()
+}
+
+func newKey() (crypto.Signer, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, keyPEM, nil
+}
+
+func parseKey(data []byte) (crypto.Signer, error) {
+	key, err := keyutil.ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("not a signing key")
+	}
+	return signer, nil
+}
+
+func serialNumber() (*big.Int, error) {
+	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	e, ok := a.(equaler)
+	return ok && e.Equal(b)
+}

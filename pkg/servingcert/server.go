@@ -1,0 +1,210 @@
+package servingcert
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+)
+
+// Server serves the certificate of a Store: it is the generic API server's serving certificate provider
+// (a dynamiccertificates.CertKeyContentProvider and ControllerRunner). Run watches the Secret, renews it
+// when due, and keeps the caBundles current; every replica runs it.
+type Server struct {
+	Store    *Store
+	Injector *Injector
+
+	mu        sync.Mutex
+	serving   *Bundle
+	listeners []dynamiccertificates.Listener
+	kick      chan struct{}
+	once      sync.Once
+}
+
+var (
+	_ dynamiccertificates.CertKeyContentProvider = &Server{}
+	_ dynamiccertificates.ControllerRunner       = &Server{}
+)
+
+// Name names the provider in the server's logs.
+func (s *Server) Name() string { return "secret/" + s.Store.Namespace + "/" + s.Store.Name }
+
+// CurrentCertKeyContent is the serving certificate and key being served.
+func (s *Server) CurrentCertKeyContent() ([]byte, []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serving == nil {
+		return nil, nil
+	}
+	return s.serving.ServingPair()
+}
+
+// AddListener is told when the certificate changes.
+func (s *Server) AddListener(l dynamiccertificates.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, l)
+}
+
+// Serving is the bundle being served (nil before the first RunOnce).
+func (s *Server) Serving() *Bundle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serving
+}
+
+// serve makes b's certificate the one served, unless the one served is newer (a replica may read an
+// older Secret after a newer one: serving only moves forward).
+func (s *Server) serve(b *Bundle) {
+	if b == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.serving != nil && (s.serving.Cert.Equal(b.Cert) || s.serving.Cert.NotBefore.After(b.Cert.NotBefore)) {
+		s.mu.Unlock()
+		return
+	}
+	s.serving = b
+	listeners := append([]dynamiccertificates.Listener(nil), s.listeners...)
+	s.mu.Unlock()
+	klog.InfoS("Serving certificate loaded", "provider", s.Name(), "notAfter", b.Cert.NotAfter, "hosts", b.Cert.DNSNames)
+	for _, l := range listeners {
+		l.Enqueue()
+	}
+}
+
+// RunOnce renews the Secret if it must, serves its certificate and injects its CA bundle.
+func (s *Server) RunOnce(ctx context.Context) error {
+	b, err := s.Store.Ensure(ctx)
+	if err != nil {
+		return err
+	}
+	s.serve(b)
+	if !s.Injector.Empty() {
+		if err := s.Injector.Inject(ctx, b.CABundle()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Trusted is Store.Trusted for an Injector (nil when there is nothing to inject into).
+func Trusted(i *Injector) func(context.Context, *x509.Certificate) (bool, error) {
+	if i.Empty() {
+		return nil
+	}
+	return i.Trusted
+}
+
+// Run keeps everything current until ctx is done: on every change of the Secret, of an APIService or of
+// a webhook configuration named, and when Renew may next have something to do, it runs RunOnce again.
+func (s *Server) Run(ctx context.Context, _ int) {
+	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
+	kick := func() {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(interface{}) { kick() },
+		UpdateFunc: func(_, _ interface{}) { kick() },
+		DeleteFunc: func(interface{}) { kick() },
+	}
+	byName := func(name string) func(*metav1.ListOptions) {
+		return func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + name }
+	}
+	var informers []cache.SharedIndexInformer
+	secrets := cache.NewSharedIndexInformer(cache.NewFilteredListWatchFromClient(s.Store.Client.CoreV1().RESTClient(),
+		"secrets", s.Store.Namespace, byName(s.Store.Name)), &corev1.Secret{}, 0, cache.Indexers{})
+	_, _ = secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { s.fromSecret(obj); kick() },
+		UpdateFunc: func(_, obj interface{}) { s.fromSecret(obj); kick() },
+		DeleteFunc: func(interface{}) { kick() },
+	})
+	informers = append(informers, secrets)
+	if !s.Injector.Empty() {
+		for _, name := range s.Injector.APIServices {
+			inf := dynamicinformer.NewFilteredDynamicInformer(s.Injector.Dynamic, APIServiceResource, "", 0,
+				cache.Indexers{}, byName(name)).Informer()
+			_, _ = inf.AddEventHandler(handler)
+			informers = append(informers, inf)
+		}
+		for _, name := range s.Injector.Webhooks {
+			inf := cache.NewSharedIndexInformer(cache.NewFilteredListWatchFromClient(s.Injector.Kube.AdmissionregistrationV1().RESTClient(),
+				"mutatingwebhookconfigurations", "", byName(name)), &admissionregistrationv1.MutatingWebhookConfiguration{}, 0, cache.Indexers{})
+			_, _ = inf.AddEventHandler(handler)
+			informers = append(informers, inf)
+		}
+	}
+	for _, inf := range informers {
+		go inf.RunWithContext(ctx)
+	}
+
+	backoff := time.Second
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-timer.C:
+		}
+		wait := time.Hour
+		if err := s.RunOnce(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			klog.ErrorS(err, "Keeping the serving certificate current", "provider", s.Name(), "retryIn", backoff)
+			wait, backoff = backoff, min(2*backoff, time.Minute)
+		} else {
+			backoff = time.Second
+			if b := s.Serving(); b != nil {
+				if until := time.Until(NextCheck(b)) + time.Second; until < wait {
+					wait = max(until, time.Second)
+				}
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// fromSecret serves what a watched Secret holds, if it is usable: a replica takes up a certificate
+// another replica renewed as soon as it sees it.
+func (s *Server) fromSecret(obj interface{}) {
+	secret, ok := obj.(*corev1.Secret)
+	if !ok {
+		return
+	}
+	b, err := Parse(secret.Data)
+	if err != nil {
+		return
+	}
+	s.serve(b)
+}
+
+// Hosts are the names kube-apiserver reaches the Service namespace/name by.
+func Hosts(namespace, service string) []string {
+	return []string{
+		service,
+		fmt.Sprintf("%s.%s", service, namespace),
+		fmt.Sprintf("%s.%s.svc", service, namespace),
+		fmt.Sprintf("%s.%s.svc.cluster.local", service, namespace),
+	}
+}
