@@ -101,8 +101,9 @@ for port in "${ETCD_PORT}" "${ETCD_PEER_PORT}" "${KUBE_PORT}" "${SCHEDULER_PORT}
 done
 
 # ---------------------------------------------------------------------------------------------------
-# Certificates: the cluster CA (kube-apiserver), the front-proxy CA (the aggregator's client certificate)
-# and triton-apiserver's own CA (its serving certificate, the APIService caBundle).
+# Certificates: the cluster CA (kube-apiserver) and the front-proxy CA (the aggregator's client
+# certificate). triton-apiserver makes its own CA and serving certificate (--cert-secret), as in a real
+# cluster.
 
 ca() { # name cn
     openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$2" \
@@ -117,14 +118,10 @@ cert() { # name ca cn extensions
 log "writing certificates to ${PKI}"
 ca cluster-ca "triton-local-cluster-ca"
 ca front-proxy-ca "triton-local-front-proxy-ca"
-ca triton-ca "triton-local-apiserver-ca"
 cert kube-apiserver cluster-ca kube-apiserver \
     "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1
 extendedKeyUsage=serverAuth"
 cert front-proxy-client front-proxy-ca front-proxy-client "extendedKeyUsage=clientAuth"
-cert triton-apiserver triton-ca triton-apiserver \
-    "subjectAltName=DNS:triton-apiserver.triton-system.svc,DNS:triton-apiserver.triton-system.svc.cluster.local,DNS:localhost,IP:127.0.0.1
-extendedKeyUsage=serverAuth"
 openssl genrsa -out "${PKI}/service-account.key" 2048 2>/dev/null
 openssl rsa -in "${PKI}/service-account.key" -pubout -out "${PKI}/service-account.pub" 2>/dev/null
 
@@ -316,7 +313,8 @@ EOF
 
 TRITON_ARGS=(
     --bind-address 127.0.0.1 --secure-port "${TRITON_PORT}"
-    --tls-cert-file "${PKI}/triton-apiserver.crt" --tls-private-key-file "${PKI}/triton-apiserver.key"
+    --cert-secret triton-system/triton-apiserver-tls --cert-hosts localhost,127.0.0.1
+    --ca-bundle-apiservices v1alpha1.releases.triton.io --ca-bundle-webhooks triton-cloneset-resize
     --kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --authentication-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
@@ -325,12 +323,12 @@ TRITON_ARGS=(
 start triton-apiserver "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}"
 wait_for triton-apiserver 120 healthy "https://127.0.0.1:${TRITON_PORT}/readyz"
 
-CA_BUNDLE=$(base64 -w0 <"${PKI}/triton-ca.crt")
-sed -e "s|caBundle: \"\"|caBundle: ${CA_BUNDLE}|" -e "s|port: 443|port: ${TRITON_PORT}|" \
+# The APIService and the CloneSet resize webhook (served on the same port) as artifacts/deploy has them,
+# with no caBundle: triton-apiserver fills it in with its own CA.
+sed -e "s|port: 443|port: ${TRITON_PORT}|" \
     "${ROOT}/artifacts/deploy/apiservice.yaml" | ${KUBECTL} apply -f - >/dev/null ||
     fail kube-apiserver "applying the APIService"
-# The CloneSet resize webhook (artifacts/deploy/webhook.yaml), served by triton-apiserver on the same port.
-sed -e "s|caBundle: \"\"|caBundle: ${CA_BUNDLE}|" -e "s|port: 443|port: ${TRITON_PORT}|" \
+sed -e "s|port: 443|port: ${TRITON_PORT}|" \
     "${ROOT}/artifacts/deploy/webhook.yaml" | ${KUBECTL} apply -f - >/dev/null ||
     fail kube-apiserver "applying the CloneSet resize webhook"
 apiservice_available() {

@@ -82,6 +82,16 @@ func (s *Server) serve(b *Bundle) {
 	}
 }
 
+// Load renews the Secret if it must and serves its certificate: before the server listens.
+func (s *Server) Load(ctx context.Context) error {
+	b, err := s.Store.Ensure(ctx)
+	if err != nil {
+		return err
+	}
+	s.serve(b)
+	return nil
+}
+
 // RunOnce renews the Secret if it must, serves its certificate and injects its CA bundle.
 func (s *Server) RunOnce(ctx context.Context) error {
 	b, err := s.Store.Ensure(ctx)

@@ -5,6 +5,7 @@ package app
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -31,6 +33,7 @@ import (
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/servingcert"
 	"github.com/triton-io/triton/pkg/storagegate"
 )
 
@@ -54,6 +57,44 @@ type Options struct {
 	// calls use (they wait for its answers) and the controller's.
 	KubeAPIQPS   float32
 	KubeAPIBurst int
+	// Certs: the serving certificate the server keeps itself, in a Secret (see pkg/servingcert).
+	Certs CertOptions
+}
+
+// CertOptions are the self-managed serving certificate's flags.
+type CertOptions struct {
+	// Secret is [namespace/]name of the Secret that holds the CA and the serving certificate; the
+	// namespace defaults to POD_NAMESPACE, else triton-system. Empty: --tls-cert-file, or a throwaway
+	// self-signed certificate.
+	Secret string
+	// Service is the Service kube-apiserver reaches the server by, in the Secret's namespace: its names
+	// are the serving certificate's hosts, with Hosts.
+	Service string
+	Hosts   []string
+	// APIServices and Webhooks (MutatingWebhookConfigurations) get the CA bundle in their caBundle.
+	APIServices  []string
+	Webhooks     []string
+	CAValidity   time.Duration
+	CertValidity time.Duration
+}
+
+// SecretRef is the Secret's namespace and name.
+func (c *CertOptions) SecretRef() (namespace, name string) {
+	if ns, n, ok := strings.Cut(c.Secret, "/"); ok {
+		return ns, n
+	}
+	namespace = os.Getenv("POD_NAMESPACE")
+	if namespace == "" {
+		namespace = "triton-system"
+	}
+	return namespace, c.Secret
+}
+
+// Policy is what the certificates must be.
+func (c *CertOptions) Policy() servingcert.Policy {
+	ns, _ := c.SecretRef()
+	return servingcert.Policy{CAValidity: c.CAValidity, CertValidity: c.CertValidity,
+		Hosts: append(servingcert.Hosts(ns, c.Service), c.Hosts...)}
 }
 
 // NewOptions returns the defaults.
@@ -64,6 +105,8 @@ func NewOptions() *Options {
 		EtcdDataDir:  DefaultEtcdDataDir,
 		KubeAPIQPS:   100,
 		KubeAPIBurst: 200,
+		Certs: CertOptions{Service: "triton-apiserver", CAValidity: 5 * 365 * 24 * time.Hour,
+			CertValidity: 90 * 24 * time.Hour},
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha1.SchemeGroupVersion,
 		schema.GroupKind{Group: v1alpha1.GroupName})
@@ -86,6 +129,23 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Requests per second to kube-apiserver, for each of the two clients (the calls', the controller's).")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst,
 		"Burst of requests to kube-apiserver, for each of the two clients.")
+	fs.StringVar(&o.Certs.Secret, "cert-secret", o.Certs.Secret,
+		"[namespace/]name of a Secret in which the server keeps its own CA and serving certificate: created if "+
+			"missing, renewed at two thirds of their life, shared by every replica. The namespace defaults to "+
+			"POD_NAMESPACE. Instead of --tls-cert-file.")
+	fs.StringVar(&o.Certs.Service, "cert-service", o.Certs.Service,
+		"With --cert-secret: the Service (in the Secret's namespace) that kube-apiserver reaches the server by; "+
+			"its DNS names are in the serving certificate.")
+	fs.StringSliceVar(&o.Certs.Hosts, "cert-hosts", o.Certs.Hosts,
+		"With --cert-secret: more DNS names or IP addresses for the serving certificate.")
+	fs.StringSliceVar(&o.Certs.APIServices, "ca-bundle-apiservices", o.Certs.APIServices,
+		"With --cert-secret: APIServices whose spec.caBundle the server keeps set to its CA bundle.")
+	fs.StringSliceVar(&o.Certs.Webhooks, "ca-bundle-webhooks", o.Certs.Webhooks,
+		"With --cert-secret: MutatingWebhookConfigurations whose webhooks' caBundle the server keeps set to its CA bundle.")
+	fs.DurationVar(&o.Certs.CAValidity, "cert-ca-validity", o.Certs.CAValidity,
+		"With --cert-secret: how long a CA the server makes is valid; it is replaced at two thirds of that.")
+	fs.DurationVar(&o.Certs.CertValidity, "cert-validity", o.Certs.CertValidity,
+		"With --cert-secret: how long a serving certificate is valid; it is replaced at two thirds of that.")
 	// --kubeconfig comes from the core API options; say what it is for here.
 	if f := fs.Lookup("kubeconfig"); f != nil {
 		f.Usage = "Kubeconfig of the cluster whose CloneSets the server drives and whose kube-apiserver " +
@@ -107,6 +167,7 @@ func (o *Options) Validate() error {
 	if o.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1"))
 	}
+	errs = append(errs, o.validateCerts()...)
 	if o.EmbeddedEtcd() {
 		if strings.TrimSpace(o.EtcdDataDir) == "" {
 			errs = append(errs, fmt.Errorf("--etcd-data-dir must be set when --etcd-servers is empty"))
@@ -119,12 +180,44 @@ func (o *Options) Validate() error {
 	return utilerrors.NewAggregate(errs)
 }
 
+func (o *Options) validateCerts() []error {
+	c := o.Certs
+	if c.Secret == "" {
+		if len(c.APIServices)+len(c.Webhooks) > 0 {
+			return []error{fmt.Errorf("--ca-bundle-apiservices and --ca-bundle-webhooks need --cert-secret")}
+		}
+		return nil
+	}
+	var errs []error
+	key := o.Recommended.SecureServing.ServerCert.CertKey
+	if key.CertFile != "" || key.KeyFile != "" {
+		errs = append(errs, fmt.Errorf("--cert-secret and --tls-cert-file/--tls-private-key-file cannot both be set"))
+	}
+	ns, name := c.SecretRef()
+	for what, value := range map[string]string{"--cert-secret's namespace": ns, "--cert-secret's name": name, "--cert-service": c.Service} {
+		if msgs := validation.IsDNS1123Subdomain(value); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("%s %q: %s", what, value, strings.Join(msgs, "; ")))
+		}
+	}
+	if c.CAValidity < time.Minute {
+		errs = append(errs, fmt.Errorf("--cert-ca-validity must be at least 1m"))
+	}
+	if c.CertValidity < time.Minute || c.CertValidity > c.CAValidity {
+		errs = append(errs, fmt.Errorf("--cert-validity must be at least 1m and no longer than --cert-ca-validity"))
+	}
+	return errs
+}
+
 // Config turns validated options into the server's configuration. The etcd servers must be known by
 // now: the embedded member, if any, is already running.
 func (o *Options) Config() (*apiserver.Config, error) {
-	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
-		[]net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
-		return nil, fmt.Errorf("creating self-signed certificates: %w", err)
+	// With --cert-secret the serving certificate is already in place (Start); without it and without
+	// --tls-cert-file, a throwaway self-signed one.
+	if o.Recommended.SecureServing.ServerCert.GeneratedCert == nil {
+		if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
+			[]net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+			return nil, fmt.Errorf("creating self-signed certificates: %w", err)
+		}
 	}
 
 	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)

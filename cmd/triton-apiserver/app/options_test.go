@@ -91,6 +91,29 @@ func TestValidate(t *testing.T) {
 		}
 	})
 
+	t.Run("self-managed serving certificate", func(t *testing.T) {
+		t.Setenv("POD_NAMESPACE", "platform")
+		o := parse(t, "--cert-secret=triton-tls", "--ca-bundle-apiservices=v1alpha1.releases.triton.io")
+		require.NoError(t, o.Validate())
+		ns, name := o.Certs.SecretRef()
+		assert.Equal(t, []string{"platform", "triton-tls"}, []string{ns, name}, "the namespace from POD_NAMESPACE")
+		assert.Contains(t, o.Certs.Policy().Hosts, "triton-apiserver.platform.svc", "the name kube-apiserver verifies")
+		ns, _ = parse(t, "--cert-secret=other/triton-tls").Certs.SecretRef()
+		assert.Equal(t, "other", ns)
+
+		for args, want := range map[string]string{
+			"--cert-secret=x --tls-cert-file=/a.crt --tls-private-key-file=/a.key": "cannot both be set",
+			"--ca-bundle-apiservices=v1alpha1.releases.triton.io":                  "need --cert-secret",
+			"--cert-secret=Bad_Name":                                    "--cert-secret's name",
+			"--cert-secret=x --cert-validity=10m --cert-ca-validity=5m": "--cert-validity",
+			"--cert-secret=x --cert-ca-validity=1s":                     "--cert-ca-validity",
+		} {
+			err := parse(t, strings.Fields(args)...).Validate()
+			require.Error(t, err, args)
+			assert.Contains(t, err.Error(), want, args)
+		}
+	})
+
 	t.Run("every bad option at once", func(t *testing.T) {
 		err := parse(t, "--etcd-data-dir=", "--secure-port=70000").Validate()
 		require.Error(t, err)

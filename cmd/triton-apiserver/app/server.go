@@ -44,6 +44,10 @@ func Start(ctx context.Context, o *Options) (*Instance, error) {
 		}
 	}
 
+	if err := o.loadServingCert(ctx); err != nil {
+		stopEtcd()
+		return nil, err
+	}
 	config, err := o.Config()
 	if err != nil {
 		stopEtcd()
