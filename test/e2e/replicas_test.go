@@ -136,6 +136,9 @@ func (m *etcdMember) restart(t *testing.T) {
 type replica struct {
 	process
 	port int
+	// ca is the CA bundle file the replica's serving certificate verifies with (the local server's
+	// Secret: replicas share it, as in a real cluster).
+	ca string
 }
 
 // startReplica starts a replica with the command line of the local server, another port, no embedded
@@ -145,7 +148,7 @@ func startReplica(t *testing.T, name, leaseNamespace string, flags ...string) *r
 	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	r := &replica{port: freePort(t)}
+	r := &replica{port: freePort(t), ca: tritonCA(t)}
 	for i := 0; i < len(base); i++ {
 		switch base[i] {
 		case "--secure-port":
@@ -172,7 +175,7 @@ func (r *replica) url() string { return fmt.Sprintf("https://127.0.0.1:%d", r.po
 func (r *replica) restart(t *testing.T) {
 	t.Helper()
 	r.start(t)
-	client := httpsClient(t, pkiFile("triton-ca.crt"), nil)
+	client := httpsClient(t, tritonCA(t), nil)
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if !r.alive() {
 			return false, fmt.Errorf("%s exited; see %s", r.name, r.log)
@@ -193,7 +196,7 @@ func (r *replica) client() versioned.Interface {
 	config := &rest.Config{
 		Host: r.url(),
 		TLSClientConfig: rest.TLSClientConfig{
-			CAFile:   pkiFile("triton-ca.crt"),
+			CAFile:   r.ca,
 			CertFile: pkiFile("front-proxy-client.crt"),
 			KeyFile:  pkiFile("front-proxy-client.key"),
 		},

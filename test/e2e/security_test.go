@@ -37,6 +37,17 @@ const releasesPath = "/apis/releases.triton.io/v1alpha1/namespaces/%s/releases"
 
 func pkiFile(name string) string { return filepath.Join(local, "pki", name) }
 
+// tritonCA is a file with the CA bundle triton-apiserver serves under: the one it keeps in its Secret
+// (--cert-secret), read now.
+func tritonCA(t *testing.T) string {
+	t.Helper()
+	secret, err := connect(t, "admin").kube.CoreV1().Secrets(tritonNamespace).Get(context.Background(), tritonSecret, metav1.GetOptions{})
+	require.NoError(t, err, "triton-apiserver's serving certificate")
+	file := filepath.Join(t.TempDir(), "triton-ca.crt")
+	require.NoError(t, os.WriteFile(file, secret.Data["ca.crt"], 0o600))
+	return file
+}
+
 // tritonURL is triton-apiserver's own address, from the command line hack/local-up.sh recorded.
 func tritonURL(t *testing.T) string {
 	t.Helper()
@@ -79,7 +90,7 @@ func httpsClient(t *testing.T, caFile string, cert *tls.Certificate) *http.Clien
 
 // direct is a client of triton-apiserver's own port, with cert as its client certificate.
 func direct(t *testing.T, cert *tls.Certificate) *http.Client {
-	return httpsClient(t, pkiFile("triton-ca.crt"), cert)
+	return httpsClient(t, tritonCA(t), cert)
 }
 
 type answer struct {

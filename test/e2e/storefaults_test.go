@@ -149,7 +149,7 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 	proxy, _ := loadPair(t, "front-proxy-client")
 	raw := direct(t, &proxy)
 	asAdmin := frontProxy("admin", "", []string{"system:masters"}, nil)
-	probe := httpsClient(t, pkiFile("triton-ca.crt"), nil)
+	probe := httpsClient(t, tritonCA(t), nil)
 	status := func(path string) int {
 		resp, err := probe.Get(server.url() + path)
 		if err != nil {
