@@ -63,9 +63,10 @@ test-reliability:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAndValidate -fuzztime $(FUZZTIME) ./pkg/apis/releases/install/
 	TRITON_RELIABILITY=full hack/test-e2e.sh -run '$(RELIABILITY_TESTS)' -v -timeout 60m
 
-## bench: benchmarks on the running local control plane (make up first); BENCH=actions,... picks scenarios
+## bench: benchmarks on the local control plane (the one make up left running, else one brought up for the
+## run); BENCH=actions,... picks scenarios
 bench:
-	$(GO) test -tags bench -count=1 -timeout 90m -run TestBench -v ./test/bench/
+	hack/bench.sh
 
 ## tools: build the local control plane's binaries (skips those that are current)
 tools:

@@ -10,7 +10,7 @@ cd "${ROOT}"
 
 "${ROOT}/hack/local-up.sh" --detach
 status=0
-go test -tags e2e -count=1 -timeout 20m ./test/e2e/... "$@" || status=$?
+go test -tags e2e -count=1 -timeout 35m ./test/e2e/... "$@" || status=$?
 if [[ ${status} -ne 0 ]]; then
     # CI shows only what is printed: the end of every component's log.
     for f in "${LOCAL_DIR:-${ROOT}/_output/local}"/logs/*.log; do
