@@ -7,11 +7,11 @@ import (
 	"sync"
 	"time"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
@@ -133,31 +133,28 @@ func (s *Server) Run(ctx context.Context, _ int) {
 	byName := func(name string) func(*metav1.ListOptions) {
 		return func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + name }
 	}
-	var informers []cache.SharedIndexInformer
-	secrets := cache.NewSharedIndexInformer(cache.NewFilteredListWatchFromClient(s.Store.Client.CoreV1().RESTClient(),
-		"secrets", s.Store.Namespace, byName(s.Store.Name)), &corev1.Secret{}, 0, cache.Indexers{})
-	_, _ = secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	secrets := informers.NewSharedInformerFactoryWithOptions(s.Store.Client, 0,
+		informers.WithNamespace(s.Store.Namespace), informers.WithTweakListOptions(byName(s.Store.Name)))
+	_, _ = secrets.Core().V1().Secrets().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { s.fromSecret(obj); kick() },
 		UpdateFunc: func(_, obj interface{}) { s.fromSecret(obj); kick() },
 		DeleteFunc: func(interface{}) { kick() },
 	})
-	informers = append(informers, secrets)
+	secrets.Start(ctx.Done())
+	defer secrets.Shutdown()
 	if !s.Injector.Empty() {
 		for _, name := range s.Injector.APIServices {
-			inf := dynamicinformer.NewFilteredDynamicInformer(s.Injector.Dynamic, APIServiceResource, "", 0,
-				cache.Indexers{}, byName(name)).Informer()
-			_, _ = inf.AddEventHandler(handler)
-			informers = append(informers, inf)
+			f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.Injector.Dynamic, 0, "", byName(name))
+			_, _ = f.ForResource(APIServiceResource).Informer().AddEventHandler(handler)
+			f.Start(ctx.Done())
+			defer f.Shutdown()
 		}
 		for _, name := range s.Injector.Webhooks {
-			inf := cache.NewSharedIndexInformer(cache.NewFilteredListWatchFromClient(s.Injector.Kube.AdmissionregistrationV1().RESTClient(),
-				"mutatingwebhookconfigurations", "", byName(name)), &admissionregistrationv1.MutatingWebhookConfiguration{}, 0, cache.Indexers{})
-			_, _ = inf.AddEventHandler(handler)
-			informers = append(informers, inf)
+			f := informers.NewSharedInformerFactoryWithOptions(s.Injector.Kube, 0, informers.WithTweakListOptions(byName(name)))
+			_, _ = f.Admissionregistration().V1().MutatingWebhookConfigurations().Informer().AddEventHandler(handler)
+			f.Start(ctx.Done())
+			defer f.Shutdown()
 		}
-	}
-	for _, inf := range informers {
-		go inf.RunWithContext(ctx)
 	}
 
 	backoff := time.Second
