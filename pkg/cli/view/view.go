@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
@@ -160,24 +161,76 @@ func current(r *v1alpha1.Release) *v1alpha1.ReleaseBatch {
 // Status writes the whole status view: summary, phase, the batch table, what it waits for, and the
 // command that moves it on.
 func Status(w io.Writer, r *v1alpha1.Release) error {
-	var b strings.Builder
-	b.WriteString(Summary(r) + "\n")
-	b.WriteString(phaseLine(r) + "\n")
+	return StatusFit(w, r, 0, 0)
+}
+
+// StatusFit writes the status view cut to fit a terminal of width columns and height rows, so that it
+// can be redrawn in place: every line at most width characters (a cut line ends in "…"), and at most
+// height-1 lines, the cursor's line below them. When the batches do not all fit, the table keeps the
+// current batch, the one before it and as many after it as fit, and a line says how many were left out.
+// 0 for width or height is no limit.
+func StatusFit(w io.Writer, r *v1alpha1.Release, width, height int) error {
+	var head, tail []string
+	head = append(head, Summary(r), phaseLine(r))
 	if line := PodsLine(r); line != "" {
-		b.WriteString(line + "\n")
+		head = append(head, line)
 	}
-	b.WriteString("\n")
-	if err := Batches(&b, r); err != nil {
+	head = append(head, "")
+	var table strings.Builder
+	if err := Batches(&table, r); err != nil {
 		return err
 	}
-	b.WriteString("\n")
+	rows := strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n")
+	header, rows := rows[0], rows[1:]
 	wait, next := Waiting(r)
-	b.WriteString("Waiting for: " + wait + "\n")
+	tail = append(tail, "", "Waiting for: "+wait)
 	if next != "" {
-		b.WriteString("Next: " + next + "\n")
+		tail = append(tail, "Next: "+next)
+	}
+
+	lines := concat(head, []string{header}, rows, tail)
+	if limit := height - 1; height > 0 && len(lines) > limit {
+		// Room for the rows and the line that says how many are not shown.
+		room := limit - len(head) - 1 - len(tail) - 1
+		if room < 1 {
+			room = 1
+		}
+		if room < len(rows) {
+			cur := int(r.Status.CurrentBatch) - 1
+			cur = min(cur, len(rows)-1)
+			start := max(min(cur-1, len(rows)-room), 0)
+			shown := rows[start : start+room]
+			note := fmt.Sprintf("  ... %d of %d batches not shown (%d before, %d after); the terminal has %d lines",
+				len(rows)-room, len(rows), start, len(rows)-start-room, height)
+			lines = concat(head, []string{header}, shown, []string{note}, tail)
+		}
+		if len(lines) > limit {
+			lines = lines[:max(limit, 0)]
+		}
+	}
+	var b strings.Builder
+	for _, line := range lines {
+		b.WriteString(cut(line, width) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// cut shortens line to width characters, the last of them "…"; 0 is no limit.
+func cut(line string, width int) string {
+	if width <= 0 || utf8.RuneCountInString(line) <= width {
+		return line
+	}
+	runes := []rune(line)
+	return string(runes[:width-1]) + "…"
 }
 
 // Batches writes the plan as a table, one batch a line, with progress bars.

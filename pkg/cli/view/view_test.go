@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -192,4 +193,56 @@ func TestStatusShowsSurge(t *testing.T) {
 	r.Status.CloneSet = &v1alpha1.CloneSetObservation{Replicas: 5, UpdatedReplicas: 3, UpdatedReadyReplicas: 1}
 	assert.Equal(t, "Surge: maxSurge 50% of each batch: new pods come up beside the 5 replicas; 3 new (1 Ready)", PodsLine(r))
 	assert.Empty(t, PodsLine(tutorial()), "neither blue/green nor surge: no line")
+}
+
+// many is the tutorial's release with n batches of 1 pod, at batch current.
+func many(n, current int) *v1alpha1.Release {
+	r := tutorial()
+	r.Status.Batches = nil
+	for i := 1; i <= n; i++ {
+		r.Status.Batches = append(r.Status.Batches, v1alpha1.ReleaseBatch{Index: int32(i), Replicas: 1, Target: int32(i), Phase: v1alpha1.BatchPending})
+	}
+	r.Status.CurrentBatch = int32(current)
+	return r
+}
+
+func TestStatusFitCutsTheViewToTheTerminal(t *testing.T) {
+	var full, fit, unlimited strings.Builder
+	require.NoError(t, Status(&full, many(20, 9)))
+	require.NoError(t, StatusFit(&unlimited, many(20, 9), 0, 0))
+	assert.Equal(t, full.String(), unlimited.String(), "0 is no limit")
+	// A terminal big enough changes nothing.
+	require.NoError(t, StatusFit(&fit, many(20, 9), 200, 100))
+	assert.Equal(t, full.String(), fit.String())
+
+	fit.Reset()
+	require.NoError(t, StatusFit(&fit, many(20, 9), 40, 12))
+	lines := strings.Split(strings.TrimSuffix(fit.String(), "\n"), "\n")
+	assert.Len(t, lines, 11, "height-1 lines: the cursor's line stays on the screen\n%s", fit.String())
+	for _, l := range lines {
+		assert.LessOrEqual(t, utf8.RuneCountInString(l), 40, l)
+	}
+	assert.Equal(t, "Release shop/nginx-update: Update to ng…", lines[0])
+	// 11 lines: 3 above the table, its header, 4 batches, the note, a blank and Waiting for.
+	assert.Regexp(t, `^  8\s`, lines[4], "the batch before the current one")
+	assert.Regexp(t, `^> 9\s`, lines[5], "the current batch")
+	assert.Regexp(t, `^  11\s`, lines[7])
+	assert.Equal(t, "  ... 16 of 20 batches not shown (7 bef…", lines[8])
+	assert.True(t, strings.HasPrefix(lines[10], "Waiting for: "), lines[10])
+
+	// At the last batch, the window ends with it.
+	fit.Reset()
+	require.NoError(t, StatusFit(&fit, many(20, 20), 0, 12))
+	assert.Contains(t, fit.String(), "> 20 ")
+	assert.Contains(t, fit.String(), "  ... 16 of 20 batches not shown (16 before, 0 after); the terminal has 12 lines\n")
+	// Before the first batch, the window starts at 1.
+	fit.Reset()
+	require.NoError(t, StatusFit(&fit, many(20, 0), 0, 12))
+	assert.Regexp(t, `(?m)^  1\s`, fit.String())
+	assert.Contains(t, fit.String(), "(0 before, 16 after)")
+
+	// A tiny terminal still gets no more lines than it has.
+	fit.Reset()
+	require.NoError(t, StatusFit(&fit, many(20, 9), 10, 4))
+	assert.Equal(t, 3, strings.Count(fit.String(), "\n"), fit.String())
 }
