@@ -1,6 +1,7 @@
 // Command kubectl-release is the `kubectl release` plugin: the status of a release as a live table of
 // batches, the action verbs, the plan of a release before it exists, its history, and shortcuts that
-// create releases. Put it on the PATH; kubectl finds it by its name.
+// create releases. Put it on the PATH; kubectl finds it by its name. Linked or copied as
+// kubectl_complete-release, it is the completion kubectl (1.26 and later) asks for `kubectl release <TAB>`.
 package main
 
 import (
@@ -16,7 +17,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := app.Run(ctx, os.Args[1:], genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	code := app.Main(ctx, os.Args, genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	stop()
 	os.Exit(code)
 }

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/cli/view"
@@ -34,6 +36,7 @@ type actionFlags struct {
 	dryRun        string
 	wait          bool
 	timeout       time.Duration
+	print         *genericclioptions.PrintFlags
 }
 
 func (f *actionFlags) add(cmd *cobra.Command, waits bool) {
@@ -45,6 +48,10 @@ func (f *actionFlags) add(cmd *cobra.Command, waits bool) {
 		cmd.Flags().BoolVar(&f.wait, "wait", false, "then wait until the release needs the next call or ends (exit 1 if it Failed or was Canceled)")
 		cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait: give up after this long (exit 7); 0 waits for ever")
 	}
+	f.print = genericclioptions.NewPrintFlags("").WithTypeSetter(scheme)
+	addPrintFlags(cmd, f.print)
+	output := cmd.Flag("output")
+	output.Usage = strings.TrimSuffix(output.Usage, ".") + ": prints the Release the server answered (with --wait: the Release when the wait ends)"
 }
 
 // request is the call's body from the flags.
@@ -56,15 +63,44 @@ func (f *actionFlags) request(cmd *cobra.Command) *v1alpha1.ReleaseRequest {
 	return req
 }
 
+// actionExamples are the examples of each verb.
+var actionExamples = map[string]string{
+	"next": `  # The canary (batch 1) is Smoked: pull it into traffic, only if it is still at batch 1
+  kubectl release next nginx-update --expected-batch 1 --reason "canary looks good"
+
+  # Start the next batch and wait until the release needs you again
+  kubectl release next nginx-update --expected-batch 1 --wait --timeout 10m
+
+  # Skip to batch 3; print the release as the server answered, in YAML
+  kubectl release next nginx-update --to-batch 3 -o yaml`,
+	"pause": `  # Hold the release and its CloneSet where they are
+  kubectl release pause nginx-update --reason "checking the dashboards"
+
+  # What would pausing answer? Nothing changes
+  kubectl release pause nginx-update --dry-run=server -o json`,
+	"resume": `  # Go on after a pause
+  kubectl release resume nginx-update
+
+  # Retry the current batch of a Failed release and wait for it
+  kubectl release resume nginx-update --reason "image pull fixed" --wait`,
+	"cancel": `  # Pull the release's pods out of traffic and put the CloneSet nginx back as it was
+  kubectl release cancel nginx-update --reason "1.28 canary shows errors"
+
+  # Print only the release's phase afterwards
+  kubectl release cancel nginx-update -o jsonpath='{.status.phase}'`,
+}
+
 func newActionCommand(o *options, verb, short string) *cobra.Command {
 	var (
 		f       actionFlags
 		toBatch int32
 	)
 	cmd := &cobra.Command{
-		Use:   verb + " NAME",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Use:               verb + " NAME",
+		Short:             short,
+		Example:           actionExamples[verb],
+		ValidArgsFunction: completeRelease(o),
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := f.request(cmd)
 			if cmd.Flags().Changed("to-batch") {
@@ -93,7 +129,13 @@ func newPromoteCommand(o *options) *cobra.Command {
 		Long: `promote moves the release on, as next does. With --full it moves straight to the last batch (every batch
 between is recorded as skipped), which is pulled into traffic once its pods are up; the release then finishes
 by itself once that batch is Baked, with no further call. Like next, it needs the current batch Smoked or Baked.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  # Move nginx-update on, as next does
+  kubectl release promote nginx-update --expected-batch 2
+
+  # Straight to the last batch and on to the end, then wait for the end
+  kubectl release promote nginx-update --full --wait`,
+		ValidArgsFunction: completeRelease(o),
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := f.request(cmd)
 			if full {
@@ -119,6 +161,10 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 	if err != nil {
 		return err
 	}
+	printObject, err := objectPrinter(f.print, o.streams.Out)
+	if err != nil {
+		return err
+	}
 	releases, _, err := o.releases()
 	if err != nil {
 		return err
@@ -127,12 +173,18 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 	if err != nil {
 		return err
 	}
-	suffix := ""
-	if dry != nil {
-		suffix = " (server dry run)"
+	waits := f.wait && dry == nil
+	switch {
+	case printObject != nil && !waits:
+		return printObject(r)
+	case printObject == nil:
+		suffix := ""
+		if dry != nil {
+			suffix = " (server dry run)"
+		}
+		fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", r.Name, verb, where(r), suffix)
 	}
-	fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", r.Name, verb, where(r), suffix)
-	if !f.wait || dry != nil {
+	if !waits {
 		return nil
 	}
 	ctx := cmd.Context()
@@ -141,7 +193,7 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	return waitForTurn(ctx, o, releases, r.Name)
+	return waitForTurn(ctx, o, releases, r.Name, printObject)
 }
 
 // call performs verb on the release.
@@ -182,7 +234,8 @@ func where(r *v1alpha1.Release) string {
 
 // waitForTurn waits until the release needs a person again (AwaitingNext, Paused, Failed) or ends,
 // then prints its status. Succeeded or waiting: exit 0; Failed or Canceled: exit 1.
-func waitForTurn(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, name string) error {
+// With printObject (-o), the release is printed so instead.
+func waitForTurn(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, name string, printObject printFunc) error {
 	var last *v1alpha1.Release
 	// follow starts with a read, which is at least as new as the call's own write.
 	err := follow(ctx, releases, name, func(r *v1alpha1.Release) (bool, error) {
@@ -197,7 +250,12 @@ func waitForTurn(ctx context.Context, o *options, releases releasesv1alpha1.Rele
 	if err != nil {
 		return err
 	}
-	if err := view.Status(o.streams.Out, last); err != nil {
+	if printObject != nil {
+		err = printObject(last)
+	} else {
+		err = view.Status(o.streams.Out, last)
+	}
+	if err != nil {
 		return err
 	}
 	if code, done := finishedCode(last); done && code != ExitOK {

@@ -20,7 +20,12 @@ func newPlanCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -f release.yaml",
 		Short: "Show the batches a release would run, computed by the server, without creating anything",
-		Args:  cobra.NoArgs,
+		Example: `  # The plan of the release in nginx-update.yaml
+  kubectl release plan -f nginx-update.yaml
+
+  # From stdin, as the server would store it
+  cat nginx-update.yaml | kubectl release plan -f - -o yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
 				return usageError("plan needs -f FILE (a Release in YAML or JSON; - reads stdin)")
@@ -73,7 +78,7 @@ func newPlanCommand(o *options) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "the Release, YAML or JSON (- for stdin)")
-	printFlags.AddFlags(cmd)
+	addPrintFlags(cmd, printFlags)
 	return cmd
 }
 

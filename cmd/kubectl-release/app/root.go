@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -58,10 +59,36 @@ var scheme = func() *runtime.Scheme {
 	return s
 }()
 
-// options are what every command shares: kubectl's connection flags and the streams.
+// options are what every command shares: kubectl's connection flags, the streams, and how to reach the
+// clients and the terminal (replaced in tests).
 type options struct {
 	flags   *genericclioptions.ConfigFlags
 	streams genericiooptions.IOStreams
+
+	// releaseClient and kruiseClient are the clientsets for the flags' cluster.
+	releaseClient func() (versioned.Interface, error)
+	kruiseClient  func() (kruiseclient.Interface, error)
+	// terminal says whether w is a terminal and its size in cells (0 when it cannot tell).
+	terminal func(w io.Writer) (ok bool, width, height int)
+}
+
+func newOptions(streams genericiooptions.IOStreams) *options {
+	o := &options{flags: genericclioptions.NewConfigFlags(true), streams: streams, terminal: terminalSize}
+	o.releaseClient = func() (versioned.Interface, error) {
+		config, err := o.flags.ToRESTConfig()
+		if err != nil {
+			return nil, err
+		}
+		return versioned.NewForConfig(config)
+	}
+	o.kruiseClient = func() (kruiseclient.Interface, error) {
+		config, err := o.flags.ToRESTConfig()
+		if err != nil {
+			return nil, err
+		}
+		return kruiseclient.NewForConfig(config)
+	}
+	return o
 }
 
 func (o *options) namespace() (string, error) {
@@ -88,11 +115,7 @@ func (o *options) release(ctx context.Context, name string) (*releasesv1alpha1ap
 }
 
 func (o *options) releasesIn(ns string) (releasesv1alpha1.ReleaseInterface, string, error) {
-	config, err := o.flags.ToRESTConfig()
-	if err != nil {
-		return nil, "", err
-	}
-	client, err := versioned.NewForConfig(config)
+	client, err := o.releaseClient()
 	if err != nil {
 		return nil, "", err
 	}
@@ -100,11 +123,7 @@ func (o *options) releasesIn(ns string) (releasesv1alpha1.ReleaseInterface, stri
 }
 
 func (o *options) kruise() (kruiseclient.Interface, error) {
-	config, err := o.flags.ToRESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	return kruiseclient.NewForConfig(config)
+	return o.kruiseClient()
 }
 
 // exitError carries an exit code.
@@ -122,18 +141,28 @@ func usageError(format string, args ...interface{}) error {
 
 // NewCommand is `kubectl release`.
 func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &options{flags: genericclioptions.NewConfigFlags(true), streams: streams}
+	return newCommand(newOptions(streams))
+}
+
+func newCommand(o *options) *cobra.Command {
+	streams := o.streams
 	cmd := &cobra.Command{
 		Use:         "release",
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl release"},
 		Short:       "Drive releases.triton.io Releases: see them move, step them, hold them, undo them",
 		Long: `kubectl release drives Triton releases: a canary first, then batch after batch, each as fast as you allow.
-
-  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --batch-size 50%
-  kubectl release status nginx-update-x2f9k -w
-  kubectl release next nginx-update-x2f9k --expected-batch 1
+Shell completion, for kubectl-release and for kubectl release: kubectl release completion --help.
 
 ` + exitCodesHelp,
+		Example: `  # Release nginx:1.28 to the CloneSet nginx: one canary pod, then half the pods at a time
+  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --batch-size 50% --name nginx-update
+
+  # Follow it, and move it on when it waits for you
+  kubectl release status nginx-update -w
+  kubectl release next nginx-update --expected-batch 1
+
+  # Which release runs on the CloneSet nginx
+  kubectl release status cloneset/nginx`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -156,20 +185,31 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newVersionCommand(o),
 		newHistoryCommand(o),
 		newUpdateCommand(o), newScaleCommand(o), newRestartCommand(o), newRollbackCommand(o),
+		newCompletionCommand(o),
 	)
 	return cmd
 }
 
+// Main runs the plugin as the process argv (os.Args) asks: as kubectl-release, or, when argv[0] is
+// kubectl_complete-release, as kubectl-release __complete.
+func Main(ctx context.Context, argv []string, streams genericiooptions.IOStreams) int {
+	return Run(ctx, Args(argv), streams)
+}
+
 // Run runs the command line and returns the exit code; errors are one line on stderr.
 func Run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
-	cmd := NewCommand(streams)
+	return run(ctx, newOptions(streams), args)
+}
+
+func run(ctx context.Context, o *options, args []string) int {
+	cmd := newCommand(o)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	code, message := describe(err)
-	fmt.Fprintln(streams.ErrOut, "error: "+oneLine(message))
+	fmt.Fprintln(o.streams.ErrOut, "error: "+oneLine(message))
 	return code
 }
 

@@ -36,7 +36,7 @@ func (f *strategyFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noPullIn, "no-pull-in", false, "give pods traffic as soon as they are ready, without the readiness gate")
 	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", `"server": show the plan the server computes, create nothing`)
 	f.print = genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme)
-	f.print.AddFlags(cmd)
+	addPrintFlags(cmd, f.print)
 }
 
 // release is a Release of action on cloneSet with the flags' strategy. Bad flags are refused here,
@@ -112,7 +112,16 @@ func newUpdateCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update CLONESET --image CONTAINER=IMAGE...",
 		Short: "Release new images to a CloneSet: canary first, then batch after batch",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # nginx:1.28 to the CloneSet nginx: one canary pod, then half the pods at a time
+  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --batch-size 50% --name nginx-update
+
+  # Two containers, every batch on its own after a minute, no canary
+  kubectl release update nginx --image nginx=nginx:1.28 --image sidecar=envoy:v1.34 --batch-size 2 --mode Auto --interval 60
+
+  # The batches the server would run, without creating the release
+  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --dry-run=server`,
+		ValidArgsFunction: completeCloneSet(o),
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(images) == 0 {
 				return usageError("update needs at least one --image CONTAINER=IMAGE")
@@ -181,7 +190,13 @@ func newScaleCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scale CLONESET --replicas N [--delete POD...]",
 		Short: "Scale a CloneSet out or in, batch by batch; on the way in, the named pods go first",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # The CloneSet nginx out to 10 pods, 2 at a time, each batch on its own
+  kubectl release scale nginx --replicas 10 --batch-size 2 --mode Auto --name nginx-out
+
+  # In to 3 pods, nginx-9vgk9 first; print the new release's name
+  kubectl release scale nginx --replicas 3 --delete nginx-9vgk9 -o name`,
+		ValidArgsFunction: completeCloneSet(o),
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("replicas") {
 				return usageError("scale needs --replicas N")
@@ -206,7 +221,10 @@ func newRestartCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restart CLONESET",
 		Short: "Replace every pod of a CloneSet, batch by batch",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # Replace the pods of the CloneSet nginx, a canary pod first, then a quarter at a time
+  kubectl release restart nginx --canary 1 --batch-size 25% --name nginx-restart`,
+		ValidArgsFunction: completeCloneSet(o),
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := f.release(args[0], v1alpha1.ActionRestart)
 			if err != nil {
@@ -225,7 +243,13 @@ func newRollbackCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback CLONESET [--to-revision R]",
 		Short: "Go back to an earlier revision of a CloneSet (default: the one before the current), batch by batch",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # The CloneSet nginx back to its revision before the current one, in one batch
+  kubectl release rollback nginx --name nginx-rollback
+
+  # Back to a given ControllerRevision, two pods at a time
+  kubectl release rollback nginx --to-revision nginx-5d4b9c7f8 --batch-size 2`,
+		ValidArgsFunction: completeCloneSet(o),
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := f.release(args[0], v1alpha1.ActionRollback)
 			if err != nil {
