@@ -459,7 +459,7 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		}
 	}
 	walk(NewCommand(genericiooptions.NewTestIOStreamsDiscard()))
-	assert.GreaterOrEqual(t, count, 15)
+	assert.GreaterOrEqual(t, count, 16)
 }
 
 // The commands that name a release or a CloneSet complete it.

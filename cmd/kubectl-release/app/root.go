@@ -187,6 +187,11 @@ Shell completion, for kubectl-release and for kubectl release: kubectl release c
 		newUpdateCommand(o), newScaleCommand(o), newRestartCommand(o), newRollbackCommand(o),
 		newCompletionCommand(o),
 	)
+	// cobra's help command, made now so that it has an example too.
+	cmd.InitDefaultHelpCmd()
+	if help, _, err := cmd.Find([]string{"help"}); err == nil && help != cmd {
+		help.Example = "  # How to use status\n  kubectl release help status"
+	}
 	return cmd
 }
 
