@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/triton-io/triton/pkg/version.version=$(VERSION)
 IMAGE ?= triton-apiserver:$(VERSION)
 
-.PHONY: all build image tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
+.PHONY: all build image dist tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
 
 all: build
 
@@ -23,6 +23,11 @@ build:
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(OUTPUT)/image/triton-apiserver ./cmd/triton-apiserver
 	$(GO) run ./hack/image -binary $(OUTPUT)/image/triton-apiserver -tag $(IMAGE) -version $(VERSION) -o $(OUTPUT)/triton-apiserver-image.tar
+
+## dist: kubectl-release archives for linux and darwin (amd64, arm64), checksums and the krew manifest in
+## _output/dist (VERSION=vX.Y.Z for krew)
+dist:
+	VERSION=$(VERSION) hack/dist.sh
 
 ## generate: regenerate deepcopy, defaults, conversion, OpenAPI, clientset, listers, informers, apply configurations
 generate:
