@@ -5,6 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -16,7 +18,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -237,4 +241,89 @@ func podSpecOf(t *testing.T, rendered string) corev1.PodSpec {
 	}
 	t.Fatal("no Deployment")
 	return corev1.PodSpec{}
+}
+
+// The CA rotated in its time, on the real kube-apiserver: a replica whose CA lives 90 s and whose serving
+// certificates live 60 s keeps its own Secret and the caBundle of a webhook configuration. Every TLS
+// handshake with it, until a certificate of its second CA is served, is verified by the caBundle
+// kube-apiserver holds right after: the new CA is trusted before anything it signed is served.
+func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	allowLeaderElection(t, ctx, admin, ns)
+	secretName, webhookName := "rotating-tls", "triton-e2e-rotation-"+ns
+	sa := []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: tritonNamespace, Name: "triton-apiserver"}}
+	// What the deploy manifests grant for the server's own Secret and webhook configuration, for these.
+	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "serving-cert"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{secretName}, Verbs: []string{"get", "list", "watch", "update"}},
+		}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "serving-cert"},
+		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "serving-cert"}, Subjects: sa}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: webhookName},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"},
+			ResourceNames: []string{webhookName}, Verbs: []string{"update"}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: webhookName},
+		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: webhookName}, Subjects: sa}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	// A webhook that never runs (it matches namespaces no one labels); only its caBundle matters.
+	none, ignore, path := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore, "/never"
+	_, err = admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: webhookName},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name: "never.e2e.triton.io", AdmissionReviewVersions: []string{"v1"}, SideEffects: &none, FailurePolicy: &ignore,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
+				Namespace: tritonNamespace, Name: "triton-apiserver", Path: &path}},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"e2e.triton.io/never": "true"}},
+			Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}},
+		}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		bg := context.Background()
+		_ = admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(bg, webhookName, metav1.DeleteOptions{})
+		_ = admin.kube.RbacV1().ClusterRoleBindings().Delete(bg, webhookName, metav1.DeleteOptions{})
+		_ = admin.kube.RbacV1().ClusterRoles().Delete(bg, webhookName, metav1.DeleteOptions{})
+	})
+
+	store := startEtcd(t, "etcd-rotation")
+	replica := startReplica(t, "triton-rotation", ns, "--etcd-servers", store.url,
+		"--cert-secret", ns+"/"+secretName, "--ca-bundle-apiservices", "", "--ca-bundle-webhooks", webhookName,
+		"--cert-ca-validity", "90s", "--cert-validity", "60s")
+	addr := strings.TrimPrefix(replica.url(), "https://")
+
+	var issuers []string
+	serials := map[string]bool{}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for handshakes := 0; len(issuers) < 2; handshakes++ {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // verified below, against the caBundle
+		require.NoError(t, err)
+		served := conn.ConnectionState().PeerCertificates[0]
+		conn.Close()
+		config, err := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, webhookName, metav1.GetOptions{})
+		require.NoError(t, err)
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(config.Webhooks[0].ClientConfig.CABundle)
+		_, err = served.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.0.1"})
+		require.NoError(t, err, "handshake %d: the served certificate (serial %s, from %s) does not verify with the caBundle kube-apiserver holds",
+			handshakes, served.SerialNumber, served.Issuer.CommonName)
+		serials[served.SerialNumber.String()] = true
+		if len(issuers) == 0 || issuers[len(issuers)-1] != served.Issuer.CommonName {
+			issuers = append(issuers, served.Issuer.CommonName)
+			t.Logf("handshake %d: a certificate of %s", handshakes, served.Issuer.CommonName)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for a certificate of a second CA; served %d certificates of %v", len(serials), issuers)
+		case <-tick.C:
+		}
+	}
+	assert.GreaterOrEqual(t, len(serials), 2, "the serving certificate was renewed")
 }

@@ -136,25 +136,35 @@ func (m *etcdMember) restart(t *testing.T) {
 type replica struct {
 	process
 	port int
-	// ca is the CA bundle file the replica's serving certificate verifies with (the local server's
-	// Secret: replicas share it, as in a real cluster).
-	ca string
+	// secret is the replica's --cert-secret (the local server's, shared as in a real cluster, unless
+	// flags name another) and ca the file of its CA bundle, read when the replica last became ready.
+	secret, ca string
 }
 
 // startReplica starts a replica with the command line of the local server, another port, no embedded
-// etcd, and flags; POD_NAMESPACE is leaseNamespace. It returns once /readyz answers 200.
+// etcd, and flags (a flag the local server has, given again, takes its place); POD_NAMESPACE is
+// leaseNamespace. It returns once /readyz answers 200.
 func startReplica(t *testing.T, name, leaseNamespace string, flags ...string) *replica {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	r := &replica{port: freePort(t), ca: tritonCA(t)}
+	r := &replica{port: freePort(t), secret: tritonNamespace + "/" + tritonSecret}
+	given := map[string]bool{}
+	for i, f := range flags {
+		if strings.HasPrefix(f, "--") {
+			given[f] = true
+			if f == "--cert-secret" && i+1 < len(flags) {
+				r.secret = flags[i+1]
+			}
+		}
+	}
 	for i := 0; i < len(base); i++ {
-		switch base[i] {
-		case "--secure-port":
+		switch {
+		case base[i] == "--secure-port":
 			r.args = append(r.args, base[i], strconv.Itoa(r.port))
 			i++
-		case "--etcd-data-dir":
+		case base[i] == "--etcd-data-dir" || given[base[i]]:
 			i++
 		default:
 			r.args = append(r.args, base[i])
@@ -175,12 +185,15 @@ func (r *replica) url() string { return fmt.Sprintf("https://127.0.0.1:%d", r.po
 func (r *replica) restart(t *testing.T) {
 	t.Helper()
 	r.start(t)
-	client := httpsClient(t, tritonCA(t), nil)
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if !r.alive() {
 			return false, fmt.Errorf("%s exited; see %s", r.name, r.log)
 		}
-		resp, err := client.Get(r.url() + "/readyz")
+		if _, err := connect(t, "admin").kube.CoreV1().Secrets(strings.Split(r.secret, "/")[0]).Get(ctx, strings.Split(r.secret, "/")[1], metav1.GetOptions{}); err != nil {
+			return false, nil // the replica makes its Secret before it listens
+		}
+		r.ca = secretCA(t, r.secret)
+		resp, err := httpsClient(t, r.ca, nil).Get(r.url() + "/readyz")
 		if err != nil {
 			return false, nil
 		}

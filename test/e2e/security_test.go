@@ -39,11 +39,15 @@ func pkiFile(name string) string { return filepath.Join(local, "pki", name) }
 
 // tritonCA is a file with the CA bundle triton-apiserver serves under: the one it keeps in its Secret
 // (--cert-secret), read now.
-func tritonCA(t *testing.T) string {
+func tritonCA(t *testing.T) string { return secretCA(t, tritonNamespace+"/"+tritonSecret) }
+
+// secretCA is a file with the CA bundle of the serving certificate Secret namespace/name, read now.
+func secretCA(t *testing.T, ref string) string {
 	t.Helper()
-	secret, err := connect(t, "admin").kube.CoreV1().Secrets(tritonNamespace).Get(context.Background(), tritonSecret, metav1.GetOptions{})
-	require.NoError(t, err, "triton-apiserver's serving certificate")
-	file := filepath.Join(t.TempDir(), "triton-ca.crt")
+	ns, name, _ := strings.Cut(ref, "/")
+	secret, err := connect(t, "admin").kube.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(t, err, "the serving certificate in %s", ref)
+	file := filepath.Join(t.TempDir(), "ca.crt")
 	require.NoError(t, os.WriteFile(file, secret.Data["ca.crt"], 0o600))
 	return file
 }
