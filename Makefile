@@ -33,10 +33,12 @@ dist:
 generate:
 	hack/update-codegen.sh
 
-## verify: generated code and the README's role table are current, code is gofmt'd and passes go vet
+## verify: generated code and the README's role table are current, the README's commands name what exists,
+## code is gofmt'd and passes go vet
 verify:
 	hack/verify-codegen.sh
 	$(GO) run ./hack/role-table -verify README.md
+	$(GO) run ./hack/readme-commands README.md Makefile
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e,bench ./test/...
