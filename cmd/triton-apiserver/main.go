@@ -1,4 +1,3 @@
-// Command triton-apiserver serves the releases.triton.io API.
 package main
 
 import (

@@ -1,4 +1,3 @@
-// Package app is the kubectl-release command line.
 package app
 
 import (

@@ -1,6 +1,3 @@
-// Package cloneset is the only code that writes CloneSets and the readiness gate conditions of their pods.
-// It makes a CloneSet what a Release wants (plan.IntentOf) with absolute values, so every write is
-// idempotent, and it honours dry-run on every write.
 package cloneset
 
 import (

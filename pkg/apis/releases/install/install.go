@@ -1,4 +1,3 @@
-// Package install registers the releases.triton.io group in a scheme.
 package install
 
 import (

@@ -1,0 +1,2 @@
+// Package app is the kubectl-release command line.
+package app

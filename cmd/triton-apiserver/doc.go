@@ -1,0 +1,2 @@
+// Command triton-apiserver serves the releases.triton.io API.
+package main
