@@ -12,6 +12,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -79,6 +80,10 @@ type Config struct {
 	Driver *cloneset.Driver
 	// ControllerDriver is the controller's, with a client of its own; nil: Driver.
 	ControllerDriver *cloneset.Driver
+	// LeaseClient renews the controller's Lease, with a client of its own so that the controller's work
+	// never delays a renewal (the rate limiter of its client is shared by its reads and writes); nil:
+	// ControllerDriver's.
+	LeaseClient kubernetes.Interface
 	// StorageGate, when set, is probed from a post-start hook with StorageProbe (the chain must come
 	// from HandlerChain with the same gate).
 	StorageGate  *storagegate.Gate
@@ -92,6 +97,7 @@ type CompletedConfig struct {
 	GenericConfig    genericapiserver.CompletedConfig
 	Driver           *cloneset.Driver
 	ControllerDriver *cloneset.Driver
+	LeaseClient      kubernetes.Interface
 	StorageGate      *storagegate.Gate
 	StorageProbe     func() (storagegate.Probe, func(), error)
 	Claims           *claim.Locks
@@ -108,7 +114,11 @@ func (c *Config) Complete() CompletedConfig {
 	if controllerDriver == nil {
 		controllerDriver = c.Driver
 	}
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver,
+	leaseClient := c.LeaseClient
+	if leaseClient == nil && controllerDriver != nil {
+		leaseClient = controllerDriver.Kube
+	}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver, LeaseClient: leaseClient,
 		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims}
 }
 
@@ -172,14 +182,14 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	if c.Driver != nil {
 		// The controller talks to releases through the server's own loopback client.
-		driver := c.ControllerDriver
+		driver, leaseClient := c.ControllerDriver, c.LeaseClient
 		generic.AddPostStartHookOrDie("start-release-controller", func(hook genericapiserver.PostStartHookContext) error {
 			client, err := versioned.NewForConfig(hook.LoopbackClientConfig)
 			if err != nil {
 				return err
 			}
 			// A fresh controller (informers, queue) for every term of leadership.
-			go controller.RunWhileLeader(hook, driver.Kube, controller.DefaultElection(), func(ctx context.Context) {
+			go controller.RunWhileLeader(hook, leaseClient, controller.DefaultElection(), func(ctx context.Context) {
 				controller.New(client, driver).Run(ctx, 2)
 			})
 			return nil

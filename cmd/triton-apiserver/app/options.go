@@ -267,6 +267,12 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		if config.ControllerDriver, err = o.driver(cfg.ClientConfig, "controller"); err != nil {
 			return nil, err
 		}
+		// The Lease renews through a client of its own (client-go's default limits: a renewal every 2 s).
+		lease := rest.CopyConfig(cfg.ClientConfig)
+		lease.UserAgent = rest.DefaultKubernetesUserAgent() + " triton-apiserver/leader-election"
+		if config.LeaseClient, err = kubernetes.NewForConfig(lease); err != nil {
+			return nil, err
+		}
 		// Admissions of releases of one CloneSet take turns, on every replica: a lock in the same etcd.
 		client, err := claim.Dial(storageConfig.Transport)
 		if err != nil {
