@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -58,8 +60,10 @@ type Controller struct {
 	synced   []cache.InformerSynced
 	start    func(stop <-chan struct{})
 	now      func() metav1.Time
-	recorder record.EventRecorder
-	stopRec  func()
+	// cloneSets is the CloneSet cache: which release a CloneSet's owner annotation names.
+	cloneSets cache.Indexer
+	recorder  record.EventRecorder
+	stopRec   func()
 }
 
 // New wires the informers of releases (through the server's own loopback client), CloneSets and pods.
@@ -80,6 +84,7 @@ func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		now:      metav1.Now,
 	}
+	c.cloneSets = csInformer.GetIndexer()
 	c.recorder, c.stopRec = NewRecorder(driver.Kube)
 	utilruntime.Must(relInformer.Informer().AddIndexers(cache.Indexers{cloneSetIndex: func(obj interface{}) ([]string, error) {
 		r := obj.(*v1alpha1.Release)
@@ -119,9 +124,54 @@ func (c *Controller) enqueueCloneSetKey(namespace, name string) {
 	if err != nil {
 		return
 	}
+	rels := make([]*v1alpha1.Release, 0, len(objs))
 	for _, obj := range objs {
-		c.enqueueRelease(obj)
+		if r, ok := obj.(*v1alpha1.Release); ok {
+			rels = append(rels, r)
+		}
 	}
+	owner := ""
+	if c.cloneSets != nil {
+		if obj, exists, err := c.cloneSets.GetByKey(namespace + "/" + name); err == nil && exists {
+			if cs, ok := obj.(*kruiseappsv1alpha1.CloneSet); ok {
+				owner = cs.Annotations[cloneset.OwnerAnnotation]
+			}
+		}
+	}
+	for _, r := range Woken(rels, owner) {
+		c.enqueueRelease(r)
+	}
+}
+
+// Woken are the releases of one CloneSet that an event of the CloneSet or of one of its pods concerns:
+// those not finished; finished ones that still have work (a canceled one draining its pods, one being
+// deleted, the one the CloneSet's owner annotation still names); and, when every release has finished,
+// the newest, which looks after the CloneSet's stray pods. The rest (every release the CloneSet ever had)
+// sleep through its pods' events.
+func Woken(rels []*v1alpha1.Release, owner string) []*v1alpha1.Release {
+	var out []*v1alpha1.Release
+	var newest *v1alpha1.Release
+	running := false
+	for _, r := range rels {
+		phase := releases.ReleasePhase(r.Status.Phase)
+		finished := plan.Finished(phase)
+		// plan.Reverting, on the external type: canceled after it started, pulling in, not yet Reverted.
+		draining := phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 && !r.Spec.Strategy.NoPullIn &&
+			!meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionReverted)
+		if !finished {
+			running = true
+		} else if newest == nil || r.CreationTimestamp.After(newest.CreationTimestamp.Time) ||
+			(r.CreationTimestamp.Equal(&newest.CreationTimestamp) && r.Name > newest.Name) {
+			newest = r
+		}
+		if !finished || draining || r.DeletionTimestamp != nil || (owner != "" && r.Name == owner) {
+			out = append(out, r)
+		}
+	}
+	if !running && newest != nil && !slices.Contains(out, newest) {
+		out = append(out, newest)
+	}
+	return out
 }
 
 func (c *Controller) enqueueCloneSet(obj interface{}) {
