@@ -75,6 +75,8 @@ func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
 	relInformer := relFactory.Releases().V1alpha1().Releases()
 	csInformer := kruiseFactory.Apps().V1alpha1().CloneSets().Informer()
 	podInformer := kubeFactory.Core().V1().Pods().Informer()
+	// Pods are cached only to wake releases up (the reconcile lists them live): keep what enqueuePod reads.
+	utilruntime.Must(podInformer.SetTransform(WakeOnly))
 
 	c := &Controller{
 		releases: client,
@@ -181,6 +183,22 @@ func (c *Controller) enqueueCloneSet(obj interface{}) {
 	if cs, ok := obj.(*kruiseappsv1alpha1.CloneSet); ok {
 		c.enqueueCloneSetKey(cs.Namespace, cs.Name)
 	}
+}
+
+// WakeOnly is the pod informer's transform: a pod reduced to its name, namespace, uid, resourceVersion and
+// controller reference, which is all enqueuePod reads. The cache of every pod in the cluster costs a few
+// hundred bytes a pod instead of the whole pod.
+func WakeOnly(obj interface{}) (interface{}, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil // a DeletedFinalStateUnknown tombstone: its pod was reduced when it was cached
+	}
+	kept := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
+		ResourceVersion: pod.ResourceVersion}}
+	if ref := metav1.GetControllerOf(pod); ref != nil {
+		kept.OwnerReferences = []metav1.OwnerReference{*ref}
+	}
+	return kept, nil
 }
 
 func (c *Controller) enqueuePod(obj interface{}) {
