@@ -124,7 +124,11 @@ var repoPath = regexp.MustCompile(`^(artifacts|hack|cmd|pkg|test)/`)
 
 func checkWords(words []string, targets map[string]bool) error {
 	for _, w := range words {
-		if p := strings.TrimPrefix(strings.SplitN(w, "=", 2)[len(strings.SplitN(w, "=", 2))-1], "./"); repoPath.MatchString(p) {
+		_, value, _ := strings.Cut(w, "=") // --manifest=PATH, or PATH itself
+		if value == "" {
+			value = w
+		}
+		if p := strings.TrimPrefix(value, "./"); repoPath.MatchString(p) {
 			if _, err := os.Stat(p); err != nil {
 				return fmt.Errorf("%s does not exist", p)
 			}

@@ -48,21 +48,22 @@ type Bundle struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
 
-	caPEM, caKeyPEM, certPEM, keyPEM []byte
+	// The keys as they are stored, so that they are not marshalled again for every write.
+	caKeyPEM, keyPEM []byte
 }
 
 // Parse reads a Secret's data. A missing key or one that does not parse is an error: the caller starts
 // over with a new CA.
 func Parse(data map[string][]byte) (*Bundle, error) {
-	b := &Bundle{caPEM: data[CAKey], caKeyPEM: data[CAKeyKey], certPEM: data[CertKey], keyPEM: data[KeyKey]}
+	b := &Bundle{caKeyPEM: data[CAKeyKey], keyPEM: data[KeyKey]}
 	var err error
-	if b.CAs, err = certutil.ParseCertsPEM(b.caPEM); err != nil {
+	if b.CAs, err = certutil.ParseCertsPEM(data[CAKey]); err != nil {
 		return nil, fmt.Errorf("%s: %w", CAKey, err)
 	}
 	if b.CAKey, err = parseKey(b.caKeyPEM); err != nil {
 		return nil, fmt.Errorf("%s: %w", CAKeyKey, err)
 	}
-	certs, err := certutil.ParseCertsPEM(b.certPEM)
+	certs, err := certutil.ParseCertsPEM(data[CertKey])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", CertKey, err)
 	}
@@ -81,14 +82,17 @@ func Parse(data map[string][]byte) (*Bundle, error) {
 
 // Data is the Secret's data for b.
 func (b *Bundle) Data() map[string][]byte {
-	return map[string][]byte{CAKey: b.caPEM, CAKeyKey: b.caKeyPEM, CertKey: b.certPEM, KeyKey: b.keyPEM}
+	cert, key := b.ServingPair()
+	return map[string][]byte{CAKey: b.CABundle(), CAKeyKey: b.caKeyPEM, CertKey: cert, KeyKey: key}
 }
 
 // CABundle is the PEM of every CA to trust, newest first: what goes into a caBundle.
-func (b *Bundle) CABundle() []byte { return b.caPEM }
+func (b *Bundle) CABundle() []byte { return encodeCerts(b.CAs) }
 
 // ServingPair is the serving certificate and its key, PEM.
-func (b *Bundle) ServingPair() (cert, key []byte) { return b.certPEM, b.keyPEM }
+func (b *Bundle) ServingPair() (cert, key []byte) {
+	return encodeCerts([]*x509.Certificate{b.Cert}), b.keyPEM
+}
 
 // signer is the CA in b that signed its serving certificate, or nil.
 func (b *Bundle) signer() *x509.Certificate {
@@ -149,7 +153,6 @@ func Renew(b *Bundle, p Policy, now time.Time, trusted func(*x509.Certificate) b
 	if kept := unexpired(b.CAs, now); len(kept) != len(b.CAs) {
 		next := *b
 		next.CAs = kept
-		next.caPEM = encodeCerts(kept)
 		return &next, "an expired CA left the bundle", nil
 	}
 	return nil, "", nil
@@ -194,22 +197,12 @@ func fresh(p Policy, now time.Time) (*Bundle, error) {
 		return nil, err
 	}
 	next.CAs = next.CAs[:1]
-	next.caPEM = encodeCerts(next.CAs)
 	return next.withCert(p, now)
 }
 
 // withNewCA is b with a new CA first in the bundle; the serving certificate is b's.
 func (b *Bundle) withNewCA(p Policy, now time.Time) (*Bundle, error) {
-	key, keyPEM, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
 	template := &x509.Certificate{
-		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: fmt.Sprintf("triton-apiserver-ca@%d", now.Unix())},
 		NotBefore:             now.Add(-time.Minute),
 		NotAfter:              now.Add(p.CAValidity),
@@ -217,17 +210,12 @@ func (b *Bundle) withNewCA(p Policy, now time.Time) (*Bundle, error) {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := x509.ParseCertificate(der)
+	ca, key, keyPEM, err := sign(template, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	next := *b
 	next.CAs = append([]*x509.Certificate{ca}, b.CAs...)
-	next.caPEM = encodeCerts(next.CAs)
 	next.CAKey, next.caKeyPEM = key, keyPEM
 	return &next, nil
 }
@@ -235,26 +223,16 @@ func (b *Bundle) withNewCA(p Policy, now time.Time) (*Bundle, error) {
 // withCert is b with a new serving certificate from its newest CA, for p's hosts, living no longer
 // than that CA.
 func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
-	key, keyPEM, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
 	ca := b.CAs[0]
-	notAfter := now.Add(p.CertValidity)
-	if notAfter.After(ca.NotAfter) {
-		notAfter = ca.NotAfter
-	}
 	template := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "triton-apiserver"},
-		NotBefore:    now.Add(-time.Minute),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: "triton-apiserver"},
+		NotBefore:   now.Add(-time.Minute),
+		NotAfter:    now.Add(p.CertValidity),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if template.NotAfter.After(ca.NotAfter) {
+		template.NotAfter = ca.NotAfter
 	}
 	for _, h := range p.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -263,20 +241,35 @@ func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
 			template.DNSNames = append(template.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, template, ca, key.Public(), b.CAKey)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, key, keyPEM, err := sign(template, ca, b.CAKey)
 	if err != nil {
 		return nil, err
 	}
 	next := *b
 	next.Cert, next.Key, next.keyPEM = cert, key, keyPEM
-	next.certPEM = pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der})
 	next.CAs = unexpired(b.CAs, now)
-	next.caPEM = encodeCerts(next.CAs)
 	return &next, nil
+}
+
+// sign makes a key and a certificate of template for it, with a random serial number, signed by parent
+// with parentKey (nil: self-signed).
+func sign(template, parent *x509.Certificate, parentKey crypto.Signer) (*x509.Certificate, crypto.Signer, []byte, error) {
+	key, keyPEM, err := newKey()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if template.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128)); err != nil {
+		return nil, nil, nil, err
+	}
+	if parent == nil {
+		parent, parentKey = template, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, parent, key.Public(), parentKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return cert, key, keyPEM, err
 }
 
 // unexpired is cas without the expired ones but the first. An older CA stays trusted until it expires,
@@ -343,10 +336,6 @@ func parseKey(data []byte) (crypto.Signer, error) {
 		return nil, errors.New("not a signing key")
 	}
 	return signer, nil
-}
-
-func serialNumber() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 }
 
 func samePublicKey(a, b crypto.PublicKey) bool {

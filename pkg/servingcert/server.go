@@ -26,8 +26,6 @@ type Server struct {
 	mu        sync.Mutex
 	serving   *Bundle
 	listeners []dynamiccertificates.Listener
-	kick      chan struct{}
-	once      sync.Once
 }
 
 var (
@@ -118,10 +116,10 @@ func Trusted(i *Injector) func(context.Context, *x509.Certificate) (bool, error)
 // Run keeps everything current until ctx is done: on every change of the Secret, of an APIService or of
 // a webhook configuration named, and when Renew may next have something to do, it runs RunOnce again.
 func (s *Server) Run(ctx context.Context, _ int) {
-	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
+	kicks := make(chan struct{}, 1)
 	kick := func() {
 		select {
-		case s.kick <- struct{}{}:
+		case kicks <- struct{}{}:
 		default:
 		}
 	}
@@ -157,14 +155,15 @@ func (s *Server) Run(ctx context.Context, _ int) {
 		}
 	}
 
+	// The informers' first events run RunOnce; the timer is for renewals and retries.
 	backoff := time.Second
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.kick:
+		case <-kicks:
 		case <-timer.C:
 		}
 		wait := time.Hour

@@ -185,15 +185,22 @@ func (r *replica) url() string { return fmt.Sprintf("https://127.0.0.1:%d", r.po
 func (r *replica) restart(t *testing.T) {
 	t.Helper()
 	r.start(t)
+	admin := connect(t, "admin")
+	ns, name, _ := strings.Cut(r.secret, "/")
+	var client *http.Client
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if !r.alive() {
 			return false, fmt.Errorf("%s exited; see %s", r.name, r.log)
 		}
-		if _, err := connect(t, "admin").kube.CoreV1().Secrets(strings.Split(r.secret, "/")[0]).Get(ctx, strings.Split(r.secret, "/")[1], metav1.GetOptions{}); err != nil {
-			return false, nil // the replica makes its Secret before it listens
+		if client == nil {
+			// The replica makes (or reads) its Secret before it listens.
+			if _, err := admin.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				return false, nil
+			}
+			r.ca = secretCA(t, r.secret)
+			client = httpsClient(t, r.ca, nil)
 		}
-		r.ca = secretCA(t, r.secret)
-		resp, err := httpsClient(t, r.ca, nil).Get(r.url() + "/readyz")
+		resp, err := client.Get(r.url() + "/readyz")
 		if err != nil {
 			return false, nil
 		}
