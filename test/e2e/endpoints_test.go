@@ -67,6 +67,12 @@ func revision(obj metav1.Object) uint64 {
 // readyIP reports whether ip is a ready endpoint now (as last seen).
 func (w *endpointsWatch) readyIP(ip string) bool { return w.readyAt(ip, math.MaxUint64) }
 
+// readyPod reports whether the pod's IP, as last seen, is a ready endpoint now.
+func (w *endpointsWatch) readyPod(name string) bool {
+	ip := w.ip[name]
+	return ip != "" && w.readyIP(ip)
+}
+
 // readyAt reports whether ip was a ready endpoint just before revision rv.
 func (w *endpointsWatch) readyAt(ip string, rv uint64) bool {
 	for _, versions := range w.slices {
@@ -445,7 +451,7 @@ func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
 	canary := waitCanarySmoked(t, ctx, admin, ns, out.Name)
 	holds(t, ctx, 2*time.Second, "the canary stays out of the endpoints until next", func(ctx context.Context) (bool, string) {
 		w.mu.Lock()
-		inTraffic := w.readyIP(canary.IP)
+		inTraffic := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 		w.mu.Unlock()
 		n := w.readyEndpoints()
 		return !inTraffic && n == 2, fmt.Sprintf("canary in traffic: %v, %d ready endpoints", inTraffic, n)

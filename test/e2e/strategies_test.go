@@ -119,7 +119,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	reaches := func() bool {
 		preview.mu.Lock()
 		defer preview.mu.Unlock()
-		return preview.readyIP(canary.IP)
+		return preview.readyPod(canary.Name)
 	}
 	t.Cleanup(func() {
 		if !t.Failed() {
@@ -140,7 +140,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	holds(t, ctx, 2*time.Second, "the preview reaches the canary alone; the main Service the 3 old pods", func(_ context.Context) (bool, string) {
 		n, m := preview.readyEndpoints(), main.readyEndpoints()
 		main.mu.Lock()
-		inMain := main.readyIP(canary.IP)
+		inMain := main.readyIP(canary.IP) || main.readyPod(canary.Name)
 		main.mu.Unlock()
 		return n == 1 && m == 3 && !inMain, fmt.Sprintf("preview %d, main %d, canary in main %v", n, m, inMain)
 	})

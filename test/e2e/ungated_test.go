@@ -81,12 +81,12 @@ func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	require.Len(t, pods, 1)
 	require.False(t, hasReadinessGate(pods[0].Spec, cloneset.ReadinessGate), "the canary was made with the gate: the test proves nothing")
 	w.mu.Lock()
-	blip := w.readyIP(canary.IP)
+	blip := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 	w.mu.Unlock()
 	t.Logf("the ungated canary was a ready endpoint when it was Smoked: %v", blip)
 	holds(t, ctx, 2*time.Second, "the ungated canary stays out of the Service until next", func(ctx context.Context) (bool, string) {
 		w.mu.Lock()
-		in := w.readyIP(canary.IP)
+		in := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 		w.mu.Unlock()
 		n := w.readyEndpoints()
 		return !in && n == 2, fmt.Sprintf("canary in traffic: %v, %d ready endpoints", in, n)
@@ -96,7 +96,7 @@ func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
 	waitFor(t, ctx, "3 ready endpoints, the canary among them", func() bool {
 		w.mu.Lock()
-		in := w.readyIP(canary.IP)
+		in := w.readyPod(canary.Name)
 		w.mu.Unlock()
 		return in && w.readyEndpoints() == 3
 	})
