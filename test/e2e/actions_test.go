@@ -22,7 +22,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -58,21 +57,14 @@ func waitCloneSetIs(t *testing.T, ctx context.Context, c *cluster, ns, what stri
 // waitCloneSetNamed waits until ok holds for the whole CloneSet name (spec and status).
 func waitCloneSetNamed(t *testing.T, ctx context.Context, c *cluster, ns, name, what string, ok func(*kruiseappsv1alpha1.CloneSet) bool) *kruiseappsv1alpha1.CloneSet {
 	t.Helper()
-	var last *kruiseappsv1alpha1.CloneSet
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	return waitUntil(t, ctx, "CloneSet "+name+": "+what, func(ctx context.Context) (*kruiseappsv1alpha1.CloneSet, bool, string) {
 		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return nil, false, err.Error()
 		}
-		last = cs
-		return ok(cs), nil
-	})
-	if last != nil {
-		require.NoError(t, err, "CloneSet: %s; last spec.replicas=%v partition=%d paused=%v status=%+v",
-			what, ptrValue(last.Spec.Replicas), partition(last), last.Spec.UpdateStrategy.Paused, last.Status)
-	}
-	require.NoError(t, err, "CloneSet: %s", what)
-	return last
+		return cs, ok(cs), fmt.Sprintf("spec.replicas=%v partition=%d paused=%v status=%+v",
+			ptrValue(cs.Spec.Replicas), partition(cs), cs.Spec.UpdateStrategy.Paused, cs.Status)
+	}, within(time.Minute))
 }
 
 func ptrValue(p *int32) interface{} {
@@ -106,23 +98,20 @@ func livePodsOf(t *testing.T, ctx context.Context, c *cluster, ns, app string) [
 // waitPods waits until ok holds for the live pods of app=nginx.
 func waitPods(t *testing.T, ctx context.Context, c *cluster, ns, what string, ok func([]corev1.Pod) bool) []corev1.Pod {
 	t.Helper()
-	var last []corev1.Pod
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	return waitUntil(t, ctx, "pods: "+what, func(ctx context.Context) ([]corev1.Pod, bool, string) {
 		list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 		if err != nil {
-			return false, nil
+			return nil, false, err.Error()
 		}
-		last = last[:0]
+		var live []corev1.Pod
 		for _, p := range list.Items {
 			if p.DeletionTimestamp == nil {
-				last = append(last, p)
+				live = append(live, p)
 			}
 		}
-		sort.Slice(last, func(i, j int) bool { return last[i].Name < last[j].Name })
-		return ok(last), nil
-	})
-	require.NoError(t, err, "pods: %s; last: %s", what, podSummary(last))
-	return last
+		sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
+		return live, ok(live), podSummary(live)
+	}, within(time.Minute))
 }
 
 func podSummary(pods []corev1.Pod) string {
@@ -182,30 +171,6 @@ func setPodCondition(t *testing.T, ctx context.Context, c *cluster, ns, pod stri
 		ct, status, time.Now().UTC().Format(time.RFC3339))
 	_, err := c.kube.CoreV1().Pods(ns).Patch(ctx, pod, types.StrategicMergePatchType, []byte(body), metav1.PatchOptions{}, "status")
 	require.NoError(t, err)
-}
-
-// holds checks that ok stays true for the whole window d: what must not change, observed for a while. A
-// violation is reported (the test goes on). ok gets the test's context, so it may use the require-based
-// helpers.
-func holds(t *testing.T, ctx context.Context, d time.Duration, what string, ok func(ctx context.Context) (bool, string)) bool {
-	t.Helper()
-	end := time.Now().Add(d)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if good, why := ok(ctx); !good {
-			t.Errorf("%s: %s", what, why)
-			return false
-		}
-		if time.Now().After(end) {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			require.NoError(t, ctx.Err(), "the test ran out of time while checking that %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 func conditionIs(r *v1alpha1.Release, ct string, want metav1.ConditionStatus) bool {
@@ -297,11 +262,12 @@ func watchUpdated(t *testing.T, ctx context.Context, c *cluster, ns, image strin
 	ctx, w.stop = context.WithCancel(ctx)
 	go func() {
 		defer close(w.done)
-		_ = wait.PollUntilContextCancel(ctx, 150*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		// Sampled until stopped: the read is never done.
+		poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
 			allowed := w.allowed.Load()
 			list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 			if err != nil {
-				return false, nil
+				return struct{}{}, false, ""
 			}
 			// A batch the test approved while the list was on its way may show in it: the limit is the
 			// larger of the two reads (a real excess stays, and the next poll sees it).
@@ -315,15 +281,15 @@ func watchUpdated(t *testing.T, ctx context.Context, c *cluster, ns, image strin
 			}
 			cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 			if err != nil || cs.Annotations[ownerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
-				return false, nil
+				return struct{}{}, false, ""
 			}
 			w.mu.Lock()
 			if p := partition(cs); len(w.partitions) == 0 || w.partitions[len(w.partitions)-1] != p {
 				w.partitions = append(w.partitions, p)
 			}
 			w.mu.Unlock()
-			return false, nil
-		})
+			return struct{}{}, false, ""
+		}, every(150*time.Millisecond))
 	}()
 	t.Cleanup(w.stop)
 	return w
@@ -659,10 +625,9 @@ func afterTheSecondOf(t *testing.T, ctx context.Context, pods []corev1.Pod) {
 			newest = p.CreationTimestamp.Time
 		}
 	}
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
-		return time.Now().Truncate(time.Second).After(newest), nil
-	})
-	require.NoError(t, err)
+	waitUntil(t, ctx, "the clock past the second of "+newest.String(), func(context.Context) (struct{}, bool, string) {
+		return struct{}{}, time.Now().Truncate(time.Second).After(newest), ""
+	}, every(50*time.Millisecond), within(5*time.Second))
 }
 
 func contains(names []string, name string) bool {
@@ -682,10 +647,9 @@ func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
 	// Start early in a second, so that the CloneSet's pods and the release are likely to share it.
-	err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
-		return time.Now().Nanosecond() < int(100*time.Millisecond), nil
-	})
-	require.NoError(t, err)
+	waitUntil(t, ctx, "the first 100 ms of a second", func(context.Context) (struct{}, bool, string) {
+		return struct{}{}, time.Now().Nanosecond() < int(100*time.Millisecond), ""
+	}, every(10*time.Millisecond), within(5*time.Second))
 	nginx(t, ctx, admin, ns, 2)
 	original := livePods(t, ctx, admin, ns)
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
@@ -821,18 +785,19 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		_ = wait.PollUntilContextCancel(sampler, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		// Sampled until stopped: the read is never done.
+		poll(sampler, func(ctx context.Context) (struct{}, bool, string) {
 			cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 			if err != nil || cs.Annotations[ownerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
-				return false, nil
+				return struct{}{}, false, ""
 			}
 			mu.Lock()
 			if p := partition(cs); len(partitions) == 0 || partitions[len(partitions)-1] != p {
 				partitions = append(partitions, p)
 			}
 			mu.Unlock()
-			return false, nil
-		})
+			return struct{}{}, false, ""
+		}, every(100*time.Millisecond))
 	}()
 
 	batchSize := intstr.FromInt32(1)
@@ -1200,7 +1165,7 @@ func TestDryRunActionsChangeNothing(t *testing.T) {
 		t.Helper()
 		var last snapshot
 		stable := 0
-		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		return waitUntil(t, ctx, "the release and the CloneSet to settle", func(context.Context) (snapshot, bool, string) {
 			s := take()
 			if s == last {
 				stable++
@@ -1208,10 +1173,8 @@ func TestDryRunActionsChangeNothing(t *testing.T) {
 				stable = 0
 			}
 			last = s
-			return stable >= 3, nil
-		})
-		require.NoError(t, err, "the release and the CloneSet never settled: %+v", last)
-		return last
+			return s, stable >= 3, fmt.Sprintf("%+v", s)
+		}, every(300*time.Millisecond), within(time.Minute))
 	}
 	unchanged := func(verb string, before snapshot) {
 		t.Helper()

@@ -21,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -80,11 +79,10 @@ func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}})
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "update", "apps.kruise.io", "clonesets")
 	// The server caches the refusal above for a few seconds (delegated authorization), so the apply is retried.
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		out, err = applyServerSide(t, ctx, alice, ns, releaseYAML("by-alice", "nginx:1.28"))
-		return err == nil, nil
-	})
-	require.NoError(t, err, out)
+	waitUntil(t, ctx, "alice's apply admitted", func(ctx context.Context) (struct{}, bool, string) {
+		out, err := applyServerSide(t, ctx, alice, ns, releaseYAML("by-alice", "nginx:1.28"))
+		return struct{}{}, err == nil, out
+	}, every(500*time.Millisecond), within(30*time.Second))
 	r := waitRelease(t, ctx, admin, ns, "by-alice", "the canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
 	require.Len(t, r.Status.Batches, 2, "planned: canary and the rest")
 	assert.Equal(t, before.Status.UpdateRevision, r.Status.CloneSet.RevisionBeforeRelease)
@@ -137,11 +135,10 @@ func TestCreateReleaseNeedsCloneSetCreate(t *testing.T) {
 	// Allowed to create CloneSets as well: the release makes one.
 	grantCloneSetCreate(t, ctx, admin, ns, "alice")
 	// The server caches the refusals above for a few seconds (delegated authorization).
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		err = create(nil)
-		return err == nil, nil
-	})
-	require.NoError(t, err)
+	waitUntil(t, ctx, "alice's Create release admitted", func(context.Context) (struct{}, bool, string) {
+		err := create(nil)
+		return struct{}{}, err == nil, fmt.Sprint(err)
+	}, every(500*time.Millisecond), within(30*time.Second))
 	waitRelease(t, ctx, admin, ns, "web-create", "Succeeded", succeeded)
 }
 
@@ -203,11 +200,13 @@ func TestDeletingARunningReleaseCancelsItAndLeavesTheCloneSetSound(t *testing.T)
 	// A scale-in finishes: no pod is held in PreparingDelete.
 	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "the scale-in from 4 to 2 pods to finish", func(ctx context.Context) (struct{}, bool, string) {
 		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
-		return err == nil && len(pods.Items) == 2, nil
-	})
-	require.NoError(t, err, "the scale-in from 4 to 2 pods finishes")
+		if err != nil {
+			return struct{}{}, false, err.Error()
+		}
+		return struct{}{}, len(pods.Items) == 2, fmt.Sprintf("%d pods", len(pods.Items))
+	}, within(60*time.Second))
 
 	// And a new release is accepted.
 	next := updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeAuto)

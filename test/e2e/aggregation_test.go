@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -28,16 +28,18 @@ import (
 func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
 	admin := connect(t, "admin")
 	ctx := testContext(t, 5*time.Second)
-	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "APIService Available and discovery of releases.triton.io/v1alpha1 within 5s", func(ctx context.Context) (struct{}, bool, string) {
 		out, err := admin.kubectl(ctx, "get", "apiservice", "v1alpha1.releases.triton.io",
 			"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`)
 		if err != nil || strings.TrimSpace(out) != "True" {
-			return false, nil
+			return struct{}{}, false, "APIService Available: " + out
 		}
 		resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion("releases.triton.io/v1alpha1")
-		return err == nil && len(resources.APIResources) > 0, nil
-	})
-	require.NoError(t, err, "APIService Available and discovery of releases.triton.io/v1alpha1 within 5s")
+		if err != nil {
+			return struct{}{}, false, err.Error()
+		}
+		return struct{}{}, len(resources.APIResources) > 0, fmt.Sprintf("%d resources", len(resources.APIResources))
+	}, every(100*time.Millisecond))
 
 	resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion("releases.triton.io/v1alpha1")
 	require.NoError(t, err)

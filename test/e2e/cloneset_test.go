@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // readyGate is the readiness gate through which Triton pulls pods into traffic.
@@ -47,11 +46,10 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 	require.NoError(t, err)
 
 	// kruise-manager creates the pods, the scheduler binds them to the kwok node, kwok runs them.
-	var pods []corev1.Pod
-	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	pods := waitUntil(t, ctx, "CloneSet pods Running and ContainersReady", func(ctx context.Context) ([]corev1.Pod, bool, string) {
 		list, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
-			return false, nil
+			return nil, false, err.Error()
 		}
 		running := 0
 		for _, p := range list.Items {
@@ -59,10 +57,8 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 				running++
 			}
 		}
-		pods = list.Items
-		return running == int(replicas), nil
+		return list.Items, running == int(replicas), describe(list.Items)
 	})
-	require.NoError(t, err, "CloneSet pods Running and ContainersReady: %s", describe(pods))
 
 	for _, p := range pods {
 		assert.NotEmpty(t, p.Spec.NodeName, "scheduled")
@@ -156,29 +152,22 @@ func setGate(t *testing.T, ctx context.Context, c *cluster, ns, pod string, stat
 
 func waitCondition(t *testing.T, ctx context.Context, c *cluster, ns, pod string, ct corev1.PodConditionType, want corev1.ConditionStatus) {
 	t.Helper()
-	var last *corev1.Pod
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, fmt.Sprintf("pod %s condition %s %s", pod, ct, want), func(ctx context.Context) (struct{}, bool, string) {
 		p, err := c.kube.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return struct{}{}, false, err.Error()
 		}
-		last = p
-		return condition(p, ct) == want, nil
-	})
-	require.NoError(t, err, "pod %s condition %s never became %s: %v", pod, ct, want, last)
+		return struct{}{}, condition(p, ct) == want, fmt.Sprintf("%v", p)
+	}, every(100*time.Millisecond), within(30*time.Second))
 }
 
 func waitCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, ok func(kruiseappsv1alpha1.CloneSetStatus) bool) kruiseappsv1alpha1.CloneSetStatus {
 	t.Helper()
-	var last kruiseappsv1alpha1.CloneSetStatus
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	return waitUntil(t, ctx, "the status of CloneSet "+ns+"/"+name, func(ctx context.Context) (kruiseappsv1alpha1.CloneSetStatus, bool, string) {
 		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return kruiseappsv1alpha1.CloneSetStatus{}, false, err.Error()
 		}
-		last = cs.Status
-		return ok(cs.Status), nil
-	})
-	require.NoError(t, err, "CloneSet %s/%s: last status %+v", ns, name, last)
-	return last
+		return cs.Status, ok(cs.Status), fmt.Sprintf("%+v", cs.Status)
+	}, within(time.Minute))
 }

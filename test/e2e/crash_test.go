@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -37,11 +37,10 @@ func stopTriton(t *testing.T, ctx context.Context) {
 func startTriton(t *testing.T, ctx context.Context, admin *cluster, env ...string) {
 	t.Helper()
 	startLocal(t, "triton-apiserver", env...)
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "triton-apiserver to come back", func(ctx context.Context) (struct{}, bool, string) {
 		_, err := admin.releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{})
-		return err == nil, nil
-	})
-	require.NoError(t, err, "triton-apiserver did not come back")
+		return struct{}{}, err == nil, fmt.Sprint(err)
+	}, within(90*time.Second))
 }
 
 // Invariant 3: the server dies after a `next` has written the Release (the intent) and before it wrote the
@@ -71,8 +70,9 @@ func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
 
 	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
 	require.Error(t, err, "the server dies in the middle of the call")
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true,
-		func(context.Context) (bool, error) { return !alive(crashing), nil }), "the failpoint did not fire")
+	waitUntil(t, ctx, "the failpoint to fire", func(context.Context) (struct{}, bool, string) {
+		return struct{}{}, !alive(crashing), "triton-apiserver still runs"
+	}, every(100*time.Millisecond), within(30*time.Second))
 
 	// The CloneSet was not written: still batch 1's partition.
 	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})

@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -104,13 +103,12 @@ func TestReleaseForMissingCloneSet(t *testing.T) {
 	}
 
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}})
-	var err error
 	// The server remembers a refusal for a few seconds (its SubjectAccessReview cache), as
 	// kube-apiserver's webhook authorizers do.
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err = releases.Create(ctx, ghost(), metav1.CreateOptions{})
-		return !apierrors.IsForbidden(err), nil
-	}), "still forbidden after the grant: %v", err)
+	err := waitUntil(t, ctx, "the create no longer forbidden after the grant", func(ctx context.Context) (error, bool, string) {
+		_, err := releases.Create(ctx, ghost(), metav1.CreateOptions{})
+		return err, !apierrors.IsForbidden(err), fmt.Sprint(err)
+	}, every(500*time.Millisecond), within(time.Minute))
 	require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
 	assert.Contains(t, err.Error(), "spec.cloneSetName")
 	_, err = releases.Get(ctx, "nginx-update", metav1.GetOptions{})

@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	watchtools "k8s.io/client-go/tools/watch"
 
@@ -51,21 +50,14 @@ func TestControllerRepairsDriftedCloneSet(t *testing.T) {
 	}
 	repaired := func(what string, ok func(*kruiseappsv1alpha1.CloneSet) bool) {
 		t.Helper()
-		var last *kruiseappsv1alpha1.CloneSet
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		waitUntil(t, ctx, "the controller to repair "+what, func(ctx context.Context) (struct{}, bool, string) {
 			c, err := cloneSets.Get(ctx, "nginx", metav1.GetOptions{})
 			if err != nil {
-				return false, nil
+				return struct{}{}, false, err.Error()
 			}
-			last = c
-			return ok(c), nil
-		})
-		if last != nil {
-			require.NoError(t, err, "the controller repairs %s; last: partition=%d paused=%v image=%s owner=%q", what,
-				partition(last), last.Spec.UpdateStrategy.Paused, last.Spec.Template.Spec.Containers[0].Image,
-				last.Annotations[ownerAnnotation])
-		}
-		require.NoError(t, err, "the controller repairs %s", what)
+			return struct{}{}, ok(c), fmt.Sprintf("partition=%d paused=%v image=%s owner=%q",
+				partition(c), c.Spec.UpdateStrategy.Paused, c.Spec.Template.Spec.Containers[0].Image, c.Annotations[ownerAnnotation])
+		}, every(100*time.Millisecond), within(30*time.Second))
 	}
 	// settled waits until the CloneSet's 6 pods are Ready again, none of them at image other (a hand edit's),
 	// and no more than batch 1's 2 at the release's image; then checks that this holds for a while.
@@ -266,12 +258,14 @@ func TestPauseMidBatchHoldsTheCloneSet(t *testing.T) {
 	// Once kruise has seen the pause, the CloneSet is paused with the pinned partition, and no more pods
 	// than batch 1's are updated. (Pods kruise was already replacing when the pause was read may be
 	// counted after it: the hold stops further changes, it does not undo those.)
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "kruise to see the paused CloneSet with the pinned partition", func(ctx context.Context) (struct{}, bool, string) {
 		c, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
-		return err == nil && c.Status.ObservedGeneration == c.Generation && c.Spec.UpdateStrategy.Paused &&
-			partition(c) == held, nil
-	})
-	require.NoError(t, err, "kruise sees the paused CloneSet with the pinned partition")
+		if err != nil {
+			return struct{}{}, false, err.Error()
+		}
+		return struct{}{}, c.Status.ObservedGeneration == c.Generation && c.Spec.UpdateStrategy.Paused && partition(c) == held,
+			fmt.Sprintf("generation %d observed %d, paused %v, partition %d", c.Generation, c.Status.ObservedGeneration, c.Spec.UpdateStrategy.Paused, partition(c))
+	}, every(100*time.Millisecond), within(60*time.Second))
 	assert.LessOrEqual(t, len(podsAt(t, ctx, admin, ns, "nginx:1.28")), 3)
 
 	// Resume: batch 1 completes with exactly 3 new pods, and waits.

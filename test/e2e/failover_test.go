@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
@@ -46,26 +45,20 @@ func passCanaries(t *testing.T, ctx context.Context, client versioned.Interface,
 // waitAllFinished waits until every release in names has finished and returns them.
 func waitAllFinished(t *testing.T, ctx context.Context, client versioned.Interface, ns string, names []string, timeout time.Duration) []*v1alpha1.Release {
 	t.Helper()
-	var finished []*v1alpha1.Release
-	var last string
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		finished = finished[:0]
+	return waitUntil(t, ctx, "every release to finish", func(ctx context.Context) ([]*v1alpha1.Release, bool, string) {
+		var finished []*v1alpha1.Release
 		for _, name := range names {
 			r, err := client.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
-				last = err.Error()
-				return false, nil
+				return nil, false, err.Error()
 			}
 			if !terminal(r) {
-				last = fmt.Sprintf("%s: %s batch %d", name, r.Status.Phase, r.Status.CurrentBatch)
-				return false, nil
+				return nil, false, fmt.Sprintf("%s: %s batch %d", name, r.Status.Phase, r.Status.CurrentBatch)
 			}
 			finished = append(finished, r)
 		}
-		return true, nil
-	})
-	require.NoError(t, err, "releases did not finish; last: %s", last)
-	return finished
+		return finished, true, ""
+	}, every(250*time.Millisecond), within(timeout))
 }
 
 // noStepTwice asserts that no release took the same step twice and that its batches advanced one by one.

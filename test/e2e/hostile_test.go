@@ -26,7 +26,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -345,10 +344,11 @@ func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) 
 		if err := releases.Delete(ctx, "nginx-update", metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
 			assert.NoError(t, err, "deleting nginx-update")
 		}
-		assert.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, gone, _ := poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
 			_, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
-		}), "the canceled release nginx-update was not gone a minute after its delete (its finalizer stayed)")
+			return struct{}{}, apierrors.IsNotFound(err), ""
+		}, within(time.Minute))
+		assert.True(t, gone, "the canceled release nginx-update was not gone a minute after its delete (its finalizer stayed)")
 	})
 	namedCloneSet(t, ctx, admin, ns, idleCloneSet, 1)
 	if user != "admin" {
@@ -362,12 +362,12 @@ func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) 
 
 	// Quiet first: the release waits for next, the controller has nothing to write.
 	before := ""
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 2*time.Second, time.Minute, false, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "the namespace's releases to go quiet", func(ctx context.Context) (struct{}, bool, string) {
 		now := takeHostileSnapshot(t, ctx, admin, ns).store
 		quiet := before == now
 		before = now
-		return quiet, nil
-	}), "the namespace's releases never went quiet")
+		return struct{}{}, quiet, now
+	}, every(2*time.Second), within(time.Minute))
 	snapshot := takeHostileSnapshot(t, ctx, admin, ns)
 
 	// 1. Malformed and hostile requests.

@@ -76,46 +76,28 @@ func apiServiceAvailable(ctx context.Context, admin *cluster) (bool, string) {
 // bundle, and releases can be listed through kube-apiserver.
 func servedBy(t *testing.T, ctx context.Context, admin *cluster, what string) *corev1.Secret {
 	t.Helper()
-	var secret *corev1.Secret
-	var last string
-	check := func() bool {
-		var err error
-		if secret, err = admin.kube.CoreV1().Secrets(tritonNamespace).Get(ctx, tritonSecret, metav1.GetOptions{}); err != nil {
-			last = err.Error()
-			return false
+	return waitUntil(t, ctx, what, func(context.Context) (*corev1.Secret, bool, string) {
+		secret, err := admin.kube.CoreV1().Secrets(tritonNamespace).Get(ctx, tritonSecret, metav1.GetOptions{})
+		if err != nil {
+			return nil, false, err.Error()
 		}
 		apiService, webhooks := caBundles(t, ctx, admin)
 		if !bytes.Equal(apiService, secret.Data["ca.crt"]) {
-			last = "the APIService's caBundle is not the Secret's CA bundle"
-			return false
+			return nil, false, "the APIService's caBundle is not the Secret's CA bundle"
 		}
 		for _, w := range webhooks {
 			if !bytes.Equal(w, secret.Data["ca.crt"]) {
-				last = "a webhook's caBundle is not the Secret's CA bundle"
-				return false
+				return nil, false, "a webhook's caBundle is not the Secret's CA bundle"
 			}
 		}
-		ok, why := apiServiceAvailable(ctx, admin)
-		if !ok {
-			last = "APIService not Available: " + why
-			return false
+		if ok, why := apiServiceAvailable(ctx, admin); !ok {
+			return nil, false, "APIService not Available: " + why
 		}
 		if _, err := admin.releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{}); err != nil {
-			last = err.Error()
-			return false
+			return nil, false, err.Error()
 		}
-		return true
-	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for !check() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("gave up waiting for %s: %s", what, last)
-		case <-tick.C:
-		}
-	}
-	return secret
+		return secret, true, ""
+	}, every(100*time.Millisecond))
 }
 
 // The server makes its own CA and serving certificate and keeps the caBundles current: the manifests
@@ -300,9 +282,9 @@ func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
 
 	var issuers []string
 	serials := map[string]bool{}
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for handshakes := 0; len(issuers) < 2; handshakes++ {
+	handshakes := 0
+	waitUntil(t, ctx, "a certificate of a second CA", func(context.Context) (struct{}, bool, string) {
+		defer func() { handshakes++ }()
 		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // verified below, against the caBundle
 		require.NoError(t, err)
 		served := conn.ConnectionState().PeerCertificates[0]
@@ -319,11 +301,7 @@ func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
 			issuers = append(issuers, served.Issuer.CommonName)
 			t.Logf("handshake %d: a certificate of %s", handshakes, served.Issuer.CommonName)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("gave up waiting for a certificate of a second CA; served %d certificates of %v", len(serials), issuers)
-		case <-tick.C:
-		}
-	}
+		return struct{}{}, len(issuers) >= 2, fmt.Sprintf("served %d certificates of %v", len(serials), issuers)
+	})
 	assert.GreaterOrEqual(t, len(serials), 2, "the serving certificate was renewed")
 }

@@ -8,15 +8,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -32,23 +31,14 @@ func TestDeletingANamespaceWithARunningReleaseCompletes(t *testing.T) {
 	waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
 
 	require.NoError(t, admin.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
-	var last *corev1.Namespace
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "namespace "+ns+" to be gone", func(ctx context.Context) (struct{}, bool, string) {
 		got, err := admin.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
+		switch {
+		case apierrors.IsNotFound(err):
+			return struct{}{}, true, ""
+		case err != nil:
+			return struct{}{}, false, err.Error()
 		}
-		if err == nil {
-			last = got
-		}
-		return false, nil
-	})
-	require.NoError(t, err, "namespace %s still there: %+v", ns, statusOfNamespace(last))
-}
-
-func statusOfNamespace(n *corev1.Namespace) interface{} {
-	if n == nil {
-		return nil
-	}
-	return n.Status
+		return struct{}{}, false, fmt.Sprintf("%+v", got.Status)
+	}, every(500*time.Millisecond), within(2*time.Minute))
 }

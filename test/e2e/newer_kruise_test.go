@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -94,14 +93,13 @@ func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
 
 	// The API server serves the new schema a moment after the CRD changed; until then it prunes the field.
 	set := []byte(fmt.Sprintf(`{"spec":{%q:%q}}`, futureField, futureValue))
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "the CloneSet to keep "+futureField+" once the CRD has it", func(ctx context.Context) (struct{}, bool, string) {
 		if _, err := dyn.Resource(cloneSetsGVR).Namespace(ns).Patch(ctx, "nginx", types.MergePatchType, set, metav1.PatchOptions{}); err != nil {
-			return false, nil
+			return struct{}{}, false, err.Error()
 		}
 		v, found := futureFieldOf(t, ctx, dyn, ns)
-		return found && v == futureValue, nil
-	})
-	require.NoError(t, err, "the CloneSet keeps %s once the CRD has it", futureField)
+		return struct{}{}, found && v == futureValue, fmt.Sprintf("found %v, %q", found, v)
+	}, within(30*time.Second))
 
 	check := func(when string) {
 		t.Helper()
@@ -117,7 +115,7 @@ func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
 	release := updateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)
 	release.Spec.Template = template
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	_, err = releases.Create(ctx, release, metav1.CreateOptions{})
+	_, err := releases.Create(ctx, release, metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	// Batch 1: the release gave the CloneSet its template, hooks, owner annotation and partition.

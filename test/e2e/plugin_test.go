@@ -287,20 +287,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor polls ok until it holds or the context ends.
-func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
-	t.Helper()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("gave up waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
-
 // /metrics counts the action calls by verb and code, times them, and counts releases by phase.
 func TestMetrics(t *testing.T) {
 	admin := connect(t, "admin")

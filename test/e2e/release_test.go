@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -69,24 +69,13 @@ func updateTo(image string, canary int32, batchSize intstr.IntOrString, mode v1a
 // waitRelease waits until ok holds for the release and returns it.
 func waitRelease(t *testing.T, ctx context.Context, c *cluster, ns, name string, what string, ok func(*v1alpha1.Release) bool) *v1alpha1.Release {
 	t.Helper()
-	var last *v1alpha1.Release
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	return waitUntil(t, ctx, "release "+name+": "+what, func(ctx context.Context) (*v1alpha1.Release, bool, string) {
 		r, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return nil, false, err.Error()
 		}
-		last = r
-		return ok(r), nil
-	})
-	require.NoError(t, err, "release %s: %s; last status: %+v", name, what, statusOf(last))
-	return last
-}
-
-func statusOf(r *v1alpha1.Release) interface{} {
-	if r == nil {
-		return nil
-	}
-	return r.Status
+		return r, ok(r), fmt.Sprintf("status %+v", r.Status)
+	}, every(100*time.Millisecond), within(time.Minute))
 }
 
 func batchIs(index int32, phase v1alpha1.BatchPhase) func(*v1alpha1.Release) bool {
@@ -189,12 +178,14 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 		return s.UpdatedReadyReplicas == 3
 	})
 	// The Release is written first, then the CloneSet follows: released at the end.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		cs, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs = waitUntil(t, ctx, "the CloneSet without the release annotation after the end", func(ctx context.Context) (*kruiseappsv1alpha1.CloneSet, bool, string) {
+		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+		if err != nil {
+			return nil, false, err.Error()
+		}
 		_, owned := cs.Annotations["releases.triton.io/release"]
-		return err == nil && !owned, nil
-	})
-	require.NoError(t, err, "the CloneSet keeps the release annotation after the end: %v", cs.Annotations)
+		return cs, !owned, fmt.Sprintf("annotations %v", cs.Annotations)
+	}, every(100*time.Millisecond), within(30*time.Second))
 	assert.Equal(t, int32(0), partition(cs))
 	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.28") {
 		assert.True(t, condition(&p, "apps.triton.io/ready") == corev1.ConditionTrue, "%s pulled in", p.Name)
@@ -210,13 +201,11 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	assert.Contains(t, strings.Join(actions, ","), "start,smoked,next,baked,next")
 
 	// `kubectl describe release` tells the story: an Event for every move, callers' verbs with their user.
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "the events in kubectl describe", func(ctx context.Context) (struct{}, bool, string) {
 		out, err := admin.kubectl(ctx, "-n", ns, "describe", "release", "nginx-update")
-		return err == nil && strings.Contains(out, "Next") && strings.Contains(out, "by admin: canary looks good") &&
-			strings.Contains(out, "Smoked") && strings.Contains(out, "Baked") && strings.Contains(out, "Advance"), nil
-	})
-	out, _ := admin.kubectl(ctx, "-n", ns, "describe", "release", "nginx-update")
-	require.NoError(t, err, "events in kubectl describe:\n%s", out)
+		return struct{}{}, err == nil && strings.Contains(out, "Next") && strings.Contains(out, "by admin: canary looks good") &&
+			strings.Contains(out, "Smoked") && strings.Contains(out, "Baked") && strings.Contains(out, "Advance"), "\n" + out
+	}, within(30*time.Second))
 }
 
 func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {

@@ -28,7 +28,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -73,11 +72,10 @@ func fleet(t *testing.T, ctx context.Context, c *cluster, ns string, n int, repl
 		_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	var last string
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Duration(30+n)*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "the fleet to come up", func(ctx context.Context) (struct{}, bool, string) {
 		list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return false, nil
+			return struct{}{}, false, err.Error()
 		}
 		ready := 0
 		for _, cs := range list.Items {
@@ -85,10 +83,8 @@ func fleet(t *testing.T, ctx context.Context, c *cluster, ns string, n int, repl
 				ready++
 			}
 		}
-		last = fmt.Sprintf("%d of %d CloneSets ready", ready, n)
-		return ready == n, nil
-	})
-	require.NoError(t, err, "the fleet did not come up: %s", last)
+		return struct{}{}, ready == n, fmt.Sprintf("%d of %d CloneSets ready", ready, n)
+	}, every(500*time.Millisecond), within(time.Duration(30+n)*time.Second))
 	return names
 }
 
@@ -326,20 +322,19 @@ func (d *driver) run(ctx context.Context, workers int, names []string) ([]*v1alp
 			}
 		}()
 	}
-	var finished []*v1alpha1.Release
-	err = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		finished = finished[:0]
+	finished, done, _ := poll(ctx, func(context.Context) ([]*v1alpha1.Release, bool, string) {
+		var finished []*v1alpha1.Release
 		for _, name := range names {
 			r, err := lister.Get(name)
 			if err != nil || !terminal(r) {
-				return false, nil
+				return finished, false, ""
 			}
 			finished = append(finished, r.DeepCopy())
 		}
-		return true, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%d of %d releases finished: %w", len(finished), len(names), err)
+		return finished, true, ""
+	}, every(250*time.Millisecond))
+	if !done {
+		return nil, fmt.Errorf("%d of %d releases finished: %w", len(finished), len(names), ctx.Err())
 	}
 	return finished, nil
 }

@@ -23,7 +23,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
@@ -120,15 +119,14 @@ func startEtcd(t *testing.T, name string) *etcdMember {
 func (m *etcdMember) restart(t *testing.T) {
 	t.Helper()
 	m.start(t)
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+	waitUntil(t, context.Background(), "etcd "+m.name+" to become healthy", func(context.Context) (struct{}, bool, string) {
 		resp, err := http.Get(m.url + "/health")
 		if err != nil {
-			return false, nil
+			return struct{}{}, false, err.Error()
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	require.NoError(t, err, "etcd %s did not become healthy", m.name)
+		return struct{}{}, resp.StatusCode == http.StatusOK, resp.Status
+	}, every(100*time.Millisecond), within(time.Minute))
 }
 
 // replica is one more triton-apiserver, on a port of its own, with the local server's credentials and
@@ -188,26 +186,26 @@ func (r *replica) restart(t *testing.T) {
 	admin := connect(t, "admin")
 	ns, name, _ := strings.Cut(r.secret, "/")
 	var client *http.Client
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	exited := waitUntil(t, context.Background(), r.name+" to become ready", func(ctx context.Context) (bool, bool, string) {
 		if !r.alive() {
-			return false, fmt.Errorf("%s exited; see %s", r.name, r.log)
+			return true, true, "exited" // nothing more to wait for
 		}
 		if client == nil {
 			// The replica makes (or reads) its Secret before it listens.
 			if _, err := admin.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
-				return false, nil
+				return false, false, err.Error()
 			}
 			r.ca = secretCA(t, r.secret)
 			client = httpsClient(t, r.ca, nil)
 		}
 		resp, err := client.Get(r.url() + "/readyz")
 		if err != nil {
-			return false, nil
+			return false, false, err.Error()
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	require.NoError(t, err, "%s did not become ready", r.name)
+		return false, resp.StatusCode == http.StatusOK, resp.Status
+	}, every(100*time.Millisecond), within(2*time.Minute))
+	require.False(t, exited, "%s did not become ready: it exited; see %s", r.name, r.log)
 }
 
 // client is a release client that talks to the replica directly, as kube-apiserver's front proxy does:
@@ -258,17 +256,13 @@ func allowLeaderElection(t *testing.T, ctx context.Context, admin *cluster, ns s
 // waitLease waits until the controller's Lease in ns is held by someone ok accepts and returns it.
 func waitLease(t *testing.T, ctx context.Context, admin *cluster, ns, what string, ok func(*coordinationv1.Lease) bool) *coordinationv1.Lease {
 	t.Helper()
-	var lease *coordinationv1.Lease
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	return waitUntil(t, ctx, "lease: "+what, func(ctx context.Context) (*coordinationv1.Lease, bool, string) {
 		l, err := admin.kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return nil, false, err.Error()
 		}
-		lease = l
-		return l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && ok(l), nil
-	})
-	require.NoError(t, err, "lease: %s; last: %+v", what, lease)
-	return lease
+		return l, l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && ok(l), fmt.Sprintf("%+v", l)
+	}, every(100*time.Millisecond), within(2*time.Minute))
 }
 
 // localPID is the process id hack/local-up.sh (or startLocal) recorded for a component.
@@ -289,8 +283,9 @@ func stopLocal(t *testing.T, ctx context.Context, name string, sig syscall.Signa
 	t.Helper()
 	pid := localPID(t, name)
 	_ = syscall.Kill(-pid, sig)
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true,
-		func(context.Context) (bool, error) { return !alive(pid), nil }), "%s did not stop on %v", name, sig)
+	waitUntil(t, ctx, fmt.Sprintf("%s to stop on %v", name, sig), func(context.Context) (struct{}, bool, string) {
+		return struct{}{}, !alive(pid), fmt.Sprintf("pid %d still runs", pid)
+	}, every(50*time.Millisecond), within(30*time.Second))
 }
 
 // startLocal starts a component of the local control plane again with the command line hack/local-up.sh

@@ -19,7 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/test/e2e/roles"
@@ -93,16 +92,18 @@ func grantCloneSetCreate(t *testing.T, ctx context.Context, admin *cluster, ns, 
 func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string, groups []string, ns, verb, group, resource string) {
 	t.Helper()
 	res, sub, _ := strings.Cut(resource, "/")
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, fmt.Sprintf("RBAC to allow %s to %s %s.%s in %s", user, verb, resource, group, ns), func(ctx context.Context) (struct{}, bool, string) {
 		review, err := admin.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
 			Spec: authorizationv1.SubjectAccessReviewSpec{
 				User: user, Groups: groups,
 				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: group, Resource: res, Subresource: sub},
 			},
 		}, metav1.CreateOptions{})
-		return err == nil && review.Status.Allowed, nil
-	})
-	require.NoError(t, err, "RBAC never allowed %s to %s %s.%s in %s", user, verb, resource, group, ns)
+		if err != nil {
+			return struct{}{}, false, err.Error()
+		}
+		return struct{}{}, review.Status.Allowed, fmt.Sprintf("%+v", review.Status)
+	}, every(100*time.Millisecond), within(30*time.Second))
 }
 
 // canaryAwaitingNext makes the tutorial's CloneSet in ns with 2 pods, and the Manual release
@@ -170,22 +171,21 @@ func readyFor(t *testing.T, ctx context.Context, admin *cluster, ns string, verb
 			return releaseFinished(r) && (r.Status.Phase != v1alpha1.ReleaseCanceled || conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue))
 		})
 	case roles.DeleteRunning:
-		var last error
-		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		finished := waitUntil(t, ctx, "admin to make "+matrixCreated+" for delete running", func(ctx context.Context) (string, bool, string) {
 			r, err := releases.Get(ctx, matrixCreated, metav1.GetOptions{})
 			if err == nil {
 				if releaseFinished(r) {
-					return false, fmt.Errorf("%s has finished (%s) before delete running", matrixCreated, r.Status.Phase)
+					return string(r.Status.Phase), true, "" // too late to delete it running
 				}
-				return true, nil
+				return "", true, ""
 			}
 			// kruise may not have observed the canceled release's last change to nginx yet: a 409, retried.
 			r = updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 			r.Name = matrixCreated
-			_, last = releases.Create(ctx, r, metav1.CreateOptions{})
-			return false, nil
-		})
-		require.NoError(t, err, "admin makes %s for delete running; last create: %v", matrixCreated, last)
+			_, err = releases.Create(ctx, r, metav1.CreateOptions{})
+			return "", false, fmt.Sprintf("create: %v", err)
+		}, every(500*time.Millisecond), within(time.Minute))
+		require.Empty(t, finished, "%s has finished before delete running", matrixCreated)
 	}
 }
 

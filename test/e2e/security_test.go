@@ -29,7 +29,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 )
 
@@ -295,27 +294,27 @@ func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
 	original, err := configMaps.Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
 	require.NoError(t, err)
 	setBundle := func(bundle string) {
-		require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		waitUntil(t, ctx, "the front-proxy CA bundle written", func(ctx context.Context) (struct{}, bool, string) {
 			cm, err := configMaps.Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
 			if err != nil {
-				return false, nil
+				return struct{}{}, false, err.Error()
 			}
 			cm.Data["requestheader-client-ca-file"] = bundle
 			_, err = configMaps.Update(ctx, cm, metav1.UpdateOptions{})
-			return err == nil, nil
-		}))
+			return struct{}{}, err == nil, fmt.Sprint(err)
+		}, within(30*time.Second))
 	}
 	oldBundle := original.Data["requestheader-client-ca-file"]
 	t.Cleanup(func() { setBundle(oldBundle) })
 	setBundle(oldBundle + pemOf(rotatedLeaf))
 
-	codeIs := func(want int) func(context.Context) (bool, error) {
-		return func(ctx context.Context) (bool, error) {
-			return call(t, ctx, client, http.MethodGet, url, headers, "").code == want, nil
+	codeIs := func(want int) func(context.Context) (struct{}, bool, string) {
+		return func(ctx context.Context) (struct{}, bool, string) {
+			code := call(t, ctx, client, http.MethodGet, url, headers, "").code
+			return struct{}{}, code == want, fmt.Sprintf("%d", code)
 		}
 	}
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, codeIs(http.StatusOK)),
-		"the rotated CA was not picked up")
+	waitUntil(t, ctx, "the rotated CA to be picked up", codeIs(http.StatusOK), within(time.Minute))
 	assert.Equal(t, pid, tritonPID(t), "no restart")
 	assert.True(t, alive(pid))
 	// The old CA is still trusted alongside (a rotation overlaps).
@@ -323,8 +322,7 @@ func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(t, ctx, direct(t, &realProxy), http.MethodGet, url, headers, "").code)
 
 	setBundle(oldBundle)
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, codeIs(http.StatusUnauthorized)),
-		"the removed CA is still trusted")
+	waitUntil(t, ctx, "the removed CA to be no longer trusted", codeIs(http.StatusUnauthorized), within(time.Minute))
 }
 
 // auditedReviews are the SubjectAccessReviews kube-apiserver's audit log has seen for user.
@@ -384,19 +382,16 @@ const tritonSA = "system:serviceaccount:triton-system:triton-apiserver"
 // waitReview waits until triton-apiserver has asked kube-apiserver about user doing verb on resource.
 func waitReview(t *testing.T, ctx context.Context, user, verb, resource, subresource string) sarSpec {
 	t.Helper()
-	var got sarSpec
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		for _, s := range auditedReviews(t, user) {
-			a := s.ResourceAttributes
-			if s.Requester == tritonSA && a.Verb == verb && a.Resource == resource && a.Subresource == subresource {
-				got = s
-				return true, nil
+	return waitUntil(t, ctx, fmt.Sprintf("a SubjectAccessReview for %s: %s %s/%s in kube-apiserver's audit log", user, verb, resource, subresource),
+		func(context.Context) (sarSpec, bool, string) {
+			for _, s := range auditedReviews(t, user) {
+				a := s.ResourceAttributes
+				if s.Requester == tritonSA && a.Verb == verb && a.Resource == resource && a.Subresource == subresource {
+					return s, true, ""
+				}
 			}
-		}
-		return false, nil
-	})
-	require.NoError(t, err, "no SubjectAccessReview for %s: %s %s/%s in kube-apiserver's audit log", user, verb, resource, subresource)
-	return got
+			return sarSpec{}, false, ""
+		}, within(30*time.Second))
 }
 
 // The caller's user, uid, groups and extra reach both SubjectAccessReviews: the one for the release verb
@@ -438,11 +433,10 @@ func TestCallerIdentityReachesSubjectAccessReviews(t *testing.T) {
 
 	// The group gets CloneSet update: the same caller may now move the release.
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}})
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		a = call(t, ctx, client, http.MethodPost, next, headers, "{}")
-		return a.code == http.StatusOK, nil
-	})
-	require.NoError(t, err, "next never allowed once the group may update the CloneSet: %d %s", a.code, a.body)
+	waitUntil(t, ctx, "next allowed once the group may update the CloneSet", func(context.Context) (struct{}, bool, string) {
+		a := call(t, ctx, client, http.MethodPost, next, headers, "{}")
+		return struct{}{}, a.code == http.StatusOK, fmt.Sprintf("%d %s", a.code, a.body)
+	}, every(500*time.Millisecond), within(time.Minute))
 
 	// Through kube-apiserver, a token user's uid travels too.
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-viewer"}, false)

@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
@@ -98,20 +97,21 @@ func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
 		cloneSet string
 		pods     bool // back on the template from before: no pod carries a hold label
 	}{{"succeeds", false}, {"canceled", true}, {"deleted", true}} {
-		var left string
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-			var err error
-			left, err = unsound(ctx, admin, ns, end.cloneSet, end.pods)
-			return err == nil && left == "", nil
-		})
-		assert.NoError(t, err, "CloneSet %s still has: %s", end.cloneSet, left)
+		_, sound, left := poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
+			left, err := unsound(ctx, admin, ns, end.cloneSet, end.pods)
+			if err != nil {
+				return struct{}{}, false, err.Error()
+			}
+			return struct{}{}, left == "", left
+		}, within(60*time.Second))
+		assert.True(t, sound, "CloneSet %s still has: %s", end.cloneSet, left)
 	}
 	// The finalizer comes off in the same reconcile that made the CloneSet sound, just after it.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+	_, gone, _ := poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
 		_, err := rels.Get(ctx, deleted, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	})
-	assert.NoError(t, err, "the deleted release is gone once its CloneSet is sound")
+		return struct{}{}, apierrors.IsNotFound(err), ""
+	}, every(100*time.Millisecond), within(10*time.Second))
+	assert.True(t, gone, "the deleted release is gone once its CloneSet is sound")
 	for _, name := range []string{"canceled", "deleted"} {
 		waitCloneSet(t, ctx, admin, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 			return s.UpdatedReplicas == 2 && s.ReadyReplicas == 2 && strings.HasPrefix(s.UpdateRevision, name)

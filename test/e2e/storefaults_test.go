@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -101,20 +100,18 @@ func watchReleases(t *testing.T, ctx context.Context, client versioned.Interface
 func watcherCatchesUp(t *testing.T, ctx context.Context, client versioned.Interface, informer cache.SharedIndexInformer, ns, name string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"e2e.triton.io/final":%q}}}`, time.Now().Format(time.RFC3339Nano))
-	var written *v1alpha1.Release
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	written := waitUntil(t, ctx, "a write after the store came back", func(ctx context.Context) (*v1alpha1.Release, bool, string) {
 		r, err := client.ReleasesV1alpha1().Releases(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-		written = r
-		return err == nil, nil
-	}))
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		return r, err == nil, fmt.Sprint(err)
+	}, within(time.Minute))
+	waitUntil(t, ctx, "the watcher to see a write made after the store came back", func(context.Context) (struct{}, bool, string) {
 		obj, ok, _ := informer.GetStore().GetByKey(ns + "/" + name)
 		if !ok {
-			return false, nil
+			return struct{}{}, false, "not in the watcher's store"
 		}
 		r := obj.(*v1alpha1.Release)
-		return r.Annotations["e2e.triton.io/final"] == written.Annotations["e2e.triton.io/final"], nil
-	}), "the watcher never saw a write made after the store came back")
+		return struct{}{}, r.Annotations["e2e.triton.io/final"] == written.Annotations["e2e.triton.io/final"], r.Annotations["e2e.triton.io/final"]
+	}, every(100*time.Millisecond), within(time.Minute))
 }
 
 // autoReleases creates an Auto release on each CloneSet and takes its canary through.
@@ -162,21 +159,20 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 		randomMoment(ctx, time.Second, 3*time.Second)
 		store.signal(t, syscall.SIGKILL)
 		down := time.Now()
-		require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		waitUntil(t, ctx, "/readyz to fail with etcd down", func(context.Context) (struct{}, bool, string) {
 			code := status("/readyz")
-			return code != 0 && code != http.StatusOK, nil
-		}), "/readyz stayed 200 with etcd down")
+			return struct{}{}, code != 0 && code != http.StatusOK, fmt.Sprintf("%d", code)
+		}, every(100*time.Millisecond), within(30*time.Second))
 		assert.Equal(t, http.StatusOK, status("/livez"), "/livez with etcd down")
 		// A read and an action: refused at once, 503 with Retry-After.
-		var get, next answer
 		var took time.Duration
-		require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		get := waitUntil(t, ctx, "a 503 to a GET with etcd down", func(ctx context.Context) (answer, bool, string) {
 			start := time.Now()
-			get = call(t, ctx, raw, http.MethodGet, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0], asAdmin, "")
+			get := call(t, ctx, raw, http.MethodGet, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0], asAdmin, "")
 			took = time.Since(start)
-			return get.code == http.StatusServiceUnavailable, nil
-		}), "GET with etcd down: %d %s", get.code, get.body)
-		next = call(t, ctx, raw, http.MethodPost, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0]+"/next", asAdmin, `{}`)
+			return get, get.code == http.StatusServiceUnavailable, fmt.Sprintf("%d %s", get.code, get.body)
+		}, every(100*time.Millisecond), within(30*time.Second))
+		next := call(t, ctx, raw, http.MethodPost, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0]+"/next", asAdmin, `{}`)
 		assert.Equal(t, http.StatusServiceUnavailable, next.code, "next with etcd down: %s", next.body)
 		assert.True(t, server.alive(), "the server exited when etcd went away")
 		t.Logf("etcd down: /readyz failing %s after the kill; GET answered 503 in %s: %s",
@@ -184,9 +180,10 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 
 		randomMoment(ctx, 2*time.Second, 4*time.Second)
 		store.restart(t)
-		require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-			return status("/readyz") == http.StatusOK, nil
-		}), "/readyz did not come back with etcd")
+		waitUntil(t, ctx, "/readyz to come back with etcd", func(context.Context) (struct{}, bool, string) {
+			code := status("/readyz")
+			return struct{}{}, code == http.StatusOK, fmt.Sprintf("%d", code)
+		}, every(100*time.Millisecond), within(time.Minute))
 		t.Logf("etcd back: ready again %s after the kill", time.Since(down).Round(100*time.Millisecond))
 	}
 	load.finish(t, ctx, client, ns)
@@ -252,10 +249,10 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	})
 	randomMoment(ctx, time.Second, 3*time.Second)
 	startLocal(t, "kube-apiserver")
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "kube-apiserver to come back", func(ctx context.Context) (struct{}, bool, string) {
 		raw, err := admin.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil && string(raw) == "ok", nil
-	}), "kube-apiserver did not come back")
+		return struct{}{}, err == nil && string(raw) == "ok", fmt.Sprintf("%s %v", raw, err)
+	}, within(2*time.Minute))
 	assert.True(t, alive(before), "triton-apiserver exited while kube-apiserver was away")
 	// A restarted kube-apiserver runs the pull-in gate policy only once it can resolve the policy's
 	// paramKind (CloneSets, a CRD): about 30 s after /readyz here. Pods made before then get no gate
@@ -286,22 +283,22 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 	defer func() {
 		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
 	}()
-	require.NoError(t, wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "kube-apiserver to give a pod the pull-in gate again after its restart", func(ctx context.Context) (struct{}, bool, string) {
 		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
 		if err != nil {
-			return false, nil
+			return struct{}{}, false, err.Error()
 		}
 		for _, p := range pods.Items {
 			if p.DeletionTimestamp != nil {
 				continue
 			}
 			if hasReadinessGate(p.Spec, "apps.triton.io/ready") {
-				return true, nil
+				return struct{}{}, true, ""
 			}
 			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		}
-		return false, nil
-	}), "kube-apiserver never gave a pod the pull-in gate again after its restart")
+		return struct{}{}, false, fmt.Sprintf("%d pods, none with the gate", len(pods.Items))
+	}, every(500*time.Millisecond))
 }
 
 // probeCloneSet is a CloneSet of one pod labelled for pull-in, so that the gate policy applies to its pods.

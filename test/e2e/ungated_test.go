@@ -18,7 +18,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
@@ -47,22 +46,22 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns str
 	defer func() {
 		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
 	}()
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	waitUntil(t, ctx, "kube-apiserver to make a pod without the gate once the binding is gone", func(ctx context.Context) (struct{}, bool, string) {
 		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
 		if err != nil {
-			return false, nil
+			return struct{}{}, false, err.Error()
 		}
 		for _, p := range pods.Items {
 			if p.DeletionTimestamp != nil {
 				continue
 			}
 			if !hasReadinessGate(p.Spec, cloneset.ReadinessGate) {
-				return true, nil
+				return struct{}{}, true, ""
 			}
 			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		}
-		return false, nil
-	}), "kube-apiserver kept gating pods without the binding")
+		return struct{}{}, false, fmt.Sprintf("%d pods, every one gated", len(pods.Items))
+	}, every(500*time.Millisecond), within(2*time.Minute))
 }
 
 func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
