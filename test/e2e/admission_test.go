@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,22 +310,4 @@ func TestConcurrentCreatesOnTwoReplicasClaimOnce(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, list.Items, 1, "CloneSet %s: one release stored", cs)
 	}
-}
-
-// makeCloneSet makes a CloneSet name of image nginx:1.27 whose pods are labelled app=name, and waits for
-// its pods.
-func makeCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, replicas int32) {
-	t.Helper()
-	cs := &kruiseappsv1alpha1.CloneSet{}
-	cs.Name = name
-	cs.Spec.Replicas = &replicas
-	cs.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}
-	cs.Spec.Template = *updateTo("nginx:1.27", 0, intstr.FromInt32(1), v1alpha1.ModeManual).Spec.Template
-	cs.Spec.Template.Labels = map[string]string{"app": name}
-	cs.Spec.UpdateStrategy.Type = kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType
-	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitCloneSet(t, ctx, c, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-		return s.ReadyReplicas == replicas && strings.HasPrefix(s.UpdateRevision, name)
-	})
 }

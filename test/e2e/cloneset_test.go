@@ -27,21 +27,7 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 
 	replicas := int32(2)
-	cs := &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: kruiseappsv1alpha1.CloneSetSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec: corev1.PodSpec{
-					Containers:     []corev1.Container{{Name: "web", Image: "nginx:1.27"}},
-					ReadinessGates: []corev1.PodReadinessGate{{ConditionType: readyGate}},
-				},
-			},
-			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
-		},
-	}
+	cs := newCloneSet("web", replicas, withContainer("web", "nginx:1.27"), withReadinessGate(readyGate))
 	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -90,23 +76,7 @@ func TestCloneSetPartition(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 
 	replicas := int32(3)
-	cs := &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "api"},
-		Spec: kruiseappsv1alpha1.CloneSetSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "api:1"}}},
-			},
-			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
-		},
-	}
-	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitCloneSet(t, ctx, admin, ns, "api", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-		return s.ReadyReplicas == replicas && s.UpdatedReplicas == replicas
-	})
+	makeCloneSet(t, ctx, admin, ns, "api", replicas, withContainer("api", "api:1"))
 
 	patch := func(body string) {
 		_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "api", types.MergePatchType, []byte(body), metav1.PatchOptions{})

@@ -350,7 +350,7 @@ func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) 
 		}, within(time.Minute))
 		assert.True(t, gone, "the canceled release nginx-update was not gone a minute after its delete (its finalizer stayed)")
 	})
-	namedCloneSet(t, ctx, admin, ns, idleCloneSet, 1)
+	makeCloneSet(t, ctx, admin, ns, idleCloneSet, 1)
 	if user != "admin" {
 		// An operator who may update and create CloneSets: every create, apply and action of this test
 		// gets as far as the server's SubjectAccessReview, and past it.

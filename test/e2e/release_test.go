@@ -22,35 +22,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
-// nginx creates the tutorial's CloneSet: replicas pods of nginx:1.27, all Ready.
-func nginx(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int32) {
-	t.Helper()
-	nginxUpdatedBy(t, ctx, c, ns, replicas, kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType)
-}
-
-// nginxUpdatedBy makes CloneSet nginx of replicas pods at nginx:1.27 with the update strategy given, and
-// waits for its pods to be Ready.
-func nginxUpdatedBy(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int32, update kruiseappsv1alpha1.CloneSetUpdateStrategyType) {
-	t.Helper()
-	cs := &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
-		Spec: kruiseappsv1alpha1.CloneSetSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "nginx"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "nginx"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}},
-			},
-			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: update},
-		},
-	}
-	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitCloneSet(t, ctx, c, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-		return s.ReadyReplicas == replicas && s.UpdatedReplicas == replicas
-	})
-}
-
 func updateTo(image string, canary int32, batchSize intstr.IntOrString, mode v1alpha1.ReleaseMode) *v1alpha1.Release {
 	return &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-update"},

@@ -24,7 +24,6 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -57,18 +56,7 @@ func fleet(t *testing.T, ctx context.Context, c *cluster, ns string, n int, repl
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("app-%03d", i)
-		cs := &kruiseappsv1alpha1.CloneSet{
-			ObjectMeta: metav1.ObjectMeta{Name: names[i]},
-			Spec: kruiseappsv1alpha1.CloneSetSpec{
-				Replicas: &replicas,
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": names[i]}},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": names[i]}},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:v1"}}},
-				},
-				UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
-			},
-		}
+		cs := newCloneSet(names[i], replicas, withContainer("app", "app:v1"))
 		_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}

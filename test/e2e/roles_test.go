@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -116,28 +115,6 @@ func canaryAwaitingNext(t *testing.T, ctx context.Context, admin *cluster, ns st
 		updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 	return waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next", batchIs(1, v1alpha1.BatchSmoked))
-}
-
-// namedCloneSet creates CloneSet name in ns: replicas pods of nginx:1.27 labelled app=name, all Ready.
-func namedCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, replicas int32) {
-	t.Helper()
-	cs := &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: kruiseappsv1alpha1.CloneSetSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}},
-			},
-			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType},
-		},
-	}
-	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitCloneSet(t, ctx, c, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-		return s.ReadyReplicas == replicas && s.UpdatedReplicas == replicas
-	})
 }
 
 // The releases of the role matrix besides nginx-update: the create verb's (nginx-update-2, also the one
@@ -269,7 +246,7 @@ func TestRoleMatrix(t *testing.T) {
 			ctx := testContext(t, 4*time.Minute)
 			ns := namespace(t, admin)
 			canaryAwaitingNext(t, ctx, admin, ns)
-			namedCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
+			makeCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
 			grant(t, ctx, admin, ns, subject.User, subject.ClusterRoles, subject.CloneSetUpdate)
 			if subject.CloneSetCreate {
 				grantCloneSetCreate(t, ctx, admin, ns, subject.User)

@@ -11,7 +11,6 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -142,18 +141,7 @@ func TestStatusRevisionBeforeReleaseCannotBeRepointed(t *testing.T) {
 	require.NotEmpty(t, revisionBeforeRelease(before))
 
 	// Another workload, with a revision of another template.
-	replicas := int32(1)
-	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "other"},
-		Spec: kruiseappsv1alpha1.CloneSetSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "other"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "other", Image: "busybox:1.36"}}},
-			},
-		},
-	}, metav1.CreateOptions{})
+	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, newCloneSet("other", 1, withContainer("other", "busybox:1.36")), metav1.CreateOptions{})
 	require.NoError(t, err)
 	other := waitCloneSetNamed(t, ctx, admin, ns, "other", "its first revision", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Status.UpdateRevision != ""

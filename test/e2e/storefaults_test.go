@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -303,14 +302,5 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 
 // probeCloneSet is a CloneSet of one pod labelled for pull-in, so that the gate policy applies to its pods.
 func probeCloneSet(name string) *kruiseappsv1alpha1.CloneSet {
-	cs := &kruiseappsv1alpha1.CloneSet{}
-	cs.Name = name
-	cs.Labels = map[string]string{"releases.triton.io/pull-in": "true"}
-	cs.Spec.Replicas = ptrTo(int32(1))
-	cs.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}
-	cs.Spec.Template = *updateTo("nginx:1.27", 0, intstr.FromInt32(1), v1alpha1.ModeManual).Spec.Template
-	cs.Spec.Template.Labels = map[string]string{"app": name}
-	return cs
+	return newCloneSet(name, 1, withLabel("releases.triton.io/pull-in", "true"))
 }
-
-func ptrTo[T any](v T) *T { return &v }
