@@ -1130,12 +1130,10 @@ func TestDryRunActionsChangeNothing(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
+	// Canary Smoked: a dry next would pull it in, a dry pause pause, a dry cancel cancel.
+	startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
 	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
-
-	_, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
 
 	type snapshot struct {
 		release, cloneSet string
@@ -1184,8 +1182,6 @@ func TestDryRunActionsChangeNothing(t *testing.T) {
 		})
 	}
 
-	// Canary Smoked: a dry next would pull it in, a dry pause pause, a dry cancel cancel.
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
 	before := settled()
 	assert.Equal(t, int32(1), before.partition)
 

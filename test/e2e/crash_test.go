@@ -49,11 +49,8 @@ func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	startedRelease(t, ctx, admin, ns, 3, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	_, err := releases.Create(ctx, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 Baked", batchIs(1, v1alpha1.BatchBaked))
 
 	stopTriton(t, ctx)
 	startTriton(t, ctx, admin, "TRITON_FAILPOINTS=action-after-release-write")
@@ -68,7 +65,7 @@ func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
 	})
 	crashing := tritonPID(t)
 
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
 	require.Error(t, err, "the server dies in the middle of the call")
 	waitUntil(t, ctx, "the failpoint to fire", func(context.Context) (struct{}, bool, string) {
 		return struct{}{}, !alive(crashing), "triton-apiserver still runs"

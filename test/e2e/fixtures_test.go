@@ -13,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // cloneSetOption changes a CloneSet newCloneSet builds.
@@ -83,4 +86,23 @@ func makeCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string
 func nginx(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int32) {
 	t.Helper()
 	makeCloneSet(t, ctx, c, ns, "nginx", replicas)
+}
+
+// startedRelease makes the tutorial's CloneSet in ns with replicas pods, creates rel of it, and returns
+// the release once its first batch is phase: Smoked (a canary waiting for `next` to pull it in), or
+// Baked.
+func startedRelease(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int32, rel *v1alpha1.Release, phase v1alpha1.BatchPhase) *v1alpha1.Release {
+	t.Helper()
+	nginx(t, ctx, c, ns, replicas)
+	_, err := c.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return waitRelease(t, ctx, c, ns, rel.Name, "batch 1 "+string(phase), batchIs(1, phase))
+}
+
+// canaryAwaitingNext makes the tutorial's CloneSet in ns with 2 pods, and the Manual release
+// nginx-update of it (canary 1, then the rest), and returns the release once its canary is Smoked:
+// waiting for next.
+func canaryAwaitingNext(t *testing.T, ctx context.Context, admin *cluster, ns string) *v1alpha1.Release {
+	t.Helper()
+	return startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 }

@@ -22,13 +22,9 @@ func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
 
 	// While the release runs, its new pods carry the gate and wait to be pulled in.
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	r := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
 	assert.True(t, hasReadinessGate(canary[0].Spec, readyGate), "a pod made while the release holds the CloneSet is gated")

@@ -24,11 +24,7 @@ func TestDeletingANamespaceWithARunningReleaseCompletes(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 
 	require.NoError(t, admin.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
 	waitUntil(t, ctx, "namespace "+ns+" to be gone", func(ctx context.Context) (struct{}, bool, string) {

@@ -183,16 +183,13 @@ func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
+	canaryAwaitingNext(t, ctx, admin, ns)
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	_, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
 
 	// A second release for the same CloneSet is refused.
 	second := updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 	second.Name = "nginx-update-2"
-	_, err = releases.Create(ctx, second, metav1.CreateOptions{})
+	_, err := releases.Create(ctx, second, metav1.CreateOptions{})
 	assert.True(t, apierrors.IsConflict(err), "a second release on a busy CloneSet: want 409, got %v", err)
 
 	// Pause: the CloneSet is paused; next is refused; pause again is a no-op.

@@ -105,18 +105,6 @@ func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string,
 	}, every(100*time.Millisecond), within(30*time.Second))
 }
 
-// canaryAwaitingNext makes the tutorial's CloneSet in ns with 2 pods, and the Manual release
-// nginx-update of it (canary 1, then the rest), and returns the release once its canary is Smoked:
-// waiting for next.
-func canaryAwaitingNext(t *testing.T, ctx context.Context, admin *cluster, ns string) *v1alpha1.Release {
-	t.Helper()
-	nginx(t, ctx, admin, ns, 2)
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	return waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next", batchIs(1, v1alpha1.BatchSmoked))
-}
-
 // The releases of the role matrix besides nginx-update: the create verb's (nginx-update-2, also the one
 // `delete running` deletes), the Create release's of CloneSet fresh, and the applied one's of CloneSet web.
 const (
