@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/triton-io/triton/pkg/release/controller"
 	"github.com/triton-io/triton/test/bench/stats"
 )
 
@@ -45,7 +46,7 @@ func objects() int {
 func holdController(t *testing.T, ctx context.Context, c *cluster, namespaces *[]string) {
 	t.Helper()
 	leases := c.kube.CoordinationV1().Leases("triton-system")
-	const name = "triton-release-controller"
+	name := controller.DefaultElection().Name
 	now := metav1.NewMicroTime(time.Now())
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		l, err := leases.Get(ctx, name, metav1.GetOptions{})

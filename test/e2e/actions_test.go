@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // The end-to-end tests of every action (Update in percentages, Create, Scale out and in, Restart, Rollback)
@@ -32,14 +34,8 @@ import (
 // checks the CloneSet (partition, replicas, template, paused, owner annotation), its pods (images,
 // revisions, readiness gate, Ready) and the Release's status (phases, conditions, history, observation).
 
-const (
-	ownerAnnotation   = "releases.triton.io/release"
-	restartAnnotation = "releases.triton.io/restartedAt"
-	// pullInLabel, on a CloneSet a release holds, has the admission policy give its new pods the gate.
-	pullInLabel = "releases.triton.io/pull-in"
-	// neverGate is a readiness gate nobody sets: a pod that carries it is never Ready on its own.
-	neverGate corev1.PodConditionType = "example.com/never"
-)
+// neverGate is a readiness gate nobody sets: a pod that carries it is never Ready on its own.
+const neverGate corev1.PodConditionType = "example.com/never"
 
 func getCloneSet(t *testing.T, ctx context.Context, c *cluster, ns string) *kruiseappsv1alpha1.CloneSet {
 	t.Helper()
@@ -118,7 +114,7 @@ func podSummary(pods []corev1.Pod) string {
 	var parts []string
 	for _, p := range pods {
 		parts = append(parts, fmt.Sprintf("%s(image=%s rev=%s ready=%s gate=%s)", p.Name, p.Spec.Containers[0].Image,
-			p.Labels[appsv1.ControllerRevisionHashLabelKey], condition(&p, corev1.PodReady), condition(&p, readyGate)))
+			p.Labels[appsv1.ControllerRevisionHashLabelKey], condition(&p, corev1.PodReady), condition(&p, cloneset.ReadinessGate)))
 	}
 	return strings.Join(parts, " ")
 }
@@ -240,7 +236,7 @@ func succeeded(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.Rel
 func waitReleased(t *testing.T, ctx context.Context, c *cluster, ns string) *kruiseappsv1alpha1.CloneSet {
 	t.Helper()
 	return waitCloneSetIs(t, ctx, c, ns, "the owner annotation removed", func(cs *kruiseappsv1alpha1.CloneSet) bool {
-		_, owned := cs.Annotations[ownerAnnotation]
+		_, owned := cs.Annotations[cloneset.OwnerAnnotation]
 		return !owned
 	})
 }
@@ -280,7 +276,7 @@ func watchUpdated(t *testing.T, ctx context.Context, c *cluster, ns, image strin
 				w.mu.Unlock()
 			}
 			cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
-			if err != nil || cs.Annotations[ownerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
+			if err != nil || cs.Annotations[cloneset.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
 				return struct{}{}, false, ""
 			}
 			w.mu.Lock()
@@ -366,9 +362,9 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 		assert.Equal(t, int32(8), *cs.Spec.Replicas)
 		assert.False(t, cs.Spec.UpdateStrategy.Paused)
 		assert.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
-		assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the template (invariant 10)")
-		assert.Equal(t, "true", cs.Labels[pullInLabel], "held: its new pods get the gate from the admission policy")
-		assert.Equal(t, "nginx-update", cs.Annotations[ownerAnnotation])
+		assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the template (invariant 10)")
+		assert.Equal(t, "true", cs.Labels[cloneset.PullInLabel], "held: its new pods get the gate from the admission policy")
+		assert.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
 		assert.NotEqual(t, oldRevision, cs.Status.UpdateRevision)
 
 		// The pods: exactly 2k at the new revision, pulled in and Ready; the others untouched.
@@ -381,12 +377,12 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 			case "nginx:1.28":
 				updated++
 				assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				assert.True(t, hasReadinessGate(p.Spec, readyGate), "%s carries the gate", p.Name)
-				assert.Equal(t, corev1.ConditionTrue, condition(p, readyGate), "%s pulled in", p.Name)
+				assert.True(t, hasReadinessGate(p.Spec, cloneset.ReadinessGate), "%s carries the gate", p.Name)
+				assert.Equal(t, corev1.ConditionTrue, condition(p, cloneset.ReadinessGate), "%s pulled in", p.Name)
 			default:
 				assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 				assert.Equal(t, oldRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				assert.False(t, hasReadinessGate(p.Spec, readyGate), "%s is an old pod: no gate", p.Name)
+				assert.False(t, hasReadinessGate(p.Spec, cloneset.ReadinessGate), "%s is an old pod: no gate", p.Name)
 			}
 			assert.Equal(t, corev1.ConditionTrue, condition(p, corev1.PodReady), "%s Ready", p.Name)
 		}
@@ -483,16 +479,16 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assertBatchPhases(t, r, v1alpha1.BatchSmoked, v1alpha1.BatchPending, v1alpha1.BatchPending)
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, int32(1), *cs.Spec.Replicas)
-	assert.Equal(t, "nginx-create", cs.Annotations[ownerAnnotation])
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the created CloneSet's template (invariant 10)")
-	assert.Equal(t, "true", cs.Labels[pullInLabel], "held: its new pods get the gate from the admission policy")
+	assert.Equal(t, "nginx-create", cs.Annotations[cloneset.OwnerAnnotation])
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the created CloneSet's template (invariant 10)")
+	assert.Equal(t, "true", cs.Labels[cloneset.PullInLabel], "held: its new pods get the gate from the admission policy")
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 	pods := livePods(t, ctx, admin, ns)
 	require.Len(t, pods, 1, podSummary(pods))
 	canary := pods[0].Name
 	assert.Equal(t, corev1.ConditionTrue, condition(&pods[0], corev1.ContainersReady))
 	assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[0], corev1.PodReady), "the canary is out of traffic before next")
-	assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[0], readyGate))
+	assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[0], cloneset.ReadinessGate))
 	holds(t, ctx, 2*time.Second, "the canary waits at Smoked, out of traffic, in Auto mode", func(ctx context.Context) (bool, string) {
 		r, err := releases.Get(ctx, "nginx-create", metav1.GetOptions{})
 		if err != nil {
@@ -512,7 +508,7 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	waitCondition(t, ctx, admin, ns, canary, corev1.PodReady, corev1.ConditionTrue)
 	p, err := admin.kube.CoreV1().Pods(ns).Get(ctx, canary, metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, corev1.ConditionTrue, condition(p, readyGate), "the canary pulled in")
+	assert.Equal(t, corev1.ConditionTrue, condition(p, cloneset.ReadinessGate), "the canary pulled in")
 	assert.Equal(t, int32(1), *getCloneSet(t, ctx, admin, ns).Spec.Replicas, "no more pods before next")
 
 	// next starts batch 2: replicas 3 at once; then Auto goes on to 5 on its own.
@@ -532,14 +528,14 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assert.Contains(t, historyActions(r), "next,smoked,baked,advance,smoked,baked", "batch 3 started on its own")
 	cs = waitReleased(t, ctx, admin, ns)
 	assert.Equal(t, int32(5), *cs.Spec.Replicas)
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "no gate in the template once the release has ended")
-	_, labeled := cs.Labels[pullInLabel]
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the template once the release has ended")
+	_, labeled := cs.Labels[cloneset.PullInLabel]
 	assert.False(t, labeled, "no pull-in label once the release has ended")
 	pods = waitPods(t, ctx, admin, ns, "5 pods Ready", func(pods []corev1.Pod) bool { return allReady(pods, 5) })
 	assert.Contains(t, podNames(pods), canary)
 	for i := range pods {
 		assert.Equal(t, "nginx:1.27", pods[i].Spec.Containers[0].Image)
-		assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], readyGate), "%s pulled in", pods[i].Name)
+		assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], cloneset.ReadinessGate), "%s pulled in", pods[i].Name)
 	}
 }
 
@@ -581,7 +577,7 @@ func TestScaleOutInBatches(t *testing.T) {
 		assertConditions(t, r, true, false, false, false)
 		cs := getCloneSet(t, ctx, admin, ns)
 		assert.Equal(t, replicas, *cs.Spec.Replicas)
-		assert.Equal(t, "nginx-scale", cs.Annotations[ownerAnnotation])
+		assert.Equal(t, "nginx-scale", cs.Annotations[cloneset.OwnerAnnotation])
 		assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "Scale keeps the template")
 		pods := livePods(t, ctx, admin, ns)
 		assert.True(t, allReady(pods, int(replicas)), "batch %d Baked: %d pods Ready: %s", batch, replicas, podSummary(pods))
@@ -590,7 +586,7 @@ func TestScaleOutInBatches(t *testing.T) {
 		for i := range pods {
 			assert.Equal(t, cs.Status.UpdateRevision, pods[i].Labels[appsv1.ControllerRevisionHashLabelKey], "one revision throughout")
 			if contains(original, pods[i].Name) {
-				assert.Equal(t, corev1.ConditionUnknown, condition(&pods[i], readyGate), "%s is not the release's: not pulled in", pods[i].Name)
+				assert.Equal(t, corev1.ConditionUnknown, condition(&pods[i], cloneset.ReadinessGate), "%s is not the release's: not pulled in", pods[i].Name)
 			}
 		}
 		// Manual: nothing more happens until next.
@@ -671,7 +667,7 @@ func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
 	for i := range original {
 		p, err := admin.kube.CoreV1().Pods(ns).Get(ctx, original[i].Name, metav1.GetOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, corev1.ConditionUnknown, condition(p, readyGate), "%s is from before the release: not pulled in", p.Name)
+		assert.Equal(t, corev1.ConditionUnknown, condition(p, cloneset.ReadinessGate), "%s is from before the release: not pulled in", p.Name)
 	}
 }
 
@@ -788,7 +784,7 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 		// Sampled until stopped: the read is never done.
 		poll(sampler, func(ctx context.Context) (struct{}, bool, string) {
 			cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
-			if err != nil || cs.Annotations[ownerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
+			if err != nil || cs.Annotations[cloneset.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
 				return struct{}{}, false, ""
 			}
 			mu.Lock()
@@ -826,10 +822,10 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 	mu.Unlock()
 
 	cs := waitReleased(t, ctx, admin, ns)
-	restartedAt := cs.Spec.Template.Annotations[restartAnnotation]
+	restartedAt := cs.Spec.Template.Annotations[cloneset.RestartedAtAnnotation]
 	assert.Equal(t, created.CreationTimestamp.UTC().Format(time.RFC3339), restartedAt, "the template's restart annotation")
 	assert.Equal(t, int32(0), partition(cs))
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "noPullIn: no gate in the template")
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "noPullIn: no gate in the template")
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 	assert.NotEqual(t, before.Status.UpdateRevision, cs.Status.UpdateRevision)
 	pods := waitPods(t, ctx, admin, ns, "3 restarted pods Ready", func(pods []corev1.Pod) bool {
@@ -838,7 +834,7 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 	for i := range pods {
 		p := &pods[i]
 		assert.NotContains(t, original, p.Name, "%s is a pod from before the restart", p.Name)
-		assert.Equal(t, restartedAt, p.Annotations[restartAnnotation], p.Name)
+		assert.Equal(t, restartedAt, p.Annotations[cloneset.RestartedAtAnnotation], p.Name)
 		assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
 		assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 	}
@@ -892,9 +888,9 @@ func TestRollbackToThePreviousRevision(t *testing.T) {
 	assert.Equal(t, second, r.Status.CloneSet.RevisionBeforeRelease)
 	cs = getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "the template of the first revision")
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate))
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate))
 	assert.Equal(t, int32(0), partition(cs))
-	assert.Equal(t, "nginx-rollback", cs.Annotations[ownerAnnotation])
+	assert.Equal(t, "nginx-rollback", cs.Annotations[cloneset.OwnerAnnotation])
 	pods := livePods(t, ctx, admin, ns)
 	assert.True(t, allReady(pods, 3), podSummary(pods))
 	assert.Equal(t, 3, countImage(pods, "nginx:1.27"), podSummary(pods))
@@ -955,7 +951,7 @@ func TestCancelMidRelease(t *testing.T) {
 	// hooks) until its pods have left traffic, then lets go of it.
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, readyGate), "the template from before the release has no gate")
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "the template from before the release has no gate")
 	assert.Equal(t, int32(0), partition(cs))
 	assert.Equal(t, int32(4), *cs.Spec.Replicas)
 	assert.False(t, cs.Spec.UpdateStrategy.Paused)
@@ -978,7 +974,7 @@ func TestCancelMidRelease(t *testing.T) {
 	})
 	holds(t, ctx, 2*time.Second, "a canceled release leaves the CloneSet alone", func(ctx context.Context) (bool, string) {
 		cs := getCloneSet(t, ctx, admin, ns)
-		_, owned := cs.Annotations[ownerAnnotation]
+		_, owned := cs.Annotations[cloneset.OwnerAnnotation]
 		return cs.Spec.Template.Spec.Containers[0].Image == "nginx:1.27" && partition(cs) == 0 && !owned,
 			fmt.Sprintf("image %s partition %d annotations %v", cs.Spec.Template.Spec.Containers[0].Image, partition(cs), cs.Annotations)
 	})
@@ -1040,7 +1036,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 	assertBatchPhases(t, r, v1alpha1.BatchFailed, v1alpha1.BatchPending)
 	h := lastHistory(r)
 	assert.Equal(t, "fail", h.Action)
-	assert.Equal(t, "triton-controller", h.User)
+	assert.Equal(t, plan.ControllerUser, h.User)
 	require.NotNil(t, r.Status.CloneSet.HeldAt)
 	assert.Equal(t, int32(1), *r.Status.CloneSet.HeldAt)
 	failedAt := h.Time
@@ -1048,7 +1044,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.True(t, cs.Spec.UpdateStrategy.Paused, "a failed release pauses the CloneSet")
 	assert.Equal(t, int32(1), partition(cs))
-	assert.Equal(t, "nginx-update", cs.Annotations[ownerAnnotation])
+	assert.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
 	pods := livePods(t, ctx, admin, ns)
 	require.Len(t, pods, 2, podSummary(pods))
 	var stuck string
@@ -1057,7 +1053,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 			stuck = pods[i].Name
 			assert.True(t, hasReadinessGate(pods[i].Spec, neverGate))
 			assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], corev1.ContainersReady))
-			assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], readyGate), "pulled in (batch 1 was Baking)")
+			assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], cloneset.ReadinessGate), "pulled in (batch 1 was Baking)")
 			assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[i], corev1.PodReady))
 		}
 	}

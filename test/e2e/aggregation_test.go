@@ -34,14 +34,14 @@ func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
 		if err != nil || strings.TrimSpace(out) != "True" {
 			return struct{}{}, false, "APIService Available: " + out
 		}
-		resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion("releases.triton.io/v1alpha1")
+		resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
 		return struct{}{}, len(resources.APIResources) > 0, fmt.Sprintf("%d resources", len(resources.APIResources))
 	}, every(100*time.Millisecond))
 
-	resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion("releases.triton.io/v1alpha1")
+	resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
 	require.NoError(t, err)
 	var names []string
 	for _, r := range resources.APIResources {
@@ -66,7 +66,7 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	assert.Equal(t, []string{"NAME", "CLONESET", "ACTION", "PHASE", "BATCH", "UPDATED", "AGE"}, strings.Fields(lines[0]))
 	row := strings.Fields(lines[1])
 	assert.Equal(t, []string{"nginx-update", "nginx", "Update"}, row[:3])
-	assert.Contains(t, []string{"Pending", "Progressing"}, row[3])
+	assert.Contains(t, []string{string(v1alpha1.ReleasePending), string(v1alpha1.ReleaseProgressing)}, row[3])
 	// 3 pods: a canary of 1, then 50% (2): two batches.
 	assert.Regexp(t, `^[01]/2$`, row[4])
 	assert.Regexp(t, `^\d/3$`, row[5])

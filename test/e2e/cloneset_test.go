@@ -14,10 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-)
 
-// readyGate is the readiness gate through which Triton pulls pods into traffic.
-const readyGate corev1.PodConditionType = "apps.triton.io/ready"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+)
 
 // The test bed itself: the real kruise-manager runs CloneSets on kwok pods, and a pod that carries
 // Triton's readiness gate gets no traffic (is not Ready) until the gate is set.
@@ -27,7 +26,7 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 
 	replicas := int32(2)
-	cs := newCloneSet("web", replicas, withContainer("web", "nginx:1.27"), withReadinessGate(readyGate))
+	cs := newCloneSet("web", replicas, withContainer("web", "nginx:1.27"), withReadinessGate(cloneset.ReadinessGate))
 	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -115,7 +114,7 @@ func describe(pods []corev1.Pod) string {
 func setGate(t *testing.T, ctx context.Context, c *cluster, ns, pod string, status corev1.ConditionStatus) {
 	t.Helper()
 	body := fmt.Sprintf(`{"status":{"conditions":[{"type":%q,"status":%q,"lastTransitionTime":%q}]}}`,
-		readyGate, status, time.Now().UTC().Format(time.RFC3339))
+		cloneset.ReadinessGate, status, time.Now().UTC().Format(time.RFC3339))
 	_, err := c.kube.CoreV1().Pods(ns).Patch(ctx, pod, types.StrategicMergePatchType, []byte(body), metav1.PatchOptions{}, "status")
 	require.NoError(t, err)
 }

@@ -21,6 +21,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // A CloneSet changed by hand while a release runs is put back to what the release intends, in both
@@ -35,7 +36,7 @@ func TestControllerRepairsDriftedCloneSet(t *testing.T) {
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
 	cs := getCloneSet(t, ctx, admin, ns)
 	require.Equal(t, int32(4), partition(cs), "6 pods, batch 1 of 2 approved: partition 4")
-	require.Equal(t, "nginx-update", cs.Annotations[ownerAnnotation])
+	require.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
 	require.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.28"), 2)
 	owner := watchOwner(t, ctx, admin, ns, cs.ResourceVersion)
 
@@ -53,7 +54,7 @@ func TestControllerRepairsDriftedCloneSet(t *testing.T) {
 				return struct{}{}, false, err.Error()
 			}
 			return struct{}{}, ok(c), fmt.Sprintf("partition=%d paused=%v image=%s owner=%q",
-				partition(c), c.Spec.UpdateStrategy.Paused, c.Spec.Template.Spec.Containers[0].Image, c.Annotations[ownerAnnotation])
+				partition(c), c.Spec.UpdateStrategy.Paused, c.Spec.Template.Spec.Containers[0].Image, c.Annotations[cloneset.OwnerAnnotation])
 		}, every(100*time.Millisecond), within(30*time.Second))
 	}
 	// settled waits until the CloneSet's 6 pods are Ready again, none of them at image other (a hand edit's),
@@ -147,8 +148,8 @@ func watchOwner(t *testing.T, ctx context.Context, c *cluster, ns, resourceVersi
 			}
 			o.mu.Lock()
 			o.seen++
-			if cs.Annotations[ownerAnnotation] != "nginx-update" || e.Type == watch.Deleted {
-				o.absent = append(o.absent, fmt.Sprintf("%s at resourceVersion %s: owner %q", e.Type, cs.ResourceVersion, cs.Annotations[ownerAnnotation]))
+			if cs.Annotations[cloneset.OwnerAnnotation] != "nginx-update" || e.Type == watch.Deleted {
+				o.absent = append(o.absent, fmt.Sprintf("%s at resourceVersion %s: owner %q", e.Type, cs.ResourceVersion, cs.Annotations[cloneset.OwnerAnnotation]))
 			}
 			o.mu.Unlock()
 		}
@@ -194,7 +195,7 @@ func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if cs.Annotations["releases.triton.io/release"] == "" {
+			if cs.Annotations[cloneset.OwnerAnnotation] == "" {
 				continue // not (or no longer) the release's
 			}
 			seen++

@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
 	releasesclient "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
 )
 
@@ -646,7 +647,7 @@ func sendEnormous(t *testing.T, ctx context.Context, releases releasesclient.Rel
 func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns, user string, calls int) {
 	t.Helper()
 	releases := fastClient(caller).ReleasesV1alpha1().Releases(ns)
-	reason := strings.Repeat("ü", 1024)
+	reason := strings.Repeat("ü", validation.MaxReasonLength)
 	began := time.Now().Truncate(time.Second)
 	var failed []string
 	failures := 0
@@ -675,7 +676,7 @@ func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns,
 	require.NoError(t, json.Unmarshal(raw, &stored))
 	history := stored.Status.History
 	t.Logf("after %d pause/resume calls: %d history entries, the Release is %d bytes as JSON", calls, len(history), len(raw))
-	assert.Len(t, history, 50, "history entries")
+	assert.Len(t, history, validation.MaxHistoryEntries, "history entries")
 	assert.Less(t, len(raw), 1536<<10, "the Release as JSON, against etcd's 1.5 MiB request limit")
 	if len(history) > 0 {
 		last := history[len(history)-1]
@@ -690,7 +691,7 @@ func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns,
 			if i > 0 {
 				assert.False(t, h.Time.Time.Before(history[i-1].Time.Time), "entry %d is older than entry %d", i, i-1)
 			}
-			assert.LessOrEqual(t, len([]rune(h.Reason)), 1024, "entry %d's reason", i)
+			assert.LessOrEqual(t, len([]rune(h.Reason)), validation.MaxReasonLength, "entry %d's reason", i)
 		}
 	}
 	// And the release still works: resumed, its canary waits for next, the CloneSet is not paused.

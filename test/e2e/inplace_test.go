@@ -20,6 +20,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 func restartOf(cloneSet string, batchSize intstr.IntOrString) *v1alpha1.Release {
@@ -55,7 +56,7 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
 	r, err := releases.Create(ctx, restartOf("nginx", intstr.FromInt32(1)), metav1.CreateOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "InPlaceIfPossible", r.Status.CloneSet.UpdateStrategyTypeBeforeRelease)
+	assert.Equal(t, plan.UpdateInPlaceIfPossible, r.Status.CloneSet.UpdateStrategyTypeBeforeRelease)
 	waitCloneSetIs(t, ctx, admin, ns, "ReCreate while the release holds it", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Spec.UpdateStrategy.Type == kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType
 	})

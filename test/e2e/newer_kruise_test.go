@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 const (
@@ -123,7 +124,7 @@ func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
 	cs = getCloneSet(t, ctx, admin, ns)
 	require.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
 	require.Equal(t, int32(2), partition(cs))
-	require.Equal(t, "nginx-update", cs.Annotations[ownerAnnotation])
+	require.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
 	check("batch 1")
 
 	// Batch 2: the partition is lowered.

@@ -26,10 +26,11 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/pkg/release/controller"
 )
 
-// leaseName is the controller's Lease (pkg/release/controller.DefaultElection).
-const leaseName = "triton-release-controller"
+// leaseName is the controller's Lease.
+var leaseName = controller.DefaultElection().Name
 
 // freePort is a loopback port nobody listens on right now.
 func freePort(t *testing.T) int {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // `next` with toBatch moves a canary straight to batch 3 of 6: batches 1 and 2 are recorded as skipped,
@@ -63,7 +64,7 @@ func TestNextToABatchAndPromoteFully(t *testing.T) {
 	waitServing(t, ctx, admin, ns, 6, 3, "nginx:1.28")
 	var skips []string
 	for _, h := range r.Status.History {
-		if h.Action == "skip" {
+		if h.Action == plan.ActionSkip {
 			skips = append(skips, fmt.Sprintf("%d by %s: %s", h.FromBatch, h.User, h.Reason))
 		}
 	}

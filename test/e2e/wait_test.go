@@ -28,7 +28,7 @@ func TestKubectlWaitAfterAPaceEdit(t *testing.T) {
 
 	wait := func(what string) {
 		t.Helper()
-		out, err := admin.kubectl(ctx, "-n", ns, "wait", "releases/"+r.Name, "--for=condition=AwaitingNext", "--timeout=45s")
+		out, err := admin.kubectl(ctx, "-n", ns, "wait", "releases/"+r.Name, "--for=condition="+v1alpha1.ConditionAwaitingNext, "--timeout=45s")
 		require.NoError(t, err, "kubectl wait %s: %s", what, out)
 		assert.Contains(t, out, "condition met")
 	}
@@ -68,6 +68,6 @@ func TestKubectlWaitAfterAPaceEdit(t *testing.T) {
 		}
 		wait("after next")
 	}
-	out, err = admin.kubectl(ctx, "-n", ns, "wait", "releases/"+r.Name, "--for=condition=Complete", "--timeout=45s")
+	out, err = admin.kubectl(ctx, "-n", ns, "wait", "releases/"+r.Name, "--for=condition="+v1alpha1.ConditionComplete, "--timeout=45s")
 	require.NoError(t, err, out)
 }
