@@ -135,53 +135,6 @@ func TestNextToBatchIsExactlyOnce(t *testing.T) {
 	assert.Equal(t, after, r, "the second call changes nothing")
 }
 
-func TestNextToBatchRefusals(t *testing.T) {
-	smoking := func() *releases.Release { return driveTo(t, newRelease(tenPods()), 2, releases.BatchSmoking) }
-	smoked := func() *releases.Release { return driveTo(t, newRelease(tenPods()), 1, releases.BatchSmoked) }
-	paused := func() *releases.Release {
-		r := smoked()
-		_, err := plan.Act(r, plan.VerbPause, nil, plan.Observation{}, "bob", clock(r))
-		require.NoError(t, err)
-		return r
-	}
-	baked := func() *releases.Release { return driveTo(t, newRelease(tenPods()), 3, releases.BatchBaked) }
-	for _, tt := range []struct {
-		name    string
-		release func() *releases.Release
-		verb    plan.Verb
-		to      int32
-		refusal string // 409
-		invalid string // 422 on toBatch
-	}{
-		{name: "a batch still Smoking", release: smoking, verb: plan.VerbNext, to: 4,
-			refusal: "batch 2 is Smoking: 0 of 4 pods ready to take traffic"},
-		{name: "the current batch", release: smoked, verb: plan.VerbNext, to: 1,
-			refusal: "the release is at batch 1 already: toBatch must be a later batch (plain `next` moves this one on)"},
-		{name: "an earlier batch", release: baked, verb: plan.VerbNext, to: 2,
-			refusal: "the release is at batch 3 already: toBatch must be a later batch (plain `next` moves this one on)"},
-		{name: "paused", release: paused, verb: plan.VerbNext, to: 3, refusal: "the release is paused; `resume` it first"},
-		{name: "beyond the plan", release: smoked, verb: plan.VerbNext, to: 5, invalid: "toBatch: the release has 4 batches"},
-		{name: "on pause", release: smoked, verb: plan.VerbPause, to: 3, invalid: "toBatch: only `next` moves to a batch, not `pause`"},
-		{name: "on cancel", release: smoked, verb: plan.VerbCancel, to: 3, invalid: "toBatch: only `next` moves to a batch, not `cancel`"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := tt.release()
-			before := r.DeepCopy()
-			changed, err := plan.Act(r, tt.verb, toBatch(tt.to), plan.Observation{}, "alice", at(9000))
-			assert.False(t, changed)
-			if tt.refusal != "" {
-				requireRefusal(t, err, tt.refusal)
-			} else {
-				var invalid *plan.Invalid
-				require.ErrorAs(t, err, &invalid)
-				assert.Equal(t, "toBatch", invalid.Field)
-				assert.Equal(t, tt.invalid, err.Error())
-			}
-			assert.Equal(t, before, r, "a refused call changes nothing")
-		})
-	}
-}
-
 func TestOnFailureCancelCancelsTheReleaseItself(t *testing.T) {
 	s := tenPods()
 	r := newRelease(s)
