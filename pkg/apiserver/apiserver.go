@@ -24,6 +24,7 @@ import (
 	"github.com/triton-io/triton/pkg/metrics"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
 	"github.com/triton-io/triton/pkg/release/access"
+	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/controller"
@@ -90,6 +91,9 @@ type Config struct {
 	StorageProbe func() (storagegate.Probe, func(), error)
 	// Claims serialize the admission of releases per CloneSet across replicas; nil only without Driver.
 	Claims *claim.Locks
+	// Caches, when set, are started with the server and passed to the controller (the drivers read from
+	// them through their Cache).
+	Caches *caches.Caches
 }
 
 // CompletedConfig is a Config with every default filled in.
@@ -101,6 +105,7 @@ type CompletedConfig struct {
 	StorageGate      *storagegate.Gate
 	StorageProbe     func() (storagegate.Probe, func(), error)
 	Claims           *claim.Locks
+	Caches           *caches.Caches
 }
 
 // Server is a running triton-apiserver.
@@ -119,7 +124,7 @@ func (c *Config) Complete() CompletedConfig {
 		leaseClient = controllerDriver.Kube
 	}
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver, LeaseClient: leaseClient,
-		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims}
+		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims, Caches: c.Caches}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -180,9 +185,16 @@ func (c CompletedConfig) New() (*Server, error) {
 			return nil
 		})
 	}
+	if c.Caches != nil {
+		informers := c.Caches
+		generic.AddPostStartHookOrDie("start-release-caches", func(hook genericapiserver.PostStartHookContext) error {
+			informers.Start(hook.Done())
+			return nil
+		})
+	}
 	if c.Driver != nil {
 		// The controller talks to releases through the server's own loopback client.
-		driver, leaseClient := c.ControllerDriver, c.LeaseClient
+		driver, leaseClient, informers := c.ControllerDriver, c.LeaseClient, c.Caches
 		generic.AddPostStartHookOrDie("start-release-controller", func(hook genericapiserver.PostStartHookContext) error {
 			client, err := versioned.NewForConfig(hook.LoopbackClientConfig)
 			if err != nil {
@@ -190,7 +202,7 @@ func (c CompletedConfig) New() (*Server, error) {
 			}
 			// A fresh controller (informers, queue) for every term of leadership.
 			go controller.RunWhileLeader(hook, leaseClient, controller.DefaultElection(), func(ctx context.Context) {
-				controller.New(client, driver).Run(ctx, 2)
+				controller.New(client, driver, informers).Run(ctx, 2)
 			})
 			return nil
 		})

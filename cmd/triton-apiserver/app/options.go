@@ -29,6 +29,7 @@ import (
 	"github.com/triton-io/triton/pkg/apiserver/filters"
 	"github.com/triton-io/triton/pkg/apiserver/resize"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
+	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/servingcert"
@@ -267,6 +268,16 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		if config.ControllerDriver, err = o.driver(cfg.ClientConfig, "controller"); err != nil {
 			return nil, err
 		}
+		// One set of caches (CloneSets, their pods and revisions), shared by calls and the controller, on a
+		// client of its own (lists and watches).
+		caching, err := o.driver(cfg.ClientConfig, "caches")
+		if err != nil {
+			return nil, err
+		}
+		config.Caches = caches.New(caching.Kruise, caching.Kube)
+		config.Driver.Cache = config.Caches
+		config.ControllerDriver.Cache = config.Caches
+		config.ControllerDriver.LevelTriggered = true
 		// The Lease renews through a client of its own (client-go's default limits: a renewal every 2 s).
 		lease := rest.CopyConfig(cfg.ClientConfig)
 		lease.UserAgent = rest.DefaultKubernetesUserAgent() + " triton-apiserver/leader-election"

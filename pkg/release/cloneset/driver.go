@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -68,35 +67,26 @@ var writeRetry = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor
 type Driver struct {
 	Kruise kruiseclient.Interface
 	Kube   kubernetes.Interface
+	// Cache, when set, answers the driver's reads instead of kube-apiserver. A read from it may be a moment
+	// behind; every CloneSet write carries the resourceVersion it was derived from (and the intent stamp),
+	// so a write derived from a stale read fails with a conflict, and Apply reads live before it tries
+	// again. The reads that must see the latest state (what a release records at admission, the pods it
+	// replaces, the pods it holds when it starts) use Live.
+	Cache Reader
+	// LevelTriggered says the caller acts again on the CloneSet's next event (the controller): a write that
+	// a cached read says is not needed is skipped. Without it (the verbs, which answer with the CloneSet as
+	// written) Apply confirms that with a live read.
+	LevelTriggered bool
 }
 
 // Get returns the CloneSet, or nil when it does not exist.
 func (d *Driver) Get(ctx context.Context, namespace, name string) (*kruiseappsv1alpha1.CloneSet, error) {
-	cs, err := d.Kruise.AppsV1alpha1().CloneSets(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return cs, err
+	return d.read().CloneSet(ctx, namespace, name)
 }
 
 // Revisions returns the CloneSet's ControllerRevisions, oldest first.
 func (d *Driver) Revisions(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]appsv1.ControllerRevision, error) {
-	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
-	if err != nil {
-		return nil, err
-	}
-	list, err := d.Kube.AppsV1().ControllerRevisions(cs.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return nil, err
-	}
-	var owned []appsv1.ControllerRevision
-	for _, rev := range list.Items {
-		if ref := metav1.GetControllerOf(&rev); ref != nil && ref.UID == cs.UID {
-			owned = append(owned, rev)
-		}
-	}
-	sort.Slice(owned, func(i, j int) bool { return owned[i].Revision < owned[j].Revision })
-	return owned, nil
+	return d.read().Revisions(ctx, cs)
 }
 
 // PreviousRevision is the revision before the CloneSet's current update revision: where a Rollback
@@ -119,19 +109,11 @@ func PreviousRevision(cs *kruiseappsv1alpha1.CloneSet, revisions []appsv1.Contro
 
 // revisionTemplate decodes the pod template kept in a CloneSet's ControllerRevision.
 func (d *Driver) revisionTemplate(ctx context.Context, namespace, name string) (*corev1.PodTemplateSpec, error) {
-	rev, err := d.Kube.AppsV1().ControllerRevisions(namespace).Get(ctx, name, metav1.GetOptions{})
+	rev, err := d.read().Revision(ctx, namespace, name)
 	if err != nil {
 		return nil, fmt.Errorf("revision %s: %w", name, err)
 	}
-	var data struct {
-		Spec struct {
-			Template corev1.PodTemplateSpec `json:"template"`
-		} `json:"spec"`
-	}
-	if err := json.Unmarshal(rev.Data.Raw, &data); err != nil {
-		return nil, fmt.Errorf("revision %s: %w", name, err)
-	}
-	return &data.Spec.Template, nil
+	return RevisionTemplate(rev)
 }
 
 // template is the pod template a release wants on its CloneSet.
@@ -275,8 +257,20 @@ func specHasGate(spec *corev1.PodSpec) bool {
 func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
 	in := plan.IntentOf(r)
 	var result *kruiseappsv1alpha1.CloneSet
+	fromCache := d.Cache != nil
 	err := retry.RetryOnConflict(writeRetry, func() error {
-		cs, err := d.Get(ctx, r.Namespace, r.Spec.CloneSetName)
+		cached := fromCache
+		// A conflict means the CloneSet changed since it was read: the next try reads it live.
+		fromCache = false
+		read := d.Live()
+		if cached {
+			read = d.Cache
+		}
+		cs, err := read.CloneSet(ctx, r.Namespace, r.Spec.CloneSetName)
+		if err == nil && cs == nil && cached {
+			// Absent from the cache: perhaps created a moment ago. Only kube-apiserver can say it is not there.
+			cs, err = d.Live().CloneSet(ctx, r.Namespace, r.Spec.CloneSetName)
+		}
 		if err != nil {
 			return err
 		}
@@ -338,6 +332,10 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 		}
 		if apiequality.Semantic.DeepEqual(want.Spec, cs.Spec) &&
 			apiequality.Semantic.DeepEqual(without(want.Annotations, IntentAnnotation), without(cs.Annotations, IntentAnnotation)) {
+			if cached && !d.LevelTriggered && !stampedWith(cs, r) {
+				// The cache may not show a write made a moment ago (pause, then resume at once): see it live.
+				return errStaleRead
+			}
 			result = cs
 			return nil
 		}
@@ -386,6 +384,10 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 	return result, err
 }
 
+// errStaleRead makes Apply's retry read the CloneSet live.
+var errStaleRead = apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), "",
+	fmt.Errorf("a cached read may be behind"))
+
 // prepare writes want's labels and lifecycle hooks alone, then puts the hold label on the CloneSet's pods.
 func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.CloneSet) (*kruiseappsv1alpha1.CloneSet, error) {
 	pre := cs.DeepCopy()
@@ -404,7 +406,8 @@ func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.Clone
 	if err != nil {
 		return nil, err
 	}
-	pods, err := d.Pods(ctx, out)
+	// Live: every pod there is now must be held, one kruise made a moment ago included.
+	pods, err := d.Live().Pods(ctx, out)
 	if err != nil {
 		return nil, err
 	}

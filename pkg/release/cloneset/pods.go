@@ -19,15 +19,7 @@ import (
 
 // Pods lists the CloneSet's pods: those its selector matches and it controls.
 func (d *Driver) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error) {
-	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
-	if err != nil {
-		return nil, err
-	}
-	list, err := d.Kube.CoreV1().Pods(cs.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return nil, err
-	}
-	return ControlledBy(cs, list.Items), nil
+	return d.read().Pods(ctx, cs)
 }
 
 // ControlledBy keeps the pods whose controller is cs. Labels alone are not enough: the pods of a
@@ -303,7 +295,8 @@ func (d *Driver) Replace(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, p
 	for _, p := range pods {
 		names = append(names, p.Name)
 	}
-	all, err := d.Pods(ctx, cs)
+	// Live: only pods that exist now go into podsToDelete (kruise refuses the others).
+	all, err := d.Live().Pods(ctx, cs)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
-	kruiseinformers "github.com/openkruise/kruise-api/client/informers/externalversions"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -34,6 +32,7 @@ import (
 	releaseinformers "github.com/triton-io/triton/pkg/generated/informers/externalversions"
 	releaselisters "github.com/triton-io/triton/pkg/generated/listers/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/metrics"
+	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
@@ -64,19 +63,20 @@ type Controller struct {
 	cloneSets cache.Indexer
 	recorder  record.EventRecorder
 	stopRec   func()
+	// stopHandlers removes the controller's handlers from the shared informers.
+	stopHandlers func()
 }
 
-// New wires the informers of releases (through the server's own loopback client), CloneSets and pods.
-func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
+// New wires the informers: of releases (through the server's own loopback client), and the server's caches
+// of CloneSets and pods (built once, shared with the verbs, and started by the server; nil: the controller
+// builds and starts its own). The driver should read from the same caches (its Cache).
+func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.Caches) *Controller {
 	relFactory := releaseinformers.NewSharedInformerFactory(client, 0)
-	kruiseFactory := kruiseinformers.NewSharedInformerFactory(driver.Kruise, 0)
-	kubeFactory := kubeinformers.NewSharedInformerFactory(driver.Kube, 0)
-
 	relInformer := relFactory.Releases().V1alpha1().Releases()
-	csInformer := kruiseFactory.Apps().V1alpha1().CloneSets().Informer()
-	podInformer := kubeFactory.Core().V1().Pods().Informer()
-	// Pods are cached only to wake releases up (the reconcile lists them live): keep what enqueuePod reads.
-	utilruntime.Must(podInformer.SetTransform(WakeOnly))
+	own := informers == nil
+	if own {
+		informers = caches.New(driver.Kruise, driver.Kube)
+	}
 
 	c := &Controller{
 		releases: client,
@@ -86,7 +86,7 @@ func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		now:      metav1.Now,
 	}
-	c.cloneSets = csInformer.GetIndexer()
+	c.cloneSets = informers.CloneSetInformer.GetIndexer()
 	c.recorder, c.stopRec = NewRecorder(driver.Kube)
 	utilruntime.Must(relInformer.Informer().AddIndexers(cache.Indexers{cloneSetIndex: func(obj interface{}) ([]string, error) {
 		r := obj.(*v1alpha1.Release)
@@ -96,21 +96,29 @@ func New(client versioned.Interface, driver *cloneset.Driver) *Controller {
 		AddFunc:    c.enqueueRelease,
 		UpdateFunc: func(_, obj interface{}) { c.enqueueRelease(obj) },
 	})
-	_, _ = csInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	csHandler, err := informers.CloneSetInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { c.enqueueCloneSet(obj) },
 		UpdateFunc: func(_, obj interface{}) { c.enqueueCloneSet(obj) },
 		DeleteFunc: func(obj interface{}) { c.enqueueCloneSet(obj) },
 	})
-	_, _ = podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	utilruntime.Must(err)
+	podHandler, err := informers.PodInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueuePod,
 		UpdateFunc: func(_, obj interface{}) { c.enqueuePod(obj) },
 		DeleteFunc: c.enqueuePod,
 	})
-	c.synced = []cache.InformerSynced{relInformer.Informer().HasSynced, csInformer.HasSynced, podInformer.HasSynced}
+	utilruntime.Must(err)
+	c.synced = []cache.InformerSynced{relInformer.Informer().HasSynced, informers.HasSynced, csHandler.HasSynced, podHandler.HasSynced}
 	c.start = func(stop <-chan struct{}) {
 		relFactory.Start(stop)
-		kruiseFactory.Start(stop)
-		kubeFactory.Start(stop)
+		if own {
+			informers.Start(stop)
+		}
+	}
+	// The shared informers outlive this controller (a term of leadership): its handlers go with it.
+	c.stopHandlers = func() {
+		_ = informers.CloneSetInformer.RemoveEventHandler(csHandler)
+		_ = informers.PodInformer.RemoveEventHandler(podHandler)
 	}
 	return c
 }
@@ -185,22 +193,6 @@ func (c *Controller) enqueueCloneSet(obj interface{}) {
 	}
 }
 
-// WakeOnly is the pod informer's transform: a pod reduced to its name, namespace, uid, resourceVersion and
-// controller reference, which is all enqueuePod reads. The cache of every pod in the cluster costs a few
-// hundred bytes a pod instead of the whole pod.
-func WakeOnly(obj interface{}) (interface{}, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil // a DeletedFinalStateUnknown tombstone: its pod was reduced when it was cached
-	}
-	kept := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
-		ResourceVersion: pod.ResourceVersion}}
-	if ref := metav1.GetControllerOf(pod); ref != nil {
-		kept.OwnerReferences = []metav1.OwnerReference{*ref}
-	}
-	return kept, nil
-}
-
 func (c *Controller) enqueuePod(obj interface{}) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
@@ -219,6 +211,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
 	defer c.stopRec()
+	defer c.stopHandlers()
 	defer metrics.SetQueueDepth(0)
 	c.start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {

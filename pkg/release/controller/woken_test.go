@@ -1,14 +1,11 @@
 package controller
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -67,28 +64,4 @@ func TestWokenAreTheReleasesWithWorkLeft(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, names(Woken(c.rels, c.owner)), name)
 	}
-}
-
-// The pod cache keeps what wakes a release (namespace and controller) and nothing more.
-func TestWakeOnlyKeepsWhatEnqueuePodReads(t *testing.T) {
-	yes := true
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx-1", Namespace: "shop", UID: "u1", ResourceVersion: "7",
-			Labels: map[string]string{"app": "nginx"}, Annotations: map[string]string{"big": strings.Repeat("x", 4096)},
-			OwnerReferences: []metav1.OwnerReference{{Kind: "Node", Name: "n"}, {Kind: "CloneSet", Name: "nginx", Controller: &yes}},
-			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
-		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.28"}}},
-		Status: corev1.PodStatus{PodIP: "10.0.0.1"},
-	}
-	obj, err := WakeOnly(pod)
-	assert.NoError(t, err)
-	kept := obj.(*corev1.Pod)
-	assert.Equal(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nginx-1", Namespace: "shop", UID: "u1", ResourceVersion: "7",
-		OwnerReferences: []metav1.OwnerReference{{Kind: "CloneSet", Name: "nginx", Controller: &yes}}}}, kept)
-	assert.Equal(t, "nginx", metav1.GetControllerOf(kept).Name, "enqueuePod still finds the CloneSet")
-
-	tomb := cache.DeletedFinalStateUnknown{Key: "shop/nginx-1", Obj: kept}
-	same, err := WakeOnly(tomb)
-	assert.NoError(t, err)
-	assert.Equal(t, tomb, same)
 }

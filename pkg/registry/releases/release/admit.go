@@ -137,7 +137,7 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 		status.CloneSet.UpdateStrategyTypeBeforeRelease = string(cs.Spec.UpdateStrategy.Type)
 	}
 	if rel.Spec.Action == releases.ActionScale && cs != nil {
-		pods, err := driver.Pods(ctx, cs)
+		pods, err := driver.Live().Pods(ctx, cs)
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
 		}
@@ -167,7 +167,7 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 		}
 	}
 	if rel.Spec.Action == releases.ActionRollback {
-		revisions, err := driver.Revisions(ctx, cs)
+		revisions, err := driver.Live().Revisions(ctx, cs)
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
 		}
@@ -197,14 +197,16 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 	return context.WithValue(ctx, plannedStatusKey{}, status), nil
 }
 
-// observedCloneSet reads the CloneSet (nil when it does not exist), waiting a little for kruise to observe
+// observedCloneSet reads the CloneSet live (nil when it does not exist): what a release records of it at
+// admission (its revision, replicas and strategy before the release) must be the latest, not a cache's. It
+// waits a little for kruise to observe
 // its latest spec: right after an edit (or the end of the release before) it catches up in a moment, and
 // a caller should not get a 409 for that.
 func observedCloneSet(ctx context.Context, driver *cloneset.Driver, ns, name string) (*kruiseappsv1alpha1.CloneSet, error) {
 	var cs *kruiseappsv1alpha1.CloneSet
 	var readErr error
 	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, observeWait, true, func(ctx context.Context) (bool, error) {
-		cs, readErr = driver.Get(ctx, ns, name)
+		cs, readErr = driver.Live().CloneSet(ctx, ns, name)
 		if readErr != nil {
 			return false, readErr
 		}

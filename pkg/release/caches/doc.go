@@ -1,0 +1,4 @@
+// Package caches holds the server's informers of CloneSets, their pods and their ControllerRevisions, trimmed
+// to what a release reads, and answers cloneset.Reader from them: the verbs and the controller read a
+// CloneSet and its pods there instead of asking kube-apiserver every time.
+package caches

@@ -1,0 +1,113 @@
+package cloneset
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Reader reads what a release acts on. Live asks kube-apiserver every time; the server's caches
+// (package caches) answer from informers. What a Reader returns belongs to the caller.
+type Reader interface {
+	// CloneSet returns the CloneSet, or nil when it does not exist.
+	CloneSet(ctx context.Context, namespace, name string) (*kruiseappsv1alpha1.CloneSet, error)
+	// Pods returns the pods the CloneSet's selector matches and it controls.
+	Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error)
+	// Revisions returns the CloneSet's ControllerRevisions, oldest first.
+	Revisions(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]appsv1.ControllerRevision, error)
+	// Revision returns one ControllerRevision by name (a NotFound error when there is none).
+	Revision(ctx context.Context, namespace, name string) (*appsv1.ControllerRevision, error)
+}
+
+// Live reads from kube-apiserver.
+type Live struct {
+	Kruise kruiseclient.Interface
+	Kube   kubernetes.Interface
+}
+
+var _ Reader = Live{}
+
+// CloneSet implements Reader.
+func (l Live) CloneSet(ctx context.Context, namespace, name string) (*kruiseappsv1alpha1.CloneSet, error) {
+	cs, err := l.Kruise.AppsV1alpha1().CloneSets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return cs, err
+}
+
+// Pods implements Reader.
+func (l Live) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error) {
+	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
+	if err != nil {
+		return nil, err
+	}
+	list, err := l.Kube.CoreV1().Pods(cs.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, err
+	}
+	return ControlledBy(cs, list.Items), nil
+}
+
+// Revisions implements Reader.
+func (l Live) Revisions(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]appsv1.ControllerRevision, error) {
+	selector, err := metav1.LabelSelectorAsSelector(cs.Spec.Selector)
+	if err != nil {
+		return nil, err
+	}
+	list, err := l.Kube.AppsV1().ControllerRevisions(cs.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, err
+	}
+	return OwnedRevisions(cs, list.Items), nil
+}
+
+// Revision implements Reader.
+func (l Live) Revision(ctx context.Context, namespace, name string) (*appsv1.ControllerRevision, error) {
+	return l.Kube.AppsV1().ControllerRevisions(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+// OwnedRevisions keeps the revisions whose controller is cs, oldest first.
+func OwnedRevisions(cs *kruiseappsv1alpha1.CloneSet, revisions []appsv1.ControllerRevision) []appsv1.ControllerRevision {
+	var owned []appsv1.ControllerRevision
+	for _, rev := range revisions {
+		if ref := metav1.GetControllerOf(&rev); ref != nil && ref.UID == cs.UID {
+			owned = append(owned, rev)
+		}
+	}
+	sort.Slice(owned, func(i, j int) bool { return owned[i].Revision < owned[j].Revision })
+	return owned
+}
+
+// RevisionTemplate decodes the pod template kept in a CloneSet's ControllerRevision.
+func RevisionTemplate(rev *appsv1.ControllerRevision) (*corev1.PodTemplateSpec, error) {
+	var data struct {
+		Spec struct {
+			Template corev1.PodTemplateSpec `json:"template"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(rev.Data.Raw, &data); err != nil {
+		return nil, fmt.Errorf("revision %s: %w", rev.Name, err)
+	}
+	return &data.Spec.Template, nil
+}
+
+// read is where the driver reads: its cache when it has one, else kube-apiserver.
+func (d *Driver) read() Reader {
+	if d.Cache != nil {
+		return d.Cache
+	}
+	return d.Live()
+}
+
+// Live reads from kube-apiserver, for the reads that must see the latest state: see Driver.Cache.
+func (d *Driver) Live() Reader { return Live{Kruise: d.Kruise, Kube: d.Kube} }
