@@ -1,0 +1,215 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	kruisefake "github.com/openkruise/kruise-api/client/clientset/versioned/fake"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	ktypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	relfake "github.com/triton-io/triton/pkg/generated/clientset/versioned/fake"
+	"github.com/triton-io/triton/pkg/release/caches"
+	"github.com/triton-io/triton/pkg/release/cloneset"
+)
+
+// kruise-api's generated informers do not tell client-go that a fake clientset cannot stream a watch-list:
+// without this their fakes never sync.
+func TestMain(m *testing.M) {
+	_ = os.Setenv("KUBE_FEATURE_WatchListClient", "false")
+	os.Exit(m.Run())
+}
+
+// fixture is a controller on fake clientsets and the informers over them, as sample-controller's tests do:
+// a test reconciles one key and reads the actions each clientset received.
+type fixture struct {
+	releases *relfake.Clientset
+	kruise   *kruisefake.Clientset
+	kube     *kubefake.Clientset
+	c        *Controller
+}
+
+var now = metav1.NewTime(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+
+func newFixture(t *testing.T, rels []runtime.Object, cloneSets []runtime.Object, pods ...runtime.Object) *fixture {
+	t.Helper()
+	f := &fixture{releases: relfake.NewSimpleClientset(rels...), kruise: kruisefake.NewSimpleClientset(cloneSets...),
+		kube: kubefake.NewClientset(pods...)}
+	informers := caches.New(f.kruise, f.kube)
+	driver := &cloneset.Driver{Kruise: f.kruise, Kube: f.kube, Cache: informers, LevelTriggered: true}
+	f.c = New(f.releases, driver, informers)
+	f.c.now = func() metav1.Time { return now }
+	f.c.recorder = nil
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	f.c.start(ctx.Done())
+	informers.Start(ctx.Done())
+	require.True(t, cache.WaitForCacheSync(ctx.Done(), f.c.synced...))
+	f.releases.ClearActions()
+	f.kruise.ClearActions()
+	f.kube.ClearActions()
+	return f
+}
+
+func (f *fixture) reconcile(t *testing.T, key string) time.Duration {
+	t.Helper()
+	requeue, err := f.c.reconcile(context.Background(), key)
+	require.NoError(t, err)
+	return requeue
+}
+
+// writes are the actions of a clientset that change something, as "verb resource[/subresource]".
+func writes(actions []k8stesting.Action) []string {
+	var out []string
+	for _, a := range actions {
+		switch a.GetVerb() {
+		case "get", "list", "watch":
+			continue
+		}
+		s := a.GetVerb() + " " + a.GetResource().Resource
+		if a.GetSubresource() != "" {
+			s += "/" + a.GetSubresource()
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func webCloneSet() *kruiseappsv1alpha1.CloneSet {
+	replicas := int32(4)
+	return &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "uid-web", ResourceVersion: "100", Generation: 1},
+		Spec: kruiseappsv1alpha1.CloneSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:v1"}}}},
+		},
+		Status: kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 1, Replicas: 4, ReadyReplicas: 4, UpdatedReplicas: 4,
+			UpdateRevision: "web-v1", CurrentRevision: "web-v1"},
+	}
+}
+
+func webPod(name string, gated, pulledIn bool) *corev1.Pod {
+	yes := true
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: ktypes.UID("uid-" + name), ResourceVersion: "5",
+			Labels:          map[string]string{"app": "web", "controller-revision-hash": "web-v1"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: "web", UID: "uid-web", Controller: &yes}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1",
+			Conditions: []corev1.PodCondition{{Type: corev1.ContainersReady, Status: corev1.ConditionTrue}}},
+	}
+	if gated {
+		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: cloneset.ReadinessGate}}
+		status := corev1.ConditionFalse
+		if pulledIn {
+			status = corev1.ConditionTrue
+		}
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: cloneset.ReadinessGate, Status: status})
+	}
+	return p
+}
+
+// webUpdate is release web-update of CloneSet web (4 pods) to web:v2 in batches of 2, as admission stored it.
+func webUpdate(phase v1alpha1.ReleasePhase) *v1alpha1.Release {
+	size := intstr.FromInt32(2)
+	before := int32(4)
+	return &v1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-update", Namespace: "default", UID: "uid-web-update", ResourceVersion: "40",
+			CreationTimestamp: metav1.NewTime(now.Add(-time.Minute))},
+		Spec: v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionUpdate,
+			Template: &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:v2"}}}},
+			Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeManual}},
+		Status: v1alpha1.ReleaseStatus{Phase: phase,
+			CloneSet: &v1alpha1.CloneSetObservation{RevisionBeforeRelease: "web-v1", ReplicasBeforeRelease: &before},
+			Batches: []v1alpha1.ReleaseBatch{{Index: 1, Replicas: 2, Target: 2, Phase: v1alpha1.BatchPending},
+				{Index: 2, Replicas: 2, Target: 4, Phase: v1alpha1.BatchPending}}},
+	}
+}
+
+// A release that is not there: nothing is written.
+func TestReconcileOfAGoneReleaseWritesNothing(t *testing.T) {
+	f := newFixture(t, nil, []runtime.Object{webCloneSet()})
+	assert.Zero(t, f.reconcile(t, "default/web-update"))
+	assert.Empty(t, writes(f.releases.Actions()))
+	assert.Empty(t, writes(f.kruise.Actions()))
+	assert.Empty(t, writes(f.kube.Actions()))
+}
+
+// A Pending release starts: its status first (batch 1 Smoking), then its CloneSet (the pull-in label and
+// hooks, then the template, the partition for batch 1 and the owner), and the hold label on its pods.
+func TestReconcileStartsAPendingRelease(t *testing.T) {
+	f := newFixture(t, []runtime.Object{webUpdate(v1alpha1.ReleasePending)}, []runtime.Object{webCloneSet()},
+		webPod("web-a", false, false), webPod("web-b", false, false))
+	f.reconcile(t, "default/web-update")
+
+	require.NotEmpty(t, writes(f.releases.Actions()))
+	assert.Equal(t, "update releases/status", writes(f.releases.Actions())[0], "the intent first")
+	stored, err := f.releases.ReleasesV1alpha1().Releases("default").Get(context.Background(), "web-update", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleaseProgressing, stored.Status.Phase)
+	assert.Equal(t, v1alpha1.BatchSmoking, stored.Status.Batches[0].Phase)
+
+	assert.Equal(t, []string{"patch clonesets", "patch clonesets"}, writes(f.kruise.Actions()), "prepare, then the release's fields")
+	cs, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "web-update", cs.Annotations[cloneset.OwnerAnnotation])
+	assert.Equal(t, "true", cs.Labels[cloneset.PullInLabel])
+	assert.Equal(t, 2, cs.Spec.UpdateStrategy.Partition.IntValue(), "2 of 4 pods may update")
+	assert.Equal(t, "web:v2", cs.Spec.Template.Spec.Containers[0].Image)
+
+	var held []string
+	for _, a := range f.kube.Actions() {
+		if p, ok := a.(k8stesting.PatchAction); ok && a.GetResource().Resource == "pods" {
+			var patch map[string]map[string]map[string]string
+			require.NoError(t, json.Unmarshal(p.GetPatch(), &patch))
+			if patch["metadata"]["labels"][cloneset.HoldLabel] == "true" && !slices.Contains(held, p.GetName()) {
+				held = append(held, p.GetName())
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{"web-a", "web-b"}, held, "every pod is held before kruise may take one away")
+}
+
+// A finished release that no longer owns its CloneSet, and is its newest: it pulls in the pods that carry the
+// gate and are ready for traffic but that no release pulls in, and writes nothing else.
+func TestReconcileOfTheNewestFinishedReleasePullsInStrays(t *testing.T) {
+	done := webUpdate(v1alpha1.ReleaseSucceeded)
+	f := newFixture(t, []runtime.Object{done}, []runtime.Object{webCloneSet()},
+		webPod("web-a", true, true), webPod("web-b", true, false), webPod("web-c", false, false))
+	f.reconcile(t, "default/web-update")
+
+	assert.Empty(t, writes(f.releases.Actions()))
+	assert.Empty(t, writes(f.kruise.Actions()))
+	assert.Equal(t, []string{"patch pods/status"}, writes(f.kube.Actions()))
+	p, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-b", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, cloneset.PulledIn(p), "the stray is in traffic")
+}
+
+// A finished release that is not the newest sleeps through it: the newer one looks after the CloneSet.
+func TestReconcileOfAnOlderFinishedReleaseWritesNothing(t *testing.T) {
+	old := webUpdate(v1alpha1.ReleaseSucceeded)
+	newer := webUpdate(v1alpha1.ReleaseSucceeded)
+	newer.Name, newer.UID, newer.CreationTimestamp = "web-update-2", "uid-2", now
+	f := newFixture(t, []runtime.Object{old, newer}, []runtime.Object{webCloneSet()}, webPod("web-b", true, false))
+	f.reconcile(t, "default/web-update")
+	assert.Empty(t, writes(f.releases.Actions()))
+	assert.Empty(t, writes(f.kruise.Actions()))
+	assert.Empty(t, writes(f.kube.Actions()))
+}
