@@ -213,3 +213,68 @@ func TestReconcileOfAnOlderFinishedReleaseWritesNothing(t *testing.T) {
 	assert.Empty(t, writes(f.kruise.Actions()))
 	assert.Empty(t, writes(f.kube.Actions()))
 }
+
+// runningWeb is the release at batch 1 Smoking on a CloneSet that has taken its template (update revision
+// web-v2), with pods web-x and web-y made at it, as edit leaves them.
+func runningWeb(t *testing.T, edit func(p *corev1.Pod)) *fixture {
+	t.Helper()
+	r := webUpdate(v1alpha1.ReleaseProgressing)
+	r.Status.CurrentBatch = 1
+	started := metav1.NewTime(now.Add(-10 * time.Second))
+	r.Status.Batches[0].Phase, r.Status.Batches[0].StartedAt = v1alpha1.BatchSmoking, &started
+	cs := webCloneSet()
+	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+	cs.Status.UpdateRevision = "web-v2"
+	var pods []runtime.Object
+	for _, name := range []string{"web-x", "web-y"} {
+		p := webPod(name, true, false)
+		p.Labels["controller-revision-hash"] = "web-v2"
+		edit(p)
+		pods = append(pods, p)
+	}
+	return newFixture(t, []runtime.Object{r}, []runtime.Object{cs}, append(pods, webPod("web-a", false, false))...)
+}
+
+func storedRelease(t *testing.T, f *fixture) *v1alpha1.Release {
+	t.Helper()
+	r, err := f.releases.ReleasesV1alpha1().Releases("default").Get(context.Background(), "web-update", metav1.GetOptions{})
+	require.NoError(t, err)
+	return r
+}
+
+// Batch 1's pods (not a canary) are up and their containers ready: the batch is Smoked and, needing no
+// caller to pull it in, Baking; its pods are pulled into traffic, and no other pod is.
+func TestReconcileSmokesABatchWhosePodsAreUpAndPullsItIn(t *testing.T) {
+	f := runningWeb(t, func(*corev1.Pod) {})
+	f.reconcile(t, "default/web-update")
+	r := storedRelease(t, f)
+	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
+	assert.NotNil(t, r.Status.Batches[0].SmokedAt)
+	assert.Equal(t, v1alpha1.BatchPending, r.Status.Batches[1].Phase)
+	var pulledIn []string
+	for _, a := range f.kube.Actions() {
+		if a.GetVerb() == "patch" && a.GetSubresource() == "status" {
+			pulledIn = append(pulledIn, a.(k8stesting.PatchAction).GetName())
+		}
+	}
+	assert.ElementsMatch(t, []string{"web-x", "web-y"}, pulledIn)
+	for _, name := range []string{"web-x", "web-y"} {
+		p, err := f.kube.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.True(t, cloneset.PulledIn(p), name)
+	}
+}
+
+// Batch 1's pods crash: more failing pods than tolerated fail the release, and the reason names them.
+func TestReconcileFailsABatchWhosePodsCrash(t *testing.T) {
+	f := runningWeb(t, func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+		p.Status.Conditions[0].Status = corev1.ConditionFalse
+	})
+	f.reconcile(t, "default/web-update")
+	r := storedRelease(t, f)
+	assert.Equal(t, v1alpha1.ReleaseFailed, r.Status.Phase)
+	last := r.Status.History[len(r.Status.History)-1]
+	assert.Contains(t, last.Reason, "web-x: container web: CrashLoopBackOff")
+}
