@@ -162,12 +162,14 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	}
 	var rows []stats.Row
 	for _, verb := range []string{"next", "pause", "resume"} {
-		rows = append(rows, stats.Row{
+		row := stats.Row{
 			Scenario: "action latency",
 			Measured: *series[verb],
 			Baseline: series["floor ("+verb+")"],
 			Note:     "baseline: a merge-patch of the same CloneSet through kube-apiserver, right after each call",
-		})
+		}
+		row.Goals = row.RatioGoals(1.5)
+		rows = append(rows, row)
 	}
 	return rows
 }

@@ -115,5 +115,7 @@ func TestBench(t *testing.T) {
 	require.NoError(t, err)
 	var table strings.Builder
 	require.NoError(t, stats.Markdown(&table, rows))
-	fmt.Printf("\n%s\nraw samples: %s\n", table.String(), path)
+	var goals strings.Builder
+	require.NoError(t, stats.GoalsMarkdown(&goals, rows))
+	fmt.Printf("\n%s\n%s\nraw samples: %s\n", table.String(), goals.String(), path)
 }

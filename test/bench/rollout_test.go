@@ -114,8 +114,10 @@ func wholeRollout(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		release.Samples = append(release.Samples, time.Since(start))
 		waitUpdatedReady(t, ctx, c, ns, "app", replicas, fmt.Sprintf("app:%d", image))
 	}
-	return []stats.Row{{Scenario: "whole rollout", Measured: release, Baseline: &floor,
-		Note: "wall time from create to Succeeded; floor: the template patched in one step (maxUnavailable 100%), until every pod is updated and Ready"}}
+	row := stats.Row{Scenario: "whole rollout", Measured: release, Baseline: &floor,
+		Note: "wall time from create to Succeeded; floor: the template patched in one step (maxUnavailable 100%), until every pod is updated and Ready"}
+	row.Goals = row.RatioGoals(1.10)[:1]
+	return []stats.Row{row}
 }
 
 // controllerReaction: a 100-replica Auto release in 20 batches, interval 0: for each batch, the time from
@@ -190,5 +192,9 @@ func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.R
 	}
 	require.NotEmpty(t, reaction.Samples, "no batch transition seen on the watch")
 	return []stats.Row{{Scenario: "controller reaction", Measured: reaction,
-		Note: fmt.Sprintf("%d batch transitions of %d", len(reaction.Samples), batches-1)}}
+		Note: fmt.Sprintf("%d batch transitions of %d", len(reaction.Samples), batches-1),
+		Goals: []stats.Goal{
+			{Figure: "controller reaction p99, ms", Got: float64(reaction.P99()) / float64(time.Millisecond), Limit: 30},
+			{Figure: "batch transitions counted", Got: float64(len(reaction.Samples)), Limit: float64(batches - 1), AtLeast: true},
+		}}}
 }

@@ -235,14 +235,14 @@ func storage(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		}
 		for _, o := range ops {
 			ours, peers := interleaved(t, workers, o.count, o.op)
+			ourRate, crdRate := throughput(ours, workers)*listSize(o.name, n), throughput(peers, workers)*listSize(o.name, n)
 			rows = append(rows, stats.Row{
 				Scenario: "storage",
 				Measured: stats.Series{Name: fmt.Sprintf("release %s ×%d", o.name, workers), Samples: ours},
 				Baseline: &stats.Series{Name: fmt.Sprintf("CRD %s ×%d", o.name, workers), Samples: peers},
-				Values: map[string]float64{
-					"objects/s":     throughput(ours, workers) * listSize(o.name, n),
-					"CRD objects/s": throughput(peers, workers) * listSize(o.name, n),
-				},
+				Values:   map[string]float64{"objects/s": ourRate, "CRD objects/s": crdRate},
+				Goals: []stats.Goal{{Figure: fmt.Sprintf("release %s ×%d, objects/s ÷ the CRD's", o.name, workers),
+					Got: ourRate / crdRate, Limit: 1, AtLeast: true}},
 			})
 		}
 	}

@@ -50,6 +50,65 @@ type Row struct {
 	Note string `json:"note,omitempty"`
 	// Values are extra numbers that are not durations (objects/s, bytes).
 	Values map[string]float64 `json:"values,omitempty"`
+	// Goals are the targets the row's figures are held to (issue 17).
+	Goals []Goal `json:"goals,omitempty"`
+}
+
+// Goal is a target a figure is held to: Got against Limit, at most (the default) or at least. A figure
+// not measured has Got NaN and misses.
+type Goal struct {
+	Figure  string  `json:"figure"`
+	Got     float64 `json:"got"`
+	Limit   float64 `json:"limit"`
+	AtLeast bool    `json:"atLeast,omitempty"`
+}
+
+// Pass reports whether the goal is met.
+func (g Goal) Pass() bool {
+	if math.IsNaN(g.Got) {
+		return false
+	}
+	if g.AtLeast {
+		return g.Got >= g.Limit
+	}
+	return g.Got <= g.Limit
+}
+
+// GoalsMarkdown writes every row's goals as a table: the figure, what was measured, the goal, PASS or MISS.
+func GoalsMarkdown(w io.Writer, rows []Row) error {
+	var b strings.Builder
+	b.WriteString("| figure | got | goal | |\n| --- | --- | --- | --- |\n")
+	for _, r := range rows {
+		for _, g := range r.Goals {
+			got, verdict, op := "not measured", "MISS", "≤"
+			if !math.IsNaN(g.Got) {
+				got = fmt.Sprintf("%.2f", g.Got)
+			}
+			if g.Pass() {
+				verdict = "PASS"
+			}
+			if g.AtLeast {
+				op = "≥"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s %s | %s |\n", g.Figure, got, op, number(g.Limit), verdict)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// RatioGoals are the goals that measured ÷ baseline stays at most limit, at the median and the p99.
+func (r Row) RatioGoals(limit float64) []Goal {
+	m, p := r.Ratio()
+	return []Goal{{Figure: r.Measured.Name + " ÷ " + baselineName(r) + ", median", Got: m, Limit: limit},
+		{Figure: r.Measured.Name + " ÷ " + baselineName(r) + ", p99", Got: p, Limit: limit}}
+}
+
+func baselineName(r Row) string {
+	if r.Baseline == nil {
+		return "baseline"
+	}
+	return r.Baseline.Name
 }
 
 // Ratio is measured over baseline, for the median and the p99; NaN without a baseline.

@@ -52,3 +52,20 @@ func TestRatioAndMarkdown(t *testing.T) {
 	require.Len(t, lines, 3)
 	assert.Equal(t, "| next | 3 | 20ms | 30ms | merge-patch | 10ms | 15ms | 2.00 | 2.00 | objects/s 120.5 |", lines[2])
 }
+
+func TestGoalsPassOrMiss(t *testing.T) {
+	row := Row{Measured: Series{Name: "next", Samples: ms(30, 30, 30)}, Baseline: &Series{Name: "floor", Samples: ms(20, 20, 20)}}
+	goals := row.RatioGoals(1.5)
+	require.Len(t, goals, 2)
+	assert.True(t, goals[0].Pass(), "1.5 at most 1.5")
+	row.Goals = append(goals,
+		Goal{Figure: "objects/s ÷ the CRD's", Got: 0.9, Limit: 1, AtLeast: true},
+		Goal{Figure: "untouched pods", Got: math.NaN(), Limit: 32})
+	assert.False(t, row.Goals[2].Pass())
+	assert.False(t, row.Goals[3].Pass(), "not measured misses")
+	var b strings.Builder
+	require.NoError(t, GoalsMarkdown(&b, []Row{row}))
+	assert.Contains(t, b.String(), "| next ÷ floor, median | 1.50 | ≤ 1.5 | PASS |")
+	assert.Contains(t, b.String(), "| objects/s ÷ the CRD's | 0.90 | ≥ 1 | MISS |")
+	assert.Contains(t, b.String(), "| untouched pods | not measured | ≤ 32 | MISS |")
+}
