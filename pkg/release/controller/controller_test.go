@@ -12,6 +12,7 @@ import (
 	kruisefake "github.com/openkruise/kruise-api/client/clientset/versioned/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -277,4 +278,34 @@ func TestReconcileFailsABatchWhosePodsCrash(t *testing.T) {
 	assert.Equal(t, v1alpha1.ReleaseFailed, r.Status.Phase)
 	last := r.Status.History[len(r.Status.History)-1]
 	assert.Contains(t, last.Reason, "web-x: container web: CrashLoopBackOff")
+}
+
+// A canceled release takes the pods it brought out of traffic before the CloneSet takes them away; the pods
+// from before the release stay as they are.
+func TestReconcileOfACanceledReleasePullsItsPodsOut(t *testing.T) {
+	r := webUpdate(v1alpha1.ReleaseCanceled)
+	r.Status.CurrentBatch = 1
+	r.Status.Batches[0].Phase = v1alpha1.BatchBaked
+	cs := webCloneSet()
+	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+	cs.Status.UpdateRevision = "web-v2"
+	newPod := webPod("web-x", true, true)
+	newPod.Labels["controller-revision-hash"] = "web-v2"
+	oldPod := webPod("web-a", true, true)
+	yes := true
+	before := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "web-v1", Namespace: "default",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: "web", UID: "uid-web", Controller: &yes}}},
+		Revision: 1, Data: runtime.RawExtension{Raw: []byte(`{"spec":{"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"web:v1"}]}}}}`)}}
+	f := newFixture(t, []runtime.Object{r}, []runtime.Object{cs}, newPod, oldPod, before)
+	f.reconcile(t, "default/web-update")
+
+	x, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-x", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.False(t, cloneset.PulledIn(x), "the release's pod left traffic")
+	a, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, cloneset.PulledIn(a), "the pod from before the release still serves")
+	back, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "web:v1", back.Spec.Template.Spec.Containers[0].Image, "the CloneSet goes back to its revision from before")
 }
