@@ -22,6 +22,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 
+	releasesapi "github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	relfake "github.com/triton-io/triton/pkg/generated/clientset/versioned/fake"
 	"github.com/triton-io/triton/pkg/release/caches"
@@ -308,4 +309,19 @@ func TestReconcileOfACanceledReleasePullsItsPodsOut(t *testing.T) {
 	back, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "web:v1", back.Spec.Template.Spec.Containers[0].Image, "the CloneSet goes back to its revision from before")
+}
+
+// A deleted release that has finished and no longer holds its CloneSet lets go: its cleanup finalizer comes
+// off (and any other finalizer stays), so the delete completes; the CloneSet is not written.
+func TestReconcileOfADeletedFinishedReleaseLetsGo(t *testing.T) {
+	r := webUpdate(v1alpha1.ReleaseSucceeded)
+	deleted := metav1.NewTime(now.Time)
+	r.DeletionTimestamp = &deleted
+	r.Finalizers = []string{"example.com/audit", releasesapi.CleanupFinalizer}
+	f := newFixture(t, []runtime.Object{r}, []runtime.Object{webCloneSet()})
+	f.reconcile(t, "default/web-update")
+
+	assert.Equal(t, []string{"patch releases"}, writes(f.releases.Actions()))
+	assert.Empty(t, writes(f.kruise.Actions()))
+	assert.Equal(t, []string{"example.com/audit"}, storedRelease(t, f).Finalizers)
 }
