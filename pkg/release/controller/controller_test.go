@@ -325,3 +325,34 @@ func TestReconcileOfADeletedFinishedReleaseLetsGo(t *testing.T) {
 	assert.Empty(t, writes(f.kruise.Actions()))
 	assert.Equal(t, []string{"example.com/audit"}, storedRelease(t, f).Finalizers)
 }
+
+// A batch not Baked within progressDeadlineSeconds of its start fails the release; before the deadline the
+// controller asks to look again no later than it.
+func TestReconcileFailsABatchPastItsDeadline(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		deadline int32
+		failed   bool
+	}{{"past", 5, true}, {"before", 60, false}} {
+		notUp := func(p *corev1.Pod) { p.Status.Conditions[0].Status = corev1.ConditionFalse }
+		f := runningWeb(t, notUp)
+		r := storedRelease(t, f)
+		r.Spec.Strategy.ProgressDeadlineSeconds = &c.deadline
+		_, err := f.releases.ReleasesV1alpha1().Releases("default").Update(context.Background(), r, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			cached, err := f.c.lister.Releases("default").Get("web-update")
+			return err == nil && cached.Spec.Strategy.ProgressDeadlineSeconds != nil
+		}, 5*time.Second, 10*time.Millisecond)
+		requeue := f.reconcile(t, "default/web-update")
+		got := storedRelease(t, f)
+		if c.failed {
+			assert.Equal(t, v1alpha1.ReleaseFailed, got.Status.Phase, c.name)
+			assert.Contains(t, got.Status.History[len(got.Status.History)-1].Reason, "was not Baked within 5s", c.name)
+			continue
+		}
+		assert.Equal(t, v1alpha1.ReleaseProgressing, got.Status.Phase, c.name)
+		assert.Greater(t, requeue, time.Duration(0), c.name)
+		assert.LessOrEqual(t, requeue, resync, c.name)
+	}
+}
