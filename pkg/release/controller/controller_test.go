@@ -356,3 +356,34 @@ func TestReconcileFailsABatchPastItsDeadline(t *testing.T) {
 		assert.LessOrEqual(t, requeue, resync, c.name)
 	}
 }
+
+// The hold protocol: a pod kruise is about to delete (PreparingDelete) that is still in traffic is pulled out
+// and kept held; one already out of traffic (not Ready, in no EndpointSlice) is let go.
+func TestReconcileDrainsAHeldPodBeforeLettingItGo(t *testing.T) {
+	inTraffic := func(p *corev1.Pod) {}
+	f := runningWeb(t, inTraffic)
+	draining := webPod("web-d", true, true)
+	draining.Labels[cloneset.HoldLabel] = "true"
+	draining.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
+	drained := webPod("web-e", true, false)
+	drained.Labels[cloneset.HoldLabel] = "true"
+	drained.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
+	for _, p := range []*corev1.Pod{draining, drained} {
+		_, err := f.kube.CoreV1().Pods("default").Create(context.Background(), p, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		objs, _ := f.c.driver.Cache.Pods(context.Background(), webCloneSet())
+		return len(objs) == 5
+	}, 5*time.Second, 10*time.Millisecond)
+	requeue := f.reconcile(t, "default/web-update")
+
+	d, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-d", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.False(t, cloneset.PulledIn(d), "pulled out first")
+	assert.Equal(t, "true", d.Labels[cloneset.HoldLabel], "and held until it has left traffic")
+	assert.Positive(t, requeue, "looked at again while a pod drains")
+	e, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-e", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, e.Labels, cloneset.HoldLabel, "out of traffic: kruise may go on")
+}
