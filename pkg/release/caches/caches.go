@@ -93,8 +93,8 @@ func (c *Caches) CloneSet(ctx context.Context, namespace, name string) (*kruisea
 	return cs.DeepCopy(), nil
 }
 
-// Pods implements cloneset.Reader: the pods indexed under the CloneSet's UID that its selector matches,
-// sorted by name (as a list from kube-apiserver is).
+// Pods implements cloneset.Reader: the pods indexed under the CloneSet's UID (so it controls them) that its
+// selector matches, sorted by name (as a list from kube-apiserver is).
 func (c *Caches) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error) {
 	if !c.PodInformer.HasSynced() {
 		return c.live.Pods(ctx, cs)
@@ -116,7 +116,7 @@ func (c *Caches) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]c
 		pods = append(pods, *p.DeepCopy())
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	return cloneset.ControlledBy(cs, pods), nil
+	return pods, nil
 }
 
 // Revisions implements cloneset.Reader.

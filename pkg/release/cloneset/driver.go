@@ -84,11 +84,6 @@ func (d *Driver) Get(ctx context.Context, namespace, name string) (*kruiseappsv1
 	return d.read().CloneSet(ctx, namespace, name)
 }
 
-// Revisions returns the CloneSet's ControllerRevisions, oldest first.
-func (d *Driver) Revisions(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]appsv1.ControllerRevision, error) {
-	return d.read().Revisions(ctx, cs)
-}
-
 // PreviousRevision is the revision before the CloneSet's current update revision: where a Rollback
 // without toRevision goes.
 func PreviousRevision(cs *kruiseappsv1alpha1.CloneSet, revisions []appsv1.ControllerRevision) string {
