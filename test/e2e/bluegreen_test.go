@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,15 +63,16 @@ func ipsAt(t *testing.T, ctx context.Context, c *cluster, ns, image string) []st
 	return out
 }
 
-// servesExactly waits until the Service's ready endpoints are exactly the live pods at image (n of them).
+// servesExactly waits until the Service's ready endpoints are exactly the live pods at image (n of them),
+// and returns their IPs, sorted.
 func servesExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *endpointsWatch, image string, n int) []string {
 	t.Helper()
-	var want, got []string
-	waitFor(t, ctx, fmt.Sprintf("the Service's ready endpoints are the %d pods at %s", n, image), func() bool {
-		want, got = ipsAt(t, ctx, c, ns, image), w.readySet()
-		return len(want) == n && fmt.Sprint(want) == fmt.Sprint(got)
-	})
-	return got
+	var ips []string
+	for _, p := range servesPodsExactly(t, ctx, c, ns, w, "at "+image, n, func(p *corev1.Pod) bool { return p.Spec.Containers[0].Image == image }) {
+		ips = append(ips, p.Status.PodIP)
+	}
+	sort.Strings(ips)
+	return ips
 }
 
 func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
@@ -257,6 +259,101 @@ func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
 	assert.Equal(t, blue, servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3), "the same blue pods")
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.report(t)
+	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
+}
+
+// servesPodsExactly waits until the Service's ready endpoints are exactly the IPs of the live pods that
+// match, n of them, and returns those pods.
+func servesPodsExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *endpointsWatch, what string, n int, match func(*corev1.Pod) bool) []corev1.Pod {
+	t.Helper()
+	var pods []corev1.Pod
+	waitFor(t, ctx, fmt.Sprintf("the Service's ready endpoints are the %d pods %s", n, what), func() bool {
+		pods = pods[:0]
+		var want []string
+		for _, p := range livePods(t, ctx, c, ns) {
+			if match(&p) {
+				pods = append(pods, p)
+				want = append(want, p.Status.PodIP)
+			}
+		}
+		sort.Strings(want)
+		return len(want) == n && fmt.Sprint(want) == fmt.Sprint(w.readySet())
+	})
+	return pods
+}
+
+// BlueGreen is for every action that replaces pods (Update above, Restart and Rollback here): a Restart
+// switches traffic from the pods from before to new pods of the same image, and a Rollback then switches it
+// to pods of the revision from before the restart; the Service never has fewer ready endpoints than
+// replicas, and no pod leaves it after kruise deleted it.
+func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 5*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	w := service(t, ctx, admin, ns, 3)
+	from := w.lastRevision()
+	first := getCloneSet(t, ctx, admin, ns).Status.UpdateRevision
+	before := map[string]bool{}
+	for _, name := range podNames(livePods(t, ctx, admin, ns)) {
+		before[name] = true
+	}
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	blueGreen := func(name string, action v1alpha1.ReleaseAction) *v1alpha1.Release {
+		preview, delay := intstr.FromString("100%"), int32(1)
+		return &v1alpha1.Release{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: action, Strategy: v1alpha1.ReleaseStrategy{
+				Type:      v1alpha1.StrategyBlueGreen,
+				BlueGreen: &v1alpha1.BlueGreenStrategy{PreviewReplicas: &preview, ScaleDownDelaySeconds: &delay, AutoPromote: true},
+			}},
+		}
+	}
+
+	// Restart: green is 3 new pods of the same image; after the switch only they serve.
+	r, err := releases.Create(ctx, blueGreen("nginx-restart", v1alpha1.ActionRestart), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Len(t, r.Status.Batches, 2, "preview and switch")
+	r = waitRelease(t, ctx, admin, ns, r.Name, "the restart Succeeded", succeeded)
+	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
+	cs := waitReleased(t, ctx, admin, ns)
+	restarted := cs.Status.UpdateRevision
+	require.NotEqual(t, first, restarted)
+	green := servesPodsExactly(t, ctx, admin, ns, w, "made by the restart", 3, func(p *corev1.Pod) bool {
+		return !before[p.Name] && p.Labels[appsv1.ControllerRevisionHashLabelKey] == restarted
+	})
+	for _, p := range green {
+		assert.NotEmpty(t, p.Annotations[cloneset.RestartedAtAnnotation], p.Name)
+		assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image, p.Name)
+	}
+	waitPods(t, ctx, admin, ns, "only the 3 restarted pods", func(pods []corev1.Pod) bool {
+		return len(pods) == 3 && allReady(pods, 3) && !before[pods[0].Name] && !before[pods[1].Name] && !before[pods[2].Name]
+	})
+
+	// Rollback (toRevision defaults to the revision before): green is 3 pods of the first revision.
+	restartedPods := map[string]bool{}
+	for _, p := range green {
+		restartedPods[p.Name] = true
+	}
+	r, err = releases.Create(ctx, blueGreen("nginx-rollback", v1alpha1.ActionRollback), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, first, r.Spec.ToRevision)
+	r = waitRelease(t, ctx, admin, ns, r.Name, "the rollback Succeeded", succeeded)
+	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
+	cs = waitReleased(t, ctx, admin, ns)
+	assert.Equal(t, first, cs.Status.UpdateRevision, "the CloneSet is back at its first revision")
+	assert.Empty(t, cs.Spec.Template.Annotations[cloneset.RestartedAtAnnotation], "the template of the first revision")
+	servesPodsExactly(t, ctx, admin, ns, w, "of the first revision, made by the rollback", 3, func(p *corev1.Pod) bool {
+		return !before[p.Name] && !restartedPods[p.Name] && p.Labels[appsv1.ControllerRevisionHashLabelKey] == first
+	})
+
+	fewest, at := w.fewestReady(from)
+	t.Logf("fewest ready endpoints through the restart and the rollback: %d (revision %d)", fewest, at)
+	assert.GreaterOrEqual(t, fewest, 3, "the Service had fewer ready endpoints than replicas at revision %d", at)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Equal(t, 6, w.removed, "kruise removed blue twice: the 3 pods from before, then the 3 restarted ones")
 	w.report(t)
 	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
 }
