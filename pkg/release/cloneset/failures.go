@@ -3,7 +3,6 @@ package cloneset
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -51,12 +50,4 @@ func Failures(pods []corev1.Pod) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Summary joins failures for a message, naming at most three.
-func Summary(failures []string) string {
-	if len(failures) <= 3 {
-		return strings.Join(failures, "; ")
-	}
-	return strings.Join(failures[:3], "; ") + fmt.Sprintf("; and %d more", len(failures)-3)
 }

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -36,9 +35,6 @@ import (
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
-
-// resync bounds how long a release waits for a deadline or an interval if no event comes.
-const resync = 5 * time.Second
 
 // cloneSetIndex finds the releases of a CloneSet: "namespace/cloneSetName".
 const cloneSetIndex = "cloneSet"
@@ -339,7 +335,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			return 0, err
 		}
 	}
-	requeue := c.step(r, obs, failing, now)
+	requeue := plan.Progress(r, obs, failing, now)
 
 	// 1. The intent first: the Release's new state.
 	if !apiequality.Semantic.DeepEqual(original.Status, r.Status) {
@@ -611,69 +607,6 @@ func observeBaked(old, stored *releases.Release) {
 	}
 }
 
-// step applies the controller's events to r, as far as the observation allows.
-func (c *Controller) step(r *releases.Release, obs plan.Observation, failing []string, now metav1.Time) time.Duration {
-	if r.Status.Phase == releases.ReleasePending {
-		plan.Start(r, now)
-	}
-	// A spec edit (the pace: mode, interval, deadline) is observed: conditions are derived again and carry
-	// its generation.
-	if r.Status.ObservedGeneration != r.Generation {
-		plan.SetConditions(r, now)
-	}
-	for {
-		b := plan.Current(&r.Status)
-		if r.Status.Phase != releases.ReleaseProgressing || b == nil {
-			return 0
-		}
-		// More failing pods than the batch tolerates fails the release; a Baked batch waiting for `next`
-		// (or its interval) too: a pod of it that starts crashing must not be taken into the next batch.
-		if b.Phase == releases.BatchSmoking || b.Phase == releases.BatchSmoked || b.Phase == releases.BatchBaking ||
-			b.Phase == releases.BatchBaked {
-			if tolerated := plan.MaxFailedPods(maxFailedPods(r), b.Replicas); int32(len(failing)) > tolerated {
-				plan.Fail(r, obs, fmt.Sprintf("batch %d: %d failing pods, %d tolerated: %s",
-					b.Index, len(failing), tolerated, cloneset.Summary(failing)), now)
-				return 0
-			}
-		}
-		moved := false
-		needed := plan.Needed(r, b.Target, obs)
-		switch b.Phase {
-		case releases.BatchSmoking:
-			moved = obs.Updated >= needed && obs.ContainersReady >= needed && plan.Smoked(r, now)
-		case releases.BatchBaking:
-			// Blue/green: the switch is Baked once green serves and no blue pod does.
-			moved = obs.Ready >= needed && (!plan.BlueOut(r) || obs.BlueReady == 0) && plan.Baked(r, now)
-		case releases.BatchSmoked, releases.BatchBaked:
-			// Auto mode after a Baked batch; blue/green's autoPromote and scale-down delay.
-			if at, ok := plan.AutoAdvanceAt(r); ok {
-				if now.Before(&at) {
-					return at.Sub(now.Time) + 10*time.Millisecond
-				}
-				moved = plan.Advance(r, now)
-			}
-		}
-		if moved {
-			// The pods of a new batch are not up yet; look again when they are.
-			if nb := plan.Current(&r.Status); nb != nil && nb.Phase == releases.BatchSmoking && nb != b {
-				return resync
-			}
-			continue
-		}
-		if deadline := r.Spec.Strategy.ProgressDeadlineSeconds; deadline != nil && b.StartedAt != nil &&
-			(b.Phase == releases.BatchSmoking || b.Phase == releases.BatchBaking) {
-			due := b.StartedAt.Add(time.Duration(*deadline) * time.Second)
-			if !now.Time.Before(due) {
-				plan.Fail(r, obs, fmt.Sprintf("batch %d was not Baked within %ds: %d of %d pods Ready",
-					b.Index, *deadline, min(obs.Ready, b.Target), b.Target), now)
-				return 0
-			}
-			return min(resync, due.Sub(now.Time))
-		}
-		return 0
-	}
-}
-
 // holdAndDrain runs the hold protocol while a release owns its CloneSet: it labels pods so kruise holds
 // them before taking them away, pulls a held pod out of traffic, and lets kruise go on once it is no
 // longer Ready. It reports whether a pod is still being drained.
@@ -759,8 +692,6 @@ func (c *Controller) switchBack(ctx context.Context, r *releases.Release, pods [
 	klog.InfoS("Canceled blue/green release: blue is back in traffic; green leaves it", "release", klog.KObj(r))
 	return c.writeStatus(ctx, switched)
 }
-
-func maxFailedPods(r *releases.Release) *intstr.IntOrString { return r.Spec.Strategy.MaxFailedPods }
 
 // readyEndpoints reads the namespace's ready endpoint IPs; where the server may not list EndpointSlices (an
 // RBAC from before it needed to), a pod is let go once it is not Ready, as before.

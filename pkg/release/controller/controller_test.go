@@ -27,6 +27,7 @@ import (
 	relfake "github.com/triton-io/triton/pkg/generated/clientset/versioned/fake"
 	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // kruise-api's generated informers do not tell client-go that a fake clientset cannot stream a watch-list:
@@ -353,7 +354,7 @@ func TestReconcileFailsABatchPastItsDeadline(t *testing.T) {
 		}
 		assert.Equal(t, v1alpha1.ReleaseProgressing, got.Status.Phase, c.name)
 		assert.Greater(t, requeue, time.Duration(0), c.name)
-		assert.LessOrEqual(t, requeue, resync, c.name)
+		assert.LessOrEqual(t, requeue, plan.Resync, c.name)
 	}
 }
 

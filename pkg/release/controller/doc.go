@@ -1,5 +1,5 @@
-// Package controller moves releases on from what their pods do: it starts new releases, moves batches from
-// Smoking to Smoked to Baking to Baked, pulls pods into traffic, advances Auto releases, fails a batch
-// past its deadline, and keeps each CloneSet what its release intends. Every transition goes through
-// pkg/release/plan, as the action subresources' do, and every CloneSet write through pkg/release/cloneset.
+// Package controller moves releases on from what their pods do: on every event of a release, its CloneSet
+// or their pods, it lets plan.Progress decide what the observation means (a batch Smoked, Baked or Failed,
+// an Auto release's next batch), stores that first, then has the CloneSet and the pods follow it through
+// pkg/release/cloneset. Only the leader (a Lease) reconciles.
 package controller

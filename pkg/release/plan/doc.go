@@ -1,3 +1,5 @@
-// Package plan computes the batch plan of a Release: pure functions of its spec and the size of its
-// CloneSet, with no I/O.
+// Package plan is a release's logic without I/O: the batch plan from its spec and the size of its
+// CloneSet, the phase machine the verbs (Act) and the controller (Progress: when a batch is Smoked, Baked
+// or Failed, and when an Auto release moves on) move it through, and what it wants of its CloneSet
+// (IntentOf).
 package plan
