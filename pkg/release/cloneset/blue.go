@@ -1,16 +1,12 @@
 package cloneset
 
 import (
-	"context"
 	"encoding/json"
 
 	appspub "github.com/openkruise/kruise-api/apps/pub"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 )
@@ -115,41 +111,4 @@ func hasKruiseGate(p *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-// SetNotReadyKey takes a pod out of traffic (out) or brings it back, through its KruisePodReady
-// condition. The condition is kruise's too, so the write is a patch of the status as read with its
-// resourceVersion as a precondition, read again and retried on a conflict.
-func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
-	if !hasKruiseGate(pod) {
-		return nil
-	}
-	if _, changed := withNotReadyKey(pod, out); !changed {
-		return nil
-	}
-	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	current := pod
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		c, changed := withNotReadyKey(current, out)
-		if !changed {
-			return nil
-		}
-		patch, err := json.Marshal(map[string]interface{}{
-			"metadata": map[string]interface{}{"resourceVersion": current.ResourceVersion},
-			"status":   map[string]interface{}{"conditions": []corev1.PodCondition{c}},
-		})
-		if err != nil {
-			return err
-		}
-		_, err = d.Kube.CoreV1().Pods(current.Namespace).Patch(ctx, current.Name, types.StrategicMergePatchType, patch, opts, "status")
-		if apierrors.IsConflict(err) {
-			if fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
-				current = fresh
-			}
-		}
-		return err
-	})
 }

@@ -208,23 +208,6 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 	}
 }
 
-// SetHold puts HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
-func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
-	if _, has := pod.Labels[HoldLabel]; has == on {
-		return nil
-	}
-	var value interface{}
-	if on {
-		value = "true"
-	}
-	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{HoldLabel: value}}})
-	if err != nil {
-		return err
-	}
-	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
-	return err
-}
-
 // Gated reports whether a pod carries the readiness gate: it is in traffic only once pulled in.
 func Gated(p *corev1.Pod) bool { return specHasGate(&p.Spec) }
 
@@ -677,35 +660,6 @@ func mergeNames(have, add []string) []string {
 		}
 	}
 	return out
-}
-
-// SetGate sets the readiness gate of a pod: True pulls it into traffic, False pulls it out.
-func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun bool) error {
-	status := corev1.ConditionFalse
-	if in {
-		status = corev1.ConditionTrue
-	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == ReadinessGate && c.Status == status {
-			return nil
-		}
-	}
-	patch, err := json.Marshal(map[string]interface{}{
-		"status": map[string]interface{}{
-			"conditions": []corev1.PodCondition{{
-				Type: ReadinessGate, Status: status, LastTransitionTime: metav1.Now(), Reason: "Triton",
-			}},
-		},
-	})
-	if err != nil {
-		return err
-	}
-	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, opts, "status")
-	return err
 }
 
 // Observe is what a release records of its CloneSet, keeping the before-release values (and the hold) of

@@ -9,7 +9,6 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -93,18 +92,6 @@ func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 		}
 	}
 	return out
-}
-
-// PullOut sets the readiness gate of every pod False that has the gate True: traffic drains from them.
-func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) error {
-	for i := range pods {
-		if PulledIn(&pods[i]) {
-			if err := d.SetGate(ctx, &pods[i], false, dryRun); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // atReleaseRevision reports whether the CloneSet has taken the release's template: it has seen its latest
@@ -350,27 +337,4 @@ func StableStrays(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 		strays = append(strays, *p)
 	}
 	return strays
-}
-
-// ReadyEndpoints are the IPs that an EndpointSlice in the namespace lists as ready endpoints: where a Service
-// still sends traffic. A pod on its way out is let go only once its IP is not among them (the endpointslice
-// controller follows a pod's Ready condition, a moment later).
-func (d *Driver) ReadyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
-	list, err := d.Kube.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	ready := map[string]bool{}
-	for _, s := range list.Items {
-		for _, e := range s.Endpoints {
-			// An unset ready means ready, as the API says consumers should read it.
-			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-				continue
-			}
-			for _, a := range e.Addresses {
-				ready[a] = true
-			}
-		}
-	}
-	return ready, nil
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -314,7 +313,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			return 0, c.letGo(ctx, cached)
 		}
 		if cs != nil && cs.Annotations[cloneset.OwnerAnnotation] == "" && c.caretaker(cached) {
-			return 0, c.pullInStrays(ctx, cs)
+			return 0, c.driver.PullInStrays(ctx, cs)
 		}
 		return 0, nil
 	}
@@ -349,117 +348,37 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if r.Status.Phase == releases.ReleasePending {
 		return 0, nil
 	}
-	if plan.SwitchingBack(r) {
-		// A canceled blue/green release brings blue back into traffic before green leaves it.
-		if r, err = c.switchBack(ctx, r, pods); err != nil {
+	if plan.SwitchingBack(r) && cloneset.BlueServes(r, pods) {
+		// A canceled blue/green release has every blue pod back in traffic: recorded first, so that green
+		// leaves it.
+		switched := r.DeepCopy()
+		plan.MarkSwitchedBack(switched, c.now())
+		if r, err = c.writeStatus(ctx, switched); err != nil {
 			return 0, err
 		}
-		if plan.SwitchingBack(r) && (requeue == 0 || requeue > time.Second) {
-			requeue = time.Second
-		}
+		klog.InfoS("Canceled blue/green release: blue is back in traffic; green leaves it", "release", klog.KObj(r))
 	}
-	if r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 && !plan.SwitchingBack(r) {
-		// Out of traffic before the CloneSet takes them away.
-		if err := c.driver.PullOut(ctx, cloneset.NewPods(r, pods), false); err != nil {
-			return 0, err
-		}
-	}
-	// 2. The CloneSet follows it (and is repaired if it drifted).
-	after, err := c.driver.Apply(ctx, r, false)
-	if err != nil {
-		return 0, fmt.Errorf("CloneSet %s/%s: %w", ns, r.Spec.CloneSetName, err)
-	}
-	// 3. Pods of a batch in traffic are pulled in: no more than the batches approved (invariant 9). Pods at
-	// the release's revision beyond those (a scale-out that kruise acted on before the partition counted
-	// it) are taken out of traffic and replaced at the old revision.
-	approved, excess := cloneset.Approved(cloneset.ReleasePods(r, after, pods), approvedPods(r))
-	if len(excess) > 0 {
-		if err := c.replaceExcess(ctx, r, after, excess); err != nil {
-			return 0, err
-		}
-		if requeue == 0 || requeue > time.Second {
-			requeue = time.Second
-		}
-	}
-	if b := plan.Current(&r.Status); b != nil && plan.NeedsPullIn(r) && r.Status.Phase == releases.ReleaseProgressing &&
-		(b.Phase == releases.BatchBaking || b.Phase == releases.BatchBaked || plan.PullsInWhileSmoking(r)) {
-		inTraffic := approved
-		for i := range inTraffic {
-			p := &inTraffic[i]
-			if cloneset.Gated(p) && !cloneset.PulledIn(p) {
-				if err := c.driver.SetGate(ctx, p, true, false); err != nil && !apierrors.IsNotFound(err) {
-					return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
-				}
-			}
-		}
-	}
-	// Blue/green: once every green pod serves, blue leaves traffic (it stays, out of traffic, until the end);
-	// a failed switch brings it back.
-	if plan.BlueBack(r) {
-		for _, p := range cloneset.BluePods(r, pods) {
-			if err := c.driver.SetNotReadyKey(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
-				return 0, fmt.Errorf("bringing blue pod %s back into traffic: %w", p.Name, err)
-			}
-		}
-	}
-	if plan.BlueOut(r) {
-		if b := plan.Current(&r.Status); b != nil && obs.Ready >= plan.Needed(r, b.Target, obs) {
-			for _, p := range cloneset.BluePods(r, pods) {
-				if err := c.driver.SetNotReadyKey(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
-					return 0, fmt.Errorf("taking blue pod %s out of traffic: %w", p.Name, err)
-				}
-			}
-		} else if requeue == 0 || requeue > time.Second {
-			requeue = time.Second
-		}
-	}
-	// Pods made without the readiness gate (kube-apiserver could not run the pull-in gate policy) stay out
-	// of traffic through kruise's KruisePodReady gate until their batch is pulled in.
-	ungatedOut, ungatedIn := cloneset.UngatedTraffic(r, after, pods)
-	for _, p := range ungatedOut {
-		klog.InfoS("A pod of the release has no readiness gate: out of traffic through KruisePodReady until its batch is pulled in",
-			"release", klog.KObj(r), "pod", klog.KObj(&p))
-		if err := c.driver.SetNotReadyKey(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
-			return 0, fmt.Errorf("taking ungated pod %s out of traffic: %w", p.Name, err)
-		}
-	}
-	for _, p := range ungatedIn {
-		if err := c.driver.SetNotReadyKey(ctx, &p, false, false); err != nil && !apierrors.IsNotFound(err) {
-			return 0, fmt.Errorf("pulling ungated pod %s in: %w", p.Name, err)
-		}
-	}
-	// Pods at the revision from before the release that a scale-out (or a replacement) brought up while it
-	// runs serve as they did before it.
-	if plan.NeedsPullIn(r) && (!plan.Finished(r.Status.Phase) || plan.Reverting(r)) && r.Status.CurrentBatch > 0 {
-		for _, p := range cloneset.StableStrays(r, pods) {
-			if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
-				return 0, fmt.Errorf("pulling in pod %s: %w", p.Name, err)
-			}
-		}
-	}
-	// Pods kruise is about to delete or update in place leave traffic first; every pod of a running release
-	// carries the hold label, so that kruise waits for that.
-	held, err := c.holdAndDrain(ctx, r, pods)
+	// 2. The CloneSet and its pods follow it (and are repaired if they drifted), as after a verb.
+	f, err := c.driver.Follow(ctx, r, pods, obs, false)
 	if err != nil {
 		return 0, err
-	} else if held && (requeue == 0 || requeue > time.Second) {
+	}
+	after := f.CloneSet
+	if f.Again && (requeue == 0 || requeue > time.Second) {
 		requeue = time.Second
 	}
 	// A canceled release lets go of its CloneSet once kruise has put it back and its pods have left
 	// traffic: then the hooks, the label and the annotation come off, and the hold labels off its pods.
-	if plan.Reverting(r) && !held && cloneset.Settled(after, pods) {
+	if plan.Reverting(r) && !f.Draining && cloneset.Settled(after, pods) {
 		reverted := r.DeepCopy()
 		plan.MarkReverted(reverted, c.now())
 		if r, err = c.writeStatus(ctx, reverted); err != nil {
 			return 0, err
 		}
-		if after, err = c.driver.Apply(ctx, r, false); err != nil {
-			return 0, fmt.Errorf("CloneSet %s/%s: %w", ns, r.Spec.CloneSetName, err)
-		}
-		// The hold labels come off its pods (a deleted release is gone right after this reconcile).
-		if _, err := c.holdAndDrain(ctx, r, pods); err != nil {
+		if f, err = c.driver.Follow(ctx, r, pods, obs, false); err != nil {
 			return 0, err
 		}
+		after = f.CloneSet
 		klog.InfoS("Canceled release let go of its CloneSet: its pods left traffic", "release", klog.KObj(r))
 	} else if plan.Reverting(r) && (requeue == 0 || requeue > time.Second) {
 		requeue = time.Second
@@ -483,38 +402,6 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, c.letGo(ctx, cached)
 	}
 	return requeue, nil
-}
-
-// approvedPods is how many pods may be at the release's revision now; -1 when every pod may be.
-func approvedPods(r *releases.Release) int {
-	in := plan.IntentOf(r)
-	if !in.Owned || in.Updated == nil {
-		return -1
-	}
-	return int(*in.Updated)
-}
-
-// replaceExcess takes pods at the release's revision beyond what the batches approved out of traffic, and
-// has kruise replace them once its partition keeps the CloneSet's other pods at the old revision (so the
-// replacements come back there).
-func (c *Controller) replaceExcess(ctx context.Context, r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, excess []corev1.Pod) error {
-	if err := c.driver.PullOut(ctx, excess, false); err != nil {
-		return fmt.Errorf("pulling out pods beyond the approved: %w", err)
-	}
-	limit := approvedPods(r)
-	if limit < 0 || !cloneset.PartitionHolds(cs, int32(limit)) {
-		return nil
-	}
-	names := make([]string, 0, len(excess))
-	for _, p := range excess {
-		names = append(names, p.Name)
-	}
-	klog.InfoS("Replacing pods at the release's revision beyond those approved", "release", klog.KObj(r),
-		"approved", limit, "pods", names)
-	if err := c.driver.Replace(ctx, cs, excess); err != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("replacing pods beyond the approved: %w", err)
-	}
-	return nil
 }
 
 // letGo removes the cleanup finalizer of a deleted release whose CloneSet no longer carries anything of
@@ -566,33 +453,6 @@ func (c *Controller) caretaker(r *v1alpha1.Release) bool {
 	return true
 }
 
-// pullInStrays looks after a CloneSet no release runs on: it takes the hold label off its pods (no release
-// holds them: a label left from the last release, or from a template that carries it), and sets the
-// readiness gate True on the pods that carry it and are ready for traffic but have no release to pull them
-// in (see cloneset.Strays).
-func (c *Controller) pullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) error {
-	pods, err := c.driver.Pods(ctx, cs)
-	if err != nil {
-		return err
-	}
-	for i := range pods {
-		if _, held := pods[i].Labels[cloneset.HoldLabel]; held && pods[i].DeletionTimestamp == nil {
-			if err := c.driver.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("pod %s: %w", pods[i].Name, err)
-			}
-		}
-	}
-	// Pods made while a release held the CloneSet carry the gate (older releases also put it in the
-	// template); those that came up after the release ended and are still out of traffic are pulled in.
-	for _, p := range cloneset.Strays(cs, pods) {
-		if err := c.driver.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("pulling in pod %s: %w", p.Name, err)
-		}
-		klog.V(2).InfoS("Pulled in a pod no release was pulling in", "pod", klog.KObj(&p), "cloneSet", klog.KObj(cs))
-	}
-	return nil
-}
-
 // observeBaked records, for triton_release_batch_duration_seconds, every batch that became Baked from old
 // to stored. This is the one place to: only the controller bakes a batch (plan.Baked, from step); the verbs
 // start, pull in and advance batches but never bake one.
@@ -605,103 +465,6 @@ func observeBaked(old, stored *releases.Release) {
 		}
 		metrics.ObserveBatch(string(stored.Spec.Action), b.Canary, b.BakedAt.Sub(b.StartedAt.Time))
 	}
-}
-
-// holdAndDrain runs the hold protocol while a release owns its CloneSet: it labels pods so kruise holds
-// them before taking them away, pulls a held pod out of traffic, and lets kruise go on once it is no
-// longer Ready. It reports whether a pod is still being drained.
-func (c *Controller) holdAndDrain(ctx context.Context, r *releases.Release, pods []corev1.Pod) (bool, error) {
-	if !plan.NeedsPullIn(r) {
-		return false, nil
-	}
-	if !plan.IntentOf(r).Owned {
-		// The release lets go of the CloneSet (its hooks are gone): nothing of it stays on the pods.
-		for i := range pods {
-			if _, held := pods[i].Labels[cloneset.HoldLabel]; held && pods[i].DeletionTimestamp == nil {
-				if err := c.driver.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
-					return false, fmt.Errorf("pod %s: %w", pods[i].Name, err)
-				}
-			}
-		}
-		return false, nil
-	}
-	draining := false
-	var endpoints map[string]bool // read once, when a pod is about to be let go
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		_, held := p.Labels[cloneset.HoldLabel]
-		var err error
-		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
-		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
-			switch {
-			case !held:
-			case cloneset.PulledIn(p):
-				draining = true
-				err = c.driver.SetGate(ctx, p, false, false)
-			case cloneset.Condition(p, corev1.PodReady):
-				draining = true // out of traffic once it is not Ready
-			default:
-				if endpoints == nil {
-					if endpoints, err = c.readyEndpoints(ctx, r.Namespace); err != nil {
-						return draining, err
-					}
-				}
-				if p.Status.PodIP != "" && endpoints[p.Status.PodIP] {
-					// Not Ready, but a Service still lists it: the endpointslice controller has not caught up.
-					draining = true
-					continue
-				}
-				err = c.driver.SetHold(ctx, p, false)
-			}
-		case kruiseappspub.LifecycleStateUpdating:
-		default:
-			err = c.driver.SetHold(ctx, p, true)
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			return draining, fmt.Errorf("pod %s: %w", p.Name, err)
-		}
-	}
-	return draining, nil
-}
-
-// switchBack brings the blue pods of a canceled blue/green release back into traffic; once every one of them
-// is Ready again it records that (the Reverted condition moves on to Draining), so that green leaves
-// traffic and the CloneSet goes back.
-func (c *Controller) switchBack(ctx context.Context, r *releases.Release, pods []corev1.Pod) (*releases.Release, error) {
-	blue := cloneset.BluePods(r, pods)
-	back := true
-	for i := range blue {
-		p := &blue[i]
-		if cloneset.HasNotReadyKey(p) {
-			back = false
-			if err := c.driver.SetNotReadyKey(ctx, p, false, false); err != nil && !apierrors.IsNotFound(err) {
-				return r, fmt.Errorf("bringing blue pod %s back into traffic: %w", p.Name, err)
-			}
-		} else if !cloneset.Condition(p, corev1.PodReady) {
-			back = false
-		}
-	}
-	if !back {
-		return r, nil
-	}
-	switched := r.DeepCopy()
-	plan.MarkSwitchedBack(switched, c.now())
-	klog.InfoS("Canceled blue/green release: blue is back in traffic; green leaves it", "release", klog.KObj(r))
-	return c.writeStatus(ctx, switched)
-}
-
-// readyEndpoints reads the namespace's ready endpoint IPs; where the server may not list EndpointSlices (an
-// RBAC from before it needed to), a pod is let go once it is not Ready, as before.
-func (c *Controller) readyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
-	endpoints, err := c.driver.ReadyEndpoints(ctx, namespace)
-	if apierrors.IsForbidden(err) {
-		klog.V(2).InfoS("Cannot list EndpointSlices: pods are let go once not Ready", "namespace", namespace)
-		return map[string]bool{}, nil
-	}
-	return endpoints, err
 }
 
 func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {

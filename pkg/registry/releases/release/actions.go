@@ -151,29 +151,15 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 
 	failpoint.Crash(failpoint.ActionAfterReleaseWrite)
 
-	// A canceled blue/green release brings blue back first; green leaves traffic once blue serves again (the
-	// controller).
-	if a.verb == plan.VerbCancel && plan.SwitchingBack(rel) {
-		for _, p := range cloneset.BluePods(rel, pods) {
-			if err := driver.SetNotReadyKey(ctx, &p, false, dryRun); err != nil && !apierrors.IsNotFound(err) {
-				return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; bringing blue pod %s back into traffic failed (the controller retries): %w", name, p.Name, err))
-			}
-		}
-	}
-	// A canceled release's pods leave traffic before the CloneSet takes them away.
-	if a.verb == plan.VerbCancel && rel.Status.Phase == releases.ReleaseCanceled && !plan.SwitchingBack(rel) {
-		if err := driver.PullOut(ctx, cloneset.NewPods(rel, pods), dryRun); err != nil {
-			return nil, apierrors.NewInternalError(fmt.Errorf("release %s is Canceled; pulling its pods out of traffic failed (the controller retries): %w", name, err))
-		}
-	}
-
-	// 2. The CloneSet follows the intent. Should this fail, the intent is stored and the controller
-	// converges the CloneSet to it.
-	after, err := driver.Apply(ctx, rel, dryRun)
+	// 2. The CloneSet and its pods follow the intent, through the path the controller takes too: traffic
+	// out first (a cancel), the CloneSet, then traffic in. Should this fail, the intent is stored and the
+	// controller converges the CloneSet and the pods to it.
+	f, err := driver.Follow(ctx, rel, pods, obs, dryRun)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("release %s is %s; updating CloneSet %s failed (the controller retries): %w",
+		return nil, apierrors.NewInternalError(fmt.Errorf("release %s is %s; making CloneSet %s and its pods follow it failed (the controller retries): %w",
 			name, rel.Status.Phase, rel.Spec.CloneSetName, err))
 	}
+	after := f.CloneSet
 	// 3. The answer shows the CloneSet as it now is.
 	answer := rel.DeepCopy()
 	if after != nil {

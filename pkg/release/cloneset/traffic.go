@@ -1,0 +1,274 @@
+package cloneset
+
+// The traffic gate: every write by which a release takes a pod into traffic or out of it. A pod of a
+// release is in traffic only when its readiness gate (ReadinessGate) is True; a pod without that gate (blue
+// pods of a blue/green release, pods made without the gate) is kept out through kruise's KruisePodReady
+// condition with triton's not-ready key; and HoldLabel makes kruise wait (its lifecycle hooks) before it
+// deletes or updates a pod, until the pod has left traffic. Which pods go in or out is decided by pure
+// functions (Approved, StableStrays, UngatedTraffic, BluePods); when, by Follow.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// SetGate sets the readiness gate of a pod: True pulls it into traffic, False pulls it out.
+func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun bool) error {
+	status := corev1.ConditionFalse
+	if in {
+		status = corev1.ConditionTrue
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == ReadinessGate && c.Status == status {
+			return nil
+		}
+	}
+	patch, err := json.Marshal(map[string]interface{}{
+		"status": map[string]interface{}{
+			"conditions": []corev1.PodCondition{{
+				Type: ReadinessGate, Status: status, LastTransitionTime: metav1.Now(), Reason: "Triton",
+			}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, opts, "status")
+	return err
+}
+
+// PullOut sets the readiness gate of every pod False that has the gate True: traffic drains from them.
+func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) error {
+	for i := range pods {
+		if PulledIn(&pods[i]) {
+			if err := d.SetGate(ctx, &pods[i], false, dryRun); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SetHold puts HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
+func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
+	if _, has := pod.Labels[HoldLabel]; has == on {
+		return nil
+	}
+	var value interface{}
+	if on {
+		value = "true"
+	}
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{HoldLabel: value}}})
+	if err != nil {
+		return err
+	}
+	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
+	return err
+}
+
+// SetNotReadyKey takes a pod out of traffic (out) or brings it back, through its KruisePodReady
+// condition. The condition is kruise's too, so the write is a patch of the status as read with its
+// resourceVersion as a precondition, read again and retried on a conflict.
+func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
+	if !hasKruiseGate(pod) {
+		return nil
+	}
+	if _, changed := withNotReadyKey(pod, out); !changed {
+		return nil
+	}
+	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	current := pod
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		c, changed := withNotReadyKey(current, out)
+		if !changed {
+			return nil
+		}
+		patch, err := json.Marshal(map[string]interface{}{
+			"metadata": map[string]interface{}{"resourceVersion": current.ResourceVersion},
+			"status":   map[string]interface{}{"conditions": []corev1.PodCondition{c}},
+		})
+		if err != nil {
+			return err
+		}
+		_, err = d.Kube.CoreV1().Pods(current.Namespace).Patch(ctx, current.Name, types.StrategicMergePatchType, patch, opts, "status")
+		if apierrors.IsConflict(err) {
+			if fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
+				current = fresh
+			}
+		}
+		return err
+	})
+}
+
+// ReadyEndpoints are the IPs that an EndpointSlice in the namespace lists as ready endpoints: where a Service
+// still sends traffic. A pod on its way out is let go only once its IP is not among them (the endpointslice
+// controller follows a pod's Ready condition, a moment later).
+func (d *Driver) ReadyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
+	list, err := d.Kube.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ready := map[string]bool{}
+	for _, s := range list.Items {
+		for _, e := range s.Endpoints {
+			// An unset ready means ready, as the API says consumers should read it.
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
+			}
+			for _, a := range e.Addresses {
+				ready[a] = true
+			}
+		}
+	}
+	return ready, nil
+}
+
+// readyEndpoints reads the namespace's ready endpoint IPs; where the server may not list EndpointSlices (an
+// RBAC from before it needed to), a pod is let go once it is not Ready, as before.
+func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
+	endpoints, err := d.ReadyEndpoints(ctx, namespace)
+	if apierrors.IsForbidden(err) {
+		klog.V(2).InfoS("Cannot list EndpointSlices: pods are let go once not Ready", "namespace", namespace)
+		return map[string]bool{}, nil
+	}
+	return endpoints, err
+}
+
+// setGates sets the readiness gate of each pod (in or out); a pod already gone is skipped.
+func (d *Driver) setGates(ctx context.Context, pods []corev1.Pod, in bool, dryRun bool, what string) error {
+	for i := range pods {
+		if err := d.SetGate(ctx, &pods[i], in, dryRun); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s pod %s: %w", what, pods[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// setNotReadyKeys takes each pod out of traffic through KruisePodReady (out) or brings it back; a pod
+// already gone is skipped.
+func (d *Driver) setNotReadyKeys(ctx context.Context, pods []corev1.Pod, out bool, dryRun bool, what string) error {
+	for i := range pods {
+		if err := d.SetNotReadyKey(ctx, &pods[i], out, dryRun); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s pod %s: %w", what, pods[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// BlueServes reports whether every blue pod of a canceled blue/green release is back in traffic: none
+// carries triton's not-ready key, and each is Ready. Then green may leave traffic.
+func BlueServes(r *releases.Release, pods []corev1.Pod) bool {
+	for _, p := range BluePods(r, pods) {
+		if HasNotReadyKey(&p) || !Condition(&p, corev1.PodReady) {
+			return false
+		}
+	}
+	return true
+}
+
+// holdAndDrain runs the hold protocol while a release owns its CloneSet: it labels pods so kruise holds
+// them before taking them away, pulls a held pod out of traffic, and lets kruise go on once it is no
+// longer Ready and no Service lists it. It reports whether a pod is still being drained. Once the release
+// lets go of the CloneSet, nothing of it stays on the pods.
+func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []corev1.Pod) (bool, error) {
+	if !plan.NeedsPullIn(r) {
+		return false, nil
+	}
+	if !plan.IntentOf(r).Owned {
+		for i := range pods {
+			if _, held := pods[i].Labels[HoldLabel]; held && pods[i].DeletionTimestamp == nil {
+				if err := d.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
+					return false, fmt.Errorf("pod %s: %w", pods[i].Name, err)
+				}
+			}
+		}
+		return false, nil
+	}
+	draining := false
+	var endpoints map[string]bool // read once, when a pod is about to be let go
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		_, held := p.Labels[HoldLabel]
+		var err error
+		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
+		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
+			switch {
+			case !held:
+			case PulledIn(p):
+				draining = true
+				err = d.SetGate(ctx, p, false, false)
+			case Condition(p, corev1.PodReady):
+				draining = true // out of traffic once it is not Ready
+			default:
+				if endpoints == nil {
+					if endpoints, err = d.readyEndpoints(ctx, r.Namespace); err != nil {
+						return draining, err
+					}
+				}
+				if p.Status.PodIP != "" && endpoints[p.Status.PodIP] {
+					// Not Ready, but a Service still lists it: the endpointslice controller has not caught up.
+					draining = true
+					continue
+				}
+				err = d.SetHold(ctx, p, false)
+			}
+		case kruiseappspub.LifecycleStateUpdating:
+		default:
+			err = d.SetHold(ctx, p, true)
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return draining, fmt.Errorf("pod %s: %w", p.Name, err)
+		}
+	}
+	return draining, nil
+}
+
+// PullInStrays looks after a CloneSet no release runs on: it takes the hold label off its pods (no release
+// holds them: a label left from the last release, or from a template that carries it), and sets the
+// readiness gate True on the pods that carry it and are ready for traffic but have no release to pull them
+// in (see Strays).
+func (d *Driver) PullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) error {
+	pods, err := d.Pods(ctx, cs)
+	if err != nil {
+		return err
+	}
+	for i := range pods {
+		if _, held := pods[i].Labels[HoldLabel]; held && pods[i].DeletionTimestamp == nil {
+			if err := d.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("pod %s: %w", pods[i].Name, err)
+			}
+		}
+	}
+	// Pods made while a release held the CloneSet carry the gate (older releases also put it in the
+	// template); those that came up after the release ended and are still out of traffic are pulled in.
+	for _, p := range Strays(cs, pods) {
+		if err := d.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("pulling in pod %s: %w", p.Name, err)
+		}
+		klog.V(2).InfoS("Pulled in a pod no release was pulling in", "pod", klog.KObj(&p), "cloneSet", klog.KObj(cs))
+	}
+	return nil
+}
