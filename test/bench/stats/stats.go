@@ -63,6 +63,19 @@ type Goal struct {
 	AtLeast bool    `json:"atLeast,omitempty"`
 }
 
+// MarshalJSON writes a figure not measured (NaN, which JSON cannot hold) as "got": null.
+func (g Goal) MarshalJSON() ([]byte, error) {
+	type plain Goal
+	out := struct {
+		plain
+		Got *float64 `json:"got"`
+	}{plain: plain(g)}
+	if !math.IsNaN(g.Got) && !math.IsInf(g.Got, 0) {
+		out.Got = &g.Got
+	}
+	return json.Marshal(out)
+}
+
 // Pass reports whether the goal is met.
 func (g Goal) Pass() bool {
 	if math.IsNaN(g.Got) {

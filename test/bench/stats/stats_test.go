@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -68,4 +69,10 @@ func TestGoalsPassOrMiss(t *testing.T) {
 	assert.Contains(t, b.String(), "| next ÷ floor, median | 1.50 | ≤ 1.5 | PASS |")
 	assert.Contains(t, b.String(), "| objects/s ÷ the CRD's | 0.90 | ≥ 1 | MISS |")
 	assert.Contains(t, b.String(), "| untouched pods | not measured | ≤ 32 | MISS |")
+
+	// The JSON report holds a figure not measured as null (encoding/json refuses NaN).
+	raw, err := json.Marshal([]Row{row})
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `{"figure":"untouched pods","limit":32,"got":null}`)
+	assert.Contains(t, string(raw), `"got":0.9`)
 }
