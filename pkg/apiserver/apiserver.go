@@ -151,7 +151,6 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(releases.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	group.NegotiatedSerializer = withoutProtobuf{Codecs}
 	resources := map[string]rest.Storage{
 		"releases":        storage.Release,
 		"releases/status": storage.Status,
@@ -208,20 +207,4 @@ func (c CompletedConfig) New() (*Server, error) {
 		})
 	}
 	return &Server{GenericAPIServer: generic}, nil
-}
-
-// withoutProtobuf offers only the media types the releases API can encode: its types have no protobuf
-// marshalling, yet the generic codec factory offers protobuf, so a client that asks for it first (kube-
-// controller-manager's namespace controller deleting a namespace's releases, its garbage collector) got 406
-// and left deleted namespaces Terminating for ever.
-type withoutProtobuf struct{ runtime.NegotiatedSerializer }
-
-func (w withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
-	var out []runtime.SerializerInfo
-	for _, info := range w.NegotiatedSerializer.SupportedMediaTypes() {
-		if info.MediaType != runtime.ContentTypeProtobuf {
-			out = append(out, info)
-		}
-	}
-	return out
 }

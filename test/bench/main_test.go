@@ -79,6 +79,7 @@ var scenarios = []scenario{
 	{"reaction", controllerReaction},
 	{"rollout", wholeRollout},
 	{"storage", storage},
+	{"wire", wire},
 	{"scale", scale},
 }
 

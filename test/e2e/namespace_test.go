@@ -3,8 +3,8 @@
 package e2e
 
 // kube-controller-manager's namespace controller deletes a namespace with a CloneSet, its pods and a running
-// release: it lists and deletes releases through the aggregated API (which must not offer protobuf, which
-// its types cannot encode), and the release's cleanup finalizer goes once its CloneSet is let go.
+// release: it lists and deletes releases through the aggregated API, asking for protobuf (metadata-only
+// lists), and the release's cleanup finalizer goes once its CloneSet is let go.
 
 import (
 	"context"

@@ -127,51 +127,51 @@ type Release struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard object metadata.
 	// +optional
-	metav1.ObjectMeta `json:"metadata,omitempty"`
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// What the release does and how fast.
 	// +optional
-	Spec ReleaseSpec `json:"spec,omitempty"`
+	Spec ReleaseSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 
 	// Where the release is: its plan of batches, the CloneSet as last observed, conditions and history.
 	// +optional
-	Status ReleaseStatus `json:"status,omitempty"`
+	Status ReleaseStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // ReleaseSpec says which CloneSet a release changes, how, and at what pace.
 type ReleaseSpec struct {
 	// Name of the target CloneSet in the Release's namespace. Required; cannot be changed.
-	CloneSetName string `json:"cloneSetName"`
+	CloneSetName string `json:"cloneSetName" protobuf:"bytes,1,opt,name=cloneSetName"`
 
 	// What the release does: Create, Update, Scale, Restart or Rollback. Required; cannot be changed.
-	Action ReleaseAction `json:"action"`
+	Action ReleaseAction `json:"action" protobuf:"bytes,2,opt,name=action,casttype=ReleaseAction"`
 
 	// The new pod template. Required for Create and Update; forbidden for the other actions.
 	// +optional
-	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
+	Template *corev1.PodTemplateSpec `json:"template,omitempty" protobuf:"bytes,3,opt,name=template"`
 
 	// Label selector of the CloneSet to create. Create only; defaults to the template's labels.
 	// +optional
-	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+	Selector *metav1.LabelSelector `json:"selector,omitempty" protobuf:"bytes,4,opt,name=selector"`
 
 	// Create: the final size of the new CloneSet. Scale: the target size. Required for both; forbidden
 	// for the other actions.
 	// +optional
-	Replicas *int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,5,opt,name=replicas"`
 
 	// Scale in only: the pods that are deleted first (CloneSet scaleStrategy.podsToDelete).
 	// +optional
 	// +listType=set
-	PodsToDelete []string `json:"podsToDelete,omitempty"`
+	PodsToDelete []string `json:"podsToDelete,omitempty" protobuf:"bytes,6,rep,name=podsToDelete"`
 
 	// Rollback only: the name of a ControllerRevision of the CloneSet to roll back to. Defaults to the
 	// revision before the current one.
 	// +optional
-	ToRevision string `json:"toRevision,omitempty"`
+	ToRevision string `json:"toRevision,omitempty" protobuf:"bytes,7,opt,name=toRevision"`
 
 	// How the release is split into batches and how it moves from one to the next.
 	// +optional
-	Strategy ReleaseStrategy `json:"strategy,omitempty"`
+	Strategy ReleaseStrategy `json:"strategy,omitempty" protobuf:"bytes,8,opt,name=strategy"`
 }
 
 // ReleaseStrategy is the pace of a release.
@@ -179,43 +179,43 @@ type ReleaseStrategy struct {
 	// Batch (the default) or BlueGreen. BlueGreen is for Update, Restart and Rollback, and takes neither
 	// canary nor batchSize: its plan is two batches, preview and switch.
 	// +optional
-	Type StrategyType `json:"type,omitempty"`
+	Type StrategyType `json:"type,omitempty" protobuf:"bytes,1,opt,name=type,casttype=StrategyType"`
 
 	// BlueGreen only: the preview, the switch and the way back.
 	// +optional
-	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty"`
+	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty" protobuf:"bytes,2,opt,name=blueGreen"`
 
 	// Size of the first batch, the canary; 0 means no canary batch. The canary stops when its pods are
 	// up (Smoked) and again when they are in traffic (Baked), and waits for `next` each time.
 	// +optional
-	Canary int32 `json:"canary,omitempty"`
+	Canary int32 `json:"canary,omitempty" protobuf:"varint,3,opt,name=canary"`
 
 	// Size of each later batch: a number of pods, or a percentage of the pods this release changes,
 	// rounded up. Defaults to 100%. The last batch takes what is left.
 	// +optional
-	BatchSize *intstr.IntOrString `json:"batchSize,omitempty"`
+	BatchSize *intstr.IntOrString `json:"batchSize,omitempty" protobuf:"bytes,4,opt,name=batchSize"`
 
 	// Manual: each Baked batch waits for `next`. Auto: the release goes on batchIntervalSeconds after a
 	// batch is Baked. Defaults to Manual.
 	// +optional
-	Mode ReleaseMode `json:"mode,omitempty"`
+	Mode ReleaseMode `json:"mode,omitempty" protobuf:"bytes,5,opt,name=mode,casttype=ReleaseMode"`
 
 	// Auto mode: seconds to wait after a batch is Baked before the next batch starts. Defaults to 0.
 	// +optional
-	BatchIntervalSeconds int32 `json:"batchIntervalSeconds,omitempty"`
+	BatchIntervalSeconds int32 `json:"batchIntervalSeconds,omitempty" protobuf:"varint,6,opt,name=batchIntervalSeconds"`
 
 	// When false (the default), the release's pods carry the readiness gate `apps.triton.io/ready` and
 	// get traffic only once pulled in. When true, a batch goes into traffic as soon as its pods are up.
 	// +optional
-	NoPullIn bool `json:"noPullIn,omitempty"`
+	NoPullIn bool `json:"noPullIn,omitempty" protobuf:"varint,7,opt,name=noPullIn"`
 
 	// Seconds a batch may take to become Baked before the release fails. Defaults to 600.
 	// +optional
-	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty" protobuf:"varint,8,opt,name=progressDeadlineSeconds"`
 
 	// Failing pods tolerated per batch: a number, or a percentage of the batch. Defaults to 0.
 	// +optional
-	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty"`
+	MaxFailedPods *intstr.IntOrString `json:"maxFailedPods,omitempty" protobuf:"bytes,9,opt,name=maxFailedPods"`
 
 	// Update, Restart and Rollback: how many new pods each batch brings up beside the old ones, which leave
 	// only once the new ones are pulled in and Ready, so that the pods in traffic never drop below the
@@ -224,12 +224,12 @@ type ReleaseStrategy struct {
 	// as it comes up (the canary always comes up whole: it waits out of traffic for `next`). Defaults to 0:
 	// each batch's pods are updated or replaced in place of old ones.
 	// +optional
-	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty" protobuf:"bytes,10,opt,name=maxSurge"`
 
 	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	// +optional
-	OnFailure FailurePolicy `json:"onFailure,omitempty"`
+	OnFailure FailurePolicy `json:"onFailure,omitempty" protobuf:"bytes,11,opt,name=onFailure,casttype=FailurePolicy"`
 }
 
 // BlueGreenStrategy is how a BlueGreen release previews, switches and scales blue down.
@@ -238,41 +238,41 @@ type BlueGreenStrategy struct {
 	// CloneSet's replicas, rounded up. Defaults to 100%. With fewer, the switch first brings green to full
 	// size.
 	// +optional
-	PreviewReplicas *intstr.IntOrString `json:"previewReplicas,omitempty"`
+	PreviewReplicas *intstr.IntOrString `json:"previewReplicas,omitempty" protobuf:"bytes,1,opt,name=previewReplicas"`
 
 	// Switch by itself once the preview is Smoked and batchIntervalSeconds have passed, rather than on
 	// `next`. Defaults to false.
 	// +optional
-	AutoPromote bool `json:"autoPromote,omitempty"`
+	AutoPromote bool `json:"autoPromote,omitempty" protobuf:"varint,2,opt,name=autoPromote"`
 
 	// Seconds blue stays after the switch, out of traffic, before it is removed: a `cancel` in that window
 	// switches back at once. Defaults to 30.
 	// +optional
-	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
+	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty" protobuf:"varint,3,opt,name=scaleDownDelaySeconds"`
 }
 
 // ReleaseStatus is the observed state of a release.
 type ReleaseStatus struct {
 	// Pending, Progressing, Paused, Succeeded, Failed or Canceled.
 	// +optional
-	Phase ReleasePhase `json:"phase,omitempty"`
+	Phase ReleasePhase `json:"phase,omitempty" protobuf:"bytes,1,opt,name=phase,casttype=ReleasePhase"`
 
 	// The metadata.generation of the spec that this status reflects.
 	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,2,opt,name=observedGeneration"`
 
 	// Index (1-based) of the batch in progress; 0 before the first batch starts.
 	// +optional
-	CurrentBatch int32 `json:"currentBatch,omitempty"`
+	CurrentBatch int32 `json:"currentBatch,omitempty" protobuf:"varint,3,opt,name=currentBatch"`
 
 	// The plan: every batch of the release, in order, with its progress.
 	// +optional
 	// +listType=atomic
-	Batches []ReleaseBatch `json:"batches,omitempty"`
+	Batches []ReleaseBatch `json:"batches,omitempty" protobuf:"bytes,4,rep,name=batches"`
 
 	// The target CloneSet as last observed, and what it was before the release.
 	// +optional
-	CloneSet *CloneSetObservation `json:"cloneSet,omitempty"`
+	CloneSet *CloneSetObservation `json:"cloneSet,omitempty" protobuf:"bytes,5,opt,name=cloneSet"`
 
 	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
 	// leave traffic, True once its CloneSet is back and let go of).
@@ -281,178 +281,178 @@ type ReleaseStatus struct {
 	// +listMapKey=type
 	// +patchStrategy=merge
 	// +patchMergeKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,6,rep,name=conditions"`
 
 	// True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once
 	// its last batch is Baked, without another `next`.
 	// +optional
-	Promoted bool `json:"promoted,omitempty"`
+	Promoted bool `json:"promoted,omitempty" protobuf:"varint,7,opt,name=promoted"`
 
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	// +optional
 	// +listType=atomic
-	History []ReleaseHistoryEntry `json:"history,omitempty"`
+	History []ReleaseHistoryEntry `json:"history,omitempty" protobuf:"bytes,8,rep,name=history"`
 }
 
 // ReleaseBatch is one step of a release's plan.
 type ReleaseBatch struct {
 	// Position of the batch in the plan, from 1.
-	Index int32 `json:"index"`
+	Index int32 `json:"index" protobuf:"varint,1,opt,name=index"`
 
 	// True for the canary batch.
 	// +optional
-	Canary bool `json:"canary,omitempty"`
+	Canary bool `json:"canary,omitempty" protobuf:"varint,2,opt,name=canary"`
 
 	// Number of pods this batch changes.
-	Replicas int32 `json:"replicas"`
+	Replicas int32 `json:"replicas" protobuf:"varint,3,opt,name=replicas"`
 
 	// Number of pods changed by the release once this batch is done (cumulative).
-	Target int32 `json:"target"`
+	Target int32 `json:"target" protobuf:"varint,4,opt,name=target"`
 
 	// Pending, Smoking, Smoked, Baking, Baked, Failed or Skipped.
 	// +optional
-	Phase BatchPhase `json:"phase,omitempty"`
+	Phase BatchPhase `json:"phase,omitempty" protobuf:"bytes,5,opt,name=phase,casttype=BatchPhase"`
 
 	// The pods of this batch.
 	// +optional
 	// +listType=atomic
-	Pods []BatchPod `json:"pods,omitempty"`
+	Pods []BatchPod `json:"pods,omitempty" protobuf:"bytes,6,rep,name=pods"`
 
 	// When the batch started.
 	// +optional
-	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	StartedAt *metav1.Time `json:"startedAt,omitempty" protobuf:"bytes,7,opt,name=startedAt"`
 
 	// When all its pods became ContainersReady.
 	// +optional
-	SmokedAt *metav1.Time `json:"smokedAt,omitempty"`
+	SmokedAt *metav1.Time `json:"smokedAt,omitempty" protobuf:"bytes,8,opt,name=smokedAt"`
 
 	// When all its pods became Ready.
 	// +optional
-	BakedAt *metav1.Time `json:"bakedAt,omitempty"`
+	BakedAt *metav1.Time `json:"bakedAt,omitempty" protobuf:"bytes,9,opt,name=bakedAt"`
 }
 
 // BatchPod is a pod of a batch as last observed.
 type BatchPod struct {
 	// Pod name.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 
 	// Pod IP.
 	// +optional
-	IP string `json:"ip,omitempty"`
+	IP string `json:"ip,omitempty" protobuf:"bytes,2,opt,name=ip"`
 
 	// Pod phase.
 	// +optional
-	Phase corev1.PodPhase `json:"phase,omitempty"`
+	Phase corev1.PodPhase `json:"phase,omitempty" protobuf:"bytes,3,opt,name=phase,casttype=k8s.io/api/core/v1.PodPhase"`
 
 	// True once the pod's readiness gate `apps.triton.io/ready` is True, so it gets traffic.
 	// +optional
-	PulledIn bool `json:"pulledIn,omitempty"`
+	PulledIn bool `json:"pulledIn,omitempty" protobuf:"varint,4,opt,name=pulledIn"`
 
 	// True while the pod is Ready (all its containers and readiness gates).
 	// +optional
-	Ready bool `json:"ready,omitempty"`
+	Ready bool `json:"ready,omitempty" protobuf:"varint,5,opt,name=ready"`
 }
 
 // CloneSetObservation is the target CloneSet as the release last saw it.
 type CloneSetObservation struct {
 	// The revision the CloneSet updates pods to.
 	// +optional
-	UpdateRevision string `json:"updateRevision,omitempty"`
+	UpdateRevision string `json:"updateRevision,omitempty" protobuf:"bytes,1,opt,name=updateRevision"`
 
 	// The revision of the CloneSet's current pods.
 	// +optional
-	CurrentRevision string `json:"currentRevision,omitempty"`
+	CurrentRevision string `json:"currentRevision,omitempty" protobuf:"bytes,2,opt,name=currentRevision"`
 
 	// spec.replicas of the CloneSet.
 	// +optional
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas int32 `json:"replicas,omitempty" protobuf:"varint,3,opt,name=replicas"`
 
 	// Pods at the update revision.
 	// +optional
-	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty" protobuf:"varint,4,opt,name=updatedReplicas"`
 
 	// Pods at the update revision that are Ready.
 	// +optional
-	UpdatedReadyReplicas int32 `json:"updatedReadyReplicas,omitempty"`
+	UpdatedReadyReplicas int32 `json:"updatedReadyReplicas,omitempty" protobuf:"varint,5,opt,name=updatedReadyReplicas"`
 
 	// spec.updateStrategy.partition of the CloneSet: pods kept at the old revision.
 	// +optional
-	Partition *int32 `json:"partition,omitempty"`
+	Partition *int32 `json:"partition,omitempty" protobuf:"varint,6,opt,name=partition"`
 
 	// spec.updateStrategy.paused of the CloneSet.
 	// +optional
-	Paused bool `json:"paused,omitempty"`
+	Paused bool `json:"paused,omitempty" protobuf:"varint,7,opt,name=paused"`
 
 	// status.observedGeneration of the CloneSet.
 	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,8,opt,name=observedGeneration"`
 
 	// The CloneSet's revision before the release: what `cancel` returns to.
 	// +optional
-	RevisionBeforeRelease string `json:"revisionBeforeRelease,omitempty"`
+	RevisionBeforeRelease string `json:"revisionBeforeRelease,omitempty" protobuf:"bytes,9,opt,name=revisionBeforeRelease"`
 
 	// The CloneSet's replicas before the release: what `cancel` returns to.
 	// +optional
-	ReplicasBeforeRelease *int32 `json:"replicasBeforeRelease,omitempty"`
+	ReplicasBeforeRelease *int32 `json:"replicasBeforeRelease,omitempty" protobuf:"varint,10,opt,name=replicasBeforeRelease"`
 
 	// While the release is paused or failed: the partition (Update, Restart, Rollback) or the replicas
 	// (Create, Scale) the CloneSet is held at, so that no pod changes until it is resumed.
 	// +optional
-	HeldAt *int32 `json:"heldAt,omitempty"`
+	HeldAt *int32 `json:"heldAt,omitempty" protobuf:"varint,11,opt,name=heldAt"`
 
 	// The CloneSet's updateStrategy.maxUnavailable before the release. While the release runs, each batch
 	// may take all its pods out at once (the partition is what limits it); at the end this is put back.
 	// +optional
-	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty"`
+	MaxUnavailableBeforeRelease *intstr.IntOrString `json:"maxUnavailableBeforeRelease,omitempty" protobuf:"bytes,12,opt,name=maxUnavailableBeforeRelease"`
 
 	// The CloneSet's updateStrategy.maxSurge before the release (0 when it had none). A release with
 	// strategy.maxSurge sets it per batch; at the end this is put back.
 	// +optional
-	MaxSurgeBeforeRelease *intstr.IntOrString `json:"maxSurgeBeforeRelease,omitempty"`
+	MaxSurgeBeforeRelease *intstr.IntOrString `json:"maxSurgeBeforeRelease,omitempty" protobuf:"bytes,13,opt,name=maxSurgeBeforeRelease"`
 
 	// The CloneSet's updateStrategy.type before the release. A Restart of an InPlaceIfPossible CloneSet
 	// recreates its pods (a template annotation alone would be updated in place, and no container would
 	// restart): the CloneSet is ReCreate while the release holds it, and this is put back at the end.
 	// +optional
-	UpdateStrategyTypeBeforeRelease string `json:"updateStrategyTypeBeforeRelease,omitempty"`
+	UpdateStrategyTypeBeforeRelease string `json:"updateStrategyTypeBeforeRelease,omitempty" protobuf:"bytes,14,opt,name=updateStrategyTypeBeforeRelease"`
 
 	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
 	// +optional
 	// +listType=set
-	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
+	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty" protobuf:"bytes,15,rep,name=podsBeforeRelease"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.
 type ReleaseHistoryEntry struct {
 	// pause, resume, next, cancel, or what the controller did (start, smoked, baked, fail, ...).
-	Action string `json:"action"`
+	Action string `json:"action" protobuf:"bytes,1,opt,name=action"`
 
 	// Who did it: the caller's user name, or the controller's.
 	// +optional
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitempty" protobuf:"bytes,2,opt,name=user"`
 
 	// When.
-	Time metav1.Time `json:"time"`
+	Time metav1.Time `json:"time" protobuf:"bytes,3,opt,name=time"`
 
 	// The current batch before the action.
 	// +optional
-	FromBatch int32 `json:"fromBatch,omitempty"`
+	FromBatch int32 `json:"fromBatch,omitempty" protobuf:"varint,4,opt,name=fromBatch"`
 
 	// The current batch after the action.
 	// +optional
-	ToBatch int32 `json:"toBatch,omitempty"`
+	ToBatch int32 `json:"toBatch,omitempty" protobuf:"varint,5,opt,name=toBatch"`
 
 	// The release and batch phase before the action, as `Progressing/Smoked`.
 	// +optional
-	FromPhase string `json:"fromPhase,omitempty"`
+	FromPhase string `json:"fromPhase,omitempty" protobuf:"bytes,6,opt,name=fromPhase"`
 
 	// The release and batch phase after the action.
 	// +optional
-	ToPhase string `json:"toPhase,omitempty"`
+	ToPhase string `json:"toPhase,omitempty" protobuf:"bytes,7,opt,name=toPhase"`
 
 	// Why: the caller's reason, or what the controller saw.
 	// +optional
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,8,opt,name=reason"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -462,10 +462,10 @@ type ReleaseList struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard list metadata.
 	// +optional
-	metav1.ListMeta `json:"metadata,omitempty"`
+	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// The Releases.
-	Items []Release `json:"items"`
+	Items []Release `json:"items" protobuf:"bytes,2,rep,name=items"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -476,23 +476,23 @@ type ReleaseRequest struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard object metadata; name, if set, must be the Release's name.
 	// +optional
-	metav1.ObjectMeta `json:"metadata,omitempty"`
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// The call is refused with 409 unless this is the release's current batch.
 	// +optional
-	ExpectedBatch *int32 `json:"expectedBatch,omitempty"`
+	ExpectedBatch *int32 `json:"expectedBatch,omitempty" protobuf:"varint,2,opt,name=expectedBatch"`
 
 	// The call is refused with 409 unless this is the phase of the release's current batch.
 	// +optional
-	ExpectedPhase BatchPhase `json:"expectedPhase,omitempty"`
+	ExpectedPhase BatchPhase `json:"expectedPhase,omitempty" protobuf:"bytes,3,opt,name=expectedPhase,casttype=BatchPhase"`
 
 	// Why the call is made; recorded in the release's history.
 	// +optional
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,4,opt,name=reason"`
 
 	// `next` only: move straight to this batch (1-based), past the batches between, which the history
 	// records as skipped; the last batch promotes the release fully. Like `next`, it needs the current batch
 	// Smoked or Baked.
 	// +optional
-	ToBatch *int32 `json:"toBatch,omitempty"`
+	ToBatch *int32 `json:"toBatch,omitempty" protobuf:"varint,5,opt,name=toBatch"`
 }

@@ -74,6 +74,7 @@ func newReleases(c *ReleasesV1alpha1Client, namespace string) *releases {
 			namespace,
 			func() *releasesv1alpha1.Release { return &releasesv1alpha1.Release{} },
 			func() *releasesv1alpha1.ReleaseList { return &releasesv1alpha1.ReleaseList{} },
+			gentype.PrefersProtobuf[*releasesv1alpha1.Release](),
 		),
 	}
 }
@@ -82,6 +83,7 @@ func newReleases(c *ReleasesV1alpha1Client, namespace string) *releases {
 func (c *releases) Pause(ctx context.Context, releaseName string, releaseRequest *releasesv1alpha1.ReleaseRequest, opts v1.CreateOptions) (result *releasesv1alpha1.Release, err error) {
 	result = &releasesv1alpha1.Release{}
 	err = c.GetClient().Post().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("releases").
 		Name(releaseName).
@@ -97,6 +99,7 @@ func (c *releases) Pause(ctx context.Context, releaseName string, releaseRequest
 func (c *releases) Resume(ctx context.Context, releaseName string, releaseRequest *releasesv1alpha1.ReleaseRequest, opts v1.CreateOptions) (result *releasesv1alpha1.Release, err error) {
 	result = &releasesv1alpha1.Release{}
 	err = c.GetClient().Post().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("releases").
 		Name(releaseName).
@@ -112,6 +115,7 @@ func (c *releases) Resume(ctx context.Context, releaseName string, releaseReques
 func (c *releases) Next(ctx context.Context, releaseName string, releaseRequest *releasesv1alpha1.ReleaseRequest, opts v1.CreateOptions) (result *releasesv1alpha1.Release, err error) {
 	result = &releasesv1alpha1.Release{}
 	err = c.GetClient().Post().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("releases").
 		Name(releaseName).
@@ -127,6 +131,7 @@ func (c *releases) Next(ctx context.Context, releaseName string, releaseRequest 
 func (c *releases) Cancel(ctx context.Context, releaseName string, releaseRequest *releasesv1alpha1.ReleaseRequest, opts v1.CreateOptions) (result *releasesv1alpha1.Release, err error) {
 	result = &releasesv1alpha1.Release{}
 	err = c.GetClient().Post().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("releases").
 		Name(releaseName).
