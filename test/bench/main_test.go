@@ -45,6 +45,8 @@ type cluster struct {
 	kube     kubernetes.Interface
 	kruise   kruiseclient.Interface
 	releases versioned.Interface
+	// letController gives the release controller's Lease back, once holdController took it.
+	letController func()
 }
 
 func connect(t *testing.T) *cluster {
@@ -81,6 +83,7 @@ var scenarios = []scenario{
 	{"storage", storage},
 	{"wire", wire},
 	{"scale", scale},
+	{"untouched", untouched},
 }
 
 // TestBench runs the scenarios named in BENCH (comma-separated; default all), prints the table and writes

@@ -41,8 +41,9 @@ func objects() int {
 }
 
 // holdController takes the release controller's Lease for the bench, so that the stored Releases (Create
-// releases of CloneSets that do not exist) stay Pending and make no CloneSets; cleanup deletes what the
-// bench stored in ns first, then gives the Lease back.
+// releases of CloneSets that do not exist) stay Pending and make no CloneSets. c.letController gives it back:
+// it deletes what the bench stored in namespaces first, then the Lease; it runs at the end of the run at
+// the latest.
 func holdController(t *testing.T, ctx context.Context, c *cluster, namespaces *[]string) {
 	t.Helper()
 	leases := c.kube.CoordinationV1().Leases("triton-system")
@@ -63,14 +64,22 @@ func holdController(t *testing.T, ctx context.Context, c *cluster, namespaces *[
 		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
 		return err == nil, nil
 	}), "taking the controller's Lease")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		dyn := dynamic.NewForConfigOrDie(c.config)
-		for _, ns := range *namespaces {
-			_ = dyn.Resource(releasesGVR).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	var once sync.Once
+	previous := c.letController
+	c.letController = func() {
+		once.Do(func() {
+			ctx := context.Background()
+			dyn := dynamic.NewForConfigOrDie(c.config)
+			for _, ns := range *namespaces {
+				_ = dyn.Resource(releasesGVR).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+			}
+			_ = leases.Delete(ctx, name, metav1.DeleteOptions{})
+		})
+		if previous != nil {
+			previous()
 		}
-		_ = leases.Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	}
+	t.Cleanup(c.letController)
 	// The server notices at its next renewal (every 2 s at most) and stops reconciling.
 	time.Sleep(3 * time.Second)
 }

@@ -1,0 +1,188 @@
+//go:build bench
+
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/triton-io/triton/pkg/release/controller"
+	"github.com/triton-io/triton/test/bench/stats"
+)
+
+// untouchedPods is how many pods the untouched scenario makes (BENCH_PODS, default 10,000).
+func untouchedPods() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_PODS")); err == nil && n > 0 {
+		return n
+	}
+	return 10000
+}
+
+// untouched: kwok pods in CloneSets no release touches (made by kruise-manager, 500 to a CloneSet): what they
+// add to the server's memory (its caches hold every CloneSet's pods, trimmed) and how many reconciles
+// they cause (none should: no release of theirs exists to wake).
+func untouched(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
+	// The controller must be running for "no reconcile" to mean anything: the Lease back from the storage
+	// scenarios (their Releases deleted first), and quiet.
+	if c.letController != nil {
+		c.letController()
+	}
+	leases := c.kube.CoordinationV1().Leases("triton-system")
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := leases.Get(ctx, controller.DefaultElection().Name, metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "bench" {
+			return false, nil
+		}
+		list, err := c.releases.ReleasesV1alpha1().Releases("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, r := range list.Items {
+			if r.DeletionTimestamp != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	}), "the controller running again, with no Release being deleted")
+	scrape := metricsScraper(t)
+	quiet(t, ctx, scrape)
+
+	n := untouchedPods()
+	pid := tritonPID()
+	rssBefore, reconcilesBefore := rss(pid), scrape(ctx)
+	ns := c.namespace(t, ctx, "bench-untouched")
+	start := time.Now()
+	for i := 0; i*500 < n; i++ {
+		replicas := int32(min(500, n-i*500))
+		labels := map[string]string{"app": fmt.Sprintf("idle-%d", i)}
+		_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, &kruiseappsv1alpha1.CloneSet{
+			ObjectMeta: metav1.ObjectMeta{Name: labels["app"]},
+			Spec: kruiseappsv1alpha1.CloneSetSpec{
+				Replicas: &replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:0"}}},
+				},
+			},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 5*time.Second, 30*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false, nil
+		}
+		running := 0
+		for _, p := range list.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		return running >= n, nil
+	}), "%d pods Running", n)
+	up := time.Since(start)
+	// The server's caches have every pod once its RSS stops growing.
+	rssAfter := settledRSS(ctx, pid)
+	reconcilesAfter := scrape(ctx)
+	extra := float64(rssAfter-rssBefore) / (1 << 20)
+	return []stats.Row{{
+		Scenario: "untouched",
+		Measured: stats.Series{Name: fmt.Sprintf("%d kwok pods in CloneSets no release touches, until Running", n), Samples: []time.Duration{up}},
+		Note:     "made by kruise-manager, 500 to a CloneSet",
+		Values: map[string]float64{"server RSS MiB before": float64(rssBefore >> 20), "server RSS MiB after": float64(rssAfter >> 20),
+			"reconciles": reconcilesAfter - reconcilesBefore},
+		Goals: []stats.Goal{
+			{Figure: fmt.Sprintf("%d untouched kwok pods: extra server RSS, MiB", n), Got: extra, Limit: 32},
+			{Figure: fmt.Sprintf("%d untouched kwok pods: reconciles", n), Got: reconcilesAfter - reconcilesBefore, Limit: 0},
+		},
+	}}
+}
+
+// quiet waits until the controller has made no reconcile for 10 s.
+func quiet(t *testing.T, ctx context.Context, scrape func(context.Context) float64) {
+	t.Helper()
+	last, since := scrape(ctx), time.Now()
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if now := scrape(ctx); now != last {
+			last, since = now, time.Now()
+		}
+		return time.Since(since) >= 10*time.Second, nil
+	}), "the controller quiet for 10 s")
+}
+
+// settledRSS is the server's RSS once two readings 5 s apart are within 1 MiB of each other (at most a
+// minute).
+func settledRSS(ctx context.Context, pid int) int64 {
+	last := rss(pid)
+	for i := 0; i < 12 && ctx.Err() == nil; i++ {
+		time.Sleep(5 * time.Second)
+		now := rss(pid)
+		if d := now - last; d < 1<<20 && d > -(1<<20) {
+			return now
+		}
+		last = now
+	}
+	return last
+}
+
+// metricsScraper reads triton-apiserver's own /metrics (as kube-apiserver's front proxy would ask, for
+// system:masters) and returns how many reconciles its controller has made.
+func metricsScraper(t *testing.T) func(context.Context) float64 {
+	t.Helper()
+	pki := filepath.Join(localDir(), "pki")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "front-proxy-client.crt"), filepath.Join(pki, "front-proxy-client.key"))
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join(localDir(), "triton-apiserver.args"))
+	require.NoError(t, err)
+	url := ""
+	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	for i, a := range args {
+		if a == "--secure-port" && i+1 < len(args) {
+			url = "https://127.0.0.1:" + args[i+1] + "/metrics"
+		}
+	}
+	require.NotEmpty(t, url, "no --secure-port in triton-apiserver.args")
+	// Loopback to the local control plane's own server: the bench measures, it does not check the server's
+	// certificate (the e2e tests do).
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}
+	return func(ctx context.Context) float64 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Remote-User", "admin")
+		req.Header.Set("X-Remote-Group", "system:masters")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		total := 0.0
+		lines := bufio.NewScanner(resp.Body)
+		lines.Buffer(make([]byte, 1<<20), 1<<20)
+		for lines.Scan() {
+			line := lines.Text()
+			if strings.HasPrefix(line, "triton_release_controller_reconcile_duration_seconds_count") {
+				f := strings.Fields(line)
+				v, err := strconv.ParseFloat(f[len(f)-1], 64)
+				require.NoError(t, err, line)
+				total += v
+			}
+		}
+		return total
+	}
+}
