@@ -388,3 +388,77 @@ func TestReconcileDrainsAHeldPodBeforeLettingItGo(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, e.Labels, cloneset.HoldLabel, "out of traffic: kruise may go on")
 }
+
+// webV1 is CloneSet web's ControllerRevision from before the release (what a cancel puts back).
+func webV1() *appsv1.ControllerRevision {
+	yes := true
+	return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "web-v1", Namespace: "default",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: "web", UID: "uid-web", Controller: &yes}}},
+		Revision: 1, Data: runtime.RawExtension{Raw: []byte(`{"spec":{"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"web:v1"}]}}}}`)}}
+}
+
+// Deleting a release that has not finished cancels it first (the reason says so): its pods leave traffic
+// and the CloneSet goes back, while its cleanup finalizer stays until the CloneSet is let go.
+func TestReconcileOfADeletedRunningReleaseCancelsIt(t *testing.T) {
+	r := webUpdate(v1alpha1.ReleaseProgressing)
+	r.Status.CurrentBatch = 1
+	r.Status.Batches[0].Phase = v1alpha1.BatchBaked
+	deleted := metav1.NewTime(now.Time)
+	r.DeletionTimestamp, r.Finalizers = &deleted, []string{releasesapi.CleanupFinalizer}
+	cs := webCloneSet()
+	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+	cs.Status.UpdateRevision = "web-v2"
+	newPod := webPod("web-x", true, true)
+	newPod.Labels["controller-revision-hash"] = "web-v2"
+	f := newFixture(t, []runtime.Object{r}, []runtime.Object{cs}, newPod, webPod("web-a", true, true), webV1())
+	f.reconcile(t, "default/web-update")
+
+	stored := storedRelease(t, f)
+	assert.Equal(t, v1alpha1.ReleaseCanceled, stored.Status.Phase)
+	assert.Equal(t, "the release was deleted", stored.Status.History[len(stored.Status.History)-1].Reason)
+	assert.Equal(t, []string{releasesapi.CleanupFinalizer}, stored.Finalizers, "the finalizer stays while the CloneSet is held")
+	x, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-x", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.False(t, cloneset.PulledIn(x), "the release's pod left traffic")
+	back, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "web:v1", back.Spec.Template.Spec.Containers[0].Image)
+}
+
+// An Auto release whose Baked batch's interval has passed starts the next batch: the status first, then
+// the partition lets every pod update; before the interval it looks again at its end.
+func TestReconcileAdvancesAnAutoReleaseAfterItsInterval(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		bakedAgo  time.Duration
+		batch     int32
+		partition int
+		requeue   time.Duration
+	}{
+		{"interval passed", 40 * time.Second, 2, 0, plan.Resync},
+		{"interval running", 20 * time.Second, 1, 2, 10*time.Second + 10*time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := webUpdate(v1alpha1.ReleaseProgressing)
+			r.Spec.Strategy.Mode, r.Spec.Strategy.BatchIntervalSeconds = v1alpha1.ModeAuto, 30
+			r.Status.CurrentBatch = 1
+			baked := metav1.NewTime(now.Add(-c.bakedAgo))
+			r.Status.Batches[0].Phase, r.Status.Batches[0].StartedAt, r.Status.Batches[0].BakedAt = v1alpha1.BatchBaked, &baked, &baked
+			cs := webCloneSet()
+			cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+			cs.Status.UpdateRevision = "web-v2"
+			var pods []runtime.Object
+			for _, name := range []string{"web-x", "web-y"} {
+				p := webPod(name, true, true)
+				p.Labels["controller-revision-hash"] = "web-v2"
+				pods = append(pods, p)
+			}
+			f := newFixture(t, []runtime.Object{r}, []runtime.Object{cs}, pods...)
+			assert.Equal(t, c.requeue, f.reconcile(t, "default/web-update"))
+			assert.Equal(t, c.batch, storedRelease(t, f).Status.CurrentBatch)
+			got, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, c.partition, got.Spec.UpdateStrategy.Partition.IntValue())
+		})
+	}
+}
