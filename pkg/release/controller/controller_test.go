@@ -462,3 +462,65 @@ func TestReconcileAdvancesAnAutoReleaseAfterItsInterval(t *testing.T) {
 		})
 	}
 }
+
+// A canceled blue/green release after its switch brings blue back before green leaves traffic: while a
+// blue pod still carries triton's not-ready key, the key comes off and the release stays SwitchingBack
+// (green keeps serving, looked at again within a second); once every blue pod serves, that is recorded
+// (Draining) and green is pulled out.
+func TestReconcileOfACanceledBlueGreenReleaseSwitchesBackFirst(t *testing.T) {
+	for _, blueBack := range []bool{false, true} {
+		t.Run(map[bool]string{false: "blue still out", true: "blue serves again"}[blueBack], func(t *testing.T) {
+			r := webUpdate(v1alpha1.ReleaseCanceled)
+			preview, delay := intstr.FromString("100%"), int32(30)
+			r.Spec.Strategy.Type, r.Spec.Strategy.BatchSize = v1alpha1.StrategyBlueGreen, nil
+			r.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{PreviewReplicas: &preview, ScaleDownDelaySeconds: &delay}
+			r.Status.CurrentBatch = 2
+			r.Status.Batches = []v1alpha1.ReleaseBatch{{Index: 1, Replicas: 4, Target: 4, Phase: v1alpha1.BatchBaked},
+				{Index: 2, Replicas: 0, Target: 4, Phase: v1alpha1.BatchBaked}}
+			r.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReverted, Status: metav1.ConditionFalse,
+				Reason: plan.RevertSwitchingBack, LastTransitionTime: now}}
+			cs := webCloneSet()
+			cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+			cs.Status.UpdateRevision = "web-v2"
+			blue := webPod("web-a", false, false)
+			blue.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "KruisePodReady"}}
+			message, ready := `[{"userAgent":"triton","key":"releases.triton.io/blue-green"}]`, corev1.ConditionFalse
+			if blueBack {
+				message, ready = `[]`, corev1.ConditionTrue
+			}
+			blue.Status.Conditions = append(blue.Status.Conditions,
+				corev1.PodCondition{Type: "KruisePodReady", Status: ready, Message: message},
+				corev1.PodCondition{Type: corev1.PodReady, Status: ready})
+			green := webPod("web-x", true, true)
+			green.Labels["controller-revision-hash"] = "web-v2"
+			f := newFixture(t, []runtime.Object{r}, []runtime.Object{cs}, blue, green, webV1())
+			requeue := f.reconcile(t, "default/web-update")
+
+			b, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-a", metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.False(t, cloneset.HasNotReadyKey(b), "blue's key is off")
+			g, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-x", metav1.GetOptions{})
+			require.NoError(t, err)
+			reverted := storedCondition(t, f, v1alpha1.ConditionReverted)
+			if !blueBack {
+				assert.Equal(t, plan.RevertSwitchingBack, reverted.Reason)
+				assert.True(t, cloneset.PulledIn(g), "green serves until blue does")
+				assert.LessOrEqual(t, requeue, time.Second)
+				return
+			}
+			assert.Equal(t, plan.RevertDraining, reverted.Reason)
+			assert.False(t, cloneset.PulledIn(g), "green left traffic once blue served")
+		})
+	}
+}
+
+func storedCondition(t *testing.T, f *fixture, typ string) metav1.Condition {
+	t.Helper()
+	for _, c := range storedRelease(t, f).Status.Conditions {
+		if c.Type == typ {
+			return c
+		}
+	}
+	t.Fatalf("no condition %s", typ)
+	return metav1.Condition{}
+}
