@@ -24,8 +24,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -78,10 +81,16 @@ func hostileRequests(n int, base, name string, rnd *rand.Rand) []hostile {
 		case 1: // truncated YAML
 			y := "kind: Release\napiVersion: releases.triton.io/v1alpha1\nmetadata:\n  name: [unclosed\nspec: {cloneSetName: nginx"
 			h.body, h.contentType, h.what = []byte(y[:10+rnd.Intn(len(y)-10)]+"\n  - ]"), "application/yaml", "truncated YAML"
-		case 2: // protobuf garbage
-			b := make([]byte, 1+rnd.Intn(512))
-			rnd.Read(b)
-			h.body, h.contentType, h.what = append([]byte("k8s\x00"), b...), "application/vnd.kubernetes.protobuf", "protobuf garbage"
+		case 2: // protobuf garbage: random bytes after the magic that do not decode (random bytes can be a
+			// valid encoding of an almost empty request, as valid as `{}` in JSON: those are drawn again)
+			for {
+				b := make([]byte, 1+rnd.Intn(512))
+				rnd.Read(b)
+				if h.body = append([]byte("k8s\x00"), b...); !decodesAsProtobuf(h.body) {
+					break
+				}
+			}
+			h.contentType, h.what = "application/vnd.kubernetes.protobuf", "protobuf garbage"
 		case 3: // wrong kinds
 			h.body, h.what = []byte(`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"},"spec":{"containers":[]}}`), "wrong kind"
 			if source == valid {
@@ -706,4 +715,23 @@ func shorten(s string) string {
 		return s[:160] + "..."
 	}
 	return s
+}
+
+// hostileProtobuf decodes as the server does: the kind the endpoint expects when the body names none.
+var hostileProtobuf = func() runtime.Decoder {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	metav1.AddToGroupVersion(scheme, v1alpha1.SchemeGroupVersion)
+	return protobuf.NewSerializer(scheme, scheme)
+}()
+
+// decodesAsProtobuf reports whether body is a valid protobuf Release or ReleaseRequest.
+func decodesAsProtobuf(body []byte) bool {
+	for _, kind := range []string{"Release", "ReleaseRequest"} {
+		gvk := v1alpha1.SchemeGroupVersion.WithKind(kind)
+		if _, _, err := hostileProtobuf.Decode(body, &gvk, nil); err == nil {
+			return true
+		}
+	}
+	return false
 }
