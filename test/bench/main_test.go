@@ -47,6 +47,8 @@ type cluster struct {
 	releases versioned.Interface
 	// letController gives the release controller's Lease back, once holdController took it.
 	letController func()
+	// scenariosRun counts the scenarios this run has finished.
+	scenariosRun int
 }
 
 func connect(t *testing.T) *cluster {
@@ -105,6 +107,7 @@ func TestBench(t *testing.T) {
 		start := time.Now()
 		got := s.run(t, ctx, c)
 		cancel()
+		c.scenariosRun++
 		t.Logf("scenario %s: %d rows in %s", s.name, len(got), time.Since(start).Round(time.Second))
 		rows = append(rows, got...)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -101,6 +102,13 @@ func untouched(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	rssAfter := settledRSS(ctx, pid)
 	reconcilesAfter := scrape(ctx)
 	extra := float64(rssAfter-rssBefore) / (1 << 20)
+	rssFigure := fmt.Sprintf("%d untouched kwok pods: extra server RSS, MiB", n)
+	if c.scenariosRun > 0 {
+		// After other scenarios the server has free heap to reuse, and RSS does not show what the pods
+		// take (seen: 7.8 MiB after the 10,000-release scenario, 71 MiB on a fresh server).
+		extra = math.NaN()
+		rssFigure += " (measured only as the run's first scenario: BENCH=untouched on a fresh server)"
+	}
 	return []stats.Row{{
 		Scenario: "untouched",
 		Measured: stats.Series{Name: fmt.Sprintf("%d kwok pods in CloneSets no release touches, until Running", n), Samples: []time.Duration{up}},
@@ -108,7 +116,7 @@ func untouched(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		Values: map[string]float64{"server RSS MiB before": float64(rssBefore >> 20), "server RSS MiB after": float64(rssAfter >> 20),
 			"reconciles": reconcilesAfter - reconcilesBefore},
 		Goals: []stats.Goal{
-			{Figure: fmt.Sprintf("%d untouched kwok pods: extra server RSS, MiB", n), Got: extra, Limit: 32},
+			{Figure: rssFigure, Got: extra, Limit: 32},
 			{Figure: fmt.Sprintf("%d untouched kwok pods: reconciles", n), Got: reconcilesAfter - reconcilesBefore, Limit: 0},
 		},
 	}}
