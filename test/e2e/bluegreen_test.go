@@ -347,6 +347,12 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	servesPodsExactly(t, ctx, admin, ns, w, "of the first revision, made by the rollback", 3, func(p *corev1.Pod) bool {
 		return !before[p.Name] && !restartedPods[p.Name] && p.Labels[appsv1.ControllerRevisionHashLabelKey] == first
 	})
+	// Blue left traffic before the release ended; kruise removes it a moment after.
+	waitFor(t, ctx, "kruise to remove the restarted pods (blue of the rollback)", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.removed >= 6
+	})
 
 	fewest, at := w.fewestReady(from)
 	t.Logf("fewest ready endpoints through the restart and the rollback: %d (revision %d)", fewest, at)
