@@ -120,11 +120,16 @@ func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRu
 	})
 }
 
-// ReadyEndpoints are the IPs that an EndpointSlice in the namespace lists as ready endpoints: where a Service
-// still sends traffic. A pod on its way out is let go only once its IP is not among them (the endpointslice
-// controller follows a pod's Ready condition, a moment later).
-func (d *Driver) ReadyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
+// readyEndpoints are the IPs that an EndpointSlice in the namespace lists as ready endpoints: where a
+// Service still sends traffic. A pod on its way out is let go only once its IP is not among them (the
+// endpointslice controller follows a pod's Ready condition, a moment later). Where the server may not list
+// EndpointSlices (an RBAC from before it needed to), none are: a pod is let go once it is not Ready.
+func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
 	list, err := d.Kube.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) {
+		klog.V(2).InfoS("Cannot list EndpointSlices: pods are let go once not Ready", "namespace", namespace)
+		return map[string]bool{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,17 +146,6 @@ func (d *Driver) ReadyEndpoints(ctx context.Context, namespace string) (map[stri
 		}
 	}
 	return ready, nil
-}
-
-// readyEndpoints reads the namespace's ready endpoint IPs; where the server may not list EndpointSlices (an
-// RBAC from before it needed to), a pod is let go once it is not Ready, as before.
-func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[string]bool, error) {
-	endpoints, err := d.ReadyEndpoints(ctx, namespace)
-	if apierrors.IsForbidden(err) {
-		klog.V(2).InfoS("Cannot list EndpointSlices: pods are let go once not Ready", "namespace", namespace)
-		return map[string]bool{}, nil
-	}
-	return endpoints, err
 }
 
 // setGates sets the readiness gate of each pod (in or out); a pod already gone is skipped.

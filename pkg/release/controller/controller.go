@@ -454,7 +454,7 @@ func (c *Controller) caretaker(r *v1alpha1.Release) bool {
 }
 
 // observeBaked records, for triton_release_batch_duration_seconds, every batch that became Baked from old
-// to stored. This is the one place to: only the controller bakes a batch (plan.Baked, from step); the verbs
+// to stored. This is the one place to: only the controller bakes a batch (plan.Baked, through plan.Progress); the verbs
 // start, pull in and advance batches but never bake one.
 func observeBaked(old, stored *releases.Release) {
 	for i := range stored.Status.Batches {
