@@ -55,6 +55,15 @@ func HasNotReadyKey(p *corev1.Pod) bool {
 	return false
 }
 
+// keyedOut reports whether triton's key holds a pod out of traffic: the key is there and the condition is
+// False. kruise's pod readiness controller writes the condition True, without a message and without a
+// resourceVersion, when its cache shows none yet: a key written a moment before stays in the message, and
+// the pod is Ready all the same. Such a pod is written again.
+func keyedOut(p *corev1.Pod) bool {
+	c := kruisePodReady(p)
+	return c != nil && c.Status == corev1.ConditionFalse && HasNotReadyKey(p)
+}
+
 func kruisePodReady(p *corev1.Pod) *corev1.PodCondition {
 	for i := range p.Status.Conditions {
 		if p.Status.Conditions[i].Type == appspub.KruisePodReadyConditionType {
@@ -89,7 +98,7 @@ func withNotReadyKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	if out {
 		kept = append(kept, NotReadyKey)
 	}
-	if len(kept) == len(keys) && out == HasNotReadyKey(p) {
+	if len(kept) == len(keys) && out == HasNotReadyKey(p) && (!out || c.Status == corev1.ConditionFalse) {
 		return c, false
 	}
 	// "[]" rather than empty: a patch leaves out an empty message, and the old one would stay.

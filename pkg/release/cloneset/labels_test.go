@@ -126,6 +126,12 @@ func TestNotReadyKeyComesAndGoesAlone(t *testing.T) {
 
 	_, changed = withNotReadyKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}, true)
 	assert.False(t, changed, "already out")
+	overwritten := c
+	overwritten.Status = corev1.ConditionTrue
+	c2, changed := withNotReadyKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{overwritten}}}, true)
+	assert.True(t, changed, "the key is there but kruise wrote the condition True: written False again")
+	assert.Equal(t, corev1.ConditionFalse, c2.Status)
+	assert.JSONEq(t, `[{"userAgent":"triton","key":"releases.triton.io/blue-green"}]`, c2.Message)
 
 	// Back in: only triton's key goes; the message is "[]", not empty, so that a patch clears it.
 	c, changed = withNotReadyKey(&corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{c}}}, false)

@@ -94,6 +94,17 @@ func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	return out
 }
 
+// releasePodsKnown reports whether ReleasePods can tell the release's pods from the CloneSet: always for
+// Create and Scale (the pods that were not there before) and for a canceled release, else once kruise has
+// seen the CloneSet's latest spec.
+func releasePodsKnown(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
+	switch {
+	case r.Spec.Action == releases.ActionCreate, r.Spec.Action == releases.ActionScale, r.Status.Phase == releases.ReleaseCanceled:
+		return true
+	}
+	return cs != nil && cs.Status.ObservedGeneration >= cs.Generation
+}
+
 // atReleaseRevision reports whether the CloneSet has taken the release's template: it has seen its latest
 // spec, and its update revision is no longer the one from before the release.
 func atReleaseRevision(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
@@ -168,14 +179,21 @@ func PulledIn(p *corev1.Pod) bool { return Condition(p, ReadinessGate) }
 // every pod.
 const MaxListedPods = 500
 
-// AssignBatchPods records the release's pods in its batches: pods already listed in a batch stay there (with
-// their IP, phase and pull-in refreshed, or dropped when gone); new pods join the current batch, as long
-// as fewer than MaxListedPods are listed.
-func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
+// AssignBatchPods records the release's pods (ReleasePods of the CloneSet's pods) in its batches: pods
+// already listed in a batch stay there (with their IP, phase and pull-in refreshed, or dropped when no
+// longer the release's); new pods join the current batch, as long as fewer than MaxListedPods are listed.
+// Right after a write, before kruise has seen the CloneSet's latest spec, its revisions cannot tell the
+// release's pods: then the listed pods stay (dropped only when gone) and none join. Dropping them would
+// have them join the current batch a moment later, a canary counted in batch 2.
+func AssignBatchPods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) {
 	s := &r.Status
 	cur := plan.Current(s)
 	if cur == nil || cur.Phase == releases.BatchPending {
 		return
+	}
+	known := releasePodsKnown(r, cs)
+	if known {
+		pods = ReleasePods(r, cs, pods)
 	}
 	byName := make(map[string]*corev1.Pod, len(pods))
 	for i := range pods {
@@ -195,7 +213,7 @@ func AssignBatchPods(r *releases.Release, pods []corev1.Pod) {
 	}
 	count := len(listed)
 	for i := range pods {
-		if !listed[pods[i].Name] && count < MaxListedPods {
+		if known && !listed[pods[i].Name] && count < MaxListedPods {
 			cur.Pods = append(cur.Pods, batchPod(&pods[i]))
 			count++
 		}

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
 )
 
 func TestControlledByKeepsOnlyTheCloneSetsPods(t *testing.T) {
@@ -79,4 +81,53 @@ func TestStraysArePodsReadyForTrafficThatNoOnePulledIn(t *testing.T) {
 	// A CloneSet that has not seen its latest spec yet: its update revision may be stale.
 	cs.Generation = 5
 	assert.Empty(t, Strays(cs, pods))
+}
+
+func TestBatchPodsKeepTheirBatchWhileTheCloneSetIsUnobserved(t *testing.T) {
+	cs := &kruiseappsv1alpha1.CloneSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Generation: 4},
+		Status:     kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 4, UpdateRevision: "rev-new"},
+	}
+	r := &releases.Release{
+		Spec: releases.ReleaseSpec{CloneSetName: "nginx", Action: releases.ActionUpdate},
+		Status: releases.ReleaseStatus{
+			Phase: releases.ReleaseProgressing, CurrentBatch: 2,
+			Batches: []releases.ReleaseBatch{
+				{Index: 1, Canary: true, Replicas: 1, Target: 1, Phase: releases.BatchBaked, Pods: []releases.BatchPod{{Name: "canary"}}},
+				{Index: 2, Replicas: 2, Target: 3, Phase: releases.BatchSmoking},
+			},
+			CloneSet: &releases.CloneSetObservation{RevisionBeforeRelease: "rev-old"},
+		},
+	}
+	pod := func(name, rev string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"controller-revision-hash": rev}}}
+	}
+	listed := func(r *releases.Release) [][]string {
+		var out [][]string
+		for _, b := range r.Status.Batches {
+			var names []string
+			for _, p := range b.Pods {
+				names = append(names, p.Name)
+			}
+			out = append(out, names)
+		}
+		return out
+	}
+	pods := []corev1.Pod{pod("canary", "rev-new"), pod("second", "rev-new"), pod("old", "rev-old")}
+
+	// The controller has just raised the partition: kruise has not seen it, and the update revision says
+	// nothing yet. The canary stays in batch 1, and the second pod waits.
+	unobserved := cs.DeepCopy()
+	unobserved.Generation++
+	got := r.DeepCopy()
+	AssignBatchPods(got, unobserved, pods)
+	assert.Equal(t, [][]string{{"canary"}, nil}, listed(got))
+
+	// Seen: the second pod joins the current batch; the canary keeps its own.
+	AssignBatchPods(got, cs, pods)
+	assert.Equal(t, [][]string{{"canary"}, {"second"}}, listed(got))
+
+	// A pod that is gone leaves the list even while the CloneSet is unobserved.
+	AssignBatchPods(got, unobserved, pods[1:])
+	assert.Equal(t, [][]string{nil, {"second"}}, listed(got))
 }

@@ -61,7 +61,7 @@ func UngatedTraffic(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods [
 			continue
 		}
 		switch want := !pulledIn(p.Name); {
-		case want && !HasNotReadyKey(p):
+		case want && !keyedOut(p):
 			out = append(out, *p)
 		case !want && HasNotReadyKey(p):
 			in = append(in, *p)
@@ -71,9 +71,18 @@ func UngatedTraffic(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods [
 	if r.Status.CloneSet != nil {
 		before = r.Status.CloneSet.RevisionBeforeRelease
 	}
+	// Which pods are the release's comes from the CloneSet's update revision. Until kruise has seen its
+	// latest spec (right after a write), that says nothing: only a pod at the revision from before the
+	// release is surely not the release's then. Taking the key off the others would put a canary into
+	// traffic until the next look took it out again.
+	known := r.Status.Phase == releases.ReleaseCanceled || r.Spec.Action == releases.ActionCreate ||
+		r.Spec.Action == releases.ActionScale || atReleaseRevision(r, cs)
 	for i := range pods {
 		p := &pods[i]
 		if isMine[p.Name] || p.DeletionTimestamp != nil || !HasNotReadyKey(p) {
+			continue
+		}
+		if !known && p.Labels[appsv1.ControllerRevisionHashLabelKey] != before {
 			continue
 		}
 		if plan.BlueGreen(r) && p.Labels[appsv1.ControllerRevisionHashLabelKey] == before {

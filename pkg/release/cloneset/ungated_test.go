@@ -79,6 +79,20 @@ func TestUngatedPodsStayOutUntilTheirBatchIsPulledIn(t *testing.T) {
 	_, in = UngatedTraffic(release(releases.ReleaseSucceeded, 2, releases.BatchBaked), cs, keyed)
 	assert.Equal(t, []string{"batch-2-ungated", "canary", "reverted-in-place"}, names(in), "let go: no key stays")
 
+	// Right after a write, before kruise has seen it, the CloneSet cannot tell the release's pods: the keyed
+	// canary keeps its key (taking it off would put it in traffic until the next look).
+	unobserved := cs.DeepCopy()
+	unobserved.Generation++
+	out, in = UngatedTraffic(release(releases.ReleaseProgressing, 1, releases.BatchSmoked), unobserved, keyed)
+	assert.Empty(t, out)
+	assert.Equal(t, []string{"reverted-in-place"}, names(in), "only a pod at the revision from before is surely not the release's")
+
+	// kruise's pod readiness controller wrote the condition True over the key: the pod is out again.
+	overwritten := append([]corev1.Pod(nil), keyed...)
+	overwritten[0].Status.Conditions[0].Status = corev1.ConditionTrue
+	out, _ = UngatedTraffic(release(releases.ReleaseProgressing, 1, releases.BatchSmoked), cs, overwritten)
+	assert.Equal(t, []string{"canary"}, names(out), "a key under a True condition holds nothing out")
+
 	noPullIn := release(releases.ReleaseProgressing, 1, releases.BatchSmoked)
 	noPullIn.Spec.Strategy.NoPullIn = true
 	out, in = UngatedTraffic(noPullIn, cs, pods)

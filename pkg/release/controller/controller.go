@@ -386,7 +386,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	// 4. What was observed.
 	observed := r.DeepCopy()
 	observed.Status.CloneSet = cloneset.Observe(after, r.Status.CloneSet)
-	cloneset.AssignBatchPods(observed, cloneset.ReleasePods(observed, after, pods))
+	cloneset.AssignBatchPods(observed, after, pods)
 	if !apiequality.Semantic.DeepEqual(observed.Status, r.Status) {
 		if _, err := c.writeStatus(ctx, observed); err != nil {
 			return 0, err
