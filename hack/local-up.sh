@@ -320,6 +320,10 @@ TRITON_ARGS=(
     --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --etcd-data-dir "${LOCAL}/triton-etcd"
 )
+# More flags for triton-apiserver, word-split (for example TRITON_APISERVER_FLAGS=--contention-profiling
+# for the bench's blocking profiles).
+read -r -a EXTRA_TRITON_ARGS <<<"${TRITON_APISERVER_FLAGS:-}"
+TRITON_ARGS+=("${EXTRA_TRITON_ARGS[@]}")
 start triton-apiserver "${BIN}/triton-apiserver" "${TRITON_ARGS[@]}"
 wait_for triton-apiserver 120 healthy "https://127.0.0.1:${TRITON_PORT}/readyz"
 

@@ -8,5 +8,9 @@
 //	triton_release_controller_queue_depth                         length of the controller's workqueue
 //	triton_releases{phase}                                        releases by phase, read from the store at scrape time
 //
+// Importing it also installs client-go's workqueue metrics (k8s.io/component-base's provider): the
+// controller's queue is workqueue_*{name="release_controller"} (adds, depth, the time a release waits in
+// the queue, the time its reconcile takes, retries).
+//
 // The Observe and Set functions may be called before Register; what they record before it is dropped.
 package metrics

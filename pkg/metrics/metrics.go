@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+	// client-go's workqueue metrics (workqueue_*{name}) in legacyregistry, for the controller's queue.
+	_ "k8s.io/component-base/metrics/prometheus/workqueue"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 )

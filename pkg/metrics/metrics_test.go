@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/component-base/metrics/testutil"
 )
@@ -200,4 +201,19 @@ triton_releases{phase="Succeeded"} 0
 
 	unsetB()
 	expect(t, ``, "triton_releases")
+}
+
+func TestNamedWorkqueuesAreOnMetrics(t *testing.T) {
+	setUp(t)
+	q := workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{Name: "metrics_test_queue"})
+	defer q.ShutDown()
+	q.Add("ns/a")
+	q.Add("ns/b")
+	item, _ := q.Get()
+	q.Done(item)
+	expect(t, `
+# HELP workqueue_adds_total [BETA] Total number of adds handled by workqueue
+# TYPE workqueue_adds_total counter
+workqueue_adds_total{name="metrics_test_queue"} 2
+`, "workqueue_adds_total")
 }

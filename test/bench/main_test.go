@@ -49,6 +49,8 @@ type cluster struct {
 	letController func()
 	// scenariosRun counts the scenarios this run has finished.
 	scenariosRun int
+	// server reaches triton-apiserver's own /metrics and /debug/pprof.
+	server *tritonServer
 }
 
 func connect(t *testing.T) *cluster {
@@ -61,6 +63,7 @@ func connect(t *testing.T) *cluster {
 		kube:     kubernetes.NewForConfigOrDie(config),
 		kruise:   kruiseclient.NewForConfigOrDie(config),
 		releases: versioned.NewForConfigOrDie(config),
+		server:   newTritonServer(t),
 	}
 }
 
@@ -105,7 +108,9 @@ func TestBench(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		start := time.Now()
+		prof := startProfile(t, ctx, c.server, s.name)
 		got := s.run(t, ctx, c)
+		prof.end(t, ctx)
 		cancel()
 		c.scenariosRun++
 		t.Logf("scenario %s: %d rows in %s", s.name, len(got), time.Since(start).Round(time.Second))

@@ -3,16 +3,11 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +55,7 @@ func untouched(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		}
 		return true, nil
 	}), "the controller running again, with no Release being deleted")
-	scrape := metricsScraper(t)
+	scrape := func(ctx context.Context) float64 { return c.server.metrics(t, ctx).reconciles() }
 	quiet(t, ctx, scrape)
 
 	n := untouchedPods()
@@ -147,50 +142,4 @@ func settledRSS(ctx context.Context, pid int) int64 {
 		last = now
 	}
 	return last
-}
-
-// metricsScraper reads triton-apiserver's own /metrics (as kube-apiserver's front proxy would ask, for
-// system:masters) and returns how many reconciles its controller has made.
-func metricsScraper(t *testing.T) func(context.Context) float64 {
-	t.Helper()
-	pki := filepath.Join(localDir(), "pki")
-	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "front-proxy-client.crt"), filepath.Join(pki, "front-proxy-client.key"))
-	require.NoError(t, err)
-	raw, err := os.ReadFile(filepath.Join(localDir(), "triton-apiserver.args"))
-	require.NoError(t, err)
-	url := ""
-	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	for i, a := range args {
-		if a == "--secure-port" && i+1 < len(args) {
-			url = "https://127.0.0.1:" + args[i+1] + "/metrics"
-		}
-	}
-	require.NotEmpty(t, url, "no --secure-port in triton-apiserver.args")
-	// Loopback to the local control plane's own server: the bench measures, it does not check the server's
-	// certificate (the e2e tests do).
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}
-	return func(ctx context.Context) float64 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		require.NoError(t, err)
-		req.Header.Set("X-Remote-User", "admin")
-		req.Header.Set("X-Remote-Group", "system:masters")
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		total := 0.0
-		lines := bufio.NewScanner(resp.Body)
-		lines.Buffer(make([]byte, 1<<20), 1<<20)
-		for lines.Scan() {
-			line := lines.Text()
-			if strings.HasPrefix(line, "triton_release_controller_reconcile_duration_seconds_count") {
-				f := strings.Fields(line)
-				v, err := strconv.ParseFloat(f[len(f)-1], 64)
-				require.NoError(t, err, line)
-				total += v
-			}
-		}
-		return total
-	}
 }

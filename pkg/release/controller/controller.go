@@ -78,8 +78,9 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		driver:   driver,
 		lister:   relInformer.Lister(),
 		indexer:  relInformer.Informer().GetIndexer(),
-		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
-		now:      metav1.Now,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: QueueName}),
+		now: metav1.Now,
 	}
 	c.cloneSets = informers.CloneSetInformer.GetIndexer()
 	c.recorder, c.stopRec = NewRecorder(driver.Kube)
@@ -274,6 +275,10 @@ func toExternal(r *releases.Release) (*v1alpha1.Release, error) {
 	out := &v1alpha1.Release{}
 	return out, scheme.Convert(r, out, nil)
 }
+
+// QueueName names the controller's workqueue in client-go's workqueue metrics (workqueue_*{name=...} on
+// the server's /metrics): how long a release waits in the queue, and how long its reconcile takes.
+const QueueName = "release_controller"
 
 // reconcile moves one release on. It returns when to look again without an event.
 func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {

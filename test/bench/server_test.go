@@ -1,0 +1,188 @@
+//go:build bench
+
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// tritonServer reaches triton-apiserver's own endpoints (/metrics, /debug/pprof) on the local control
+// plane, as kube-apiserver's front proxy would ask for system:masters.
+type tritonServer struct {
+	client *http.Client
+	base   string
+}
+
+func newTritonServer(t *testing.T) *tritonServer {
+	t.Helper()
+	pki := filepath.Join(localDir(), "pki")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "front-proxy-client.crt"), filepath.Join(pki, "front-proxy-client.key"))
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join(localDir(), "triton-apiserver.args"))
+	require.NoError(t, err)
+	base := ""
+	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	for i, a := range args {
+		if a == "--secure-port" && i+1 < len(args) {
+			base = "https://127.0.0.1:" + args[i+1]
+		}
+	}
+	require.NotEmpty(t, base, "no --secure-port in triton-apiserver.args")
+	// Loopback to the local control plane's own server: the bench measures, it does not check the server's
+	// certificate (the e2e tests do).
+	return &tritonServer{base: base, client: &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}}
+}
+
+func (s *tritonServer) get(ctx context.Context, path string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Remote-User", "admin")
+	req.Header.Set("X-Remote-Group", "system:masters")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return resp.Body, nil
+}
+
+// metrics reads /metrics: each sample's value by its series as written ("name{labels}").
+func (s *tritonServer) metrics(t *testing.T, ctx context.Context) metricValues {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	body, err := s.get(ctx, "/metrics")
+	require.NoError(t, err)
+	defer body.Close()
+	out := metricValues{}
+	lines := bufio.NewScanner(body)
+	lines.Buffer(make([]byte, 1<<20), 1<<20)
+	for lines.Scan() {
+		line := lines.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		require.NoError(t, err, line)
+		out[line[:i]] = v
+	}
+	require.NoError(t, lines.Err())
+	return out
+}
+
+type metricValues map[string]float64
+
+// sum adds the samples of a metric (every label set), or of one series when name has its labels.
+func (m metricValues) sum(name string) float64 {
+	total := 0.0
+	for series, v := range m {
+		if series == name || strings.HasPrefix(series, name+"{") {
+			total += v
+		}
+	}
+	return total
+}
+
+// reconciles is how many reconciles the controller has made.
+func (m metricValues) reconciles() float64 {
+	return m.sum("triton_release_controller_reconcile_duration_seconds_count")
+}
+
+// profiler takes triton-apiserver's CPU profile while a scenario runs, in segments of profileSegment
+// (the server's /debug/pprof/profile takes a fixed time), and its blocking and mutex profiles at the
+// start and the end (with --contention-profiling; `go tool pprof -base start end` shows the scenario's
+// share). Files go to _output/bench/profiles/<scenario>-*.pprof. On with BENCH_PROFILE=1.
+type profiler struct {
+	server *tritonServer
+	dir    string
+	name   string
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+const profileSegment = 10 * time.Second
+
+func startProfile(t *testing.T, ctx context.Context, server *tritonServer, scenario string) *profiler {
+	t.Helper()
+	if os.Getenv("BENCH_PROFILE") == "" {
+		return nil
+	}
+	p := &profiler{server: server, dir: filepath.Join(root, "_output", "bench", "profiles"), name: scenario, stop: make(chan struct{})}
+	require.NoError(t, os.MkdirAll(p.dir, 0o755))
+	p.snapshot(t, ctx, "start")
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-p.stop:
+				return
+			default:
+			}
+			path := fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(profileSegment/time.Second))
+			if err := p.save(ctx, path, fmt.Sprintf("%s-cpu-%03d.pprof", p.name, i)); err != nil {
+				t.Logf("profile %s: %v", p.name, err)
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// snapshot saves the blocking and mutex profiles as they stand (both cumulative since the server started).
+func (p *profiler) snapshot(t *testing.T, ctx context.Context, when string) {
+	for _, kind := range []string{"block", "mutex"} {
+		if err := p.save(ctx, "/debug/pprof/"+kind, fmt.Sprintf("%s-%s-%s.pprof", p.name, kind, when)); err != nil {
+			t.Logf("profile %s: %v", p.name, err)
+		}
+	}
+}
+
+func (p *profiler) save(ctx context.Context, path, file string) error {
+	body, err := p.server.get(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	f, err := os.Create(filepath.Join(p.dir, file))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// end waits for the CPU segment under way and takes the closing snapshots.
+func (p *profiler) end(t *testing.T, ctx context.Context) {
+	if p == nil {
+		return
+	}
+	close(p.stop)
+	p.wg.Wait()
+	p.snapshot(t, ctx, "end")
+	t.Logf("profiles of %s in %s", p.name, p.dir)
+}
