@@ -218,11 +218,13 @@ func queueBreakdown(before, after metricValues, batches int) map[string]float64 
 	}
 	reconciles := after.reconciles() - before.reconciles()
 	return map[string]float64{
-		"reconciles":                  reconciles,
-		"reconciles per batch":        reconciles / float64(batches),
-		"queue adds":                  delta("workqueue_adds_total" + q),
-		"mean ms in the queue":        mean("workqueue_queue_duration_seconds"),
-		"mean ms of a reconcile":      mean("workqueue_work_duration_seconds"),
-		"retries (conflicts, errors)": delta("workqueue_retries_total" + q),
+		"reconciles":             reconciles,
+		"reconciles per batch":   reconciles / float64(batches),
+		"queue adds":             delta("workqueue_adds_total" + q),
+		"mean ms in the queue":   mean("workqueue_queue_duration_seconds"),
+		"mean ms of a reconcile": mean("workqueue_work_duration_seconds"),
+		"requeues after a delay": delta("workqueue_retries_total" + q),
+		"status writes per batch": (after.sumWhere("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`) -
+			before.sumWhere("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`)) / float64(batches),
 	}
 }

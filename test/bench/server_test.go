@@ -104,6 +104,24 @@ func (m metricValues) sum(name string) float64 {
 	return total
 }
 
+// sumWhere adds the samples of a metric whose labels include each of labels (as `key="value"`).
+func (m metricValues) sumWhere(name string, labels ...string) float64 {
+	total := 0.0
+	for series, v := range m {
+		if !strings.HasPrefix(series, name+"{") {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			all = all && strings.Contains(series, l)
+		}
+		if all {
+			total += v
+		}
+	}
+	return total
+}
+
 // reconciles is how many reconciles the controller has made.
 func (m metricValues) reconciles() float64 {
 	return m.sum("triton_release_controller_reconcile_duration_seconds_count")

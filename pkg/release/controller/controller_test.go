@@ -524,3 +524,87 @@ func storedCondition(t *testing.T, f *fixture, typ string) metav1.Condition {
 	t.Fatalf("no condition %s", typ)
 	return metav1.Condition{}
 }
+
+// What the status shows of the pods (an IP, a phase, Ready) is written at most once in ViewRefresh: a pod
+// event within it costs no status write, the change is written once the time is up, and a pod that joins
+// a batch is written at once.
+func TestReconcileWritesWhatPodsShowAtMostOnceInViewRefresh(t *testing.T) {
+	notUp := func(p *corev1.Pod) { p.Status.Conditions[0].Status = corev1.ConditionFalse }
+	f := runningWeb(t, notUp)
+	key := "default/web-update"
+	clock := now
+	f.c.now = func() metav1.Time { return clock }
+	statusWrites := func() int {
+		n := 0
+		for _, w := range writes(f.releases.Actions()) {
+			if w == "update releases/status" {
+				n++
+			}
+		}
+		f.releases.ClearActions()
+		return n
+	}
+	cachedStatus := func(ok func(*v1alpha1.Release) bool) {
+		require.Eventually(t, func() bool {
+			r, err := f.c.lister.Releases("default").Get("web-update")
+			return err == nil && ok(r)
+		}, 5*time.Second, 10*time.Millisecond)
+	}
+	listedIP := func(r *v1alpha1.Release, pod string) string {
+		for _, p := range r.Status.Batches[0].Pods {
+			if p.Name == pod {
+				return p.IP
+			}
+		}
+		return ""
+	}
+	newIP := func(pod, ip string) {
+		p, err := f.kube.CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+		require.NoError(t, err)
+		p.Status.PodIP = ip
+		_, err = f.kube.CoreV1().Pods("default").UpdateStatus(context.Background(), p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			pods, _ := f.c.driver.Cache.Pods(context.Background(), webCloneSet())
+			for _, c := range pods {
+				if c.Name == pod {
+					return c.Status.PodIP == ip
+				}
+			}
+			return false
+		}, 5*time.Second, 10*time.Millisecond)
+	}
+
+	f.reconcile(t, key)
+	require.Equal(t, 1, statusWrites(), "the batch's pods listed")
+	cachedStatus(func(r *v1alpha1.Release) bool { return len(r.Status.Batches[0].Pods) == 2 })
+
+	newIP("web-x", "10.0.0.7")
+	clock = metav1.NewTime(now.Add(300 * time.Millisecond))
+	requeue := f.reconcile(t, key)
+	assert.Equal(t, 0, statusWrites(), "a new IP within ViewRefresh of the last write waits")
+	assert.Positive(t, requeue)
+	assert.LessOrEqual(t, requeue, ViewRefresh-300*time.Millisecond, "looked at again when the time is up")
+	assert.Equal(t, "10.0.0.1", listedIP(storedRelease(t, f), "web-x"))
+
+	clock = metav1.NewTime(now.Add(ViewRefresh))
+	f.reconcile(t, key)
+	assert.Equal(t, 1, statusWrites(), "written once the time is up")
+	assert.Equal(t, "10.0.0.7", listedIP(storedRelease(t, f), "web-x"))
+	cachedStatus(func(r *v1alpha1.Release) bool { return listedIP(r, "web-x") == "10.0.0.7" })
+
+	// A pod that joins the batch is written at once, however soon.
+	p := webPod("web-z", true, false)
+	p.Labels["controller-revision-hash"] = "web-v2"
+	notUp(p)
+	_, err := f.kube.CoreV1().Pods("default").Create(context.Background(), p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		pods, _ := f.c.driver.Cache.Pods(context.Background(), webCloneSet())
+		return len(pods) == 4
+	}, 5*time.Second, 10*time.Millisecond)
+	clock = metav1.NewTime(clock.Add(10 * time.Millisecond))
+	f.reconcile(t, key)
+	assert.Equal(t, 1, statusWrites(), "a new pod in the batch is written at once")
+	assert.Len(t, storedRelease(t, f).Status.Batches[0].Pods, 3)
+}
