@@ -99,6 +99,9 @@ func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRu
 	}
 	current := pod
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if current.DeletionTimestamp != nil {
+			return nil // on its way out: kruise deletes it (a recreate), nothing to take out or bring back
+		}
 		c, changed := withNotReadyKey(current, out)
 		if !changed {
 			return nil
@@ -112,7 +115,11 @@ func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRu
 		}
 		_, err = d.Kube.CoreV1().Pods(current.Namespace).Patch(ctx, current.Name, types.StrategicMergePatchType, patch, opts, "status")
 		if apierrors.IsConflict(err) {
-			if fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
+			fresh, getErr := d.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(getErr):
+				return nil
+			case getErr == nil:
 				current = fresh
 			}
 		}

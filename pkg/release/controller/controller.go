@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -61,8 +60,6 @@ type Controller struct {
 	stopRec   func()
 	// stopHandlers removes the controller's handlers from the shared informers.
 	stopHandlers func()
-	// viewWritten is when each release's status last got what it shows of its CloneSet and pods.
-	viewWritten sync.Map
 }
 
 // New wires the informers: of releases (through the server's own loopback client), and the server's caches
@@ -291,7 +288,6 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	cached, err := c.lister.Releases(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.viewWritten.Delete(key)
 		return 0, nil
 	}
 	if err != nil {
@@ -308,7 +304,6 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
-		c.viewWritten.Delete(key)
 		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again. While no
 		// release runs on it, the newest finished one keeps pulling in its stray pods.
 		if plan.Reverting(r) {
@@ -398,15 +393,8 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	observed.Status.CloneSet = cloneset.Observe(after, r.Status.CloneSet)
 	cloneset.AssignBatchPods(observed, after, pods)
 	if !apiequality.Semantic.DeepEqual(observed.Status, r.Status) {
-		if wait := c.viewWait(key, &r.Status, &observed.Status); wait > 0 {
-			if requeue == 0 || requeue > wait {
-				requeue = wait
-			}
-		} else {
-			if _, err := c.writeStatus(ctx, observed); err != nil {
-				return 0, err
-			}
-			c.viewWritten.Store(key, c.now().Time)
+		if _, err := c.writeStatus(ctx, observed); err != nil {
+			return 0, err
 		}
 	}
 	// 5. The release's pods carry its name and their batch, for a preview Service or a query.
@@ -419,48 +407,6 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, c.letGo(ctx, cached)
 	}
 	return requeue, nil
-}
-
-// ViewRefresh bounds how often the controller writes a release's status when all that changed is what it
-// shows of the CloneSet and its pods (the CloneSet's updated and ready counts, its current revision and
-// observed generation; a listed pod's IP, phase, Ready and pull-in): at most once in ViewRefresh, the last
-// change written at the latest ViewRefresh after it. While a batch's pods come up, every pod event changed
-// the view, and the status write it cost (an etcd write) held up the reconcile of the event that mattered:
-// the batch's last pod Ready. Anything the phase machine or the pods' batches depend on is written at once.
-const ViewRefresh = time.Second
-
-// viewWait is how long to wait before writing observed over current, when only the view changed and it
-// was written less than ViewRefresh ago; 0: write now.
-func (c *Controller) viewWait(key string, current, observed *releases.ReleaseStatus) time.Duration {
-	if !onlyTheViewDiffers(current, observed) {
-		return 0
-	}
-	last, ok := c.viewWritten.Load(key)
-	if !ok {
-		return 0
-	}
-	if since := c.now().Sub(last.(time.Time)); since < ViewRefresh {
-		return ViewRefresh - since
-	}
-	return 0
-}
-
-// onlyTheViewDiffers reports whether two statuses differ in nothing but what they show of the CloneSet and
-// its pods (see ViewRefresh).
-func onlyTheViewDiffers(a, b *releases.ReleaseStatus) bool {
-	strip := func(s *releases.ReleaseStatus) *releases.ReleaseStatus {
-		s = s.DeepCopy()
-		if o := s.CloneSet; o != nil {
-			o.UpdatedReplicas, o.UpdatedReadyReplicas, o.CurrentRevision, o.ObservedGeneration = 0, 0, "", 0
-		}
-		for i := range s.Batches {
-			for j := range s.Batches[i].Pods {
-				s.Batches[i].Pods[j] = releases.BatchPod{Name: s.Batches[i].Pods[j].Name}
-			}
-		}
-		return s
-	}
-	return apiequality.Semantic.DeepEqual(strip(a), strip(b))
 }
 
 // letGo removes the cleanup finalizer of a deleted release whose CloneSet no longer carries anything of

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +37,10 @@ func plannedStatus(ctx context.Context) (releases.ReleaseStatus, bool) {
 // function that lets go of the CloneSet's claim once the release is stored (or not).
 func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Context, func(), error) {
 	ctx, err := r.prepare(ctx, rel)
+	var planErr badPlan
+	if errors.As(err, &planErr) {
+		err = nil
+	}
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -50,6 +55,10 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 	if err := r.noRunningRelease(ctx, rel); err != nil {
 		unclaim()
 		return ctx, nil, err
+	}
+	if planErr.error != nil {
+		unclaim()
+		return ctx, nil, planErr.error
 	}
 	return ctx, unclaim, nil
 }
@@ -188,13 +197,18 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 	}
 	batches, err := plan.Batches(&rel.Spec, current)
 	if err != nil {
-		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
+		// Answered after the check for a running release, which says more (409 before 422).
+		return ctx, badPlan{apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
 			field.Invalid(spec.Child("strategy", "batchSize"), batchSizeString(rel.Spec.Strategy.BatchSize), err.Error()),
-		})
+		})}
 	}
 	status.Batches = batches
 	return context.WithValue(ctx, plannedStatusKey{}, status), nil
 }
+
+// badPlan is a plan that cannot be made (too many batches): answered only once no other release runs on
+// the CloneSet, since that answer (409) tells the caller more.
+type badPlan struct{ error }
 
 // observedCloneSet reads the CloneSet live (nil when it does not exist): what a release records of it at
 // admission (its revision, replicas and strategy before the release) must be the latest, not a cache's. It
