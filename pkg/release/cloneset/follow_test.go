@@ -142,3 +142,26 @@ func TestFollowPullsACanceledReleasesPodsOut(t *testing.T) {
 		assert.Contains(t, got[name], "in", name)
 	}
 }
+
+// A pod kruise is deleting (a recreate) needs no not-ready key: nothing is written, and no error reaches
+// the verb that asked (a cancel answered 500 when kruise kept changing such a pod).
+func TestNoNotReadyKeyForAPodOnItsWayOut(t *testing.T) {
+	gone := metav1.Now()
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-x", Namespace: "default", ResourceVersion: "7",
+		DeletionTimestamp: &gone, Finalizers: []string{"kruise"}},
+		Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: "KruisePodReady"}}}}
+	kube := kubefake.NewClientset(p)
+	d := &Driver{Kube: kube}
+	kube.ClearActions()
+	require.NoError(t, d.SetNotReadyKey(context.Background(), p, true, false))
+	for _, a := range kube.Actions() {
+		assert.NotEqual(t, "patch", a.GetVerb(), "no write for a pod on its way out")
+	}
+	p.DeletionTimestamp = nil
+	require.NoError(t, d.SetNotReadyKey(context.Background(), p, true, false))
+	patched := false
+	for _, a := range kube.Actions() {
+		patched = patched || a.GetVerb() == "patch"
+	}
+	assert.True(t, patched, "a live pod is taken out")
+}
