@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"testing"
 	"time"
@@ -205,26 +204,27 @@ func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.R
 }
 
 // queueBreakdown is where the controller's time went between two scrapes of its /metrics: how many
-// reconciles (and per batch), the mean wait of a release in the workqueue, and the mean reconcile.
+// reconciles (and per batch), the mean wait of a release in the workqueue, the mean reconcile, and the
+// Release status writes per batch. A mean with nothing to average is left out (the report is JSON).
 func queueBreakdown(before, after metricValues, batches int) map[string]float64 {
 	q := `{name="` + controller.QueueName + `"}`
-	delta := func(name string) float64 { return after.sum(name) - before.sum(name) }
-	mean := func(metric string) float64 {
-		n := delta(metric + "_count" + q)
-		if n == 0 {
-			return math.NaN()
-		}
-		return delta(metric+"_sum"+q) / n * 1000
+	delta := func(name string, labels ...string) float64 {
+		return after.sum(name, labels...) - before.sum(name, labels...)
 	}
 	reconciles := after.reconciles() - before.reconciles()
-	return map[string]float64{
+	out := map[string]float64{
 		"reconciles":             reconciles,
 		"reconciles per batch":   reconciles / float64(batches),
 		"queue adds":             delta("workqueue_adds_total" + q),
-		"mean ms in the queue":   mean("workqueue_queue_duration_seconds"),
-		"mean ms of a reconcile": mean("workqueue_work_duration_seconds"),
 		"requeues after a delay": delta("workqueue_retries_total" + q),
-		"status writes per batch": (after.sumWhere("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`) -
-			before.sumWhere("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`)) / float64(batches),
+		"status writes per batch": delta("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`) /
+			float64(batches),
 	}
+	for figure, metric := range map[string]string{"mean ms in the queue": "workqueue_queue_duration_seconds",
+		"mean ms of a reconcile": "workqueue_work_duration_seconds"} {
+		if n := delta(metric + "_count" + q); n > 0 {
+			out[figure] = delta(metric+"_sum"+q) / n * 1000
+		}
+	}
+	return out
 }

@@ -93,22 +93,12 @@ func (s *tritonServer) metrics(t *testing.T, ctx context.Context) metricValues {
 
 type metricValues map[string]float64
 
-// sum adds the samples of a metric (every label set), or of one series when name has its labels.
-func (m metricValues) sum(name string) float64 {
+// sum adds the samples of a metric (every label set whose labels include each of labels, written as
+// `key="value"`), or of one series when name has its labels.
+func (m metricValues) sum(name string, labels ...string) float64 {
 	total := 0.0
 	for series, v := range m {
-		if series == name || strings.HasPrefix(series, name+"{") {
-			total += v
-		}
-	}
-	return total
-}
-
-// sumWhere adds the samples of a metric whose labels include each of labels (as `key="value"`).
-func (m metricValues) sumWhere(name string, labels ...string) float64 {
-	total := 0.0
-	for series, v := range m {
-		if !strings.HasPrefix(series, name+"{") {
+		if series != name && !strings.HasPrefix(series, name+"{") {
 			continue
 		}
 		all := true
