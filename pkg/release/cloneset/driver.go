@@ -389,12 +389,16 @@ func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.Clone
 	if err != nil {
 		return nil, err
 	}
+	var hold []*corev1.Pod
 	for i := range pods {
 		if pods[i].DeletionTimestamp == nil {
-			if err := d.SetHold(ctx, &pods[i], true); err != nil && !apierrors.IsNotFound(err) {
-				return nil, err
-			}
+			hold = append(hold, &pods[i])
 		}
+	}
+	if err := eachPod(ctx, hold, "holding", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetHold(ctx, p, true)
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

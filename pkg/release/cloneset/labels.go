@@ -91,6 +91,20 @@ func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pod
 	return changes
 }
 
+// Relabel makes every change (BatchLabelChanges), its pods' writes in parallel; a pod gone meanwhile is
+// skipped.
+func (d *Driver) Relabel(ctx context.Context, changes []LabelChange) error {
+	pods := make([]*corev1.Pod, len(changes))
+	change := map[*corev1.Pod]LabelChange{}
+	for i, c := range changes {
+		pods[i] = c.Pod
+		change[c.Pod] = c
+	}
+	return eachPod(ctx, pods, "labelling", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetReleaseLabels(ctx, change[p])
+	})
+}
+
 // SetReleaseLabels puts a change's labels on its pod, or takes them off.
 func (d *Driver) SetReleaseLabels(ctx context.Context, c LabelChange) error {
 	value := func(v string) interface{} {

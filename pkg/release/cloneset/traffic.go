@@ -10,7 +10,6 @@ package cloneset
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -56,14 +55,15 @@ func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun b
 
 // PullOut sets the readiness gate of every pod False that has the gate True: traffic drains from them.
 func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) error {
+	var in []*corev1.Pod
 	for i := range pods {
 		if PulledIn(&pods[i]) {
-			if err := d.SetGate(ctx, &pods[i], false, dryRun); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
+			in = append(in, &pods[i])
 		}
 	}
-	return nil
+	return eachPod(ctx, in, "pulling out", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetGate(ctx, p, false, dryRun)
+	})
 }
 
 // SetHold puts HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
@@ -157,23 +157,17 @@ func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[stri
 
 // setGates sets the readiness gate of each pod (in or out); a pod already gone is skipped.
 func (d *Driver) setGates(ctx context.Context, pods []corev1.Pod, in bool, dryRun bool, what string) error {
-	for i := range pods {
-		if err := d.SetGate(ctx, &pods[i], in, dryRun); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s pod %s: %w", what, pods[i].Name, err)
-		}
-	}
-	return nil
+	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetGate(ctx, p, in, dryRun)
+	})
 }
 
 // setNotReadyKeys takes each pod out of traffic through KruisePodReady (out) or brings it back; a pod
 // already gone is skipped.
 func (d *Driver) setNotReadyKeys(ctx context.Context, pods []corev1.Pod, out bool, dryRun bool, what string) error {
-	for i := range pods {
-		if err := d.SetNotReadyKey(ctx, &pods[i], out, dryRun); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s pod %s: %w", what, pods[i].Name, err)
-		}
-	}
-	return nil
+	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetNotReadyKey(ctx, p, out, dryRun)
+	})
 }
 
 // BlueServes reports whether every blue pod of a canceled blue/green release is back in traffic: none
@@ -196,16 +190,10 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 		return false, nil
 	}
 	if !plan.IntentOf(r).Owned {
-		for i := range pods {
-			if _, held := pods[i].Labels[HoldLabel]; held && pods[i].DeletionTimestamp == nil {
-				if err := d.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
-					return false, fmt.Errorf("pod %s: %w", pods[i].Name, err)
-				}
-			}
-		}
-		return false, nil
+		return false, d.letGoOfHeld(ctx, pods)
 	}
 	draining := false
+	var hold, letGo, pullOut []*corev1.Pod
 	var endpoints map[string]bool // read once, when a pod is about to be let go
 	for i := range pods {
 		p := &pods[i]
@@ -213,18 +201,18 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 			continue
 		}
 		_, held := p.Labels[HoldLabel]
-		var err error
 		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
 		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
 			switch {
 			case !held:
 			case PulledIn(p):
 				draining = true
-				err = d.SetGate(ctx, p, false, false)
+				pullOut = append(pullOut, p)
 			case Condition(p, corev1.PodReady):
 				draining = true // out of traffic once it is not Ready
 			default:
 				if endpoints == nil {
+					var err error
 					if endpoints, err = d.readyEndpoints(ctx, r.Namespace); err != nil {
 						return draining, err
 					}
@@ -234,17 +222,41 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 					draining = true
 					continue
 				}
-				err = d.SetHold(ctx, p, false)
+				letGo = append(letGo, p)
 			}
 		case kruiseappspub.LifecycleStateUpdating:
 		default:
-			err = d.SetHold(ctx, p, true)
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			return draining, fmt.Errorf("pod %s: %w", p.Name, err)
+			if !held {
+				hold = append(hold, p)
+			}
 		}
 	}
-	return draining, nil
+	if err := eachPod(ctx, pullOut, "draining", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetGate(ctx, p, false, false)
+	}); err != nil {
+		return draining, err
+	}
+	if err := eachPod(ctx, letGo, "letting go of", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetHold(ctx, p, false)
+	}); err != nil {
+		return draining, err
+	}
+	return draining, eachPod(ctx, hold, "holding", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetHold(ctx, p, true)
+	})
+}
+
+// letGoOfHeld takes the hold label off every pod that carries it and is not on its way out.
+func (d *Driver) letGoOfHeld(ctx context.Context, pods []corev1.Pod) error {
+	var held []*corev1.Pod
+	for i := range pods {
+		if _, ok := pods[i].Labels[HoldLabel]; ok && pods[i].DeletionTimestamp == nil {
+			held = append(held, &pods[i])
+		}
+	}
+	return eachPod(ctx, held, "letting go of", func(ctx context.Context, p *corev1.Pod) error {
+		return d.SetHold(ctx, p, false)
+	})
 }
 
 // PullInStrays looks after a CloneSet no release runs on: it takes the hold label off its pods (no release
@@ -256,20 +268,17 @@ func (d *Driver) PullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.CloneS
 	if err != nil {
 		return err
 	}
-	for i := range pods {
-		if _, held := pods[i].Labels[HoldLabel]; held && pods[i].DeletionTimestamp == nil {
-			if err := d.SetHold(ctx, &pods[i], false); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("pod %s: %w", pods[i].Name, err)
-			}
-		}
+	if err := d.letGoOfHeld(ctx, pods); err != nil {
+		return err
 	}
 	// Pods made while a release held the CloneSet carry the gate (older releases also put it in the
 	// template); those that came up after the release ended and are still out of traffic are pulled in.
-	for _, p := range Strays(cs, pods) {
-		if err := d.SetGate(ctx, &p, true, false); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("pulling in pod %s: %w", p.Name, err)
-		}
-		klog.V(2).InfoS("Pulled in a pod no release was pulling in", "pod", klog.KObj(&p), "cloneSet", klog.KObj(cs))
+	strays := Strays(cs, pods)
+	if err := d.setGates(ctx, strays, true, false, "pulling in"); err != nil {
+		return err
+	}
+	for i := range strays {
+		klog.V(2).InfoS("Pulled in a pod no release was pulling in", "pod", klog.KObj(&strays[i]), "cloneSet", klog.KObj(cs))
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -398,10 +397,8 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	// 5. The release's pods carry its name and their batch, for a preview Service or a query.
-	for _, change := range cloneset.BatchLabelChanges(observed, after, pods) {
-		if err := c.driver.SetReleaseLabels(ctx, change); err != nil && !apierrors.IsNotFound(err) {
-			return 0, fmt.Errorf("labelling pod %s: %w", change.Pod.Name, err)
-		}
+	if err := c.driver.Relabel(ctx, cloneset.BatchLabelChanges(observed, after, pods)); err != nil {
+		return 0, err
 	}
 	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[cloneset.OwnerAnnotation] != r.Name) {
 		return 0, c.letGo(ctx, cached)
