@@ -93,13 +93,21 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 	})
 	csHandler, err := informers.CloneSetInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { c.enqueueCloneSet(obj) },
-		UpdateFunc: func(_, obj interface{}) { c.enqueueCloneSet(obj) },
+		UpdateFunc: func(old, obj interface{}) {
+			if readChanged(old, obj) {
+				c.enqueueCloneSet(obj)
+			}
+		},
 		DeleteFunc: func(obj interface{}) { c.enqueueCloneSet(obj) },
 	})
 	utilruntime.Must(err)
 	podHandler, err := informers.PodInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueuePod,
-		UpdateFunc: func(_, obj interface{}) { c.enqueuePod(obj) },
+		UpdateFunc: func(old, obj interface{}) {
+			if readChanged(old, obj) {
+				c.enqueuePod(obj)
+			}
+		},
 		DeleteFunc: c.enqueuePod,
 	})
 	utilruntime.Must(err)

@@ -1,0 +1,34 @@
+package controller
+
+import (
+	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+)
+
+// readChanged reports whether an update of a cached pod or CloneSet changed anything the controller can
+// read. The caches keep only what a release reads (caches.TrimPod, caches.TrimCloneSet), so an update of
+// anything else (a pod's annotations, most of its status, managed fields) arrives as the same object with
+// a new resourceVersion: a reconcile would see what the last one saw, and none is woken for it. Anything
+// else, an unknown type included, counts as changed.
+func readChanged(oldObj, newObj interface{}) bool {
+	switch n := newObj.(type) {
+	case *corev1.Pod:
+		o, ok := oldObj.(*corev1.Pod)
+		if !ok {
+			return true
+		}
+		was := *o
+		was.ResourceVersion = n.ResourceVersion
+		return !equality.Semantic.DeepEqual(&was, n)
+	case *kruiseappsv1alpha1.CloneSet:
+		o, ok := oldObj.(*kruiseappsv1alpha1.CloneSet)
+		if !ok {
+			return true
+		}
+		was := *o
+		was.ResourceVersion = n.ResourceVersion
+		return !equality.Semantic.DeepEqual(&was, n)
+	}
+	return true
+}
