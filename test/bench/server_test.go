@@ -118,9 +118,9 @@ func (m metricValues) reconciles() float64 {
 }
 
 // profiler takes triton-apiserver's CPU profile while a scenario runs, in segments of profileSegment
-// (the server's /debug/pprof/profile takes a fixed time), and its blocking and mutex profiles at the
-// start and the end (with --contention-profiling; `go tool pprof -base start end` shows the scenario's
-// share). Files go to _output/bench/profiles/<scenario>-*.pprof. On with BENCH_PROFILE=1.
+// (the server's /debug/pprof/profile takes a fixed time), its blocking and mutex profiles at the start
+// and the end (with --contention-profiling; `go tool pprof -base start end` shows the scenario's share),
+// and its heap at the start and the end (`go tool pprof -sample_index=inuse_space` shows what it holds). Files go to _output/bench/profiles/<scenario>-*.pprof. On with BENCH_PROFILE=1.
 type profiler struct {
 	server *tritonServer
 	dir    string
@@ -158,9 +158,10 @@ func startProfile(t *testing.T, ctx context.Context, server *tritonServer, scena
 	return p
 }
 
-// snapshot saves the blocking and mutex profiles as they stand (both cumulative since the server started).
+// snapshot saves the blocking and mutex profiles as they stand (both cumulative since the server
+// started), and the heap.
 func (p *profiler) snapshot(t *testing.T, ctx context.Context, when string) {
-	for _, kind := range []string{"block", "mutex"} {
+	for _, kind := range []string{"block", "mutex", "heap"} {
 		if err := p.save(ctx, "/debug/pprof/"+kind, fmt.Sprintf("%s-%s-%s.pprof", p.name, kind, when)); err != nil {
 			t.Logf("profile %s: %v", p.name, err)
 		}
