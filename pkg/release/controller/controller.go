@@ -92,7 +92,7 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		UpdateFunc: func(_, obj interface{}) { c.enqueueRelease(obj) },
 	})
 	csHandler, err := informers.CloneSetInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { c.enqueueCloneSet(obj) },
+		AddFunc: func(obj interface{}) { c.enqueueCloneSet(obj) },
 		UpdateFunc: func(old, obj interface{}) {
 			if readChanged(old, obj) {
 				c.enqueueCloneSet(obj)
@@ -102,7 +102,7 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 	})
 	utilruntime.Must(err)
 	podHandler, err := informers.PodInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.enqueuePod,
+		AddFunc: c.enqueuePod,
 		UpdateFunc: func(old, obj interface{}) {
 			if readChanged(old, obj) {
 				c.enqueuePod(obj)
