@@ -84,6 +84,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{"actions", actionLatency},
 	{"reaction", controllerReaction},
+	{"cancel", cancelLatency},
 	{"rollout", wholeRollout},
 	{"storage", storage},
 	{"wire", wire},
