@@ -4,6 +4,7 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // readChanged reports whether an update of a cached pod or CloneSet changed anything the controller can
@@ -15,20 +16,17 @@ func readChanged(oldObj, newObj interface{}) bool {
 	switch n := newObj.(type) {
 	case *corev1.Pod:
 		o, ok := oldObj.(*corev1.Pod)
-		if !ok {
-			return true
-		}
-		was := *o
-		was.ResourceVersion = n.ResourceVersion
-		return !equality.Semantic.DeepEqual(&was, n)
+		return !ok || changedBeyondVersion(*o, *n, func(p *corev1.Pod) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case *kruiseappsv1alpha1.CloneSet:
 		o, ok := oldObj.(*kruiseappsv1alpha1.CloneSet)
-		if !ok {
-			return true
-		}
-		was := *o
-		was.ResourceVersion = n.ResourceVersion
-		return !equality.Semantic.DeepEqual(&was, n)
+		return !ok || changedBeyondVersion(*o, *n, func(cs *kruiseappsv1alpha1.CloneSet) *metav1.ObjectMeta { return &cs.ObjectMeta })
 	}
 	return true
+}
+
+// changedBeyondVersion compares shallow copies of two versions of an object with the old one's
+// resourceVersion set to the new one's; the cached objects are left as they are.
+func changedBeyondVersion[T any](old, new T, meta func(*T) *metav1.ObjectMeta) bool {
+	meta(&old).ResourceVersion = meta(&new).ResourceVersion
+	return !equality.Semantic.DeepEqual(&old, &new)
 }
