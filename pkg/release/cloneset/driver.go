@@ -395,8 +395,8 @@ func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.Clone
 			hold = append(hold, &pods[i])
 		}
 	}
-	if err := eachPod(ctx, hold, "holding", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetHold(ctx, p, true)
+	if err := eachPod(ctx, hold, "holding", func(ctx context.Context, i int) error {
+		return d.SetHold(ctx, hold[i], true)
 	}); err != nil {
 		return nil, err
 	}

@@ -3,10 +3,10 @@ package cloneset
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/workqueue"
 )
 
 // PodWrites is how many pod writes of one step (holding, labelling, pulling in or out) are in flight at
@@ -14,32 +14,21 @@ import (
 // reconcile that finds five new pods waits for about one round trip, not five.
 const PodWrites = 8
 
-// eachPod calls write for every pod, at most PodWrites at once, and returns once all are done. A pod gone
-// meanwhile (NotFound) is no error. Of the other errors, the one of the first pod in pods' order is
-// returned, with what and the pod's name; the other pods' writes are made all the same (each is level
-// triggered: the next reconcile makes what is still missing).
-func eachPod(ctx context.Context, pods []*corev1.Pod, what string, write func(context.Context, *corev1.Pod) error) error {
+// eachPod calls write(i) for every pods[i], at most PodWrites at once (client-go's ParallelizeUntil), and
+// returns once all are done. A pod gone meanwhile (NotFound) is no error. Of the other errors, the one of
+// the first pod in pods' order is returned, with what and the pod's name; the other pods' writes are made
+// all the same (each is level triggered: the next reconcile makes what is still missing). Writes that
+// ctx's end kept from starting report its error.
+func eachPod(ctx context.Context, pods []*corev1.Pod, what string, write func(ctx context.Context, i int) error) error {
 	errs := make([]error, len(pods))
-	if len(pods) == 1 {
-		errs[0] = write(ctx, pods[0])
-	} else {
-		slots := make(chan struct{}, PodWrites)
-		var wg sync.WaitGroup
-		for i, p := range pods {
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				errs[i] = write(ctx, p)
-			}()
-		}
-		wg.Wait()
-	}
+	workqueue.ParallelizeUntil(ctx, PodWrites, len(pods), func(i int) { errs[i] = write(ctx, i) })
 	for i, err := range errs {
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("%s pod %s: %w", what, pods[i].Name, err)
 		}
+	}
+	if len(pods) > 0 {
+		return ctx.Err()
 	}
 	return nil
 }

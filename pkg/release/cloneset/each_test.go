@@ -33,7 +33,7 @@ func TestOneStepsPodWritesAreMadeTogether(t *testing.T) {
 	pods := namedPods(5)
 	var started sync.WaitGroup
 	started.Add(len(pods))
-	err := eachPod(ctx, pods, "holding", func(ctx context.Context, p *corev1.Pod) error {
+	err := eachPod(ctx, pods, "holding", func(ctx context.Context, _ int) error {
 		started.Done()
 		all := make(chan struct{})
 		go func() { started.Wait(); close(all) }()
@@ -48,7 +48,7 @@ func TestOneStepsPodWritesAreMadeTogether(t *testing.T) {
 
 	var now, most atomic.Int32
 	pods = namedPods(3 * PodWrites)
-	require.NoError(t, eachPod(ctx, pods, "holding", func(ctx context.Context, p *corev1.Pod) error {
+	require.NoError(t, eachPod(ctx, pods, "holding", func(ctx context.Context, _ int) error {
 		n := now.Add(1)
 		defer now.Add(-1)
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
@@ -66,7 +66,8 @@ func TestAFailedPodWriteDoesNotStopTheOthers(t *testing.T) {
 	gone := apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "pod-0")
 	var mu sync.Mutex
 	written := map[string]bool{}
-	err := eachPod(context.Background(), pods, "pulling in", func(ctx context.Context, p *corev1.Pod) error {
+	err := eachPod(context.Background(), pods, "pulling in", func(ctx context.Context, i int) error {
+		p := pods[i]
 		mu.Lock()
 		written[p.Name] = true
 		mu.Unlock()
@@ -82,6 +83,6 @@ func TestAFailedPodWriteDoesNotStopTheOthers(t *testing.T) {
 	assert.Equal(t, "pulling in pod pod-2: conflict", err.Error())
 	assert.Len(t, written, 4)
 
-	assert.NoError(t, eachPod(context.Background(), pods[:1], "pulling in", func(context.Context, *corev1.Pod) error { return gone }))
-	assert.NoError(t, eachPod(context.Background(), nil, "pulling in", func(context.Context, *corev1.Pod) error { return errors.New("never") }))
+	assert.NoError(t, eachPod(context.Background(), pods[:1], "pulling in", func(context.Context, int) error { return gone }))
+	assert.NoError(t, eachPod(context.Background(), nil, "pulling in", func(context.Context, int) error { return errors.New("never") }))
 }

@@ -95,13 +95,11 @@ func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pod
 // skipped.
 func (d *Driver) Relabel(ctx context.Context, changes []LabelChange) error {
 	pods := make([]*corev1.Pod, len(changes))
-	change := map[*corev1.Pod]LabelChange{}
 	for i, c := range changes {
 		pods[i] = c.Pod
-		change[c.Pod] = c
 	}
-	return eachPod(ctx, pods, "labelling", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetReleaseLabels(ctx, change[p])
+	return eachPod(ctx, pods, "labelling", func(ctx context.Context, i int) error {
+		return d.SetReleaseLabels(ctx, changes[i])
 	})
 }
 

@@ -61,8 +61,8 @@ func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) er
 			in = append(in, &pods[i])
 		}
 	}
-	return eachPod(ctx, in, "pulling out", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetGate(ctx, p, false, dryRun)
+	return eachPod(ctx, in, "pulling out", func(ctx context.Context, i int) error {
+		return d.SetGate(ctx, in[i], false, dryRun)
 	})
 }
 
@@ -157,16 +157,16 @@ func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[stri
 
 // setGates sets the readiness gate of each pod (in or out); a pod already gone is skipped.
 func (d *Driver) setGates(ctx context.Context, pods []corev1.Pod, in bool, dryRun bool, what string) error {
-	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetGate(ctx, p, in, dryRun)
+	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, i int) error {
+		return d.SetGate(ctx, &pods[i], in, dryRun)
 	})
 }
 
 // setNotReadyKeys takes each pod out of traffic through KruisePodReady (out) or brings it back; a pod
 // already gone is skipped.
 func (d *Driver) setNotReadyKeys(ctx context.Context, pods []corev1.Pod, out bool, dryRun bool, what string) error {
-	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetNotReadyKey(ctx, p, out, dryRun)
+	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, i int) error {
+		return d.SetNotReadyKey(ctx, &pods[i], out, dryRun)
 	})
 }
 
@@ -231,18 +231,18 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 			}
 		}
 	}
-	if err := eachPod(ctx, pullOut, "draining", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetGate(ctx, p, false, false)
+	if err := eachPod(ctx, pullOut, "draining", func(ctx context.Context, i int) error {
+		return d.SetGate(ctx, pullOut[i], false, false)
 	}); err != nil {
 		return draining, err
 	}
-	if err := eachPod(ctx, letGo, "letting go of", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetHold(ctx, p, false)
+	if err := eachPod(ctx, letGo, "letting go of", func(ctx context.Context, i int) error {
+		return d.SetHold(ctx, letGo[i], false)
 	}); err != nil {
 		return draining, err
 	}
-	return draining, eachPod(ctx, hold, "holding", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetHold(ctx, p, true)
+	return draining, eachPod(ctx, hold, "holding", func(ctx context.Context, i int) error {
+		return d.SetHold(ctx, hold[i], true)
 	})
 }
 
@@ -254,8 +254,8 @@ func (d *Driver) letGoOfHeld(ctx context.Context, pods []corev1.Pod) error {
 			held = append(held, &pods[i])
 		}
 	}
-	return eachPod(ctx, held, "letting go of", func(ctx context.Context, p *corev1.Pod) error {
-		return d.SetHold(ctx, p, false)
+	return eachPod(ctx, held, "letting go of", func(ctx context.Context, i int) error {
+		return d.SetHold(ctx, held[i], false)
 	})
 }
 
