@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,7 +61,25 @@ var (
 func ValidateRelease(r *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&r.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 	allErrs = append(allErrs, ValidateReleaseSpec(&r.Spec, field.NewPath("spec"))...)
+	allErrs = append(allErrs, validateImagesPrintable(r.Spec.Template, field.NewPath("spec", "template", "spec"))...)
 	allErrs = append(allErrs, validateSize(r)...)
+	return allErrs
+}
+
+// validateImagesPrintable refuses a container image that a terminal would act on: `kubectl release status`
+// shows the images, and no image reference has a control character. Create only: the template is
+// immutable, so an update brings no new image, and a release stored before this check stays updatable.
+func validateImagesPrintable(t *corev1.PodTemplateSpec, fldPath *field.Path) field.ErrorList {
+	if t == nil {
+		return nil
+	}
+	var allErrs field.ErrorList
+	for i, c := range t.Spec.Containers {
+		allErrs = append(allErrs, validatePrintable(c.Image, fldPath.Child("containers").Index(i).Child("image"))...)
+	}
+	for i, c := range t.Spec.InitContainers {
+		allErrs = append(allErrs, validatePrintable(c.Image, fldPath.Child("initContainers").Index(i).Child("image"))...)
+	}
 	return allErrs
 }
 
@@ -152,6 +171,7 @@ func ValidateReleaseRequest(req *releases.ReleaseRequest) field.ErrorList {
 	if utf8.RuneCountInString(req.Reason) > MaxReasonLength {
 		allErrs = append(allErrs, field.TooLongCharacters(field.NewPath("reason"), req.Reason, MaxReasonLength))
 	}
+	allErrs = append(allErrs, validatePrintable(req.Reason, field.NewPath("reason"))...)
 	if req.ToBatch != nil && *req.ToBatch < 1 {
 		allErrs = append(allErrs, field.Invalid(field.NewPath("toBatch"), *req.ToBatch, "must be greater than or equal to 1 (batches are numbered from 1)"))
 	}
@@ -578,6 +598,36 @@ func validateBatches(batches []releases.ReleaseBatch, fldPath *field.Path) field
 }
 
 // --- helpers ---
+
+// validatePrintable refuses text that a terminal could act on when a client prints it: invalid UTF-8
+// (a lone byte such as 0x9b is CSI to an 8-bit terminal), C0 and C1 control characters and DEL (ESC starts
+// the escape sequences that clear a screen, set a window title or rewrite what was printed before; CR and
+// BS overwrite a line), and the Unicode bidi overrides and isolates, which reorder how the text around them
+// is shown. A tab is allowed. The value is reported quoted (field.Error quotes strings), so the error
+// itself is safe to print.
+func validatePrintable(s string, fldPath *field.Path) field.ErrorList {
+	if !utf8.ValidString(s) {
+		return field.ErrorList{field.Invalid(fldPath, s, "must be valid UTF-8")}
+	}
+	for _, r := range s {
+		switch {
+		case r == '\t':
+		case unicode.IsControl(r):
+			return field.ErrorList{field.Invalid(fldPath, s, fmt.Sprintf(
+				"must not contain control characters (found %U): a terminal that prints it would run it as an escape sequence", r))}
+		case isBidiControl(r):
+			return field.ErrorList{field.Invalid(fldPath, s, fmt.Sprintf(
+				"must not contain bidirectional override or isolate characters (found %U): they reorder what a terminal shows", r))}
+		}
+	}
+	return nil
+}
+
+// isBidiControl reports the Unicode bidi embeddings, overrides (U+202A..U+202E) and isolates
+// (U+2066..U+2069).
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
 
 func dns1123Subdomain(value string, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList

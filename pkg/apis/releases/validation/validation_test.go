@@ -254,6 +254,13 @@ func TestValidateRelease(t *testing.T) {
 			want: []wantErr{required("spec.template.spec.containers[0].image")}},
 		{name: "container with blank image", action: update, mutate: func(r *releases.Release) { r.Spec.Template.Spec.Containers[0].Image = "  " },
 			want: []wantErr{required("spec.template.spec.containers[0].image")}},
+		{name: "container image with ESC", action: update, mutate: func(r *releases.Release) { r.Spec.Template.Spec.Containers[0].Image = "nginx:1.27\x1b]0;pwned\x07" },
+			want: []wantErr{invalid("spec.template.spec.containers[0].image").with("control characters")}},
+		{name: "container image with RLO", action: create, mutate: func(r *releases.Release) { r.Spec.Template.Spec.Containers[0].Image = "nginx:\u202e72.1" },
+			want: []wantErr{invalid("spec.template.spec.containers[0].image").with("bidirectional")}},
+		{name: "init container image with CR", action: update, mutate: func(r *releases.Release) {
+			r.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox\rnginx"}}
+		}, want: []wantErr{invalid("spec.template.spec.initContainers[0].image")}},
 		{name: "init container reusing a container name", action: update, mutate: func(r *releases.Release) {
 			r.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "app", Image: "busybox"}}
 		}, want: []wantErr{duplicate("spec.template.spec.initContainers[0].name")}},
@@ -482,6 +489,16 @@ func TestValidateReleaseUpdate(t *testing.T) {
 	}
 }
 
+// A release stored before images were checked for control characters keeps its (immutable) template and
+// stays updatable: the check runs on create only.
+func TestValidateReleaseUpdateOfStoredUnprintableImage(t *testing.T) {
+	oldR := validRelease(releases.ActionUpdate)
+	oldR.Spec.Template.Spec.Containers[0].Image = "nginx:1.27\x1b[2J"
+	newR := oldR.DeepCopy()
+	newR.Labels = map[string]string{"team": "web"}
+	assertErrors(t, ValidateReleaseUpdate(newR, oldR))
+}
+
 // --- status ---
 
 func validStatus() releases.ReleaseStatus {
@@ -617,6 +634,29 @@ func TestValidateReleaseRequest(t *testing.T) {
 		{name: "reason too long", req: releases.ReleaseRequest{Reason: strings.Repeat("a", MaxReasonLength+1)}, want: []wantErr{tooLong("reason")}},
 		{name: "everything wrong", req: releases.ReleaseRequest{ExpectedBatch: ptr(int32(0)), ExpectedPhase: "x", Reason: strings.Repeat("a", 2000)},
 			want: []wantErr{invalid("expectedBatch"), notSupported("expectedPhase"), tooLong("reason")}},
+
+		// A reason is printed by `kubectl release history`: nothing a terminal would act on.
+		{name: "reason with a tab", req: releases.ReleaseRequest{Reason: "canary\tok"}},
+		{name: "reason in other scripts", req: releases.ReleaseRequest{Reason: "déploiement vérifié, 金丝雀正常, канарейка ✓ 🚀"}},
+		{name: "reason with a right-to-left script", req: releases.ReleaseRequest{Reason: "שלום עולם"}},
+		{name: "reason with ESC", req: releases.ReleaseRequest{Reason: "ok\x1b[2J"}, want: []wantErr{invalid("reason").with("control characters")}},
+		{name: "reason with an OSC title", req: releases.ReleaseRequest{Reason: "ok\x1b]0;pwned\x07"}, want: []wantErr{invalid("reason").with("terminal")}},
+		{name: "reason with CR", req: releases.ReleaseRequest{Reason: "approved\rrejected"}, want: []wantErr{invalid("reason").with("U+000D")}},
+		{name: "reason with a newline", req: releases.ReleaseRequest{Reason: "line\nforged line"}, want: []wantErr{invalid("reason")}},
+		{name: "reason with BEL", req: releases.ReleaseRequest{Reason: "ding\a"}, want: []wantErr{invalid("reason")}},
+		{name: "reason with a backspace", req: releases.ReleaseRequest{Reason: "yes\b\b\bno"}, want: []wantErr{invalid("reason")}},
+		{name: "reason with NUL", req: releases.ReleaseRequest{Reason: "a\x00b"}, want: []wantErr{invalid("reason")}},
+		{name: "reason with DEL", req: releases.ReleaseRequest{Reason: "a\x7fb"}, want: []wantErr{invalid("reason").with("U+007F")}},
+		{name: "reason with C1 CSI", req: releases.ReleaseRequest{Reason: "a\u009b2Jb"}, want: []wantErr{invalid("reason").with("U+009B")}},
+		{name: "reason with C1 NEL", req: releases.ReleaseRequest{Reason: "a\u0085b"}, want: []wantErr{invalid("reason")}},
+		{name: "reason with a raw 0x9b byte", req: releases.ReleaseRequest{Reason: "a\x9b2Jb"}, want: []wantErr{invalid("reason").with("UTF-8")}},
+		{name: "reason with RLO", req: releases.ReleaseRequest{Reason: "rollback \u202eetadpu"}, want: []wantErr{invalid("reason").with("bidirectional")}},
+		{name: "reason with LRE", req: releases.ReleaseRequest{Reason: "a\u202ab"}, want: []wantErr{invalid("reason").with("U+202A")}},
+		{name: "reason with PDF", req: releases.ReleaseRequest{Reason: "a\u202cb"}, want: []wantErr{invalid("reason")}},
+		{name: "reason with LRI", req: releases.ReleaseRequest{Reason: "a\u2066b"}, want: []wantErr{invalid("reason").with("U+2066")}},
+		{name: "reason with PDI", req: releases.ReleaseRequest{Reason: "a\u2069b"}, want: []wantErr{invalid("reason").with("U+2069")}},
+		{name: "reason too long and with ESC", req: releases.ReleaseRequest{Reason: strings.Repeat("a", MaxReasonLength) + "\x1b"},
+			want: []wantErr{tooLong("reason"), invalid("reason")}},
 	}
 	for _, p := range supportedBatchPhases {
 		tests = append(tests, struct {
