@@ -7,16 +7,20 @@ BIN := $(OUTPUT)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/triton-io/triton/pkg/version.version=$(VERSION)
 IMAGE ?= triton-apiserver:$(VERSION)
+# Build tags of `make build` only: GOTAGS=failpoints compiles in the crash points of pkg/failpoint (armed by
+# TRITON_FAILPOINTS), for the test control plane (hack/test-e2e.sh). make image and make dist never use it.
+GOTAGS ?=
 
 .PHONY: all build image dist tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
 
 all: build
 
 ## build: compile triton-apiserver and the kubectl-release plugin into _output/bin (static, as in the image,
-## so that the image, the local control plane and the tests share one build cache)
+## so that the image, the local control plane and the tests share one build cache); GOTAGS=failpoints for
+## the crash tests' server
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-release ./cmd/kubectl-release
+	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(GOTAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)/triton-apiserver ./cmd/triton-apiserver
+	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(GOTAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-release ./cmd/kubectl-release
 
 ## image: a minimal OCI image of triton-apiserver (static, user 65532, no shell) from Go code alone, as a
 ## tarball for docker load, podman load, ctr import or kind load image-archive: _output/triton-apiserver-image.tar
@@ -41,6 +45,7 @@ verify:
 	$(GO) run ./hack/readme-commands README.md Makefile
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags failpoints ./pkg/failpoint/
 	$(GO) vet -tags e2e,bench ./test/...
 
 ## test: every test: unit, integration (race detector) and end-to-end on the local control plane
@@ -49,10 +54,12 @@ test: test-go test-e2e
 ## test-go: unit and integration tests, with the race detector
 test-go:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags failpoints ./pkg/failpoint/
 
 ## test-unit: the tests that need no server
 test-unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+	$(GO) test -race -count=1 -tags failpoints ./pkg/failpoint/
 
 ## test-integration: the real server in-process on its embedded etcd
 test-integration:
