@@ -31,6 +31,23 @@ const (
 	renewedAt = 2.0 / 3 // a certificate is renewed once two thirds of its lifetime have passed
 )
 
+// Clocks are not all the same: the server's, kube-apiserver's and the other replicas'.
+const (
+	// Backdate is how long before it is made a certificate is valid from, so that a verifier whose clock
+	// runs behind (kube-apiserver's, another replica's) accepts it at once. The life that Policy gives is
+	// counted from when the certificate is made, not from this.
+	Backdate = time.Hour
+	// ClockSkewTolerance is how far in this clock's future a certificate's NotBefore may lie and still be
+	// served, preferred or passed on. Beyond that it was made by a replica whose clock runs ahead: it is
+	// replaced, never adopted (kube-apiserver would refuse it until its own clock got there).
+	ClockSkewTolerance = 5 * time.Minute
+)
+
+// notYetValid reports whether c's NotBefore lies beyond now plus ClockSkewTolerance.
+func notYetValid(c *x509.Certificate, now time.Time) bool {
+	return c.NotBefore.After(now.Add(ClockSkewTolerance))
+}
+
 // Policy is what the certificates must be: how long each lives, and the names the serving certificate
 // is valid for (DNS names or IP addresses).
 type Policy struct {
@@ -111,11 +128,19 @@ func (b *Bundle) signer() *x509.Certificate {
 // In order:
 //   - nothing usable (b nil), the newest CA expired or no CA signs the certificate: a new CA and
 //     certificate, at once (a server without a valid certificate serves nothing anyway);
+//   - the newest CA is not valid yet by this clock (a replica whose clock runs ahead made it): a new CA
+//     in its place; the serving certificate stays if an older CA of the bundle signed it and it is valid,
+//     else a new one at once;
+//   - the serving certificate, or the CA that signed it, is not valid yet by this clock: a new serving
+//     certificate from the newest CA, at once;
 //   - the newest CA is two thirds through its life: a new CA goes first in the bundle, beside the old;
 //     the serving certificate stays the old CA's until the new one is trusted;
 //   - the serving certificate is not the newest CA's and that CA is trusted, or it is two thirds through
 //     its life, or it lacks a host: a new serving certificate from the newest CA;
-//   - CAs in the bundle that have expired leave it (an older CA is trusted until then).
+//   - CAs in the bundle that have expired leave it (an older CA is trusted until then), and so do CAs not
+//     valid yet by this clock.
+//
+// Everything made is valid from Backdate before now, so that clocks behind this one accept it.
 func Renew(b *Bundle, p Policy, now time.Time, trusted func(*x509.Certificate) bool) (*Bundle, string, error) {
 	if b == nil {
 		next, err := fresh(p, now)
@@ -127,9 +152,23 @@ func Renew(b *Bundle, p Policy, now time.Time, trusted func(*x509.Certificate) b
 	case !now.Before(newest.NotAfter):
 		next, err := fresh(p, now)
 		return next, "the CA expired", err
+	case notYetValid(newest, now):
+		const why = "the CA is not valid yet by this clock"
+		if signer != nil && signer != newest && !notYetValid(signer, now) && now.Before(signer.NotAfter) &&
+			!notYetValid(b.Cert, now) && now.Before(b.Cert.NotAfter) {
+			rest := *b
+			rest.CAs = validBy(b.CAs[1:], now)
+			next, err := rest.withNewCA(p, now)
+			return next, why, err
+		}
+		next, err := fresh(p, now)
+		return next, why, err
 	case signer == nil:
 		next, err := fresh(p, now)
 		return next, "no CA in the bundle signs the serving certificate", err
+	case notYetValid(b.Cert, now) || notYetValid(signer, now):
+		next, err := b.withCert(p, now)
+		return next, "the serving certificate is not valid yet by this clock", err
 	case !now.Before(b.Cert.NotAfter):
 		if signer == newest {
 			next, err := b.withCert(p, now)
@@ -155,6 +194,11 @@ func Renew(b *Bundle, p Policy, now time.Time, trusted func(*x509.Certificate) b
 		next.CAs = kept
 		return &next, "an expired CA left the bundle", nil
 	}
+	if kept := usable(b.CAs, now); len(kept) != len(b.CAs) {
+		next := *b
+		next.CAs = kept
+		return &next, "a CA not valid yet by this clock left the bundle", nil
+	}
 	return nil, "", nil
 }
 
@@ -172,9 +216,16 @@ func NextCheck(b *Bundle) time.Time {
 	return next
 }
 
+// renewalTime is two thirds through c's life, counted from when it was made: Backdate after its NotBefore.
+// When that leaves it no life (a short-lived certificate that was backdated less, by an older version),
+// from its NotBefore.
 func renewalTime(c *x509.Certificate) time.Time {
-	life := c.NotAfter.Sub(c.NotBefore)
-	return c.NotBefore.Add(time.Duration(float64(life) * renewedAt))
+	made := c.NotBefore.Add(Backdate)
+	if !made.Before(c.NotAfter) {
+		made = c.NotBefore
+	}
+	life := c.NotAfter.Sub(made)
+	return made.Add(time.Duration(float64(life) * renewedAt))
 }
 
 func due(c *x509.Certificate, now time.Time) bool { return !now.Before(renewalTime(c)) }
@@ -204,7 +255,7 @@ func fresh(p Policy, now time.Time) (*Bundle, error) {
 func (b *Bundle) withNewCA(p Policy, now time.Time) (*Bundle, error) {
 	template := &x509.Certificate{
 		Subject:               pkix.Name{CommonName: fmt.Sprintf("triton-apiserver-ca@%d", now.Unix())},
-		NotBefore:             now.Add(-time.Minute),
+		NotBefore:             now.Add(-Backdate),
 		NotAfter:              now.Add(p.CAValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		BasicConstraintsValid: true,
@@ -226,7 +277,7 @@ func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
 	ca := b.CAs[0]
 	template := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "triton-apiserver"},
-		NotBefore:   now.Add(-time.Minute),
+		NotBefore:   now.Add(-Backdate),
 		NotAfter:    now.Add(p.CertValidity),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -247,7 +298,7 @@ func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
 	}
 	next := *b
 	next.Cert, next.Key, next.keyPEM = cert, key, keyPEM
-	next.CAs = unexpired(b.CAs, now)
+	next.CAs = usable(unexpired(b.CAs, now), now)
 	return &next, nil
 }
 
@@ -285,6 +336,23 @@ func unexpired(cas []*x509.Certificate, now time.Time) []*x509.Certificate {
 	return kept
 }
 
+// usable is cas without those not valid yet by now (a replica whose clock runs ahead made them), but
+// the first.
+func usable(cas []*x509.Certificate, now time.Time) []*x509.Certificate {
+	return append([]*x509.Certificate{cas[0]}, validBy(cas[1:], now)...)
+}
+
+// validBy is cas without those not valid yet by now.
+func validBy(cas []*x509.Certificate, now time.Time) []*x509.Certificate {
+	var kept []*x509.Certificate
+	for _, ca := range cas {
+		if !notYetValid(ca, now) {
+			kept = append(kept, ca)
+		}
+	}
+	return kept
+}
+
 // Trusts reports whether the PEM bundle holds ca.
 func Trusts(bundle []byte, ca *x509.Certificate) bool {
 	certs, err := certutil.ParseCertsPEM(bundle)
@@ -294,12 +362,14 @@ func Trusts(bundle []byte, ca *x509.Certificate) bool {
 	return slices.ContainsFunc(certs, func(c *x509.Certificate) bool { return c.Equal(ca) })
 }
 
-// NewestCA is the latest NotBefore of the CAs in a PEM bundle (zero when it holds none).
-func NewestCA(bundle []byte) time.Time {
+// NewestCA is the latest NotBefore of the CAs in a PEM bundle that are valid by now (within
+// ClockSkewTolerance): zero when it holds none. A CA a replica whose clock runs ahead made does not count,
+// so that a bundle holding it is never preferred to one that kube-apiserver can use.
+func NewestCA(bundle []byte, now time.Time) time.Time {
 	var newest time.Time
 	certs, _ := certutil.ParseCertsPEM(bundle)
 	for _, c := range certs {
-		if c.NotBefore.After(newest) {
+		if !notYetValid(c, now) && c.NotBefore.After(newest) {
 			newest = c.NotBefore
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +29,8 @@ type Injector struct {
 	Kube        kubernetes.Interface
 	APIServices []string
 	Webhooks    []string
+	// Now is the clock (nil: time.Now): a caBundle's CAs not valid yet by it do not count as newer.
+	Now func() time.Time
 }
 
 // Empty reports whether there is nothing to inject into.
@@ -56,14 +59,23 @@ func (i *Injector) Trusted(ctx context.Context, ca *x509.Certificate) (bool, err
 }
 
 // Inject writes bundle into every caBundle that differs, unless that caBundle holds a newer CA than
-// bundle (another replica has read a newer Secret: the bundle only ever moves forward). Objects that do
-// not exist are skipped: they get the bundle when they are created (the Run loop watches them).
+// bundle (another replica has read a newer Secret: the bundle only ever moves forward). CAs not valid yet
+// by this clock do not count: a caBundle whose newest CA a replica with a clock ahead made is replaced,
+// and a bundle with no CA valid by this clock is written nowhere. Objects that do not exist are skipped:
+// they get the bundle when they are created (the Run loop watches them).
 func (i *Injector) Inject(ctx context.Context, bundle []byte) error {
-	newest := NewestCA(bundle)
+	now := time.Now()
+	if i.Now != nil {
+		now = i.Now()
+	}
+	newest := NewestCA(bundle, now)
+	if newest.IsZero() {
+		return fmt.Errorf("the CA bundle holds no CA valid by this clock (%s)", now.UTC().Format(time.RFC3339))
+	}
 	for _, name := range i.APIServices {
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			current, obj, err := i.apiServiceBundle(ctx, name)
-			if err != nil || obj == nil || bytes.Equal(current, bundle) || NewestCA(current).After(newest) {
+			if err != nil || obj == nil || bytes.Equal(current, bundle) || NewestCA(current, now).After(newest) {
 				return err
 			}
 			if err := unstructured.SetNestedField(obj.Object, base64.StdEncoding.EncodeToString(bundle), "spec", "caBundle"); err != nil {
@@ -91,7 +103,7 @@ func (i *Injector) Inject(ctx context.Context, bundle []byte) error {
 			changed := false
 			for j := range config.Webhooks {
 				cc := &config.Webhooks[j].ClientConfig
-				if !bytes.Equal(cc.CABundle, bundle) && !NewestCA(cc.CABundle).After(newest) {
+				if !bytes.Equal(cc.CABundle, bundle) && !NewestCA(cc.CABundle, now).After(newest) {
 					cc.CABundle = bundle
 					changed = true
 				}

@@ -61,13 +61,16 @@ func (s *Server) Serving() *Bundle {
 }
 
 // serve makes b's certificate the one served, unless the one served is newer (a replica may read an
-// older Secret after a newer one: serving only moves forward).
+// older Secret after a newer one: serving only moves forward). A certificate not valid yet by this clock
+// (a replica whose clock runs ahead made it) is never newer than one that is valid: it is served only
+// while there is nothing else.
 func (s *Server) serve(b *Bundle) {
 	if b == nil {
 		return
 	}
+	now := s.Store.now()
 	s.mu.Lock()
-	if s.serving != nil && (s.serving.Cert.Equal(b.Cert) || s.serving.Cert.NotBefore.After(b.Cert.NotBefore)) {
+	if s.serving != nil && (s.serving.Cert.Equal(b.Cert) || !servesBetter(b.Cert, s.serving.Cert, now)) {
 		s.mu.Unlock()
 		return
 	}
@@ -78,6 +81,15 @@ func (s *Server) serve(b *Bundle) {
 	for _, l := range listeners {
 		l.Enqueue()
 	}
+}
+
+// servesBetter reports whether cert should replace served: a certificate valid by now beats one that is
+// not yet; between two alike, unless served has the later NotBefore.
+func servesBetter(cert, served *x509.Certificate, now time.Time) bool {
+	if ahead, servedAhead := notYetValid(cert, now), notYetValid(served, now); ahead != servedAhead {
+		return servedAhead
+	}
+	return !served.NotBefore.After(cert.NotBefore)
 }
 
 // Load renews the Secret if it must and serves its certificate: before the server listens.
