@@ -3,10 +3,13 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,6 +39,9 @@ func Image(opts Options) (v1.Image, error) {
 	binary, err := os.ReadFile(opts.Binary)
 	if err != nil {
 		return nil, err
+	}
+	if err := refuseTestBuild(binary); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Binary, err)
 	}
 	var layer bytes.Buffer
 	tw := tar.NewWriter(&layer)
@@ -91,6 +97,29 @@ func Image(opts Options) (v1.Image, error) {
 		"org.opencontainers.image.source":  "https://github.com/triton-io/triton",
 	}
 	return mutate.ConfigFile(img, cfg)
+}
+
+// TestOnlyTags are build tags that make a binary for tests only: failpoints compiles in pkg/failpoint's
+// crash points (make build GOTAGS=failpoints).
+var TestOnlyTags = []string{"failpoints"}
+
+// refuseTestBuild fails for a Go binary built with a tag of TestOnlyTags (the image must never ship one).
+func refuseTestBuild(binary []byte) error {
+	info, err := buildinfo.Read(bytes.NewReader(binary))
+	if err != nil {
+		return nil // not a Go binary with build information: nothing to tell
+	}
+	for _, s := range info.Settings {
+		if s.Key != "-tags" {
+			continue
+		}
+		for _, tag := range strings.Split(s.Value, ",") {
+			if slices.Contains(TestOnlyTags, strings.TrimSpace(tag)) {
+				return fmt.Errorf("built with the test-only build tag %q (-tags=%s): build it with make image", tag, s.Value)
+			}
+		}
+	}
+	return nil
 }
 
 // WriteTarball builds the image and writes it, tagged, to path.
