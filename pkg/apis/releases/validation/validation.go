@@ -33,6 +33,10 @@ const (
 	MaxPodsToDelete = 1000
 	// MaxMetadataAndSpecBytes bounds a Release's metadata and spec together, as JSON.
 	MaxMetadataAndSpecBytes = 512 << 10
+	// MaxMetadataBytes bounds a Release's labels and annotations together: the sum of the bytes of every
+	// key and value, counted as Kubernetes counts its own (far larger) TotalAnnotationSizeLimitB. Every
+	// list and watch of releases carries them, and the server keeps them in its watch cache.
+	MaxMetadataBytes = 64 << 10
 )
 
 var (
@@ -62,8 +66,45 @@ func ValidateRelease(r *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&r.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 	allErrs = append(allErrs, ValidateReleaseSpec(&r.Spec, field.NewPath("spec"))...)
 	allErrs = append(allErrs, validateImagesPrintable(r.Spec.Template, field.NewPath("spec", "template", "spec"))...)
+	allErrs = append(allErrs, validateMetadataSize(&r.ObjectMeta, nil)...)
 	allErrs = append(allErrs, validateSize(r)...)
 	return allErrs
+}
+
+// metadataBytes is the size of labels and annotations as MaxMetadataBytes counts it, and the part of it
+// that is annotations.
+func metadataBytes(m *metav1.ObjectMeta) (total, annotations int64) {
+	for k, v := range m.Annotations {
+		annotations += int64(len(k)) + int64(len(v))
+	}
+	total = annotations
+	for k, v := range m.Labels {
+		total += int64(len(k)) + int64(len(v))
+	}
+	return total, annotations
+}
+
+// validateMetadataSize bounds labels and annotations together by MaxMetadataBytes. On an update (old set),
+// a Release stored before the bound, or under a larger one, may stay over it: only an update that leaves it
+// over the bound and makes it larger than it was is refused, so that shrinking, or changing the spec of,
+// such a release still works. The error names metadata.annotations, or metadata.labels when they are
+// the larger part.
+func validateMetadataSize(m, old *metav1.ObjectMeta) field.ErrorList {
+	total, annotations := metadataBytes(m)
+	if total <= MaxMetadataBytes {
+		return nil
+	}
+	if old != nil {
+		if oldTotal, _ := metadataBytes(old); total <= oldTotal {
+			return nil
+		}
+	}
+	fldPath := field.NewPath("metadata", "annotations")
+	if annotations*2 < total {
+		fldPath = field.NewPath("metadata", "labels")
+	}
+	return field.ErrorList{field.Invalid(fldPath, fmt.Sprintf("%d bytes", total), fmt.Sprintf(
+		"labels and annotations together (the bytes of every key and value) may be at most %d bytes", MaxMetadataBytes))}
 }
 
 // validateImagesPrintable refuses a container image that a terminal would act on: `kubectl release status`
@@ -117,12 +158,15 @@ func ValidateReleaseSpec(spec *releases.ReleaseSpec, fldPath *field.Path) field.
 //
 // The new object's metadata is checked with ValidateObjectMetaUpdate only, not also with the create
 // checks of ValidateRelease: those would report every bad label, annotation or owner reference a
-// second time, and name and namespace cannot change anyway.
+// second time, and name and namespace cannot change anyway. Labels and annotations are held to
+// MaxMetadataBytes on every update, metadata-only ones included, except that a release already over it
+// may stay over it as long as it does not grow.
 func ValidateReleaseUpdate(newR, oldR *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newR.ObjectMeta, &oldR.ObjectMeta, field.NewPath("metadata"))
 	specPath := field.NewPath("spec")
 	allErrs = append(allErrs, ValidateReleaseSpec(&newR.Spec, specPath)...)
 	allErrs = append(allErrs, validateSpecImmutability(&newR.Spec, &oldR.Spec, specPath)...)
+	allErrs = append(allErrs, validateMetadataSize(&newR.ObjectMeta, &oldR.ObjectMeta)...)
 	allErrs = append(allErrs, validateSize(newR)...)
 	return allErrs
 }

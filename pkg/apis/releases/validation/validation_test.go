@@ -499,6 +499,104 @@ func TestValidateReleaseUpdateOfStoredUnprintableImage(t *testing.T) {
 	assertErrors(t, ValidateReleaseUpdate(newR, oldR))
 }
 
+// metadataOf returns labels or annotations whose keys and values add up to exactly n bytes (n >= 8):
+// keys "kNNNNN", values of up to 63 characters.
+func metadataOf(n int) map[string]string {
+	m := map[string]string{}
+	for i := 0; n > 0; i++ {
+		k := fmt.Sprintf("k%05d", i)
+		v := n - len(k)
+		if v > 63 {
+			v = 63
+		}
+		if rest := n - len(k) - v; rest > 0 && rest < len(k) {
+			v -= len(k) // leave room for one more whole key
+		}
+		m[k] = strings.Repeat("v", v)
+		n -= len(k) + v
+	}
+	return m
+}
+
+func TestMetadataOf(t *testing.T) {
+	for _, n := range []int{8, 69, 70, 75, 76, 1000, MaxMetadataBytes, MaxMetadataBytes + 1} {
+		total := 0
+		for k, v := range metadataOf(n) {
+			total += len(k) + len(v)
+		}
+		assert.Equal(t, n, total, "metadataOf(%d)", n)
+	}
+}
+
+// Labels and annotations together are capped at MaxMetadataBytes (key and value bytes), on create.
+func TestValidateReleaseMetadataSize(t *testing.T) {
+	tests := []struct {
+		name        string
+		labels      int
+		annotations int
+		want        []wantErr
+	}{
+		{name: "annotations at the cap", annotations: MaxMetadataBytes},
+		{name: "labels and annotations at the cap", labels: MaxMetadataBytes / 2, annotations: MaxMetadataBytes / 2},
+		{name: "annotations one byte over", annotations: MaxMetadataBytes + 1,
+			want: []wantErr{invalid("metadata.annotations").with(fmt.Sprint(MaxMetadataBytes))}},
+		{name: "together one byte over", labels: MaxMetadataBytes / 2, annotations: MaxMetadataBytes/2 + 1,
+			want: []wantErr{invalid("metadata.annotations")}},
+		{name: "labels over", labels: MaxMetadataBytes + 100, annotations: 100,
+			want: []wantErr{invalid("metadata.labels").with("labels and annotations together")}},
+		{name: "far below Kubernetes' own annotation limit", annotations: 200 << 10,
+			want: []wantErr{invalid("metadata.annotations")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := validRelease(releases.ActionUpdate)
+			if tc.labels > 0 {
+				r.Labels = metadataOf(tc.labels)
+			}
+			if tc.annotations > 0 {
+				r.Annotations = metadataOf(tc.annotations)
+			}
+			assertErrors(t, ValidateRelease(r), tc.want...)
+		})
+	}
+}
+
+// The cap holds on every update, metadata-only ones included; a release stored over it (before the cap)
+// may shrink, or change otherwise, but not grow while over it.
+func TestValidateReleaseUpdateMetadataSize(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new int // bytes of annotations
+		newLabel bool
+		mode     bool // also change the spec's mode
+		want     []wantErr
+	}{
+		{name: "within the cap", old: 100, new: MaxMetadataBytes},
+		{name: "grows over the cap", old: 100, new: MaxMetadataBytes + 1, want: []wantErr{invalid("metadata.annotations")}},
+		{name: "grows at the cap", old: MaxMetadataBytes, new: MaxMetadataBytes + 1, want: []wantErr{invalid("metadata.annotations")}},
+		{name: "over the cap grows further", old: 100 << 10, new: 100<<10 + 1, want: []wantErr{invalid("metadata.annotations")}},
+		{name: "over the cap, a label added", old: 100 << 10, new: 100 << 10, newLabel: true, want: []wantErr{invalid("metadata.annotations")}},
+		{name: "over the cap shrinks but stays over", old: 100 << 10, new: 80 << 10},
+		{name: "over the cap shrinks under it", old: 100 << 10, new: 1 << 10},
+		{name: "over the cap, unchanged, spec mode changed", old: 100 << 10, new: 100 << 10, mode: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			oldR := validRelease(releases.ActionUpdate)
+			oldR.Annotations = metadataOf(tc.old)
+			newR := oldR.DeepCopy()
+			newR.Annotations = metadataOf(tc.new)
+			if tc.newLabel {
+				newR.Labels = map[string]string{"team": "web"}
+			}
+			if tc.mode {
+				newR.Spec.Strategy.Mode = releases.ModeAuto
+			}
+			assertErrors(t, ValidateReleaseUpdate(newR, oldR), tc.want...)
+		})
+	}
+}
+
 // --- status ---
 
 func validStatus() releases.ReleaseStatus {

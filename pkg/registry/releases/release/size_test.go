@@ -47,22 +47,19 @@ func TestLargestReleaseFitsInEtcd(t *testing.T) {
 			}}}},
 		},
 	}
-	// Metadata and spec filled up to their bound: annotations at their own limit, then labels.
-	r.Annotations = map[string]string{"a": long(250 << 10)}
-	r.Labels = map[string]string{}
-	label := 0
+	// Metadata and spec filled up to their bound: labels and annotations at their cap (in characters that
+	// JSON escapes), then finalizers, which a caller may also set.
+	r.Annotations = map[string]string{"a": strings.Repeat("<", validation.MaxMetadataBytes-1)}
 	for _, step := range []int{500, 50, 1} {
 		for {
+			n := len(r.Finalizers)
 			for i := 0; i < step; i++ {
-				r.Labels[fmt.Sprintf("k%06d", label+i)] = long(63)
+				r.Finalizers = append(r.Finalizers, fmt.Sprintf("example.com/f%06d%s", n+i, long(56)))
 			}
 			if len(validation.ValidateRelease(r)) > 0 {
-				for i := 0; i < step; i++ {
-					delete(r.Labels, fmt.Sprintf("k%06d", label+i))
-				}
+				r.Finalizers = r.Finalizers[:n]
 				break
 			}
-			label += step
 		}
 	}
 	require.Empty(t, validation.ValidateRelease(r))

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
@@ -411,6 +413,93 @@ func TestValidateUpdate(t *testing.T) {
 			assertHasError(t, errs, tc.typ, tc.field)
 		})
 	}
+}
+
+// annotationsOf returns one annotation of n bytes, key and value.
+func annotationsOf(n int) map[string]string {
+	return map[string]string{"note": strings.Repeat("x", n-len("note"))}
+}
+
+// Labels and annotations together are capped at validation.MaxMetadataBytes on create and on every update
+// of the main resource, metadata-only ones included (a 422 naming the field); a release stored over the cap
+// may shrink, or lose its finalizer, but not grow; status writes keep the metadata and are not held to it.
+func TestMetadataSizeCap(t *testing.T) {
+	s := NewStrategy(newScheme(t))
+	st := NewStatusStrategy(s)
+	ctx := nsContext("default")
+	const over = validation.MaxMetadataBytes + 1
+
+	assertInvalidOn := func(t *testing.T, err error, path string) {
+		t.Helper()
+		require.Error(t, err)
+		require.True(t, apierrors.IsInvalid(err), "want 422 Invalid, got %v", err)
+		status := err.(apierrors.APIStatus).Status()
+		require.NotNil(t, status.Details)
+		var fields []string
+		for _, c := range status.Details.Causes {
+			fields = append(fields, c.Field)
+		}
+		assert.Contains(t, fields, path)
+	}
+
+	t.Run("create at the cap", func(t *testing.T) {
+		r := validRelease()
+		r.Annotations = annotationsOf(validation.MaxMetadataBytes - len("team") - len("shop"))
+		rest.FillObjectMetaSystemFields(r)
+		require.NoError(t, rest.BeforeCreate(s, ctx, r))
+	})
+	t.Run("create over the cap", func(t *testing.T) {
+		r := validRelease()
+		r.Annotations = annotationsOf(over)
+		rest.FillObjectMetaSystemFields(r)
+		assertInvalidOn(t, rest.BeforeCreate(s, ctx, r), "metadata.annotations")
+	})
+	t.Run("metadata-only update over the cap", func(t *testing.T) {
+		old := storedRelease()
+		obj := old.DeepCopy()
+		obj.Annotations = annotationsOf(over)
+		assertInvalidOn(t, rest.BeforeUpdate(s, ctx, obj, old), "metadata.annotations")
+	})
+	t.Run("metadata-only update over the cap with labels", func(t *testing.T) {
+		old := storedRelease()
+		obj := old.DeepCopy()
+		for i := 0; i < validation.MaxMetadataBytes/60; i++ {
+			obj.Labels[fmt.Sprintf("k%05d", i)] = strings.Repeat("v", 63)
+		}
+		assertInvalidOn(t, rest.BeforeUpdate(s, ctx, obj, old), "metadata.labels")
+	})
+	t.Run("stored over the cap: shrinking passes", func(t *testing.T) {
+		old := storedRelease()
+		old.Annotations = annotationsOf(100 << 10)
+		obj := old.DeepCopy()
+		obj.Annotations = annotationsOf(90 << 10)
+		require.NoError(t, rest.BeforeUpdate(s, ctx, obj, old))
+	})
+	t.Run("stored over the cap: the finalizer removed and the mode changed", func(t *testing.T) {
+		old := storedRelease()
+		old.Annotations = annotationsOf(100 << 10)
+		old.Finalizers = []string{releases.CleanupFinalizer}
+		obj := old.DeepCopy()
+		obj.Finalizers = nil
+		obj.Spec.Strategy.Mode = releases.ModeAuto
+		require.NoError(t, rest.BeforeUpdate(s, ctx, obj, old))
+	})
+	t.Run("stored over the cap: growing is refused", func(t *testing.T) {
+		old := storedRelease()
+		old.Annotations = annotationsOf(100 << 10)
+		obj := old.DeepCopy()
+		obj.Labels["env"] = "prod"
+		assertInvalidOn(t, rest.BeforeUpdate(s, ctx, obj, old), "metadata.annotations")
+	})
+	t.Run("stored over the cap: status writes pass", func(t *testing.T) {
+		old := storedRelease()
+		old.Annotations = annotationsOf(100 << 10)
+		obj := old.DeepCopy()
+		obj.Annotations = annotationsOf(200 << 10) // discarded: a status write keeps the metadata
+		obj.Status.Batches[1].Phase = releases.BatchSmoked
+		require.NoError(t, rest.BeforeUpdate(st, ctx, obj, old))
+		assert.Equal(t, old.Annotations, obj.Annotations)
+	})
 }
 
 func TestStatusValidateUpdate(t *testing.T) {
