@@ -115,6 +115,10 @@ func NewOptions() *Options {
 	// kube-apiserver calls admission webhooks without credentials: the CloneSet resize webhook is reachable
 	// anonymously (see pkg/apiserver/resize: it only ever raises a partition to its release's floor).
 	o.Recommended.Authorization.AlwaysAllowPaths = append(o.Recommended.Authorization.AlwaysAllowPaths, resize.Path)
+	// Profiling is off unless --profiling: it serves /debug/pprof, PUT /debug/flags/v (a caller could raise
+	// the verbosity until client-go logs TokenReviews and the Secret with the CA key) and DELETE /metrics to
+	// whoever is authorized on those paths. --contention-profiling does nothing without it.
+	o.Recommended.Features.EnableProfiling = false
 	return o
 }
 
