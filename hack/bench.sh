@@ -14,9 +14,18 @@ up() {
         "${ROOT}/_output/bin/kubectl" --kubeconfig "${LOCAL}/kubeconfig" --request-timeout 5s \
             get --raw /apis/releases.triton.io/v1alpha1 >/dev/null 2>&1
 }
+# BENCH_PROFILE=1 reads triton-apiserver's /debug/pprof, which it serves only with --profiling (add
+# --contention-profiling to TRITON_APISERVER_FLAGS for blocking profiles).
+profiling() { grep -qxE -- '--profiling(=true)?' "${LOCAL}/triton-apiserver.args" 2>/dev/null; }
 if ! up; then
     echo "bench: no local control plane is up; bringing one up for this run" >&2
+    if [[ -n "${BENCH_PROFILE:-}" ]]; then
+        export TRITON_APISERVER_FLAGS="--profiling ${TRITON_APISERVER_FLAGS:-}"
+    fi
     "${ROOT}/hack/local-up.sh" --detach
     trap '"${ROOT}/hack/local-down.sh"' EXIT
+elif [[ -n "${BENCH_PROFILE:-}" ]] && ! profiling; then
+    echo "bench: BENCH_PROFILE is set but the running triton-apiserver has no --profiling: no profiles;" \
+        "bring the control plane up with TRITON_APISERVER_FLAGS=--profiling make up" >&2
 fi
 go test -tags bench -count=1 -timeout 90m -run TestBench -v ./test/bench/ "$@"
