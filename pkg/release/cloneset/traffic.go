@@ -155,6 +155,26 @@ func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[stri
 	return ready, nil
 }
 
+// BlueServing counts the blue pods of a switched blue/green release that an EndpointSlice still lists as
+// ready endpoints (plan.Observation.BlueServing). It reads the EndpointSlices only when that can matter:
+// the release is switched and no blue pod is Ready.
+func (d *Driver) BlueServing(ctx context.Context, r *releases.Release, pods []corev1.Pod, obs plan.Observation) (int32, error) {
+	if !plan.BlueOut(r) || obs.BlueReady > 0 || obs.Blue == 0 {
+		return 0, nil
+	}
+	endpoints, err := d.readyEndpoints(ctx, r.Namespace)
+	if err != nil {
+		return 0, err
+	}
+	var n int32
+	for _, p := range BluePods(r, pods) {
+		if p.Status.PodIP != "" && endpoints[p.Status.PodIP] {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // setGates sets the readiness gate of each pod (in or out); a pod already gone is skipped.
 func (d *Driver) setGates(ctx context.Context, pods []corev1.Pod, in bool, dryRun bool, what string) error {
 	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, i int) error {

@@ -337,6 +337,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	now := c.now()
 	obs := cloneset.ObservationOf(r, cs, pods)
+	if obs.BlueServing, err = c.driver.BlueServing(ctx, r, pods, obs); err != nil {
+		return 0, err
+	}
 	failing := cloneset.Failures(cloneset.ReleasePods(r, cs, pods))
 	before := r.Status.DeepCopy()
 	if r.DeletionTimestamp != nil && !plan.Finished(r.Status.Phase) {
@@ -347,6 +350,10 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	requeue := plan.Progress(r, obs, failing, now)
+	if obs.BlueServing > 0 && (requeue == 0 || requeue > time.Second) {
+		// No event of the release's comes when the endpointslice controller catches up: look again.
+		requeue = time.Second
+	}
 
 	// 1. The intent first: the Release's new state.
 	if !apiequality.Semantic.DeepEqual(original.Status, r.Status) {

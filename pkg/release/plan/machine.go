@@ -77,6 +77,10 @@ type Observation struct {
 	Updated, ContainersReady, Ready int32
 	// BlueGreen: the pods at the revision from before the release (blue), and Ready among them.
 	Blue, BlueReady int32
+	// BlueServing (BlueGreen, once switched): blue pods that an EndpointSlice still lists as ready
+	// endpoints. A pod that is no longer Ready still gets traffic until the endpointslice controller has
+	// caught up; kruise removes blue as soon as the release ends, so it ends only once this is 0.
+	BlueServing int32
 }
 
 // Needed is how many of a batch's pods must be up for it to move on. A batch's target counts pods

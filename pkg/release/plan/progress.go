@@ -20,7 +20,8 @@ const Resync = 5 * time.Second
 //     batch is Smoking, Smoked, Baking or Baked: a pod of a Baked batch that starts crashing must not be
 //     taken into the next one;
 //   - Smoking becomes Smoked once the batch's pods are updated and their containers ready (and its smoke
-//     time passed), Baking becomes Baked once they are Ready (blue/green: and no blue pod is);
+//     time passed), Baking becomes Baked once they are Ready (blue/green: and no blue pod is Ready or
+//     listed by an EndpointSlice as a ready endpoint);
 //   - a Smoked or Baked batch of an Auto release (blue/green: autoPromote, the scale-down delay) advances
 //     once its interval has passed;
 //   - a Smoking or Baking batch past strategy.progressDeadlineSeconds fails the release.
@@ -57,11 +58,16 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 			moved = obs.Updated >= needed && obs.ContainersReady >= needed && Smoked(r, now)
 		case releases.BatchBaking:
 			// Blue/green: the switch is Baked once green serves and no blue pod does.
-			moved = obs.Ready >= needed && (!BlueOut(r) || obs.BlueReady == 0) && Baked(r, now)
+			moved = obs.Ready >= needed && (!BlueOut(r) || !blueServes(obs)) && Baked(r, now)
 		case releases.BatchSmoked, releases.BatchBaked:
 			if at, ok := AutoAdvanceAt(r); ok {
 				if now.Before(&at) {
 					return at.Sub(now.Time) + 10*time.Millisecond
+				}
+				if b.Phase == releases.BatchBaked && BlueOut(r) && blueServes(obs) {
+					// The end lets kruise remove blue at once: not while a blue pod serves again (it came
+					// back into the endpoints during the scale-down delay). Follow takes it out again.
+					return time.Second
 				}
 				moved = Advance(r, now)
 			}
@@ -86,6 +92,10 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 		return 0
 	}
 }
+
+// blueServes reports whether a blue pod may still get traffic: Ready, or still a ready endpoint of a
+// Service.
+func blueServes(obs Observation) bool { return obs.BlueReady > 0 || obs.BlueServing > 0 }
 
 // FailingSummary names at most three failing pods, and how many more there are.
 func FailingSummary(failing []string) string {

@@ -121,6 +121,20 @@ func TestProgress(t *testing.T) {
 		{name: "blue/green: the switch is Baked once no blue pod is Ready; blue goes after its delay", release: blueGreenSwitch,
 			obs:   plan.Observation{Replicas: 8, Desired: 8, Updated: 4, ContainersReady: 4, Ready: 4, Blue: 4},
 			phase: releases.ReleaseProgressing, batch: 2, batchPhase: releases.BatchBaked, requeue: 30*time.Second + 10*time.Millisecond},
+		{name: "blue/green: the switch is not Baked while an EndpointSlice still lists a blue pod as ready",
+			release: blueGreenSwitch,
+			obs:     plan.Observation{Replicas: 8, Desired: 8, Updated: 4, ContainersReady: 4, Ready: 4, Blue: 4, BlueServing: 1},
+			phase:   releases.ReleaseProgressing, batch: 2, batchPhase: releases.BatchBaking},
+		{name: "blue/green: blue is not removed after its delay while a blue pod serves again",
+			release: func(t *testing.T) *releases.Release { return driveTo(t, blueGreen(false), 2, releases.BatchBaked) },
+			obs:     plan.Observation{Replicas: 8, Desired: 8, Updated: 4, ContainersReady: 4, Ready: 4, Blue: 4, BlueServing: 1},
+			now:     func(r *releases.Release) metav1.Time { return bakedAt(r, time.Hour) },
+			phase:   releases.ReleaseProgressing, batch: 2, batchPhase: releases.BatchBaked, requeue: time.Second},
+		{name: "blue/green: blue is removed after its delay once no blue pod serves",
+			release: func(t *testing.T) *releases.Release { return driveTo(t, blueGreen(false), 2, releases.BatchBaked) },
+			obs:     plan.Observation{Replicas: 8, Desired: 8, Updated: 4, ContainersReady: 4, Ready: 4, Blue: 4},
+			now:     func(r *releases.Release) metav1.Time { return bakedAt(r, time.Hour) },
+			phase:   releases.ReleaseSucceeded, batch: 2, batchPhase: releases.BatchBaked},
 		{name: "a paused release does not move", release: func(t *testing.T) *releases.Release {
 			r := driveTo(t, newRelease(tutorial()), 1, releases.BatchSmoking)
 			_, err := plan.Act(r, plan.VerbPause, nil, up(0), "alice", clock(r))
