@@ -77,6 +77,26 @@ func (g *Guard) CheckVerb(ctx context.Context, verb, namespace, name string) err
 	return ForbiddenVerb(u, verb, namespace, name, reason)
 }
 
+// CheckDelete answers whether the request's caller may delete a release of CloneSet name in namespace
+// that has not finished: a delete cancels it, which moves the CloneSet. Whoever may update the CloneSet
+// may cancel; whoever may delete the CloneSet may do worse than cancel, so both may. That covers the
+// built-in controllers that delete on a real cluster, each under its own bootstrap role: the namespace
+// controller (delete on everything, update on nothing) and the garbage collector. The refusal names
+// both permissions.
+func (g *Guard) CheckDelete(ctx context.Context, namespace, name string) error {
+	err := g.CheckVerb(ctx, "update", namespace, name)
+	if err == nil || !apierrors.IsForbidden(err) {
+		return err
+	}
+	if g.CheckVerb(ctx, "delete", namespace, name) == nil {
+		return nil
+	}
+	u, _ := genericapirequest.UserFrom(ctx)
+	return apierrors.NewForbidden(CloneSets, name, fmt.Errorf(
+		"User %q cannot update resource %q in API group %q in the namespace %q, nor delete it: deleting a release that has not finished cancels it (and so does an owner reference or finalizer that leads to its deletion), so its caller must be allowed to update or delete the CloneSet itself",
+		u.GetName(), CloneSets.Resource, CloneSets.Group, namespace))
+}
+
 // Attributes is the permission a caller needs to move a CloneSet: update on it.
 func Attributes(u user.Info, namespace, name string) authorizer.AttributesRecord {
 	return authorizer.AttributesRecord{

@@ -123,3 +123,53 @@ func TestGuardAsksForCreateWithoutAName(t *testing.T) {
 	assert.Equal(t, "", authz.asked[0].GetName())
 	assert.Equal(t, "shop", authz.asked[0].GetNamespace())
 }
+
+// verbs allows exactly the verbs it holds, on any CloneSet.
+type verbs map[string]bool
+
+func (v verbs) authorizer(asked *[]string) authorizer.Authorizer {
+	return authorizer.AuthorizerFunc(func(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
+		*asked = append(*asked, a.GetVerb())
+		if v[a.GetVerb()] {
+			return authorizer.DecisionAllow, "", nil
+		}
+		return authorizer.DecisionNoOpinion, "", nil
+	})
+}
+
+// Deleting an unfinished release cancels it: allowed to whoever may update the CloneSet, and to whoever
+// may delete it (the namespace controller's bootstrap role has delete and no update).
+func TestCheckDeleteAllowsUpdateOrDeleteOfTheCloneSet(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		holds   verbs
+		allowed bool
+	}{
+		{"update", verbs{"update": true}, true},
+		{"delete only, as the namespace controller", verbs{"delete": true, "deletecollection": true}, true},
+		{"patch and get only", verbs{"patch": true, "get": true}, false},
+		{"nothing", verbs{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []string
+			g, err := NewGuard(tc.holds.authorizer(&asked), &cloneset.Driver{})
+			require.NoError(t, err)
+			err = g.CheckDelete(genericapirequest.WithUser(context.Background(), alice), "shop", "web")
+			if tc.allowed {
+				assert.NoError(t, err)
+				return
+			}
+			require.True(t, apierrors.IsForbidden(err), "%v", err)
+			assert.Contains(t, err.Error(), `User "alice" cannot update resource "clonesets" in API group "apps.kruise.io" in the namespace "shop", nor delete it`)
+			assert.Equal(t, []string{"update", "delete"}, asked)
+		})
+	}
+}
+
+// A permission that cannot be checked is a 503, never an allow.
+func TestCheckDeleteFailsClosed(t *testing.T) {
+	g, err := NewGuard((&recorder{decision: authorizer.DecisionNoOpinion, err: errors.New("webhook down")}).authorizer(), &cloneset.Driver{})
+	require.NoError(t, err)
+	err = g.CheckDelete(genericapirequest.WithUser(context.Background(), alice), "shop", "web")
+	assert.True(t, apierrors.IsServiceUnavailable(err), "%v", err)
+}

@@ -84,6 +84,7 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 	updateValidation = guardChange(r.guard, updateValidation, func(n, o *releases.Release) bool {
 		return !apiequality.Semantic.DeepEqual(n.Spec, o.Spec)
 	})
+	updateValidation = r.guardDeletionDoors(updateValidation)
 	updateValidation = keepFinalizer(updateValidation)
 	return r.Store.Update(ctx, name, objInfo, createValidation, updateValidation, forceAllowCreate, options)
 }
@@ -123,12 +124,34 @@ func (r *REST) guardDelete(next rest.ValidateObjectFunc) rest.ValidateObjectFunc
 	return func(ctx context.Context, obj runtime.Object) error {
 		rel := obj.(*releases.Release)
 		if !plan.Finished(rel.Status.Phase) && rel.DeletionTimestamp == nil {
-			if err := r.guard.Check(ctx, rel.Namespace, rel.Spec.CloneSetName); err != nil {
+			if err := r.guard.CheckDelete(ctx, rel.Namespace, rel.Spec.CloneSetName); err != nil {
 				return err
 			}
 		}
 		if next != nil {
 			return next(ctx, obj)
+		}
+		return nil
+	}
+}
+
+// guardDeletionDoors asks what a delete needs of a caller who changes the owner references or the
+// finalizers of a release that has not finished: an owner reference to an owner that does not exist (or
+// one the caller deletes) makes the garbage collector delete the release, which cancels it, and a
+// finalizer decides when a deletion ends. Neither may be a way round the delete's own check. The server's
+// own writes (its finalizer) are its own.
+func (r *REST) guardDeletionDoors(next rest.ValidateObjectUpdateFunc) rest.ValidateObjectUpdateFunc {
+	return func(ctx context.Context, obj, old runtime.Object) error {
+		n, o := obj.(*releases.Release), old.(*releases.Release)
+		if !plan.Finished(o.Status.Phase) && !requestFromServer(ctx) &&
+			(!apiequality.Semantic.DeepEqual(n.OwnerReferences, o.OwnerReferences) ||
+				!apiequality.Semantic.DeepEqual(n.Finalizers, o.Finalizers)) {
+			if err := r.guard.CheckDelete(ctx, o.Namespace, o.Spec.CloneSetName); err != nil {
+				return err
+			}
+		}
+		if next != nil {
+			return next(ctx, obj, old)
 		}
 		return nil
 	}

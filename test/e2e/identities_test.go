@@ -1,0 +1,127 @@
+//go:build e2e
+
+package e2e
+
+// The built-in controllers of a real cluster act under their own service accounts and bootstrap roles
+// (kube-controller-manager --use-service-account-credentials, as the test bed runs it), and a tenant may
+// hold the release verbs without any right on the CloneSet. These tests act as those identities.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+)
+
+// controllerIdentity is how kube-controller-manager's controller named sa is seen by every server when it
+// runs with --use-service-account-credentials.
+func controllerIdentity(sa string) rest.ImpersonationConfig {
+	return rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:kube-system:" + sa,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
+	}
+}
+
+// as is the admin's view of the control plane impersonating who.
+func as(t *testing.T, admin *cluster, who rest.ImpersonationConfig) *cluster {
+	t.Helper()
+	config := rest.CopyConfig(admin.config)
+	config.Impersonate = who
+	return &cluster{
+		kubeconfig: admin.kubeconfig,
+		config:     config,
+		kube:       kubernetes.NewForConfigOrDie(config),
+		releases:   versioned.NewForConfigOrDie(config),
+		kruise:     kruiseclient.NewForConfigOrDie(config),
+	}
+}
+
+// The namespace controller may delete anything and update nothing. Its delete of every release in a
+// namespace (a deletecollection, as it sends) goes through, cancels the unfinished ones and lets the
+// CloneSet go.
+func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+
+	deleter := as(t, admin, controllerIdentity("namespace-controller"))
+	// The identity really is this narrow: it may not update the CloneSet.
+	_, err := deleter.kruise.AppsV1alpha1().CloneSets(ns).Update(ctx, getCloneSet(t, ctx, admin, ns), metav1.UpdateOptions{})
+	require.True(t, apierrors.IsForbidden(err), "the namespace controller updated a CloneSet: %v", err)
+
+	require.NoError(t, deleter.releases.ReleasesV1alpha1().Releases(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+	waitUntil(t, ctx, "the release to be gone", func(ctx context.Context) (struct{}, bool, string) {
+		list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return struct{}{}, false, err.Error()
+		}
+		return struct{}{}, len(list.Items) == 0, fmt.Sprintf("%d releases", len(list.Items))
+	}, every(250*time.Millisecond), within(60*time.Second))
+	cs := waitReleased(t, ctx, admin, ns)
+	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "a deleted release is canceled: the CloneSet's template is back")
+}
+
+// An operator without CloneSet rights may not cancel or delete a running release, so may not do it
+// through the garbage collector either: changing the release's owner references or finalizers needs what
+// a delete needs. An owner reference set by someone who may (here the admin) works as Kubernetes users
+// expect: the garbage collector, under its own role, deletes the release with its owner, which cancels it.
+func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
+	admin := connect(t, "admin")
+	alice := connect(t, "alice")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	rel := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
+
+	releases := alice.releases.ReleasesV1alpha1().Releases(ns)
+	dangling := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"gone","uid":"%s"}]}}`,
+		"00000000-0000-0000-0000-000000000001")
+	for what, patch := range map[string]string{
+		"a dangling owner reference": dangling,
+		"a finalizer":                `{"metadata":{"finalizers":["releases.triton.io/cloneset-cleanup","example.com/hold"]}}`,
+	} {
+		_, err := releases.Patch(ctx, rel.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		if assert.True(t, apierrors.IsForbidden(err), "%s: want 403, got %v", what, err) {
+			assert.Contains(t, err.Error(), `User "alice" cannot update resource "clonesets" in API group "apps.kruise.io" in the namespace "`+ns+`", nor delete it`, what)
+		}
+	}
+	// Metadata the garbage collector does not act on stays hers to change.
+	_, err := releases.Patch(ctx, rel.Name, types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"shop"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+
+	got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, got.OwnerReferences)
+	assert.Equal(t, []string{"releases.triton.io/cloneset-cleanup"}, got.Finalizers)
+	assert.Equal(t, v1alpha1.ReleaseProgressing, got.Status.Phase)
+
+	// The admin ties the release to a ConfigMap and deletes it: the garbage collector deletes the release.
+	owner, err := admin.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pipeline-run"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Patch(ctx, rel.Name, types.MergePatchType, []byte(fmt.Sprintf(
+		`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"pipeline-run","uid":"%s"}]}}`, owner.UID)), metav1.PatchOptions{})
+	require.NoError(t, err)
+	require.NoError(t, admin.kube.CoreV1().ConfigMaps(ns).Delete(ctx, owner.Name, metav1.DeleteOptions{}))
+	waitUntil(t, ctx, "the garbage collector to delete the release", func(ctx context.Context) (struct{}, bool, string) {
+		_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
+		return struct{}{}, apierrors.IsNotFound(err), fmt.Sprint(err)
+	}, every(250*time.Millisecond), within(90*time.Second))
+	cs := waitReleased(t, ctx, admin, ns)
+	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
+}
