@@ -125,20 +125,27 @@ cert front-proxy-client front-proxy-ca front-proxy-client "extendedKeyUsage=clie
 openssl genrsa -out "${PKI}/service-account.key" 2048 2>/dev/null
 openssl rsa -in "${PKI}/service-account.key" -pubout -out "${PKI}/service-account.pub" 2>/dev/null
 
-# Static users: admin (system:masters), alice and bob (no roles), and triton-apiserver's service account.
+# Static users: admin (system:masters), alice and bob (no roles), triton-apiserver's service account, and
+# kube-controller-manager and kube-scheduler under the names their bootstrap roles are bound to (as kubeadm
+# gives them client certificates): neither is in system:masters.
 token() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ADMIN_TOKEN=$(token)
 ALICE_TOKEN=$(token)
 BOB_TOKEN=$(token)
 TRITON_TOKEN=$(token)
 KRUISE_TOKEN=$(token)
+CONTROLLER_MANAGER_TOKEN=$(token)
+SCHEDULER_TOKEN=$(token)
 cat >"${PKI}/tokens.csv" <<EOF
 ${ADMIN_TOKEN},admin,admin,system:masters
 ${ALICE_TOKEN},alice,alice
 ${BOB_TOKEN},bob,bob
 ${TRITON_TOKEN},system:serviceaccount:triton-system:triton-apiserver,triton-apiserver,"system:serviceaccounts,system:serviceaccounts:triton-system"
 ${KRUISE_TOKEN},kruise-manager,kruise-manager,system:masters
+${CONTROLLER_MANAGER_TOKEN},system:kube-controller-manager,kube-controller-manager
+${SCHEDULER_TOKEN},system:kube-scheduler,kube-scheduler
 EOF
+chmod 600 "${PKI}/tokens.csv"
 
 kubeconfig() { # file user token
     cat >"$1" <<EOF
@@ -167,6 +174,8 @@ kubeconfig "${LOCAL}/alice.kubeconfig" alice "${ALICE_TOKEN}"
 kubeconfig "${LOCAL}/bob.kubeconfig" bob "${BOB_TOKEN}"
 kubeconfig "${LOCAL}/triton-apiserver.kubeconfig" triton-apiserver "${TRITON_TOKEN}"
 kubeconfig "${LOCAL}/kruise-manager.kubeconfig" kruise-manager "${KRUISE_TOKEN}"
+kubeconfig "${LOCAL}/kube-controller-manager.kubeconfig" system:kube-controller-manager "${CONTROLLER_MANAGER_TOKEN}"
+kubeconfig "${LOCAL}/kube-scheduler.kubeconfig" system:kube-scheduler "${SCHEDULER_TOKEN}"
 
 # ---------------------------------------------------------------------------------------------------
 # etcd, kube-apiserver, kube-scheduler, kube-controller-manager.
@@ -206,8 +215,8 @@ start kube-apiserver "${BIN}/kube-apiserver" \
 wait_for kube-apiserver 120 ${KUBECTL} get --raw /readyz
 
 start kube-scheduler "${BIN}/kube-scheduler" \
-    --kubeconfig "${LOCAL}/kubeconfig" --authentication-kubeconfig "${LOCAL}/kubeconfig" \
-    --authorization-kubeconfig "${LOCAL}/kubeconfig" \
+    --kubeconfig "${LOCAL}/kube-scheduler.kubeconfig" --authentication-kubeconfig "${LOCAL}/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig "${LOCAL}/kube-scheduler.kubeconfig" \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port "${SCHEDULER_PORT}"
 wait_for kube-scheduler 60 healthy "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
 
@@ -218,9 +227,15 @@ wait_for kube-scheduler 60 healthy "https://127.0.0.1:${SCHEDULER_PORT}/healthz"
 # downscale window for tests). The garbage collector and namespace deletion discover every API,
 # releases.triton.io included: while that APIService is unavailable a namespace deletion waits. Nodes,
 # service accounts and tokens stay untouched.
+# As kubeadm, EKS, GKE and AKS run it: its own identity (system:kube-controller-manager, not
+# system:masters) and --use-service-account-credentials, so each controller acts as its own service account
+# in kube-system (namespace-controller, generic-garbage-collector, ...) under its bootstrap role, with tokens
+# it asks for through the TokenRequest API.
 start kube-controller-manager "${BIN}/kube-controller-manager" \
-    --kubeconfig "${LOCAL}/kubeconfig" --authentication-kubeconfig "${LOCAL}/kubeconfig" \
-    --authorization-kubeconfig "${LOCAL}/kubeconfig" \
+    --kubeconfig "${LOCAL}/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig "${LOCAL}/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig "${LOCAL}/kube-controller-manager.kubeconfig" \
+    --use-service-account-credentials \
     --controllers clusterrole-aggregation-controller,garbage-collector-controller,namespace-controller,endpointslice-controller,horizontal-pod-autoscaler-controller \
     --horizontal-pod-autoscaler-sync-period 5s --horizontal-pod-autoscaler-downscale-stabilization 10s \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port "${CONTROLLER_MANAGER_PORT}"
