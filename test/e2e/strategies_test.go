@@ -65,10 +65,10 @@ func TestNextToABatchAndPromoteFully(t *testing.T) {
 	var skips []string
 	for _, h := range r.Status.History {
 		if h.Action == plan.ActionSkip {
-			skips = append(skips, fmt.Sprintf("%d by %s: %s", h.FromBatch, h.User, h.Reason))
+			skips = append(skips, fmt.Sprintf("%d-%d by %s: %s", h.FromBatch, h.ToBatch, h.User, h.Reason))
 		}
 	}
-	assert.Equal(t, []string{"1 by admin: canary is fine", "2 by admin: canary is fine"}, skips)
+	assert.Equal(t, []string{"1-2 by admin: canary is fine"}, skips, "one entry for the batches skipped by one call")
 	assert.False(t, r.Status.Promoted)
 
 	// The plugin promotes it fully: straight to batch 6, and on to Succeeded without another call.

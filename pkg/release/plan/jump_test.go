@@ -53,13 +53,12 @@ func TestNextToBatchSkipsTheBatchesBetween(t *testing.T) {
 	assert.Equal(t, intstr.FromInt32(7), *in.MaxUnavailable)
 
 	added := r.Status.History[history:]
-	require.Len(t, added, 3, "one entry per skipped batch, then the next")
-	assert.Equal(t, releases.ReleaseHistoryEntry{Action: "skip", User: "alice", Time: at(5000), FromBatch: 1, ToBatch: 1,
+	require.Len(t, added, 2, "one entry for the batches skipped, then the next")
+	assert.Equal(t, releases.ReleaseHistoryEntry{Action: "skip", User: "alice", Time: at(5000), FromBatch: 1, ToBatch: 2,
 		FromPhase: "Progressing/Smoked", ToPhase: "Progressing/Skipped", Reason: req.Reason}, added[0])
-	assert.Equal(t, releases.ReleaseHistoryEntry{Action: "skip", User: "alice", Time: at(5000), FromBatch: 2, ToBatch: 2,
-		FromPhase: "Progressing/Pending", ToPhase: "Progressing/Skipped", Reason: req.Reason}, added[1])
 	assert.Equal(t, releases.ReleaseHistoryEntry{Action: "next", User: "alice", Time: at(5000), FromBatch: 1, ToBatch: 3,
-		FromPhase: "Progressing/Smoked", ToPhase: "Progressing/Smoking", Reason: req.Reason}, added[2])
+		FromPhase: "Progressing/Smoked", ToPhase: "Progressing/Smoking", Reason: req.Reason}, added[1])
+	assert.Equal(t, "batches 1-2: Progressing/Smoked -> Progressing/Skipped by alice: canary looks good, go to 70%", plan.Describe(added[0]))
 
 	// Batch 3 is not the canary: pulled in as soon as it is Smoked; Baked, it waits for `next` (Manual).
 	require.True(t, plan.Smoked(r, at(5010)))
@@ -82,6 +81,8 @@ func TestNextToBatchKeepsBakedBatchesBaked(t *testing.T) {
 	require.Len(t, added, 2)
 	assert.Equal(t, "skip", added[0].Action)
 	assert.Equal(t, int32(3), added[0].FromBatch)
+	assert.Equal(t, int32(3), added[0].ToBatch, "batch 3 alone was skipped")
+	assert.Equal(t, "batch 3: Progressing/Pending -> Progressing/Skipped by alice", plan.Describe(added[0]))
 	assert.Equal(t, "next", added[1].Action)
 	assert.Equal(t, int32(2), added[1].FromBatch)
 	assert.Equal(t, int32(4), added[1].ToBatch)

@@ -244,6 +244,10 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 	if to <= s.CurrentBatch {
 		return refuse("the release is at batch %d already: toBatch must be a later batch (plain `next` moves this one on)", s.CurrentBatch)
 	}
+	// One entry for the batches skipped, however many: a jump over 200 batches must not push the start
+	// of the release and its first approval out of the history. They are consecutive: those before the
+	// current batch are done, and only the current one may be Baked.
+	var skip *releases.ReleaseHistoryEntry
 	for i := s.CurrentBatch; i < to; i++ {
 		b := &s.Batches[i-1]
 		if b.Phase == releases.BatchBaked {
@@ -251,10 +255,14 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 		}
 		from := string(s.Phase) + "/" + string(b.Phase)
 		b.Phase = releases.BatchSkipped
-		appendHistory(r, releases.ReleaseHistoryEntry{
-			Action: ActionSkip, User: historyUser(user), Time: now, FromBatch: i, ToBatch: i,
-			FromPhase: from, ToPhase: string(s.Phase) + "/" + string(b.Phase), Reason: reason,
-		})
+		if skip == nil {
+			skip = &releases.ReleaseHistoryEntry{Action: ActionSkip, User: historyUser(user), Time: now,
+				FromBatch: i, FromPhase: from, Reason: reason}
+		}
+		skip.ToBatch, skip.ToPhase = i, string(s.Phase)+"/"+string(b.Phase)
+	}
+	if skip != nil {
+		appendHistory(r, *skip)
 	}
 	s.CurrentBatch = to
 	startBatch(&s.Batches[to-1], now)
@@ -264,7 +272,9 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 	return nil
 }
 
-// ActionSkip is the history action of a batch a caller skipped with `next` and toBatch.
+// ActionSkip is the history action of the batches a caller skipped with `next` and toBatch: one entry per
+// call, FromBatch the first batch skipped and ToBatch the last (equal when one was), FromPhase the first
+// one's phase before, ToPhase Skipped.
 const ActionSkip = "skip"
 
 func pause(r *releases.Release, obs Observation) (bool, error) {
@@ -517,12 +527,108 @@ func record(r *releases.Release, action, user, reason string, before state, now 
 	SetConditions(r, now)
 }
 
-// appendHistory appends an entry, keeping the newest HistoryLimit.
+// appendHistory appends an entry, keeping at most HistoryLimit (trimHistory).
 func appendHistory(r *releases.Release, h releases.ReleaseHistoryEntry) {
-	r.Status.History = append(r.Status.History, h)
-	if n := len(r.Status.History); n > HistoryLimit {
-		r.Status.History = append([]releases.ReleaseHistoryEntry(nil), r.Status.History[n-HistoryLimit:]...)
+	r.Status.History = trimHistory(append(r.Status.History, h))
+}
+
+// ActionDropped is the history action of an entry that stands for entries dropped to keep the history
+// within HistoryLimit, where they were: its Reason starts with how many ("14 entries dropped ..."),
+// FromBatch and FromPhase are the first dropped entry's, ToBatch, ToPhase and Time the last one's. Its
+// user is the controller's.
+const ActionDropped = "dropped"
+
+// historyHead is how many of the first entries the history always keeps: the start of the release.
+const historyHead = 2
+
+// trimHistory keeps a history within HistoryLimit entries. It always keeps its first historyHead entries
+// (the start of the release), the first entry a caller made (its first approval, usually the first
+// `next`), and its newest entry; of the others, the oldest go first. Each run of consecutive entries
+// dropped becomes one ActionDropped entry, which takes a place of its own and counts them, so that a
+// reader sees where entries are missing (an entry alone between two kept ones stays: a marker would take
+// its place and save nothing). The result does not share its array with h.
+func trimHistory(h []releases.ReleaseHistoryEntry) []releases.ReleaseHistoryEntry {
+	if len(h) <= HistoryLimit {
+		return h
 	}
+	out := append([]releases.ReleaseHistoryEntry(nil), h...)
+	for len(out) > HistoryLimit {
+		var ok bool
+		if out, ok = dropOldest(out); !ok {
+			// Nothing left to fold (cannot happen with HistoryLimit above 7): keep the newest.
+			return append([]releases.ReleaseHistoryEntry(nil), out[len(out)-HistoryLimit:]...)
+		}
+	}
+	return out
+}
+
+// dropOldest shortens h by one entry, dropping the oldest entry it may: into the ActionDropped entry
+// before or after it, or with the entry after it into a new ActionDropped entry. It reports false when
+// no entry may go.
+func dropOldest(h []releases.ReleaseHistoryEntry) ([]releases.ReleaseHistoryEntry, bool) {
+	firstCaller := -1
+	for i := range h {
+		if h[i].User != ControllerUser && h[i].User != "" && !isDropped(h[i]) {
+			firstCaller = i
+			break
+		}
+	}
+	droppable := func(i int) bool {
+		return i >= historyHead && i < len(h)-1 && i != firstCaller && !isDropped(h[i])
+	}
+	remove := func(i int) []releases.ReleaseHistoryEntry { return append(h[:i], h[i+1:]...) }
+	for i := historyHead; i < len(h)-1; i++ {
+		if !droppable(i) {
+			continue
+		}
+		switch {
+		case isDropped(h[i-1]):
+			h[i-1] = foldDropped(h[i-1], h[i])
+			return remove(i), true
+		case isDropped(h[i+1]):
+			m := h[i+1]
+			m.Reason = droppedReason(droppedEntries(m) + 1)
+			m.FromBatch, m.FromPhase = h[i].FromBatch, h[i].FromPhase
+			h[i+1] = m
+			return remove(i), true
+		case droppable(i + 1):
+			m := releases.ReleaseHistoryEntry{Action: ActionDropped, User: ControllerUser, FromBatch: h[i].FromBatch,
+				FromPhase: h[i].FromPhase, Reason: droppedReason(1)}
+			h[i] = foldDropped(m, h[i+1])
+			return remove(i + 1), true
+		}
+	}
+	return h, false
+}
+
+func isDropped(h releases.ReleaseHistoryEntry) bool {
+	return h.Action == ActionDropped && h.User == ControllerUser
+}
+
+// foldDropped counts one more entry, e, dropped right after those that m stands for.
+func foldDropped(m, e releases.ReleaseHistoryEntry) releases.ReleaseHistoryEntry {
+	m.Reason = droppedReason(droppedEntries(m) + 1)
+	m.ToBatch, m.ToPhase, m.Time = e.ToBatch, e.ToPhase, e.Time
+	return m
+}
+
+func droppedReason(n int) string {
+	if n == 1 {
+		return "1 entry dropped here: the history keeps its first entries and its newest"
+	}
+	return fmt.Sprintf("%d entries dropped here: the history keeps its first entries and its newest", n)
+}
+
+// droppedEntries is how many entries an ActionDropped entry stands for; 0 for any other entry.
+func droppedEntries(h releases.ReleaseHistoryEntry) int {
+	if !isDropped(h) {
+		return 0
+	}
+	n := 0
+	if _, err := fmt.Sscanf(h.Reason, "%d", &n); err != nil || n < 1 {
+		return 1
+	}
+	return n
 }
 
 // historyUser is the user a history entry names: the controller's for what the controller does, and no
@@ -650,9 +756,12 @@ func lastReason(s *releases.ReleaseStatus, action string) string {
 }
 
 // Describe says what a history entry did, for an Event: "batch 2: Progressing/Baked -> Progressing/Smoking
-// by alice: canary looks good".
+// by alice: canary looks good"; batches skipped in one call: "batches 2-5: ...".
 func Describe(h releases.ReleaseHistoryEntry) string {
 	message := fmt.Sprintf("batch %d: %s -> %s", h.ToBatch, h.FromPhase, h.ToPhase)
+	if h.Action == ActionSkip && h.FromBatch > 0 && h.FromBatch < h.ToBatch {
+		message = fmt.Sprintf("batches %d-%d: %s -> %s", h.FromBatch, h.ToBatch, h.FromPhase, h.ToPhase)
+	}
 	if h.User != "" && h.User != ControllerUser {
 		message += " by " + h.User
 	}

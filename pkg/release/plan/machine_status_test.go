@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,13 +28,26 @@ func TestHistoryIsCapped(t *testing.T) {
 	}
 	require.Len(t, all, 81)
 	require.Len(t, r.Status.History, plan.HistoryLimit)
-	assert.Equal(t, all[len(all)-plan.HistoryLimit:], r.Status.History, "the newest entries are kept, oldest first")
+	// The first two entries (the start, and bob's first pause, his first call), then one entry standing
+	// for the 32 dropped, then the newest 47, oldest first.
+	assert.Equal(t, all[:2], r.Status.History[:2], "the first entries are kept")
+	dropped := r.Status.History[2]
+	assert.Equal(t, plan.ActionDropped, dropped.Action)
+	assert.Equal(t, plan.ControllerUser, dropped.User)
+	assert.True(t, strings.HasPrefix(dropped.Reason, "32 entries dropped"), dropped.Reason)
+	assert.Equal(t, all[2].FromPhase, dropped.FromPhase, "from where the first dropped entry was")
+	assert.Equal(t, all[33].ToPhase, dropped.ToPhase, "to where the last dropped entry left it")
+	assert.Equal(t, all[33].Time, dropped.Time)
+	assert.Equal(t, all[len(all)-47:], r.Status.History[3:], "the newest entries are kept, oldest first")
+	assert.Equal(t, "pause 1", r.Status.History[1].Reason)
 	assert.Equal(t, "resume 40", r.Status.History[plan.HistoryLimit-1].Reason)
-	assert.Equal(t, "pause 16", r.Status.History[0].Reason)
 
-	// Still capped as it goes on.
+	// Still capped as it goes on, the first entries still kept, the dropped ones counted in one entry.
 	finish(t, r)
 	assert.Len(t, r.Status.History, plan.HistoryLimit)
+	assert.Equal(t, all[:2], r.Status.History[:2])
+	assert.Equal(t, plan.ActionDropped, r.Status.History[2].Action)
+	assert.NotEqual(t, plan.ActionDropped, r.Status.History[3].Action)
 	assert.Equal(t, "baked", r.Status.History[plan.HistoryLimit-1].Action)
 }
 
