@@ -141,7 +141,7 @@ ${ADMIN_TOKEN},admin,admin,system:masters
 ${ALICE_TOKEN},alice,alice
 ${BOB_TOKEN},bob,bob
 ${TRITON_TOKEN},system:serviceaccount:triton-system:triton-apiserver,triton-apiserver,"system:serviceaccounts,system:serviceaccounts:triton-system"
-${KRUISE_TOKEN},kruise-manager,kruise-manager,system:masters
+${KRUISE_TOKEN},system:serviceaccount:kruise-system:kruise-manager,kruise-manager,"system:masters,system:serviceaccounts,system:serviceaccounts:kruise-system"
 ${CONTROLLER_MANAGER_TOKEN},system:kube-controller-manager,kube-controller-manager
 ${SCHEDULER_TOKEN},system:kube-scheduler,kube-scheduler
 EOF
@@ -309,7 +309,7 @@ wait_for kruise-manager 180 healthy "http://127.0.0.1:${KRUISE_HEALTH_PORT}/read
 # needs it: the server runs as a process,
 # and its Service is an ExternalName for localhost on the APIService's port.
 
-for f in namespace serviceaccount rbac roles pull-in-gate; do
+for f in namespace serviceaccount rbac roles pull-in-gate cloneset-pods; do
     ${KUBECTL} apply -f "${ROOT}/artifacts/deploy/${f}.yaml" >/dev/null || fail kube-apiserver "applying artifacts/deploy/${f}.yaml"
 done
 ${KUBECTL} apply -f - >/dev/null <<EOF

@@ -125,3 +125,62 @@ func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 	cs := waitReleased(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 }
+
+// A user who may only create pods (the built-in edit role: no right on the CloneSet, none to cancel) cannot
+// make a pod that claims the CloneSet as its controller, by a create or by an update, so cannot fail a
+// release (or fake a batch's health) with a pod the CloneSet never made: the policy
+// artifacts/deploy/cloneset-pods.yaml leaves that to OpenKruise.
+func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
+	admin := connect(t, "admin")
+	alice := connect(t, "alice")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	rel := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	grant(t, ctx, admin, ns, "alice", []string{"edit"}, false)
+	waitAllowed(t, ctx, admin, "alice", nil, ns, "create", "", "pods")
+
+	cs, err := alice.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	yes := true
+	claim := []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: cs.Name, UID: cs.UID, Controller: &yes}}
+	forged := func(name string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+				"app": "nginx", "controller-revision-hash": rel.Status.CloneSet.UpdateRevision}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:crashloop"}}},
+		}
+	}
+	pod := forged("forged")
+	pod.OwnerReferences = claim
+	_, err = alice.kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if assert.True(t, apierrors.IsForbidden(err), "a forged controller reference: want 403, got %v", err) {
+		assert.Contains(t, err.Error(), "only OpenKruise (kruise-manager) may create a pod controlled by a CloneSet")
+	}
+	// A pod with no controller that the CloneSet's selector matches: kruise would adopt it.
+	_, err = alice.kube.CoreV1().Pods(ns).Create(ctx, forged("orphan"), metav1.CreateOptions{})
+	if assert.True(t, apierrors.IsForbidden(err), "an orphan the CloneSet would adopt: want 403, got %v", err) {
+		assert.Contains(t, err.Error(), "would be adopted by it")
+	}
+	// Made as a pod of another app, then claimed.
+	other := forged("adopted")
+	other.Labels["app"] = "other"
+	plain, err := alice.kube.CoreV1().Pods(ns).Create(ctx, other, metav1.CreateOptions{})
+	require.NoError(t, err)
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"apps.kruise.io/v1alpha1","kind":"CloneSet","name":%q,"uid":%q,"controller":true}]}}`,
+		cs.Name, cs.UID)
+	_, err = alice.kube.CoreV1().Pods(ns).Patch(ctx, plain.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "a controller reference added later: want 403, got %v", err)
+
+	got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.ReleaseProgressing, got.Status.Phase)
+	for _, b := range got.Status.Batches {
+		for _, p := range b.Pods {
+			assert.NotContains(t, []string{"forged", "orphan", "adopted"}, p.Name)
+		}
+	}
+	// kruise itself still makes and replaces the CloneSet's pods: the release moves on.
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baked", batchIs(1, v1alpha1.BatchBaked))
+}
