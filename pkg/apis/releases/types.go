@@ -3,6 +3,7 @@ package releases
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -105,8 +106,25 @@ const (
 	// traffic (the release still holds the CloneSet, with its lifecycle hooks, so that kruise removes or
 	// updates none of them while a Service still sends it traffic); True once the CloneSet is back at the
 	// revision and replicas from before the release and the release has let go of it. A new release of
-	// the CloneSet is refused (409) until then.
+	// the CloneSet is refused (409) until then. A release that could not put its CloneSet back lets go of
+	// it all the same (True), with the reason why: ReasonRevisionGone, ReasonCloneSetReplaced or
+	// ReasonCloneSetGone.
 	ConditionReverted = "Reverted"
+)
+
+// Condition reasons of a release that lost its CloneSet, or could not put it back.
+const (
+	// ReasonCloneSetReplaced (condition Failed, or Reverted on a canceled release): the CloneSet of the
+	// release's name has another UID than the one the release was admitted for (deleted and made again).
+	// The release writes nothing to it: resume and next are refused; cancel and delete end it.
+	ReasonCloneSetReplaced = "CloneSetReplaced"
+	// ReasonCloneSetGone (condition Failed, or Reverted on a canceled release): the CloneSet the release
+	// was admitted for no longer exists.
+	ReasonCloneSetGone = "CloneSetGone"
+	// ReasonRevisionGone (condition Reverted): the ControllerRevision from before the release is gone (or
+	// belongs to another CloneSet), so a canceled release cannot put the CloneSet's template back; it lets
+	// go of the CloneSet as it is.
+	ReasonRevisionGone = "RevisionGone"
 )
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -346,6 +364,12 @@ type CloneSetObservation struct {
 
 	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
 	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
+
+	// The UID of the CloneSet the release drives: recorded at admission (a Create release: once it has
+	// created the CloneSet), and never changed after. A CloneSet of the same name with another UID (deleted
+	// and made again) is not the release's: it writes nothing to it, and fails (condition Failed, reason
+	// CloneSetReplaced or CloneSetGone).
+	UID types.UID `json:"uid,omitempty"`
 }
 
 // ReleaseHistoryEntry records one action taken on a release.

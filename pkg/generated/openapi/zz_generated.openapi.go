@@ -559,6 +559,13 @@ func schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref common.ReferenceC
 							},
 						},
 					},
+					"uid": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The UID of the CloneSet the release drives: recorded at admission (a Create release: once it has created the CloneSet), and never changed after. A CloneSet of the same name with another UID (deleted and made again) is not the release's: it writes nothing to it, and fails (condition Failed, reason CloneSetReplaced or CloneSetGone).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 			},
 		},

@@ -32,6 +32,7 @@ import (
 	reflect "reflect"
 	strings "strings"
 
+	k8s_io_apimachinery_pkg_types "k8s.io/apimachinery/pkg/types"
 	intstr "k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -179,6 +180,13 @@ func (m *CloneSetObservation) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	i -= len(m.UID)
+	copy(dAtA[i:], m.UID)
+	i = encodeVarintGenerated(dAtA, i, uint64(len(m.UID)))
+	i--
+	dAtA[i] = 0x1
+	i--
+	dAtA[i] = 0x82
 	if len(m.PodsBeforeRelease) > 0 {
 		for iNdEx := len(m.PodsBeforeRelease) - 1; iNdEx >= 0; iNdEx-- {
 			i -= len(m.PodsBeforeRelease[iNdEx])
@@ -956,6 +964,8 @@ func (m *CloneSetObservation) Size() (n int) {
 			n += 1 + l + sovGenerated(uint64(l))
 		}
 	}
+	l = len(m.UID)
+	n += 2 + l + sovGenerated(uint64(l))
 	return n
 }
 
@@ -1227,6 +1237,7 @@ func (this *CloneSetObservation) String() string {
 		`MaxSurgeBeforeRelease:` + strings.Replace(fmt.Sprintf("%v", this.MaxSurgeBeforeRelease), "IntOrString", "intstr.IntOrString", 1) + `,`,
 		`UpdateStrategyTypeBeforeRelease:` + fmt.Sprintf("%v", this.UpdateStrategyTypeBeforeRelease) + `,`,
 		`PodsBeforeRelease:` + fmt.Sprintf("%v", this.PodsBeforeRelease) + `,`,
+		`UID:` + fmt.Sprintf("%v", this.UID) + `,`,
 		`}`,
 	}, "")
 	return s
@@ -2118,6 +2129,38 @@ func (m *CloneSetObservation) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.PodsBeforeRelease = append(m.PodsBeforeRelease, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		case 16:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field UID", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenerated
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthGenerated
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenerated
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.UID = k8s_io_apimachinery_pkg_types.UID(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

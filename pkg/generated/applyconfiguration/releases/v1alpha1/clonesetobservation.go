@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	types "k8s.io/apimachinery/pkg/types"
 	intstr "k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -62,6 +63,11 @@ type CloneSetObservationApplyConfiguration struct {
 	UpdateStrategyTypeBeforeRelease *string `json:"updateStrategyTypeBeforeRelease,omitempty"`
 	// Scale: the CloneSet's pods before the release, so that the pods a scale-out adds are told apart.
 	PodsBeforeRelease []string `json:"podsBeforeRelease,omitempty"`
+	// The UID of the CloneSet the release drives: recorded at admission (a Create release: once it has
+	// created the CloneSet), and never changed after. A CloneSet of the same name with another UID (deleted
+	// and made again) is not the release's: it writes nothing to it, and fails (condition Failed, reason
+	// CloneSetReplaced or CloneSetGone).
+	UID *types.UID `json:"uid,omitempty"`
 }
 
 // CloneSetObservationApplyConfiguration constructs a declarative configuration of the CloneSetObservation type for use with
@@ -189,5 +195,13 @@ func (b *CloneSetObservationApplyConfiguration) WithPodsBeforeRelease(values ...
 	for i := range values {
 		b.PodsBeforeRelease = append(b.PodsBeforeRelease, values[i])
 	}
+	return b
+}
+
+// WithUID sets the UID field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UID field is set to the value of the last call.
+func (b *CloneSetObservationApplyConfiguration) WithUID(value types.UID) *CloneSetObservationApplyConfiguration {
+	b.UID = &value
 	return b
 }
