@@ -16,6 +16,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	netutils "k8s.io/utils/net"
@@ -28,6 +29,7 @@ import (
 	"github.com/triton-io/triton/pkg/apiserver"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
 	"github.com/triton-io/triton/pkg/apiserver/resize"
+	"github.com/triton-io/triton/pkg/embeddedetcd"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/claim"
@@ -52,6 +54,10 @@ type Options struct {
 	Recommended *genericoptions.RecommendedOptions
 	// EtcdDataDir is the embedded etcd's data dir, used when no --etcd-servers are given.
 	EtcdDataDir string
+	// EtcdQuotaBackendBytes and EtcdDefragInterval bound the embedded etcd's database (see
+	// embeddedetcd.Config); unused with --etcd-servers.
+	EtcdQuotaBackendBytes int64
+	EtcdDefragInterval    time.Duration
 	// KubeAPIQPS and KubeAPIBurst limit each of the server's two kube-apiserver clients: the one the
 	// calls use (they wait for its answers) and the controller's.
 	KubeAPIQPS   float32
@@ -107,6 +113,8 @@ func NewOptions() *Options {
 		Certs: CertOptions{Service: "triton-apiserver", CAValidity: 5 * 365 * 24 * time.Hour,
 			CertValidity: 90 * 24 * time.Hour},
 	}
+	o.EtcdQuotaBackendBytes = embeddedetcd.DefaultQuotaBackendBytes
+	o.EtcdDefragInterval = embeddedetcd.DefaultDefragInterval
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha1.SchemeGroupVersion,
 		schema.GroupKind{Group: v1alpha1.GroupName})
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
@@ -128,6 +136,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
 		"Data directory of the embedded single-member etcd, used when --etcd-servers is empty. "+
 			"Only one server may use it: run one replica in this mode.")
+	fs.Int64Var(&o.EtcdQuotaBackendBytes, "etcd-quota-backend-bytes", o.EtcdQuotaBackendBytes,
+		"Backend quota of the embedded etcd, in bytes, between 16 MiB and 8 GiB: once its database reaches it, "+
+			"every write is refused (NOSPACE) until compaction and defragmentation bring it below 80% of the "+
+			"quota, which the server does by itself. The data dir's volume needs about twice the quota plus 1 GiB.")
+	fs.DurationVar(&o.EtcdDefragInterval, "etcd-defrag-interval", o.EtcdDefragInterval,
+		"How often, at most, the embedded etcd is defragmented (which blocks it meanwhile): when more than half "+
+			"of its database, and more than 64 MiB, is free. 0: never, except to recover from NOSPACE.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS,
 		"Requests per second to kube-apiserver, for each of the two clients (the calls', the controller's).")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst,
@@ -161,6 +176,20 @@ func (o *Options) EmbeddedEtcd() bool {
 	return len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
 }
 
+// EmbeddedEtcdConfig is how the embedded etcd runs (embeddedetcd.StartWithConfig).
+func (o *Options) EmbeddedEtcdConfig() embeddedetcd.Config {
+	c := embeddedetcd.NewConfig(o.EtcdDataDir)
+	c.QuotaBackendBytes = o.EtcdQuotaBackendBytes
+	c.DefragInterval = o.EtcdDefragInterval
+	// The API server compacts its etcd every --etcd-compaction-interval, and etcd's own compaction stays off
+	// so as not to compact twice; with --etcd-compaction-interval=0 nothing would compact the member, whose
+	// history would then fill its quota: etcd's own periodic compaction takes over, keeping 5 minutes.
+	if o.Recommended.Etcd.StorageConfig.CompactionInterval == 0 {
+		c.AutoCompactionRetention = storagebackend.DefaultCompactInterval
+	}
+	return c
+}
+
 // Validate reports every bad option at once.
 func (o *Options) Validate() error {
 	var errs []error
@@ -174,6 +203,14 @@ func (o *Options) Validate() error {
 	if o.EmbeddedEtcd() {
 		if strings.TrimSpace(o.EtcdDataDir) == "" {
 			errs = append(errs, fmt.Errorf("--etcd-data-dir must be set when --etcd-servers is empty"))
+		}
+		// 0 would be etcd's default quota and a negative one no quota at all: both refused.
+		if q := o.EtcdQuotaBackendBytes; q < embeddedetcd.MinQuotaBackendBytes || q > embeddedetcd.MaxQuotaBackendBytes {
+			errs = append(errs, fmt.Errorf("--etcd-quota-backend-bytes must be between %d (16 MiB) and %d (8 GiB)",
+				embeddedetcd.MinQuotaBackendBytes, embeddedetcd.MaxQuotaBackendBytes))
+		}
+		if o.EtcdDefragInterval < 0 {
+			errs = append(errs, fmt.Errorf("--etcd-defrag-interval must not be negative (0 turns it off)"))
 		}
 		// The recommended options insist on --etcd-servers; the embedded member will provide it.
 		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{"http://embedded.invalid"}
