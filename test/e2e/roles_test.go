@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/test/e2e/roles"
@@ -106,14 +107,30 @@ func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string,
 }
 
 // The releases of the role matrix besides nginx-update: the create verb's (nginx-update-2, also the one
-// `delete running` deletes), the Create release's of CloneSet fresh, and the applied one's of CloneSet web.
+// `delete running` deletes), the Create release's of CloneSet fresh, and the applied one's of CloneSet web;
+// and the ConfigMap `patch owner references` points nginx-update at.
 const (
 	matrixCreated       = "nginx-update-2"
 	matrixCreateAction  = "fresh-create"
 	matrixFreshCloneSet = "fresh"
 	matrixApplied       = "web-apply"
 	matrixWebCloneSet   = "web"
+	matrixOwner         = "pipeline-run"
 )
+
+// makeMatrixOwner makes, as admin, the ConfigMap `patch owner references` points nginx-update at, and
+// returns its UID: the reference is to an owner that exists, so the garbage collector deletes nothing.
+func makeMatrixOwner(t *testing.T, ctx context.Context, admin *cluster, ns string) types.UID {
+	t.Helper()
+	owner, err := admin.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: matrixOwner}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return owner.UID
+}
+
+// ownerPatch is the merge patch that points a release's owner references at the matrix's ConfigMap.
+func ownerPatch(owner types.UID) []byte {
+	return []byte(fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":%q,"uid":%q}]}}`, matrixOwner, owner))
+}
 
 // readyFor puts the namespace, as admin, where verb's outcome depends on the caller's rights alone,
 // whatever the verbs before it got: before create, nginx-update has finished (the caller may not have
@@ -158,9 +175,35 @@ func releaseFinished(r *v1alpha1.Release) bool {
 	return r.Status.Phase == v1alpha1.ReleaseSucceeded || r.Status.Phase == v1alpha1.ReleaseCanceled
 }
 
+// putRight puts the namespace back, as admin, after verb, so that the verbs after it find it the same
+// whatever verb got: after patch owner references, nginx-update carries the reference if and only if the
+// verb was allowed, and the admin takes it away (nginx-update must stay: the verbs after act on it).
+func putRight(t *testing.T, ctx context.Context, admin *cluster, ns string, subject roles.Subject, verb roles.Verb) {
+	t.Helper()
+	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	switch verb {
+	case roles.PatchOwner:
+		r, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Nil(t, r.DeletionTimestamp, "%s: %s: nginx-update is not deleted", subject.Name(), verb)
+		if subject.Want(verb) == roles.Allowed {
+			if assert.Len(t, r.OwnerReferences, 1, "%s: %s: nginx-update carries the reference", subject.Name(), verb) {
+				assert.Equal(t, matrixOwner, r.OwnerReferences[0].Name)
+			}
+		} else {
+			assert.Empty(t, r.OwnerReferences, "%s: %s: a refused patch leaves nginx-update's owner references", subject.Name(), verb)
+		}
+		if len(r.OwnerReferences) > 0 {
+			_, err = releases.Patch(ctx, "nginx-update", types.MergePatchType, []byte(`{"metadata":{"ownerReferences":null}}`), metav1.PatchOptions{})
+			require.NoError(t, err, "admin takes nginx-update's owner reference away")
+		}
+	}
+}
+
 // perform does verb as c in ns: on the release nginx-update, or for create, apply and create (Create
-// action) on a new release, and for delete running on nginx-update-2.
-func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error {
+// action) on a new release, and for delete running on nginx-update-2. owner is the UID of the ConfigMap
+// patch owner references points at.
+func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb, owner types.UID) error {
 	releases := c.releases.ReleasesV1alpha1().Releases(ns)
 	const name = "nginx-update"
 	var err error
@@ -177,6 +220,8 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error 
 		}
 	case roles.PatchMetadata:
 		_, err = releases.Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"shop"}}}`), metav1.PatchOptions{})
+	case roles.PatchOwner:
+		_, err = releases.Patch(ctx, name, types.MergePatchType, ownerPatch(owner), metav1.PatchOptions{})
 	case roles.PatchSpec:
 		_, err = releases.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"strategy":{"progressDeadlineSeconds":900}}}`), metav1.PatchOptions{})
 	case roles.Next:
@@ -224,8 +269,9 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb) error 
 }
 
 // TestRoleMatrix runs every cell of the README's role table: each row is a user with roles bound in
-// a namespace of its own, holding a CloneSet and a Manual release whose canary waits for `next`, and a
-// CloneSet web of no release for server-side apply.
+// a namespace of its own (or a built-in controller, impersonated, with nothing bound), holding a CloneSet
+// and a Manual release whose canary waits for `next`, a CloneSet web of no release for server-side apply,
+// and a ConfigMap for an owner reference.
 func TestRoleMatrix(t *testing.T) {
 	admin := connect(t, "admin")
 	for _, subject := range roles.Matrix {
@@ -235,15 +281,25 @@ func TestRoleMatrix(t *testing.T) {
 			ns := namespace(t, admin)
 			canaryAwaitingNext(t, ctx, admin, ns)
 			makeCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
-			grant(t, ctx, admin, ns, subject.User, subject.ClusterRoles, subject.CloneSetUpdate)
-			if subject.CloneSetCreate {
-				grantCloneSetCreate(t, ctx, admin, ns, subject.User)
+			owner := makeMatrixOwner(t, ctx, admin, ns)
+			var caller *cluster
+			if who := subject.Impersonate; who != nil {
+				require.True(t, subject.User == "" && len(subject.ClusterRoles) == 0 && !subject.CloneSetUpdate && !subject.CloneSetCreate,
+					"%s: an impersonated row has its bootstrap role only: nothing is bound to it", subject.Name())
+				// Its bootstrap ClusterRole is bound from the start; this only checks the row is who it says.
+				waitAllowed(t, ctx, admin, who.User, who.Groups, ns, "get", "releases.triton.io", "releases")
+				caller = as(t, admin, rest.ImpersonationConfig{UserName: who.User, Groups: who.Groups})
+			} else {
+				grant(t, ctx, admin, ns, subject.User, subject.ClusterRoles, subject.CloneSetUpdate)
+				if subject.CloneSetCreate {
+					grantCloneSetCreate(t, ctx, admin, ns, subject.User)
+				}
+				caller = connect(t, subject.User)
 			}
-			caller := connect(t, subject.User)
 
 			for _, verb := range roles.Verbs {
 				readyFor(t, ctx, admin, ns, verb)
-				err := perform(ctx, caller, ns, verb)
+				err := perform(ctx, caller, ns, verb, owner)
 				switch want := subject.Want(verb); want {
 				case roles.Allowed:
 					assert.NoError(t, err, "%s: %s", subject.Name(), verb)
@@ -256,12 +312,15 @@ func TestRoleMatrix(t *testing.T) {
 					if want == roles.ForbiddenCloneSetCreate {
 						missing = "create"
 					}
+					refusal := fmt.Sprintf(`User %q cannot %s resource "clonesets" in API group "apps.kruise.io" in the namespace %q`, subject.UserName(), missing, ns)
+					if verb == roles.DeleteRunning || verb == roles.PatchOwner {
+						refusal += ", nor delete it" // update or delete on the CloneSet would do
+					}
 					if assert.True(t, apierrors.IsForbidden(err), "%s: %s: want 403, got %v", subject.Name(), verb, err) {
-						assert.Contains(t, err.Error(),
-							fmt.Sprintf(`User %q cannot %s resource "clonesets" in API group "apps.kruise.io" in the namespace %q`, subject.User, missing, ns),
-							"%s: %s: the 403 names the missing CloneSet permission", subject.Name(), verb)
+						assert.Contains(t, err.Error(), refusal, "%s: %s: the 403 names the missing CloneSet permission", subject.Name(), verb)
 					}
 				}
+				putRight(t, ctx, admin, ns, subject, verb)
 			}
 			checkMatrixLeftovers(t, ctx, admin, ns, subject)
 		})

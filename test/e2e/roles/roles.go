@@ -14,11 +14,15 @@ const (
 	List          Verb = "list"
 	Watch         Verb = "watch"
 	PatchMetadata Verb = "patch labels"
-	PatchSpec     Verb = "patch spec"
-	Next          Verb = "next"
-	Pause         Verb = "pause"
-	Resume        Verb = "resume"
-	Cancel        Verb = "cancel"
+	// PatchOwner points the owner references of a release that has not finished at an owner (a
+	// ConfigMap that exists): an owner reference can make the garbage collector delete the release, which
+	// cancels it, so it needs what DeleteRunning needs.
+	PatchOwner Verb = "patch owner references"
+	PatchSpec  Verb = "patch spec"
+	Next       Verb = "next"
+	Pause      Verb = "pause"
+	Resume     Verb = "resume"
+	Cancel     Verb = "cancel"
 	// Create creates an Update release of the CloneSet.
 	Create Verb = "create"
 	// CreateAction creates a release whose action is Create: it creates a CloneSet, so it needs create
@@ -26,21 +30,22 @@ const (
 	CreateAction Verb = "create (Create action)"
 	// Apply creates a release with server-side apply; it is admitted exactly like a create.
 	Apply Verb = "apply (server-side)"
-	// DeleteRunning deletes a release that has not finished: that cancels it, so it needs what cancel
-	// needs.
+	// DeleteRunning deletes a release that has not finished: that cancels it, so it needs update on the
+	// CloneSet, as cancel does, or delete on it (whoever may delete the CloneSet may do worse than cancel).
 	DeleteRunning Verb = "delete running"
 	// Delete deletes a finished (canceled) release: RBAC on releases alone decides.
 	Delete Verb = "delete"
 )
 
 // Verbs are the matrix's columns, in the order the test performs them: each allowed verb leaves the
-// namespace where the next allowed one can succeed (next on the waiting canary, then pause, resume,
-// cancel; a new release once the old one is canceled; a Create release of a CloneSet that does not
-// exist; an applied release of another CloneSet; deleting the new release while it runs; deleting the
-// canceled one last). Where a refused verb would leave the namespace otherwise than an allowed one, the
-// test puts it right as admin first (it cancels the first release, and makes the running one), so every
-// cell depends on the row's rights alone.
-var Verbs = []Verb{Get, List, Watch, PatchMetadata, PatchSpec, Next, Pause, Resume, Cancel, Create, CreateAction, Apply, DeleteRunning, Delete}
+// namespace where the next allowed one can succeed (owner references while the first release still
+// waits for next, so it is running whatever the row may do; next on the waiting canary, then pause,
+// resume, cancel; a new release once the old one is canceled; a Create release of a CloneSet that does
+// not exist; an applied release of another CloneSet; deleting the new release while it runs; deleting the
+// canceled one last). Where a verb would leave the namespace otherwise for the verbs after it, allowed or
+// refused, the test puts it right as admin (it takes the owner reference away again, cancels the first
+// release, and makes the running one), so every cell depends on the row's rights alone.
+var Verbs = []Verb{Get, List, Watch, PatchMetadata, PatchOwner, PatchSpec, Next, Pause, Resume, Cancel, Create, CreateAction, Apply, DeleteRunning, Delete}
 
 // Outcome is what a verb gets.
 type Outcome int
@@ -50,7 +55,8 @@ const (
 	Allowed Outcome = iota
 	// Forbidden: 403 from RBAC on the release verb itself.
 	Forbidden
-	// ForbiddenCloneSet: 403 because the caller may not update the target CloneSet.
+	// ForbiddenCloneSet: 403 because the caller may not update the target CloneSet (for DeleteRunning and
+	// PatchOwner: may neither update nor delete it).
 	ForbiddenCloneSet
 	// ForbiddenCloneSetCreate: 403 because the caller may not create the CloneSet a Create release
 	// would create.
@@ -71,10 +77,16 @@ func (o Outcome) String() string {
 }
 
 // Subject is a row: a user with some ClusterRoles bound in the release's namespace, with or without
-// update (and create) on CloneSets there.
+// update (and create) on CloneSets there; or a built-in controller, impersonated, with its bootstrap
+// ClusterRole and nothing bound in the namespace.
 type Subject struct {
-	// User is a static user of the local control plane: alice, or bob who has no role at all.
+	// User is a static user of the local control plane: alice, or bob who has no role at all. Unset when
+	// the row impersonates.
 	User string
+	// Impersonate makes the row an identity the admin impersonates instead of a static user: a built-in
+	// controller as kube-controller-manager runs it on a real cluster (--use-service-account-credentials).
+	// Nothing is bound to it (no ClusterRoles, no CloneSet Roles): its rights are its bootstrap ClusterRole's.
+	Impersonate *Identity
 	// ClusterRoles are bound to the user with RoleBindings in the namespace.
 	ClusterRoles []string
 	// CloneSetUpdate binds a Role allowing get and update on clonesets.apps.kruise.io as well.
@@ -87,8 +99,38 @@ type Subject struct {
 	Allowed, DeniedByCloneSet, DeniedByCloneSetCreate []Verb
 }
 
+// Identity is who an impersonated row acts as.
+type Identity struct {
+	// Label names the row in the table: "namespace controller".
+	Label string
+	// User and Groups are the user name and groups requests carry.
+	User   string
+	Groups []string
+}
+
+// controller is kube-controller-manager's controller of service account sa in kube-system, as every server
+// sees it when it runs with --use-service-account-credentials.
+func controller(label, sa string) *Identity {
+	return &Identity{
+		Label:  label,
+		User:   "system:serviceaccount:kube-system:" + sa,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
+	}
+}
+
+// UserName is the user name the row's requests carry, as refusals name it.
+func (s Subject) UserName() string {
+	if s.Impersonate != nil {
+		return s.Impersonate.User
+	}
+	return s.User
+}
+
 // Name is the row's label.
 func (s Subject) Name() string {
+	if s.Impersonate != nil {
+		return s.Impersonate.Label + " (" + s.Impersonate.User + ")"
+	}
 	roles := "no role"
 	if len(s.ClusterRoles) > 0 {
 		roles = strings.Join(s.ClusterRoles, ", ")
@@ -138,9 +180,10 @@ func verbs(lists ...[]Verb) []Verb {
 var (
 	read    = []Verb{Get, List, Watch}
 	approve = []Verb{Next, Pause, Resume}
-	// moving are the verbs that move a CloneSet, or would: they need update on it.
-	moving   = []Verb{PatchSpec, Next, Pause, Resume, Cancel, Create, Apply, DeleteRunning}
-	operate  = verbs(read, []Verb{PatchMetadata, PatchSpec}, approve, []Verb{Cancel, Create, Apply, DeleteRunning, Delete})
+	// moving are the verbs that move a CloneSet, or would: they need update on it (or, for
+	// DeleteRunning and PatchOwner, delete).
+	moving   = []Verb{PatchOwner, PatchSpec, Next, Pause, Resume, Cancel, Create, Apply, DeleteRunning}
+	operate  = verbs(read, []Verb{PatchMetadata, PatchOwner, PatchSpec}, approve, []Verb{Cancel, Create, Apply, DeleteRunning, Delete})
 	approver = verbs(read, approve)
 	// createAction is a Create release: create on the CloneSet is asked first, then update.
 	createAction = []Verb{CreateAction}
@@ -163,21 +206,44 @@ var Matrix = []Subject{
 	{User: "alice", ClusterRoles: []string{"triton-release-operator"}, CloneSetUpdate: true, CloneSetCreate: true,
 		Allowed: verbs(operate, createAction)},
 	{User: "alice", ClusterRoles: []string{"view"}, CloneSetUpdate: true, Allowed: read},
+	// A tenant who may create pods, and approve releases, but not update the CloneSet.
+	{User: "alice", ClusterRoles: []string{"edit"}, Allowed: read, DeniedByCloneSet: approve},
 	{User: "alice", ClusterRoles: []string{"edit"}, CloneSetUpdate: true, Allowed: approver},
 	{User: "alice", ClusterRoles: []string{"admin"}, CloneSetUpdate: true, Allowed: operate, DeniedByCloneSetCreate: createAction},
+	// system:controller:namespace-controller: get, list, watch, delete, deletecollection on everything.
+	// It deletes a running release because it may delete the CloneSet.
+	{Impersonate: controller("namespace controller", "namespace-controller"),
+		Allowed: verbs(read, []Verb{DeleteRunning, Delete})},
+	// system:controller:generic-garbage-collector: get, list, watch, patch, update, delete on everything,
+	// the CloneSet included, but no create: not on releases, not on their subresources (next, pause,
+	// resume, cancel), and server-side apply of a new release is a create.
+	{Impersonate: controller("garbage collector", "generic-garbage-collector"),
+		Allowed: verbs(read, []Verb{PatchMetadata, PatchOwner, PatchSpec, DeleteRunning, Delete})},
 }
 
-// legend explains the columns and the outcome the README's prose above the table does not.
+// legend explains the columns, rows and outcome the README's prose above the table does not.
 const legend = "`create (Create action)` creates a release whose action is `Create`: it creates the CloneSet, so it " +
 	"needs `create` on CloneSets besides `update`, and \"403 (CloneSet create)\" is the refusal for want of it " +
 	"(\"CloneSet create\" is a Role granting `get`, `create` on `clonesets.apps.kruise.io`). `apply (server-side)` " +
 	"creates a release with server-side apply, which is admitted exactly like `create`. `delete running` deletes a " +
-	"release that has not finished, which cancels it, so it needs what `cancel` needs; `delete` deletes a finished one.\n"
+	"release that has not finished, which cancels it, so it needs `update` on the CloneSet, as `cancel` does, or " +
+	"`delete` on it (its \"403 (CloneSet)\" is for want of both); `delete` deletes a finished one. " +
+	"`patch owner references` sets `metadata.ownerReferences` of a release that has not finished (to a ConfigMap " +
+	"that exists): an owner reference can make the garbage collector delete the release, so changing owner " +
+	"references or finalizers needs what `delete running` needs, while other metadata (`patch labels`) needs only " +
+	"`patch` on releases.\n\n" +
+	"The namespace controller and the garbage collector are kube-controller-manager's, as a real cluster runs them " +
+	"(`--use-service-account-credentials`): each acts under its service account with its bootstrap ClusterRole and " +
+	"nothing bound in the namespace, and the test impersonates it. The namespace controller (`get`, `list`, " +
+	"`watch`, `delete`, `deletecollection` on everything) may delete a running release because it may delete the CloneSet; the garbage " +
+	"collector (`patch`, `update` and `delete` on everything as well, but no `create`) may change a release's " +
+	"metadata and spec and delete it, but not run `next`, `pause`, `resume` or `cancel` (a `create` on the " +
+	"subresource) nor create a release.\n"
 
 // Markdown is the matrix as a README table, with a legend of its newer columns.
 func Markdown() string {
 	var b strings.Builder
-	b.WriteString("| roles bound in the namespace |")
+	b.WriteString("| who: roles bound in the namespace |")
 	for _, v := range Verbs {
 		fmt.Fprintf(&b, " %s |", v)
 	}
