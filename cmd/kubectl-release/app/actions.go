@@ -182,7 +182,7 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 		if dry != nil {
 			suffix = " (server dry run)"
 		}
-		fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", r.Name, verb, where(r), suffix)
+		fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", view.Printable(r.Name), verb, where(r), suffix)
 	}
 	if !waits {
 		return nil
@@ -212,13 +212,13 @@ func call(ctx context.Context, releases releasesv1alpha1.ReleaseInterface, verb,
 }
 
 // where is a release's position in one line: phase, batch and its phase, and the CloneSet's partition
-// or replicas as the answer showed them.
+// or replicas as the answer showed them. The server's strings are escaped (view.Printable).
 func where(r *v1alpha1.Release) string {
 	s := r.Status
-	out := string(s.Phase)
+	out := view.Printable(string(s.Phase))
 	if s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
 		b := s.Batches[s.CurrentBatch-1]
-		out += fmt.Sprintf(", batch %d of %d %s", b.Index, len(s.Batches), b.Phase)
+		out += fmt.Sprintf(", batch %d of %d %s", b.Index, len(s.Batches), view.Printable(string(b.Phase)))
 	}
 	if cs := s.CloneSet; cs != nil {
 		if cs.Partition != nil {
@@ -259,7 +259,7 @@ func waitForTurn(ctx context.Context, o *options, releases releasesv1alpha1.Rele
 		return err
 	}
 	if code, done := finishedCode(last); done && code != ExitOK {
-		return &exitError{code: code, err: fmt.Errorf("release %s is %s", name, last.Status.Phase)}
+		return &exitError{code: code, err: fmt.Errorf("release %s is %s", view.Printable(name), view.Printable(string(last.Status.Phase)))}
 	}
 	return nil
 }

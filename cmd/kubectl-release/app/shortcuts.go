@@ -101,8 +101,9 @@ func (f *strategyFlags) create(cmd *cobra.Command, o *options, r *v1alpha1.Relea
 		fmt.Fprintln(o.streams.Out)
 		return view.Batches(o.streams.Out, created)
 	}
-	fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\n", created.Name)
-	fmt.Fprintf(o.streams.Out, "Follow it: kubectl release status %s -n %s -w\n", created.Name, created.Namespace)
+	name, namespace := view.Printable(created.Name), view.Printable(created.Namespace)
+	fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\n", name)
+	fmt.Fprintf(o.streams.Out, "Follow it: kubectl release status %s -n %s -w\n", name, namespace)
 	return nil
 }
 
@@ -174,7 +175,7 @@ func setImages(t *corev1.PodTemplateSpec, pairs []string, cloneSet string) error
 		if !found {
 			var names []string
 			for _, c := range append(append([]corev1.Container{}, t.Spec.InitContainers...), t.Spec.Containers...) {
-				names = append(names, c.Name)
+				names = append(names, view.Printable(c.Name))
 			}
 			sort.Strings(names)
 			return usageError("CloneSet %s has no container %q (it has: %s)", cloneSet, name, strings.Join(names, ", "))

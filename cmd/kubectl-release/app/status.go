@@ -158,7 +158,7 @@ func (o *options) releaseOfCloneSet(ctx context.Context, releases releasesv1alph
 		}
 	}
 	if newest == nil {
-		return "", &exitError{code: ExitNotFound, err: fmt.Errorf("no release for CloneSet %s in namespace %s", name, ns)}
+		return "", &exitError{code: ExitNotFound, err: fmt.Errorf("no release for CloneSet %s in namespace %s", view.Printable(name), view.Printable(ns))}
 	}
 	return newest.Name, nil
 }
@@ -327,7 +327,7 @@ func watchStatus(ctx context.Context, o *options, releases releasesv1alpha1.Rele
 			}
 			if code, done := finishedCode(r); done {
 				if code != ExitOK {
-					return true, &exitError{code: code, err: fmt.Errorf("release %s is %s", name, r.Status.Phase)}
+					return true, &exitError{code: code, err: fmt.Errorf("release %s is %s", view.Printable(name), view.Printable(string(r.Status.Phase)))}
 				}
 				return true, nil
 			}
@@ -354,7 +354,7 @@ func follow(ctx context.Context, releases releasesv1alpha1.ReleaseInterface, nam
 	}
 	rv := r.ResourceVersion
 	stopped := func() error {
-		return &exitError{code: ExitError, err: fmt.Errorf("stopped watching release %s: %v", name, ctx.Err())}
+		return &exitError{code: ExitError, err: fmt.Errorf("stopped watching release %s: %v", view.Printable(name), ctx.Err())}
 	}
 	for {
 		w, err := releases.Watch(ctx, metav1.ListOptions{
@@ -379,7 +379,7 @@ func follow(ctx context.Context, releases releasesv1alpha1.ReleaseInterface, nam
 			switch event.Type {
 			case watch.Deleted:
 				w.Stop()
-				return &exitError{code: ExitNotFound, err: fmt.Errorf("release %s was deleted", name)}
+				return &exitError{code: ExitNotFound, err: fmt.Errorf("release %s was deleted", view.Printable(name))}
 			case watch.Error:
 				// Expired: read it again and go on from there.
 				w.Stop()

@@ -6,12 +6,60 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
+
+// Printable is s as a terminal may show it: every rune that is not printable (C0 and C1 control
+// characters such as ESC, CR, BEL and NEL, DEL, tab and newline, the Unicode bidi controls and other
+// format characters, separators other than the space, invalid UTF-8) is replaced by a visible escape:
+// \x1b, \r, \n, \t, \x7f, \u009b, \u202e, \xff for a byte that is not UTF-8. Printable text, non-ASCII
+// letters, marks and symbols included, is left as it is, and so are the zero-width joiner and non-joiner
+// that some scripts and emoji need. Like kubectl's escaping of terminal characters since CVE-2021-25743,
+// it is for reading, not reversible (a backslash is left as it is); unlike it, it escapes every
+// non-printable rune, not only ESC and CR. Every string of the server's that the text views print goes
+// through it; -o json and yaml are encoded already and do not.
+func Printable(s string) string {
+	// (Ranging over a byte that is not UTF-8 gives a U+FFFD, which is printable: hence ValidString.)
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !printable(r) }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case printable(r):
+			b.WriteString(s[i : i+size])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xFFFF:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// printable: a graphic rune or the ASCII space (unicode.IsPrint), or a zero-width (non-)joiner. A valid
+// U+FFFD is printable; a byte that is not UTF-8 decodes to it too, and is told apart by its size.
+func printable(r rune) bool {
+	return unicode.IsPrint(r) || r == 0x200C || r == 0x200D
+}
 
 // BarWidth is the number of cells in a progress bar.
 const BarWidth = 10
@@ -74,13 +122,13 @@ func BatchProgress(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch) Progress {
 
 // Summary is the release's one-line description: what it does to which CloneSet, and how.
 func Summary(r *v1alpha1.Release) string {
-	what := string(r.Spec.Action)
+	what := Printable(string(r.Spec.Action))
 	switch r.Spec.Action {
 	case v1alpha1.ActionCreate, v1alpha1.ActionUpdate:
 		if r.Spec.Template != nil {
 			var images []string
 			for _, c := range r.Spec.Template.Spec.Containers {
-				images = append(images, c.Name+"="+c.Image)
+				images = append(images, Printable(c.Name)+"="+Printable(c.Image))
 			}
 			what += " to " + strings.Join(images, ",")
 		}
@@ -90,25 +138,26 @@ func Summary(r *v1alpha1.Release) string {
 		}
 	case v1alpha1.ActionRollback:
 		if r.Spec.ToRevision != "" {
-			what += " to " + r.Spec.ToRevision
+			what += " to " + Printable(r.Spec.ToRevision)
 		}
 	}
 	mode := string(r.Spec.Strategy.Mode)
 	if mode == "" {
 		mode = string(v1alpha1.ModeManual)
 	}
-	return fmt.Sprintf("Release %s/%s: %s of CloneSet %s, %s", r.Namespace, r.Name, what, r.Spec.CloneSetName, mode)
+	return fmt.Sprintf("Release %s/%s: %s of CloneSet %s, %s", Printable(r.Namespace), Printable(r.Name), what,
+		Printable(r.Spec.CloneSetName), Printable(mode))
 }
 
 // phaseLine is the release's phase and where it is.
 func phaseLine(r *v1alpha1.Release) string {
 	s := r.Status
-	phase := string(s.Phase)
+	phase := Printable(string(s.Phase))
 	if phase == "" {
 		phase = string(v1alpha1.ReleasePending)
 	}
 	if s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
-		return fmt.Sprintf("Phase: %s, batch %d of %d (%s)", phase, s.CurrentBatch, len(s.Batches), s.Batches[s.CurrentBatch-1].Phase)
+		return fmt.Sprintf("Phase: %s, batch %d of %d (%s)", phase, s.CurrentBatch, len(s.Batches), Printable(string(s.Batches[s.CurrentBatch-1].Phase)))
 	}
 	return fmt.Sprintf("Phase: %s, %d batches", phase, len(s.Batches))
 }
@@ -140,10 +189,10 @@ func PodsLine(r *v1alpha1.Release) string {
 		return fmt.Sprintf("Blue/green: blue %d pods, green %d pods (%d Ready); %s", blue, green, cs.UpdatedReadyReplicas, traffic)
 	case st.MaxSurge != nil && st.MaxSurge.String() != "0" && st.MaxSurge.String() != "0%":
 		if cs == nil {
-			return fmt.Sprintf("Surge: maxSurge %s of each batch", st.MaxSurge.String())
+			return fmt.Sprintf("Surge: maxSurge %s of each batch", Printable(st.MaxSurge.String()))
 		}
 		return fmt.Sprintf("Surge: maxSurge %s of each batch: new pods come up beside the %d replicas; %d new (%d Ready)",
-			st.MaxSurge.String(), cs.Replicas, cs.UpdatedReplicas, cs.UpdatedReadyReplicas)
+			Printable(st.MaxSurge.String()), cs.Replicas, cs.UpdatedReplicas, cs.UpdatedReadyReplicas)
 	}
 	return ""
 }
@@ -251,7 +300,7 @@ func Batches(w io.Writer, r *v1alpha1.Release) error {
 		} else {
 			name = "  " + name
 		}
-		phase := string(b.Phase)
+		phase := Printable(string(b.Phase))
 		if phase == "" {
 			phase = string(v1alpha1.BatchPending)
 		}
@@ -279,7 +328,7 @@ var Command = "kubectl release"
 // Waiting says what the release waits for and, when a person's call moves it on, that command.
 func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
 	s := r.Status
-	ref := fmt.Sprintf("%s -n %s", r.Name, r.Namespace)
+	ref := fmt.Sprintf("%s -n %s", Printable(r.Name), Printable(r.Namespace))
 	var batch *v1alpha1.ReleaseBatch
 	if s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
 		batch = &s.Batches[s.CurrentBatch-1]
@@ -293,7 +342,7 @@ func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
 	case v1alpha1.ReleaseFailed:
 		why := "it Failed"
 		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionFailed); c != nil && c.Message != "" {
-			why = "it Failed: " + c.Message
+			why = "it Failed: " + Printable(c.Message)
 		}
 		return "you; " + why + ". Resume retries the batch; cancel returns the CloneSet to where it was.",
 			fmt.Sprintf("%s resume %s   (or: %s cancel %s)", Command, ref, Command, ref)
@@ -348,7 +397,7 @@ func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
 		}
 		return "the controller to start the next batch.", ""
 	}
-	return fmt.Sprintf("%s (%s).", label, batch.Phase), ""
+	return fmt.Sprintf("%s (%s).", label, Printable(string(batch.Phase))), ""
 }
 
 // History writes every action taken: when, who, what, from and to, why.
@@ -356,15 +405,15 @@ func History(w io.Writer, r *v1alpha1.Release) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tUSER\tACTION\tFROM\tTO\tREASON")
 	for _, h := range r.Status.History {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Time.UTC().Format(time.RFC3339), h.User, h.Action,
-			where(h.FromBatch, h.FromPhase), where(h.ToBatch, h.ToPhase), h.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Time.UTC().Format(time.RFC3339), Printable(h.User), Printable(h.Action),
+			where(h.FromBatch, h.FromPhase), where(h.ToBatch, h.ToPhase), Printable(h.Reason))
 	}
 	return tw.Flush()
 }
 
 func where(batch int32, phase string) string {
 	if batch == 0 {
-		return phase
+		return Printable(phase)
 	}
-	return fmt.Sprintf("%d %s", batch, phase)
+	return fmt.Sprintf("%d %s", batch, Printable(phase))
 }

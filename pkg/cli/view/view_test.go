@@ -246,3 +246,137 @@ func TestStatusFitCutsTheViewToTheTerminal(t *testing.T) {
 	require.NoError(t, StatusFit(&fit, many(20, 9), 10, 4))
 	assert.Equal(t, 3, strings.Count(fit.String(), "\n"), fit.String())
 }
+
+func TestPrintable(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"canary looks good, go to 70%", "canary looks good, go to 70%"},
+		{`C:\path\x1b stays`, `C:\path\x1b stays`},
+		{"déploiement vérifié, 金丝雀正常, канарейка ✓ 🚀, שלום, مرحبا", "déploiement vérifié, 金丝雀正常, канарейка ✓ 🚀, שלום, مرحبا"},
+		{"می‌خواهم 👨‍👩‍👧 ❤️", "می‌خواهم 👨‍👩‍👧 ❤️"}, // zero-width non-joiner and joiner, a variation selector
+		{"ok\x1b[2J\x1b]0;pwned\x07\r", `ok\x1b[2J\x1b]0;pwned\x07\r`},
+		{"line\nforged\tcell", `line\nforged\tcell`},
+		{"nul\x00 bs\b del\x7f", `nul\x00 bs\x08 del\x7f`},
+		{"c1 \u009b31m nel\u0085", `c1 \u009b31m nel\u0085`},
+		{"rlo \u202eetadpu\u202c lri\u2066x\u2069", `rlo \u202eetadpu\u202c lri\u2066x\u2069`},
+		{"nbsp\u00a0ls\u2028", `nbsp\u00a0ls\u2028`},
+		{"tag \U000E0001", `tag \U000e0001`},
+		{"raw \x9b2J and \xff\xfe", `raw \x9b2J and \xff\xfe`},
+		{"a real \uFFFD stays", "a real \uFFFD stays"},
+	} {
+		got := Printable(tc.in)
+		assert.Equal(t, tc.want, got, "%q", tc.in)
+		assertTerminalSafe(t, "Printable", got)
+	}
+}
+
+// hostile is what a caller, a pod or a compromised writer may put in a string the views print: a screen
+// clear, a window title, a bell and a carriage return that would overwrite the line.
+const hostile = "ok\x1b[2J\x1b]0;pwned\x07\r"
+
+// escapedHostile is hostile as the views show it.
+const escapedHostile = `ok\x1b[2J\x1b]0;pwned\x07\r`
+
+// assertTerminalSafe checks that out holds nothing a terminal would act on: valid UTF-8, no byte below
+// 0x20 but newline and tab, no C1 control or DEL (U+007F to U+009F, the runes, since UTF-8 text has
+// bytes 0x80 to 0x9f in its letters), and no bidi override or isolate.
+func assertTerminalSafe(t *testing.T, what, out string) {
+	t.Helper()
+	require.True(t, utf8.ValidString(out), "%s: not UTF-8: %q", what, out)
+	for i := 0; i < len(out); i++ {
+		if c := out[i]; c < 0x20 && c != '\n' && c != '\t' {
+			t.Errorf("%s: byte %#x at %d: %q", what, c, i, out)
+			return
+		}
+	}
+	for _, r := range out {
+		if (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			t.Errorf("%s: rune %U: %q", what, r, out)
+			return
+		}
+	}
+}
+
+// hostileRelease is a Failed release whose every string of the server's carries hostile.
+func hostileRelease() *v1alpha1.Release {
+	r := tutorial()
+	r.Name += hostile
+	r.Namespace += "\u009b31m"
+	r.Spec.CloneSetName += hostile
+	r.Spec.Template.Spec.Containers[0].Name += hostile
+	r.Spec.Template.Spec.Containers[0].Image = "nginx:1.28" + hostile
+	r.Spec.Strategy.Mode += hostile
+	r.Status.Phase = v1alpha1.ReleaseFailed
+	r.Status.Batches[2].Phase += hostile
+	r.Status.Conditions = append(r.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionFailed, Status: metav1.ConditionTrue,
+		Reason: "BatchFailed", Message: "pod nginx-b" + hostile + ": Back-off pulling image \"nginx:1.28" + hostile + "\" \u202eetadpu\xff"})
+	r.Status.History = []v1alpha1.ReleaseHistoryEntry{
+		{Action: "next" + hostile, User: "mallory" + hostile, Time: metav1.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), FromBatch: 1, ToBatch: 1,
+			FromPhase: "Progressing/Smoked" + hostile, ToPhase: "Progressing/Baking\u2066", Reason: hostile + "\u009b2J\u202e\x7f"},
+		{Action: "fail", User: "triton-controller", Time: metav1.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC), ToPhase: "Failed/Failed" + hostile,
+			Reason: "pod nginx-b" + hostile},
+	}
+	return r
+}
+
+// Every text view escapes the server's strings: they are shown, escaped, and nothing reaches the terminal
+// that it would act on.
+func TestTextViewsEscapeTheServersStrings(t *testing.T) {
+	r := hostileRelease()
+	views := map[string]func() (string, error){
+		"Status": func() (string, error) {
+			var b strings.Builder
+			err := Status(&b, r)
+			return b.String(), err
+		},
+		"StatusFit": func() (string, error) {
+			var b strings.Builder
+			err := StatusFit(&b, r, 60, 8)
+			return b.String(), err
+		},
+		"Batches": func() (string, error) {
+			var b strings.Builder
+			err := Batches(&b, r)
+			return b.String(), err
+		},
+		"History": func() (string, error) {
+			var b strings.Builder
+			err := History(&b, r)
+			return b.String(), err
+		},
+		"Summary": func() (string, error) { return Summary(r), nil },
+		"Waiting": func() (string, error) { w, n := Waiting(r); return w + "\n" + n, nil },
+		"PodsLine": func() (string, error) {
+			s := r.DeepCopy()
+			surge := intstr.FromString("50%" + hostile)
+			s.Spec.Strategy.MaxSurge = &surge
+			return PodsLine(s), nil
+		},
+	}
+	for name, view := range views {
+		out, err := view()
+		require.NoError(t, err, name)
+		assertTerminalSafe(t, name, out)
+	}
+
+	var status strings.Builder
+	require.NoError(t, Status(&status, r))
+	for _, shown := range []string{
+		"Release shop\\u009b31m/nginx-update" + escapedHostile + ": Update to nginx" + escapedHostile + "=nginx:1.28" + escapedHostile +
+			" of CloneSet nginx" + escapedHostile + ", Manual" + escapedHostile,
+		"Pending" + escapedHostile,
+		`it Failed: pod nginx-b` + escapedHostile + `: Back-off pulling image "nginx:1.28` + escapedHostile + `" \u202eetadpu\xff`,
+		"kubectl release resume nginx-update" + escapedHostile + " -n shop\\u009b31m",
+	} {
+		assert.Contains(t, status.String(), shown)
+	}
+	var history strings.Builder
+	require.NoError(t, History(&history, r))
+	assert.Contains(t, history.String(), "mallory"+escapedHostile)
+	assert.Contains(t, history.String(), "next"+escapedHostile)
+	assert.Contains(t, history.String(), "1 Progressing/Smoked"+escapedHostile)
+	assert.Contains(t, history.String(), `1 Progressing/Baking\u2066`)
+	assert.Contains(t, history.String(), escapedHostile+`\u009b2J\u202e\x7f`)
+	lines := strings.Split(strings.TrimSuffix(history.String(), "\n"), "\n")
+	assert.Len(t, lines, 3, "one line an entry: %q", history.String())
+}
