@@ -10,9 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -106,6 +109,9 @@ type CompletedConfig struct {
 	StorageProbe     func() (storagegate.Probe, func(), error)
 	Claims           *claim.Locks
 	Caches           *caches.Caches
+	// clientConfig is GenericConfig's client configuration of kube-apiserver (the resize webhook's
+	// clients are copies of it).
+	clientConfig *restclient.Config
 }
 
 // Server is a running triton-apiserver.
@@ -124,7 +130,8 @@ func (c *Config) Complete() CompletedConfig {
 		leaseClient = controllerDriver.Kube
 	}
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver, LeaseClient: leaseClient,
-		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims, Caches: c.Caches}
+		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims, Caches: c.Caches,
+		clientConfig: c.GenericConfig.ClientConfig}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -162,20 +169,12 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, err
 	}
+	var scope func(ctx context.Context)
 	if c.Driver != nil {
 		// The admission webhook that keeps a release's partition right across a resize of its CloneSet.
-		store := storage.Release.Store
-		generic.Handler.NonGoRestfulMux.Handle(resize.Path, &resize.Webhook{Kruise: c.Driver.Kruise,
-			Releases: func(ctx context.Context, namespace, name string) (*releases.Release, error) {
-				obj, err := store.Get(genericapirequest.WithNamespace(ctx, namespace), name, &metav1.GetOptions{})
-				if apierrors.IsNotFound(err) {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				return obj.(*releases.Release), nil
-			}})
+		if scope, err = c.installResizeWebhook(generic, storage.Release.Store); err != nil {
+			return nil, err
+		}
 	}
 	if c.StorageGate != nil && c.StorageProbe != nil {
 		gate, probe := c.StorageGate, c.StorageProbe
@@ -201,10 +200,55 @@ func (c CompletedConfig) New() (*Server, error) {
 			}
 			// A fresh controller (informers, queue) for every term of leadership.
 			go controller.RunWhileLeader(hook, leaseClient, controller.DefaultElection(), func(ctx context.Context) {
+				if scope != nil {
+					go scope(ctx)
+				}
 				controller.New(client, driver, informers).Run(ctx, 2)
 			})
 			return nil
 		})
 	}
 	return &Server{GenericAPIServer: generic}, nil
+}
+
+// installResizeWebhook serves the CloneSet resize webhook (pkg/apiserver/resize) and returns what keeps
+// the scale-out webhook scoped to the CloneSets releases hold, for the leader to run (nil without caches).
+// The webhook reads CloneSets from the caches and writes through clients of its own, reads releases only
+// while the storage gate is open, and answers only callers the server's authorizer lets post reviews.
+func (c CompletedConfig) installResizeWebhook(generic *genericapiserver.GenericAPIServer, store *genericregistry.Store) (func(context.Context), error) {
+	kruise, kube := c.Driver.Kruise, c.Driver.Kube
+	if c.clientConfig != nil {
+		var err error
+		if kruise, kube, err = resize.NewClients(c.clientConfig); err != nil {
+			return nil, err
+		}
+	}
+	webhook := &resize.Webhook{Kruise: kruise, Authorizer: c.GenericConfig.Authorization.Authorizer,
+		Releases: resize.Gated(c.StorageGate, func(ctx context.Context, namespace, name string) (*releases.Release, error) {
+			obj, err := store.Get(genericapirequest.WithNamespace(ctx, namespace), name, &metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return obj.(*releases.Release), nil
+		})}
+	if c.Caches != nil {
+		webhook.CloneSets = resize.InformerCache(c.Caches.CloneSetInformer)
+	}
+	generic.Handler.NonGoRestfulMux.Handle(resize.Path, webhook)
+	if c.Caches == nil {
+		return nil, nil
+	}
+	// The webhook configurations the generic server's admission already watches (informers are started
+	// with the server, so this one is asked for now).
+	var configs cache.SharedIndexInformer
+	if factory := c.GenericConfig.SharedInformerFactory; factory != nil {
+		configs = factory.Admissionregistration().V1().MutatingWebhookConfigurations().Informer()
+	}
+	cloneSets := c.Caches.CloneSetInformer
+	return func(ctx context.Context) {
+		(&resize.Scope{Kube: kube, CloneSets: cloneSets, Configs: configs}).Run(ctx)
+	}, nil
 }

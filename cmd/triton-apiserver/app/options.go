@@ -28,7 +28,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
-	"github.com/triton-io/triton/pkg/apiserver/resize"
 	"github.com/triton-io/triton/pkg/embeddedetcd"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/release/caches"
@@ -120,9 +119,10 @@ func NewOptions() *Options {
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
 	// An aggregated API server that does not serve HTTPS serves nothing: refuse --secure-port=0.
 	o.Recommended.SecureServing.Required = true
-	// kube-apiserver calls admission webhooks without credentials: the CloneSet resize webhook is reachable
-	// anonymously (see pkg/apiserver/resize: it only ever raises a partition to its release's floor).
-	o.Recommended.Authorization.AlwaysAllowPaths = append(o.Recommended.Authorization.AlwaysAllowPaths, resize.Path)
+	// The CloneSet resize webhook (resize.Path) is authenticated and authorized like any other request: a
+	// non-resource "post" on its path, which artifacts/deploy/webhook-rbac.yaml grants to the identity
+	// kube-apiserver is configured to present to it (its AdmissionConfiguration's kubeConfigFile).
+
 	// Profiling is off unless --profiling: it serves /debug/pprof, PUT /debug/flags/v (a caller could raise
 	// the verbosity until client-go logs TokenReviews and the Secret with the CA key) and DELETE /metrics to
 	// whoever is authorized on those paths. --contention-profiling does nothing without it.
@@ -273,11 +273,10 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, err
 	}
-	// Only kubelet probes and kube-apiserver's admission calls may come without credentials; everything
-	// else answers 401 to them.
+	// Only kubelet probes may come without credentials; everything else, the resize webhook included,
+	// answers 401 to them.
 	if cfg.Authentication.Authenticator != nil {
-		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator,
-			append(append([]string(nil), filters.HealthPaths...), resize.Path)...)
+		cfg.Authentication.Authenticator = filters.AnonymousOnlyFor(cfg.Authentication.Authenticator, filters.HealthPaths...)
 	}
 	// Watches (kube-controller-manager's garbage collector and namespace controller watch every resource,
 	// releases too) end when the server shuts down, after up to 5 s for them to drain; without this an

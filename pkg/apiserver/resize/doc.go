@@ -18,4 +18,13 @@
 // conditions that send it only the requests that can matter, so a CloneSet needs no triton-apiserver
 // once its release has ended (invariant 10). While triton-apiserver is down a scale-out goes through
 // unchanged, and the controller replaces, afterwards, pods at the release's revision beyond the approved.
+//
+// It acts only for kube-apiserver: a review is authenticated and authorized as any request to the server
+// (delegated to kube-apiserver: a non-resource "post" on Path, granted to the identity kube-apiserver
+// presents to webhooks, Caller), and checked again by the webhook itself, before anything is read; anyone
+// else gets 401 or 403 and learns nothing. It reads CloneSets from the server's informer cache, so that a
+// scale-out of a CloneSet no release holds costs no request to kube-apiserver, and writes through clients
+// of its own (NewClients), so that it never waits behind the verbs or makes them wait. It reads a release
+// only while the storage gate is open (Gated). As a Scale carries nothing to tell a held CloneSet by, the
+// leader keeps the scale-out webhook's match condition listing the CloneSets releases hold (Scope).
 package resize

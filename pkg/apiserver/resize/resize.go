@@ -3,9 +3,12 @@ package resize
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"time"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
@@ -15,12 +18,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
+	"github.com/triton-io/triton/pkg/storagegate"
 )
 
 // Path is where the webhook is served.
@@ -33,13 +41,96 @@ const maxReviewBytes = 4 << 20
 // ReleaseGetter reads a release from triton's storage; a release that does not exist is (nil, nil).
 type ReleaseGetter func(ctx context.Context, namespace, name string) (*releases.Release, error)
 
+// ErrStoreUnavailable is what a gated ReleaseGetter answers while the storage gate is closed.
+var ErrStoreUnavailable = errors.New("the release store (etcd) does not answer")
+
+// Gated is get that fails at once, without reading, while gate is closed (etcd did not answer its last
+// probes): a review waits for no storage timeout. A nil gate is always open.
+func Gated(gate *storagegate.Gate, get ReleaseGetter) ReleaseGetter {
+	return func(ctx context.Context, namespace, name string) (*releases.Release, error) {
+		if gate != nil {
+			if closed, since, _ := gate.Closed(); closed {
+				return nil, fmt.Errorf("%w (not since %s)", ErrStoreUnavailable, since.UTC().Format(time.RFC3339))
+			}
+		}
+		return get(ctx, namespace, name)
+	}
+}
+
+// CloneSetCache is the server's informer cache of CloneSets (pkg/release/caches, the controller's).
+type CloneSetCache interface {
+	// HasSynced reports whether the cache has listed the CloneSets there are.
+	HasSynced() bool
+	// Get is the cached CloneSet, nil if the cache holds none; it must not be changed.
+	Get(namespace, name string) (*kruiseappsv1alpha1.CloneSet, error)
+}
+
+// InformerCache is a CloneSetCache on an informer of CloneSets.
+func InformerCache(informer cache.SharedIndexInformer) CloneSetCache { return informerCache{informer} }
+
+type informerCache struct{ informer cache.SharedIndexInformer }
+
+func (c informerCache) HasSynced() bool { return c.informer.HasSynced() }
+
+func (c informerCache) Get(namespace, name string) (*kruiseappsv1alpha1.CloneSet, error) {
+	obj, exists, err := c.informer.GetIndexer().GetByKey(namespace + "/" + name)
+	if err != nil || !exists {
+		return nil, err
+	}
+	cs, _ := obj.(*kruiseappsv1alpha1.CloneSet)
+	return cs, nil
+}
+
 // Webhook serves the admission reviews.
 type Webhook struct {
 	Releases ReleaseGetter
-	Kruise   kruiseclient.Interface
+	// CloneSets is where a scale review reads its CloneSet first; nil, or until it has synced, the
+	// CloneSet is read from kube-apiserver with Kruise.
+	CloneSets CloneSetCache
+	// Kruise is the webhook's own client (its own rate limiter: see NewClients), for the partition it
+	// raises and the reads the cache cannot answer.
+	Kruise kruiseclient.Interface
+	// Authorizer decides whether the authenticated caller may post reviews: a non-resource "post" on Path,
+	// which kube-apiserver's identity for webhooks is granted (artifacts/deploy/webhook-rbac.yaml). The
+	// server's handler chain decides the same before the request gets here; this is the webhook's own
+	// check, so that no configuration of the chain makes it act for anyone else. Nil refuses everyone.
+	Authorizer authorizer.Authorizer
+}
+
+// Caller is the identity the deploy manifests grant reviews to; an administrator has kube-apiserver
+// present it to the webhook (README: the resize webhook's caller).
+const Caller = "triton-webhook-caller"
+
+// authorized answers 401 or 403, and false, unless the request comes from a caller who may post reviews.
+// Neither answer says anything about releases or CloneSets.
+func (h *Webhook) authorized(w http.ResponseWriter, req *http.Request) bool {
+	u, ok := genericapirequest.UserFrom(req.Context())
+	if !ok || u == nil || u.GetName() == "" || u.GetName() == user.Anonymous ||
+		slices.Contains(u.GetGroups(), user.AllUnauthenticated) {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return false
+	}
+	if h.Authorizer == nil {
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return false
+	}
+	decision, _, err := h.Authorizer.Authorize(req.Context(), authorizer.AttributesRecord{
+		User: u, Verb: "post", Path: Path, ResourceRequest: false})
+	if decision != authorizer.DecisionAllow {
+		if err != nil {
+			klog.V(2).InfoS("Refused a resize review: authorization failed", "user", u.GetName(), "err", err)
+		}
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return false
+	}
+	return true
 }
 
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	// Before anything is read: an unauthenticated or unauthorized caller learns nothing and costs nothing.
+	if !h.authorized(w, req) {
+		return
+	}
 	if req.Method != http.MethodPost {
 		http.Error(w, "POST an admission.k8s.io/v1 AdmissionReview", http.StatusMethodNotAllowed)
 		return
@@ -90,10 +181,12 @@ func (h *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		// The partition could not be made right: refuse rather than let kruise update pods beyond what
 		// the release approved. The caller (an HPA too) tries again.
 		klog.ErrorS(err, "Refused a CloneSet resize", "cloneSet", klog.KRef(req.Namespace, req.Name))
-		return &admissionv1.AdmissionResponse{Result: &metav1.Status{
-			Status: metav1.StatusFailure, Code: http.StatusConflict, Reason: metav1.StatusReasonConflict,
-			Message: fmt.Sprintf("a release holds CloneSet %s and could not count the new replicas in: %v", req.Name, err),
-		}}
+		status := &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusConflict, Reason: metav1.StatusReasonConflict,
+			Message: fmt.Sprintf("a release holds CloneSet %s and could not count the new replicas in: %v", req.Name, err)}
+		if errors.Is(err, ErrStoreUnavailable) {
+			status.Code, status.Reason = http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable
+		}
+		return &admissionv1.AdmissionResponse{Result: status}
 	}
 	return resp
 }
@@ -174,12 +267,17 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return allowed, nil
 	}
 	replicas := scale.Spec.Replicas
+	// The first read is the cache's: a CloneSet no release holds is answered from it at once, with no
+	// request to kube-apiserver. A patch refused for a stale resourceVersion reads live before it tries
+	// again. (A cache a few milliseconds behind can also miss a partition the controller has just lowered;
+	// a GET would miss the same lowering a moment later, before the scale lands: either way the controller
+	// counts the stored replicas in and replaces pods beyond the approved, as when the webhook is not
+	// called at all.)
+	live := false
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cs, err := h.Kruise.AppsV1alpha1().CloneSets(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
+		cs, err := h.readCloneSet(ctx, req.Namespace, req.Name, live)
+		live = true
+		if err != nil || cs == nil || cs.Annotations[cloneset.OwnerAnnotation] == "" {
 			return err
 		}
 		floor, ok, err := h.floor(ctx, req.Namespace, cs.Annotations, replicas)
@@ -205,6 +303,19 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return nil, err
 	}
 	return allowed, nil
+}
+
+// readCloneSet is the CloneSet from the cache, or from kube-apiserver when live, when there is no cache or
+// while it has not synced; nil when it does not exist.
+func (h *Webhook) readCloneSet(ctx context.Context, namespace, name string, live bool) (*kruiseappsv1alpha1.CloneSet, error) {
+	if !live && h.CloneSets != nil && h.CloneSets.HasSynced() {
+		return h.CloneSets.Get(namespace, name)
+	}
+	cs, err := h.Kruise.AppsV1alpha1().CloneSets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return cs, err
 }
 
 func replicasOf(cs *kruiseappsv1alpha1.CloneSet) int32 {

@@ -19,6 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/release/cloneset"
@@ -61,13 +64,35 @@ func webCloneSet(replicas, partition int32, owner string) *kruiseappsv1alpha1.Cl
 
 func webhook(r *releases.Release, objects ...runtime.Object) (*Webhook, *kruisefake.Clientset) {
 	kruise := kruisefake.NewSimpleClientset(objects...)
-	return &Webhook{Kruise: kruise, Releases: func(_ context.Context, namespace, name string) (*releases.Release, error) {
+	return &Webhook{Kruise: kruise, Authorizer: callerOnly, Releases: func(_ context.Context, namespace, name string) (*releases.Release, error) {
 		if r == nil || namespace != r.Namespace || name != r.Name {
 			return nil, nil
 		}
 		return r, nil
 	}}, kruise
 }
+
+// callerOnly is the RBAC of artifacts/deploy/webhook-rbac.yaml: the caller may post on the webhook's path,
+// nobody else may do anything.
+var callerOnly = authorizer.AuthorizerFunc(func(_ context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
+	if a.GetUser().GetName() == Caller && !a.IsResourceRequest() && a.GetVerb() == "post" && a.GetPath() == Path {
+		return authorizer.DecisionAllow, "", nil
+	}
+	return authorizer.DecisionNoOpinion, "", nil
+})
+
+// as serves h to requests authenticated as u (nil: no user, as before authentication), as the server's
+// handler chain does.
+func as(u user.Info, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u != nil {
+			req = req.WithContext(genericapirequest.WithUser(req.Context(), u))
+		}
+		h.ServeHTTP(w, req)
+	})
+}
+
+var caller = &user.DefaultInfo{Name: Caller, Groups: []string{user.AllAuthenticated}}
 
 func raw(t *testing.T, obj interface{}) runtime.RawExtension {
 	t.Helper()
@@ -200,7 +225,7 @@ func TestAScaleThatCannotBeAccountedIsRefused(t *testing.T) {
 // The HTTP side: a review in, the same UID out; anything else is a 4xx.
 func TestServeHTTP(t *testing.T) {
 	h, _ := webhook(release(releases.ReleaseProgressing, 1))
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(as(caller, h))
 	defer srv.Close()
 
 	review := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
