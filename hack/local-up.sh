@@ -129,7 +129,8 @@ openssl rsa -in "${PKI}/service-account.key" -pubout -out "${PKI}/service-accoun
 
 # Static users: admin (system:masters), alice and bob (no roles), triton-apiserver's service account, and
 # kube-controller-manager and kube-scheduler under the names their bootstrap roles are bound to (as kubeadm
-# gives them client certificates): neither is in system:masters.
+# gives them client certificates): neither is in system:masters. And triton-webhook-caller, the identity
+# kube-apiserver presents to triton-apiserver's resize webhook (artifacts/deploy/webhook-rbac.yaml).
 token() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ADMIN_TOKEN=$(token)
 ALICE_TOKEN=$(token)
@@ -138,6 +139,7 @@ TRITON_TOKEN=$(token)
 KRUISE_TOKEN=$(token)
 CONTROLLER_MANAGER_TOKEN=$(token)
 SCHEDULER_TOKEN=$(token)
+WEBHOOK_CALLER_TOKEN=$(token)
 cat >"${PKI}/tokens.csv" <<EOF
 ${ADMIN_TOKEN},admin,admin,system:masters
 ${ALICE_TOKEN},alice,alice
@@ -146,6 +148,7 @@ ${TRITON_TOKEN},system:serviceaccount:triton-system:triton-apiserver,triton-apis
 ${KRUISE_TOKEN},system:serviceaccount:kruise-system:kruise-manager,kruise-manager,"system:masters,system:serviceaccounts,system:serviceaccounts:kruise-system"
 ${CONTROLLER_MANAGER_TOKEN},system:kube-controller-manager,kube-controller-manager
 ${SCHEDULER_TOKEN},system:kube-scheduler,kube-scheduler
+${WEBHOOK_CALLER_TOKEN},triton-webhook-caller,triton-webhook-caller
 EOF
 chmod 600 "${PKI}/tokens.csv"
 
@@ -179,6 +182,29 @@ kubeconfig "${LOCAL}/kruise-manager.kubeconfig" kruise-manager "${KRUISE_TOKEN}"
 kubeconfig "${LOCAL}/kube-controller-manager.kubeconfig" system:kube-controller-manager "${CONTROLLER_MANAGER_TOKEN}"
 kubeconfig "${LOCAL}/kube-scheduler.kubeconfig" system:kube-scheduler "${SCHEDULER_TOKEN}"
 
+# What kube-apiserver presents to webhooks (its AdmissionConfiguration): triton-webhook-caller's token to
+# the resize webhook, whose Service kube-apiserver dials as triton-apiserver.triton-system.svc:<port>, so
+# the user is named that; no other user, no current context: every other webhook is called as before.
+cat >"${LOCAL}/webhook-callers.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+users:
+- name: triton-apiserver.triton-system.svc:${TRITON_PORT}
+  user:
+    token: ${WEBHOOK_CALLER_TOKEN}
+EOF
+chmod 600 "${LOCAL}/webhook-callers.kubeconfig"
+cat >"${LOCAL}/admission-control.yaml" <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: MutatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: ${LOCAL}/webhook-callers.kubeconfig
+EOF
+
 # ---------------------------------------------------------------------------------------------------
 # etcd, kube-apiserver, kube-scheduler, kube-controller-manager.
 
@@ -206,6 +232,7 @@ start kube-apiserver "${BIN}/kube-apiserver" \
     --service-cluster-ip-range 10.0.0.0/24 \
     --endpoint-reconciler-type none \
     --disable-admission-plugins ServiceAccount \
+    --admission-control-config-file "${LOCAL}/admission-control.yaml" \
     --requestheader-client-ca-file "${PKI}/front-proxy-ca.crt" \
     --requestheader-allowed-names front-proxy-client \
     --requestheader-username-headers X-Remote-User \
@@ -311,7 +338,7 @@ wait_for kruise-manager 180 healthy "http://127.0.0.1:${KRUISE_HEALTH_PORT}/read
 # needs it: the server runs as a process,
 # and its Service is an ExternalName for localhost on the APIService's port.
 
-for f in namespace serviceaccount rbac roles pull-in-gate cloneset-pods; do
+for f in namespace serviceaccount rbac roles pull-in-gate cloneset-pods webhook-rbac; do
     ${KUBECTL} apply -f "${ROOT}/artifacts/deploy/${f}.yaml" >/dev/null || fail kube-apiserver "applying artifacts/deploy/${f}.yaml"
 done
 ${KUBECTL} apply -f - >/dev/null <<EOF
