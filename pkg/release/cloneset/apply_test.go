@@ -159,11 +159,12 @@ func updateRelease(rv string, current int32, phase releases.BatchPhase) *release
 	return r
 }
 
-// The paths a release owns on its CloneSet: nothing else may be in its patches.
+// The paths a release owns on its CloneSet: nothing else may be in its patches (but for the
+// preconditions: the resourceVersion and uid as read).
 var owned = []string{
 	"spec.template", "spec.replicas", "spec.updateStrategy.partition", "spec.updateStrategy.maxUnavailable",
 	"spec.updateStrategy.paused", "spec.updateStrategy.type", "spec.scaleStrategy.podsToDelete", "spec.lifecycle", "metadata.annotations",
-	"metadata.resourceVersion", "metadata.labels." + PullInLabel,
+	"metadata.resourceVersion", "metadata.uid", "metadata.labels." + PullInLabel,
 }
 
 func assertOnlyOwned(t *testing.T, patch map[string]interface{}) {
@@ -201,7 +202,7 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 	assertOnlyOwned(t, patch)
 	for _, notOwned := range []string{"spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.selector",
 		"spec.updateStrategy.type", "spec.updateStrategy.maxSurge", "spec.scaleStrategy.disablePVCReuse",
-		"metadata.labels", "metadata.name", "metadata.uid", "metadata.generation", "status"} {
+		"metadata.labels", "metadata.name", "metadata.generation", "status"} {
 		_, found := at(patch, notOwned)
 		assert.False(t, found, "%s is not the release's to write", notOwned)
 	}
@@ -210,6 +211,8 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 
 	rv, _ := at(patch, "metadata.resourceVersion")
 	assert.Equal(t, "100", rv, "the resourceVersion as read: a precondition")
+	uid, _ := at(patch, "metadata.uid")
+	assert.Equal(t, "uid-cloneset-web", uid, "the uid as read: a precondition (uid is immutable)")
 	stamp, _ := annotation(t, patch, IntentAnnotation)
 	assert.Equal(t, "uid-web-update/40", stamp)
 	owner, _ := annotation(t, patch, OwnerAnnotation)

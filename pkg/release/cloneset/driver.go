@@ -102,17 +102,22 @@ func PreviousRevision(cs *kruiseappsv1alpha1.CloneSet, revisions []appsv1.Contro
 	return prev
 }
 
-// revisionTemplate decodes the pod template kept in a CloneSet's ControllerRevision.
-func (d *Driver) revisionTemplate(ctx context.Context, namespace, name string) (*corev1.PodTemplateSpec, error) {
+// revisionTemplate decodes the pod template kept in a ControllerRevision of the CloneSet with UID owner
+// (any CloneSet's when owner is empty). A revision that is gone, or is another CloneSet's (the release's
+// was deleted, and its revisions with it), is ErrRevisionGone.
+func (d *Driver) revisionTemplate(ctx context.Context, namespace, name string, owner types.UID) (*corev1.PodTemplateSpec, error) {
 	rev, err := d.read().Revision(ctx, namespace, name)
 	if err != nil {
-		return nil, fmt.Errorf("revision %s: %w", name, err)
+		return nil, revisionGone(name, err)
+	}
+	if err := ownedRevision(rev, owner); err != nil {
+		return nil, err
 	}
 	return RevisionTemplate(rev)
 }
 
-// template is the pod template a release wants on its CloneSet.
-func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.TemplateChoice) (*corev1.PodTemplateSpec, error) {
+// template is the pod template a release wants on its CloneSet, whose UID is owner (see revisionTemplate).
+func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.TemplateChoice, owner types.UID) (*corev1.PodTemplateSpec, error) {
 	before := ""
 	if r.Status.CloneSet != nil {
 		before = r.Status.CloneSet.RevisionBeforeRelease
@@ -125,19 +130,19 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 		if before == "" {
 			return nil, nil
 		}
-		return d.revisionTemplate(ctx, r.Namespace, before)
+		return d.revisionTemplate(ctx, r.Namespace, before, owner)
 	}
 	switch r.Spec.Action {
 	case releases.ActionCreate, releases.ActionUpdate:
 		t = r.Spec.Template.DeepCopy()
 	case releases.ActionRollback:
-		tmpl, err := d.revisionTemplate(ctx, r.Namespace, r.Spec.ToRevision)
+		tmpl, err := d.revisionTemplate(ctx, r.Namespace, r.Spec.ToRevision, owner)
 		if err != nil {
 			return nil, err
 		}
 		t = tmpl
 	case releases.ActionRestart:
-		tmpl, err := d.revisionTemplate(ctx, r.Namespace, before)
+		tmpl, err := d.revisionTemplate(ctx, r.Namespace, before, owner)
 		if err != nil {
 			return nil, err
 		}
@@ -232,6 +237,15 @@ func specHasGate(spec *corev1.PodSpec) bool {
 // both as the kruise-api types see them, plus the intent stamp and the resourceVersion as read. Fields
 // those types do not know (a newer OpenKruise's) are in neither, so never in the patch, and the server
 // keeps them; a full update would drop them on every write.
+//
+// Only the CloneSet the release was admitted for is written (its UID, status.cloneSet.uid, see Pinned):
+// another of the same name, or none, is a *LostError (ErrCloneSetReplaced, ErrCloneSetGone) and nothing is
+// written to it but, at most, the removal of an owner annotation naming this release. Every patch carries
+// the CloneSet's uid as read, so one replaced after the read is not written either.
+//
+// A finished release writes its final state only to a CloneSet whose intent stamp carries its UID: an
+// owner annotation naming it on a CloneSet another release wrote last (put back by hand, or by a manifest
+// applied again) is not trusted, and only the annotation goes.
 func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
 	in := plan.IntentOf(r)
 	var result *kruiseappsv1alpha1.CloneSet
@@ -245,12 +259,27 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			read = d.Cache
 		}
 		cs, err := read.CloneSet(ctx, r.Namespace, r.Spec.CloneSetName)
-		if err == nil && cs == nil && cached {
-			// Absent from the cache: perhaps created a moment ago. Only kube-apiserver can say it is not there.
+		if err == nil && cached && (cs == nil || Pinned(r, cs) != nil) {
+			// Absent from the cache: perhaps created a moment ago. Only kube-apiserver can say it is not there
+			// (nor that it is not the release's: a cache behind may still show the one before).
 			cs, err = d.Live().CloneSet(ctx, r.Namespace, r.Spec.CloneSetName)
 		}
 		if err != nil {
 			return err
+		}
+		if lost := Pinned(r, cs); lost != nil {
+			// Not the CloneSet the release was admitted for: nothing of the release goes on it. Its name
+			// comes off if it is there (a manifest that carried it), so that it holds up no new release.
+			result = cs
+			if !dryRun {
+				if result, err = d.LetGoOfName(ctx, r, cs); err != nil {
+					return err
+				}
+			}
+			if !in.Touch {
+				return nil // it lost it and knows (plan.Lost), or never started: nothing to do
+			}
+			return lost
 		}
 		if !in.Touch {
 			result = cs
@@ -269,12 +298,27 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			cs = created
 		}
 		owner := cs.Annotations[OwnerAnnotation]
+		if plan.Finished(r.Status.Phase) && !plan.Reverting(r) && owner == r.Name && stampUID(cs) != r.UID {
+			// A finished release named on a CloneSet it did not write last: the name is stale (put back by
+			// hand, or by a manifest exported while it ran), not a hold. Its final state (its template,
+			// partition 0) would roll every pod at once, with no batch: only the name goes, so that the
+			// next release can take the CloneSet. (A canceled release whose pods still leave traffic holds
+			// the CloneSet by its own status, Reverting, not by the name.)
+			result = cs
+			if dryRun {
+				return nil
+			}
+			result, err = d.dropOwner(ctx, cs)
+			return err
+		}
 		if plan.Finished(r.Status.Phase) && owner != r.Name {
 			// A finished release only lets go of a CloneSet it still owns. One that a newer release took
 			// over (created the moment this one finished, before the controller released the CloneSet) is
 			// not its to write: that would put the old template back under the new release.
 			result = cs
-			if owner != "" || dryRun || newerIntent(cs, r) || stampedWith(cs, r) {
+			if owner != "" || dryRun || newerIntent(cs, r) || stampedWith(cs, r) ||
+				(stampUID(cs) != "" && stampUID(cs) != r.UID) {
+				// Held, or written last by another release since: not this one's to stamp.
 				return nil
 			}
 			// Nobody holds it: the release finished before any write of it landed (canceled the moment it
@@ -403,13 +447,24 @@ func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.Clone
 	return out, nil
 }
 
-// patch sends a JSON merge patch to the CloneSet.
+// patch sends a JSON merge patch to the CloneSet, with cs's uid (as read) as a precondition: a CloneSet
+// replaced since it was read is refused by kube-apiserver (uid is immutable), which is a conflict here, so
+// that Apply reads it again (and finds it is not the release's).
 func (d *Driver) patch(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, patch []byte, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
 	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	return d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Patch(ctx, cs.Name, types.MergePatchType, patch, opts)
+	patch, err := withUID(patch, cs.UID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Patch(ctx, cs.Name, types.MergePatchType, patch, opts)
+	if uidRefused(err) {
+		return nil, apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), cs.Name,
+			fmt.Errorf("CloneSet %s/%s is not the one read (uid %s): it was replaced", cs.Namespace, cs.Name, cs.UID))
+	}
+	return out, err
 }
 
 // mergePatch is the JSON merge patch from cs to want, as the kruise-api types see them (numbers kept as
@@ -460,7 +515,7 @@ func ownedPatch(cs, want *kruiseappsv1alpha1.CloneSet, stamp string) ([]byte, er
 }
 
 func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
-	t, err := d.template(ctx, r, plan.TemplateRelease)
+	t, err := d.template(ctx, r, plan.TemplateRelease, ownerUID(r, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +555,7 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 // CloneSet, or nil when it kept the CloneSet's.
 func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r *releases.Release, in plan.Intent) (*kruiseappsv1alpha1.CloneSet, *corev1.PodTemplateSpec, error) {
 	want := cs.DeepCopy()
-	t, err := d.template(ctx, r, in.Template)
+	t, err := d.template(ctx, r, in.Template, ownerUID(r, cs))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -668,9 +723,17 @@ func mergeNames(have, add []string) []string {
 
 // Observe is what a release records of its CloneSet, keeping the before-release values (and the hold) of
 // the previous observation.
+//
+// The CloneSet's UID is kept too, and recorded from cs when none was (a Create release, at its first
+// observation after it created the CloneSet). A CloneSet with another UID than the one recorded is not the
+// release's: the observation stays as it was.
 func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObservation) *releases.CloneSetObservation {
+	if previous != nil && previous.UID != "" && cs != nil && cs.UID != previous.UID {
+		return previous.DeepCopy()
+	}
 	o := &releases.CloneSetObservation{}
 	if previous != nil {
+		o.UID = previous.UID
 		o.RevisionBeforeRelease = previous.RevisionBeforeRelease
 		o.ReplicasBeforeRelease = previous.ReplicasBeforeRelease
 		o.HeldAt = previous.HeldAt
@@ -681,6 +744,9 @@ func Observe(cs *kruiseappsv1alpha1.CloneSet, previous *releases.CloneSetObserva
 	}
 	if cs == nil {
 		return o
+	}
+	if o.UID == "" {
+		o.UID = cs.UID
 	}
 	o.UpdateRevision = cs.Status.UpdateRevision
 	o.CurrentRevision = cs.Status.CurrentRevision
@@ -714,6 +780,16 @@ func without(a map[string]string, key string) map[string]string {
 // stampedWith reports whether cs was last written for exactly this state of r.
 func stampedWith(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
 	return cs.Annotations[IntentAnnotation] == string(r.UID)+"/"+r.ResourceVersion
+}
+
+// stampUID is the UID of the release cs was last written for (its intent stamp), or empty.
+func stampUID(cs *kruiseappsv1alpha1.CloneSet) types.UID {
+	stamp := cs.Annotations[IntentAnnotation]
+	i := strings.LastIndex(stamp, "/")
+	if i < 0 {
+		return ""
+	}
+	return types.UID(stamp[:i])
 }
 
 // newerIntent reports whether cs was last written for a newer state of r than r.

@@ -2,6 +2,7 @@ package cloneset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -40,8 +41,30 @@ type Following struct {
 //     during the release serve as before.
 //  4. The hold protocol (not on a dry run): every pod of a running release is held, and a pod kruise is
 //     about to take leaves traffic first.
+//
+// A release that lost its CloneSet (plan.Lost) touches neither the CloneSet of that name nor its pods; one
+// that finds it lost (Pinned) returns the *LostError before it writes anything, but for a finished release
+// that no longer held it, which has nothing to do.
 func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.Pod, obs plan.Observation, dryRun bool) (Following, error) {
 	var f Following
+	if _, lost := plan.Lost(r); lost {
+		// Apply writes nothing to it but, at most, the removal of the release's name.
+		after, err := d.Apply(ctx, r, dryRun)
+		f.CloneSet = after
+		return f, err
+	}
+	if PinnedUID(r) != "" {
+		// pods are the CloneSet's as read: they must be the release's before any of them is written.
+		cs, err := d.CheckPinned(ctx, r)
+		var lost *LostError
+		switch {
+		case errors.As(err, &lost) && plan.Finished(r.Status.Phase) && !plan.Reverting(r):
+			f.CloneSet = cs
+			return f, nil
+		case err != nil:
+			return f, fmt.Errorf("CloneSet %s/%s: %w", r.Namespace, r.Spec.CloneSetName, err)
+		}
+	}
 	// 1. Out of traffic.
 	switch {
 	case plan.SwitchingBack(r):
@@ -49,7 +72,8 @@ func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.
 			return f, err
 		}
 		f.Again = true
-	case r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0:
+	case r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 && !plan.RevisionGone(r):
+		// (A cancel that cannot put the template back leaves the release's pods as they are: in traffic.)
 		if err := d.PullOut(ctx, NewPods(r, pods), dryRun); err != nil {
 			return f, fmt.Errorf("pulling out the canceled release's pods: %w", err)
 		}

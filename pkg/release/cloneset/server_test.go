@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -107,6 +108,12 @@ func (s *apiServer) patch(action k8stesting.Action) (bool, runtime.Object, error
 			s.conflicts++
 			return true, nil, apierrors.NewConflict(cloneSets.GroupResource(), pa.GetName(),
 				fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+		}
+		// metadata.uid is immutable: a patch that says another uid is refused, as kube-apiserver does.
+		if uid, ok := meta["uid"]; ok && uid != string(old.UID) {
+			s.conflicts++
+			return true, nil, apierrors.NewInvalid(kruiseappsv1alpha1.SchemeGroupVersion.WithKind("CloneSet").GroupKind(), pa.GetName(),
+				field.ErrorList{field.Invalid(field.NewPath("metadata", "uid"), uid, "field is immutable")})
 		}
 	}
 	raw, err := json.Marshal(old)

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -167,14 +169,16 @@ func Woken(rels []*v1alpha1.Release, owner string) []*v1alpha1.Release {
 	running := false
 	for _, r := range rels {
 		phase := releases.ReleasePhase(r.Status.Phase)
-		finished := plan.Finished(phase)
+		// A release that lost its CloneSet runs no more, and does not look after the CloneSet there now.
+		gone := lostCloneSet(r)
+		finished := plan.Finished(phase) || gone
 		// plan.Reverting, on the external type: canceled after it started, pulling in, not yet Reverted.
 		draining := phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 && !r.Spec.Strategy.NoPullIn &&
 			!meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionReverted)
 		if !finished {
 			running = true
-		} else if newest == nil || r.CreationTimestamp.After(newest.CreationTimestamp.Time) ||
-			(r.CreationTimestamp.Equal(&newest.CreationTimestamp) && r.Name > newest.Name) {
+		} else if !gone && (newest == nil || r.CreationTimestamp.After(newest.CreationTimestamp.Time) ||
+			(r.CreationTimestamp.Equal(&newest.CreationTimestamp) && r.Name > newest.Name)) {
 			newest = r
 		}
 		if !finished || draining || r.DeletionTimestamp != nil || (owner != "" && r.Name == owner) {
@@ -185,6 +189,16 @@ func Woken(rels []*v1alpha1.Release, owner string) []*v1alpha1.Release {
 		out = append(out, newest)
 	}
 	return out
+}
+
+// lostCloneSet is plan.Lost on the external type: the release lost its CloneSet (replaced or deleted).
+func lostCloneSet(r *v1alpha1.Release) bool {
+	for _, t := range []string{v1alpha1.ConditionFailed, v1alpha1.ConditionReverted} {
+		if c := meta.FindStatusCondition(r.Status.Conditions, t); c != nil && c.Status == metav1.ConditionTrue && plan.IsLostReason(c.Reason) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Controller) enqueueCloneSet(obj interface{}) {
@@ -310,6 +324,26 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err != nil {
 		return 0, err
 	}
+	if _, lost := plan.Lost(r); lost {
+		return 0, c.lost(ctx, cached, r, cs)
+	}
+	if cloneset.Pinned(r, cs) != nil {
+		// Not the CloneSet the release was admitted for (confirmed live: the cache may be behind).
+		confirmed, err := c.driver.CheckPinned(ctx, r)
+		var lostErr *cloneset.LostError
+		switch {
+		case errors.As(err, &lostErr):
+			if marked, err := c.markLost(ctx, cached, r, lostErr); marked || err != nil {
+				return 0, err
+			}
+			// Finished, and it had let go of its CloneSet before: nothing of it is on the one there now,
+			// which is not its to look after either.
+			return 0, c.lost(ctx, cached, r, confirmed)
+		case err != nil:
+			return 0, err
+		}
+		cs = confirmed
+	}
 	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
 		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again. While no
 		// release runs on it, the newest finished one keeps pulling in its stray pods.
@@ -380,7 +414,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	// 2. The CloneSet and its pods follow it (and are repaired if they drifted), as after a verb.
 	f, err := c.driver.Follow(ctx, r, pods, obs, false)
 	if err != nil {
-		return 0, err
+		return 0, c.followFailed(ctx, cached, r, err)
 	}
 	after := f.CloneSet
 	if f.Again && (requeue == 0 || requeue > time.Second) {
@@ -421,6 +455,66 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	return requeue, nil
 }
 
+// followFailed ends the release when err says it never can follow: its CloneSet was replaced or deleted
+// since it was read (MarkLost), or, canceled, the revision it would go back to is gone (MarkRevisionGone).
+// Any other error is returned, to be retried.
+func (c *Controller) followFailed(ctx context.Context, cached *v1alpha1.Release, r *releases.Release, err error) error {
+	var lostErr *cloneset.LostError
+	switch {
+	case errors.As(err, &lostErr):
+		if marked, werr := c.markLost(ctx, cached, r, lostErr); marked || werr != nil {
+			return werr
+		}
+	case errors.Is(err, cloneset.ErrRevisionGone) && r.Status.Phase == releases.ReleaseCanceled:
+		marked := r.DeepCopy()
+		message := fmt.Sprintf("CloneSet %s cannot be put back to the template from before the release (%v): it is let go of as it is, its template and partition unchanged",
+			r.Spec.CloneSetName, err)
+		if !plan.MarkRevisionGone(marked, message, c.now()) {
+			return err
+		}
+		written, werr := c.writeStatus(ctx, marked)
+		if werr != nil {
+			return werr
+		}
+		c.recordEvents(cached, &r.Status, &written.Status)
+		klog.InfoS("Canceled release cannot put its CloneSet back: it lets go of it as it is", "release", klog.KObj(r), "err", err)
+		return nil
+	}
+	return err
+}
+
+// markLost ends a release whose CloneSet is lost (plan.MarkLost): Failed, or a canceled one let go of it,
+// with the condition and a history entry saying which CloneSet it was and what is there now. It returns
+// false when there was nothing to mark (finished, and let go of the CloneSet before).
+func (c *Controller) markLost(ctx context.Context, cached *v1alpha1.Release, r *releases.Release, lostErr *cloneset.LostError) (bool, error) {
+	marked := r.DeepCopy()
+	if !plan.MarkLost(marked, lostErr.Reason(), lostErr.Error(), c.now()) {
+		return false, nil
+	}
+	written, err := c.writeStatus(ctx, marked)
+	if err != nil {
+		return true, err
+	}
+	c.recordEvents(cached, &r.Status, &written.Status)
+	klog.InfoS("Release lost its CloneSet: it is ended, and touches nothing of the CloneSet of that name", "release", klog.KObj(r),
+		"reason", lostErr.Reason(), "admittedFor", lostErr.Pinned, "found", lostErr.Found)
+	return true, nil
+}
+
+// lost looks after a release that lost its CloneSet (or finished before its CloneSet was replaced): it
+// touches nothing of the CloneSet of that name, or of its pods, but takes its own name off the CloneSet's
+// owner annotation if it is there (so that it holds up no new release); once the release is deleted its
+// finalizer goes at once, as there is nothing of it to clean up.
+func (c *Controller) lost(ctx context.Context, cached *v1alpha1.Release, r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) error {
+	if _, err := c.driver.LetGoOfName(ctx, r, cs); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if r.DeletionTimestamp != nil {
+		return c.letGo(ctx, cached)
+	}
+	return nil
+}
+
 // letGo removes the cleanup finalizer of a deleted release whose CloneSet no longer carries anything of
 // it, so that the delete completes.
 func (c *Controller) letGo(ctx context.Context, r *v1alpha1.Release) error {
@@ -456,7 +550,7 @@ func (c *Controller) caretaker(r *v1alpha1.Release) bool {
 	}
 	for _, obj := range objs {
 		other, ok := obj.(*v1alpha1.Release)
-		if !ok || other.UID == r.UID {
+		if !ok || other.UID == r.UID || lostCloneSet(other) {
 			continue
 		}
 		if !plan.Finished(releases.ReleasePhase(other.Status.Phase)) {

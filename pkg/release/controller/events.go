@@ -26,7 +26,7 @@ func (c *Controller) recordEvents(obj *v1alpha1.Release, before, after *releases
 	}
 	for _, h := range added(before.History, after.History) {
 		kind := corev1.EventTypeNormal
-		if h.Action == "fail" {
+		if h.Action == "fail" || h.Action == plan.ActionLost || h.Action == plan.ActionRevisionGone {
 			kind = corev1.EventTypeWarning
 		}
 		c.recorder.Event(obj, kind, plan.EventReason(h.Action), plan.Describe(h))

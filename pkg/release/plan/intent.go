@@ -149,6 +149,10 @@ func clamp(v, lo, hi int32) int32 {
 // IntentOf returns the CloneSet a release wants.
 func IntentOf(r *releases.Release) Intent {
 	s := &r.Status
+	if _, lost := Lost(r); lost {
+		// The CloneSet it was admitted for is gone: the one of that name now (if any) is not its to touch.
+		return Intent{}
+	}
 	if s.CurrentBatch == 0 {
 		// Never started (Pending, or paused or canceled before it started): nothing to do to the CloneSet.
 		return Intent{}
@@ -156,6 +160,9 @@ func IntentOf(r *releases.Release) Intent {
 	switch s.Phase {
 	case releases.ReleasePending, "":
 		return Intent{}
+	}
+	if RevisionGone(r) {
+		return revisionGoneIntent(r)
 	}
 	if BlueGreen(r) {
 		return blueGreenIntent(r)

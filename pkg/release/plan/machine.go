@@ -115,6 +115,11 @@ func NeedsPullIn(r *releases.Release) bool { return !r.Spec.Strategy.NoPullIn }
 // (pause on a paused release, resume on a running one), and a *Refusal when it is refused.
 func Act(r *releases.Release, verb Verb, req *releases.ReleaseRequest, obs Observation, user string, now metav1.Time) (changed bool, err error) {
 	s := &r.Status
+	if verb != VerbCancel {
+		if err := lostRefusal(r, verb); err != nil {
+			return false, err
+		}
+	}
 	if err := checkExpectations(s, req); err != nil {
 		return false, err
 	}
@@ -698,6 +703,9 @@ func SetConditions(r *releases.Release, now metav1.Time) {
 		// A release that canceled itself on a failed batch failed all the same: a pipeline that waits for
 		// Failed (or Complete) learns of it, and why.
 		set(releases.ConditionFailed, true, "CanceledOnFailure", failure)
+	} else if lost := lostFailure(s); lost != nil {
+		// A release that lost its CloneSet failed for good, whatever it does after (a cancel).
+		set(releases.ConditionFailed, true, lost.Reason, lost.Message)
 	} else {
 		set(releases.ConditionFailed, s.Phase == releases.ReleaseFailed, string(orPending(s.Phase)), lastReason(s, "fail"))
 	}
@@ -710,6 +718,9 @@ func SetConditions(r *releases.Release, now metav1.Time) {
 				"blue is coming back into traffic; then the new pods leave it and are removed")
 		case Reverting(r):
 			set(releases.ConditionReverted, false, RevertDraining, drainingMessage)
+		case lostFailure(s) != nil:
+			lost := lostFailure(s)
+			set(releases.ConditionReverted, true, lost.Reason, "nothing was put back: "+lost.Message)
 		default:
 			set(releases.ConditionReverted, true, "Reverted", "")
 		}
@@ -722,6 +733,9 @@ func SetConditions(r *releases.Release, now metav1.Time) {
 // drain.
 func Reverting(r *releases.Release) bool {
 	s := &r.Status
+	if _, lost := Lost(r); lost {
+		return false // it holds nothing of a CloneSet that is not its own
+	}
 	return s.Phase == releases.ReleaseCanceled && s.CurrentBatch > 0 && NeedsPullIn(r) &&
 		!meta.IsStatusConditionTrue(s.Conditions, releases.ConditionReverted)
 }

@@ -12,7 +12,8 @@ import "github.com/triton-io/triton/pkg/apis/releases"
 //   - Progressing: pause (→ Paused), Fail (→ Failed), Baked in Auto mode or next after the last batch
 //     (→ Succeeded), cancel (→ Canceled).
 //   - Paused: resume (→ Progressing; → Pending when it was paused before it started), cancel (→ Canceled).
-//     Nothing fails or finishes a paused release but cancel.
+//     Nothing fails or finishes a paused release but cancel, and the loss of its CloneSet (MarkLost, →
+//     Failed).
 //   - Failed: resume retries the batch (→ Progressing), cancel (→ Canceled).
 //   - Succeeded and Canceled are final (Finished).
 //
@@ -20,7 +21,7 @@ import "github.com/triton-io/triton/pkg/apis/releases"
 var phaseMoves = map[releases.ReleasePhase][]releases.ReleasePhase{
 	releases.ReleasePending:     {releases.ReleaseProgressing, releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled},
 	releases.ReleaseProgressing: {releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled},
-	releases.ReleasePaused:      {releases.ReleasePending, releases.ReleaseProgressing, releases.ReleaseCanceled},
+	releases.ReleasePaused:      {releases.ReleasePending, releases.ReleaseProgressing, releases.ReleaseFailed, releases.ReleaseCanceled},
 	releases.ReleaseFailed:      {releases.ReleaseProgressing, releases.ReleaseCanceled},
 	releases.ReleaseSucceeded:   nil,
 	releases.ReleaseCanceled:    nil,

@@ -43,6 +43,7 @@ func TestPhaseMayMove(t *testing.T) {
 
 		{paused, pending}:     true, // resume of a release paused before it started
 		{paused, progressing}: true, // resume
+		{paused, failed}:      true, // MarkLost: its CloneSet was replaced or deleted
 		{paused, canceled}:    true, // cancel
 
 		{failed, progressing}: true, // resume retries the batch
@@ -158,7 +159,8 @@ func phaseKey(r *releases.Release) string {
 }
 
 // controllerWrites are the releases one write of the controller may store from r: its step (see
-// pkg/release/controller) applies any run of Start, Smoked, Baked, Advance and Fail before it writes.
+// pkg/release/controller) applies any run of Start, Smoked, Baked, Advance and Fail before it writes; MarkLost
+// (its CloneSet replaced) is a write of its own.
 func controllerWrites(r *releases.Release, now metav1.Time) []*releases.Release {
 	events := []func(*releases.Release) bool{
 		func(r *releases.Release) bool { return plan.Start(r, now) },
@@ -167,6 +169,10 @@ func controllerWrites(r *releases.Release, now metav1.Time) []*releases.Release 
 		func(r *releases.Release) bool { return plan.Advance(r, now) },
 		func(r *releases.Release) bool {
 			return plan.Fail(r, plan.Observation{Replicas: 3, Updated: 1}, "failing pods", now)
+		},
+		// In a write of its own, but the walk does not tell them apart.
+		func(r *releases.Release) bool {
+			return plan.MarkLost(r, releases.ReasonCloneSetReplaced, "CloneSet web was replaced", now)
 		},
 	}
 	var out []*releases.Release

@@ -15,7 +15,7 @@ import (
 // server moves it (pkg/release/plan): the phase along the allowed graph (plan.PhaseMayMove), the current
 // batch never back, the plan (its batches' number, index, canary, replicas and target) never reshaped
 // once made, and what the release recorded of its CloneSet before it started (what `cancel` returns the
-// CloneSet to) never changed once recorded. It runs on every write of the status, the server's own
+// CloneSet to), and which CloneSet it is (its UID), never changed once recorded. It runs on every write of the status, the server's own
 // included, so it accepts every move the server makes.
 //
 // A release stored without a plan (by a server without a cluster, which plans nothing) may get one.
@@ -103,6 +103,10 @@ func validateBeforeReleaseUnchanged(newO, oldO *releases.CloneSetObservation, fl
 	}
 	if len(oldO.PodsBeforeRelease) > 0 {
 		allErrs = append(allErrs, unchanged(newO.PodsBeforeRelease, oldO.PodsBeforeRelease, fldPath.Child("podsBeforeRelease"), why)...)
+	}
+	if oldO.UID != "" {
+		allErrs = append(allErrs, unchanged(newO.UID, oldO.UID, fldPath.Child("uid"),
+			"may not change once recorded: it is the CloneSet the release drives, and no other of its name")...)
 	}
 	return allErrs
 }

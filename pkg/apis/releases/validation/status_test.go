@@ -28,6 +28,7 @@ func storedStatus() releases.ReleaseStatus {
 		MaxUnavailableBeforeRelease:     intOrStr("20%"),
 		UpdateStrategyTypeBeforeRelease: "InPlaceIfPossible",
 		PodsBeforeRelease:               []string{"web-a", "web-b"},
+		UID:                             "6f1c2a9e-0d4b-4c55-9a3e-7b2f8c1d0e11",
 	}
 	return s
 }
@@ -94,8 +95,8 @@ func TestValidateReleaseStatusTransition(t *testing.T) {
 		{name: "a Failed release succeeds", old: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseFailed },
 			mutate: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseSucceeded },
 			want:   []wantErr{invalid("status.phase").with("may only move to Progressing, Canceled")}},
-		{name: "a Paused release fails", old: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleasePaused },
-			mutate: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseFailed }, want: []wantErr{invalid("status.phase")}},
+		{name: "a Paused release fails: its CloneSet was replaced (plan.MarkLost)", old: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleasePaused },
+			mutate: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseFailed }},
 		{name: "a Paused release succeeds", old: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleasePaused },
 			mutate: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseSucceeded }, want: []wantErr{invalid("status.phase")}},
 		{name: "a Succeeded release emptied", old: func(s *releases.ReleaseStatus) { s.Phase = releases.ReleaseSucceeded },
@@ -124,11 +125,18 @@ func TestValidateReleaseStatusTransition(t *testing.T) {
 			want: []wantErr{invalid("status.cloneSet.podsBeforeRelease")}},
 		{name: "pods before the release dropped", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.PodsBeforeRelease = nil },
 			want: []wantErr{invalid("status.cloneSet.podsBeforeRelease")}},
+		{name: "another CloneSet's uid", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.UID = "0b9d7e55-1111-4a2b-8c3d-222233334444" },
+			want: []wantErr{invalid("status.cloneSet.uid").with("may not change once recorded")}},
+		{name: "the uid dropped", mutate: func(s *releases.ReleaseStatus) { s.CloneSet.UID = "" },
+			want: []wantErr{invalid("status.cloneSet.uid")}},
+		{name: "a uid not recorded yet may be recorded (a Create release, once it made its CloneSet)",
+			old:    func(s *releases.ReleaseStatus) { s.CloneSet.UID = "" },
+			mutate: func(s *releases.ReleaseStatus) { s.CloneSet.UID = "0b9d7e55-1111-4a2b-8c3d-222233334444" }},
 		{name: "the observation dropped", mutate: func(s *releases.ReleaseStatus) { s.CloneSet = nil },
 			want: []wantErr{
 				invalid("status.cloneSet.revisionBeforeRelease"), invalid("status.cloneSet.replicasBeforeRelease"),
 				invalid("status.cloneSet.maxUnavailableBeforeRelease"), invalid("status.cloneSet.updateStrategyTypeBeforeRelease"),
-				invalid("status.cloneSet.podsBeforeRelease"),
+				invalid("status.cloneSet.podsBeforeRelease"), invalid("status.cloneSet.uid"),
 			}},
 
 		// The plan.
@@ -178,6 +186,8 @@ func TestValidateReleaseStatusUpdateChecksTheMove(t *testing.T) {
 		{name: "a target moved, out of order as well", mutate: func(r *releases.Release) { r.Status.Batches[1].Target = 9 },
 			want: []wantErr{invalid("status.batches[1].target"), invalid("status.batches[2].target")}},
 		{name: "its observation refreshed", mutate: func(r *releases.Release) { r.Status.CloneSet.UpdatedReadyReplicas = 5 }},
+		{name: "its CloneSet pointed at another uid", mutate: func(r *releases.Release) { r.Status.CloneSet.UID = "other-uid" },
+			want: []wantErr{invalid("status.cloneSet.uid")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

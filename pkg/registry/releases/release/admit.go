@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -92,6 +93,13 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 	if err != nil {
 		return ctx, err
 	}
+	// Which CloneSet this is (none yet for a Create release): a release of another CloneSet of the same
+	// name, since deleted, does not hold this one (see runningRelease).
+	var uid types.UID
+	if cs != nil {
+		uid = cs.UID
+	}
+	ctx = context.WithValue(ctx, cloneSetUIDKey{}, uid)
 	status := releases.ReleaseStatus{Phase: releases.ReleasePending}
 	var current int32
 	switch {
@@ -131,6 +139,8 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 			current = 1
 		}
 		status.CloneSet = cloneset.Observe(cs, nil)
+		// The release drives this CloneSet and no other of its name (cloneset.Pinned).
+		status.CloneSet.UID = cs.UID
 		status.CloneSet.RevisionBeforeRelease = cs.Status.UpdateRevision
 		status.CloneSet.ReplicasBeforeRelease = int32Ptr(current)
 		// kruise's default when unset.
@@ -237,7 +247,8 @@ const observeWait = 3 * time.Second
 // noRunningRelease is the 409 for a release of a CloneSet another unfinished release runs on, or that a
 // canceled release still holds while its pods leave traffic.
 func (r *REST) noRunningRelease(ctx context.Context, rel *releases.Release) error {
-	running, reverting, err := r.runningRelease(ctx, rel.Spec.CloneSetName)
+	uid, _ := ctx.Value(cloneSetUIDKey{}).(types.UID)
+	running, reverting, err := r.runningRelease(ctx, rel.Spec.CloneSetName, uid)
 	if err != nil {
 		return err
 	}
@@ -253,9 +264,15 @@ func (r *REST) noRunningRelease(ctx context.Context, rel *releases.Release) erro
 	return nil
 }
 
+// cloneSetUIDKey carries the UID of the CloneSet a release is admitted for (empty: there is none) from
+// prepare to noRunningRelease.
+type cloneSetUIDKey struct{}
+
 // runningRelease names a release on the CloneSet that has not finished, if any, and a canceled one that
-// still holds it (plan.Reverting).
-func (r *REST) runningRelease(ctx context.Context, cloneSet string) (running, reverting string, err error) {
+// still holds it (plan.Reverting). A release that lost its CloneSet (plan.Lost), or was admitted for
+// another CloneSet of the name than the one there now, with UID uid (empty: none), is neither: it can never
+// touch this one again.
+func (r *REST) runningRelease(ctx context.Context, cloneSet string, uid types.UID) (running, reverting string, err error) {
 	list, err := r.Store.List(ctx, &metainternalversion.ListOptions{
 		FieldSelector: fields.OneTermEqualSelector("spec.cloneSetName", cloneSet),
 	})
@@ -265,6 +282,9 @@ func (r *REST) runningRelease(ctx context.Context, cloneSet string) (running, re
 	items := list.(*releases.ReleaseList).Items
 	for i := range items {
 		other := &items[i]
+		if !holds(other, uid) {
+			continue
+		}
 		switch {
 		case !plan.Finished(other.Status.Phase):
 			return other.Name, "", nil
@@ -273,6 +293,17 @@ func (r *REST) runningRelease(ctx context.Context, cloneSet string) (running, re
 		}
 	}
 	return "", reverting, nil
+}
+
+// holds reports whether a release of the CloneSet's name may still act on the CloneSet there now, with UID
+// uid (empty: there is none): not when it lost its CloneSet (plan.Lost), nor when it was admitted for
+// another CloneSet of that name (its recorded UID is not uid), which it will never touch.
+func holds(other *releases.Release, uid types.UID) bool {
+	if _, lost := plan.Lost(other); lost {
+		return false
+	}
+	pinned := cloneset.PinnedUID(other)
+	return pinned == "" || pinned == uid
 }
 
 func hasRevision(revisions []appsv1.ControllerRevision, name string) bool {
