@@ -34,6 +34,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
 	releasesclient "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // hostile is one malformed or hostile request.
@@ -652,7 +653,8 @@ func sendEnormous(t *testing.T, ctx context.Context, releases releasesclient.Rel
 
 // historyChurn makes calls pause and resume calls (alternately, each with a reason of the largest size,
 // 1024 two-byte characters) as caller on nginx-update, which waits for next. Each adds to its history:
-// the history keeps the newest 50, and the Release stays far from etcd's 1.5 MiB limit.
+// the history keeps its first entries and the newest, 50 in all, and the Release stays far from etcd's
+// 1.5 MiB limit.
 func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns, user string, calls int) {
 	t.Helper()
 	releases := fastClient(caller).ReleasesV1alpha1().Releases(ns)
@@ -693,10 +695,23 @@ func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns,
 		if user != "admin" {
 			assert.Equal(t, user, last.User, "the newest entry's user")
 		}
-		// The newest are kept: every entry is from the churn (the release's own start is gone), in order.
+		// The first entries are kept (the release's start, and the first entry a caller made), then one entry
+		// that counts those dropped, then the newest, all from the churn; all in order.
+		assert.Equal(t, "start", history[0].Action, "the release's start is kept")
+		dropped := -1
 		for i, h := range history {
-			assert.False(t, h.Time.Time.Before(began), "entry %d (%s at %v) is older than the churn (began %v): not the newest were kept",
-				i, h.Action, h.Time, began)
+			if h.Action == plan.ActionDropped {
+				assert.Equal(t, -1, dropped, "one entry for the entries dropped, at %d and %d", dropped, i)
+				dropped = i
+			}
+		}
+		require.Greater(t, dropped, 0, "an entry says where entries were dropped")
+		assert.LessOrEqual(t, dropped, 3, "before it: the first two entries and the first caller's")
+		for i, h := range history {
+			if i > dropped {
+				assert.False(t, h.Time.Time.Before(began), "entry %d (%s at %v) is older than the churn (began %v): not the newest were kept",
+					i, h.Action, h.Time, began)
+			}
 			if i > 0 {
 				assert.False(t, h.Time.Time.Before(history[i-1].Time.Time), "entry %d is older than entry %d", i, i-1)
 			}
