@@ -18,6 +18,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	releasesv1alpha1api "github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/cli/view"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	releasesv1alpha1 "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
 )
@@ -213,7 +214,8 @@ func run(ctx context.Context, o *options, args []string) int {
 		return ExitOK
 	}
 	code, message := describe(err)
-	fmt.Fprintln(o.streams.ErrOut, "error: "+oneLine(message))
+	// The server's message may quote what a caller sent (a name, a reason): never raw to the terminal.
+	fmt.Fprintln(o.streams.ErrOut, "error: "+view.Printable(oneLine(message)))
 	return code
 }
 
