@@ -284,8 +284,9 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		if err != nil || !ok || partitionOf(cs) >= floor {
 			return err
 		}
+		// The CloneSet as read, and no other of its name (as every patch of the driver).
 		patch, err := json.Marshal(map[string]interface{}{
-			"metadata": map[string]interface{}{"resourceVersion": cs.ResourceVersion},
+			"metadata": map[string]interface{}{"resourceVersion": cs.ResourceVersion, "uid": cs.UID},
 			"spec":     map[string]interface{}{"updateStrategy": map[string]interface{}{"partition": floor}},
 		})
 		if err != nil {
