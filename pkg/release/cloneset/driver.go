@@ -298,12 +298,9 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			cs = created
 		}
 		owner := cs.Annotations[OwnerAnnotation]
-		if plan.Finished(r.Status.Phase) && !plan.Reverting(r) && owner == r.Name && stampUID(cs) != r.UID {
-			// A finished release named on a CloneSet it did not write last: the name is stale (put back by
-			// hand, or by a manifest exported while it ran), not a hold. Its final state (its template,
-			// partition 0) would roll every pod at once, with no batch: only the name goes, so that the
-			// next release can take the CloneSet. (A canceled release whose pods still leave traffic holds
-			// the CloneSet by its own status, Reverting, not by the name.)
+		if StaleName(r, cs) {
+			// Its final state (its template, partition 0) would roll every pod at once, with no batch: only
+			// the name goes, so that the next release can take the CloneSet.
 			result = cs
 			if dryRun {
 				return nil
@@ -780,6 +777,16 @@ func without(a map[string]string, key string) map[string]string {
 // stampedWith reports whether cs was last written for exactly this state of r.
 func stampedWith(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
 	return cs.Annotations[IntentAnnotation] == string(r.UID)+"/"+r.ResourceVersion
+}
+
+// StaleName reports whether cs's owner annotation names the finished release r although r did not write
+// cs last (its intent stamp carries another release's UID, or none): the name is stale (put back by hand, or
+// by a manifest exported while r ran), not a hold, and r may not write its final state over what another
+// release (or a person) made since. A canceled release whose pods still leave traffic (plan.Reverting)
+// holds the CloneSet by its own status, not by the name.
+func StaleName(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
+	return cs != nil && plan.Finished(r.Status.Phase) && !plan.Reverting(r) &&
+		cs.Annotations[OwnerAnnotation] == r.Name && stampUID(cs) != r.UID
 }
 
 // stampUID is the UID of the release cs was last written for (its intent stamp), or empty.

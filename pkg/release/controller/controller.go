@@ -363,6 +363,19 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 		return 0, nil
 	}
+	if cloneset.StaleName(r, cs) {
+		// Finished, and named on a CloneSet another release (or a person) wrote since: a stale name, not a
+		// hold. It takes the name off and does nothing else (neither its final state nor its pods' labels).
+		if _, err := c.driver.LetGoOfName(ctx, r, cs); err != nil {
+			return 0, err
+		}
+		klog.InfoS("A finished release's name was on its CloneSet, which another release wrote last: only the name was taken off",
+			"release", klog.KObj(r), "cloneSet", klog.KObj(cs))
+		if r.DeletionTimestamp != nil {
+			return 0, c.letGo(ctx, cached)
+		}
+		return 0, nil
+	}
 	var pods []corev1.Pod
 	if cs != nil {
 		if pods, err = c.driver.Pods(ctx, cs); err != nil {

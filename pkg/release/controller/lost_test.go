@@ -223,3 +223,36 @@ func TestWokenLeavesALostRelease(t *testing.T) {
 }
 
 func ktypesUID(s string) ktypes.UID { return ktypes.UID(s) }
+
+// Section 14: a finished release whose name was put back on its CloneSet (by hand, or by a manifest) after
+// another release wrote it only takes the stale name off. It writes neither its final state (its template,
+// partition 0) nor anything on the pods (the other release's pods are not labelled as its own), nor its
+// status.
+func TestReconcileOfAFinishedReleaseWithAStaleNameOnlyTakesItOff(t *testing.T) {
+	r1 := webUpdate(v1alpha1.ReleaseSucceeded)
+	r1.Status.CurrentBatch = 2
+	r1.Status.Batches[0].Phase, r1.Status.Batches[1].Phase = v1alpha1.BatchBaked, v1alpha1.BatchBaked
+	r1.Status.CloneSet.UID = "uid-web"
+	cs := webCloneSet()
+	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r1.Name, cloneset.IntentAnnotation: "uid-web-update-2/70"}
+	cs.Spec.Template.Spec.Containers[0].Image = "web:v3"
+	cs.Status.UpdateRevision, cs.Status.CurrentRevision = "web-v3", "web-v3"
+	var pods []runtime.Object
+	for _, name := range []string{"web-a", "web-b"} {
+		p := webPod(name, true, true)
+		p.Labels["controller-revision-hash"] = "web-v3"
+		pods = append(pods, p)
+	}
+	f := newFixture(t, []runtime.Object{r1}, []runtime.Object{cs}, pods...)
+	f.reconcile(t, "default/web-update")
+
+	assert.Equal(t, []string{"patch clonesets"}, writes(f.kruise.Actions()))
+	got, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, got.Annotations, cloneset.OwnerAnnotation)
+	assert.Equal(t, "uid-web-update-2/70", got.Annotations[cloneset.IntentAnnotation])
+	assert.Equal(t, "web:v3", got.Spec.Template.Spec.Containers[0].Image, "the other release's template stays")
+	assert.Nil(t, got.Spec.UpdateStrategy.Partition)
+	assert.Empty(t, writes(f.kube.Actions()), "no pod written")
+	assert.Empty(t, writes(f.releases.Actions()), "nothing of the other release's CloneSet recorded as its own")
+}
