@@ -285,8 +285,12 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 			return err
 		}
 		// The CloneSet as read, and no other of its name (as every patch of the driver).
+		meta := map[string]interface{}{"resourceVersion": cs.ResourceVersion}
+		if cs.UID != "" {
+			meta["uid"] = cs.UID
+		}
 		patch, err := json.Marshal(map[string]interface{}{
-			"metadata": map[string]interface{}{"resourceVersion": cs.ResourceVersion, "uid": cs.UID},
+			"metadata": meta,
 			"spec":     map[string]interface{}{"updateStrategy": map[string]interface{}{"partition": floor}},
 		})
 		if err != nil {
