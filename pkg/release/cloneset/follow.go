@@ -24,6 +24,8 @@ type Following struct {
 	// blue waiting for green to serve or coming back, pods beyond those approved): look again within a
 	// second.
 	Again bool
+	// Lost: a finished release (canceled) found its CloneSet replaced or deleted, and wrote nothing.
+	Lost *LostError
 }
 
 // Follow makes a CloneSet and its pods follow what a release, as stored, wants of them. It is the one path
@@ -43,8 +45,9 @@ type Following struct {
 //     about to take leaves traffic first.
 //
 // A release that lost its CloneSet (plan.Lost) touches neither the CloneSet of that name nor its pods; one
-// that finds it lost (Pinned) returns the *LostError before it writes anything, but for a finished release
-// that no longer held it, which has nothing to do.
+// that finds it lost (Pinned) writes nothing either: a release still running gets the *LostError, a
+// finished one (a cancel, which has nothing to put back on a CloneSet that is not its own) gets it in
+// Following.Lost.
 func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.Pod, obs plan.Observation, dryRun bool) (Following, error) {
 	var f Following
 	if _, lost := plan.Lost(r); lost {
@@ -58,8 +61,8 @@ func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.
 		cs, err := d.CheckPinned(ctx, r)
 		var lost *LostError
 		switch {
-		case errors.As(err, &lost) && plan.Finished(r.Status.Phase) && !plan.Reverting(r):
-			f.CloneSet = cs
+		case errors.As(err, &lost) && plan.Finished(r.Status.Phase):
+			f.CloneSet, f.Lost = cs, lost
 			return f, nil
 		case err != nil:
 			return f, fmt.Errorf("CloneSet %s/%s: %w", r.Namespace, r.Spec.CloneSetName, err)

@@ -98,7 +98,13 @@ func TestApplyRefusesACloneSetWithAnotherUID(t *testing.T) {
 	canceled := pinnedTo(updateRelease("40", 2, releases.BatchBaking), "uid-cloneset-web")
 	canceled.Status.Phase = releases.ReleaseCanceled
 	require.True(t, plan.Reverting(canceled))
-	_, err := d.Follow(ctx, canceled, []corev1.Pod{*pod}, plan.Observation{}, false)
+	f, err := d.Follow(ctx, canceled, []corev1.Pod{*pod}, plan.Observation{}, false)
+	require.NoError(t, err, "a cancel has nothing to put back on a CloneSet that is not its own")
+	require.NotNil(t, f.Lost, "but says it found it lost")
+	assert.True(t, errors.Is(f.Lost, ErrCloneSetReplaced))
+	assert.Equal(t, types.UID("uid-cloneset-web-made-again"), f.CloneSet.UID)
+	// A running release is told with the error.
+	_, err = d.Follow(ctx, pinnedTo(updateRelease("40", 2, releases.BatchBaking), "uid-cloneset-web"), []corev1.Pod{*pod}, plan.Observation{}, false)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, ErrCloneSetReplaced))
 	assert.Empty(t, podWrites(d.Kube.(*kubefake.Clientset).Actions()), "no pod of the new CloneSet was written")

@@ -429,6 +429,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err != nil {
 		return 0, c.followFailed(ctx, cached, r, err)
 	}
+	if f.Lost != nil {
+		// Replaced or deleted since it was read above: nothing was written; the release lets go of it.
+		_, err := c.markLost(ctx, cached, r, f.Lost)
+		return 0, err
+	}
 	after := f.CloneSet
 	if f.Again && (requeue == 0 || requeue > time.Second) {
 		requeue = time.Second
