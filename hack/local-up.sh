@@ -338,7 +338,7 @@ wait_for kruise-manager 180 healthy "http://127.0.0.1:${KRUISE_HEALTH_PORT}/read
 # needs it: the server runs as a process,
 # and its Service is an ExternalName for localhost on the APIService's port.
 
-for f in namespace serviceaccount rbac roles pull-in-gate cloneset-pods webhook-rbac; do
+for f in namespace serviceaccount rbac roles pull-in-gate cloneset-pods webhook-rbac write-limits; do
     ${KUBECTL} apply -f "${ROOT}/artifacts/deploy/${f}.yaml" >/dev/null || fail kube-apiserver "applying artifacts/deploy/${f}.yaml"
 done
 ${KUBECTL} apply -f - >/dev/null <<EOF
