@@ -31,8 +31,9 @@ type space struct {
 	Size, InUse int64
 	// NoSpace: a NOSPACE alarm is active.
 	NoSpace bool
-	// Revision is the store's current revision; CompactedTo the revision the loop last compacted to.
-	Revision, CompactedTo int64
+	// Revision is the store's current revision; CompactedTo the revision the loop last compacted to, and
+	// DefraggedAt what CompactedTo was at its last defragmentation.
+	Revision, CompactedTo, DefraggedAt int64
 	// SinceDefrag is how long ago the loop last defragmented (or the member started).
 	SinceDefrag time.Duration
 }
@@ -75,8 +76,10 @@ func (a action) String() string {
 // was raised since the alarm); else compact the store to its current revision, once per new revision (only
 // deletes can make new revisions now, and the API server's own compactor is refused under the alarm); else
 // defragment when that would take the database below disarmAt and frees at least a tenth of it (so that a
-// defragmentation that could not help is not repeated). Otherwise nothing can be done: objects must be
-// deleted, or the quota raised.
+// defragmentation that could not help is not repeated), or once after each compaction whatever the in-use
+// size says: that size is counted at the backend's commits, and the pages a compaction frees count as
+// free only from a later commit, which, with writes refused, may not come. Otherwise nothing can be done:
+// objects must be deleted, or the quota raised.
 func next(s space, p policy) action {
 	free := s.Size - s.InUse
 	if s.NoSpace {
@@ -86,6 +89,8 @@ func next(s space, p policy) action {
 		case s.Revision > s.CompactedTo:
 			return compact
 		case s.InUse < p.disarmAt() && free >= s.Size/10:
+			return defrag
+		case s.CompactedTo > s.DefraggedAt:
 			return defrag
 		}
 		return none
@@ -102,9 +107,9 @@ type maintainer struct {
 	endpoint string
 	policy   policy
 	every    time.Duration
-	// compactedTo, lastDefrag and the episode flags live only in the loop's goroutine.
-	compactedTo int64
-	lastDefrag  time.Time
+	// compactedTo, defraggedAt, lastDefrag and the episode flags live only in the loop's goroutine.
+	compactedTo, defraggedAt int64
+	lastDefrag               time.Time
 	// alarmed: a NOSPACE alarm was seen and not yet disarmed; stuck: the loop said it cannot recover by
 	// itself (said once per state).
 	alarmed, stuck bool
@@ -149,8 +154,8 @@ func (m *maintainer) check(ctx context.Context) {
 			}
 			return
 		}
-		m.report(s)
 		a := next(s, m.policy)
+		m.report(s, a)
 		if a == none {
 			return
 		}
@@ -174,7 +179,7 @@ func (m *maintainer) observe(ctx context.Context) (space, error) {
 	if err != nil {
 		return space{}, err
 	}
-	s := space{Size: st.DbSize, InUse: st.DbSizeInUse, CompactedTo: m.compactedTo,
+	s := space{Size: st.DbSize, InUse: st.DbSizeInUse, CompactedTo: m.compactedTo, DefraggedAt: m.defraggedAt,
 		SinceDefrag: time.Since(m.lastDefrag)}
 	if st.Header != nil {
 		s.Revision = st.Header.Revision
@@ -187,14 +192,14 @@ func (m *maintainer) observe(ctx context.Context) (space, error) {
 	return s, nil
 }
 
-// report logs the alarm's start, and once whether the loop cannot recover by itself.
-func (m *maintainer) report(s space) {
+// report logs the alarm's start, and once when the loop cannot recover by itself (next is none).
+func (m *maintainer) report(s space, next action) {
 	if s.NoSpace && !m.alarmed {
 		klog.ErrorS(nil, "Embedded etcd is out of space (NOSPACE alarm): it refuses every write until space is freed",
 			"dbSizeBytes", s.Size, "dbSizeInUseBytes", s.InUse, "quotaBytes", m.policy.Quota)
 	}
 	m.alarmed = s.NoSpace
-	stuck := s.NoSpace && s.Revision <= s.CompactedTo && s.InUse >= m.policy.disarmAt()
+	stuck := s.NoSpace && next == none
 	if stuck && !m.stuck {
 		klog.ErrorS(nil, "Embedded etcd cannot leave NOSPACE by itself: its live data needs more than the share of the quota "+
 			"it disarms below; delete objects, or raise --etcd-quota-backend-bytes and restart",
@@ -221,7 +226,7 @@ func (m *maintainer) do(ctx context.Context, a action, s space) error {
 		if _, err := m.client.Defragment(ctx, m.endpoint); err != nil {
 			return err
 		}
-		m.lastDefrag = time.Now()
+		m.lastDefrag, m.defraggedAt = time.Now(), m.compactedTo
 		after, err := m.client.Status(ctx, m.endpoint)
 		if err != nil {
 			return err
