@@ -31,7 +31,7 @@ func Start(ctx context.Context, o *Options) (*Instance, error) {
 	var member *embeddedetcd.Server
 	if o.EmbeddedEtcd() {
 		var err error
-		member, err = embeddedetcd.Start(ctx, o.EtcdDataDir)
+		member, err = embeddedetcd.StartWithConfig(ctx, o.EmbeddedEtcdConfig())
 		if err != nil {
 			return nil, err
 		}
