@@ -364,7 +364,7 @@ TRITON_ARGS=(
     --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --etcd-data-dir "${LOCAL}/triton-etcd"
 )
-# More flags for triton-apiserver, word-split (for example TRITON_APISERVER_FLAGS=--contention-profiling
+# More flags for triton-apiserver, word-split (for example TRITON_APISERVER_FLAGS="--profiling --contention-profiling"
 # for the bench's blocking profiles).
 read -r -a EXTRA_TRITON_ARGS <<<"${TRITON_APISERVER_FLAGS:-}"
 TRITON_ARGS+=("${EXTRA_TRITON_ARGS[@]}")
