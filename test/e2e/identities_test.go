@@ -139,10 +139,14 @@ func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
 	grant(t, ctx, admin, ns, "alice", []string{"edit"}, false)
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "create", "", "pods")
 
-	cs, err := alice.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	// She may not read the CloneSet, but its UID is in every pod's owner references.
+	pods, err := alice.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 	require.NoError(t, err)
+	require.NotEmpty(t, pods.Items)
+	owner := metav1.GetControllerOf(&pods.Items[0])
+	require.NotNil(t, owner)
 	yes := true
-	claim := []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: cs.Name, UID: cs.UID, Controller: &yes}}
+	claim := []metav1.OwnerReference{{APIVersion: owner.APIVersion, Kind: owner.Kind, Name: owner.Name, UID: owner.UID, Controller: &yes}}
 	forged := func(name string) *corev1.Pod {
 		return &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
@@ -167,7 +171,7 @@ func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
 	plain, err := alice.kube.CoreV1().Pods(ns).Create(ctx, other, metav1.CreateOptions{})
 	require.NoError(t, err)
 	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"apps.kruise.io/v1alpha1","kind":"CloneSet","name":%q,"uid":%q,"controller":true}]}}`,
-		cs.Name, cs.UID)
+		owner.Name, owner.UID)
 	_, err = alice.kube.CoreV1().Pods(ns).Patch(ctx, plain.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	assert.True(t, apierrors.IsForbidden(err), "a controller reference added later: want 403, got %v", err)
 
