@@ -960,7 +960,7 @@ func TestCancelMidRelease(t *testing.T) {
 	})
 	assertConditions(t, r, false, false, false, false)
 	cs = waitReleased(t, ctx, admin, ns)
-	assert.Nil(t, cs.Spec.Lifecycle, "the hooks are gone once the release let go")
+	assert.Empty(t, cs.Spec.Lifecycle, "the hooks are gone once the release let go")
 
 	// Eventually every pod is at nginx:1.27 and Ready again, at the revision from before.
 	pods := waitPods(t, ctx, admin, ns, "4 pods at nginx:1.27, Ready", func(pods []corev1.Pod) bool {

@@ -404,7 +404,7 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
 	cs := waitReleased(t, ctx, admin, ns)
-	assert.Nil(t, cs.Spec.Lifecycle, "the hooks went with the release")
+	assert.Empty(t, cs.Spec.Lifecycle, "the hooks went with the release")
 	waitServing(t, ctx, admin, ns, 4, 0, "nginx:1.28")
 	waitFor(t, ctx, "4 ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
 

@@ -139,6 +139,6 @@ func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
 	require.NoError(t, err)
 	waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", succeeded)
 	cs = waitReleased(t, ctx, admin, ns)
-	assert.Nil(t, cs.Spec.Lifecycle, "the hooks went with the release")
+	assert.Empty(t, cs.Spec.Lifecycle, "the hooks went with the release")
 	check("after the release")
 }

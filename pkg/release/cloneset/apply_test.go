@@ -163,7 +163,8 @@ func updateRelease(rv string, current int32, phase releases.BatchPhase) *release
 // preconditions: the resourceVersion and uid as read).
 var owned = []string{
 	"spec.template", "spec.replicas", "spec.updateStrategy.partition", "spec.updateStrategy.maxUnavailable",
-	"spec.updateStrategy.paused", "spec.updateStrategy.type", "spec.scaleStrategy.podsToDelete", "spec.lifecycle", "metadata.annotations",
+	"spec.updateStrategy.paused", "spec.updateStrategy.type", "spec.scaleStrategy.podsToDelete",
+	"spec.lifecycle.preDelete", "spec.lifecycle.inPlaceUpdate", "metadata.annotations",
 	"metadata.resourceVersion", "metadata.uid", "metadata.labels." + PullInLabel,
 }
 
@@ -254,7 +255,8 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 }
 
 // Removals are nulls in the merge patch: the owner annotation, the hooks and podsToDelete entries of pods
-// that are gone go when the release lets the CloneSet go.
+// that are gone go when the release lets the CloneSet go. The hooks go one by one, never spec.lifecycle
+// whole (it may have hooks the kruise-api types do not know).
 func TestApplyPatchRemovesWhatTheReleaseLetsGo(t *testing.T) {
 	ctx := context.Background()
 	s := newAPIServer(t, cloneSetWeb())
@@ -281,14 +283,14 @@ func TestApplyPatchRemovesWhatTheReleaseLetsGo(t *testing.T) {
 	assert.Nil(t, owner, "null removes the owner annotation")
 	lifecycle, found := at(patch, "spec.lifecycle")
 	assert.True(t, found)
-	assert.Nil(t, lifecycle, "null removes the hooks")
+	assert.Equal(t, map[string]interface{}{"preDelete": nil, "inPlaceUpdate": nil}, lifecycle, "null removes each hook")
 	podsToDelete, _ := at(patch, "spec.scaleStrategy.podsToDelete")
 	assert.Equal(t, []interface{}{"web-a"}, podsToDelete)
 
 	stored := s.get()
 	_, has := stored.Annotations[OwnerAnnotation]
 	assert.False(t, has)
-	assert.Nil(t, stored.Spec.Lifecycle)
+	assert.Empty(t, stored.Spec.Lifecycle, "no hooks")
 	assert.Equal(t, []string{"web-a"}, stored.Spec.ScaleStrategy.PodsToDelete)
 	assert.Equal(t, int32(0), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
 	assert.Equal(t, "ops", stored.Annotations["example.com/contact"])

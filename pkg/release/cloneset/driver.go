@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	appspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -103,32 +102,44 @@ func PreviousRevision(cs *kruiseappsv1alpha1.CloneSet, revisions []appsv1.Contro
 }
 
 // revisionTemplate decodes the pod template kept in a ControllerRevision of the CloneSet with UID owner
-// (any CloneSet's when owner is empty). A revision that is gone, or is another CloneSet's (the release's
-// was deleted, and its revisions with it), is ErrRevisionGone.
-func (d *Driver) revisionTemplate(ctx context.Context, namespace, name string, owner types.UID) (*corev1.PodTemplateSpec, error) {
+// (any CloneSet's when owner is empty), typed and as JSON (see revisionTemplateJSON). A revision that is
+// gone, or is another CloneSet's (the release's was deleted, and its revisions with it), is
+// ErrRevisionGone.
+func (d *Driver) revisionTemplate(ctx context.Context, namespace, name string, owner types.UID) (*corev1.PodTemplateSpec, map[string]interface{}, error) {
 	rev, err := d.read().Revision(ctx, namespace, name)
 	if err != nil {
-		return nil, revisionGone(name, err)
+		return nil, nil, revisionGone(name, err)
 	}
 	if err := ownedRevision(rev, owner); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return RevisionTemplate(rev)
+	t, err := RevisionTemplate(rev)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := revisionTemplateJSON(rev)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, raw, nil
 }
 
-// template is the pod template a release wants on its CloneSet, whose UID is owner (see revisionTemplate).
-func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.TemplateChoice, owner types.UID) (*corev1.PodTemplateSpec, error) {
+// template is the pod template a release wants on its CloneSet, whose UID is owner (see revisionTemplate),
+// and, when it is a revision's, that template as JSON with every field the revision keeps (nil for the
+// release's spec.template, which is typed).
+func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.TemplateChoice, owner types.UID) (*corev1.PodTemplateSpec, map[string]interface{}, error) {
 	before := ""
 	if r.Status.CloneSet != nil {
 		before = r.Status.CloneSet.RevisionBeforeRelease
 	}
 	var t *corev1.PodTemplateSpec
+	var raw map[string]interface{}
 	switch choice {
 	case plan.TemplateKeep:
-		return nil, nil
+		return nil, nil, nil
 	case plan.TemplateBefore:
 		if before == "" {
-			return nil, nil
+			return nil, nil, nil
 		}
 		return d.revisionTemplate(ctx, r.Namespace, before, owner)
 	}
@@ -136,24 +147,25 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 	case releases.ActionCreate, releases.ActionUpdate:
 		t = r.Spec.Template.DeepCopy()
 	case releases.ActionRollback:
-		tmpl, err := d.revisionTemplate(ctx, r.Namespace, r.Spec.ToRevision, owner)
+		tmpl, tmplJSON, err := d.revisionTemplate(ctx, r.Namespace, r.Spec.ToRevision, owner)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		t = tmpl
+		t, raw = tmpl, tmplJSON
 	case releases.ActionRestart:
-		tmpl, err := d.revisionTemplate(ctx, r.Namespace, before, owner)
+		tmpl, tmplJSON, err := d.revisionTemplate(ctx, r.Namespace, before, owner)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		t = tmpl
+		t, raw = tmpl, tmplJSON
 		if t.Annotations == nil {
 			t.Annotations = map[string]string{}
 		}
 		// Stable for the release: re-applying it changes nothing.
 		t.Annotations[RestartedAtAnnotation] = r.CreationTimestamp.UTC().Format(time.RFC3339)
+		setTemplateAnnotation(raw, RestartedAtAnnotation, t.Annotations[RestartedAtAnnotation])
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 	// Neither the readiness gate nor the hold label is in the template. The gate would stay there after the
 	// release, and every pod made later would wait for triton-apiserver to pull it in (invariant 10). The
@@ -162,7 +174,7 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 	// goes from Updating straight to Normal with its KruisePodReady still False: it never becomes Ready.
 	// Pods get both at creation while the release holds the CloneSet (PullInLabel), from a
 	// MutatingAdmissionPolicy, and the controller labels the pods there were (prepare, holdAndDrain).
-	return t, nil
+	return t, raw, nil
 }
 
 // legacyTemplateHash is the hash of template t as servers before 2026-11-30 wrote it, with the hold label:
@@ -175,42 +187,6 @@ func legacyTemplateHash(t *corev1.PodTemplateSpec) string {
 	}
 	legacy.Labels[HoldLabel] = "true"
 	return templateHash(legacy)
-}
-
-// withHooks makes kruise hold a pod that carries HoldLabel before it deletes it or updates it in place,
-// marking it not ready first; without it (release over) kruise goes on at once.
-func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
-	set := func(h **appspub.LifecycleHook) {
-		if on {
-			if *h == nil {
-				*h = &appspub.LifecycleHook{}
-			}
-			if (*h).LabelsHandler == nil {
-				(*h).LabelsHandler = map[string]string{}
-			}
-			(*h).LabelsHandler[HoldLabel] = "true"
-			(*h).MarkPodNotReady = true
-			return
-		}
-		if *h == nil {
-			return
-		}
-		delete((*h).LabelsHandler, HoldLabel)
-		if len((*h).LabelsHandler) == 0 && len((*h).FinalizersHandler) == 0 {
-			*h = nil
-		}
-	}
-	if cs.Spec.Lifecycle == nil {
-		if !on {
-			return
-		}
-		cs.Spec.Lifecycle = &appspub.Lifecycle{}
-	}
-	set(&cs.Spec.Lifecycle.PreDelete)
-	set(&cs.Spec.Lifecycle.InPlaceUpdate)
-	if cs.Spec.Lifecycle.PreDelete == nil && cs.Spec.Lifecycle.InPlaceUpdate == nil && cs.Spec.Lifecycle.PreNormal == nil {
-		cs.Spec.Lifecycle = nil
-	}
 }
 
 // Gated reports whether a pod carries the readiness gate: it is in traffic only once pulled in.
@@ -407,11 +383,18 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 var errStaleRead = apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), "",
 	fmt.Errorf("a cached read may be behind"))
 
-// prepare writes want's labels and lifecycle hooks alone, then puts the hold label on the CloneSet's pods.
-func (d *Driver) prepare(ctx context.Context, cs, want *kruiseappsv1alpha1.CloneSet) (*kruiseappsv1alpha1.CloneSet, error) {
+// prepare writes want's labels and lifecycle hooks alone (with the record of what the release added to
+// them, HooksAnnotation), then puts the hold label on the CloneSet's pods.
+func (d *Driver) prepare(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, want *wanted) (*kruiseappsv1alpha1.CloneSet, error) {
 	pre := cs.DeepCopy()
 	pre.Labels = want.Labels
 	pre.Spec.Lifecycle = want.Spec.Lifecycle
+	if record, ok := want.Annotations[HooksAnnotation]; ok {
+		if pre.Annotations == nil {
+			pre.Annotations = map[string]string{}
+		}
+		pre.Annotations[HooksAnnotation] = record
+	}
 	patch, meta, err := mergePatch(cs, pre)
 	if err != nil {
 		return nil, err
@@ -466,6 +449,7 @@ func (d *Driver) patch(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, pat
 
 // mergePatch is the JSON merge patch from cs to want, as the kruise-api types see them (numbers kept as
 // written), with its metadata map (made if the patch had none) for the caller to add preconditions to.
+// spec.lifecycle in it says only the paths that differ (lifecyclePatch), never null.
 func mergePatch(cs, want *kruiseappsv1alpha1.CloneSet) (patch, meta map[string]interface{}, err error) {
 	from, err := json.Marshal(cs)
 	if err != nil {
@@ -484,6 +468,11 @@ func mergePatch(cs, want *kruiseappsv1alpha1.CloneSet) (patch, meta map[string]i
 	if err := dec.Decode(&patch); err != nil {
 		return nil, nil, err
 	}
+	lifecycle, err := lifecyclePatch(cs.Spec.Lifecycle, want.Spec.Lifecycle)
+	if err != nil {
+		return nil, nil, err
+	}
+	setSpec(patch, "lifecycle", lifecycle)
 	meta, _ = patch["metadata"].(map[string]interface{})
 	if meta == nil {
 		meta = map[string]interface{}{}
@@ -494,11 +483,19 @@ func mergePatch(cs, want *kruiseappsv1alpha1.CloneSet) (patch, meta map[string]i
 
 // ownedPatch is the JSON merge patch from cs to want: the fields that differ between them as the kruise-api
 // types see them (a key set to null removes it), metadata.resourceVersion of cs as a precondition, and
-// the intent stamp. status is not the release's to write, and is left out.
-func ownedPatch(cs, want *kruiseappsv1alpha1.CloneSet, stamp string) ([]byte, error) {
-	patch, meta, err := mergePatch(cs, want)
+// the intent stamp. status is not the release's to write, and is left out. A revision's template (want's
+// JSON of it) is written from that JSON, with the fields the typed structs do not know.
+func ownedPatch(cs *kruiseappsv1alpha1.CloneSet, want *wanted, stamp string) ([]byte, error) {
+	patch, meta, err := mergePatch(cs, want.CloneSet)
 	if err != nil {
 		return nil, err
+	}
+	if want.template != nil {
+		template, err := templatePatch(&cs.Spec.Template, want.template)
+		if err != nil {
+			return nil, err
+		}
+		setSpec(patch, "template", template)
 	}
 	delete(patch, "status")
 	meta["resourceVersion"] = cs.ResourceVersion
@@ -512,7 +509,7 @@ func ownedPatch(cs, want *kruiseappsv1alpha1.CloneSet, stamp string) ([]byte, er
 }
 
 func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent, dryRun bool) (*kruiseappsv1alpha1.CloneSet, error) {
-	t, err := d.template(ctx, r, plan.TemplateRelease, ownerUID(r, nil))
+	t, _, err := d.template(ctx, r, plan.TemplateRelease, ownerUID(r, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -548,11 +545,20 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 	return d.Kruise.AppsV1alpha1().CloneSets(r.Namespace).Create(ctx, cs, opts)
 }
 
+// wanted is the CloneSet a release wants (desired) and, when desired gives it the template of a
+// ControllerRevision (a cancel's, a Rollback's, a Restart's), that template as JSON: the typed structs drop
+// the pod and container fields of a Kubernetes newer than k8s.io/api's, and the patch writes the template
+// from the JSON (ownedPatch), so that they are kept.
+type wanted struct {
+	*kruiseappsv1alpha1.CloneSet
+	template map[string]interface{}
+}
+
 // desired is cs changed to the intent: absolute values only. It also returns the template it gave the
 // CloneSet, or nil when it kept the CloneSet's.
-func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r *releases.Release, in plan.Intent) (*kruiseappsv1alpha1.CloneSet, *corev1.PodTemplateSpec, error) {
-	want := cs.DeepCopy()
-	t, err := d.template(ctx, r, in.Template, ownerUID(r, cs))
+func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r *releases.Release, in plan.Intent) (*wanted, *corev1.PodTemplateSpec, error) {
+	want := &wanted{CloneSet: cs.DeepCopy()}
+	t, raw, err := d.template(ctx, r, in.Template, ownerUID(r, cs))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -566,6 +572,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 			(in.Template == plan.TemplateRelease && plan.NeedsPullIn(r) && cs.Annotations[TemplateHashAnnotation] == legacyTemplateHash(t))
 		if !current || (in.Owned && !plan.Reverting(r) && templateDrifted(cs, t)) {
 			want.Spec.Template = *t
+			want.template = raw
 			want.Annotations[TemplateHashAnnotation] = h
 			delete(want.Annotations, StoredTemplateAnnotation)
 			wrote = t
@@ -624,7 +631,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	if in.UpdateType != "" {
 		want.Spec.UpdateStrategy.Type = kruiseappsv1alpha1.CloneSetUpdateStrategyType(in.UpdateType)
 	}
-	withHooks(want, in.Owned && plan.NeedsPullIn(r))
+	withHooks(want.CloneSet, in.Owned && plan.NeedsPullIn(r))
 	if in.Owned {
 		want.Annotations[OwnerAnnotation] = r.Name
 	} else if want.Annotations[OwnerAnnotation] == r.Name {

@@ -382,7 +382,7 @@ func TestACancelWhoseRevisionIsGoneLetsGoAsItIs(t *testing.T) {
 	assert.Equal(t, 2, stored.Spec.UpdateStrategy.Partition.IntValue(), "the partition stays")
 	assert.NotContains(t, stored.Annotations, OwnerAnnotation)
 	assert.NotContains(t, stored.Labels, PullInLabel)
-	assert.Nil(t, stored.Spec.Lifecycle)
+	assert.Empty(t, stored.Spec.Lifecycle, "no hooks")
 	assert.False(t, stored.Spec.UpdateStrategy.Paused)
 }
 

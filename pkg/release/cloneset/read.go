@@ -1,6 +1,7 @@
 package cloneset
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -99,6 +100,24 @@ func RevisionTemplate(rev *appsv1.ControllerRevision) (*corev1.PodTemplateSpec, 
 		return nil, fmt.Errorf("revision %s: %w", rev.Name, err)
 	}
 	return &data.Spec.Template, nil
+}
+
+// revisionTemplateJSON decodes the pod template kept in a CloneSet's ControllerRevision as JSON, with every
+// field it has (numbers as written): RevisionTemplate's typed structs drop the pod and container fields of a
+// Kubernetes newer than k8s.io/api's, and a template written from them would lose those fields. Nil when
+// the revision keeps no template.
+func revisionTemplateJSON(rev *appsv1.ControllerRevision) (map[string]interface{}, error) {
+	var data struct {
+		Spec struct {
+			Template map[string]interface{} `json:"template"`
+		} `json:"spec"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(rev.Data.Raw))
+	dec.UseNumber()
+	if err := dec.Decode(&data); err != nil {
+		return nil, fmt.Errorf("revision %s: %w", rev.Name, err)
+	}
+	return data.Spec.Template, nil
 }
 
 // read is where the driver reads: its cache when it has one, else kube-apiserver.

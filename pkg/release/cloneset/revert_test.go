@@ -65,7 +65,7 @@ func TestACancelRevertsAtOnceAndLetsGoOnlyOnceReverted(t *testing.T) {
 	cs = s.get()
 	assert.Empty(t, cs.Annotations[OwnerAnnotation])
 	assert.Empty(t, cs.Labels[PullInLabel])
-	assert.Nil(t, cs.Spec.Lifecycle)
+	assert.Empty(t, cs.Spec.Lifecycle, "no hooks")
 	assert.Equal(t, "web:v3", cs.Spec.Template.Spec.Containers[0].Image)
 	assert.Equal(t, &defaulted, cs.Spec.UpdateStrategy.MaxUnavailable, "maxUnavailable as before the release")
 }

@@ -44,6 +44,10 @@ type apiServer struct {
 	opts      []metav1.PatchOptions
 	conflicts int
 	dryRun    bool
+	// raw, when set, is the stored CloneSet web as JSON, fields the kruise-api types do not know included
+	// (as kube-apiserver keeps it): patches are applied to it, and the typed CloneSet stored is decoded
+	// from the result. edit does not change it.
+	raw []byte
 }
 
 func newAPIServer(t *testing.T, objects ...runtime.Object) *apiServer {
@@ -120,6 +124,9 @@ func (s *apiServer) patch(action k8stesting.Action) (bool, runtime.Object, error
 	if err != nil {
 		return true, nil, err
 	}
+	if s.raw != nil {
+		raw = s.raw
+	}
 	merged, err := jsonpatch.MergePatch(raw, pa.GetPatch())
 	if err != nil {
 		return true, nil, apierrors.NewBadRequest(err.Error())
@@ -134,6 +141,9 @@ func (s *apiServer) patch(action k8stesting.Action) (bool, runtime.Object, error
 	if dryRun {
 		cs.ResourceVersion = old.ResourceVersion
 		return true, cs, nil
+	}
+	if s.raw != nil {
+		s.raw = merged
 	}
 	s.store(cs)
 	return true, cs.DeepCopy(), nil
