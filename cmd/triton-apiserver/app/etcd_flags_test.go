@@ -1,30 +1,17 @@
-package embeddedetcd_test
+package app_test
 
-// The embedded etcd's flags, as triton-apiserver parses them. They belong with cmd/triton-apiserver/app's
-// options tests; they are here because this change may touch no other test file.
+// The embedded etcd's flags, as triton-apiserver parses them.
 
 import (
-	"io"
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/triton-io/triton/cmd/triton-apiserver/app"
 	"github.com/triton-io/triton/pkg/embeddedetcd"
 )
-
-func parse(t *testing.T, args ...string) *app.Options {
-	t.Helper()
-	o := app.NewOptions()
-	fs := pflag.NewFlagSet("triton-apiserver", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	o.AddFlags(fs)
-	require.NoError(t, fs.Parse(args))
-	return o
-}
 
 func TestFlagDefaults(t *testing.T) {
 	o := parse(t)
