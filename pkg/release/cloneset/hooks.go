@@ -2,6 +2,7 @@ package cloneset
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 
 	appspub "github.com/openkruise/kruise-api/apps/pub"
@@ -57,17 +58,8 @@ func hooksMade(cs *kruiseappsv1alpha1.CloneSet) (map[string][]string, bool) {
 	return made, true
 }
 
-func has(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func addOnce(list []string, s string) []string {
-	if has(list, s) {
+	if slices.Contains(list, s) {
 		return list
 	}
 	list = append(list, s)
@@ -114,7 +106,7 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 				changed = true
 			}
 			if !hook.MarkPodNotReady {
-				if !has(made[h.name], madeHook) {
+				if !slices.Contains(made[h.name], madeHook) {
 					made[h.name] = addOnce(made[h.name], madeMarkPodNotReady)
 				}
 				hook.MarkPodNotReady = true
@@ -144,11 +136,11 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 			continue // never held by a release
 		}
 		delete(hook.LabelsHandler, HoldLabel)
-		whole := has(made[h.name], madeHook)
-		if whole || has(made[h.name], madeMarkPodNotReady) {
+		whole := slices.Contains(made[h.name], madeHook)
+		if whole || slices.Contains(made[h.name], madeMarkPodNotReady) {
 			hook.MarkPodNotReady = false
 		}
-		if (whole || has(made[h.name], madeLabelsHandler)) && len(hook.LabelsHandler) == 0 {
+		if (whole || slices.Contains(made[h.name], madeLabelsHandler)) && len(hook.LabelsHandler) == 0 {
 			hook.LabelsHandler = nil
 		}
 		if (whole || !recorded) && len(hook.LabelsHandler) == 0 && len(hook.FinalizersHandler) == 0 {
