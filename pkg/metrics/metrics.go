@@ -9,8 +9,6 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	// client-go's workqueue metrics (workqueue_*{name}) in legacyregistry, for the controller's queue.
 	_ "k8s.io/component-base/metrics/prometheus/workqueue"
-
-	"github.com/triton-io/triton/pkg/apis/releases"
 )
 
 const (
@@ -40,7 +38,7 @@ var (
 		Namespace:      namespace,
 		Subsystem:      subsystem,
 		Name:           "batch_duration_seconds",
-		Help:           "Time a batch took from its startedAt (its start, or its resume after a pause) to its bakedAt, by the release's action and whether it is the canary.",
+		Help:           "Time a batch took from its startedAt (its start, or its resume after a pause) to its bakedAt, by the release's action and whether it is the canary. It counts the wait for a person's `next` of a canary's pull-in too: see triton_release_batch_machine_seconds and triton_release_batch_wait_seconds.",
 		Buckets:        []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600}, // 1 s .. 1 h
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"action", "canary"})
@@ -62,18 +60,17 @@ var (
 		StabilityLevel: metrics.ALPHA,
 	})
 
-	releasesByPhase = &phaseCollector{desc: metrics.NewDesc(namespace+"_releases",
-		"Releases by phase, as the release controller's cache holds them at scrape time; reported only by the leader.",
-		[]string{"phase"}, nil, metrics.ALPHA, "")}
-
 	registerOnce sync.Once
 )
 
 // Register registers every metric of this package into legacyregistry. It is safe to call more than once.
 func Register() {
 	registerOnce.Do(func() {
-		legacyregistry.MustRegister(actionCalls, actionDuration, batchDuration, reconcileDuration, queueDepth)
-		legacyregistry.CustomMustRegister(releasesByPhase)
+		legacyregistry.MustRegister(buildInfo, actionCalls, actionDuration, batchDuration, batchMachine, batchWait,
+			reconcileDuration, queueDepth)
+		legacyregistry.CustomMustRegister(releaseMetrics)
+		setBuildInfo()
+		initSeries()
 	})
 }
 
@@ -82,12 +79,6 @@ func Register() {
 func ObserveAction(verb string, code int, d time.Duration) {
 	actionCalls.WithLabelValues(verb, strconv.Itoa(code)).Inc()
 	actionDuration.WithLabelValues(verb).Observe(d.Seconds())
-}
-
-// ObserveBatch records that a batch of a release with the given action (Update, Scale, ...) became Baked
-// d after it started.
-func ObserveBatch(action string, canary bool, d time.Duration) {
-	batchDuration.WithLabelValues(action, strconv.FormatBool(canary)).Observe(d.Seconds())
 }
 
 // ObserveReconcile records a reconcile that took d and ended with err (nil: success).
@@ -101,60 +92,3 @@ func ObserveReconcile(err error, d time.Duration) {
 
 // SetQueueDepth sets the number of releases waiting in the controller's workqueue.
 func SetQueueDepth(n int) { queueDepth.Set(float64(n)) }
-
-// SetReleaseSource makes triton_releases count, at each scrape, the phases that phases returns (one per
-// release; "" counts as Pending). Until it is set, and after the returned function clears it, nothing is
-// reported. Clearing is a no-op once another source has replaced this one.
-func SetReleaseSource(phases func() []string) (unset func()) {
-	s := &source{phases: phases}
-	releasesByPhase.mu.Lock()
-	releasesByPhase.source = s
-	releasesByPhase.mu.Unlock()
-	return func() {
-		releasesByPhase.mu.Lock()
-		defer releasesByPhase.mu.Unlock()
-		if releasesByPhase.source == s {
-			releasesByPhase.source = nil
-		}
-	}
-}
-
-type source struct{ phases func() []string }
-
-// knownPhases are reported even when no release is in them, so that a phase emptying reads 0.
-var knownPhases = []releases.ReleasePhase{releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused,
-	releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled}
-
-// phaseCollector is triton_releases: it counts releases by phase from its source when scraped.
-type phaseCollector struct {
-	metrics.BaseStableCollector
-	desc   *metrics.Desc
-	mu     sync.Mutex
-	source *source
-}
-
-// DescribeWithStability implements metrics.StableCollector.
-func (c *phaseCollector) DescribeWithStability(ch chan<- *metrics.Desc) { ch <- c.desc }
-
-// CollectWithStability implements metrics.StableCollector.
-func (c *phaseCollector) CollectWithStability(ch chan<- metrics.Metric) {
-	c.mu.Lock()
-	s := c.source
-	c.mu.Unlock()
-	if s == nil {
-		return
-	}
-	counts := map[string]int{}
-	for _, p := range knownPhases {
-		counts[string(p)] = 0
-	}
-	for _, p := range s.phases() {
-		if p == "" {
-			p = string(releases.ReleasePending)
-		}
-		counts[p]++
-	}
-	for p, n := range counts {
-		ch <- metrics.NewLazyConstMetric(c.desc, metrics.GaugeValue, float64(n), p)
-	}
-}

@@ -76,50 +76,6 @@ triton_release_action_duration_seconds_count{verb="pause"} 1
 `, "triton_release_action_duration_seconds")
 }
 
-func TestBatchDuration(t *testing.T) {
-	setUp(t)
-	ObserveBatch("Update", true, 90*time.Second)
-	ObserveBatch("Update", false, 4*time.Second)
-	ObserveBatch("Update", false, 2*time.Hour)
-
-	expect(t, `
-# HELP triton_release_batch_duration_seconds [ALPHA] Time a batch took from its startedAt (its start, or its resume after a pause) to its bakedAt, by the release's action and whether it is the canary.
-# TYPE triton_release_batch_duration_seconds histogram
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="1"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="2"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="5"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="10"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="20"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="30"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="60"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="120"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="300"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="600"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="1200"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="1800"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="3600"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="false",le="+Inf"} 2
-triton_release_batch_duration_seconds_sum{action="Update",canary="false"} 7204
-triton_release_batch_duration_seconds_count{action="Update",canary="false"} 2
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="1"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="2"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="5"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="10"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="20"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="30"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="60"} 0
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="120"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="300"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="600"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="1200"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="1800"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="3600"} 1
-triton_release_batch_duration_seconds_bucket{action="Update",canary="true",le="+Inf"} 1
-triton_release_batch_duration_seconds_sum{action="Update",canary="true"} 90
-triton_release_batch_duration_seconds_count{action="Update",canary="true"} 1
-`, "triton_release_batch_duration_seconds")
-}
-
 func TestReconcileDuration(t *testing.T) {
 	setUp(t)
 	ObserveReconcile(nil, 3*time.Millisecond)
@@ -166,41 +122,6 @@ triton_release_controller_queue_depth 3
 	if v, err := testutil.GetGaugeMetricValue(queueDepth); err != nil || v != 0 {
 		t.Errorf("queue depth: got %v (%v), want 0", v, err)
 	}
-}
-
-func TestReleasesByPhase(t *testing.T) {
-	setUp(t)
-	// No source (not the leader): nothing at all.
-	expect(t, ``, "triton_releases")
-
-	unsetA := SetReleaseSource(func() []string { return []string{"Progressing", "Succeeded", "Progressing", ""} })
-	expect(t, `
-# HELP triton_releases [ALPHA] Releases by phase, as the release controller's cache holds them at scrape time; reported only by the leader.
-# TYPE triton_releases gauge
-triton_releases{phase="Canceled"} 0
-triton_releases{phase="Failed"} 0
-triton_releases{phase="Paused"} 0
-triton_releases{phase="Pending"} 1
-triton_releases{phase="Progressing"} 2
-triton_releases{phase="Succeeded"} 1
-`, "triton_releases")
-
-	// A newer source (the next term of leadership) is not cleared by the older one's unset.
-	unsetB := SetReleaseSource(func() []string { return []string{"Paused"} })
-	unsetA()
-	expect(t, `
-# HELP triton_releases [ALPHA] Releases by phase, as the release controller's cache holds them at scrape time; reported only by the leader.
-# TYPE triton_releases gauge
-triton_releases{phase="Canceled"} 0
-triton_releases{phase="Failed"} 0
-triton_releases{phase="Paused"} 1
-triton_releases{phase="Pending"} 0
-triton_releases{phase="Progressing"} 0
-triton_releases{phase="Succeeded"} 0
-`, "triton_releases")
-
-	unsetB()
-	expect(t, ``, "triton_releases")
 }
 
 func TestNamedWorkqueuesAreOnMetrics(t *testing.T) {

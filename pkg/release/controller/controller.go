@@ -90,8 +90,16 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		return []string{r.Namespace + "/" + r.Spec.CloneSetName}, nil
 	}}))
 	_, _ = relInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.enqueueRelease,
-		UpdateFunc: func(_, obj interface{}) { c.enqueueRelease(obj) },
+		AddFunc: c.enqueueRelease,
+		UpdateFunc: func(old, obj interface{}) {
+			// Every change of a release, by a call or by the controller, passes here: the batch timings.
+			if o, ok := old.(*v1alpha1.Release); ok {
+				if r, ok := obj.(*v1alpha1.Release); ok {
+					metrics.ObserveReleaseUpdate(o, r)
+				}
+			}
+			c.enqueueRelease(obj)
+		},
 	})
 	csHandler, err := informers.CloneSetInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) { c.enqueueCloneSet(obj) },
@@ -223,7 +231,8 @@ func (c *Controller) enqueuePod(obj interface{}) {
 	}
 }
 
-// Run reconciles until ctx is done. While it runs, triton_releases counts the releases of its cache.
+// Run reconciles until ctx is done. While it runs, triton_releases and the per-release series
+// (pkg/metrics) report the releases of its cache.
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
@@ -234,7 +243,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
 	}
-	unset := metrics.SetReleaseSource(c.phases)
+	unset := metrics.SetReleaseSource(c.cached)
 	defer unset()
 	klog.InfoS("Release controller started", "workers", workers)
 	for i := 0; i < workers; i++ {
@@ -274,17 +283,13 @@ func (c *Controller) work(ctx context.Context) {
 	}
 }
 
-// phases lists the phase of every release in the cache, for triton_releases.
-func (c *Controller) phases() []string {
+// cached lists the releases of the cache, for the metrics (which only read them).
+func (c *Controller) cached() []*v1alpha1.Release {
 	rels, err := c.lister.List(labels.Everything())
 	if err != nil {
 		return nil
 	}
-	out := make([]string, len(rels))
-	for i, r := range rels {
-		out[i] = string(r.Status.Phase)
-	}
-	return out
+	return rels
 }
 
 func toInternal(r *v1alpha1.Release) (*releases.Release, error) {
@@ -409,7 +414,6 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 		// Only what was stored happened.
 		c.recordEvents(cached, before, &r.Status)
-		observeBaked(original, r)
 	}
 	if r.Status.Phase == releases.ReleasePending {
 		return 0, nil
@@ -580,20 +584,6 @@ func (c *Controller) caretaker(r *v1alpha1.Release) bool {
 		}
 	}
 	return true
-}
-
-// observeBaked records, for triton_release_batch_duration_seconds, every batch that became Baked from old
-// to stored. This is the one place to: only the controller bakes a batch (plan.Baked, through plan.Progress); the verbs
-// start, pull in and advance batches but never bake one.
-func observeBaked(old, stored *releases.Release) {
-	for i := range stored.Status.Batches {
-		b := &stored.Status.Batches[i]
-		if b.Phase != releases.BatchBaked || b.StartedAt == nil || b.BakedAt == nil ||
-			(i < len(old.Status.Batches) && old.Status.Batches[i].Phase == releases.BatchBaked) {
-			continue
-		}
-		metrics.ObserveBatch(string(stored.Spec.Action), b.Canary, b.BakedAt.Sub(b.StartedAt.Time))
-	}
 }
 
 func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {
