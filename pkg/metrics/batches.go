@@ -48,6 +48,7 @@ var (
 // (alerts and dashboards do not read "no data").
 func initSeries() {
 	reconcileDuration.WithLabelValues("success")
+	reconcileDuration.WithLabelValues("conflict")
 	reconcileDuration.WithLabelValues("error")
 	for _, canary := range []string{"true", "false"} {
 		batchMachine.WithLabelValues(StageSmoke, canary)

@@ -8,7 +8,7 @@
 //	                                                              Smoked), bake (pull-in to Baked)
 //	triton_release_batch_wait_seconds{after}                      a wait for `next`, after a batch became smoked or baked
 //	triton_release_batch_duration_seconds{action,canary}          a batch's time from startedAt to bakedAt (waits included)
-//	triton_release_controller_reconcile_duration_seconds{result}  latency of a reconcile, result success|error
+//	triton_release_controller_reconcile_duration_seconds{result}  latency of a reconcile, result success|conflict|error
 //	triton_release_controller_queue_depth                         length of the controller's workqueue
 //	triton_releases{phase}                                        releases by phase, from the controller's cache at scrape time
 //

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 	// client-go's workqueue metrics (workqueue_*{name}) in legacyregistry, for the controller's queue.
@@ -47,7 +48,7 @@ var (
 		Namespace:      namespace,
 		Subsystem:      subsystem,
 		Name:           "controller_reconcile_duration_seconds",
-		Help:           "Latency of one reconcile of a release by the release controller, by result (success or error).",
+		Help:           "Latency of one reconcile of a release by the release controller, by result (success, conflict: the release or its CloneSet changed meanwhile, or error).",
 		Buckets:        metrics.ExponentialBuckets(0.001, 2, 15), // 1 ms .. 16 s
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"result"})
@@ -81,10 +82,15 @@ func ObserveAction(verb string, code int, d time.Duration) {
 	actionDuration.WithLabelValues(verb).Observe(d.Seconds())
 }
 
-// ObserveReconcile records a reconcile that took d and ended with err (nil: success).
+// ObserveReconcile records a reconcile that took d and ended with err: result success (nil), conflict (the
+// release or its CloneSet changed meanwhile, which is routine: the newer version is reconciled next) or
+// error.
 func ObserveReconcile(err error, d time.Duration) {
 	result := "success"
-	if err != nil {
+	switch {
+	case apierrors.IsConflict(err):
+		result = "conflict"
+	case err != nil:
 		result = "error"
 	}
 	reconcileDuration.WithLabelValues(result).Observe(d.Seconds())

@@ -2,10 +2,13 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/component-base/metrics/testutil"
@@ -80,9 +83,12 @@ func TestReconcileDuration(t *testing.T) {
 	setUp(t)
 	ObserveReconcile(nil, 3*time.Millisecond)
 	ObserveReconcile(nil, 5*time.Millisecond)
-	ObserveReconcile(errors.New("conflict"), 20*time.Second)
+	ObserveReconcile(errors.New("CloneSet web: connection refused"), 20*time.Second)
+	ObserveReconcile(apierrors.NewConflict(schema.GroupResource{Resource: "releases"}, "web-v2", errors.New("changed")), time.Millisecond)
+	ObserveReconcile(fmt.Errorf("writing the status: %w",
+		apierrors.NewConflict(schema.GroupResource{Resource: "releases"}, "web-v2", errors.New("changed"))), time.Millisecond)
 
-	for result, want := range map[string]uint64{"success": 2, "error": 1} {
+	for result, want := range map[string]uint64{"success": 2, "conflict": 2, "error": 1} {
 		h, err := testutil.GetHistogramMetricCount(reconcileDuration.WithLabelValues(result))
 		if err != nil {
 			t.Fatal(err)
