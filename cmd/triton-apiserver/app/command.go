@@ -4,6 +4,8 @@ import (
 	"context"
 	goflag "flag"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
@@ -31,6 +33,17 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return UsageError{fmt.Errorf("unexpected arguments %q: triton-apiserver takes only flags", args)}
+			}
+			return nil
+		},
+		// A flag the command line does not set may come from its environment variable (ApplyEnv).
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			unknown, err := ApplyEnv(cmd.Flags(), os.LookupEnv, os.Environ())
+			if err != nil {
+				return UsageError{err}
+			}
+			if len(unknown) > 0 {
+				klog.Warningf("Ignoring environment variables that name no flag: %s", strings.Join(unknown, ", "))
 			}
 			return nil
 		},
