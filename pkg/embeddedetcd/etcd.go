@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
-	"go.etcd.io/etcd/server/v3/storage/backend"
+	"k8s.io/klog/v2"
 )
 
 // startTimeout bounds how long a member may take to replay its WAL and elect itself.
@@ -60,6 +60,9 @@ type Config struct {
 	// CheckInterval is how often the member's space and alarms are looked at; a NOSPACE alarm is
 	// recovered from at most this long after space became free.
 	CheckInterval time.Duration
+	// Cluster, when set, makes the member one of a cluster of several (see Cluster); nil: a single member
+	// that has no peers.
+	Cluster *Cluster
 
 	// defragMinFree overrides the 64 MiB of free pages a periodic defragmentation needs (tests).
 	defragMinFree int64
@@ -91,17 +94,19 @@ func (c Config) Validate() error {
 	if c.CheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("check interval %s is not positive", c.CheckInterval))
 	}
+	if c.Cluster != nil {
+		if err := c.Cluster.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // Server is a running embedded etcd member.
 type Server struct {
-	etcd *embed.Etcd
-	// backend is the member's; a single member never replaces it (only a snapshot from a leader would), and
-	// its sizes are atomic reads, so metrics read them without waiting for a defragmentation to end.
-	backend backend.Backend
-	quota   int64
-	lock    *os.File
+	etcd  *embed.Etcd
+	quota int64
+	lock  *os.File
 	// stopMaintenance ends the maintenance loop; maintained is closed once it has ended.
 	stopMaintenance context.CancelFunc
 	maintained      chan struct{}
@@ -152,6 +157,18 @@ func StartWithConfig(ctx context.Context, c Config) (*Server, error) {
 	cfg.AdvertisePeerUrls = []url.URL{peer}
 	cfg.InitialCluster = cfg.Name + "=" + peer.String()
 	cfg.InitialClusterToken = "triton-embedded"
+	var peers *peerTLS
+	if c.Cluster != nil {
+		// The member's own peer certificate, then how it starts: founding, joining, or asking to be added
+		// again (which waits for the running members).
+		peers = newPeerTLS(dataDir, c.Cluster)
+		if err := peers.issue(ctx, true); err != nil {
+			return nil, fmt.Errorf("embedded etcd: %w", err)
+		}
+		if err := c.Cluster.configure(ctx, cfg, peers); err != nil {
+			return nil, fmt.Errorf("embedded etcd: %w", err)
+		}
+	}
 	cfg.QuotaBackendBytes = c.QuotaBackendBytes
 	if c.AutoCompactionRetention > 0 {
 		cfg.AutoCompactionMode = embed.CompactorModePeriodic
@@ -164,26 +181,46 @@ func StartWithConfig(ctx context.Context, c Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded etcd in %s: %w", dataDir, err)
 	}
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd in %s: %w", dataDir, err)
-	case <-timer.C:
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd in %s: not ready after %s", dataDir, startTimeout)
-	case <-ctx.Done():
-		e.Close()
-		return nil, ctx.Err()
+	// A member of a cluster is ready once a quorum of members runs, which may take as long as the others
+	// take to start: it waits for them (the caller's ctx, or a kubelet's startup probe, bounds it).
+	var timeout <-chan time.Time
+	if c.Cluster == nil {
+		timer := time.NewTimer(startTimeout)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	waiting := time.NewTicker(30 * time.Second)
+	defer waiting.Stop()
+wait:
+	for {
+		select {
+		case <-e.Server.ReadyNotify():
+			break wait
+		case err := <-e.Err():
+			e.Close()
+			return nil, fmt.Errorf("embedded etcd in %s: %w", dataDir, err)
+		case <-timeout:
+			e.Close()
+			return nil, fmt.Errorf("embedded etcd in %s: not ready after %s", dataDir, startTimeout)
+		case <-waiting.C:
+			klog.InfoS("Embedded etcd: waiting for a quorum of the cluster's members", "member", cfg.Name,
+				"cluster", cfg.InitialCluster)
+		case <-ctx.Done():
+			e.Close()
+			return nil, ctx.Err()
+		}
 	}
 	if len(e.Clients) == 0 {
 		e.Close()
 		return nil, errors.New("embedded etcd: no client listener")
 	}
-	s := &Server{etcd: e, backend: e.Server.Backend(), quota: c.QuotaBackendBytes, lock: lock,
+	s := &Server{etcd: e, quota: c.QuotaBackendBytes, lock: lock,
 		ClientURL: "http://" + e.Clients[0].Addr().String()}
+	// `triton-apiserver snapshot save`, run next to the server, finds the member there.
+	if err := writeClientURL(dataDir, s.ClientURL); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
 	m, err := newMaintainer(s, c)
 	if err != nil {
 		e.Close()
@@ -191,9 +228,15 @@ func StartWithConfig(ctx context.Context, c Config) (*Server, error) {
 	}
 	mctx, cancel := context.WithCancel(ctx)
 	s.stopMaintenance, s.maintained = cancel, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { m.run(mctx) })
+	if peers != nil {
+		wg.Go(func() { peers.renewals(mctx) })
+		wg.Go(func() { s.keepMembers(mctx, c.Cluster, peers) })
+	}
 	go func() {
 		defer close(s.maintained)
-		m.run(mctx)
+		wg.Wait()
 	}()
 	registerMetrics()
 	setMetricsSource(s)

@@ -79,8 +79,11 @@ func (c *spaceCollector) CollectWithStability(ch chan<- metrics.Metric) {
 			noSpace = 1
 		}
 	}
-	ch <- metrics.NewLazyConstMetric(dbSizeDesc, metrics.GaugeValue, float64(s.backend.Size()))
-	ch <- metrics.NewLazyConstMetric(dbSizeInUseDesc, metrics.GaugeValue, float64(s.backend.SizeInUse()))
+	// The member's backend: a member of a cluster gets a new one when it receives a snapshot from the
+	// leader. Its sizes are atomic reads, so a scrape does not wait for a defragmentation to end.
+	be := s.etcd.Server.Backend()
+	ch <- metrics.NewLazyConstMetric(dbSizeDesc, metrics.GaugeValue, float64(be.Size()))
+	ch <- metrics.NewLazyConstMetric(dbSizeInUseDesc, metrics.GaugeValue, float64(be.SizeInUse()))
 	ch <- metrics.NewLazyConstMetric(quotaDesc, metrics.GaugeValue, float64(s.quota))
 	ch <- metrics.NewLazyConstMetric(noSpaceDesc, metrics.GaugeValue, noSpace)
 }

@@ -57,6 +57,8 @@ type Options struct {
 	// embeddedetcd.Config); unused with --etcd-servers.
 	EtcdQuotaBackendBytes int64
 	EtcdDefragInterval    time.Duration
+	// EtcdCluster makes the embedded etcd one member of a cluster of several (see embeddedetcd.Cluster).
+	EtcdCluster EtcdClusterOptions
 	// KubeAPIQPS and KubeAPIBurst limit each of the server's two kube-apiserver clients: the one the
 	// calls use (they wait for its answers) and the controller's.
 	KubeAPIQPS   float32
@@ -83,15 +85,42 @@ type CertOptions struct {
 }
 
 // SecretRef is the Secret's namespace and name.
-func (c *CertOptions) SecretRef() (namespace, name string) {
-	if ns, n, ok := strings.Cut(c.Secret, "/"); ok {
+func (c *CertOptions) SecretRef() (namespace, name string) { return secretRef(c.Secret) }
+
+// secretRef splits [namespace/]name; the namespace defaults to POD_NAMESPACE, else triton-system.
+func secretRef(ref string) (namespace, name string) {
+	if ns, n, ok := strings.Cut(ref, "/"); ok {
 		return ns, n
 	}
 	namespace = os.Getenv("POD_NAMESPACE")
 	if namespace == "" {
 		namespace = "triton-system"
 	}
-	return namespace, c.Secret
+	return namespace, ref
+}
+
+// EtcdClusterOptions are the flags of an embedded etcd that is one member of a cluster.
+type EtcdClusterOptions struct {
+	// Name is this member's name; empty: POD_NAME.
+	Name string
+	// InitialCluster is name=https://host:port,... for every member the cluster is founded with; empty:
+	// a single member.
+	InitialCluster string
+	// ListenPeerAddress is host:port of the member's peer listener.
+	ListenPeerAddress string
+	// PeerCASecret is [namespace/]name of the Secret that holds the peer CA.
+	PeerCASecret string
+}
+
+// Enabled reports whether the embedded etcd is one member of a cluster.
+func (c *EtcdClusterOptions) Enabled() bool { return strings.TrimSpace(c.InitialCluster) != "" }
+
+// MemberName is this member's name: --etcd-name, else POD_NAME.
+func (c *EtcdClusterOptions) MemberName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return os.Getenv("POD_NAME")
 }
 
 // Policy is what the certificates must be.
@@ -111,6 +140,8 @@ func NewOptions() *Options {
 		KubeAPIBurst: 200,
 		Certs: CertOptions{Service: "triton-apiserver", CAValidity: 5 * 365 * 24 * time.Hour,
 			CertValidity: 90 * 24 * time.Hour},
+		EtcdCluster: EtcdClusterOptions{ListenPeerAddress: embeddedetcd.DefaultListenPeerAddress,
+			PeerCASecret: "triton-apiserver-peer-ca"},
 	}
 	o.EtcdQuotaBackendBytes = embeddedetcd.DefaultQuotaBackendBytes
 	o.EtcdDefragInterval = embeddedetcd.DefaultDefragInterval
@@ -134,8 +165,20 @@ func NewOptions() *Options {
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.Recommended.AddFlags(fs)
 	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
-		"Data directory of the embedded single-member etcd, used when --etcd-servers is empty. "+
-			"Only one server may use it: run one replica in this mode.")
+		"Data directory of the embedded etcd, used when --etcd-servers is empty. Only one server may use it: "+
+			"without --etcd-initial-cluster run one replica in this mode.")
+	fs.StringVar(&o.EtcdCluster.InitialCluster, "etcd-initial-cluster", o.EtcdCluster.InitialCluster,
+		"Makes the embedded etcd one member of a cluster: name=https://host:port,... for every member it is founded "+
+			"with (three survive the loss of one), each server running one of them. Peers talk TLS with certificates "+
+			"each member issues itself from the CA in --etcd-peer-ca-secret. A member whose data dir was lost is "+
+			"added again by the running members by itself. Empty: a single member.")
+	fs.StringVar(&o.EtcdCluster.Name, "etcd-name", o.EtcdCluster.Name,
+		"With --etcd-initial-cluster: this member's name in it. Empty: the environment variable POD_NAME.")
+	fs.StringVar(&o.EtcdCluster.ListenPeerAddress, "etcd-listen-peer-address", o.EtcdCluster.ListenPeerAddress,
+		"With --etcd-initial-cluster: host:port the member listens on for its peers (clients are served on 127.0.0.1 only).")
+	fs.StringVar(&o.EtcdCluster.PeerCASecret, "etcd-peer-ca-secret", o.EtcdCluster.PeerCASecret,
+		"With --etcd-initial-cluster: [namespace/]name of the Secret in which the members keep the CA of their peer "+
+			"certificates: created if missing, shared by every member. The namespace defaults to POD_NAMESPACE.")
 	fs.Int64Var(&o.EtcdQuotaBackendBytes, "etcd-quota-backend-bytes", o.EtcdQuotaBackendBytes,
 		"Backend quota of the embedded etcd, in bytes, between 16 MiB and 8 GiB: once its database reaches it, "+
 			"every write is refused (NOSPACE) until compaction and defragmentation bring it below 80% of the "+
@@ -187,6 +230,12 @@ func (o *Options) EmbeddedEtcdConfig() embeddedetcd.Config {
 	if o.Recommended.Etcd.StorageConfig.CompactionInterval == 0 {
 		c.AutoCompactionRetention = storagebackend.DefaultCompactInterval
 	}
+	if o.EtcdCluster.Enabled() {
+		members, _ := embeddedetcd.ParseInitialCluster(o.EtcdCluster.InitialCluster)
+		c.Cluster = &embeddedetcd.Cluster{Name: o.EtcdCluster.MemberName(), Members: members,
+			ListenPeerAddress: o.EtcdCluster.ListenPeerAddress, Token: embeddedetcd.DefaultClusterToken,
+			PeerCA: o.peerCA()}
+	}
 	return c
 }
 
@@ -212,6 +261,7 @@ func (o *Options) Validate() error {
 		if o.EtcdDefragInterval < 0 {
 			errs = append(errs, fmt.Errorf("--etcd-defrag-interval must not be negative (0 turns it off)"))
 		}
+		errs = append(errs, o.validateEtcdCluster()...)
 		// The recommended options insist on --etcd-servers; the embedded member will provide it.
 		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{"http://embedded.invalid"}
 		defer func() { o.Recommended.Etcd.StorageConfig.Transport.ServerList = nil }()
