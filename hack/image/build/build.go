@@ -27,11 +27,19 @@ const Path = "/triton-apiserver"
 // it without a passwd file.
 const User = "65532:65532"
 
+// Source is the repository the image is built from, for its labels.
+const Source = "https://github.com/triton-io/triton"
+
 // Options say what goes into the image.
 type Options struct {
 	Binary  string // the binary to put at Path
-	Tag     string // registry/name:tag
+	Tag     string // registry/name:tag (WriteTarball only)
 	Version string // for the labels
+	// Platform is the binary's: nil for GOOS and GOARCH from the environment, else this machine's.
+	Platform *v1.Platform
+	// Revision is the VCS commit the binary was built from, and Licenses the SPDX expression of its
+	// license; the labels org.opencontainers.image.revision and .licenses, when set.
+	Revision, Licenses string
 }
 
 // Image builds the image.
@@ -40,7 +48,11 @@ func Image(opts Options) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	platform := opts.platform()
 	if err := refuseTestBuild(binary); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Binary, err)
+	}
+	if err := refuseOtherPlatform(binary, platform); err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Binary, err)
 	}
 	var layer bytes.Buffer
@@ -78,25 +90,49 @@ func Image(opts Options) (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	// The binary's platform: the one it was built for (make image passes GOOS and GOARCH on).
-	cfg.OS, cfg.Architecture = runtime.GOOS, runtime.GOARCH
-	if v := os.Getenv("GOOS"); v != "" {
-		cfg.OS = v
-	}
-	if v := os.Getenv("GOARCH"); v != "" {
-		cfg.Architecture = v
-	}
+	cfg.OS, cfg.Architecture, cfg.Variant = platform.OS, platform.Architecture, platform.Variant
 	cfg.Created = v1.Time{Time: epoch}
 	cfg.Config.Entrypoint = []string{Path}
 	cfg.Config.User = User
 	// Relative paths the server writes by default (its self-signed certificate's directory) land in /tmp.
 	cfg.Config.WorkingDir = "/tmp"
-	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":   "triton-apiserver",
-		"org.opencontainers.image.version": opts.Version,
-		"org.opencontainers.image.source":  "https://github.com/triton-io/triton",
-	}
+	cfg.Config.Labels = opts.labels()
 	return mutate.ConfigFile(img, cfg)
+}
+
+// platform is the platform of the binary: opts.Platform, else GOOS and GOARCH from the environment (make
+// image passes them on), else this machine's.
+func (opts Options) platform() v1.Platform {
+	if opts.Platform != nil {
+		return *opts.Platform
+	}
+	p := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+	if v := os.Getenv("GOOS"); v != "" {
+		p.OS = v
+	}
+	if v := os.Getenv("GOARCH"); v != "" {
+		p.Architecture = v
+	}
+	return p
+}
+
+// labels are the OCI annotations (https://specs.opencontainers.org/image-spec/annotations/) of the image's
+// config, and of the index.
+func (opts Options) labels() map[string]string {
+	labels := map[string]string{
+		"org.opencontainers.image.title":       "triton-apiserver",
+		"org.opencontainers.image.description": "The releases.triton.io aggregated API server: releases of OpenKruise CloneSets",
+		"org.opencontainers.image.version":     opts.Version,
+		"org.opencontainers.image.source":      Source,
+		"org.opencontainers.image.url":         Source,
+	}
+	if opts.Revision != "" {
+		labels["org.opencontainers.image.revision"] = opts.Revision
+	}
+	if opts.Licenses != "" {
+		labels["org.opencontainers.image.licenses"] = opts.Licenses
+	}
+	return labels
 }
 
 // TestOnlyTags are build tags that make a binary for tests only: failpoints compiles in pkg/failpoint's
@@ -117,6 +153,24 @@ func refuseTestBuild(binary []byte) error {
 			if slices.Contains(TestOnlyTags, strings.TrimSpace(tag)) {
 				return fmt.Errorf("built with the test-only build tag %q (-tags=%s): build it with make image", tag, s.Value)
 			}
+		}
+	}
+	return nil
+}
+
+// refuseOtherPlatform fails for a Go binary built for another platform than p, or with cgo (the image has
+// no C library to link against).
+func refuseOtherPlatform(binary []byte, p v1.Platform) error {
+	info, err := buildinfo.Read(bytes.NewReader(binary))
+	if err != nil {
+		return nil // not a Go binary with build information: nothing to tell
+	}
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "GOOS" && s.Value != p.OS, s.Key == "GOARCH" && s.Value != p.Architecture:
+			return fmt.Errorf("built for %s=%s, not for the platform %s", s.Key, s.Value, p.String())
+		case s.Key == "CGO_ENABLED" && s.Value != "0":
+			return fmt.Errorf("built with cgo (CGO_ENABLED=%s): the image has no C library; build it with CGO_ENABLED=0", s.Value)
 		}
 	}
 	return nil
