@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
-	goflag "flag"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	// The json logging format (--logging-format=json).
+	_ "k8s.io/component-base/logs/json/register"
 	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/version"
@@ -19,9 +21,16 @@ type UsageError struct{ Err error }
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
+func init() {
+	// The command may run more than once in a process (tests): the same logging configuration applies again
+	// without error.
+	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
+}
+
 // NewCommand returns the triton-apiserver command.
 func NewCommand(ctx context.Context) *cobra.Command {
 	o := NewOptions()
+	logging := logsapi.NewLoggingConfiguration()
 	cmd := &cobra.Command{
 		Use:   "triton-apiserver",
 		Short: "Serves the releases.triton.io API: Releases that move OpenKruise CloneSets batch by batch",
@@ -48,6 +57,9 @@ func NewCommand(ctx context.Context) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := logsapi.ValidateAndApply(logging, nil); err != nil {
+				return UsageError{err}
+			}
 			if err := o.Validate(); err != nil {
 				return UsageError{err}
 			}
@@ -61,11 +73,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageError{err} })
 	fs := cmd.Flags()
 	o.AddFlags(fs)
-	// klog's verbosity flags, without the rest of the global Go flag set.
-	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	for _, name := range []string{"v", "vmodule"} {
-		fs.AddGoFlag(klogFlags.Lookup(name))
-	}
+	// Logging through k8s.io/component-base's logs API: --logging-format (text, or json: one JSON object a
+	// line), -v, --vmodule and --log-flush-frequency, without the rest of klog's global Go flag set.
+	logsapi.AddFlags(logging, fs)
 	return cmd
 }
