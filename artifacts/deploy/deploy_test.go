@@ -60,6 +60,10 @@ const (
 	webhookName    = "triton-cloneset-resize"
 	apiServiceName = "v1alpha1.releases.triton.io"
 	scaleOut       = "cloneset-scale-out.releases.triton.io"
+	// matchesTheServiceAccount is the write limits' condition: the service account triton-apiserver of
+	// any namespace, so that they follow the install into a kustomize overlay's namespace.
+	matchesTheServiceAccount = "request.userInfo.username.startsWith('system:serviceaccount:') && " +
+		"request.userInfo.username.endsWith(':triton-apiserver')"
 )
 
 var (
@@ -200,7 +204,8 @@ func TestTheNetworkPolicyOpensOnlyTheServerPort(t *testing.T) {
 	container := deployment.Spec.Template.Spec.Containers[0]
 	require.Len(t, container.Ports, 1)
 	assert.Equal(t, int(container.Ports[0].ContainerPort), np.Spec.Ingress[0].Ports[0].Port)
-	assert.Contains(t, container.Args, "--secure-port="+strconv.Itoa(np.Spec.Ingress[0].Ports[0].Port))
+	assert.Contains(t, container.Env, corev1.EnvVar{Name: "TRITON_SECURE_PORT", Value: strconv.Itoa(np.Spec.Ingress[0].Ports[0].Port)},
+		"--secure-port, as its variable")
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -331,8 +336,9 @@ func TestThePoliciesCompile(t *testing.T) {
 	for _, p := range policies {
 		require.NotNil(t, p.Spec.FailurePolicy)
 		assert.Equal(t, admissionregistrationv1.Fail, *p.Spec.FailurePolicy, p.Name)
-		require.Len(t, p.Spec.MatchConditions, 1, p.Name)
-		assert.Equal(t, "request.userInfo.username == '"+serviceAccount+"'", p.Spec.MatchConditions[0].Expression, p.Name)
+		require.NotEmpty(t, p.Spec.MatchConditions, p.Name)
+		assert.Equal(t, "triton-apiserver", p.Spec.MatchConditions[0].Name, p.Name)
+		assert.Equal(t, matchesTheServiceAccount, p.Spec.MatchConditions[0].Expression, p.Name)
 		i := slices.IndexFunc(bindings, func(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) bool {
 			return b.Spec.PolicyName == p.Name
 		})
@@ -351,7 +357,7 @@ func newAdmission(t *testing.T) *policyAdmission {
 	t.Cleanup(generic.SetPolicyRefreshIntervalForTests(10 * time.Millisecond))
 	policies, bindings := loadPolicies(t)
 	namespaces := []runtime.Object{}
-	for _, name := range []string{"triton-system", "shop", "e2e-rotation"} {
+	for _, name := range []string{"triton-system", "triton-test-ns", "shop", "e2e-rotation"} {
 		namespaces = append(namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
 			Labels: map[string]string{"kubernetes.io/metadata.name": name}}})
 	}
@@ -840,4 +846,17 @@ func TestItCreatesOnlyItsSecretAndLeaseInItsNamespace(t *testing.T) {
 	assert.NoError(t, a.admit(admission.Create, leaseGVK, leasesGVR, "", lease("triton-system", "triton-release-controller"), nil, tritonUser))
 	assert.Error(t, a.admit(admission.Create, leaseGVK, leasesGVR, "", lease("triton-system", "other"), nil, tritonUser))
 	assert.NoError(t, a.admit(admission.Create, leaseGVK, leasesGVR, "", lease("shop", "triton-release-controller"), nil, tritonUser))
+
+	// Installed in another namespace (a kustomize overlay's): the same limits, in that namespace.
+	moved := &user.DefaultInfo{Name: "system:serviceaccount:triton-test-ns:triton-apiserver",
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:triton-test-ns", "system:authenticated"}}
+	assert.NoError(t, a.admit(admission.Create, secretGVK, secretsGVR, "", secret("triton-test-ns", "triton-apiserver-tls", corev1.SecretTypeTLS), nil, moved))
+	assert.Error(t, a.admit(admission.Create, secretGVK, secretsGVR, "", secret("triton-test-ns", "other", corev1.SecretTypeTLS), nil, moved))
+	assert.Error(t, a.admit(admission.Create, leaseGVK, leasesGVR, "", lease("triton-test-ns", "other"), nil, moved))
+	assert.NoError(t, a.admit(admission.Create, secretGVK, secretsGVR, "", secret("triton-system", "other", corev1.SecretTypeTLS), nil, moved),
+		"triton-system is not its namespace")
+	assert.NoError(t, a.admit(admission.Create, secretGVK, secretsGVR, "", secret("triton-test-ns", "other", corev1.SecretTypeTLS), nil, adminUser))
+	podUpdate := pod()
+	podUpdate.Labels["app"] = "payments"
+	assert.Error(t, a.admit(admission.Update, podGVK, podsGVR, "", podUpdate, pod(), moved), "its pod writes are limited too")
 }
