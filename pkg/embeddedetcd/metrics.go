@@ -29,10 +29,13 @@ var (
 	registerOnce sync.Once
 )
 
-// registerMetrics registers the member's gauges into legacyregistry, which the generic API server serves
-// on /metrics. It is safe to call more than once.
+// registerMetrics registers the member's gauges, and etcd's own metrics of the member (memberMetrics),
+// into legacyregistry, which the generic API server serves on /metrics. It is safe to call more than once.
 func registerMetrics() {
-	registerOnce.Do(func() { legacyregistry.CustomMustRegister(spaceMetrics) })
+	registerOnce.Do(func() {
+		legacyregistry.CustomMustRegister(spaceMetrics)
+		legacyregistry.RawMustRegister(memberMetrics)
+	})
 }
 
 func setMetricsSource(s *Server) {
