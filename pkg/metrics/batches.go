@@ -43,10 +43,17 @@ var (
 	}, []string{"after"})
 )
 
-// initSeries makes every series of the batch histograms, and the reconciles' by result, exist from the
-// start at 0, so that a rate over them is defined before the first batch or the first failed reconcile
-// (alerts and dashboards do not read "no data").
+// Verbs are the action subresources.
+var Verbs = []string{"pause", "resume", "next", "cancel"}
+
+// initSeries makes every series of the batch histograms, the reconciles' by result and each action's
+// answered 200 exist from the start at 0, so that a rate over them is defined before the first batch, the
+// first failed reconcile or the first call (alerts and dashboards do not read "no data").
 func initSeries() {
+	for _, verb := range Verbs {
+		actionCalls.WithLabelValues(verb, "200")
+		actionDuration.WithLabelValues(verb)
+	}
 	reconcileDuration.WithLabelValues("success")
 	reconcileDuration.WithLabelValues("conflict")
 	reconcileDuration.WithLabelValues("error")

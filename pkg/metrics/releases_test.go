@@ -276,6 +276,17 @@ func TestSeriesExistBeforeTheFirstBatch(t *testing.T) {
 	requireHistogram(t, "triton_release_batch_wait_seconds", map[string]string{"after": "smoked"}, 0, 0)
 	requireHistogram(t, "triton_release_batch_wait_seconds", map[string]string{"after": "baked"}, 0, 0)
 	requireHistogram(t, "triton_release_controller_reconcile_duration_seconds", map[string]string{"result": "error"}, 0, 0)
+	for _, verb := range []string{"pause", "resume", "next", "cancel"} {
+		requireHistogram(t, "triton_release_action_duration_seconds", map[string]string{"verb": verb}, 0, 0)
+	}
+	expect(t, `
+# HELP triton_release_action_calls_total [ALPHA] Calls of the release action subresources (pause, resume, next, cancel), by verb and the HTTP status code answered.
+# TYPE triton_release_action_calls_total counter
+triton_release_action_calls_total{code="200",verb="cancel"} 0
+triton_release_action_calls_total{code="200",verb="next"} 0
+triton_release_action_calls_total{code="200",verb="pause"} 0
+triton_release_action_calls_total{code="200",verb="resume"} 0
+`, "triton_release_action_calls_total")
 
 	families, err := legacyregistry.DefaultGatherer.Gather()
 	require.NoError(t, err)
