@@ -71,6 +71,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	cmd.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	cmd.SetContext(ctx)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageError{err} })
+	// Backups of the etcd, from inside the server's image (it has no shell, and no etcdctl).
+	cmd.AddCommand(newSnapshotCommand())
 	fs := cmd.Flags()
 	o.AddFlags(fs)
 	// Logging through k8s.io/component-base's logs API: --logging-format (text, or json: one JSON object a
