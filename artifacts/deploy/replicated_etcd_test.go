@@ -101,7 +101,15 @@ func TestReplicatedEtcdComponent(t *testing.T) {
 	assert.Equal(t, dc.ReadinessProbe, c.ReadinessProbe)
 	assert.Equal(t, dc.LivenessProbe, c.LivenessProbe)
 	assert.Equal(t, dc.Resources, c.Resources)
+	assert.Equal(t, dpod.EnableServiceLinks, pod.EnableServiceLinks)
+	// Every flag of the Deployment's, given as an arg or as its TRITON_* variable, is here as an arg.
 	flags, dflags := flagValues(c.Args), flagValues(dc.Args)
+	for _, e := range dc.Env {
+		if name, ok := strings.CutPrefix(e.Name, "TRITON_"); ok && e.ValueFrom == nil {
+			dflags["--"+strings.ToLower(strings.ReplaceAll(name, "_", "-"))] = e.Value
+		}
+	}
+	require.NotEmpty(t, dflags)
 	for name, value := range dflags {
 		assert.Equal(t, value, flags[name], "the Deployment's %s", name)
 	}
