@@ -11,7 +11,7 @@ IMAGE ?= triton-apiserver:$(VERSION)
 # TRITON_FAILPOINTS), for the test control plane (hack/test-e2e.sh). make image and make dist never use it.
 GOTAGS ?=
 
-.PHONY: all build image dist tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
+.PHONY: all build image dist release release-push tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
 
 all: build
 
@@ -32,6 +32,21 @@ image:
 ## _output/dist (VERSION=vX.Y.Z for krew)
 dist:
 	VERSION=$(VERSION) hack/dist.sh
+
+# The VERSION given to make (command line or environment), not the git describe default: a release names
+# its version on purpose.
+GIVEN_VERSION = $(if $(filter file,$(origin VERSION)),,$(VERSION))
+
+## release: everything of a release in _output/release: the multi-platform image (OCI layout), install.yaml
+## and install-ha.yaml with the image pinned by digest, the plugin archives, the krew manifest, notes and
+## checksums (VERSION=vX.Y.Z with a CHANGELOG.md entry; REGISTRY=host/path, ghcr.io/triton-io unless set)
+release:
+	VERSION=$(GIVEN_VERSION) hack/release.sh build
+
+## release-push: push the release's image to REGISTRY/triton-apiserver:VERSION and render install.yaml and
+## install-ha.yaml again with the pushed digest
+release-push:
+	VERSION=$(GIVEN_VERSION) hack/release.sh push
 
 ## generate: regenerate deepcopy, defaults, conversion, OpenAPI, clientset, listers, informers, apply configurations
 generate:

@@ -12,15 +12,25 @@
 #
 # VERSION: from the environment, else `git describe --tags --always --dirty`. krew wants a
 # semantic version with a leading v (v0.2.0); the script says so when VERSION is not one.
+# DIST: the output directory (emptied first), _output/dist unless set (make release sets its own).
+# PLUGIN_PLATFORMS: a space-separated subset of the platforms, for a quick local build; the krew manifest
+# needs them all and is left out otherwise.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 GO=${GO:-go}
-DIST=_output/dist
+DIST=${DIST:-_output/dist}
 TEMPLATE=artifacts/krew/release.yaml
-PLATFORMS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
+ALL_PLATFORMS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
+read -r -a PLATFORMS <<<"${PLUGIN_PLATFORMS:-${ALL_PLATFORMS[*]}}"
+for platform in "${PLATFORMS[@]}"; do
+	if [[ " ${ALL_PLATFORMS[*]} " != *" $platform "* ]]; then
+		echo "hack/dist.sh: PLUGIN_PLATFORMS: $platform is not one of ${ALL_PLATFORMS[*]}" >&2
+		exit 1
+	fi
+done
 
 if [[ -z ${VERSION:-} ]]; then
 	VERSION=$(git describe --tags --always --dirty) || {
@@ -56,7 +66,7 @@ for platform in "${PLATFORMS[@]}"; do
 	echo "building $name" >&2
 	mkdir -p "$work/$name"
 	CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$GO" build -trimpath \
-		-ldflags "-X github.com/triton-io/triton/pkg/version.version=$VERSION" \
+		-ldflags "-s -w -X github.com/triton-io/triton/pkg/version.version=$VERSION" \
 		-o "$work/$name/kubectl-release" ./cmd/kubectl-release
 	files=(kubectl-release)
 	if [[ -f LICENSE ]]; then
@@ -69,8 +79,14 @@ done
 
 (cd "$DIST" && sha256 ./*.tar.gz | sed 's#  \./#  #' >checksums.txt)
 
-# The krew manifest: the template without its comment lines, its placeholders filled in.
-manifest=$(grep -v '^#' "$TEMPLATE")
+# The krew manifest: the template without its comment lines, its placeholders filled in. It names an
+# archive for every platform: without all of them built, there is none.
+if [[ ${#PLATFORMS[@]} -ne ${#ALL_PLATFORMS[@]} ]]; then
+	echo "hack/dist.sh: PLUGIN_PLATFORMS is a subset (${PLATFORMS[*]}): no krew manifest" >&2
+	manifest=
+else
+	manifest=$(grep -v '^#' "$TEMPLATE")
+fi
 manifest=${manifest//'${VERSION}'/$VERSION}
 for platform in "${PLATFORMS[@]}"; do
 	os=${platform%/*}
@@ -82,12 +98,14 @@ for platform in "${PLATFORMS[@]}"; do
 	}
 	manifest=${manifest//"\${SHA256_${os}_${arch}}"/$sum}
 done
-if grep -q '\${' <<<"$manifest"; then
-	echo "hack/dist.sh: $TEMPLATE has a placeholder this script does not fill:" >&2
-	grep '\${' <<<"$manifest" >&2
-	exit 1
+if [[ -n $manifest ]]; then
+	if grep -q '\${' <<<"$manifest"; then
+		echo "hack/dist.sh: $TEMPLATE has a placeholder this script does not fill:" >&2
+		grep '\${' <<<"$manifest" >&2
+		exit 1
+	fi
+	printf '%s\n' "$manifest" >"$DIST/release.yaml"
 fi
-printf '%s\n' "$manifest" >"$DIST/release.yaml"
 
 # The archive for this machine: it unpacks, and its binary says its version.
 host="$("$GO" env GOHOSTOS)_$("$GO" env GOHOSTARCH)"
