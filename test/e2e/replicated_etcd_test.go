@@ -219,7 +219,7 @@ func etcdLeader(t *testing.T, ctx context.Context, replicas []*replica) int {
 
 // The proof of components/replicated-etcd: three servers, one embedded etcd cluster of three members
 // peering over TLS. One is SIGKILLed, comes back and rejoins; another is restarted as a rolling upgrade
-// does. Meanwhile a caller gets and drives releases through the servers that are up: no call fails beyond
+// does; the third loses its data dir and is added again. Meanwhile a caller gets and drives releases through the servers that are up: no call fails beyond
 // one retry, no release is lost, every release finishes Succeeded with its history, and the cluster ends
 // with its three members healthy.
 func TestReplicatedEtcd(t *testing.T) {
@@ -322,6 +322,19 @@ func TestReplicatedEtcd(t *testing.T) {
 	replicas[u].waitReady(t, ctx)
 	caller.down[u].Store(false)
 	t.Logf("the restarted server (%s) was ready %s after it stopped", replicas[u].name, time.Since(stopped).Round(100*time.Millisecond))
+
+	// 3. The third one loses its disk: it comes back empty, the running members add it again, and it gets
+	// the data from the leader.
+	l := (k + 2) % len(replicas)
+	caller.down[l].Store(true)
+	replicas[l].signal(t, syscall.SIGTERM)
+	lost := time.Now()
+	require.NoError(t, os.RemoveAll(filepath.Join(dataDirs, names[l])))
+	replicas[l].start(t)
+	replicas[l].waitReady(t, ctx)
+	caller.down[l].Store(false)
+	t.Logf("the server that lost its data dir (%s) was added again and ready %s after it stopped", replicas[l].name,
+		time.Since(lost).Round(100*time.Millisecond))
 
 	finished := waitUntil(t, ctx, "every release to finish", func(ctx context.Context) ([]*v1alpha1.Release, bool, string) {
 		var finished []*v1alpha1.Release
