@@ -120,7 +120,6 @@ func push(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "pushed %s:%s\n", *repository, *version)
-	// As given, not normalized (docker.io/x stays docker.io/x, not index.docker.io/x).
-	fmt.Println(*repository + "@" + pinned.DigestStr())
+	fmt.Println(pinned.String())
 	return nil
 }

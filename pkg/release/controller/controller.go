@@ -319,7 +319,10 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err != nil {
 		return 0, err
 	}
-	r, err := toInternal(cached)
+	// A copy: the conversion shares the status's slices and pointers with its input, and plan's steps
+	// change them in place; the cached release must stay what was stored (the informer's handlers compare
+	// it with the next version, and a failed write must leave nothing behind).
+	r, err := toInternal(cached.DeepCopy())
 	if err != nil {
 		return 0, err
 	}
