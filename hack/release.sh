@@ -25,6 +25,7 @@
 # VERSION (build): required, a semantic version vMAJOR.MINOR.PATCH[-PRERELEASE] with an entry in
 #   CHANGELOG.md; push takes the version of the release build wrote, and refuses another.
 # REGISTRY: where the image is (pushed), ghcr.io/triton-io unless set.
+# RELEASE_DIR: the output directory instead of _output/release (the tests' own).
 # PLATFORMS: the image's platforms, "linux/amd64 linux/arm64" unless set; PLUGIN_PLATFORMS the plugin's,
 #   all four unless set (hack/dist.sh). A subset is for a quick local check, not a release: the script
 #   says so, and then there is no krew manifest.
@@ -34,7 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 GO=${GO:-go}
-OUT=_output/release
+OUT=${RELEASE_DIR:-_output/release}
 REGISTRY=${REGISTRY:-ghcr.io/triton-io}
 REGISTRY=${REGISTRY%/}
 ALL_PLATFORMS="linux/amd64 linux/arm64"

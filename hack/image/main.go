@@ -120,6 +120,7 @@ func push(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "pushed %s:%s\n", *repository, *version)
-	fmt.Println(pinned.String())
+	// As given, not normalized (docker.io/x stays docker.io/x, not index.docker.io/x).
+	fmt.Println(*repository + "@" + pinned.DigestStr())
 	return nil
 }
