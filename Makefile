@@ -52,16 +52,25 @@ release-push:
 generate:
 	hack/update-codegen.sh
 
-## verify: generated code and the README's role table are current, the README's commands name what exists,
-## code is gofmt'd and passes go vet
+## verify: generated code and docs are current (API and CLI reference, role table), the commands README.md
+## and docs/ show name what exists, the docs carry no work-log leftovers, code is gofmt'd and passes go vet
 verify:
 	hack/verify-codegen.sh
-	$(GO) run ./hack/role-table -verify README.md
-	$(GO) run ./hack/readme-commands README.md Makefile
+	$(GO) run ./hack/gen-docs -verify
+	$(GO) run ./hack/role-table -verify docs/security.md
+	$(GO) run ./hack/readme-commands -makefile Makefile README.md docs/*.md
+	$(GO) run ./hack/verify-docs
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags failpoints ./pkg/failpoint/
 	$(GO) vet -tags e2e,bench ./test/...
+
+## docs: regenerate docs/reference (the API from its OpenAPI definitions, the CLI from its commands) and
+## the role table in docs/security.md
+.PHONY: docs
+docs:
+	$(GO) run ./hack/gen-docs
+	$(GO) run ./hack/role-table docs/security.md
 
 ## test: every test: unit, integration (race detector) and end-to-end on the local control plane
 test: test-go test-e2e

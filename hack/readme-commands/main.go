@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -15,23 +18,34 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: readme-commands README.md Makefile")
+	makefile := flag.String("makefile", "Makefile", "the Makefile whose targets make commands must name")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: readme-commands [-makefile Makefile] FILE.md...")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
 		os.Exit(2)
 	}
-	readme, err := os.ReadFile(os.Args[1])
+	mk, err := os.ReadFile(*makefile)
 	check(err)
-	makefile, err := os.ReadFile(os.Args[2])
-	check(err)
-	commands := Commands(string(readme))
-	problems := Check(commands, Targets(string(makefile)))
-	for _, p := range problems {
-		fmt.Fprintln(os.Stderr, "README:", p)
+	targets := Targets(string(mk))
+	total, failed := 0, false
+	for _, path := range flag.Args() {
+		text, err := os.ReadFile(path)
+		check(err)
+		commands := Commands(string(text))
+		total += len(commands)
+		for _, p := range Check(commands, targets) {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", path, p)
+			failed = true
+		}
 	}
-	if len(problems) > 0 {
+	if failed {
 		os.Exit(1)
 	}
-	fmt.Printf("readme-commands: %d commands checked\n", len(commands))
+	fmt.Printf("readme-commands: %d commands checked in %d files\n", total, flag.NArg())
 }
 
 func check(err error) {
@@ -41,11 +55,14 @@ func check(err error) {
 	}
 }
 
-// Command is a command line of the README and the line it is on.
+// Command is a command line of a Markdown file and the line it is on.
 type Command struct {
 	Line int
 	Text string
-	open bool
+	// Inline: the command is inline code in prose or a table, which may hold placeholders (NAME, N): its
+	// command, subcommands and flag names are checked, not its values.
+	Inline bool
+	open   bool
 }
 
 // continues reports whether a command line goes on on the next line.
@@ -57,8 +74,30 @@ func continues(text string) bool {
 	return err != nil
 }
 
-// Commands are the README's commands: the lines of sh blocks (comments and blank lines left out) and
-// the "$ " lines of console blocks.
+// inlineCode is a span of inline code.
+var inlineCode = regexp.MustCompile("`([^`]+)`")
+
+// inlineCommand reports whether inline code is a command to check: one of make, kubectl release,
+// kubectl-release or triton-apiserver, with its arguments (a bare `make` or `kubectl release` is prose).
+func inlineCommand(code string) bool {
+	words := strings.Fields(code)
+	for len(words) > 0 && envAssignment.MatchString(words[0]) {
+		words = words[1:]
+	}
+	switch {
+	case len(words) >= 2 && words[0] == "make":
+		return true
+	case len(words) >= 3 && words[0] == "kubectl" && words[1] == "release":
+		return true
+	case len(words) >= 2 && (words[0] == "kubectl-release" || words[0] == "triton-apiserver"):
+		return true
+	}
+	return false
+}
+
+// Commands are a Markdown file's commands: the lines of sh blocks (comments and blank lines left out),
+// the "$ " lines of console blocks, and inline code outside blocks that runs make, kubectl release or
+// triton-apiserver.
 func Commands(readme string) []Command {
 	var out []Command
 	block := ""
@@ -84,6 +123,12 @@ func Commands(readme string) []Command {
 			continue
 		}
 		switch {
+		case block == "":
+			for _, m := range inlineCode.FindAllStringSubmatch(line, -1) {
+				if inlineCommand(m[1]) {
+					out = append(out, Command{Line: n, Text: m[1], Inline: true})
+				}
+			}
 		case block == "sh" && text != "" && !strings.HasPrefix(text, "#"):
 			out = append(out, Command{Line: n, Text: text, open: continues(text)})
 		case block == "console" && strings.HasPrefix(line, "$ "):
@@ -113,16 +158,23 @@ func Check(commands []Command, targets map[string]bool) []string {
 			problems = append(problems, fmt.Sprintf("line %d: %s: %v", c.Line, c.Text, err))
 			continue
 		}
-		if err := checkWords(words, targets); err != nil {
+		if err := checkWords(words, targets, c.Inline); err != nil {
 			problems = append(problems, fmt.Sprintf("line %d: %s: %v", c.Line, c.Text, err))
 		}
 	}
 	return problems
 }
 
-var repoPath = regexp.MustCompile(`^(artifacts|hack|cmd|pkg|test)/`)
+var (
+	repoPath      = regexp.MustCompile(`^(artifacts|hack|cmd|pkg|test|docs)/`)
+	envAssignment = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=`)
+)
 
-func checkWords(words []string, targets map[string]bool) error {
+func checkWords(words []string, targets map[string]bool, inline bool) error {
+	// VAR=value before a command sets its environment.
+	for len(words) > 0 && envAssignment.MatchString(words[0]) {
+		words = words[1:]
+	}
 	for _, w := range words {
 		_, value, _ := strings.Cut(w, "=") // --manifest=PATH, or PATH itself
 		if value == "" {
@@ -142,14 +194,11 @@ func checkWords(words []string, targets map[string]bool) error {
 			}
 		}
 	case len(words) >= 2 && words[0] == "kubectl" && words[1] == "release":
-		return plugin(words[2:])
+		return command(pluginCommand(), words[2:], inline)
 	case len(words) >= 1 && words[0] == "kubectl-release":
-		return plugin(words[1:])
+		return command(pluginCommand(), words[1:], inline)
 	case len(words) >= 1 && strings.HasSuffix(words[0], "triton-apiserver"):
-		fs := pflag.NewFlagSet("triton-apiserver", pflag.ContinueOnError)
-		apiserver.NewOptions().AddFlags(fs)
-		fs.Bool("version", false, "")
-		return fs.Parse(words[1:])
+		return command(apiserver.NewCommand(context.Background()), words[1:], inline)
 	case len(words) >= 2 && words[0] == "go" && words[1] == "install":
 		for _, w := range words[2:] {
 			pkg := strings.SplitN(w, "@", 2)[0]
@@ -163,17 +212,54 @@ func checkWords(words []string, targets map[string]bool) error {
 	return nil
 }
 
-// plugin parses args as the plugin would: the command must exist and its flags parse.
-func plugin(args []string) error {
-	root := app.NewCommand(genericiooptions.NewTestIOStreamsDiscard())
+func pluginCommand() *cobra.Command {
+	return app.NewCommand(genericiooptions.NewTestIOStreamsDiscard())
+}
+
+// command checks args against root's command tree: the (sub)command must exist, and its flags must
+// parse; for inline code, which may hold placeholders, only the flags' names must exist.
+func command(root *cobra.Command, args []string, inline bool) error {
+	root.InitDefaultHelpCmd()
 	cmd, rest, err := root.Find(args)
 	if err != nil {
 		return err
 	}
-	if cmd == root && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		return fmt.Errorf("no plugin command %q", rest[0])
+	if cmd == root && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && root.HasAvailableSubCommands() {
+		return fmt.Errorf("no %s command %q", root.Name(), rest[0])
 	}
-	return cmd.ParseFlags(rest)
+	cmd.InitDefaultHelpFlag()
+	if cmd == root {
+		cmd.InitDefaultVersionFlag()
+	}
+	if !inline {
+		return cmd.ParseFlags(rest)
+	}
+	for _, w := range rest {
+		if w == "--" {
+			break
+		}
+		if name, ok := strings.CutPrefix(w, "--"); ok {
+			name, _, _ = strings.Cut(name, "=")
+			if cmd.Flag(name) == nil {
+				return fmt.Errorf("unknown flag: --%s", name)
+			}
+			continue
+		}
+		if short, ok := strings.CutPrefix(w, "-"); ok && short != "" {
+			if flagShorthand(cmd, short[:1]) == nil {
+				return fmt.Errorf("unknown shorthand flag: %q in %s", short[:1], w)
+			}
+		}
+	}
+	return nil
+}
+
+// flagShorthand finds a flag of cmd, or one it inherits, by its one-letter name.
+func flagShorthand(cmd *cobra.Command, short string) *pflag.Flag {
+	if f := cmd.Flags().ShorthandLookup(short); f != nil {
+		return f
+	}
+	return cmd.InheritedFlags().ShorthandLookup(short)
 }
 
 // Split splits a command line into words as a POSIX shell would for the simple lines a README shows:

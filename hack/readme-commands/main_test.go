@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,8 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// repoRoot is the repository's root, from this package's directory (the tests run there).
+var repoRoot = func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Join(wd, "..", "..")
+}()
+
 func TestCheckFindsWhatNoLongerExists(t *testing.T) {
-	require.NoError(t, os.Chdir("../.."))
+	require.NoError(t, os.Chdir(repoRoot))
 	readme := "```sh\n" +
 		"make up    # fine\n" +
 		"make nosuch\n" +
@@ -44,14 +54,44 @@ func TestCheckFindsWhatNoLongerExists(t *testing.T) {
 	}
 }
 
-func TestTheREADMEsCommandsCheckOut(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
+func TestInlineCommandsAreCheckedByName(t *testing.T) {
+	require.NoError(t, os.Chdir(repoRoot))
+	doc := "Run `make test`, then `make nosuch`; `kubectl release next NAME --expected-batch N` moves it,\n" +
+		"`kubectl release nxt NAME` does not, nor does `kubectl release next NAME --no-such-flag`.\n" +
+		"| `kubectl release status NAME -w` | `triton-apiserver --etcd-servers URL` | `triton-apiserver --nope` |\n" +
+		"`BENCH=actions make bench` and `make` alone, `kubectl release` alone, `kubectl get pods` are prose.\n" +
+		"```text\nkubectl release nxt inside a text block is not checked\n```\n"
+	commands := Commands(doc)
+	var texts []string
+	for _, c := range commands {
+		assert.True(t, c.Inline, c.Text)
+		texts = append(texts, c.Text)
+	}
+	assert.Equal(t, []string{"make test", "make nosuch", "kubectl release next NAME --expected-batch N",
+		"kubectl release nxt NAME", "kubectl release next NAME --no-such-flag", "kubectl release status NAME -w",
+		"triton-apiserver --etcd-servers URL", "triton-apiserver --nope", "BENCH=actions make bench"}, texts)
+	problems := strings.Join(Check(commands, map[string]bool{"test": true, "bench": true}), "\n")
+	for _, want := range []string{`no make target "nosuch"`, `nxt`, "--no-such-flag", "--nope"} {
+		assert.Contains(t, problems, want)
+	}
+	assert.Len(t, Check(commands, map[string]bool{"test": true, "bench": true}), 4, problems)
+}
+
+func TestTheDocsCommandsCheckOut(t *testing.T) {
+	require.NoError(t, os.Chdir(repoRoot))
 	makefile, err := os.ReadFile("Makefile")
 	require.NoError(t, err)
-	commands := Commands(string(readme))
-	assert.Greater(t, len(commands), 50)
-	assert.Empty(t, Check(commands, Targets(string(makefile))))
+	docs, err := filepath.Glob("docs/*.md")
+	require.NoError(t, err)
+	total := 0
+	for _, path := range append([]string{"README.md"}, docs...) {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		commands := Commands(string(text))
+		total += len(commands)
+		assert.Empty(t, Check(commands, Targets(string(makefile))), path)
+	}
+	assert.Greater(t, total, 50)
 }
 
 func TestSplit(t *testing.T) {

@@ -15,9 +15,9 @@ const (
 )
 
 func main() {
-	verify := flag.Bool("verify", false, "fail if the README's table is not the matrix's")
+	verify := flag.Bool("verify", false, "fail if the file's table is not the matrix's")
 	flag.Parse()
-	path := "README.md"
+	path := "docs/security.md"
 	if flag.NArg() > 0 {
 		path = flag.Arg(0)
 	}
