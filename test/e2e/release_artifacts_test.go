@@ -239,6 +239,9 @@ func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 	require.NoError(t, err, "kubectl apply --dry-run=server -f install.yaml: %s", out)
 	assert.Contains(t, string(out), "deployment.apps/triton-apiserver created (server dry run)")
 	assert.Contains(t, string(out), "apiservice.apiregistration.k8s.io/v1alpha1.releases.triton.io")
+	out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "apply", "--dry-run=server",
+		"-f", filepath.Join(dir, "install-ha.yaml")).CombinedOutput()
+	require.NoError(t, err, "kubectl apply --dry-run=server -f install-ha.yaml: %s", out)
 
 	// The image runs: its binary, with the container's arguments and environment from install.yaml.
 	binary := binaryOf(t, host, filepath.Join(t.TempDir(), "triton-apiserver"))
