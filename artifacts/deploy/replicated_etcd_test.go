@@ -63,6 +63,31 @@ func flagValues(args []string) map[string]string {
 	return values
 }
 
+// containerFlags are a container's flags, given as args or as TRITON_* variables (the server reads
+// TRITON_SOME_FLAG as --some-flag when the command line does not give it).
+func containerFlags(c corev1.Container) map[string]string {
+	flags := flagValues(c.Args)
+	for _, e := range c.Env {
+		if name, ok := strings.CutPrefix(e.Name, "TRITON_"); ok && e.ValueFrom == nil {
+			flag := "--" + strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+			if _, given := flags[flag]; !given {
+				flags[flag] = e.Value
+			}
+		}
+	}
+	return flags
+}
+
+// envIndex is where the variable name is in env, or len(env).
+func envIndex(env []corev1.EnvVar, name string) int {
+	for i, e := range env {
+		if e.Name == name {
+			return i
+		}
+	}
+	return len(env)
+}
+
 // components/replicated-etcd: a StatefulSet of three members of one embedded etcd cluster in the
 // Deployment's place, found by the headless Service triton-apiserver-peers, with the pod the base
 // Deployment has (image, identity, security, probes, server flags), and the rest of the install as it is.
@@ -102,13 +127,9 @@ func TestReplicatedEtcdComponent(t *testing.T) {
 	assert.Equal(t, dc.LivenessProbe, c.LivenessProbe)
 	assert.Equal(t, dc.Resources, c.Resources)
 	assert.Equal(t, dpod.EnableServiceLinks, pod.EnableServiceLinks)
-	// Every flag of the Deployment's, given as an arg or as its TRITON_* variable, is here as an arg.
-	flags, dflags := flagValues(c.Args), flagValues(dc.Args)
-	for _, e := range dc.Env {
-		if name, ok := strings.CutPrefix(e.Name, "TRITON_"); ok && e.ValueFrom == nil {
-			dflags["--"+strings.ToLower(strings.ReplaceAll(name, "_", "-"))] = e.Value
-		}
-	}
+	// Every flag of the Deployment's is the StatefulSet's too, each given as an arg or as its TRITON_*
+	// variable; the member's own flags come from the pod's name and namespace.
+	flags, dflags := containerFlags(c), containerFlags(dc)
 	require.NotEmpty(t, dflags)
 	for name, value := range dflags {
 		assert.Equal(t, value, flags[name], "the Deployment's %s", name)
@@ -122,12 +143,20 @@ func TestReplicatedEtcdComponent(t *testing.T) {
 		assert.Equal(t, "https://"+name+".triton-apiserver-peers.$(POD_NAMESPACE).svc:2380", peer,
 			"found through the headless Service in the pod's namespace, whatever it is")
 	}
-	env := map[string]string{}
-	for _, e := range c.Env {
-		require.NotNil(t, e.ValueFrom, e.Name)
-		env[e.Name] = e.ValueFrom.FieldRef.FieldPath
+	fields := map[string]string{}
+	for i, e := range c.Env {
+		if e.ValueFrom != nil {
+			fields[e.Name] = e.ValueFrom.FieldRef.FieldPath
+		} else if strings.Contains(e.Value, "$(") {
+			// The kubelet expands $(VAR) only for variables defined earlier in the list.
+			for _, ref := range []string{"POD_NAME", "POD_NAMESPACE"} {
+				if strings.Contains(e.Value, "$("+ref+")") {
+					assert.Less(t, envIndex(c.Env, ref), i, "%s refers to %s, which must come before it", e.Name, ref)
+				}
+			}
+		}
 	}
-	assert.Equal(t, map[string]string{"POD_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name"}, env)
+	assert.Equal(t, map[string]string{"POD_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name"}, fields)
 	mounts := map[string]string{}
 	for _, m := range c.VolumeMounts {
 		mounts[m.Name] = m.MountPath
