@@ -5,6 +5,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +20,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // The monitoring component's scrape, as Prometheus makes it: a service account's bearer token, the
@@ -83,4 +87,91 @@ func TestAServiceAccountWithTheMetricsReaderRoleScrapes(t *testing.T) {
 	})
 	require.True(t, strings.Contains(body, "\ntriton_") && strings.Contains(body, "\napiserver_request_total{"),
 		"the server's own metrics and the generic API server's are in the scrape")
+}
+
+// A release's series on the /metrics of the replica that runs its controller (a server with this build,
+// on an etcd of its own, leader in the test's namespace), logging JSON: while the canary waits for
+// `next`, the release is on /metrics with its phase, batch and wait; each wait and each stage of the
+// machine's work is timed apart; once the release has Succeeded its series are gone.
+func TestAReleaseOnMetricsFromStartToEnd(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 5*time.Minute)
+	allowLeaderElection(t, ctx, admin, ns)
+	store := startEtcd(t, fmt.Sprintf("etcd-metrics-%d", os.Getpid()))
+	server := startReplica(t, fmt.Sprintf("triton-metrics-%d", os.Getpid()), ns, "--etcd-servers", store.url,
+		"--logging-format", "json")
+	c := *admin
+	c.releases = server.client()
+
+	proxy, _ := loadPair(t, "front-proxy-client")
+	scrape := func() string {
+		a := call(t, ctx, direct(t, &proxy), "GET", server.url()+"/metrics", frontProxy("admin", "", []string{"system:masters"}, nil), "")
+		require.Equal(t, http.StatusOK, a.code, a.body)
+		return a.body
+	}
+	series := func(name, labels string) string { return name + "{" + labels + "}" }
+	rel := fmt.Sprintf(`namespace=%q,release="nginx-update"`, ns)
+	value := func(body, s string) (float64, bool) {
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, s+" "); ok {
+				var f float64
+				_, err := fmt.Sscan(v, &f)
+				require.NoError(t, err, line)
+				return f, true
+			}
+		}
+		return 0, false
+	}
+	has := func(body, s string, want float64) bool {
+		v, ok := value(body, s)
+		return ok && v == want
+	}
+
+	startedRelease(t, ctx, &c, ns, 2, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	waitFor(t, ctx, "the release waiting for next on /metrics", func() bool {
+		m := scrape()
+		waited, ok := value(m, series("triton_release_awaiting_next_seconds", rel))
+		return ok && waited > 0 &&
+			has(m, series("triton_release_info", `action="Update",cloneset="nginx",mode="Manual",`+rel[:strings.Index(rel, ",")]+`,on_failure="Pause",release="nginx-update",strategy="Batch"`), 1) &&
+			has(m, series("triton_release_phase", fmt.Sprintf(`namespace=%q,phase="Progressing",release="nginx-update"`, ns)), 1) &&
+			has(m, series("triton_release_current_batch", rel), 1) &&
+			has(m, series("triton_release_batches", rel), 2) &&
+			has(m, `triton_release_batch_machine_seconds_count{canary="true",stage="smoke"}`, 1)
+	})
+
+	next := func(batch int32) {
+		_, err := c.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	next(1) // pulls the canary in
+	waitRelease(t, ctx, &c, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	waitFor(t, ctx, "the canary's wait and bake timed", func() bool {
+		m := scrape()
+		return has(m, `triton_release_batch_wait_seconds_count{after="smoked"}`, 1) &&
+			has(m, `triton_release_batch_machine_seconds_count{canary="true",stage="bake"}`, 1)
+	})
+	next(1) // starts batch 2
+	waitRelease(t, ctx, &c, ns, "nginx-update", "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	next(2) // completes the release
+	waitRelease(t, ctx, &c, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleaseSucceeded })
+	waitFor(t, ctx, "the finished release gone from /metrics", func() bool {
+		m := scrape()
+		_, listed := value(m, series("triton_release_current_batch", rel))
+		return !listed && has(m, `triton_releases{phase="Succeeded"}`, 1) &&
+			has(m, `triton_release_batch_wait_seconds_count{after="baked"}`, 2) &&
+			has(m, `triton_release_batch_machine_seconds_count{canary="false",stage="smoke"}`, 1) &&
+			has(m, `triton_release_batch_machine_seconds_count{canary="false",stage="bake"}`, 1)
+	})
+
+	// Every line the replica logged is a JSON object.
+	raw, err := os.ReadFile(server.log)
+	require.NoError(t, err)
+	lines := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var entry map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &entry), "a line of %s that is not JSON: %q", server.log, line)
+		lines++
+	}
+	require.Positive(t, lines)
 }
