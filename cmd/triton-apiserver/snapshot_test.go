@@ -22,11 +22,17 @@ import (
 // output (bytes: a snapshot) and standard error.
 func runIO(t *testing.T, bin string, stdin []byte, args ...string) (int, []byte, string) {
 	t.Helper()
+	return runEnv(t, bin, nil, stdin, args...)
+}
+
+// runEnv is runIO with more variables in the environment.
+func runEnv(t *testing.T, bin string, env []string, stdin []byte, args ...string) (int, []byte, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}, env...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -82,6 +88,11 @@ func TestSnapshotCommands(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "Saved a snapshot of etcd revision")
 	require.NotEmpty(t, snapshot)
+
+	// In the server's container, the data dir is the server's: its TRITON_ETCD_DATA_DIR.
+	code, fromEnv, stderr := runEnv(t, bin, []string{"TRITON_ETCD_DATA_DIR=" + dir}, nil, "snapshot", "save", "-")
+	require.Equal(t, 0, code, stderr)
+	require.NotEmpty(t, fromEnv)
 
 	file := filepath.Join(t.TempDir(), "backup.db")
 	code, out, stderr := runIO(t, bin, nil, "snapshot", "save", file, "--etcd-data-dir", dir)

@@ -51,13 +51,23 @@ func newSnapshotSaveCommand() *cobra.Command {
 		Short: "Save a snapshot of the server's etcd to FILE (- for standard output)",
 		Long: "Saves a snapshot of the embedded etcd of the triton-apiserver that runs on --etcd-data-dir (run it where " +
 			"the server runs: kubectl exec deploy/triton-apiserver -- triton-apiserver snapshot save - > backup.db), or, " +
-			"with --etcd-servers, of the first of those etcd members that answers. A FILE is written whole or not at " +
-			"all (FILE.part until it is complete), readable by its owner only.",
+			"with --etcd-servers, of the first of those etcd members that answers. Each flag not given is taken from its " +
+			"variable TRITON_<FLAG> as the server takes it, so in the server's container the defaults are the server's. " +
+			"A FILE is written whole or not at all (FILE.part until it is complete), readable by its owner only.",
 		Example: "  kubectl -n triton-system exec deploy/triton-apiserver -- triton-apiserver snapshot save - > backup.db\n" +
 			"  triton-apiserver snapshot save /var/lib/triton-apiserver/backup.db",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return UsageError{fmt.Errorf("snapshot save takes one FILE (- for standard output), got %d arguments", len(args))}
+			}
+			return nil
+		},
+		// Run in the server's container (kubectl exec), save takes the server's own settings of its flags
+		// from the environment the server was given them in (TRITON_ETCD_DATA_DIR, TRITON_ETCD_SERVERS, ...,
+		// see ApplyEnv); the command line wins.
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := ApplyEnv(cmd.Flags(), os.LookupEnv, nil); err != nil {
+				return UsageError{err}
 			}
 			return nil
 		},
@@ -67,9 +77,11 @@ func newSnapshotSaveCommand() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.dataDir, "etcd-data-dir", o.dataDir,
-		"Data dir of the running server's embedded etcd, as given to the server; unused with --etcd-servers.")
+		"Data dir of the running server's embedded etcd, as given to the server (or its TRITON_ETCD_DATA_DIR); "+
+			"unused with --etcd-servers.")
 	fs.StringSliceVar(&o.servers, "etcd-servers", o.servers,
-		"etcd members to take the snapshot from (the first that answers), as given to the server. Empty: the embedded etcd.")
+		"etcd members to take the snapshot from (the first that answers), as given to the server (or its "+
+			"TRITON_ETCD_SERVERS). Empty: the embedded etcd.")
 	fs.StringVar(&o.caFile, "etcd-cafile", o.caFile, "With --etcd-servers: CA bundle that verifies the members.")
 	fs.StringVar(&o.certFile, "etcd-certfile", o.certFile, "With --etcd-servers: client certificate.")
 	fs.StringVar(&o.keyFile, "etcd-keyfile", o.keyFile, "With --etcd-servers: client key.")
