@@ -38,11 +38,16 @@ func tritonBinary(t *testing.T) string {
 }
 
 // runTriton runs `triton-apiserver args...` with stdin and stdout (nil: none), as `kubectl exec [-i]`
-// would in the server's container, and returns its exit code and standard error.
-func runTriton(t *testing.T, ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) (int, string) {
+// would in the server's container, and returns its exit code and standard error. dataDir, if not empty, is
+// in its environment as the container's TRITON_ETCD_DATA_DIR.
+func runTriton(t *testing.T, ctx context.Context, dataDir string, stdin io.Reader, stdout io.Writer, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, tritonBinary(t), args...)
 	cmd.Stdin, cmd.Stdout = stdin, stdout
+	cmd.Env = os.Environ()
+	if dataDir != "" {
+		cmd.Env = append(cmd.Env, "TRITON_ETCD_DATA_DIR="+dataDir)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -173,7 +178,7 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	f, err := os.Create(backup)
 	require.NoError(t, err)
-	code, stderr := runTriton(t, ctx, nil, f, "snapshot", "save", "-", "--etcd-data-dir", dataDir)
+	code, stderr := runTriton(t, ctx, dataDir, nil, f, "snapshot", "save", "-")
 	require.NoError(t, f.Close())
 	require.Equal(t, 0, code, stderr)
 	require.Equal(t, before, releasesOf(t, ctx, client, ns), "the releases moved while the backup was taken")
@@ -182,7 +187,7 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 	// triton-apiserver snapshot restore backup.db --etcd-data-dir ... --name etcd-0 ...
 	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	etcdDir := filepath.Join(t.TempDir(), "etcd-0")
-	code, stderr = runTriton(t, ctx, nil, io.Discard, "snapshot", "restore", backup, "--etcd-data-dir", etcdDir,
+	code, stderr = runTriton(t, ctx, "", nil, io.Discard, "snapshot", "restore", backup, "--etcd-data-dir", etcdDir,
 		"--name", "etcd-0", "--initial-advertise-peer-urls", peer, "--initial-cluster", "etcd-0="+peer)
 	require.Equal(t, 0, code, stderr)
 	store := plainEtcd(t, "etcd-0", etcdDir, peer)
@@ -217,7 +222,7 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	before := settledReleases(t, ctx, client, ns)
 
 	var backup bytes.Buffer
-	code, stderr := runTriton(t, ctx, nil, &backup, "snapshot", "save", "-", "--etcd-data-dir", dataDir)
+	code, stderr := runTriton(t, ctx, dataDir, nil, &backup, "snapshot", "save", "-")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "Saved a snapshot of etcd revision")
 	require.Equal(t, before, releasesOf(t, ctx, client, ns), "the releases moved while the backup was taken")
@@ -231,13 +236,13 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	_, err = releases.Update(ctx, r, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
-	code, stderr = runTriton(t, ctx, bytes.NewReader(backup.Bytes()), io.Discard,
+	code, stderr = runTriton(t, ctx, dataDir, bytes.NewReader(backup.Bytes()), io.Discard,
 		"snapshot", "restore", "-", "--etcd-data-dir", dataDir)
 	require.Equal(t, 1, code, "a restore over the running server's data dir")
 	assert.Contains(t, stderr, "in use by a running triton-apiserver")
 	restoredDir := filepath.Join(volume, "etcd-restored")
 	var out bytes.Buffer
-	code, stderr = runTriton(t, ctx, bytes.NewReader(backup.Bytes()), &out,
+	code, stderr = runTriton(t, ctx, dataDir, bytes.NewReader(backup.Bytes()), &out,
 		"snapshot", "restore", "-", "--etcd-data-dir", restoredDir)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out.String(), "Restored the snapshot from standard input")
