@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -126,6 +128,18 @@ func TestSnapshotCommands(t *testing.T) {
 	code, _, stderr = runIO(t, bin, nil, "snapshot", "save", "-", "--etcd-data-dir", restored)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no triton-apiserver is running on this data dir")
+
+	// A snapshot to a terminal (kubectl exec -t) would be binary on the screen, or mangled into a file.
+	tty := exec.Command(bin, "snapshot", "save", "-", "--etcd-data-dir", dir)
+	ptmx, err := pty.Start(tty)
+	require.NoError(t, err)
+	screen, _ := io.ReadAll(ptmx) // until the command exits (EIO then)
+	ptmx.Close()
+	err = tty.Wait()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "%s", screen)
+	assert.Equal(t, 2, exitErr.ExitCode(), "%s", screen)
+	assert.Contains(t, string(screen), "standard output is a terminal")
 
 	// Bad command lines: exit code 2.
 	for _, args := range [][]string{

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/term"
 
 	"github.com/triton-io/triton/pkg/embeddedetcd"
 )
@@ -110,6 +111,12 @@ func (o *snapshotSaveOptions) run(cmd *cobra.Command, file string) error {
 			return fmt.Errorf("snapshot save: etcd TLS: %w", err)
 		}
 		cfg.TLS = tlsConfig
+	}
+	if f, ok := cmd.OutOrStdout().(*os.File); ok && file == "-" && term.IsTerminal(int(f.Fd())) {
+		// A terminal would show binary, and one that kubectl exec -t opened would also turn every LF into
+		// CR LF on the way: the file would not restore.
+		return UsageError{errors.New("snapshot save -: standard output is a terminal; redirect it to a file " +
+			"(and use kubectl exec without -t)")}
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 	defer cancel()
