@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -61,7 +63,7 @@ func TestTheIndexHasEveryPlatformAndKeepsItsDigestThroughALayoutAndARegistry(t *
 	_, err = ReadLayout(dir, "v1.0.0")
 	assert.ErrorContains(t, err, `no image index tagged "v1.0.0"`)
 
-	server := httptest.NewServer(registry.New())
+	server := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(server.Close)
 	repository := strings.TrimPrefix(server.URL, "http://") + "/triton-io/triton-apiserver"
 	pinned, err := Push(context.Background(), fromLayout, repository+":v9.9.9")
