@@ -26,7 +26,8 @@ build:
 ## tarball for docker load, podman load, ctr import or kind load image-archive: _output/triton-apiserver-image.tar
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(OUTPUT)/image/triton-apiserver ./cmd/triton-apiserver
-	$(GO) run ./hack/image -binary $(OUTPUT)/image/triton-apiserver -tag $(IMAGE) -version $(VERSION) -o $(OUTPUT)/triton-apiserver-image.tar
+	$(GO) run ./hack/image -binary $(OUTPUT)/image/triton-apiserver -tag $(IMAGE) -version $(VERSION) \
+		-revision "$$(git rev-parse HEAD 2>/dev/null)" -licenses Apache-2.0 -o $(OUTPUT)/triton-apiserver-image.tar
 
 ## dist: kubectl-release archives for linux and darwin (amd64, arm64), checksums and the krew manifest in
 ## _output/dist (VERSION=vX.Y.Z for krew)
