@@ -201,6 +201,18 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 	require.NoError(t, err)
 	waitRelease(t, ctx, &cluster{releases: client}, ns, waiting[0], "canary Baked, driven by the server on the external etcd",
 		batchIs(1, v1alpha1.BatchBaked))
+
+	// Backups go on the same way: in the container, TRITON_ETCD_SERVERS says where the store is now.
+	var again bytes.Buffer
+	cmd := exec.CommandContext(ctx, tritonBinary(t), "snapshot", "save", "-")
+	cmd.Env = append(os.Environ(), "TRITON_ETCD_SERVERS="+store.url)
+	var saveErr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &again, &saveErr
+	require.NoError(t, cmd.Run(), "snapshot save with TRITON_ETCD_SERVERS: %s", saveErr.String())
+	assert.Contains(t, saveErr.String(), "from "+store.url)
+	restored := filepath.Join(t.TempDir(), "etcd")
+	code, stderr = runTriton(t, ctx, "", &again, io.Discard, "snapshot", "restore", "-", "--etcd-data-dir", restored)
+	require.Equal(t, 0, code, "a snapshot of the external etcd restores: %s", stderr)
 }
 
 // The restore of docs/backup-and-restore.md, on the embedded etcd: `snapshot save -` while the server
