@@ -217,9 +217,9 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 
 // The restore of docs/backup-and-restore.md, on the embedded etcd: `snapshot save -` while the server
 // runs; later writes; `snapshot restore -` from standard input (kubectl exec -i) into a new data dir next
-// to the server's (refused over the server's own: it is in use); the server started on the restored data
-// dir (the Deployment's --etcd-data-dir changed). It serves the releases as they were at the backup,
-// and drives them on.
+// to the server's (refused over the server's own: it is in use); the server started again on the
+// restored data dir. It serves the releases as they were at the backup, a watcher from before the
+// restore sees them so too, and the server drives them on.
 func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
@@ -247,6 +247,8 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	r.Labels = map[string]string{"after": "backup"}
 	_, err = releases.Update(ctx, r, metav1.UpdateOptions{})
 	require.NoError(t, err)
+	// A watcher of the server, as kube-apiserver's garbage collector is, up to date with those writes.
+	informer := watchReleases(t, ctx, client, ns)
 
 	code, stderr = runTriton(t, ctx, dataDir, bytes.NewReader(backup.Bytes()), io.Discard,
 		"snapshot", "restore", "-", "--etcd-data-dir", dataDir)
@@ -259,11 +261,29 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out.String(), "Restored the snapshot from standard input")
 
+	// The server started again on the restored data dir, at the same address: the Deployment's
+	// TRITON_ETCD_DATA_DIR changed, and its pod replaced.
 	server.signal(t, syscall.SIGTERM)
-	restored := startReplica(t, "triton-restore-after", ns, "--etcd-data-dir", restoredDir)
-	client = restored.client()
+	for i, arg := range server.args {
+		if arg == "--etcd-data-dir" {
+			server.args[i+1] = restoredDir
+		}
+	}
+	server.restart(t)
 	require.Equal(t, before, releasesOf(t, ctx, client, ns), "the releases as they were at the backup")
-	assert.Len(t, etcdMetricsOn(t, ctx, restored), 3, "etcd's own metrics of the restored member")
+	assert.Len(t, etcdMetricsOn(t, ctx, server), 3, "etcd's own metrics of the restored member")
+	// The watcher sees the backup's releases too (it was told to list again), and what is written next.
+	waitUntil(t, ctx, "the watcher to see the restored releases", func(context.Context) (struct{}, bool, string) {
+		var seen []v1alpha1.Release
+		for _, obj := range informer.GetStore().List() {
+			r := obj.(*v1alpha1.Release).DeepCopy()
+			r.ResourceVersion = ""
+			seen = append(seen, *r)
+		}
+		sort.Slice(seen, func(i, j int) bool { return seen[i].Name < seen[j].Name })
+		return struct{}{}, reflect.DeepEqual(before, seen), fmt.Sprintf("%d releases", len(seen))
+	}, every(100*time.Millisecond), within(time.Minute))
+	watcherCatchesUp(t, ctx, client, informer, ns, names[1])
 
 	_, err = client.ReleasesV1alpha1().Releases(ns).Next(ctx, waiting[0],
 		&v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
