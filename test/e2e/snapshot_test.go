@@ -264,11 +264,16 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	// The server started again on the restored data dir, at the same address: the Deployment's
 	// TRITON_ETCD_DATA_DIR changed, and its pod replaced.
 	server.signal(t, syscall.SIGTERM)
-	for i, arg := range server.args {
-		if arg == "--etcd-data-dir" {
-			server.args[i+1] = restoredDir
+	var args []string
+	for i := 0; i < len(server.args); i++ {
+		if server.args[i] == "--etcd-data-dir" {
+			i++ // the data dir from the environment instead, as the Deployment gives it
+			continue
 		}
+		args = append(args, server.args[i])
 	}
+	server.args = args
+	server.env = append(server.env, "TRITON_ETCD_DATA_DIR="+restoredDir)
 	server.restart(t)
 	require.Equal(t, before, releasesOf(t, ctx, client, ns), "the releases as they were at the backup")
 	assert.Len(t, etcdMetricsOn(t, ctx, server), 3, "etcd's own metrics of the restored member")
