@@ -158,7 +158,8 @@ func releaseScript(t *testing.T, ctx context.Context, command string, env ...str
 // A release, done: `make release VERSION=v0.2.0` and `make release-push` to a registry (in-process here),
 // the image pulled back by its digest with every platform and user 65532, install.yaml naming that digest
 // and accepted by the cluster (a server-side dry run), and the binary of the pulled image, run with the
-// arguments and environment install.yaml gives its container, serving a release that runs to Succeeded.
+// arguments and environment install.yaml gives its container, in the place of the bed's server behind its
+// APIService: the APIService Available, and a release made through kube-apiserver that runs to Succeeded.
 func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a release")
@@ -251,20 +252,46 @@ func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 	assert.Equal(t, "triton-apiserver "+releaseVersion, strings.TrimSpace(string(version)))
 	container := serverContainer(t, install)
 	allowLeaderElection(t, ctx, admin, ns)
-	// The bed's own server holds the APIService, so this one is not behind the aggregator: the test talks
-	// to it directly, as kube-apiserver's front proxy would (replica.client).
-	r := startFromManifest(t, "triton-release-image", binary, container, ns)
 
+	// Behind the aggregator: the bed's server steps aside and the image's binary takes its port, which the
+	// bed's APIService (an ExternalName Service for localhost) and resize webhook name. The bed's server comes
+	// back afterwards on its own data (cleanups run last in, first out: the image's server stops first).
+	stopTriton(t, ctx)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		startTriton(t, ctx, connect(t, "admin"))
+	})
+	r := startFromManifest(t, "triton-release-image", binary, container, ns, bedPort(t))
+	waitUntil(t, ctx, "the APIService Available on the released image's server", func(ctx context.Context) (string, bool, string) {
+		ok, why := apiServiceAvailable(ctx, admin)
+		return why, ok, why
+	}, within(2*time.Minute))
+
+	// A release through kube-apiserver, as a user makes one, runs to its end on the released server.
 	nginx(t, ctx, admin, ns, 2)
-	on := &cluster{kubeconfig: admin.kubeconfig, config: admin.config, kube: admin.kube, kruise: admin.kruise, releases: r.client()}
-	_, err = on.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
 		updateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto), metav1.CreateOptions{})
 	require.NoError(t, err)
-	rel := waitRelease(t, ctx, on, ns, "nginx-update", "Succeeded on the released image's server", succeeded)
+	rel := waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded through the APIService", succeeded)
 	assert.Equal(t, v1alpha1.ReleaseSucceeded, rel.Status.Phase)
 	assert.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.28"), 2, "every pod at the new image")
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
-	assert.Error(t, err, "the release lives in the released server's own store, not the bed's")
+	direct, err := r.client().ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	require.NoError(t, err, "the release is in the released server's own store: it is the one behind the APIService")
+	assert.Equal(t, rel.UID, direct.UID)
+}
+
+// bedPort is the port of the bed's own triton-apiserver, which its APIService and webhook name.
+func bedPort(t *testing.T) int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	require.NoError(t, err)
+	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	i := slices.Index(args, "--secure-port")
+	require.True(t, i >= 0 && i+1 < len(args), "the bed's server has no --secure-port")
+	port, err := strconv.Atoi(args[i+1])
+	require.NoError(t, err)
+	return port
 }
 
 // binaryOf extracts /triton-apiserver from img's layers into file.
@@ -327,8 +354,9 @@ func serverContainer(t *testing.T, manifest []byte) corev1.Container {
 // environment, adapted only where a process on this machine must differ from a pod, as startReplica does
 // for replicas: a free port on loopback, the embedded etcd's data in a temporary directory, the bed's
 // kubeconfig instead of the in-cluster one, the bed's serving certificate (shared, as replicas share it),
-// and POD_NAMESPACE (the controller's Lease) leaseNamespace. It returns once /readyz answers 200.
-func startFromManifest(t *testing.T, name, binary string, c corev1.Container, leaseNamespace string) *replica {
+// and POD_NAMESPACE (the controller's Lease) leaseNamespace. It listens on port, or on a free port if 0.
+// It returns once /readyz answers 200.
+func startFromManifest(t *testing.T, name, binary string, c corev1.Container, leaseNamespace string, port int) *replica {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
 	require.NoError(t, err)
@@ -338,7 +366,10 @@ func startFromManifest(t *testing.T, name, binary string, c corev1.Container, le
 		require.True(t, i >= 0 && i+1 < len(bed), "the bed's server has no %s", flag)
 		return bed[i+1]
 	}
-	r := &replica{port: freePort(t), secret: tritonNamespace + "/" + tritonSecret}
+	if port == 0 {
+		port = freePort(t)
+	}
+	r := &replica{port: port, secret: tritonNamespace + "/" + tritonSecret}
 	dataDir := filepath.Join(t.TempDir(), "etcd")
 	// Flags as TRITON_* variables (the manifests' way) or as arguments: the same adaptations.
 	adapt := map[string]string{
