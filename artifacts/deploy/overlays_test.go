@@ -194,7 +194,8 @@ func checkNamespace(t *testing.T, objects []*unstructured.Unstructured, want str
 	if slices.Contains(components, "cert-manager") {
 		cert := find(t, objects, "Certificate", "triton-apiserver")
 		dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
-		assert.Equal(t, []string{"triton-apiserver." + want + ".svc", "triton-apiserver." + want + ".svc.cluster.local"}, dnsNames)
+		// The bare name is the monitoring component's serverName, the same in every namespace.
+		assert.Equal(t, []string{"triton-apiserver", "triton-apiserver." + want + ".svc", "triton-apiserver." + want + ".svc.cluster.local"}, dnsNames)
 		for _, kind := range []string{"APIService", "MutatingWebhookConfiguration"} {
 			for _, o := range objects {
 				if o.GetKind() == kind {
