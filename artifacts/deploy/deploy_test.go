@@ -47,7 +47,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
@@ -107,8 +106,6 @@ func documents(t *testing.T, file string) [][]byte {
 // TestKustomizeRendersTheBaseAndEveryComponent renders artifacts/deploy as `kubectl apply -k` does, alone
 // and with each component, and finds the write limits and the NetworkPolicy in each.
 func TestKustomizeRendersTheBaseAndEveryComponent(t *testing.T) {
-	here, err := filepath.Abs(".")
-	require.NoError(t, err)
 	for name, components := range map[string][]string{
 		"base":              nil,
 		"high-availability": {"high-availability"},
@@ -116,20 +113,7 @@ func TestKustomizeRendersTheBaseAndEveryComponent(t *testing.T) {
 		"cert-manager+ha":   {"cert-manager", "high-availability"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			fs := filesys.MakeFsInMemory()
-			// The overlay, in memory, refers to the real directory on disk through a copy of it.
-			require.NoError(t, copyDir(fs, here, "/deploy"))
-			k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../deploy\n"
-			if len(components) > 0 {
-				k += "components:\n"
-				for _, c := range components {
-					k += "- ../deploy/components/" + c + "\n"
-				}
-			}
-			require.NoError(t, fs.MkdirAll("/overlay"))
-			require.NoError(t, fs.WriteFile("/overlay/kustomization.yaml", []byte(k)))
-			resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/overlay")
-			require.NoError(t, err)
+			resources := render(t, components...)
 			kinds := map[string][]string{}
 			for _, r := range resources.Resources() {
 				kinds[r.GetKind()] = append(kinds[r.GetKind()], r.GetName())
