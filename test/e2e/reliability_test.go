@@ -295,8 +295,11 @@ func (d *driver) run(ctx context.Context, workers int, names []string) ([]*v1alp
 	}
 	factory.Start(ctx.Done())
 	lister := informer.Lister().Releases(d.ns)
+	var working sync.WaitGroup
 	for range workers {
+		working.Add(1)
 		go func() {
+			defer working.Done()
 			for {
 				name, shutdown := queue.Get()
 				if shutdown {
@@ -322,6 +325,10 @@ func (d *driver) run(ctx context.Context, workers int, names []string) ([]*v1alp
 		}
 		return finished, true, ""
 	}, every(250*time.Millisecond))
+	// Calls in flight answer before anything is cancelled: the `next` that ends a release stores it as
+	// finished (which the lister may already show) before it answers.
+	queue.ShutDown()
+	working.Wait()
 	if !done {
 		return nil, fmt.Errorf("%d of %d releases finished: %w", len(finished), len(names), ctx.Err())
 	}

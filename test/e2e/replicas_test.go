@@ -184,10 +184,17 @@ func (r *replica) url() string { return fmt.Sprintf("https://127.0.0.1:%d", r.po
 func (r *replica) restart(t *testing.T) {
 	t.Helper()
 	r.start(t)
+	r.waitReady(t, context.Background())
+}
+
+// waitReady waits until the replica answers /readyz with 200 (with an embedded etcd cluster: its member
+// is in a quorum).
+func (r *replica) waitReady(t *testing.T, ctx context.Context) {
+	t.Helper()
 	admin := connect(t, "admin")
 	ns, name, _ := strings.Cut(r.secret, "/")
 	var client *http.Client
-	exited := waitUntil(t, context.Background(), r.name+" to become ready", func(ctx context.Context) (bool, bool, string) {
+	exited := waitUntil(t, ctx, r.name+" to become ready", func(ctx context.Context) (bool, bool, string) {
 		if !r.alive() {
 			return true, true, "exited" // nothing more to wait for
 		}

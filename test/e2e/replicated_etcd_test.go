@@ -9,7 +9,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,28 +57,6 @@ func clusterReplica(t *testing.T, name, ns string, flags ...string) *replica {
 	r.log = filepath.Join(local, "logs", name+".log")
 	t.Cleanup(func() { r.signal(t, syscall.SIGTERM) })
 	return r
-}
-
-// waitReady waits until the replica answers /readyz with 200 (its member is in a quorum).
-func (r *replica) waitReady(t *testing.T, ctx context.Context) {
-	t.Helper()
-	var client *http.Client
-	exited := waitUntil(t, ctx, r.name+" to become ready", func(ctx context.Context) (bool, bool, string) {
-		if !r.alive() {
-			return true, true, "exited"
-		}
-		if client == nil {
-			r.ca = secretCA(t, r.secret)
-			client = httpsClient(t, r.ca, nil)
-		}
-		resp, err := client.Get(r.url() + "/readyz")
-		if err != nil {
-			return false, false, err.Error()
-		}
-		resp.Body.Close()
-		return false, resp.StatusCode == http.StatusOK, resp.Status
-	}, every(200*time.Millisecond), within(2*time.Minute))
-	require.False(t, exited, "%s exited; see %s", r.name, r.log)
 }
 
 var clientURLLine = regexp.MustCompile(`"Embedded etcd started".*clientURL="(http://[^"]+)"`)
