@@ -155,7 +155,11 @@ build() {
 }
 
 push() {
-	[[ -f $STATE ]] || die "no release in $OUT: make release VERSION=vX.Y.Z first"
+	if [[ ! -f $STATE ]]; then
+		# A fresh clone: build the release first (it needs VERSION, as make release does).
+		echo "hack/release.sh: no release in $OUT yet: building it first" >&2
+		build
+	fi
 	local built digest full
 	built=$(sed -n 's/^VERSION=//p' "$STATE")
 	digest=$(sed -n 's/^DIGEST=//p' "$STATE")
