@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"runtime"
-	"runtime/debug"
 
 	"k8s.io/component-base/metrics"
 
@@ -18,27 +17,5 @@ var buildInfo = metrics.NewGaugeVec(&metrics.GaugeOpts{
 
 // setBuildInfo sets triton_build_info's one series.
 func setBuildInfo() {
-	buildInfo.WithLabelValues(version.Get(), gitCommit(), runtime.Version()).Set(1)
-}
-
-// gitCommit is the VCS revision the Go toolchain recorded in the binary, with "-dirty" for a modified
-// tree; empty when it recorded none (a build outside a git checkout).
-func gitCommit() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	revision, dirty := "", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			revision = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if revision != "" && dirty {
-		revision += "-dirty"
-	}
-	return revision
+	buildInfo.WithLabelValues(version.Get(), version.Revision(), runtime.Version()).Set(1)
 }

@@ -1,6 +1,9 @@
 package version
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"strings"
+)
 
 // version is set by the linker; empty in a plain `go build` or `go install`.
 var version string
@@ -18,6 +21,27 @@ func Get() string {
 	if v := info.Main.Version; v != "" && v != "(devel)" {
 		return v
 	}
+	revision := Revision()
+	if revision == "" {
+		return "dev"
+	}
+	short, dirty := strings.CutSuffix(revision, "-dirty")
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	if dirty {
+		short += "-dirty"
+	}
+	return short
+}
+
+// Revision is the VCS revision the Go toolchain recorded in the binary, with "-dirty" for a modified
+// tree; empty when it recorded none (a build outside a git checkout, or with -buildvcs=false).
+func Revision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
 	revision, dirty := "", false
 	for _, s := range info.Settings {
 		switch s.Key {
@@ -27,13 +51,7 @@ func Get() string {
 			dirty = s.Value == "true"
 		}
 	}
-	if revision == "" {
-		return "dev"
-	}
-	if len(revision) > 12 {
-		revision = revision[:12]
-	}
-	if dirty {
+	if revision != "" && dirty {
 		revision += "-dirty"
 	}
 	return revision
