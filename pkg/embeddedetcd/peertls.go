@@ -2,17 +2,11 @@ package embeddedetcd
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,7 +15,6 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	certutil "k8s.io/client-go/util/cert"
-	"k8s.io/client-go/util/keyutil"
 	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/servingcert"
@@ -80,10 +73,13 @@ func (p *peerTLS) issue(ctx context.Context, writeCAs bool) error {
 		return errors.New("peer CA: no CA")
 	}
 	now := time.Now()
-	certPEM, keyPEM, cert, err := signPeerCert(cas[0], key, p.name, p.hosts, now, p.validity)
+	// Usable by its peer listener and by its connections to peers.
+	cert, _, keyPEM, err := servingcert.SignLeaf(cas[0], key, p.name, p.hosts,
+		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, now, p.validity)
 	if err != nil {
-		return err
+		return fmt.Errorf("signing the peer certificate: %w", err)
 	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: cert.Raw})
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return err
 	}
@@ -160,48 +156,6 @@ func (p *peerTLS) client() (*http.Client, error) {
 		return nil, err
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: c}, Timeout: 5 * time.Second}, nil
-}
-
-// signPeerCert is a certificate for a member, usable by its peer listener and its connections to peers,
-// valid from servingcert.Backdate before now and no longer than the CA.
-func signPeerCert(ca *x509.Certificate, caKey any, name string, hosts []string, now time.Time, validity time.Duration) (certPEM, keyPEM []byte, cert *x509.Certificate, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	template := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    now.Add(-servingcert.Backdate),
-		NotAfter:     now.Add(validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	if template.NotAfter.After(ca.NotAfter) {
-		template.NotAfter = ca.NotAfter
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			template.IPAddresses = append(template.IPAddresses, ip)
-		} else if h != "" {
-			template.DNSNames = append(template.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, ca, key.Public(), caKey)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("signing the peer certificate: %w", err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		return nil, nil, nil, err
-	}
-	if keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key); err != nil {
-		return nil, nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der}), keyPEM, cert, nil
 }
 
 // writeFile replaces name with data at once (a new file renamed over it).

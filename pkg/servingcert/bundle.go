@@ -274,25 +274,8 @@ func (b *Bundle) withNewCA(p Policy, now time.Time) (*Bundle, error) {
 // withCert is b with a new serving certificate from its newest CA, for p's hosts, living no longer
 // than that CA.
 func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
-	ca := b.CAs[0]
-	template := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "triton-apiserver"},
-		NotBefore:   now.Add(-Backdate),
-		NotAfter:    now.Add(p.CertValidity),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if template.NotAfter.After(ca.NotAfter) {
-		template.NotAfter = ca.NotAfter
-	}
-	for _, h := range p.Hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			template.IPAddresses = append(template.IPAddresses, ip)
-		} else {
-			template.DNSNames = append(template.DNSNames, h)
-		}
-	}
-	cert, key, keyPEM, err := sign(template, ca, b.CAKey)
+	cert, key, keyPEM, err := SignLeaf(b.CAs[0], b.CAKey, "triton-apiserver", p.Hosts,
+		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, now, p.CertValidity)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +283,31 @@ func (b *Bundle) withCert(p Policy, now time.Time) (*Bundle, error) {
 	next.Cert, next.Key, next.keyPEM = cert, key, keyPEM
 	next.CAs = usable(unexpired(b.CAs, now), now)
 	return &next, nil
+}
+
+// SignLeaf makes a key and a certificate for it signed by ca: named commonName, for hosts (IP addresses
+// and DNS names; empty ones skipped), with usages, valid from Backdate before now for validity but no
+// longer than ca. It returns the certificate, its key and the key in PEM.
+func SignLeaf(ca *x509.Certificate, caKey crypto.Signer, commonName string, hosts []string, usages []x509.ExtKeyUsage,
+	now time.Time, validity time.Duration) (*x509.Certificate, crypto.Signer, []byte, error) {
+	template := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		NotBefore:   now.Add(-Backdate),
+		NotAfter:    now.Add(validity),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: usages,
+	}
+	if template.NotAfter.After(ca.NotAfter) {
+		template.NotAfter = ca.NotAfter
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			template.IPAddresses = append(template.IPAddresses, ip)
+		} else if h != "" {
+			template.DNSNames = append(template.DNSNames, h)
+		}
+	}
+	return sign(template, ca, caKey)
 }
 
 // sign makes a key and a certificate of template for it, with a random serial number, signed by parent
