@@ -145,6 +145,14 @@ type replica struct {
 // leaseNamespace. It returns once /readyz answers 200.
 func startReplica(t *testing.T, name, leaseNamespace string, flags ...string) *replica {
 	t.Helper()
+	r := newReplica(t, name, leaseNamespace, flags...)
+	r.restart(t)
+	return r
+}
+
+// newReplica is the replica startReplica starts, not started yet (stopped with SIGTERM at the test's end).
+func newReplica(t *testing.T, name, leaseNamespace string, flags ...string) *replica {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
@@ -173,7 +181,6 @@ func startReplica(t *testing.T, name, leaseNamespace string, flags ...string) *r
 	r.name = name
 	r.env = []string{"POD_NAMESPACE=" + leaseNamespace}
 	r.log = filepath.Join(local, "logs", name+".log")
-	r.restart(t)
 	t.Cleanup(func() { r.signal(t, syscall.SIGTERM) })
 	return r
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,33 +30,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 )
-
-// clusterReplica is a replica (see startReplica) that runs member name of an embedded etcd cluster; it
-// is not started.
-func clusterReplica(t *testing.T, name, ns string, flags ...string) *replica {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
-	require.NoError(t, err)
-	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	r := &replica{port: freePort(t), secret: tritonNamespace + "/" + tritonSecret}
-	for i := 0; i < len(base); i++ {
-		switch base[i] {
-		case "--secure-port":
-			r.args = append(r.args, base[i], strconv.Itoa(r.port))
-			i++
-		case "--etcd-data-dir":
-			i++
-		default:
-			r.args = append(r.args, base[i])
-		}
-	}
-	r.args = append(r.args, flags...)
-	r.name = name
-	r.env = []string{"POD_NAMESPACE=" + ns}
-	r.log = filepath.Join(local, "logs", name+".log")
-	t.Cleanup(func() { r.signal(t, syscall.SIGTERM) })
-	return r
-}
 
 var clientURLLine = regexp.MustCompile(`"Embedded etcd started".*clientURL="(http://[^"]+)"`)
 
@@ -218,7 +190,7 @@ func TestReplicatedEtcd(t *testing.T) {
 	dataDirs := t.TempDir()
 	var replicas []*replica
 	for i, name := range names {
-		replicas = append(replicas, clusterReplica(t, name, ns,
+		replicas = append(replicas, newReplica(t, name, ns,
 			"--etcd-data-dir", filepath.Join(dataDirs, name),
 			"--etcd-initial-cluster", strings.Join(initial, ","),
 			"--etcd-name", name,
