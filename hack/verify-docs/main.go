@@ -34,6 +34,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 
 	corev1 "k8s.io/api/core/v1"
@@ -247,12 +248,18 @@ func lines(text string) []string {
 // pictureCommand starts the status picture in README.md.
 const pictureCommand = "$ kubectl release status nginx-v2"
 
+// pictureNow is the moment of the README's picture: the release started at pictureNow-3m10s, its canary
+// was Smoked 12s later and has waited for `next` since.
+var pictureNow = time.Date(2026, 11, 25, 10, 3, 10, 0, time.UTC)
+
 // pictureRelease is the release the README's picture shows: nginx-v2 of the tutorial, its canary Smoked
 // and waiting for `next`.
 func pictureRelease() *v1alpha1.Release {
 	pending := func(index, target int32) v1alpha1.ReleaseBatch {
 		return v1alpha1.ReleaseBatch{Index: index, Replicas: 1, Target: target, Phase: v1alpha1.BatchPending}
 	}
+	started := metav1.NewTime(pictureNow.Add(-3*time.Minute - 10*time.Second))
+	smoked := metav1.NewTime(started.Add(12 * time.Second))
 	return &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "nginx-v2"},
 		Spec: v1alpha1.ReleaseSpec{
@@ -267,12 +274,16 @@ func pictureRelease() *v1alpha1.Release {
 			Phase:        v1alpha1.ReleaseProgressing,
 			CurrentBatch: 1,
 			Batches: []v1alpha1.ReleaseBatch{
-				{Index: 1, Canary: true, Replicas: 1, Target: 1, Phase: v1alpha1.BatchSmoked,
+				{Index: 1, Canary: true, Replicas: 1, Target: 1, Phase: v1alpha1.BatchSmoked, StartedAt: &started, SmokedAt: &smoked,
 					Pods: []v1alpha1.BatchPod{{Name: "nginx-9vgk9", Phase: corev1.PodRunning}}},
 				pending(2, 2),
 				pending(3, 3),
 			},
 			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionAwaitingNext, Status: metav1.ConditionTrue}},
+			History: []v1alpha1.ReleaseHistoryEntry{
+				{Action: "start", User: "triton-controller", Time: started, ToBatch: 1, FromPhase: "Pending", ToPhase: "Progressing/Smoking"},
+				{Action: "smoked", User: "triton-controller", Time: smoked, FromBatch: 1, ToBatch: 1, FromPhase: "Progressing/Smoking", ToPhase: "Progressing/Smoked"},
+			},
 		},
 	}
 }
@@ -280,7 +291,7 @@ func pictureRelease() *v1alpha1.Release {
 // StatusPicture checks that README.md's status picture is what the plugin prints for pictureRelease.
 func StatusPicture(readme string) []string {
 	var want bytes.Buffer
-	if err := view.Status(&want, pictureRelease()); err != nil {
+	if err := view.StatusWith(&want, pictureRelease(), view.Options{Now: pictureNow}); err != nil {
 		return []string{"README.md: the status picture: " + err.Error()}
 	}
 	sc := bufio.NewScanner(strings.NewReader(readme))

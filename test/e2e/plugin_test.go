@@ -108,7 +108,7 @@ func TestPluginTutorial(t *testing.T) {
 	require.Equal(t, 0, res.code, res.String())
 	assert.Contains(t, res.stdout, "Release "+ns+"/web: Update to nginx=nginx:1.28 of CloneSet nginx, Manual\n")
 	assert.Contains(t, res.stdout, "Phase: Progressing, batch 1 of 3 (Smoked)")
-	assert.Regexp(t, `> 1 \(canary\)\s+1\s+1\s+Smoked\s+\[##########\] 1/1\s+\[\.{10}\] 0/1\s+\[\.{10}\] 0/1`, res.stdout)
+	assert.Regexp(t, `> 1 \(canary\)\s+1\s+1\s+Smoked\s+\d\S*\s+\d\S*\s+\d\S*\s+\[##########\] 1/1\s+\[\.{10}\] 0/1\s+\[\.{10}\] 0/1`, res.stdout)
 	assert.Contains(t, res.stdout, "Waiting for: you: batch 1 (canary) is Smoked, its pods run out of traffic.")
 	assert.Contains(t, res.stdout, "Next: kubectl release next web -n "+ns+" --expected-batch 1   (pulls them into traffic)")
 

@@ -149,19 +149,6 @@ func Summary(r *v1alpha1.Release) string {
 		Printable(r.Spec.CloneSetName), Printable(mode))
 }
 
-// phaseLine is the release's phase and where it is.
-func phaseLine(r *v1alpha1.Release) string {
-	s := r.Status
-	phase := Printable(string(s.Phase))
-	if phase == "" {
-		phase = string(v1alpha1.ReleasePending)
-	}
-	if s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
-		return fmt.Sprintf("Phase: %s, batch %d of %d (%s)", phase, s.CurrentBatch, len(s.Batches), Printable(string(s.Batches[s.CurrentBatch-1].Phase)))
-	}
-	return fmt.Sprintf("Phase: %s, %d batches", phase, len(s.Batches))
-}
-
 // PodsLine describes the pods of a blue/green or surging release as last observed: blue and green, or
 // the pods surging beside the CloneSet's replicas; empty for the others.
 func PodsLine(r *v1alpha1.Release) string {
@@ -202,116 +189,6 @@ func current(r *v1alpha1.Release) *v1alpha1.ReleaseBatch {
 		return &r.Status.Batches[s.CurrentBatch-1]
 	}
 	return nil
-}
-
-// Status writes the whole status view: summary, phase, the batch table, what it waits for, and the
-// command that moves it on.
-func Status(w io.Writer, r *v1alpha1.Release) error {
-	return StatusFit(w, r, 0, 0)
-}
-
-// StatusFit writes the status view cut to fit a terminal of width columns and height rows, so that it
-// can be redrawn in place: every line at most width characters (a cut line ends in "…"), and at most
-// height-1 lines, the cursor's line below them. When the batches do not all fit, the table keeps the
-// current batch, the one before it and as many after it as fit, and a line says how many were left out.
-// 0 for width or height is no limit.
-func StatusFit(w io.Writer, r *v1alpha1.Release, width, height int) error {
-	var head, tail []string
-	head = append(head, Summary(r), phaseLine(r))
-	if line := PodsLine(r); line != "" {
-		head = append(head, line)
-	}
-	head = append(head, "")
-	var table strings.Builder
-	if err := Batches(&table, r); err != nil {
-		return err
-	}
-	rows := strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n")
-	header, rows := rows[0], rows[1:]
-	wait, next := Waiting(r)
-	tail = append(tail, "", "Waiting for: "+wait)
-	if next != "" {
-		tail = append(tail, "Next: "+next)
-	}
-
-	lines := concat(head, []string{header}, rows, tail)
-	if limit := height - 1; height > 0 && len(lines) > limit {
-		// Room for the rows and the line that says how many are not shown.
-		room := limit - len(head) - 1 - len(tail) - 1
-		if room < 1 {
-			room = 1
-		}
-		if room < len(rows) {
-			cur := int(r.Status.CurrentBatch) - 1
-			cur = min(cur, len(rows)-1)
-			start := max(min(cur-1, len(rows)-room), 0)
-			shown := rows[start : start+room]
-			note := fmt.Sprintf("  ... %d of %d batches not shown (%d before, %d after); the terminal has %d lines",
-				len(rows)-room, len(rows), start, len(rows)-start-room, height)
-			lines = concat(head, []string{header}, shown, []string{note}, tail)
-		}
-		if len(lines) > limit {
-			lines = lines[:max(limit, 0)]
-		}
-	}
-	var b strings.Builder
-	for _, line := range lines {
-		b.WriteString(cut(line, width) + "\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func concat(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-// cut shortens line to width characters, the last of them "…"; 0 is no limit.
-func cut(line string, width int) string {
-	if width <= 0 || utf8.RuneCountInString(line) <= width {
-		return line
-	}
-	runes := []rune(line)
-	return string(runes[:width-1]) + "…"
-}
-
-// Batches writes the plan as a table, one batch a line, with progress bars.
-func Batches(w io.Writer, r *v1alpha1.Release) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BATCH\tPODS\tTARGET\tPHASE\tUPDATED\tREADY\tPULLED IN")
-	for i := range r.Status.Batches {
-		b := &r.Status.Batches[i]
-		p := BatchProgress(r, b)
-		name := fmt.Sprint(b.Index)
-		switch {
-		case b.Canary:
-			name += " (canary)"
-		case r.Spec.Strategy.Type == v1alpha1.StrategyBlueGreen && b.Index == 1:
-			name += " (preview)"
-		case r.Spec.Strategy.Type == v1alpha1.StrategyBlueGreen:
-			name += " (switch)"
-		}
-		if b.Index == r.Status.CurrentBatch && !finished(r) {
-			name = "> " + name
-		} else {
-			name = "  " + name
-		}
-		phase := Printable(string(b.Phase))
-		if phase == "" {
-			phase = string(v1alpha1.BatchPending)
-		}
-		pulledIn := "n/a (noPullIn)"
-		if p.PulledIn >= 0 {
-			pulledIn = Bar(p.PulledIn, b.Replicas)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", name, b.Replicas, b.Target, phase,
-			Bar(p.Updated, b.Replicas), Bar(p.Ready, b.Replicas), pulledIn)
-	}
-	return tw.Flush()
 }
 
 func finished(r *v1alpha1.Release) bool {

@@ -63,10 +63,11 @@ func TestStatusShowsEveryBatchWithProgress(t *testing.T) {
 	lines := strings.Split(out.String(), "\n")
 	assert.Equal(t, "Release shop/nginx-update: Update to nginx=nginx:1.28 of CloneSet nginx, Manual", lines[0])
 	assert.Equal(t, "Phase: Progressing, batch 2 of 3 (Baking)", lines[1])
-	assert.Regexp(t, `^BATCH\s+PODS\s+TARGET\s+PHASE\s+UPDATED\s+READY\s+PULLED IN$`, lines[3])
-	assert.Regexp(t, `^  1 \(canary\)\s+1\s+1\s+Baked\s+\[##########\] 1/1\s+\[##########\] 1/1\s+\[##########\] 1/1$`, lines[4])
-	assert.Regexp(t, `^> 2\s+2\s+3\s+Baking\s+\[##########\] 2/2\s+\[#####\.\.\.\.\.\] 1/2\s+\[##########\] 2/2$`, lines[5])
-	assert.Regexp(t, `^  3\s+2\s+5\s+Pending\s+\[\.{10}\] 0/2`, lines[6])
+	assert.Regexp(t, `^BATCH\s+PODS\s+TARGET\s+PHASE\s+AGE\s+DURATION\s+WAITED\s+UPDATED\s+READY\s+PULLED IN$`, lines[3])
+	// No times in the status: nothing to count.
+	assert.Regexp(t, `^  1 \(canary\)\s+1\s+1\s+Baked\s+-\s+-\s+-\s+\[##########\] 1/1\s+\[##########\] 1/1\s+\[##########\] 1/1$`, lines[4])
+	assert.Regexp(t, `^> 2\s+2\s+3\s+Baking\s+-\s+-\s+-\s+\[##########\] 2/2\s+\[#####\.\.\.\.\.\] 1/2\s+\[##########\] 2/2$`, lines[5])
+	assert.Regexp(t, `^  3\s+2\s+5\s+Pending\s+-\s+-\s+-\s+\[\.{10}\] 0/2`, lines[6])
 	assert.Contains(t, out.String(), "Waiting for: batch 2's pods to become Ready (1/2).\n")
 	assert.NotContains(t, out.String(), "Next:")
 }
@@ -343,6 +344,16 @@ func TestTextViewsEscapeTheServersStrings(t *testing.T) {
 			var b strings.Builder
 			err := History(&b, r)
 			return b.String(), err
+		},
+		"Pods": func() (string, error) {
+			var b strings.Builder
+			err := Pods(&b, r, Options{})
+			return b.String(), err
+		},
+		"StatusWith, in colour, its colours taken out": func() (string, error) {
+			var b strings.Builder
+			err := StatusWith(&b, r, Options{Color: true, Width: 60, Height: 8})
+			return sgr.ReplaceAllString(b.String(), ""), err
 		},
 		"Summary": func() (string, error) { return Summary(r), nil },
 		"Waiting": func() (string, error) { w, n := Waiting(r); return w + "\n" + n, nil },
