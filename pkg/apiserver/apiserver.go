@@ -33,6 +33,7 @@ import (
 	"github.com/triton-io/triton/pkg/release/controller"
 	"github.com/triton-io/triton/pkg/release/plan"
 	"github.com/triton-io/triton/pkg/storagegate"
+	"github.com/triton-io/triton/pkg/version"
 )
 
 var (
@@ -58,8 +59,8 @@ func init() {
 
 // HandlerChain is k8s.io/apiserver's handler chain plus triton's: the action subresources answer 200,
 // nothing ever answers with a redirect (kube-apiserver proxies to us), nothing but probes is served
-// before the front-proxy CA is loaded, and, with a gate, requests for releases get 503 at once while
-// etcd does not answer.
+// before the front-proxy CA is loaded, with a gate, requests for releases get 503 at once while etcd
+// does not answer, and every answer says the server's version in the header version.Header.
 func HandlerChain(gate *storagegate.Gate) func(http.Handler, *genericapiserver.Config) http.Handler {
 	return func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
 		apiHandler = filters.WithActionsAnsweringOK(apiHandler, releases.GroupName, "releases", plan.IsVerb)
@@ -73,7 +74,7 @@ func HandlerChain(gate *storagegate.Gate) func(http.Handler, *genericapiserver.C
 				return ok
 			}, filters.HealthPaths...)
 		}
-		return filters.WithoutRedirects(chain)
+		return filters.WithVersionHeader(filters.WithoutRedirects(chain), version.Header, version.Get())
 	}
 }
 

@@ -56,3 +56,7 @@ func Revision() string {
 	}
 	return revision
 }
+
+// Header is the HTTP response header in which triton-apiserver says its version (Get) on every answer,
+// which kube-apiserver passes on from behind its APIService: `kubectl release version` reads it.
+const Header = "Triton-Version"
