@@ -11,7 +11,7 @@ IMAGE ?= triton-apiserver:$(VERSION)
 # TRITON_FAILPOINTS), for the test control plane (hack/test-e2e.sh). make image and make dist never use it.
 GOTAGS ?=
 
-.PHONY: all build image dist release release-push tools generate verify test test-go test-unit test-integration test-e2e test-reliability bench run up down clean
+.PHONY: all build image dist release release-push tools generate verify test test-go test-unit test-integration test-e2e test-reliability test-surge bench run up down clean
 
 all: build
 
@@ -101,6 +101,11 @@ RELIABILITY_TESTS := Hostile|CrashSafety|CrashBetween|LeaderFailover|EtcdRestart
 test-reliability:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAndValidate -fuzztime $(FUZZTIME) ./pkg/apis/releases/install/
 	TRITON_RELIABILITY=full hack/test-e2e.sh -run '$(RELIABILITY_TESTS)' -v -timeout 60m
+
+## test-surge: every maxSurge shape of TestSurgeShapes (540 releases, replicas 1-10) on the local control plane,
+## four at a time; make test runs the boundary shapes and a random sample; not part of make test
+test-surge:
+	TRITON_SURGE_SHAPES=all hack/test-e2e.sh -run '^TestSurgeShapes$$' -parallel 4 -v -timeout 90m
 
 ## bench: benchmarks on the local control plane (the one make up left running, else one brought up for the
 ## run); BENCH=actions,... picks scenarios

@@ -141,6 +141,11 @@ func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []
 		removed := max(*r.Status.CloneSet.ReplicasBeforeRelease-alive, 0)
 		return plan.Observation{Replicas: cs.Status.Replicas, Desired: obs.Desired, Updated: removed, ContainersReady: removed, Ready: removed}
 	}
+	for i := range pods {
+		if pods[i].DeletionTimestamp == nil {
+			obs.Alive++
+		}
+	}
 	if plan.BlueGreen(r) {
 		for _, p := range BluePods(r, pods) {
 			obs.Blue++

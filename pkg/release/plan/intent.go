@@ -342,11 +342,14 @@ func SurgePods(r *releases.Release) int32 {
 }
 
 // PullsInWhileSmoking reports whether the current batch's pods are pulled into traffic as they come up
-// rather than once all of them are up: a surging batch brought up in waves (a surge smaller than the
-// batch), whose old pods leave only once new ones are Ready, so that the next wave can come up.
+// rather than once all of them are up: every batch of a surging release but the canary. Kruise brings a
+// surge pod up only while it also has an old pod to let go of, and then waits for that pod to be available
+// (Ready, so pulled in) before it makes the next one: a batch whose surge is smaller than it (waves), or one
+// that starts while old pods of the batch before are still leaving (kruise then makes fewer new pods than
+// the surge allows), would otherwise wait for pods that kruise makes only once the first are in traffic.
 func PullsInWhileSmoking(r *releases.Release) bool {
 	b := Current(&r.Status)
-	return Surges(r) && b != nil && !b.Canary && b.Phase == releases.BatchSmoking && SurgePods(r) < changing(&r.Status)
+	return Surges(r) && b != nil && !b.Canary && b.Phase == releases.BatchSmoking
 }
 
 func maxSurgeBefore(s *releases.ReleaseStatus) *intstr.IntOrString {

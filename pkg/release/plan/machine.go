@@ -81,6 +81,22 @@ type Observation struct {
 	// endpoints. A pod that is no longer Ready still gets traffic until the endpointslice controller has
 	// caught up; kruise removes blue as soon as the release ends, so it ends only once this is 0.
 	BlueServing int32
+	// Alive is the CloneSet's pods that are not being deleted, the release's and the others. A surging
+	// release's old pods leave only once new ones are Ready: while Alive is above Desired, some are
+	// still leaving traffic (see OldPodsLeaving).
+	Alive int32
+}
+
+// OldPodsLeaving is how many of the pods a surging release's batches replaced are still there: kruise
+// removes them only after the new ones are Ready, through the hold protocol (out of traffic first). A
+// batch is not Baked while they are: a release that ended then would take its hold away and let kruise
+// delete them while a Service may still send them traffic, and the next batch would start with kruise
+// still busy with the last one. 0 for a release that does not surge.
+func OldPodsLeaving(r *releases.Release, obs Observation) int32 {
+	if !Surges(r) || obs.Alive <= obs.Desired {
+		return 0
+	}
+	return obs.Alive - obs.Desired
 }
 
 // Needed is how many of a batch's pods must be up for it to move on. A batch's target counts pods
@@ -202,6 +218,9 @@ func movable(r *releases.Release, p Observation) (*releases.ReleaseBatch, error)
 	case releases.BatchSmoking:
 		return nil, refuse("batch %d is Smoking: %d of %d pods ready to take traffic", b.Index, min(p.ContainersReady, b.Target), b.Target)
 	case releases.BatchBaking:
+		if leaving := OldPodsLeaving(r, p); leaving > 0 && p.Ready >= b.Target {
+			return nil, refuse("batch %d is Baking: %d of %d pods Ready, %d old pods still leaving traffic", b.Index, b.Target, b.Target, leaving)
+		}
 		return nil, refuse("batch %d is Baking: %d of %d pods Ready", b.Index, min(p.Ready, b.Target), b.Target)
 	default:
 		return nil, refuse("batch %d is %s", b.Index, b.Phase)

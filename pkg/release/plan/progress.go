@@ -21,7 +21,7 @@ const Resync = 5 * time.Second
 //     taken into the next one;
 //   - Smoking becomes Smoked once the batch's pods are updated and their containers ready (and its smoke
 //     time passed), Baking becomes Baked once they are Ready (blue/green: and no blue pod is Ready or
-//     listed by an EndpointSlice as a ready endpoint);
+//     listed by an EndpointSlice as a ready endpoint; surge: and the old pods it replaces are gone);
 //   - a Smoked or Baked batch of an Auto release (blue/green: autoPromote, the scale-down delay) advances
 //     once its interval has passed;
 //   - a Smoking or Baking batch past strategy.progressDeadlineSeconds fails the release.
@@ -58,7 +58,8 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 			moved = obs.Updated >= needed && obs.ContainersReady >= needed && Smoked(r, now)
 		case releases.BatchBaking:
 			// Blue/green: the switch is Baked once green serves and no blue pod does.
-			moved = obs.Ready >= needed && (!BlueOut(r) || !blueServes(obs)) && Baked(r, now)
+			// A surging batch: once the old pods it replaces have left too.
+			moved = obs.Ready >= needed && (!BlueOut(r) || !blueServes(obs)) && OldPodsLeaving(r, obs) == 0 && Baked(r, now)
 		case releases.BatchSmoked, releases.BatchBaked:
 			if at, ok := AutoAdvanceAt(r); ok {
 				if now.Before(&at) {
@@ -83,8 +84,11 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 			(b.Phase == releases.BatchSmoking || b.Phase == releases.BatchBaking) {
 			due := b.StartedAt.Add(time.Duration(*deadline) * time.Second)
 			if !now.Time.Before(due) {
-				Fail(r, obs, fmt.Sprintf("batch %d was not Baked within %ds: %d of %d pods Ready",
-					b.Index, *deadline, min(obs.Ready, b.Target), b.Target), now)
+				why := fmt.Sprintf("batch %d was not Baked within %ds: %d of %d pods Ready", b.Index, *deadline, min(obs.Ready, b.Target), b.Target)
+				if leaving := OldPodsLeaving(r, obs); leaving > 0 {
+					why += fmt.Sprintf(", %d old pods still leaving traffic", leaving)
+				}
+				Fail(r, obs, why, now)
 				return 0
 			}
 			return min(Resync, due.Sub(now.Time))

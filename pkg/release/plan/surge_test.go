@@ -36,11 +36,12 @@ func TestSurgeBringsEachBatchUpBesideTheOldPods(t *testing.T) {
 		// Batch 2 changes 3 pods: 50% of them rounded up is 2 at a time, in waves pulled in as they come up.
 		{"50%", 2, releases.BatchSmoking, 2, true},
 		{"50%", 2, releases.BatchBaking, 2, false},
-		{"100%", 2, releases.BatchSmoking, 3, false},
+		// A surge of the whole batch is pulled in as it comes up too: kruise may bring it up in parts.
+		{"100%", 2, releases.BatchSmoking, 3, true},
 		{"1", 2, releases.BatchSmoking, 1, true},
 		{"1%", 2, releases.BatchSmoking, 1, true},
 		// More than the batch is the batch.
-		{"7", 3, releases.BatchSmoking, 3, false},
+		{"7", 3, releases.BatchSmoking, 3, true},
 	} {
 		r := driveTo(t, surging(tt.maxSurge), tt.batch, tt.phase)
 		name := tt.maxSurge + " " + where(r)
@@ -86,4 +87,27 @@ func TestNoSurge(t *testing.T) {
 	scale = driveTo(t, scale, 1, releases.BatchSmoking)
 	assert.False(t, plan.Surges(scale))
 	assert.Nil(t, plan.IntentOf(scale).MaxSurge)
+}
+
+// A surging batch's old pods leave only after its new ones are Ready: the batch is Baked (and a release
+// ends, letting kruise delete them at once) only once they are gone, and `next` says what it waits for.
+func TestASurgingBatchIsBakedOnceTheOldPodsHaveLeft(t *testing.T) {
+	r := driveTo(t, surging("100%"), 2, releases.BatchBaking)
+	target := r.Status.Batches[1].Target
+	leaving := plan.Observation{Desired: 10, Alive: 13, Updated: target, ContainersReady: target, Ready: target}
+	assert.Equal(t, int32(3), plan.OldPodsLeaving(r, leaving))
+	plan.Progress(r, leaving, nil, clock(r))
+	assert.Equal(t, releases.BatchBaking, r.Status.Batches[1].Phase, "3 old pods are still leaving traffic")
+	_, err := plan.Act(r, plan.VerbNext, nil, leaving, "alice", clock(r))
+	requireRefusal(t, err, "batch 2 is Baking: 4 of 4 pods Ready, 3 old pods still leaving traffic")
+
+	gone := leaving
+	gone.Alive = 10
+	plan.Progress(r, gone, nil, clock(r))
+	assert.Equal(t, releases.BatchBaked, r.Status.Batches[1].Phase)
+
+	plain := driveTo(t, newRelease(tenPods()), 2, releases.BatchBaking)
+	assert.Zero(t, plan.OldPodsLeaving(plain, leaving), "a release that does not surge has no old pods of its own leaving")
+	plan.Progress(plain, leaving, nil, clock(plain))
+	assert.Equal(t, releases.BatchBaked, plain.Status.Batches[1].Phase)
 }
