@@ -46,7 +46,7 @@ func (f *actionFlags) add(cmd *cobra.Command, waits bool) {
 	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", `"server": compute the answer, change nothing`)
 	if waits {
 		cmd.Flags().BoolVar(&f.wait, "wait", false, "then wait until the release needs the next call or ends (exit 1 if it Failed or was Canceled)")
-		cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait: give up after this long (exit 7); 0 waits for ever")
+		cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait: "+timeoutUsage)
 	}
 	f.print = genericclioptions.NewPrintFlags("").WithTypeSetter(scheme)
 	addPrintFlags(cmd, f.print)
@@ -165,7 +165,7 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 	if err != nil {
 		return err
 	}
-	releases, _, err := o.releases()
+	releases, ns, err := o.releases()
 	if err != nil {
 		return err
 	}
@@ -187,13 +187,9 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 	if !waits {
 		return nil
 	}
-	ctx := cmd.Context()
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-	}
-	return waitForTurn(ctx, o, releases, r.Name, printObject)
+	return withTimeout(cmd.Context(), f.timeout, ns, r.Name, "to need the next call or end", func(ctx context.Context) error {
+		return waitForTurn(ctx, o, releases, r.Name, printObject)
+	})
 }
 
 // call performs verb on the release.

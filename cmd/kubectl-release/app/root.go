@@ -39,19 +39,23 @@ const (
 	ExitNotFound = 5
 	// ExitInvalid: the server found the input invalid (400, 422).
 	ExitInvalid = 6
-	// ExitError: anything else (unreachable server, 5xx, timeout).
+	// ExitError: anything else (unreachable server, 5xx, a request that timed out).
 	ExitError = 7
+	// ExitTimeout: --timeout passed before the awaited release ended (or, for next --wait, needed the next
+	// call); the release itself goes on as it was.
+	ExitTimeout = 8
 )
 
 const exitCodesHelp = `Exit codes:
   0  done
-  1  the release ended Failed or Canceled (status --watch, next --wait)
+  1  the release ended Failed or Canceled (status --watch, --wait)
   2  bad arguments or flags
   3  refused as the release stands (409): wrong batch or phase, paused, finished, pods not ready yet
   4  not allowed (401, 403)
   5  not found (404)
   6  invalid input (400, 422)
-  7  any other error (server unreachable, 5xx, timeout)`
+  7  any other error (server unreachable, 5xx, a request timed out)
+  8  --timeout passed while waiting (--wait, status --watch): the release goes on as it was`
 
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
