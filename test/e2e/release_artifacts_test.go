@@ -130,9 +130,9 @@ func TestThePluginInstallsByItsTagFromAModuleProxy(t *testing.T) {
 	out, err := install.CombinedOutput()
 	require.NoError(t, err, "go install ...@%s: %s", releaseVersion, out)
 
-	version, err := exec.CommandContext(ctx, filepath.Join(gobin, "kubectl-release"), "version").CombinedOutput()
+	version, err := exec.CommandContext(ctx, filepath.Join(gobin, "kubectl-release"), "version", "--client").CombinedOutput()
 	require.NoError(t, err, string(version))
-	assert.Equal(t, "kubectl-release "+releaseVersion, strings.TrimSpace(string(version)))
+	assert.Equal(t, "Client Version: "+releaseVersion, strings.TrimSpace(string(version)))
 }
 
 // releasePlatforms are the platforms the test builds: this machine's only (a cross-build of the server

@@ -12,8 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-
-	"github.com/triton-io/triton/pkg/version"
 )
 
 func TestDescribeMapsErrorsToExitCodesAndAdvice(t *testing.T) {
@@ -53,12 +51,4 @@ func TestRunPrintsOneLineAndTheExitCode(t *testing.T) {
 	code = Run(context.Background(), []string{"update", "nginx", "--mode", "Sometimes", "--image", "a=b"}, streams)
 	assert.Equal(t, ExitUsage, code)
 	assert.Equal(t, 1, strings.Count(errOut.String(), "\n"))
-}
-
-func TestVersionPrintsThePluginsVersion(t *testing.T) {
-	var out, errOut strings.Builder
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := Run(context.Background(), []string{"version"}, streams)
-	assert.Equal(t, ExitOK, code, errOut.String())
-	assert.Equal(t, "kubectl-release "+version.Get()+"\n", out.String())
 }
