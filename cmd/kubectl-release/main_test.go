@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -141,6 +142,9 @@ func TestStatusWatchOnATerminalStopsQuietlyOnCtrlC(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out, "\r\x1b[K\x1b[?25h"), "the ^C line cleared, the cursor back: %q", out)
 	assert.NotContains(t, out, "error")
 	view := strings.TrimSuffix(strings.TrimPrefix(out, "\x1b[?25l"), "\r\x1b[K\x1b[?25h")
+	assert.Contains(t, view, "Phase: \x1b[36mProgressing\x1b[0m", "a terminal: in colour")
+	// The colours take no room: each line shows at most the terminal's width.
+	view = colour.ReplaceAllString(view, "")
 	lines := strings.Split(strings.TrimSuffix(view, "\r\n"), "\r\n")
 	assert.Len(t, lines, 14, "%q", view)
 	for _, l := range lines {
@@ -163,4 +167,69 @@ func TestStatusWatchPipedStopsQuietlyOnSIGTERM(t *testing.T) {
 	assert.NotContains(t, stdout.String(), "\x1b[")
 	assert.Contains(t, stdout.String(), "> 5 ")
 	assert.Contains(t, stdout.String(), "  40 ", "piped: every batch")
+}
+
+// colour matches the colour sequences (SGR) the views write.
+var colour = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// environ is the environment without NO_COLOR and TERM, plus extra.
+func environ(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// status is in colour on a terminal only, and not when the user says no: --no-color, NO_COLOR (any value
+// but empty), TERM=dumb.
+func TestStatusIsInColourOnATerminalUnlessTheUserSaysNo(t *testing.T) {
+	kubeconfig := apiServer(t)
+	onTerminal := func(t *testing.T, env []string, args ...string) string {
+		t.Helper()
+		cmd := plugin(t, "kubectl-release", append([]string{"--kubeconfig", kubeconfig, "status", "nginx-update"}, args...)...)
+		cmd.Env = append(env, "BE_KUBECTL_RELEASE=1")
+		tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 60, Cols: 200})
+		require.NoError(t, err)
+		defer tty.Close()
+		var out bytes.Buffer
+		copied := make(chan struct{})
+		go func() { _, _ = io.Copy(&out, tty); close(copied) }()
+		require.NoError(t, cmd.Wait())
+		<-copied
+		return out.String()
+	}
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		args   []string
+		colour bool
+	}{
+		{name: "a terminal", env: environ("TERM=xterm-256color"), colour: true},
+		{name: "a terminal, NO_COLOR empty", env: environ("TERM=xterm", "NO_COLOR="), colour: true},
+		{name: "--no-color", env: environ("TERM=xterm"), args: []string{"--no-color"}},
+		{name: "NO_COLOR=1", env: environ("TERM=xterm", "NO_COLOR=1")},
+		{name: "TERM=dumb", env: environ("TERM=dumb")},
+		{name: "--pods, a terminal", env: environ("TERM=xterm"), args: []string{"--pods"}, colour: true},
+		{name: "--pods, NO_COLOR=yes", env: environ("TERM=xterm", "NO_COLOR=yes"), args: []string{"--pods"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := onTerminal(t, tc.env, tc.args...)
+			if tc.colour {
+				assert.Contains(t, out, "\x1b[36mProgressing\x1b[0m")
+			} else {
+				assert.NotContains(t, out, "\x1b[")
+				assert.Contains(t, out, "Phase: Progressing")
+			}
+		})
+	}
+	// Piped: never.
+	cmd := plugin(t, "kubectl-release", "--kubeconfig", kubeconfig, "status", "nginx-update")
+	cmd.Env = environ("TERM=xterm-256color", "BE_KUBECTL_RELEASE=1")
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "\x1b[")
+	assert.Contains(t, string(out), "Phase: Progressing")
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -26,12 +27,16 @@ import (
 
 func newStatusCommand(o *options) *cobra.Command {
 	var watchFlag bool
+	var timeout time.Duration
+	views := &statusView{}
 	printFlags := genericclioptions.NewPrintFlags("").WithTypeSetter(scheme)
 	cmd := &cobra.Command{
-		Use:   "status NAME|cloneset/CLONESET [-w]",
+		Use:   "status NAME|cloneset/CLONESET [-w] [--pods]",
 		Short: "Show a release's batches with their progress, what it waits for, and the command that moves it on",
 		Long: `Show a release's plan as a table of batches, each with bars for its pods updated, ready and pulled into
 traffic; what the release waits for; and the command that moves it on.
+
+` + statusViewHelp + `
 
 cloneset/CLONESET (or clonesets/, cs/) shows the release running on that CloneSet (the one its
 releases.triton.io/release annotation names) or, when none runs, its newest release.
@@ -39,12 +44,19 @@ releases.triton.io/release annotation names) or, when none runs, its newest rele
 With --watch the view follows the release: redrawn in place on a terminal, cut to the terminal's width
 and height (a line says how many batches are not shown), and printed again on each change when piped.
 It ends when the release does: exit 0 on Succeeded, 1 on Failed or Canceled. Ctrl-C stops watching
-quietly, with exit 0.`,
+quietly, with exit 0. --timeout stops it after that long with exit 8, the release going on as it is
+(without --timeout it watches without limit).`,
 		Example: `  # Where nginx-update stands
   kubectl release status nginx-update
 
   # Follow it until it ends
   kubectl release status nginx-update -n shop -w
+
+  # Follow it for at most 10 minutes (exit 8 if it has not ended by then)
+  kubectl release status nginx-update -w --timeout 10m
+
+  # Its pods: batch, version, Ready, in traffic, failing
+  kubectl release status nginx-update --pods
 
   # The release running on the CloneSet nginx, or its last one
   kubectl release status cloneset/nginx
@@ -62,8 +74,16 @@ quietly, with exit 0.`,
 			if err != nil {
 				return err
 			}
+			if err := checkTimeout(timeout, watchFlag, "-w"); err != nil {
+				return err
+			}
+			if err := views.check(printObject); err != nil {
+				return err
+			}
 			if watchFlag {
-				return watchStatus(cmd.Context(), o, releases, ns, args[0], printObject)
+				return withTimeout(cmd.Context(), timeout, ns, args[0], "to end", func(ctx context.Context) error {
+					return watchStatus(ctx, o, releases, ns, args[0], printObject, views)
+				})
 			}
 			name, err := o.resolve(cmd.Context(), releases, ns, args[0])
 			if err != nil {
@@ -76,10 +96,12 @@ quietly, with exit 0.`,
 			if printObject != nil {
 				return printObject(r)
 			}
-			return view.Status(o.streams.Out, r)
+			return views.print(o, r)
 		},
 	}
 	cmd.Flags().BoolVarP(&watchFlag, "watch", "w", false, "follow the release until it ends (exit 0 Succeeded, 1 Failed or Canceled)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "with -w: "+timeoutUsage)
+	views.addFlags(cmd.Flags())
 	addPrintFlags(cmd, printFlags)
 	return cmd
 }
@@ -193,12 +215,16 @@ type screen struct {
 	terminal bool
 	// size is the terminal's width and height now (0: unknown).
 	size func() (int, int)
+	// render draws a release cut to a width and height (0: no limit); nil is the status view, plain.
+	render func(w io.Writer, r *v1alpha1.Release, width, height int) error
 
 	mu            sync.Mutex
 	release       *v1alpha1.Release
 	last          string
 	width, height int
 	hidden        bool
+	// closed: the terminal has its cursor back; nothing is drawn any more.
+	closed bool
 }
 
 // show draws r.
@@ -213,7 +239,7 @@ func (s *screen) show(r *v1alpha1.Release) error {
 func (s *screen) redraw() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.release == nil {
+	if s.release == nil || s.closed {
 		return nil
 	}
 	return s.draw()
@@ -224,8 +250,12 @@ func (s *screen) draw() error {
 	if s.terminal && s.size != nil {
 		width, height = s.size()
 	}
+	render := s.render
+	if render == nil {
+		render = view.StatusFit
+	}
 	var text bytes.Buffer
-	if err := view.StatusFit(&text, s.release, width, height); err != nil {
+	if err := render(&text, s.release, width, height); err != nil {
 		return err
 	}
 	resized := width != s.width || height != s.height
@@ -264,6 +294,7 @@ func (s *screen) close(interrupted bool) {
 	if !s.terminal {
 		return
 	}
+	s.closed = true
 	var b strings.Builder
 	if interrupted {
 		b.WriteString(clearLine)
@@ -286,15 +317,16 @@ func finishedCode(r *v1alpha1.Release) (int, bool) {
 	return 0, false
 }
 
-// watchStatus follows the release arg names until it ends, drawing each change. When ctx is canceled
+// watchStatus follows the release arg names until it ends, drawing each change as views says (the
+// status or the pods, in colour or not; on a terminal, again every second, as its times go on). When ctx is canceled
 // (Ctrl-C, SIGTERM) it stops quietly: no error, the terminal as it was.
-func watchStatus(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, ns, arg string, printObject printFunc) error {
+func watchStatus(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, ns, arg string, printObject printFunc, views *statusView) error {
 	out := o.streams.Out
 	terminal, _, _ := o.terminal(out)
 	s := &screen{out: out, terminal: terminal, size: func() (int, int) {
 		_, w, h := o.terminal(out)
 		return w, h
-	}}
+	}, render: views.renderer(o, out)}
 	if terminal && printObject == nil {
 		resized := make(chan os.Signal, 1)
 		notifyResize(resized)
@@ -311,6 +343,7 @@ func watchStatus(ctx context.Context, o *options, releases releasesv1alpha1.Rele
 				}
 			}
 		}()
+		go keepTime(s, done)
 	}
 	err := func() error {
 		name, err := o.resolve(ctx, releases, ns, arg)
