@@ -162,7 +162,9 @@ type ReleaseSpec struct {
 	// for the other actions.
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// Scale in only: the pods that are deleted first (CloneSet scaleStrategy.podsToDelete).
+	// Scale in: the pods that are deleted first. Restart: the only pods restarted (each deleted, out of
+	// traffic first, and replaced from the same template), batch by batch in this order; the others are
+	// untouched. Through CloneSet scaleStrategy.podsToDelete; every name must be a pod of the CloneSet.
 	PodsToDelete []string `json:"podsToDelete,omitempty"`
 
 	// Rollback only: the name of a ControllerRevision of the CloneSet to roll back to. Defaults to the

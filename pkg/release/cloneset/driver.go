@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -617,7 +618,8 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		if err != nil {
 			return nil, nil, err
 		}
-		want.Spec.ScaleStrategy.PodsToDelete = existing(mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete), pods)
+		names := withoutNames(mergeNames(cs.Spec.ScaleStrategy.PodsToDelete, in.PodsToDelete), in.WithdrawPods)
+		want.Spec.ScaleStrategy.PodsToDelete = existing(names, pods)
 	}
 	if in.MaxUnavailable != nil {
 		v := *in.MaxUnavailable
@@ -705,6 +707,20 @@ func existing(names []string, pods []corev1.Pod) []string {
 	var out []string
 	for _, n := range names {
 		if alive[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// withoutNames is names less those in drop.
+func withoutNames(names, drop []string) []string {
+	if len(drop) == 0 {
+		return names
+	}
+	out := names[:0:0]
+	for _, n := range names {
+		if !slices.Contains(drop, n) {
 			out = append(out, n)
 		}
 	}

@@ -48,16 +48,16 @@ func existedBefore(r *releases.Release, name string) bool {
 }
 
 // ReleasePods are the pods a release has brought up so far: for Update, Restart and Rollback the pods at
-// the CloneSet's update revision; for Create and a scale-out the pods that were not there before.
-// Pods on their way out are not counted.
+// the CloneSet's update revision; for Create, a scale-out and a Restart of named pods the pods that were
+// not there before. Pods on their way out are not counted.
 func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []corev1.Pod) []corev1.Pod {
 	var out []corev1.Pod
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		switch r.Spec.Action {
-		case releases.ActionCreate, releases.ActionScale:
+		switch {
+		case byPods(r):
 			if !existedBefore(r, p.Name) {
 				out = append(out, p)
 			}
@@ -72,8 +72,12 @@ func ReleasePods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []co
 
 // NewPods are the pods a release brought in, whatever the CloneSet's revisions are now: for Update,
 // Restart and Rollback the pods not at the revision from before the release; for Create and Scale the
-// pods that were not there before. What `cancel` pulls out of traffic.
+// pods that were not there before. What `cancel` pulls out of traffic. None for a Restart of named pods:
+// its new pods are the CloneSet's template as before, and stay in traffic after a cancel.
 func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
+	if plan.RestartsPods(r) {
+		return nil
+	}
 	before := ""
 	if r.Status.CloneSet != nil {
 		before = r.Status.CloneSet.RevisionBeforeRelease
@@ -99,7 +103,7 @@ func NewPods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 // seen the CloneSet's latest spec.
 func releasePodsKnown(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
 	switch {
-	case r.Spec.Action == releases.ActionCreate, r.Spec.Action == releases.ActionScale, r.Status.Phase == releases.ReleaseCanceled:
+	case byPods(r), r.Status.Phase == releases.ReleaseCanceled:
 		return true
 	}
 	return cs != nil && cs.Status.ObservedGeneration >= cs.Generation
@@ -128,6 +132,9 @@ func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []
 	obs.Desired = 1
 	if cs.Spec.Replicas != nil {
 		obs.Desired = *cs.Spec.Replicas
+	}
+	if plan.RestartsPods(r) {
+		return restartObservation(r, obs, pods)
 	}
 	if r.Spec.Action == releases.ActionScale && r.Spec.Replicas != nil && r.Status.CloneSet != nil &&
 		r.Status.CloneSet.ReplicasBeforeRelease != nil && *r.Spec.Replicas < *r.Status.CloneSet.ReplicasBeforeRelease {
@@ -346,6 +353,10 @@ func StableStrays(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	default:
 		return nil
 	}
+	if plan.RestartsPods(r) {
+		// Its new pods are at that revision too, and wait for their batch.
+		return nil
+	}
 	var strays []corev1.Pod
 	for i := range pods {
 		p := &pods[i]
@@ -360,4 +371,43 @@ func StableStrays(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 		strays = append(strays, *p)
 	}
 	return strays
+}
+
+// byPods reports whether a release's pods are told apart by name rather than by revision: the pods that
+// were not there when it was admitted (status.cloneSet.podsBeforeRelease) are its own. Create, Scale and a
+// Restart of named pods.
+func byPods(r *releases.Release) bool {
+	return r.Spec.Action == releases.ActionCreate || r.Spec.Action == releases.ActionScale || plan.RestartsPods(r)
+}
+
+// restartObservation counts how far a Restart of named pods is: a replacement counts once as many of the
+// pods named so far are gone (a pod made for another reason, by a scale-out or an eviction, does not
+// stand for one that is still there).
+func restartObservation(r *releases.Release, obs plan.Observation, pods []corev1.Pod) plan.Observation {
+	alive := map[string]bool{}
+	for i := range pods {
+		if pods[i].DeletionTimestamp == nil {
+			alive[pods[i].Name] = true
+		}
+	}
+	gone := int32(0)
+	named := r.Spec.PodsToDelete[:min(int(plan.EffectiveTarget(&r.Status)), len(r.Spec.PodsToDelete))]
+	for _, n := range named {
+		if !alive[n] {
+			gone++
+		}
+	}
+	for _, p := range ReleasePods(r, nil, pods) {
+		obs.Updated++
+		if Condition(&p, corev1.ContainersReady) {
+			obs.ContainersReady++
+		}
+		if Condition(&p, corev1.PodReady) {
+			obs.Ready++
+		}
+	}
+	obs.Updated = min(obs.Updated, gone)
+	obs.ContainersReady = min(obs.ContainersReady, gone)
+	obs.Ready = min(obs.Ready, gone)
+	return obs
 }

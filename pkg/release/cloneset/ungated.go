@@ -75,8 +75,7 @@ func UngatedTraffic(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods [
 	// latest spec (right after a write), that says nothing: only a pod at the revision from before the
 	// release is surely not the release's then. Taking the key off the others would put a canary into
 	// traffic until the next look took it out again.
-	known := r.Status.Phase == releases.ReleaseCanceled || r.Spec.Action == releases.ActionCreate ||
-		r.Spec.Action == releases.ActionScale || atReleaseRevision(r, cs)
+	known := r.Status.Phase == releases.ReleaseCanceled || byPods(r) || atReleaseRevision(r, cs)
 	for i := range pods {
 		p := &pods[i]
 		if isMine[p.Name] || p.DeletionTimestamp != nil || !HasNotReadyKey(p) {

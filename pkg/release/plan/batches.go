@@ -10,7 +10,8 @@ import (
 )
 
 // ChangedPods is how many pods the release changes: Create: *spec.Replicas; Update, Restart, Rollback:
-// cloneSetReplicas (every pod of the CloneSet); Scale: |*spec.Replicas - cloneSetReplicas|.
+// cloneSetReplicas (every pod of the CloneSet); a Restart of named pods: those pods; Scale:
+// |*spec.Replicas - cloneSetReplicas|.
 //
 // A nil Replicas (Create, Scale) and negative sizes count as 0; an unknown action (or a nil spec) changes
 // no pods. Validation rejects all of these before a plan is made.
@@ -26,7 +27,12 @@ func ChangedPods(spec *releases.ReleaseSpec, cloneSetReplicas int32) int32 {
 	switch spec.Action {
 	case releases.ActionCreate:
 		return wanted
-	case releases.ActionUpdate, releases.ActionRestart, releases.ActionRollback:
+	case releases.ActionRestart:
+		if n := len(spec.PodsToDelete); n > 0 {
+			return int32(min(n, math.MaxInt32))
+		}
+		return current
+	case releases.ActionUpdate, releases.ActionRollback:
 		return current
 	case releases.ActionScale:
 		if wanted > current {

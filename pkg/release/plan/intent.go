@@ -43,8 +43,11 @@ type Intent struct {
 	MaxUnavailable *intstr.IntOrString
 	// MaxSurge is the CloneSet's updateStrategy.maxSurge. Nil: leave it.
 	MaxSurge *intstr.IntOrString
-	// PodsToDelete (scale in): these pods go first.
+	// PodsToDelete (scale in, a Restart of named pods): these pods go first.
 	PodsToDelete []string
+	// WithdrawPods (a canceled Restart of named pods): these names come out of the CloneSet's
+	// scaleStrategy.podsToDelete, so that kruise no longer deletes the pods not restarted yet.
+	WithdrawPods []string
 	// UpdateType is the CloneSet's updateStrategy.type. Empty: leave it.
 	UpdateType string
 	// Paused is the CloneSet's updateStrategy.paused.
@@ -167,6 +170,9 @@ func IntentOf(r *releases.Release) Intent {
 	if BlueGreen(r) {
 		return blueGreenIntent(r)
 	}
+	if RestartsPods(r) {
+		return restartPodsIntent(r)
+	}
 	switch s.Phase {
 	case releases.ReleaseCanceled:
 		in := Intent{Touch: true}
@@ -258,7 +264,7 @@ func IntentOf(r *releases.Release) Intent {
 // restarts), so the release has the CloneSet recreate its pods instead.
 func recreates(r *releases.Release) bool {
 	s := &r.Status
-	return r.Spec.Action == releases.ActionRestart && s.CloneSet != nil &&
+	return r.Spec.Action == releases.ActionRestart && !RestartsPods(r) && s.CloneSet != nil &&
 		s.CloneSet.UpdateStrategyTypeBeforeRelease == UpdateInPlaceIfPossible
 }
 

@@ -177,7 +177,9 @@ type ReleaseSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,5,opt,name=replicas"`
 
-	// Scale in only: the pods that are deleted first (CloneSet scaleStrategy.podsToDelete).
+	// Scale in: the pods that are deleted first. Restart: the only pods restarted (each deleted, out of
+	// traffic first, and replaced from the same template), batch by batch in this order; the others are
+	// untouched. Through CloneSet scaleStrategy.podsToDelete; every name must be a pod of the CloneSet.
 	// +optional
 	// +listType=set
 	PodsToDelete []string `json:"podsToDelete,omitempty" protobuf:"bytes,6,rep,name=podsToDelete"`

@@ -51,7 +51,7 @@ var (
 	templateActions          = []releases.ReleaseAction{releases.ActionCreate, releases.ActionUpdate}
 	selectorActions          = []releases.ReleaseAction{releases.ActionCreate}
 	replicasActions          = []releases.ReleaseAction{releases.ActionCreate, releases.ActionScale}
-	podsToDeleteActions      = []releases.ReleaseAction{releases.ActionScale}
+	podsToDeleteActions      = []releases.ReleaseAction{releases.ActionScale, releases.ActionRestart}
 	toRevisionActions        = []releases.ReleaseAction{releases.ActionRollback}
 	isSupportedAction        = sets.New(supportedActions...)
 	isSupportedMode          = sets.New(supportedModes...)
@@ -406,6 +406,15 @@ func validatePodsToDelete(spec *releases.ReleaseSpec, fldPath *field.Path) field
 		return field.ErrorList{field.TooMany(fldPath, len(spec.PodsToDelete), MaxPodsToDelete)}
 	}
 	var allErrs field.ErrorList
+	if spec.Action == releases.ActionRestart {
+		// A Restart of named pods deletes them and lets kruise replace them from the same template.
+		if spec.Strategy.Type == releases.StrategyBlueGreen {
+			allErrs = append(allErrs, field.Forbidden(fldPath, "a BlueGreen Restart recreates every pod beside the old ones; restart named pods with strategy.type Batch"))
+		}
+		if s := spec.Strategy.MaxSurge; s != nil && !zeroPods(s) {
+			allErrs = append(allErrs, field.Forbidden(fldPath, "a Restart of named pods replaces each after it left traffic; strategy.maxSurge is for a whole-CloneSet Restart"))
+		}
+	}
 	seen := sets.New[string]()
 	for i, name := range spec.PodsToDelete {
 		idxPath := fldPath.Index(i)

@@ -187,6 +187,7 @@ func TestValidateRelease(t *testing.T) {
 			want: []wantErr{notSupported("spec.strategy.onFailure")}},
 		{name: "scale to zero", action: scale, mutate: func(r *releases.Release) { r.Spec.Replicas = ptr(int32(0)) }},
 		{name: "scale in with podsToDelete", action: scale, mutate: func(r *releases.Release) { r.Spec.PodsToDelete = []string{"web-abcde", "web-fghij"} }},
+		{name: "restart of named pods", action: restart, mutate: func(r *releases.Release) { r.Spec.PodsToDelete = []string{"web-abcde", "web-fghij"} }},
 		{name: "create with canary equal to replicas", action: create, mutate: func(r *releases.Release) { r.Spec.Strategy.Canary = 3 }},
 		{name: "scale canary is not bounded by spec", action: scale, mutate: func(r *releases.Release) { r.Spec.Strategy.Canary = 10 }},
 		{name: "create with selector expression", action: create, mutate: func(r *releases.Release) {
@@ -314,7 +315,20 @@ func TestValidateRelease(t *testing.T) {
 
 		// podsToDelete
 		{name: "update with podsToDelete", action: update, mutate: func(r *releases.Release) { r.Spec.PodsToDelete = []string{"web-abcde"} },
-			want: []wantErr{forbidden("spec.podsToDelete").with("may only be set when spec.action is Scale")}},
+			want: []wantErr{forbidden("spec.podsToDelete").with("may only be set when spec.action is Scale or Restart")}},
+		{name: "restart of named pods with surge", action: restart, mutate: func(r *releases.Release) {
+			r.Spec.PodsToDelete = []string{"web-abcde"}
+			r.Spec.Strategy.MaxSurge = intOrStr("1")
+		}, want: []wantErr{forbidden("spec.podsToDelete").with("maxSurge")}},
+		{name: "blue/green restart of named pods", action: restart, mutate: func(r *releases.Release) {
+			blueGreen(r)
+			r.Spec.PodsToDelete = []string{"web-abcde"}
+		}, want: []wantErr{forbidden("spec.podsToDelete").with("BlueGreen")}},
+		{name: "too many pods to restart", action: restart, mutate: func(r *releases.Release) {
+			for i := range MaxPodsToDelete + 1 {
+				r.Spec.PodsToDelete = append(r.Spec.PodsToDelete, fmt.Sprintf("web-%d", i))
+			}
+		}, want: []wantErr{tooMany("spec.podsToDelete")}},
 		{name: "create with podsToDelete", action: create, mutate: func(r *releases.Release) { r.Spec.PodsToDelete = []string{"web-abcde"} }, want: []wantErr{forbidden("spec.podsToDelete")}},
 		{name: "invalid pod name", action: scale, mutate: func(r *releases.Release) { r.Spec.PodsToDelete = []string{"web-abcde", "Web_1"} },
 			want: []wantErr{invalid("spec.podsToDelete[1]")}},
@@ -332,9 +346,8 @@ func TestValidateRelease(t *testing.T) {
 		{name: "restart with every create field", action: restart, mutate: func(r *releases.Release) {
 			c := validRelease(create)
 			r.Spec.Template, r.Spec.Selector, r.Spec.Replicas = c.Spec.Template, c.Spec.Selector, c.Spec.Replicas
-			r.Spec.PodsToDelete = []string{"web-abcde"}
 			r.Spec.ToRevision = "web-5d8f7c9b6"
-		}, want: []wantErr{forbidden("spec.template"), forbidden("spec.selector"), forbidden("spec.replicas"), forbidden("spec.podsToDelete"), forbidden("spec.toRevision")}},
+		}, want: []wantErr{forbidden("spec.template"), forbidden("spec.selector"), forbidden("spec.replicas"), forbidden("spec.toRevision")}},
 
 		// strategy.canary
 		{name: "negative canary", action: update, mutate: func(r *releases.Release) { r.Spec.Strategy.Canary = -1 }, want: []wantErr{invalid("spec.strategy.canary")}},

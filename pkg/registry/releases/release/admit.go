@@ -113,7 +113,7 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
 			field.NotFound(spec.Child("cloneSetName"), rel.Spec.CloneSetName),
 		})
-	case rel.Spec.Action == releases.ActionRestart && cs.Spec.UpdateStrategy.Type == kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType:
+	case rel.Spec.Action == releases.ActionRestart && !plan.RestartsPods(rel) && cs.Spec.UpdateStrategy.Type == kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType:
 		// A Restart recreates pods: a restart annotation alone is updated in place, and no container
 		// restarts. A CloneSet that may only be updated in place must not be recreated.
 		return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
@@ -157,7 +157,9 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 		status.CloneSet.MaxSurgeBeforeRelease = &maxSurge
 		status.CloneSet.UpdateStrategyTypeBeforeRelease = string(cs.Spec.UpdateStrategy.Type)
 	}
-	if rel.Spec.Action == releases.ActionScale && cs != nil {
+	// Scale and a Restart of named pods tell their pods from the others by name: the pods there are now are
+	// recorded, and every pod named must be one of them.
+	if (rel.Spec.Action == releases.ActionScale || plan.RestartsPods(rel)) && cs != nil {
 		pods, err := driver.Live().Pods(ctx, cs)
 		if err != nil {
 			return ctx, apierrors.NewInternalError(err)
@@ -173,8 +175,8 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 			// The names are kept in the Release, which must stay well inside etcd's object limit.
 			return ctx, apierrors.NewInvalid(releases.Kind("Release"), rel.Name, field.ErrorList{
 				field.Invalid(spec.Child("cloneSetName"), rel.Spec.CloneSetName, fmt.Sprintf(
-					"a Scale release records the names of the CloneSet's %d pods (%d bytes as JSON); at most %d bytes can be kept in a Release",
-					len(pods), recorded, MaxPodsBeforeReleaseBytes)),
+					"a %s release records the names of the CloneSet's %d pods (%d bytes as JSON); at most %d bytes can be kept in a Release",
+					rel.Spec.Action, len(pods), recorded, MaxPodsBeforeReleaseBytes)),
 			})
 		}
 		var errs field.ErrorList
