@@ -952,7 +952,7 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseSpec(ref common.ReferenceCallback)
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Scale in only: the pods that are deleted first (CloneSet scaleStrategy.podsToDelete).",
+							Description: "Scale in: the pods that are deleted first. Restart: the only pods restarted (each deleted, out of traffic first, and replaced from the same template), batch by batch in this order; the others are untouched. Through CloneSet scaleStrategy.podsToDelete; every name must be a pod of the CloneSet.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{

@@ -40,7 +40,9 @@ type ReleaseSpecApplyConfiguration struct {
 	// Create: the final size of the new CloneSet. Scale: the target size. Required for both; forbidden
 	// for the other actions.
 	Replicas *int32 `json:"replicas,omitempty"`
-	// Scale in only: the pods that are deleted first (CloneSet scaleStrategy.podsToDelete).
+	// Scale in: the pods that are deleted first. Restart: the only pods restarted (each deleted, out of
+	// traffic first, and replaced from the same template), batch by batch in this order; the others are
+	// untouched. Through CloneSet scaleStrategy.podsToDelete; every name must be a pod of the CloneSet.
 	PodsToDelete []string `json:"podsToDelete,omitempty"`
 	// Rollback only: the name of a ControllerRevision of the CloneSet to roll back to. Defaults to the
 	// revision before the current one.
