@@ -157,7 +157,9 @@ func runSurgeShape(t *testing.T, s surgeShape) {
 	guard.check(t)
 
 	fewest, at := w.fewestReady(from)
-	assert.GreaterOrEqual(t, fewest, n, "%s: capacity dropped below the CloneSet's %d replicas at revision %d", s, n, at)
+	if !assert.GreaterOrEqual(t, fewest, n, "%s: capacity dropped below the CloneSet's %d replicas at revision %d", s, n, at) {
+		w.logSlicesAround(t, at, 4)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	assert.Empty(t, w.violations(), "a pod left the endpoints only after kruise deleted it")
@@ -230,4 +232,36 @@ func awaiting(r *v1alpha1.Release) string {
 		out = append(out, fmt.Sprintf("%s=%s (%s)", c.Type, c.Status, c.Message))
 	}
 	return strings.Join(out, "; ")
+}
+
+// logSlicesAround logs the versions of every slice from around revision rv (around of them before and
+// after): which pods were ready endpoints, and which came and went.
+func (w *endpointsWatch) logSlicesAround(t *testing.T, rv uint64, around int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pod := map[string]string{}
+	for name, ip := range w.ip {
+		pod[ip] = name
+	}
+	for name, versions := range w.slices {
+		for i, v := range versions {
+			if v.rv < rv && i+around < len(versions) && versions[i+around].rv < rv || v.rv > rv && i >= around && versions[i-around].rv > rv {
+				continue
+			}
+			var came, went []string
+			if i > 0 {
+				for ip := range v.ready {
+					if !versions[i-1].ready[ip] {
+						came = append(came, pod[ip])
+					}
+				}
+				for ip := range versions[i-1].ready {
+					if !v.ready[ip] {
+						went = append(went, pod[ip])
+					}
+				}
+			}
+			t.Logf("slice %s at revision %d: %d ready; came %v, went %v", name, v.rv, len(v.ready), came, went)
+		}
+	}
 }
