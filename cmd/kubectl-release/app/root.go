@@ -42,7 +42,7 @@ const (
 	// ExitError: anything else (unreachable server, 5xx, a request that timed out).
 	ExitError = 7
 	// ExitTimeout: --timeout passed before the awaited release ended (or, for next --wait, needed the next
-	// call); the release itself goes on as it was.
+	// call); the release itself goes on as it is.
 	ExitTimeout = 8
 )
 
@@ -55,7 +55,7 @@ const exitCodesHelp = `Exit codes:
   5  not found (404)
   6  invalid input (400, 422)
   7  any other error (server unreachable, 5xx, a request timed out)
-  8  --timeout passed while waiting (--wait, status --watch): the release goes on as it was`
+  8  --timeout passed while waiting (--wait, status --watch): the release goes on as it is`
 
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()

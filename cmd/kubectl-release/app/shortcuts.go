@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/cli/view"
+	releasesv1alpha1 "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
 )
 
 // strategyFlags are how every shortcut paces its release.
@@ -24,6 +27,8 @@ type strategyFlags struct {
 	interval  int32
 	noPullIn  bool
 	dryRun    string
+	wait      bool
+	timeout   time.Duration
 	print     *genericclioptions.PrintFlags
 }
 
@@ -35,15 +40,26 @@ func (f *strategyFlags) add(cmd *cobra.Command) {
 	cmd.Flags().Int32Var(&f.interval, "interval", 0, "Auto: seconds to wait after a batch is Baked")
 	cmd.Flags().BoolVar(&f.noPullIn, "no-pull-in", false, "give pods traffic as soon as they are ready, without the readiness gate")
 	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", `"server": show the plan the server computes, create nothing`)
+	cmd.Flags().BoolVarP(&f.wait, "wait", "w", false, "then follow the release until it ends, as status -w does (exit 0 Succeeded, 1 Failed or Canceled); a Manual release ends only if someone calls next")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait: "+timeoutUsage)
 	f.print = genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme)
 	addPrintFlags(cmd, f.print)
+	output := cmd.Flag("output")
+	output.Usage = strings.TrimSuffix(output.Usage, ".") + ": prints the Release the server answered (with --wait: at every change, as status -w -o does)"
 }
 
 // release is a Release of action on cloneSet with the flags' strategy. Bad flags are refused here,
 // before anything is sent.
 func (f *strategyFlags) release(cloneSet string, action v1alpha1.ReleaseAction) (*v1alpha1.Release, error) {
-	if _, err := dryRunOptions(f.dryRun); err != nil {
+	dry, err := dryRunOptions(f.dryRun)
+	if err != nil {
 		return nil, err
+	}
+	if err := checkTimeout(f.timeout, f.wait, "--wait"); err != nil {
+		return nil, err
+	}
+	if f.wait && dry != nil {
+		return nil, usageError("--wait and --dry-run=server exclude each other: a dry run creates no release to wait for")
 	}
 	r := &v1alpha1.Release{Spec: v1alpha1.ReleaseSpec{CloneSetName: cloneSet, Action: action}}
 	if f.name != "" {
@@ -71,13 +87,27 @@ func (f *strategyFlags) release(cloneSet string, action v1alpha1.ReleaseAction) 
 	return r, nil
 }
 
-// create sends the release (or its dry run) and says what happened.
+// create sends the release (or its dry run) to the namespace of -n (or the kubeconfig's) and says what
+// happened; with --wait it then follows the release until it ends.
 func (f *strategyFlags) create(cmd *cobra.Command, o *options, r *v1alpha1.Release) error {
+	ns, err := o.namespace()
+	if err != nil {
+		return err
+	}
+	return f.createIn(cmd, o, ns, r)
+}
+
+// createIn is create in the namespace ns.
+func (f *strategyFlags) createIn(cmd *cobra.Command, o *options, ns string, r *v1alpha1.Release) error {
 	dry, err := dryRunOptions(f.dryRun)
 	if err != nil {
 		return err
 	}
-	releases, ns, err := o.releases()
+	printObject, err := objectPrinter(f.print, o.streams.Out)
+	if err != nil {
+		return err
+	}
+	releases, _, err := o.releasesIn(ns)
 	if err != nil {
 		return err
 	}
@@ -88,12 +118,11 @@ func (f *strategyFlags) create(cmd *cobra.Command, o *options, r *v1alpha1.Relea
 	if created.Namespace == "" {
 		created.Namespace = ns
 	}
-	if *f.print.OutputFormat != "" {
-		printer, err := f.print.ToPrinter()
-		if err != nil {
-			return usageError("%v", err)
-		}
-		return printer.PrintObj(created, o.streams.Out)
+	if f.wait {
+		return f.follow(cmd.Context(), o, releases, created, printObject)
+	}
+	if printObject != nil {
+		return printObject(created)
 	}
 	if dry != nil {
 		fmt.Fprintln(o.streams.Out, view.Summary(created))
@@ -107,12 +136,42 @@ func (f *strategyFlags) create(cmd *cobra.Command, o *options, r *v1alpha1.Relea
 	return nil
 }
 
+// follow is --wait: the release just created, followed as status -w follows it until it ends or
+// --timeout passes. With -o, the release is printed so at every change; without, its creation is said
+// first, then each new state.
+func (f *strategyFlags) follow(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, created *v1alpha1.Release, printObject printFunc) error {
+	if printObject == nil {
+		fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\n", view.Printable(created.Name))
+	}
+	return withTimeout(ctx, f.timeout, created.Namespace, created.Name, "to end", func(ctx context.Context) error {
+		return watchStatus(ctx, o, releases, created.Namespace, created.Name, printObject, &statusView{})
+	})
+}
+
 func newUpdateCommand(o *options) *cobra.Command {
-	var images []string
+	var (
+		images []string
+		file   string
+	)
 	f := &strategyFlags{}
 	cmd := &cobra.Command{
-		Use:   "update CLONESET --image CONTAINER=IMAGE...",
-		Short: "Release new images to a CloneSet: canary first, then batch after batch",
+		Use:   "update CLONESET (--image CONTAINER=IMAGE... | -f CLONESET.yaml)",
+		Short: "Release new images, or a new pod template, to a CloneSet: canary first, then batch after batch",
+		Long: `Release new images to a CloneSet, or its whole pod template from a manifest: a canary first, then batch
+after batch, as the strategy flags say.
+
+--image copies the CloneSet's template as it is in the cluster and changes only the named containers' images.
+
+-f reads a CloneSet manifest (YAML or JSON, - for stdin), as a pipeline renders it, and releases its
+spec.template whole: everything else in the manifest (replicas, the update strategy, ...) is left out. Its
+kind must be CloneSet of apps.kruise.io; CLONESET may be left out and is then the manifest's metadata.name,
+and when both are given they must be the same. The manifest's metadata.namespace, if any, is the namespace,
+unless -n names another (refused). -f and --image exclude each other.
+
+--wait follows the release until it ends, printing each change as status -w does (exit 0 Succeeded, 1
+Failed or Canceled). A Manual release waits for next at every batch (and an Auto one at its canary): with
+--wait, someone else must call next, or use --mode Auto and no --canary. --timeout limits the wait (exit 8,
+the release goes on as it is); without it the wait has no limit, as kubectl rollout status.`,
 		Example: `  # nginx:1.28 to the CloneSet nginx: one canary pod, then half the pods at a time
   kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --batch-size 50% --name nginx-update
 
@@ -120,12 +179,27 @@ func newUpdateCommand(o *options) *cobra.Command {
   kubectl release update nginx --image nginx=nginx:1.28 --image sidecar=envoy:v1.34 --batch-size 2 --mode Auto --interval 60
 
   # The batches the server would run, without creating the release
-  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --dry-run=server`,
+  kubectl release update nginx --image nginx=nginx:1.28 --canary 1 --dry-run=server
+
+  # From a pipeline: the template of a rendered manifest, on its own, and wait until the end (at most 15 minutes)
+  kubectl release update nginx -f cloneset.yaml --mode Auto --batch-size 25% --wait --timeout 15m
+
+  # The manifest from stdin; the CloneSet is the one it names
+  cat cloneset.yaml | kubectl release update -f - --dry-run=server`,
 		ValidArgsFunction: completeCloneSet(o),
-		Args:              cobra.ExactArgs(1),
+		Args:              cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if file != "" {
+				if len(images) > 0 {
+					return usageError("--image and -f exclude each other: -f releases the manifest's template whole")
+				}
+				return updateFromManifest(cmd, o, f, file, args)
+			}
+			if len(args) == 0 {
+				return usageError("update needs a CLONESET and --image CONTAINER=IMAGE, or -f CLONESET.yaml")
+			}
 			if len(images) == 0 {
-				return usageError("update needs at least one --image CONTAINER=IMAGE")
+				return usageError("update needs at least one --image CONTAINER=IMAGE, or -f CLONESET.yaml")
 			}
 			r, err := f.release(args[0], v1alpha1.ActionUpdate)
 			if err != nil {
@@ -148,12 +222,61 @@ func newUpdateCommand(o *options) *cobra.Command {
 				return err
 			}
 			r.Spec.Template = template
-			return f.create(cmd, o, r)
+			return f.createIn(cmd, o, ns, r)
 		},
 	}
 	cmd.Flags().StringSliceVar(&images, "image", nil, "CONTAINER=IMAGE, once per container to change")
+	cmd.Flags().StringVarP(&file, "filename", "f", "", "a CloneSet manifest, YAML or JSON (- for stdin), whose spec.template is released whole")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	f.add(cmd)
 	return cmd
+}
+
+// updateFromManifest is update -f: an Update release of the manifest's template, to the CloneSet it
+// names (which args, if given, must name too), in its namespace unless -n says otherwise. A bad file or
+// flag is refused before anything is sent.
+func updateFromManifest(cmd *cobra.Command, o *options, f *strategyFlags, file string, args []string) error {
+	raw, err := readManifest(file, o.streams.In)
+	if err != nil {
+		return err
+	}
+	m, err := decodeCloneSet(raw)
+	if err != nil {
+		return usageError("%s %v", manifestName(file), err)
+	}
+	name := m.name
+	switch {
+	case len(args) == 1 && name != "" && args[0] != name:
+		return usageError("CLONESET is %s but %s is CloneSet %s: they must be the same", args[0], manifestName(file), name)
+	case len(args) == 1:
+		name = args[0]
+	case name == "":
+		return usageError("%s has no metadata.name: name the CloneSet, update CLONESET -f %s", manifestName(file), file)
+	}
+	ns, err := o.namespace()
+	if err != nil {
+		return err
+	}
+	if m.namespace != "" && m.namespace != ns {
+		if explicit := o.flags.Namespace; explicit != nil && *explicit != "" {
+			return usageError("%s names namespace %s but -n says %s", manifestName(file), m.namespace, ns)
+		}
+		ns = m.namespace
+	}
+	r, err := f.release(name, v1alpha1.ActionUpdate)
+	if err != nil {
+		return err
+	}
+	r.Spec.Template = m.template
+	return f.createIn(cmd, o, ns, r)
+}
+
+// manifestName is how messages name the file -f read.
+func manifestName(file string) string {
+	if file == "-" {
+		return "the manifest on stdin"
+	}
+	return file
 }
 
 // setImages sets CONTAINER=IMAGE pairs in a pod template.
