@@ -276,13 +276,7 @@ func yesNo(s corev1.ConditionStatus) string {
 // argument NAME=value sets that environment variable instead.
 func onTerminal(t *testing.T, ctx context.Context, c *cluster, ns string, args ...string) string {
 	t.Helper()
-	var env, plain []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "TERM=xterm")
+	env, plain := terminalEnv(), []string(nil)
 	for _, a := range args {
 		if strings.Contains(a, "=") && !strings.HasPrefix(a, "-") {
 			env = append(env, a)
@@ -301,4 +295,15 @@ func onTerminal(t *testing.T, ctx context.Context, c *cluster, ns string, args .
 	require.NoError(t, cmd.Wait(), out.String())
 	<-copied
 	return out.String()
+}
+
+// terminalEnv is the environment of a plugin on a terminal that shows colour: TERM=xterm, no NO_COLOR.
+func terminalEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "TERM=xterm")
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,6 +186,7 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 
 	// On a pseudo-terminal.
 	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.kubeconfig, "-n", ns, "status", "nginx-update", "-w")
+	cmd.Env = terminalEnv()
 	tty, err := pty.Start(cmd)
 	require.NoError(t, err)
 	defer tty.Close()
@@ -196,7 +198,9 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 	pipedCmd.Stdout = &piped
 	require.NoError(t, pipedCmd.Start())
 
-	waitFor(t, ctx, "the first view on the terminal", func() bool { return strings.Contains(screen.String(), "Waiting for: you") })
+	// The view in colour (a terminal); its text without the colours.
+	shown := func() string { return colours.ReplaceAllString(screen.String(), "") }
+	waitFor(t, ctx, "the first view on the terminal", func() bool { return strings.Contains(shown(), "Waiting for: you") })
 	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitFor(t, ctx, "a redraw in place", func() bool { return strings.Contains(screen.String(), "\x1b[J") })
@@ -208,7 +212,8 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 	require.ErrorAs(t, err, &exit, "status -w ends with the release")
 	assert.Equal(t, 1, exit.ExitCode(), "Canceled: exit 1")
 	out := screen.String()
-	assert.Contains(t, out, "Phase: Canceled")
+	assert.Contains(t, out, "Phase: \x1b[31mCanceled\x1b[0m", "in colour")
+	assert.Contains(t, shown(), "Phase: Canceled")
 	assert.Contains(t, out, "\x1b[", "redrawn with cursor movement")
 
 	err = pipedCmd.Wait()
@@ -268,6 +273,9 @@ func TestPluginExitCodes(t *testing.T) {
 	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
 	assert.Error(t, err, "plan creates nothing")
 }
+
+// colours matches the colour sequences (SGR) of the plugin's views.
+var colours = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
 type syncBuffer struct {
