@@ -156,3 +156,26 @@ func TestARestartOfPodsTheCloneSetDoesNotHaveIsRefused(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(err), "nothing stored")
 	assert.Equal(t, before.Generation, getCloneSet(t, ctx, admin, ns).Generation, "the CloneSet is unchanged")
 }
+
+// `kubectl release restart nginx --pods P` from a pipeline: one command, done when it returns, and only P
+// was restarted.
+func TestPluginRestartsOnlyTheNamedPod(t *testing.T) {
+	admin := connect(t, "admin")
+	ns := namespace(t, admin)
+	ctx := testContext(t, 3*time.Minute)
+	nginx(t, ctx, admin, ns, 3)
+	pods := livePods(t, ctx, admin, ns)
+
+	res := admin.release(t, ctx, "-n", ns, "restart", "nginx", "--pods", pods[1].Name, "--mode", "Auto", "--wait", "--timeout", "2m")
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "Phase: Succeeded")
+	after := podUIDs(livePods(t, ctx, admin, ns))
+	assert.Len(t, after, 3)
+	assert.NotContains(t, after, pods[1].Name, "the named pod was restarted")
+	assert.Equal(t, pods[0].UID, after[pods[0].Name], "untouched")
+	assert.Equal(t, pods[2].UID, after[pods[2].Name], "untouched")
+
+	res = admin.release(t, ctx, "-n", ns, "restart", "nginx", "--pods", "nginx-nosuchpod")
+	assert.NotEqual(t, 0, res.code, res.String())
+	assert.Contains(t, res.stderr, "spec.podsToDelete[0]", "the server names the entry that is wrong")
+}

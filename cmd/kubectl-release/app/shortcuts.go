@@ -341,12 +341,16 @@ func newScaleCommand(o *options) *cobra.Command {
 }
 
 func newRestartCommand(o *options) *cobra.Command {
+	var pods []string
 	f := &strategyFlags{}
 	cmd := &cobra.Command{
-		Use:   "restart CLONESET",
-		Short: "Replace every pod of a CloneSet, batch by batch",
+		Use:   "restart CLONESET [--pods POD,...]",
+		Short: "Replace every pod of a CloneSet, or only the pods named, batch by batch",
 		Example: `  # Replace the pods of the CloneSet nginx, a canary pod first, then a quarter at a time
-  kubectl release restart nginx --canary 1 --batch-size 25% --name nginx-restart`,
+  kubectl release restart nginx --canary 1 --batch-size 25% --name nginx-restart
+
+  # Restart only two pods, one at a time, each out of traffic before it goes; the others are untouched
+  kubectl release restart nginx --pods nginx-abc12,nginx-def34 --batch-size 1 --mode Auto --wait`,
 		ValidArgsFunction: completeCloneSet(o),
 		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -354,9 +358,16 @@ func newRestartCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, p := range pods {
+				if strings.TrimSpace(p) == "" {
+					return usageError("--pods: an empty pod name")
+				}
+			}
+			r.Spec.PodsToDelete = pods
 			return f.create(cmd, o, r)
 		},
 	}
+	cmd.Flags().StringSliceVar(&pods, "pods", nil, "restart only these pods of the CloneSet, in this order (POD,POD,...); the others are untouched")
 	f.add(cmd)
 	return cmd
 }
