@@ -90,6 +90,14 @@ func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.
 	if dryRun {
 		return f, nil
 	}
+	if after != nil && newerIntent(after, r) {
+		// A newer state of the release has been applied already (this one came from a cache behind it):
+		// its limits are older than the CloneSet's. Read as the pods' limits they would take pods out of
+		// traffic that the newer state approved (a batch an Auto release started a moment ago). The newer
+		// state's own event brings the pods in line.
+		f.Again = true
+		return f, nil
+	}
 	// 3. Into traffic: no more pods than the batches approved (invariant 9). Pods at the release's revision
 	// beyond those (a scale-out that kruise acted on before the partition counted it) leave traffic and are
 	// replaced at the old revision.

@@ -101,6 +101,23 @@ func TestFollowPullsInTheApprovedAndReplacesTheExcess(t *testing.T) {
 	assert.Equal(t, int32(4), partitionOf(f.CloneSet))
 }
 
+// A release read from a cache behind a newer state of it (the CloneSet carries the newer state's intent
+// stamp) moves no pod: its limit would take out of traffic a pod the newer state approved.
+func TestFollowOfAStaleReleaseMovesNoPod(t *testing.T) {
+	s, r, pods := following(t)
+	pods[2] = *webPod("c", "web-v4", 12, true) // in traffic: the newer state approved it
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
+		cs.Annotations[IntentAnnotation] = string(r.UID) + "/999999"
+	})
+	d := s.driver(objects(pods)...)
+	before := gateOf(t, d)
+	f, err := d.Follow(context.Background(), r, pods, ObservationOf(r, s.get(), pods), false)
+	require.NoError(t, err)
+	assert.Equal(t, before, gateOf(t, d), "no pod pulled in or out, none held")
+	assert.Empty(t, s.get().Spec.ScaleStrategy.PodsToDelete, "no pod replaced")
+	assert.True(t, f.Again)
+}
+
 // A dry run (of a cancel here) writes the CloneSet and the pods only as dry runs, and holds no pod.
 func TestFollowOnADryRunWritesOnlyDryRuns(t *testing.T) {
 	s, r, pods := following(t)
