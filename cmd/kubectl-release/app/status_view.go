@@ -28,7 +28,7 @@ changed in it, not when only its times did.
 
 --pods lists the pods of the release's batches instead: batch, name, the version they run, Ready, in
 traffic (the readiness gate apps.triton.io/ready), and failing, with why when the release's failure
-says. It reads only the release.
+says. It reads only the release (and does not go with -o, which prints the release itself).
 
 On a terminal, phases and what waits for you are in colour; not when piped, with --no-color, with the
 environment variable NO_COLOR set (to anything but empty), or with TERM=dumb.`
