@@ -122,7 +122,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatal("never: " + what)
 }
 
-// status -w on a terminal fits the view to it; Ctrl-C ends it with exit 0, nothing said, the cursor shown.
+// status -w on a terminal fits the view to it; Ctrl-C ends it with exit 130, nothing said, the cursor shown.
 func TestStatusWatchOnATerminalStopsQuietlyOnCtrlC(t *testing.T) {
 	kubeconfig := apiServer(t)
 	cmd := plugin(t, "kubectl-release", "--kubeconfig", kubeconfig, "status", "nginx-update", "-w")
@@ -135,7 +135,7 @@ func TestStatusWatchOnATerminalStopsQuietlyOnCtrlC(t *testing.T) {
 
 	waitFor(t, "the view", func() bool { return strings.Contains(screen.String(), "Waiting for:") })
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	require.NoError(t, cmd.Wait(), "exit 0:\n%s", screen.String())
+	requireExit(t, cmd.Wait(), 130, screen.String())
 	<-copied
 
 	out := screen.String()
@@ -153,7 +153,8 @@ func TestStatusWatchOnATerminalStopsQuietlyOnCtrlC(t *testing.T) {
 	assert.Contains(t, view, "  ... 33 of 40 batches not shown (3 before, 30 af…")
 }
 
-// Piped, SIGTERM ends status -w with exit 0 and nothing on stderr.
+// Piped, SIGTERM ends status -w with exit 130 (a pipeline must not read a stopped wait as done) and one line
+// on stderr saying the release goes on.
 func TestStatusWatchPipedStopsQuietlyOnSIGTERM(t *testing.T) {
 	kubeconfig := apiServer(t)
 	cmd := plugin(t, "kubectl-release", "--kubeconfig", kubeconfig, "status", "nginx-update", "-w")
@@ -162,8 +163,8 @@ func TestStatusWatchPipedStopsQuietlyOnSIGTERM(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	waitFor(t, "the view", func() bool { return strings.Contains(stdout.String(), "Waiting for:") })
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, cmd.Wait(), "exit 0: %s", stderr.String())
-	assert.Empty(t, stderr.String())
+	requireExit(t, cmd.Wait(), 130, stderr.String())
+	assert.Equal(t, "error: interrupted while watching release nginx-update; the release goes on as it is, nothing was canceled\n", stderr.String())
 	assert.NotContains(t, stdout.String(), "\x1b[")
 	assert.Contains(t, stdout.String(), "> 5 ")
 	assert.Contains(t, stdout.String(), "  40 ", "piped: every batch")
@@ -232,4 +233,12 @@ func TestStatusIsInColourOnATerminalUnlessTheUserSaysNo(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(out), "\x1b[")
 	assert.Contains(t, string(out), "Phase: Progressing")
+}
+
+// requireExit checks that a command ended with exit code want.
+func requireExit(t *testing.T, err error, want int, output string) {
+	t.Helper()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "exit %d:\n%s", want, output)
+	require.Equal(t, want, exit.ExitCode(), output)
 }

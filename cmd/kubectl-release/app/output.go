@@ -22,7 +22,9 @@ func objectPrinter(flags *genericclioptions.PrintFlags, out io.Writer) (printFun
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	return func(obj runtime.Object) error { return printer.PrintObj(obj, out) }, nil
+	// The printer sets the object's kind while it prints: it prints a copy, so that an object others still
+	// read (a watch's, a cache's) is never written.
+	return func(obj runtime.Object) error { return printer.PrintObj(obj.DeepCopyObject(), out) }, nil
 }
 
 // addPrintFlags adds -o and its companions (--template, ...) to cmd, and completes -o with its formats.

@@ -535,8 +535,8 @@ func TestStatusWatchOnATerminalFitsItAndStopsQuietly(t *testing.T) {
 	next.Status.CurrentBatch = 13
 	w.Modify(next)
 	eventually(t, "a redraw", func() bool { return strings.Contains(p.out.String(), "> 13") })
-	assert.Equal(t, ExitOK, stop(), "Ctrl-C: exit 0")
-	assert.Empty(t, p.errOut.String(), "Ctrl-C: nothing said")
+	assert.Equal(t, ExitInterrupted, stop(), "Ctrl-C: exit 130")
+	assert.Empty(t, p.errOut.String(), "Ctrl-C on a terminal: nothing said")
 
 	out := p.out.String()
 	assert.True(t, strings.HasPrefix(out, hideCursor), "%q", out)
@@ -595,8 +595,8 @@ func TestStatusWatchPipedPrintsEachState(t *testing.T) {
 	next.Status.CurrentBatch = 2
 	w.Modify(next)
 	eventually(t, "the second view", func() bool { return strings.Count(p.out.String(), "Waiting for:") == 2 })
-	assert.Equal(t, ExitOK, stop())
-	assert.Empty(t, p.errOut.String())
+	assert.Equal(t, ExitInterrupted, stop(), "stopped before the release ended: not done")
+	assert.Equal(t, "error: interrupted while watching release nginx-update; the release goes on as it is, nothing was canceled\n", p.errOut.String())
 	assert.NotContains(t, p.out.String(), "\x1b[")
 	assert.Contains(t, p.out.String(), "Phase: Progressing, batch 1 of 3")
 	assert.Contains(t, p.out.String(), "Phase: Progressing, batch 2 of 3")

@@ -44,6 +44,9 @@ const (
 	// ExitTimeout: --timeout passed before the awaited release ended (or, for next --wait, needed the next
 	// call); the release itself goes on as it is.
 	ExitTimeout = 8
+	// ExitInterrupted: a wait or watch was interrupted (Ctrl-C, SIGTERM) before the release ended, as a shell
+	// reports a command ended by SIGINT: a pipeline whose step is stopped must not read it as done.
+	ExitInterrupted = 130
 )
 
 const exitCodesHelp = `Exit codes:
@@ -55,7 +58,8 @@ const exitCodesHelp = `Exit codes:
   5  not found (404)
   6  invalid input (400, 422)
   7  any other error (server unreachable, 5xx, a request timed out)
-  8  --timeout passed while waiting (--wait, status --watch): the release goes on as it is`
+  8  --timeout passed while waiting (--wait, status --watch): the release goes on as it is
+  130  interrupted (Ctrl-C, SIGTERM) while waiting or watching: the release goes on as it is`
 
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
@@ -139,6 +143,10 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// errQuiet is an error that only sets the exit code: nothing is printed (an interrupted watch on a
+// terminal, whose screen already says all).
+var errQuiet = errors.New("interrupted")
+
 func usageError(format string, args ...interface{}) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
@@ -218,6 +226,9 @@ func run(ctx context.Context, o *options, args []string) int {
 		return ExitOK
 	}
 	code, message := describe(err)
+	if errors.Is(err, errQuiet) {
+		return code
+	}
 	// The server's message may quote what a caller sent (a name, a reason): never raw to the terminal.
 	fmt.Fprintln(o.streams.ErrOut, "error: "+view.Printable(oneLine(message)))
 	return code

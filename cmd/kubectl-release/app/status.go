@@ -43,8 +43,8 @@ releases.triton.io/release annotation names) or, when none runs, its newest rele
 
 With --watch the view follows the release: redrawn in place on a terminal, cut to the terminal's width
 and height (a line says how many batches are not shown), and printed again on each change when piped.
-It ends when the release does: exit 0 on Succeeded, 1 on Failed or Canceled. Ctrl-C stops watching
-quietly, with exit 0. --timeout stops it after that long with exit 8, the release going on as it is
+It ends when the release does: exit 0 on Succeeded, 1 on Failed or Canceled. Ctrl-C (or SIGTERM) stops
+watching with exit 130, the release going on as it is. --timeout stops it after that long with exit 8, the release going on as it is
 (without --timeout it watches without limit).`,
 		Example: `  # Where nginx-update stands
   kubectl release status nginx-update
@@ -319,7 +319,8 @@ func finishedCode(r *v1alpha1.Release) (int, bool) {
 
 // watchStatus follows the release arg names until it ends, drawing each change as views says (the
 // status or the pods, in colour or not; on a terminal, again every second, as its times go on). When ctx is canceled
-// (Ctrl-C, SIGTERM) it stops quietly: no error, the terminal as it was.
+// (Ctrl-C, SIGTERM) it stops with the terminal as it was and ExitInterrupted: on a terminal nothing is
+// said, piped one line on stderr says the release goes on.
 func watchStatus(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, ns, arg string, printObject printFunc, views *statusView) error {
 	out := o.streams.Out
 	terminal, _, _ := o.terminal(out)
@@ -370,7 +371,10 @@ func watchStatus(ctx context.Context, o *options, releases releasesv1alpha1.Rele
 	interrupted := err != nil && errors.Is(ctx.Err(), context.Canceled)
 	s.close(interrupted)
 	if interrupted {
-		return nil
+		if terminal {
+			return &exitError{code: ExitInterrupted, err: errQuiet}
+		}
+		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted while watching release %s; the release goes on as it is, nothing was canceled", view.Printable(arg))}
 	}
 	return err
 }

@@ -118,7 +118,7 @@ func TestStatusPodsWatch(t *testing.T) {
 	next.Status.Batches[1].Pods[0].PulledIn = true
 	w.Modify(next)
 	eventually(t, "a redraw", func() bool { return strings.Contains(p.out.String(), "nginx-4xq2p  nginx:1.28  Running  no     yes") })
-	assert.Equal(t, ExitOK, stop())
+	assert.Equal(t, ExitInterrupted, stop())
 	assert.Regexp(t, `\r\x1b\[\d+A\x1b\[J`, p.out.String(), "redrawn in place")
 	assert.NotContains(t, ansi.ReplaceAllString(p.out.String(), ""), "\x1b", "--no-color: only the cursor's control")
 }
@@ -156,7 +156,7 @@ func TestStatusWatchPipedPrintsChangesOfTheReleaseNotOfTheClock(t *testing.T) {
 	ready.Status.Batches[1].Pods[0].Ready = true
 	w.Modify(ready)
 	eventually(t, "the second view", func() bool { return strings.Count(p.out.String(), "Waiting for:") == 2 })
-	assert.Equal(t, ExitOK, stop())
+	assert.Equal(t, ExitInterrupted, stop())
 	views := strings.Split(p.out.String(), "\n\nRelease ")
 	require.Len(t, views, 2, "the IP alone printed nothing:\n%s", p.out.String())
 	assert.Regexp(t, `> 2\s+2\s+3\s+Smoking\s+61m\s+61m\s+0s\s+\[#{10}\] 2/2\s+\[\.{10}\] 0/2`, views[0], "as of the first reading")
@@ -173,7 +173,7 @@ func TestStatusWatchOnATerminalKeepsTheTimeGoing(t *testing.T) {
 	p.o.terminal = func(io.Writer) (bool, int, int) { return true, 120, 30 }
 	_, stop := watching(t, p, "status", "nginx-update", "-w", "--no-color")
 	eventually(t, "a redraw as the time goes on", func() bool { return strings.Contains(p.out.String(), "\x1b[J") })
-	assert.Equal(t, ExitOK, stop())
+	assert.Equal(t, ExitInterrupted, stop())
 	assert.Regexp(t, `> 2\s+2\s+3\s+Smoking\s+61m\s`, p.out.String())
 	assert.Regexp(t, `> 2\s+2\s+3\s+Smoking\s+6[2-9]m\s`, p.out.String())
 }

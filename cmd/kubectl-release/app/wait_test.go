@@ -131,16 +131,17 @@ func TestShortcutWaitTimesOutAndLeavesTheRelease(t *testing.T) {
 	assert.NoError(t, err, "the release is still there")
 }
 
-// Ctrl-C while waiting stops quietly, as status -w does; the release goes on.
-func TestShortcutWaitStopsQuietlyOnInterrupt(t *testing.T) {
+// Ctrl-C (or a job's SIGTERM) while waiting stops with exit 130, as status -w does, so that a pipeline
+// never reads a stopped wait as a release done; the release goes on.
+func TestShortcutWaitInterruptedIsNotDone(t *testing.T) {
 	p := newPlugin(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() { code <- p.runContext(ctx, "restart", "nginx", "--name", "web", "--wait") }()
 	eventually(t, "a watch on the new release", func() bool { return watched(p) })
 	cancel()
-	assert.Equal(t, ExitOK, exitOf(t, code), p.errOut.String())
-	assert.Empty(t, p.errOut.String())
+	assert.Equal(t, ExitInterrupted, exitOf(t, code), p.errOut.String())
+	assert.Equal(t, "error: interrupted while watching release web; the release goes on as it is, nothing was canceled\n", p.errOut.String())
 }
 
 // With -o, --wait prints the release at each change, as status -w -o does.
