@@ -140,6 +140,18 @@ func Summary(r *v1alpha1.Release) string {
 		if r.Spec.ToRevision != "" {
 			what += " to " + Printable(r.Spec.ToRevision)
 		}
+	case v1alpha1.ActionRestart:
+		if n := len(r.Spec.PodsToDelete); n > 0 {
+			names := r.Spec.PodsToDelete[:min(n, 3)]
+			printable := make([]string, 0, len(names))
+			for _, name := range names {
+				printable = append(printable, Printable(name))
+			}
+			what += " of pods " + strings.Join(printable, ",")
+			if n > len(names) {
+				what += fmt.Sprintf(" and %d more", n-len(names))
+			}
+		}
 	}
 	mode := string(r.Spec.Strategy.Mode)
 	if mode == "" {

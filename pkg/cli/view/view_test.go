@@ -391,3 +391,12 @@ func TestTextViewsEscapeTheServersStrings(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(history.String(), "\n"), "\n")
 	assert.Len(t, lines, 3, "one line an entry: %q", history.String())
 }
+
+// A Restart of named pods says which, at most three of them, escaped.
+func TestSummaryOfARestartOfNamedPods(t *testing.T) {
+	r := &v1alpha1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-restart"},
+		Spec: v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart, PodsToDelete: []string{"web-a", "web-b\x1b[31m"}}}
+	assert.Equal(t, `Release shop/web-restart: Restart of pods web-a,web-b\x1b[31m of CloneSet web, Manual`, Summary(r))
+	r.Spec.PodsToDelete = []string{"web-a", "web-b", "web-c", "web-d", "web-e"}
+	assert.Equal(t, "Release shop/web-restart: Restart of pods web-a,web-b,web-c and 2 more of CloneSet web, Manual", Summary(r))
+}
