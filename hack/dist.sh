@@ -113,9 +113,9 @@ archive=$DIST/kubectl-release_${VERSION}_${host}.tar.gz
 if [[ -f $archive ]]; then
 	mkdir "$work/check"
 	tar -C "$work/check" -xzf "$archive"
-	got=$("$work/check/kubectl-release" version)
-	if [[ $got != "kubectl-release $VERSION" ]]; then
-		echo "hack/dist.sh: $archive: the binary says '$got', not 'kubectl-release $VERSION'" >&2
+	got=$("$work/check/kubectl-release" version --client)
+	if [[ $got != "Client Version: $VERSION" ]]; then
+		echo "hack/dist.sh: $archive: the binary says '$got', not 'Client Version: $VERSION'" >&2
 		exit 1
 	fi
 	echo "checked $archive: $got" >&2
