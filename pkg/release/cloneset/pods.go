@@ -161,15 +161,7 @@ func ObservationOf(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods []
 			}
 		}
 	}
-	for _, p := range ReleasePods(r, cs, pods) {
-		obs.Updated++
-		if Condition(&p, corev1.ContainersReady) {
-			obs.ContainersReady++
-		}
-		if Condition(&p, corev1.PodReady) {
-			obs.Ready++
-		}
-	}
+	countReleasePods(&obs, ReleasePods(r, cs, pods))
 	return obs
 }
 
@@ -397,17 +389,22 @@ func restartObservation(r *releases.Release, obs plan.Observation, pods []corev1
 			gone++
 		}
 	}
-	for _, p := range ReleasePods(r, nil, pods) {
-		obs.Updated++
-		if Condition(&p, corev1.ContainersReady) {
-			obs.ContainersReady++
-		}
-		if Condition(&p, corev1.PodReady) {
-			obs.Ready++
-		}
-	}
+	countReleasePods(&obs, ReleasePods(r, nil, pods))
 	obs.Updated = min(obs.Updated, gone)
 	obs.ContainersReady = min(obs.ContainersReady, gone)
 	obs.Ready = min(obs.Ready, gone)
 	return obs
+}
+
+// countReleasePods adds a release's pods to obs: all of them as updated, and those ContainersReady and Ready.
+func countReleasePods(obs *plan.Observation, pods []corev1.Pod) {
+	for i := range pods {
+		obs.Updated++
+		if Condition(&pods[i], corev1.ContainersReady) {
+			obs.ContainersReady++
+		}
+		if Condition(&pods[i], corev1.PodReady) {
+			obs.Ready++
+		}
+	}
 }
