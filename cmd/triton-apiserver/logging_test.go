@@ -2,23 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// freePort is a TCP port nothing listens on at the moment.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
+	"github.com/triton-io/triton/test/ports"
+)
 
 // With --logging-format=json the server logs one JSON object a line, which a log collector parses
 // without rules of its own. The server runs until it looks for the cluster it serves (there is none
@@ -28,7 +19,7 @@ func TestJSONLogs(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	args := []string{"--etcd-data-dir=" + t.TempDir(), "--secure-port=" + freePort(t), "--bind-address=127.0.0.1"}
+	args := []string{"--etcd-data-dir=" + t.TempDir(), "--secure-port=" + ports.String(t), "--bind-address=127.0.0.1"}
 
 	code, stdout, stderr := run(t, bin, append([]string{"--logging-format=json", "-v=1"}, args...)...)
 	require.Equal(t, 1, code, "without a cluster the server stops with an error; stderr:\n%s", stderr)

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,15 +18,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/triton-io/triton/pkg/servingcert"
+	"github.com/triton-io/triton/test/ports"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // testCA is a peer CA as the Secret would hold it, counting how often members read it.
 func testCA(t *testing.T) PeerCA {
@@ -47,7 +39,7 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 	c := &testCluster{dirs: map[string]string{}, ca: testCA(t)}
 	for i := range n {
 		name := fmt.Sprintf("m%d", i)
-		c.members = append(c.members, Member{Name: name, PeerURL: fmt.Sprintf("https://127.0.0.1:%d", freePort(t))})
+		c.members = append(c.members, Member{Name: name, PeerURL: fmt.Sprintf("https://127.0.0.1:%d", ports.Free(t))})
 		c.dirs[name] = t.TempDir()
 	}
 	return c

@@ -40,6 +40,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/ports"
 )
 
 const (
@@ -367,7 +368,7 @@ func startFromManifest(t *testing.T, name, binary string, c corev1.Container, le
 		return bed[i+1]
 	}
 	if port == 0 {
-		port = freePort(t)
+		port = ports.Free(t)
 	}
 	r := &replica{port: port, secret: tritonNamespace + "/" + tritonSecret}
 	dataDir := filepath.Join(t.TempDir(), "etcd")

@@ -8,7 +8,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,19 +26,11 @@ import (
 
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/release/controller"
+	"github.com/triton-io/triton/test/ports"
 )
 
 // leaseName is the controller's Lease.
 var leaseName = controller.DefaultElection().Name
-
-// freePort is a loopback port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // process is a component a test started in its own process group.
 type process struct {
@@ -102,7 +93,7 @@ type etcdMember struct {
 func startEtcd(t *testing.T, name string) *etcdMember {
 	t.Helper()
 	dir := t.TempDir()
-	client, peer := freePort(t), freePort(t)
+	client, peer := ports.Free(t), ports.Free(t)
 	m := &etcdMember{url: fmt.Sprintf("http://127.0.0.1:%d", client)}
 	m.name = name
 	m.log = filepath.Join(local, "logs", name+".log")
@@ -156,7 +147,7 @@ func newReplica(t *testing.T, name, leaseNamespace string, flags ...string) *rep
 	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	r := &replica{port: freePort(t), secret: tritonNamespace + "/" + tritonSecret}
+	r := &replica{port: ports.Free(t), secret: tritonNamespace + "/" + tritonSecret}
 	given := map[string]bool{}
 	for i, f := range flags {
 		if strings.HasPrefix(f, "--") {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/test/ports"
 )
 
 var clientURLLine = regexp.MustCompile(`"Embedded etcd started".*clientURL="(http://[^"]+)"`)
@@ -184,7 +185,7 @@ func TestReplicatedEtcd(t *testing.T) {
 	peers := make([]string, len(names))
 	var initial []string
 	for i, name := range names {
-		peers[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		peers[i] = fmt.Sprintf("127.0.0.1:%d", ports.Free(t))
 		initial = append(initial, name+"=https://"+peers[i])
 	}
 	dataDirs := t.TempDir()

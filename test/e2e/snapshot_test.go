@@ -27,6 +27,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/test/ports"
 )
 
 // tritonBinary is the binary the local server and the replicas run.
@@ -62,7 +63,7 @@ func runTriton(t *testing.T, ctx context.Context, dataDir string, stdin io.Reade
 // serving clients on a port of its own.
 func plainEtcd(t *testing.T, name, dataDir, peer string) *etcdMember {
 	t.Helper()
-	m := &etcdMember{url: fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}
+	m := &etcdMember{url: fmt.Sprintf("http://127.0.0.1:%d", ports.Free(t))}
 	m.name = name
 	m.log = filepath.Join(local, "logs", name+".log")
 	m.args = []string{filepath.Join(root, "_output", "bin", "etcd"), "--name", name, "--data-dir", dataDir,
@@ -185,7 +186,7 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 	embedded.signal(t, syscall.SIGTERM)
 
 	// triton-apiserver snapshot restore backup.db --etcd-data-dir ... --name etcd-0 ...
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	peer := fmt.Sprintf("http://127.0.0.1:%d", ports.Free(t))
 	etcdDir := filepath.Join(t.TempDir(), "etcd-0")
 	code, stderr = runTriton(t, ctx, "", nil, io.Discard, "snapshot", "restore", backup, "--etcd-data-dir", etcdDir,
 		"--name", "etcd-0", "--initial-advertise-peer-urls", peer, "--initial-cluster", "etcd-0="+peer)
