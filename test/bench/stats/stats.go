@@ -50,7 +50,10 @@ type Row struct {
 	Note string `json:"note,omitempty"`
 	// Values are extra numbers that are not durations (objects/s, bytes).
 	Values map[string]float64 `json:"values,omitempty"`
-	// Goals are the targets the row's figures are held to (issue 17).
+	// Histogram, for a row of a server-side figure, is what the server observed (a Prometheus histogram,
+	// in seconds) when the row has no samples of its own: its n, median and p99 are the histogram's.
+	Histogram *Histogram `json:"histogram,omitempty"`
+	// Goals are the targets the row's figures are held to.
 	Goals []Goal `json:"goals,omitempty"`
 }
 
@@ -61,6 +64,9 @@ type Goal struct {
 	Got     float64 `json:"got"`
 	Limit   float64 `json:"limit"`
 	AtLeast bool    `json:"atLeast,omitempty"`
+	// Why says why a figure was not measured (Got NaN), printed in its place: "not served" when the
+	// server has no such metric. Empty: "not measured".
+	Why string `json:"why,omitempty"`
 }
 
 // MarshalJSON writes a figure not measured (NaN, which JSON cannot hold) as "got": null.
@@ -94,6 +100,9 @@ func GoalsMarkdown(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		for _, g := range r.Goals {
 			got, verdict, op := "not measured", "MISS", "≤"
+			if g.Why != "" {
+				got = g.Why
+			}
 			if !math.IsNaN(g.Got) {
 				got = fmt.Sprintf("%.2f", g.Got)
 			}
@@ -156,12 +165,22 @@ func Markdown(w io.Writer, rows []Row) error {
 			}
 			note += fmt.Sprintf("%s %s", k, number(r.Values[k]))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Measured.Name, len(r.Measured.Samples),
-			round(r.Measured.Median()), round(r.Measured.P99()), base, bMed, bP99, rMed, rP99, note)
+		n, median, p99 := len(r.Measured.Samples), round(r.Measured.Median()), round(r.Measured.P99())
+		if n == 0 {
+			median, p99 = "", ""
+			if h := r.Histogram; h != nil && h.Count() > 0 {
+				n, median, p99 = int(h.Count()), round(seconds(h.Quantile(0.5))), round(seconds(h.Quantile(0.99)))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Measured.Name, n,
+			median, p99, base, bMed, bP99, rMed, rP99, note)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// seconds is a figure in seconds as a duration.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func round(d time.Duration) string {
 	switch {
