@@ -51,6 +51,8 @@ type cluster struct {
 	scenariosRun int
 	// server reaches triton-apiserver's own /metrics and /debug/pprof.
 	server *tritonServer
+	// bareServer is the bare aggregated server, once a scenario has started it (c.bare).
+	bareServer *bareServer
 }
 
 func connect(t *testing.T) *cluster {

@@ -29,9 +29,6 @@ type tritonServer struct {
 
 func newTritonServer(t *testing.T) *tritonServer {
 	t.Helper()
-	pki := filepath.Join(localDir(), "pki")
-	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "front-proxy-client.crt"), filepath.Join(pki, "front-proxy-client.key"))
-	require.NoError(t, err)
 	raw, err := os.ReadFile(filepath.Join(localDir(), "triton-apiserver.args"))
 	require.NoError(t, err)
 	base := ""
@@ -42,6 +39,16 @@ func newTritonServer(t *testing.T) *tritonServer {
 		}
 	}
 	require.NotEmpty(t, base, "no --secure-port in triton-apiserver.args")
+	return serverAt(t, base)
+}
+
+// serverAt reaches an aggregated server of the local control plane at base (https://host:port) as
+// kube-apiserver's front proxy does.
+func serverAt(t *testing.T, base string) *tritonServer {
+	t.Helper()
+	pki := filepath.Join(localDir(), "pki")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "front-proxy-client.crt"), filepath.Join(pki, "front-proxy-client.key"))
+	require.NoError(t, err)
 	// Loopback to the local control plane's own server: the bench measures, it does not check the server's
 	// certificate (the e2e tests do).
 	return &tritonServer{base: base, client: &http.Client{Transport: &http.Transport{
@@ -194,4 +201,45 @@ func (p *profiler) end(t *testing.T, ctx context.Context) {
 	p.wg.Wait()
 	p.snapshot(t, ctx, "end")
 	t.Logf("profiles of %s in %s", p.name, p.dir)
+}
+
+// served reports whether the scrape has any series of the metric name.
+func (m metricValues) served(name string) bool {
+	for series := range m {
+		if series == name || strings.HasPrefix(series, name+"{") || strings.HasPrefix(series, name+"_") {
+			return true
+		}
+	}
+	return false
+}
+
+// addWait adds to values, as "<server><what>s" and "<server>mean ms of a <what>", how many observations a
+// histogram metric (seconds) had between two scrapes and their mean (when it had any). It reports whether
+// the server serves the metric.
+func addWait(values map[string]float64, server, what string, before, after metricValues, name string, labels ...string) bool {
+	if !after.served(name + "_count") {
+		return false
+	}
+	n := after.sum(name+"_count", labels...) - before.sum(name+"_count", labels...)
+	values[server+what+"s"] = n
+	if n > 0 {
+		values[server+"mean ms of a "+what] = (after.sum(name+"_sum", labels...) - before.sum(name+"_sum", labels...)) / n * 1000
+	}
+	return true
+}
+
+// serverWaits adds what triton-apiserver (and the bare server, when it runs) waited for between two
+// scrapes of each: their watch caches' waits to be fresh for a read of releases (a consistent list waits
+// for the cache to reach etcd's revision) and, when served, triton-apiserver's waits for client-go's rate
+// limiter of its kube-apiserver clients. It returns a note of what is not served.
+func serverWaits(values map[string]float64, before, after, bareBefore, bareAfter metricValues) string {
+	const readWait = "apiserver_watch_cache_read_wait_seconds"
+	addWait(values, "", "watch cache read wait", before, after, readWait, `group="releases.triton.io"`)
+	if bareAfter != nil {
+		addWait(values, "bare: ", "watch cache read wait", bareBefore, bareAfter, readWait, `group="`+bareGroup+`"`)
+	}
+	if !addWait(values, "", "client rate limiter wait", before, after, "rest_client_rate_limiter_duration_seconds") {
+		return "client rate limiter waits: not served"
+	}
+	return ""
 }

@@ -15,6 +15,9 @@ func TestRateGoal(t *testing.T) {
 	assert.True(t, creates.Pass(), "0.9 of the bare server's rate is at least 0.8")
 	gets := RateGoal("release get ×1, objects/s ÷ the bare server's", 90, 100, 0.95)
 	assert.False(t, gets.Pass(), "0.9 is below 0.95")
+	var b strings.Builder
+	require.NoError(t, GoalsMarkdown(&b, []Row{{Goals: []Goal{creates, gets}}}))
+	assert.Contains(t, b.String(), "| release get ×1, objects/s ÷ the bare server's | 0.90 | ≥ 0.95 | MISS |", "the limit as set, not rounded")
 	none := RateGoal("no baseline", 90, 0, 0.8)
 	assert.True(t, math.IsNaN(none.Got))
 	assert.False(t, none.Pass())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -112,7 +113,7 @@ func GoalsMarkdown(w io.Writer, rows []Row) error {
 			if g.AtLeast {
 				op = "≥"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s %s | %s |\n", g.Figure, got, op, number(g.Limit), verdict)
+			fmt.Fprintf(&b, "| %s | %s | %s %s | %s |\n", g.Figure, got, op, strconv.FormatFloat(g.Limit, 'f', -1, 64), verdict)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
