@@ -204,13 +204,17 @@ func (c CompletedConfig) New() (*Server, error) {
 				if scope != nil {
 					go scope(ctx)
 				}
-				controller.New(client, driver, informers).Run(ctx, 2)
+				// A reconcile mostly waits on kube-apiserver; a release is never reconciled by two at once.
+				controller.New(client, driver, informers).Run(ctx, controllerWorkers)
 			})
 			return nil
 		})
 	}
 	return &Server{GenericAPIServer: generic}, nil
 }
+
+// controllerWorkers is how many releases the controller reconciles at once.
+const controllerWorkers = 8
 
 // installResizeWebhook serves the CloneSet resize webhook (pkg/apiserver/resize) and returns what keeps
 // the scale-out webhook scoped to the CloneSets releases hold, for the leader to run (nil without caches).

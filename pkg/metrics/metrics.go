@@ -8,6 +8,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+	// client-go's rest client metrics (rest_client_*: latency, retries and the time waiting on a rate
+	// limit, by host and verb) in legacyregistry, for the server's kube-apiserver clients.
+	_ "k8s.io/component-base/metrics/prometheus/restclient"
 	// client-go's workqueue metrics (workqueue_*{name}) in legacyregistry, for the controller's queue.
 	_ "k8s.io/component-base/metrics/prometheus/workqueue"
 )

@@ -63,6 +63,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 			if err := o.Validate(); err != nil {
 				return UsageError{err}
 			}
+			setMemoryLimit()
 			return Run(cmd.Context(), o)
 		},
 	}

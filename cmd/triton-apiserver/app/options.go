@@ -60,7 +60,8 @@ type Options struct {
 	// EtcdCluster makes the embedded etcd one member of a cluster of several (see embeddedetcd.Cluster).
 	EtcdCluster EtcdClusterOptions
 	// KubeAPIQPS and KubeAPIBurst limit each of the server's two kube-apiserver clients: the one the
-	// calls use (they wait for its answers) and the controller's.
+	// calls use (they wait for its answers) and the controller's. A QPS of 0 or less (the default) sets no
+	// limit in the client: kube-apiserver's priority and fairness is the limit that applies.
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 	// Certs: the serving certificate the server keeps itself, in a Secret (see pkg/servingcert).
@@ -136,7 +137,7 @@ func NewOptions() *Options {
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
 		EtcdDataDir:  DefaultEtcdDataDir,
-		KubeAPIQPS:   100,
+		KubeAPIQPS:   -1,
 		KubeAPIBurst: 200,
 		Certs: CertOptions{Service: "triton-apiserver", CAValidity: 5 * 365 * 24 * time.Hour,
 			CertValidity: 90 * 24 * time.Hour},
@@ -148,6 +149,9 @@ func NewOptions() *Options {
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha1.SchemeGroupVersion,
 		schema.GroupKind{Group: v1alpha1.GroupName})
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
+	// kube-apiserver proxies every call through a few HTTP/2 connections: allow as many streams on one as
+	// kube-apiserver itself does (the generic server's default is 100).
+	o.Recommended.SecureServing.HTTP2MaxStreamsPerConnection = 1000
 	// An aggregated API server that does not serve HTTPS serves nothing: refuse --secure-port=0.
 	o.Recommended.SecureServing.Required = true
 	// The CloneSet resize webhook (resize.Path) is authenticated and authorized like any other request: a
@@ -187,9 +191,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"How often, at most, the embedded etcd is defragmented (which blocks it meanwhile): when more than half "+
 			"of its database, and more than 64 MiB, is free. 0: never, except to recover from NOSPACE.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS,
-		"Requests per second to kube-apiserver, for each of the two clients (the calls', the controller's).")
+		"Requests per second to kube-apiserver, for each of the two clients (the calls', the controller's). "+
+			"0 or less: no limit in the server, which leaves kube-apiserver's priority and fairness to limit it "+
+			"(rest_client_rate_limiter_duration_seconds on /metrics shows the time spent waiting for a limit).")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst,
-		"Burst of requests to kube-apiserver, for each of the two clients.")
+		"Burst of requests to kube-apiserver, for each of the two clients, with a --kube-api-qps above 0.")
 	fs.StringVar(&o.Certs.Secret, "cert-secret", o.Certs.Secret,
 		"[namespace/]name of a Secret in which the server keeps its own CA and serving certificate: created if "+
 			"missing, renewed at two thirds of their life, shared by every replica. The namespace defaults to "+
@@ -242,10 +248,7 @@ func (o *Options) EmbeddedEtcdConfig() embeddedetcd.Config {
 // Validate reports every bad option at once.
 func (o *Options) Validate() error {
 	var errs []error
-	if o.KubeAPIQPS <= 0 {
-		errs = append(errs, fmt.Errorf("--kube-api-qps must be greater than 0"))
-	}
-	if o.KubeAPIBurst < 1 {
+	if o.KubeAPIQPS > 0 && o.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1"))
 	}
 	errs = append(errs, o.validateCerts()...)
@@ -384,10 +387,14 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	return config, nil
 }
 
-// driver is a CloneSet driver with a client of its own, limited by --kube-api-qps and --kube-api-burst.
+// driver is a CloneSet driver with a client of its own, limited by --kube-api-qps and --kube-api-burst
+// (client-go sets no limit for a negative QPS, and its default of 5 for 0).
 func (o *Options) driver(base *rest.Config, purpose string) (*cloneset.Driver, error) {
 	c := rest.CopyConfig(base)
 	c.QPS, c.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	if c.QPS <= 0 {
+		c.QPS, c.RateLimiter = -1, nil
+	}
 	c.UserAgent = rest.DefaultKubernetesUserAgent() + " triton-apiserver/" + purpose
 	kruise, err := kruiseclient.NewForConfig(c)
 	if err != nil {

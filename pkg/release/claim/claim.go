@@ -33,24 +33,25 @@ func New(client *clientv3.Client, prefix string) *Locks {
 }
 
 // Lock takes the lock of CloneSet namespace/name, waiting while another admission holds it, until ctx is
-// done. The returned function lets it go.
-func (l *Locks) Lock(ctx context.Context, namespace, name string) (func(), error) {
+// done. The returned function lets it go. The revision is etcd's once the lock was taken: whatever an
+// earlier holder stored before it let go lies at or below it, so a read at that revision sees it.
+func (l *Locks) Lock(ctx context.Context, namespace, name string) (func(), int64, error) {
 	key := fmt.Sprintf("%s/%s/%s", l.prefix, namespace, name)
 	// Within this server first: an etcd mutex is one key per session, so two holders in one session
 	// would be one.
 	local, err := l.local(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	session, err := l.currentSession(ctx)
 	if err != nil {
 		local()
-		return nil, err
+		return nil, 0, err
 	}
 	m := concurrency.NewMutex(session, key)
 	if err := m.Lock(ctx); err != nil {
 		local()
-		return nil, err
+		return nil, 0, err
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -58,7 +59,7 @@ func (l *Locks) Lock(ctx context.Context, namespace, name string) (func(), error
 		// Should this fail, the lock goes with the session's lease (SessionTTL) or the next Lock's.
 		_ = m.Unlock(ctx)
 		local()
-	}, nil
+	}, m.Header().GetRevision(), nil
 }
 
 // local takes the in-process turn of key, waiting until ctx is done.

@@ -41,7 +41,7 @@ func TestLockIsExclusiveAcrossServers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			unlock, err := l.Lock(ctx, "shop", "web")
+			unlock, _, err := l.Lock(ctx, "shop", "web")
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -67,23 +67,58 @@ func TestLocksArePerCloneSet(t *testing.T) {
 	a, b := locks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	unlock, err := a.Lock(ctx, "shop", "web")
+	unlock, _, err := a.Lock(ctx, "shop", "web")
 	require.NoError(t, err)
 
-	other, err := b.Lock(ctx, "shop", "api")
+	other, _, err := b.Lock(ctx, "shop", "api")
 	require.NoError(t, err, "another CloneSet is free")
 	other()
-	other, err = b.Lock(ctx, "blog", "web")
+	other, _, err = b.Lock(ctx, "blog", "web")
 	require.NoError(t, err, "the same name in another namespace is free")
 	other()
 
 	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancelShort()
-	_, err = b.Lock(short, "shop", "web")
+	_, _, err = b.Lock(short, "shop", "web")
 	require.Error(t, err, "the held lock is not given twice")
 
 	unlock()
-	again, err := b.Lock(ctx, "shop", "web")
+	again, _, err := b.Lock(ctx, "shop", "web")
 	require.NoError(t, err, "free once let go")
 	again()
+}
+
+// What a holder stored before it let go lies at or below the revision the next holder's Lock returns, on
+// another server too, also when that Lock waited for it: a read at that revision (what admission lists
+// releases at) sees it.
+func TestTheNextHolderReadsAtARevisionThatHasTheLastOnesWrite(t *testing.T) {
+	a, b := locks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 4 {
+		first, second := a, b
+		if i%2 == 1 {
+			first, second = b, a
+		}
+		unlock, _, err := first.Lock(ctx, "shop", "web")
+		require.NoError(t, err)
+		type taken struct {
+			unlock func()
+			rev    int64
+			err    error
+		}
+		next := make(chan taken, 1)
+		go func() {
+			unlock, rev, err := second.Lock(ctx, "shop", "web")
+			next <- taken{unlock, rev, err}
+		}()
+		// The second Lock is waiting (or about to): the first holder stores, then lets go.
+		put, err := first.client.Put(ctx, "/registry/releases.triton.io/releases/shop/r", "stored")
+		require.NoError(t, err)
+		unlock()
+		got := <-next
+		require.NoError(t, got.err)
+		assert.GreaterOrEqual(t, got.rev, put.Header.Revision, "the release the last holder stored is at or below the next holder's revision")
+		got.unlock()
+	}
 }

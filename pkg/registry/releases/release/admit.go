@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -46,14 +48,13 @@ func (r *REST) admit(ctx context.Context, rel *releases.Release) (context.Contex
 		return ctx, nil, err
 	}
 	// Whether another release runs on the CloneSet is checked once, under the claim: a create of the same
-	// CloneSet (here or on another replica) stores its release before it lets go of the claim, so the list
-	// sees it. The list is a consistent read from the watch cache, which waits for etcd's progress (the
-	// cacher asks at most every 100 ms): one such wait per create, not two.
-	unclaim, err := r.claim(ctx, genericapirequest.NamespaceValue(ctx), rel.Spec.CloneSetName)
+	// CloneSet (here or on another replica) stores its release before it lets go of the claim, so a list at
+	// the revision the claim was taken at sees it (see runningRelease).
+	unclaim, rev, err := r.claim(ctx, genericapirequest.NamespaceValue(ctx), rel.Spec.CloneSetName)
 	if err != nil {
 		return ctx, nil, err
 	}
-	if err := r.noRunningRelease(ctx, rel); err != nil {
+	if err := r.noRunningRelease(ctx, rel, rev); err != nil {
 		unclaim()
 		return ctx, nil, err
 	}
@@ -248,9 +249,9 @@ const observeWait = 3 * time.Second
 
 // noRunningRelease is the 409 for a release of a CloneSet another unfinished release runs on, or that a
 // canceled release still holds while its pods leave traffic.
-func (r *REST) noRunningRelease(ctx context.Context, rel *releases.Release) error {
+func (r *REST) noRunningRelease(ctx context.Context, rel *releases.Release, rev int64) error {
 	uid, _ := ctx.Value(cloneSetUIDKey{}).(types.UID)
-	running, reverting, err := r.runningRelease(ctx, rel.Spec.CloneSetName, uid)
+	running, reverting, err := r.runningRelease(ctx, rel.Spec.CloneSetName, uid, rev)
 	if err != nil {
 		return err
 	}
@@ -274,10 +275,21 @@ type cloneSetUIDKey struct{}
 // still holds it (plan.Reverting). A release that lost its CloneSet (plan.Lost), or was admitted for
 // another CloneSet of the name than the one there now, with UID uid (empty: none), is neither: it can never
 // touch this one again.
-func (r *REST) runningRelease(ctx context.Context, cloneSet string, uid types.UID) (running, reverting string, err error) {
-	list, err := r.Store.List(ctx, &metainternalversion.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("spec.cloneSetName", cloneSet),
-	})
+//
+// The releases are listed from the watch cache as of etcd revision rev (the claim's) or later. The claim's
+// keys lie outside the releases' prefix, so no event of the cache's watch carries rev: the cache learns it
+// has reached it from a progress notification, asked for here at once rather than at the cacher's own
+// pace (every 100 ms), so a create waits a round trip to etcd, not a tick. Should the notification not come
+// (another storage), the cacher's own request ends the wait. Without a claim (rev 0) the list is a
+// consistent read, which waits the same way.
+func (r *REST) runningRelease(ctx context.Context, cloneSet string, uid types.UID, rev int64) (running, reverting string, err error) {
+	opts := &metainternalversion.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.cloneSetName", cloneSet)}
+	if rev > 0 {
+		opts.ResourceVersion = strconv.FormatInt(rev, 10)
+		opts.ResourceVersionMatch = metav1.ResourceVersionMatchNotOlderThan
+		_ = r.Store.Storage.Storage.RequestWatchProgress(ctx)
+	}
+	list, err := r.Store.List(ctx, opts)
 	if err != nil {
 		return "", "", err
 	}

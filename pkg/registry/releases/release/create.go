@@ -36,20 +36,21 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 	return r.Store.Create(ctx, obj, createValidation, options)
 }
 
-// claim takes the CloneSet's claim for the rest of an admission.
-func (r *REST) claim(ctx context.Context, namespace, cloneSet string) (func(), error) {
+// claim takes the CloneSet's claim for the rest of an admission. The revision is etcd's once it was taken
+// (0 without claims): a release stored by an earlier holder lies at or below it.
+func (r *REST) claim(ctx context.Context, namespace, cloneSet string) (func(), int64, error) {
 	if r.claims == nil {
-		return func() {}, nil
+		return func() {}, 0, nil
 	}
 	wait, cancel := context.WithTimeout(ctx, claimWait)
 	defer cancel()
-	unlock, err := r.claims.Lock(wait, namespace, cloneSet)
+	unlock, rev, err := r.claims.Lock(wait, namespace, cloneSet)
 	if err != nil {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf(
+		return nil, 0, apierrors.NewServiceUnavailable(fmt.Sprintf(
 			"could not claim CloneSet %s/%s for a new release (another release is being admitted for it, or etcd does not answer); nothing was stored, retry: %v",
 			namespace, cloneSet, err))
 	}
-	return unlock, nil
+	return unlock, rev, nil
 }
 
 // Update stores a changed Release. A change to its spec changes how its CloneSet moves (mode, interval,
