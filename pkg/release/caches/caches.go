@@ -42,28 +42,41 @@ func New(kruise kruiseclient.Interface, kube kubernetes.Interface) *Caches {
 	kubeFactory := kubeinformers.NewSharedInformerFactory(kube, 0)
 	c := &Caches{
 		CloneSetInformer: kruiseFactory.Apps().V1alpha1().CloneSets().Informer(),
+		// No label selector: see stubs.go.
 		PodInformer:      kubeFactory.Core().V1().Pods().Informer(),
 		RevisionInformer: kubeFactory.Apps().V1().ControllerRevisions().Informer(),
 		live:             cloneset.Live{Kruise: kruise, Kube: kube},
-		start:            []func(<-chan struct{}){kruiseFactory.Start, kubeFactory.Start},
 	}
-	utilruntime.Must(c.CloneSetInformer.SetTransform(TrimCloneSet))
-	utilruntime.Must(c.PodInformer.SetTransform(TrimPod))
-	utilruntime.Must(c.RevisionInformer.SetTransform(TrimRevision))
-	byController := cache.Indexers{ControllerIndex: func(obj interface{}) ([]string, error) {
-		o, ok := obj.(metav1.Object)
-		if !ok {
-			return nil, nil
-		}
-		if ref := metav1.GetControllerOf(o); ref != nil {
-			return []string{string(ref.UID)}, nil
-		}
-		return nil, nil
+	// Pods (and revisions) once the CloneSets have synced: the pod transform reads which CloneSets a release
+	// drives, and a pod classified on a CloneSet not cached yet would be a stub until its next event.
+	c.start = []func(<-chan struct{}){kruiseFactory.Start, func(stop <-chan struct{}) {
+		go func() {
+			if cache.WaitForCacheSync(stop, c.CloneSetInformer.HasSynced) {
+				kubeFactory.Start(stop)
+			}
+		}()
 	}}
+	utilruntime.Must(c.CloneSetInformer.SetTransform(TrimCloneSet))
+	utilruntime.Must(c.PodInformer.SetTransform(func(obj interface{}) (interface{}, error) {
+		return trimOrStub(obj, c.cloneSetOf)
+	}))
+	utilruntime.Must(c.RevisionInformer.SetTransform(TrimRevision))
 	utilruntime.Must(c.PodInformer.AddIndexers(byController))
 	utilruntime.Must(c.RevisionInformer.AddIndexers(byController))
 	return c
 }
+
+// byController indexes objects (pods, stubs and revisions alike) by their controller's UID.
+var byController = cache.Indexers{ControllerIndex: func(obj interface{}) ([]string, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOf(o); ref != nil {
+		return []string{string(ref.UID)}, nil
+	}
+	return nil, nil
+}}
 
 // Start starts the informers; they run until stop is closed.
 func (c *Caches) Start(stop <-chan struct{}) {
@@ -94,7 +107,9 @@ func (c *Caches) CloneSet(ctx context.Context, namespace, name string) (*kruisea
 }
 
 // Pods implements cloneset.Reader: the pods indexed under the CloneSet's UID (so it controls them) that its
-// selector matches, sorted by name (as a list from kube-apiserver is).
+// selector matches, sorted by name (as a list from kube-apiserver is). When one of them is cached as a stub
+// (a CloneSet no release drives, or one a release has just taken hold of: stubs.go), the answer is
+// kube-apiserver's: a caller never gets a stub for a pod.
 func (c *Caches) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]corev1.Pod, error) {
 	if !c.PodInformer.HasSynced() {
 		return c.live.Pods(ctx, cs)
@@ -107,6 +122,11 @@ func (c *Caches) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]c
 	if err != nil {
 		return nil, err
 	}
+	for _, obj := range objs {
+		if isStub(obj) {
+			return c.live.Pods(ctx, cs)
+		}
+	}
 	pods := make([]corev1.Pod, 0, len(objs))
 	for _, obj := range objs {
 		p, ok := obj.(*corev1.Pod)
@@ -117,6 +137,19 @@ func (c *Caches) Pods(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) ([]c
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	return pods, nil
+}
+
+// cloneSetOf returns the cached CloneSet a pod's controller reference names, or nil when the cache holds
+// none of that UID.
+func (c *Caches) cloneSetOf(namespace string, ref *metav1.OwnerReference) *kruiseappsv1alpha1.CloneSet {
+	obj, exists, err := c.CloneSetInformer.GetIndexer().GetByKey(namespace + "/" + ref.Name)
+	if err != nil || !exists {
+		return nil
+	}
+	if cs, ok := obj.(*kruiseappsv1alpha1.CloneSet); ok && cs.UID == ref.UID {
+		return cs
+	}
+	return nil
 }
 
 // Revisions implements cloneset.Reader.

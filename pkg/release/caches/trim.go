@@ -15,6 +15,8 @@ import (
 // labels, controller reference, creation and deletion, readiness gates, phase, IP, conditions (whole:
 // KruisePodReady's message is written back) and the state of its containers. Any other pod is reduced to
 // its identity and controller reference, which is all that waking a release reads; no release acts on it.
+// The pod informer caches this only for the pods a release can act on, and a smaller stub for the others
+// (trimOrStub, stubs.go).
 func TrimPod(obj interface{}) (interface{}, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
