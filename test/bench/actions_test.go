@@ -126,6 +126,7 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		lanes[i].start(t, ctx, c)
 	}
 	releases := c.releases.ReleasesV1alpha1().Releases(ns)
+	before := c.server.metrics(t, ctx)
 	series := map[string]*stats.Series{}
 	for _, name := range []string{"next", "pause", "resume", "floor (next)", "floor (pause)", "floor (resume)"} {
 		series[name] = &stats.Series{Name: name}
@@ -160,6 +161,7 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 			return err
 		})
 	}
+	after := c.server.since(t, ctx, before)
 	var rows []stats.Row
 	for _, verb := range []string{"next", "pause", "resume"} {
 		row := stats.Row{
@@ -168,11 +170,20 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 			Baseline: series["floor ("+verb+")"],
 			Note:     "baseline: a merge-patch of the same CloneSet through kube-apiserver, right after each call",
 		}
+		if after.served(writeConflicts) {
+			label := `verb="` + verb + `"`
+			row.Values = map[string]float64{"CloneSet write conflicts": after.sum(writeConflicts, label) - before.sum(writeConflicts, label)}
+		} else {
+			row.Note += "; CloneSet write conflicts: " + stats.NotServed
+		}
 		row.Goals = row.RatioGoals(1.5)
 		rows = append(rows, row)
 	}
 	return rows
 }
+
+// writeConflicts counts the CloneSet writes of the verbs that met a conflict, by verb.
+const writeConflicts = "triton_release_cloneset_write_conflicts_total"
 
 // pairs is how many interleaved pairs a rollout scenario runs (BENCH_PAIRS, default 3).
 func pairs() int {

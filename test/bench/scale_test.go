@@ -83,7 +83,7 @@ func scale(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		_, err := res[side].Create(ctx, releaseObject(kinds[side].gvr, kinds[side].kind, name(i)), metav1.CreateOptions{})
 		return err
 	})
-	after, bareAfter := c.server.metrics(t, ctx), bare.server.metrics(t, ctx)
+	after, bareAfter := c.server.since(t, ctx, before), bare.server.since(t, ctx, bareBefore)
 	var rate [storageSides]float64
 	for side := range rate {
 		rate[side] = throughput(filled[side], 32)
@@ -101,12 +101,12 @@ func scale(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	})[0]
 
 	// The controller back, with every one of them in its informer; its memory once it is quiet.
-	reconcilesBefore := c.server.metrics(t, ctx).reconciles()
+	taking := c.server.metrics(t, ctx)
 	giveBack()
 	waitController(t, ctx, c)
 	quiet(t, ctx, func(ctx context.Context) float64 { return c.server.metrics(t, ctx).reconciles() })
 	steady := settledMemory(ctx, pid)
-	reconciles := c.server.metrics(t, ctx).reconciles() - reconcilesBefore
+	reconciles := c.server.since(t, ctx, taking).reconciles() - taking.reconciles()
 
 	// Full lists, protobuf (the generated clientset) and JSON (the dynamic client), interleaved.
 	pb, js := interleaved(t, 1, 10, func(_ int, protobuf bool) error {
@@ -148,6 +148,8 @@ func scale(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	}), "all %d releases deleted (some still there: %d)", n, left)
 	deleted := time.Since(deleteStart)
 	etcdAfter := dirSize(etcdDir)
+	// The memory read was this server's all along.
+	c.server.since(t, ctx, before)
 
 	mib := func(m stats.Memory) (float64, float64) { return stats.MiB(m.Anon), stats.MiB(m.File) }
 	beforeAnon, beforeFile := mib(memBefore)

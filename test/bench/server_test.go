@@ -100,6 +100,19 @@ func (s *tritonServer) metrics(t *testing.T, ctx context.Context) metricValues {
 
 type metricValues map[string]float64
 
+// since scrapes /metrics again for the figures between before and now, and fails the run if the server
+// restarted meanwhile (its counters started again from 0: nothing between the two scrapes adds up).
+func (s *tritonServer) since(t *testing.T, ctx context.Context, before metricValues) metricValues {
+	t.Helper()
+	after := s.metrics(t, ctx)
+	const started = "process_start_time_seconds"
+	if was, now := before[started], after[started]; was != now {
+		t.Fatalf("the server at %s restarted during the scenario (started at %.0f, now at %.0f): its figures are not "+
+			"comparable; run the scenario again", s.base, was, now)
+	}
+	return after
+}
+
 // sum adds the samples of a metric (every label set whose labels include each of labels, written as
 // `key="value"`), or of one series when name has its labels.
 func (m metricValues) sum(name string, labels ...string) float64 {

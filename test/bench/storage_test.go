@@ -225,7 +225,7 @@ func storage(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		for _, o := range ops {
 			before, bareBefore := c.server.metrics(t, ctx), bare.server.metrics(t, ctx)
 			samples := interleavedSides(t, workers, o.count, storageSides, o.op)
-			after, bareAfter := c.server.metrics(t, ctx), bare.server.metrics(t, ctx)
+			after, bareAfter := c.server.since(t, ctx, before), bare.server.since(t, ctx, bareBefore)
 			var rate [storageSides]float64
 			for side := range rate {
 				rate[side] = throughput(samples[side], workers) * listSize(o.name, n)

@@ -40,7 +40,8 @@ func untouched(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 
 	n := untouchedPods()
 	pid := tritonPID()
-	memBefore, reconcilesBefore := memory(pid), scrape(ctx)
+	scraped := c.server.metrics(t, ctx)
+	memBefore, reconcilesBefore := memory(pid), scraped.reconciles()
 	ns := c.namespace(t, ctx, "bench-untouched")
 	start := time.Now()
 	for i := 0; i*500 < n; i++ {
@@ -75,7 +76,7 @@ func untouched(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	up := time.Since(start)
 	// The server's caches have every pod once its RSS stops growing.
 	memAfter := settledMemory(ctx, pid)
-	reconcilesAfter := scrape(ctx)
+	reconcilesAfter := c.server.since(t, ctx, scraped).reconciles()
 	extra := stats.MiB(memAfter.Anon - memBefore.Anon)
 	rssFigure := fmt.Sprintf("%d untouched kwok pods: extra anonymous RSS, MiB", n)
 	if c.scenariosRun > 0 {
