@@ -88,6 +88,7 @@ var scenarios = []scenario{
 	{"reaction", controllerReaction},
 	{"cancel", cancelLatency},
 	{"rollout", wholeRollout},
+	{"concurrent", concurrent},
 	{"storage", storage},
 	{"wire", wire},
 	{"scale", scale},

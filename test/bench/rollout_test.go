@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,23 +23,7 @@ import (
 // cloneSet makes a CloneSet of replicas kwok pods at image and waits until they are all Ready.
 func cloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string, replicas int32, image string) {
 	t.Helper()
-	labels := map[string]string{"app": name}
-	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: kruiseappsv1alpha1.CloneSetSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
-			},
-			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{
-				Type: kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType,
-				// As fast as kruise goes: the partition, not maxUnavailable, is what a release limits.
-				MaxUnavailable: ptr(intstr.FromString("100%")),
-			},
-		},
-	}, metav1.CreateOptions{})
+	_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, newCloneSet(name, replicas, image), metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitUpdatedReady(t, ctx, c, ns, name, replicas, "")
 }
