@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,19 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// buildBinary builds triton-apiserver from this package's directory into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok, "cannot find the package directory")
-	bin := filepath.Join(t.TempDir(), "triton-apiserver")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = filepath.Dir(file)
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
 
 // run runs the binary with args and returns its exit code, stdout and stderr. A run that does not
 // end within a minute is killed and fails the test: a bad command line must not start a server.
