@@ -54,4 +54,4 @@ elif [[ -n "${BENCH_PROFILE:-}" ]] && ! profiling; then
     echo "bench: BENCH_PROFILE is set but the running triton-apiserver has no --profiling: no profiles;" \
         "bring the control plane up with TRITON_APISERVER_FLAGS=--profiling make up" >&2
 fi
-go test -tags bench -count=1 -timeout 90m -run TestBench -v ./test/bench/ "$@"
+go test -tags bench -count=1 -timeout 150m -run TestBench -v ./test/bench/ "$@"
