@@ -63,6 +63,8 @@ func initSeries() {
 	}
 	batchWait.WithLabelValues(AfterSmoked)
 	batchWait.WithLabelValues(AfterBaked)
+	cloneSetWriteConflicts.WithLabelValues("calls")
+	cloneSetWriteConflicts.WithLabelValues("controller")
 }
 
 // ObserveReleaseUpdate records, from two successive states of a release (an update seen by the

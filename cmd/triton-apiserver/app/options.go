@@ -30,6 +30,7 @@ import (
 	"github.com/triton-io/triton/pkg/apiserver/filters"
 	"github.com/triton-io/triton/pkg/embeddedetcd"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
+	"github.com/triton-io/triton/pkg/metrics"
 	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/claim"
 	"github.com/triton-io/triton/pkg/release/cloneset"
@@ -404,7 +405,7 @@ func (o *Options) driver(base *rest.Config, purpose string) (*cloneset.Driver, e
 	if err != nil {
 		return nil, err
 	}
-	return &cloneset.Driver{Kruise: kruise, Kube: kube}, nil
+	return &cloneset.Driver{Kruise: kruise, Kube: kube, OnConflict: func() { metrics.CloneSetWriteConflict(purpose) }}, nil
 }
 
 func withoutCheck(checks []healthz.HealthChecker, name string) []healthz.HealthChecker {

@@ -77,6 +77,9 @@ type Driver struct {
 	// a cached read says is not needed is skipped. Without it (the verbs, which answer with the CloneSet as
 	// written) Apply confirms that with a live read.
 	LevelTriggered bool
+	// OnConflict, when set, is told of every CloneSet write kube-apiserver refused with 409 Conflict (the
+	// CloneSet changed since it was read).
+	OnConflict func()
 }
 
 // Get returns the CloneSet, or nil when it does not exist.
@@ -440,7 +443,13 @@ func (d *Driver) patch(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, pat
 	if err != nil {
 		return nil, err
 	}
+	if !dryRun {
+		answerCue(ctx)
+	}
 	out, err := d.Kruise.AppsV1alpha1().CloneSets(cs.Namespace).Patch(ctx, cs.Name, types.MergePatchType, patch, opts)
+	if apierrors.IsConflict(err) && d.OnConflict != nil {
+		d.OnConflict()
+	}
 	if uidRefused(err) {
 		return nil, apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), cs.Name,
 			fmt.Errorf("CloneSet %s/%s is not the one read (uid %s): it was replaced", cs.Namespace, cs.Name, cs.UID))

@@ -61,6 +61,9 @@ type Controller struct {
 	stopRec   func()
 	// stopHandlers removes the controller's handlers from the shared informers.
 	stopHandlers func()
+	// cues holds, per release key, when the first pod or CloneSet event since its last reconcile began
+	// woke it (metrics.ObserveReaction).
+	cues cues
 }
 
 // New wires the informers: of releases (through the server's own loopback client), and the server's caches
@@ -161,8 +164,12 @@ func (c *Controller) enqueueCloneSetKey(namespace, name string) {
 			}
 		}
 	}
+	now := time.Now()
 	for _, r := range Woken(rels, owner) {
-		c.enqueueRelease(r)
+		if key, err := cache.MetaNamespaceKeyFunc(r); err == nil {
+			c.cues.note(key, now)
+			c.queue.Add(key)
+		}
 	}
 }
 
@@ -260,7 +267,11 @@ func (c *Controller) work(ctx context.Context) {
 		}
 		metrics.SetQueueDepth(c.queue.Len())
 		start := time.Now()
-		requeue, err := c.reconcile(ctx, key)
+		rctx := ctx
+		if at, ok := c.cues.take(key); ok {
+			rctx = cloneset.WithCue(ctx, at, metrics.ObserveReaction)
+		}
+		requeue, err := c.reconcile(rctx, key)
 		metrics.ObserveReconcile(err, time.Since(start))
 		switch {
 		case apierrors.IsConflict(err):
