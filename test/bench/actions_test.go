@@ -170,10 +170,8 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 			Baseline: series["floor ("+verb+")"],
 			Note:     "baseline: a merge-patch of the same CloneSet through kube-apiserver, right after each call",
 		}
-		if after.served(writeConflicts) {
-			label := `verb="` + verb + `"`
-			row.Values = map[string]float64{"CloneSet write conflicts": after.sum(writeConflicts, label) - before.sum(writeConflicts, label)}
-		} else {
+		row.Values = map[string]float64{}
+		if !conflicts(row.Values, before, after, verb) {
 			row.Note += "; CloneSet write conflicts: " + stats.NotServed
 		}
 		row.Goals = row.RatioGoals(1.5)
@@ -181,9 +179,6 @@ func actionLatency(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	}
 	return rows
 }
-
-// writeConflicts counts the CloneSet writes of the verbs that met a conflict, by verb.
-const writeConflicts = "triton_release_cloneset_write_conflicts_total"
 
 // pairs is how many interleaved pairs a rollout scenario runs (BENCH_PAIRS, default 3).
 func pairs() int {

@@ -145,6 +145,7 @@ func concurrent(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	if count := after.sum("workqueue_queue_duration_seconds_count"+q) - before.sum("workqueue_queue_duration_seconds_count"+q); count > 0 {
 		values["mean ms in the queue"] = (after.sum("workqueue_queue_duration_seconds_sum"+q) - before.sum("workqueue_queue_duration_seconds_sum"+q)) / count * 1000
 	}
+	conflicts(values, before, after, "")
 	note := join(fmt.Sprintf("%d CloneSets of %d kwok pods, Auto releases of two one-pod batches, created 16 at a time", n, concurrentReplicas),
 		serverWaits(values, before, after, nil, nil))
 	var rows []stats.Row

@@ -133,6 +133,7 @@ func controllerReaction(t *testing.T, ctx context.Context, c *cluster) []stats.R
 	}
 	require.NotEmpty(t, reaction.Samples, "no batch transition seen on the watches")
 	breakdown := queueBreakdown(before, after, batches)
+	conflicts(breakdown, before, after, "")
 	return []stats.Row{{Scenario: "controller reaction", Measured: reaction,
 		Note: fmt.Sprintf("%d batch transitions of %d (%d seen on the CloneSet watch before the pod watch, counted as 0); "+
 			"the controller's queue over the release (client-go's workqueue metrics)", len(reaction.Samples), batches-1, early),

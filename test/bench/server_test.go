@@ -256,3 +256,54 @@ func serverWaits(values map[string]float64, before, after, bareBefore, bareAfter
 	}
 	return ""
 }
+
+// deltas is how much each series of a counter grew between two scrapes, by its labels as written
+// between the braces with the quotes left out (`client=calls`; "" for a series without labels).
+func deltas(before, after metricValues, name string) map[string]float64 {
+	out := map[string]float64{}
+	for series, v := range after {
+		labels, ok := strings.CutPrefix(series, name)
+		if !ok || (labels != "" && !strings.HasPrefix(labels, "{")) {
+			continue
+		}
+		out[strings.ReplaceAll(strings.Trim(labels, "{}"), `"`, "")] = v - before[series]
+	}
+	return out
+}
+
+// writeConflicts counts the CloneSet writes that met a conflict (labelled by verb, or by the server's
+// client that wrote).
+const writeConflicts = "triton_release_cloneset_write_conflicts_total"
+
+// conflicts adds to values the CloneSet write conflicts between two scrapes: of verb when the counter is
+// labelled by verb (and verb is set), else each of its series over the scenario. It reports whether the
+// server serves the counter.
+func conflicts(values map[string]float64, before, after metricValues, verb string) bool {
+	if !after.served(writeConflicts) {
+		return false
+	}
+	grew := deltas(before, after, writeConflicts)
+	if verb != "" {
+		byVerb, n := false, 0.0
+		for labels, d := range grew {
+			if strings.Contains(labels, "verb=") {
+				byVerb = true
+				if strings.Contains(labels, "verb="+verb) {
+					n += d
+				}
+			}
+		}
+		if byVerb {
+			values["CloneSet write conflicts"] = n
+			return true
+		}
+	}
+	for labels, d := range grew {
+		key := "CloneSet write conflicts over the scenario"
+		if labels != "" {
+			key += ", " + labels
+		}
+		values[key] = d
+	}
+	return true
+}
