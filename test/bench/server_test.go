@@ -248,8 +248,9 @@ func addWait(values map[string]float64, server, what string, before, after metri
 func serverWaits(values map[string]float64, before, after, bareBefore, bareAfter metricValues) string {
 	const readWait = "apiserver_watch_cache_read_wait_seconds"
 	addWait(values, "", "watch cache read wait", before, after, readWait, `group="releases.triton.io"`)
-	if bareAfter != nil {
-		addWait(values, "bare: ", "watch cache read wait", bareBefore, bareAfter, readWait, `group="`+bareGroup+`"`)
+	// The bare server's histogram has no series until its first wait: none is 0.
+	if bareAfter != nil && !addWait(values, "bare: ", "watch cache read wait", bareBefore, bareAfter, readWait, `group="`+bareGroup+`"`) {
+		values["bare: watch cache read waits"] = 0
 	}
 	if !addWait(values, "", "client rate limiter wait", before, after, "rest_client_rate_limiter_duration_seconds") {
 		return "client rate limiter waits: not served"
