@@ -29,6 +29,8 @@ type Caches struct {
 	CloneSetInformer cache.SharedIndexInformer
 	PodInformer      cache.SharedIndexInformer
 	RevisionInformer cache.SharedIndexInformer
+	// EndpointSliceInformer: see endpointslices.go.
+	EndpointSliceInformer cache.SharedIndexInformer
 
 	live  cloneset.Live
 	start []func(stop <-chan struct{})
@@ -43,9 +45,10 @@ func New(kruise kruiseclient.Interface, kube kubernetes.Interface) *Caches {
 	c := &Caches{
 		CloneSetInformer: kruiseFactory.Apps().V1alpha1().CloneSets().Informer(),
 		// No label selector: see stubs.go.
-		PodInformer:      kubeFactory.Core().V1().Pods().Informer(),
-		RevisionInformer: kubeFactory.Apps().V1().ControllerRevisions().Informer(),
-		live:             cloneset.Live{Kruise: kruise, Kube: kube},
+		PodInformer:           kubeFactory.Core().V1().Pods().Informer(),
+		RevisionInformer:      kubeFactory.Apps().V1().ControllerRevisions().Informer(),
+		EndpointSliceInformer: kubeFactory.Discovery().V1().EndpointSlices().Informer(),
+		live:                  cloneset.Live{Kruise: kruise, Kube: kube},
 	}
 	// Pods (and revisions) once the CloneSets have synced: the pod transform reads which CloneSets a release
 	// drives, and a pod classified on a CloneSet not cached yet would be a stub until its next event.
@@ -61,6 +64,7 @@ func New(kruise kruiseclient.Interface, kube kubernetes.Interface) *Caches {
 		return trimOrStub(obj, c.cloneSetOf)
 	}))
 	utilruntime.Must(c.RevisionInformer.SetTransform(TrimRevision))
+	utilruntime.Must(c.EndpointSliceInformer.SetTransform(TrimEndpointSlice))
 	utilruntime.Must(c.PodInformer.AddIndexers(byController))
 	utilruntime.Must(c.RevisionInformer.AddIndexers(byController))
 	return c

@@ -213,8 +213,7 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 		return false, d.letGoOfHeld(ctx, pods)
 	}
 	draining := false
-	var hold, letGo, pullOut []*corev1.Pod
-	var endpoints map[string]bool // read once, when a pod is about to be let go
+	var hold, leaving, pullOut []*corev1.Pod
 	for i := range pods {
 		p := &pods[i]
 		if p.DeletionTimestamp != nil {
@@ -231,18 +230,7 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 			case Condition(p, corev1.PodReady):
 				draining = true // out of traffic once it is not Ready
 			default:
-				if endpoints == nil {
-					var err error
-					if endpoints, err = d.readyEndpoints(ctx, r.Namespace); err != nil {
-						return draining, err
-					}
-				}
-				if p.Status.PodIP != "" && endpoints[p.Status.PodIP] {
-					// Not Ready, but a Service still lists it: the endpointslice controller has not caught up.
-					draining = true
-					continue
-				}
-				letGo = append(letGo, p)
+				leaving = append(leaving, p) // not Ready: let go once no Service lists it
 			}
 		case kruiseappspub.LifecycleStateUpdating:
 		default:
@@ -250,6 +238,15 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 				hold = append(hold, p)
 			}
 		}
+	}
+	letGo, listed, err := d.unlisted(ctx, r.Namespace, leaving)
+	if err != nil {
+		return draining, err
+	}
+	if listed {
+		// Not Ready, but a Service still lists it: the endpointslice controller has not caught up. Its
+		// EndpointSlice's next change wakes the release.
+		draining = true
 	}
 	if err := eachPod(ctx, pullOut, "draining", func(ctx context.Context, i int) error {
 		return d.SetGate(ctx, pullOut[i], false, false)
@@ -264,6 +261,52 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 	return draining, eachPod(ctx, hold, "holding", func(ctx context.Context, i int) error {
 		return d.SetHold(ctx, hold[i], true)
 	})
+}
+
+// EndpointsCache is a Reader that caches EndpointSlices too (caches.Caches): ReadyEndpoints returns the
+// IPs an EndpointSlice of the namespace lists as ready endpoints, false when it cannot tell (not synced).
+type EndpointsCache interface {
+	ReadyEndpoints(namespace string) (map[string]bool, bool)
+}
+
+// unlisted returns the pods of leaving (out of traffic, not Ready) that no EndpointSlice of the namespace
+// lists as a ready endpoint, and whether any other is still listed. A pod the cache still lists waits
+// without a call (the slice's change wakes the release); the rest are confirmed by one live read, since
+// letting go of a pod a Service still sends traffic to would fail requests.
+func (d *Driver) unlisted(ctx context.Context, namespace string, leaving []*corev1.Pod) ([]*corev1.Pod, bool, error) {
+	if len(leaving) == 0 {
+		return nil, false, nil
+	}
+	listed := false
+	maybe := leaving
+	if c, ok := d.Cache.(EndpointsCache); ok {
+		if cached, synced := c.ReadyEndpoints(namespace); synced {
+			maybe = nil
+			for _, p := range leaving {
+				if p.Status.PodIP != "" && cached[p.Status.PodIP] {
+					listed = true
+				} else {
+					maybe = append(maybe, p)
+				}
+			}
+		}
+	}
+	if len(maybe) == 0 {
+		return nil, listed, nil
+	}
+	live, err := d.readyEndpoints(ctx, namespace)
+	if err != nil {
+		return nil, listed, err
+	}
+	var free []*corev1.Pod
+	for _, p := range maybe {
+		if p.Status.PodIP != "" && live[p.Status.PodIP] {
+			listed = true
+		} else {
+			free = append(free, p)
+		}
+	}
+	return free, listed, nil
 }
 
 // letGoOfHeld takes the hold label off every pod that carries it and is not on its way out.

@@ -124,6 +124,13 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		DeleteFunc: c.enqueuePod,
 	})
 	utilruntime.Must(err)
+	// Not waited for (see caches.EndpointSlices): without it, a drain reads EndpointSlices live and is
+	// woken by its pods' events and the 1 s look again.
+	var slicesHandler cache.ResourceEventHandlerRegistration
+	if informers.EndpointSliceInformer != nil {
+		slicesHandler, err = informers.EndpointSliceInformer.AddEventHandler(c.endpointsHandler(informers.PodInformer.GetIndexer()))
+		utilruntime.Must(err)
+	}
 	c.synced = []cache.InformerSynced{relInformer.Informer().HasSynced, informers.HasSynced, csHandler.HasSynced, podHandler.HasSynced}
 	c.start = func(stop <-chan struct{}) {
 		relFactory.Start(stop)
@@ -135,6 +142,9 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 	c.stopHandlers = func() {
 		_ = informers.CloneSetInformer.RemoveEventHandler(csHandler)
 		_ = informers.PodInformer.RemoveEventHandler(podHandler)
+		if slicesHandler != nil {
+			_ = informers.EndpointSliceInformer.RemoveEventHandler(slicesHandler)
+		}
 	}
 	return c
 }
