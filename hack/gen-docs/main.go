@@ -107,7 +107,9 @@ func Generate() (map[string][]byte, error) {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "TRITON_") || name == "POD_NAMESPACE" {
-			os.Unsetenv(name)
+			if err := os.Unsetenv(name); err != nil {
+				return nil, err
+			}
 		}
 	}
 	files := map[string][]byte{}

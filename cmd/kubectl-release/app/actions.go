@@ -182,7 +182,9 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 		if dry != nil {
 			suffix = " (server dry run)"
 		}
-		fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", view.Printable(r.Name), verb, where(r), suffix)
+		if _, err := fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s %s: %s%s\n", view.Printable(r.Name), verb, where(r), suffix); err != nil {
+			return err
+		}
 	}
 	if !waits {
 		return nil

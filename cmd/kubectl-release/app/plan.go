@@ -71,10 +71,7 @@ func newPlanCommand(o *options) *cobra.Command {
 			if planned.Namespace == "" {
 				planned.Namespace = ns
 			}
-			fmt.Fprintln(o.streams.Out, view.Summary(planned))
-			fmt.Fprintln(o.streams.Out, "Nothing was created: this is the server's plan (dry run).")
-			fmt.Fprintln(o.streams.Out)
-			return view.Batches(o.streams.Out, planned)
+			return printPlan(o.streams.Out, planned)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "the Release, YAML or JSON (- for stdin)")
@@ -94,4 +91,12 @@ func decodeRelease(raw []byte) (*v1alpha1.Release, error) {
 		return nil, fmt.Errorf("not a releases.triton.io/v1alpha1 Release but %s", gvk)
 	}
 	return r, nil
+}
+
+// printPlan prints a release the server planned in a dry run: its summary and its batches.
+func printPlan(out io.Writer, planned *v1alpha1.Release) error {
+	if _, err := fmt.Fprintf(out, "%s\nNothing was created: this is the server's plan (dry run).\n\n", view.Summary(planned)); err != nil {
+		return err
+	}
+	return view.Batches(out, planned)
 }

@@ -230,7 +230,8 @@ func run(ctx context.Context, o *options, args []string) int {
 		return code
 	}
 	// The server's message may quote what a caller sent (a name, a reason): never raw to the terminal.
-	fmt.Fprintln(o.streams.ErrOut, "error: "+view.Printable(oneLine(message)))
+	// Should standard error fail too, the exit code still tells.
+	_, _ = fmt.Fprintln(o.streams.ErrOut, "error: "+view.Printable(oneLine(message)))
 	return code
 }
 

@@ -125,15 +125,11 @@ func (f *strategyFlags) createIn(cmd *cobra.Command, o *options, ns string, r *v
 		return printObject(created)
 	}
 	if dry != nil {
-		fmt.Fprintln(o.streams.Out, view.Summary(created))
-		fmt.Fprintln(o.streams.Out, "Nothing was created: this is the server's plan (dry run).")
-		fmt.Fprintln(o.streams.Out)
-		return view.Batches(o.streams.Out, created)
+		return printPlan(o.streams.Out, created)
 	}
 	name, namespace := view.Printable(created.Name), view.Printable(created.Namespace)
-	fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\n", name)
-	fmt.Fprintf(o.streams.Out, "Follow it: kubectl release status %s -n %s -w\n", name, namespace)
-	return nil
+	_, err = fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\nFollow it: kubectl release status %s -n %s -w\n", name, name, namespace)
+	return err
 }
 
 // follow is --wait: the release just created, followed as status -w follows it until it ends or
@@ -141,7 +137,9 @@ func (f *strategyFlags) createIn(cmd *cobra.Command, o *options, ns string, r *v
 // first, then each new state.
 func (f *strategyFlags) follow(ctx context.Context, o *options, releases releasesv1alpha1.ReleaseInterface, created *v1alpha1.Release, printObject printFunc) error {
 	if printObject == nil {
-		fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\n", view.Printable(created.Name))
+		if _, err := fmt.Fprintf(o.streams.Out, "release.releases.triton.io/%s created\n", view.Printable(created.Name)); err != nil {
+			return err
+		}
 	}
 	return withTimeout(ctx, f.timeout, created.Namespace, created.Name, "to end", func(ctx context.Context) error {
 		return watchStatus(ctx, o, releases, created.Namespace, created.Name, printObject, &statusView{})

@@ -75,11 +75,13 @@ say its version prints "unknown" and a warning. --client prints only the client'
 			switch {
 			case clientOnly:
 			case info.ServerVersion == "":
-				fmt.Fprintln(o.streams.ErrOut, "warning: triton-apiserver did not say its version (a server from before the Triton-Version header); it may not know what this plugin sends")
+				_, err := fmt.Fprintln(o.streams.ErrOut, "warning: triton-apiserver did not say its version (a server from before the Triton-Version header); it may not know what this plugin sends")
+				return err
 			default:
 				if part := skew(info.ClientVersion, info.ServerVersion); part != "" {
-					fmt.Fprintf(o.streams.ErrOut, "warning: kubectl-release %s and triton-apiserver %s differ in their %s version: the plugin may use what the server does not know, or miss what it adds; use a kubectl-release of %s.x\n",
+					_, err := fmt.Fprintf(o.streams.ErrOut, "warning: kubectl-release %s and triton-apiserver %s differ in their %s version: the plugin may use what the server does not know, or miss what it adds; use a kubectl-release of %s.x\n",
 						view.Printable(info.ClientVersion), view.Printable(info.ServerVersion), part, semver.MajorMinor(info.ServerVersion))
+					return err
 				}
 			}
 			return nil
@@ -114,13 +116,17 @@ func printVersion(out io.Writer, info versionInfo, output string, askedServer bo
 		_, err = out.Write(raw)
 		return err
 	}
-	fmt.Fprintf(out, "Client Version: %s\n", info.ClientVersion)
+	if _, err := fmt.Fprintf(out, "Client Version: %s\n", info.ClientVersion); err != nil {
+		return err
+	}
 	if askedServer {
 		server := info.ServerVersion
 		if server == "" {
 			server = "unknown"
 		}
-		fmt.Fprintf(out, "Server Version: %s\n", server)
+		if _, err := fmt.Fprintf(out, "Server Version: %s\n", server); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -292,10 +292,14 @@ func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
 // History writes every action taken: when, who, what, from and to, why.
 func History(w io.Writer, r *v1alpha1.Release) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tUSER\tACTION\tFROM\tTO\tREASON")
+	if _, err := fmt.Fprintln(tw, "TIME\tUSER\tACTION\tFROM\tTO\tREASON"); err != nil {
+		return err
+	}
 	for _, h := range r.Status.History {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Time.UTC().Format(time.RFC3339), Printable(h.User), Printable(h.Action),
-			where(h.FromBatch, h.FromPhase), where(h.ToBatch, h.ToPhase), Printable(h.Reason))
+		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Time.UTC().Format(time.RFC3339), Printable(h.User), Printable(h.Action),
+			where(h.FromBatch, h.FromPhase), where(h.ToBatch, h.ToPhase), Printable(h.Reason)); err != nil {
+			return err
+		}
 	}
 	return tw.Flush()
 }
