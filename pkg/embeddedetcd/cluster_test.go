@@ -82,7 +82,7 @@ func client(t *testing.T, s *Server) *clientv3.Client {
 	t.Helper()
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{s.ClientURL}, DialTimeout: 10 * time.Second})
 	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { assert.NoError(t, c.Close()) })
 	return c
 }
 

@@ -139,7 +139,7 @@ func StartWithConfig(ctx context.Context, c Config) (*Server, error) {
 	started := false
 	defer func() {
 		if !started {
-			lock.Close()
+			_ = lock.Close() // the error that stopped the start is the one returned
 		}
 	}()
 	cfg := embed.NewConfig()
@@ -250,8 +250,7 @@ func lockDataDir(dataDir string) (*os.File, error) {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("embedded etcd: data dir %s is in use by another process: %w", dataDir, err)
+		return nil, errors.Join(fmt.Errorf("embedded etcd: data dir %s is in use by another process: %w", dataDir, err), f.Close())
 	}
 	return f, nil
 }
@@ -266,6 +265,9 @@ func (s *Server) Stop() {
 		<-s.maintained
 		unsetMetricsSource(s)
 		s.etcd.Close()
-		s.lock.Close() // closing the file releases the lock
+		// Closing the file releases the lock.
+		if err := s.lock.Close(); err != nil {
+			klog.ErrorS(err, "Embedded etcd: releasing the data dir's lock", "file", s.lock.Name())
+		}
 	})
 }

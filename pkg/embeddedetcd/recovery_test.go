@@ -31,7 +31,7 @@ func startTiny(t *testing.T, ctx context.Context, checkEvery time.Duration) (*Se
 	t.Cleanup(s.Stop)
 	client, err := clientv3.New(clientv3.Config{Endpoints: []string{s.ClientURL}, DialTimeout: 10 * time.Second})
 	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
+	t.Cleanup(func() { assert.NoError(t, client.Close()) })
 	return s, client
 }
 

@@ -43,8 +43,7 @@ func writeClientURL(dataDir, url string) error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(url + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the client URL: %w", err)
+		return fmt.Errorf("writing the client URL: %w", errors.Join(err, tmp.Close()))
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing the client URL: %w", err)
@@ -205,12 +204,10 @@ func SaveFile(ctx context.Context, cfg clientv3.Config, path string) (SnapshotIn
 	defer os.Remove(part)
 	info, err := Save(ctx, cfg, f)
 	if err != nil {
-		f.Close()
-		return SnapshotInfo{}, err
+		return SnapshotInfo{}, errors.Join(err, f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return SnapshotInfo{}, err
+		return SnapshotInfo{}, errors.Join(err, f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return SnapshotInfo{}, err
@@ -294,11 +291,12 @@ func Restore(c RestoreConfig) (RestoreResult, error) {
 	restored := false
 	defer func() {
 		// The lock file is the embedded server's, which makes it again; a plain etcd has no use for it. A
-		// refused restore leaves the data dir as it found it.
+		// refused restore leaves the data dir as it found it. Neither error changes the restore's outcome:
+		// a lock file left behind is harmless to both.
 		if restored || !hadLock {
-			os.Remove(lockPath)
+			_ = os.Remove(lockPath)
 		}
-		lock.Close()
+		_ = lock.Close()
 	}()
 	entries, err := os.ReadDir(c.DataDir)
 	if err != nil {
@@ -369,8 +367,7 @@ func copyToFile(path string, r io.Reader) error {
 		return err
 	}
 	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	return f.Close()
 }

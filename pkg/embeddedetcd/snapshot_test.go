@@ -21,7 +21,7 @@ func dial(t *testing.T, url string) *clientv3.Client {
 	t.Helper()
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 10 * time.Second})
 	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { assert.NoError(t, c.Close()) })
 	return c
 }
 
