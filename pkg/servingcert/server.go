@@ -151,19 +151,25 @@ func (s *Server) Run(ctx context.Context, _ int) {
 		DeleteFunc: func(interface{}) { kick() },
 	})
 	secrets.Start(ctx.Done())
-	defer secrets.Shutdown()
+	// Every informer factory started here is shut down when Run returns.
+	shutdowns := []func(){secrets.Shutdown}
+	defer func() {
+		for _, shutdown := range shutdowns {
+			shutdown()
+		}
+	}()
 	if !s.Injector.Empty() {
 		for _, name := range s.Injector.APIServices {
 			f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.Injector.Dynamic, 0, "", byName(name))
 			_, _ = f.ForResource(APIServiceResource).Informer().AddEventHandler(handler)
 			f.Start(ctx.Done())
-			defer f.Shutdown()
+			shutdowns = append(shutdowns, f.Shutdown)
 		}
 		for _, name := range s.Injector.Webhooks {
 			f := informers.NewSharedInformerFactoryWithOptions(s.Injector.Kube, 0, informers.WithTweakListOptions(byName(name)))
 			_, _ = f.Admissionregistration().V1().MutatingWebhookConfigurations().Informer().AddEventHandler(handler)
 			f.Start(ctx.Done())
-			defer f.Shutdown()
+			shutdowns = append(shutdowns, f.Shutdown)
 		}
 	}
 

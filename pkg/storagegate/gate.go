@@ -44,21 +44,11 @@ func New() *Gate {
 // Run probes until ctx is done. connect makes the probe; it is retried until it succeeds (the gate
 // stays open meanwhile: the generic server's own checks govern until a probe exists).
 func (g *Gate) Run(ctx context.Context, connect func() (Probe, func(), error)) {
-	var probe Probe
-	for probe == nil {
-		p, closeProbe, err := connect()
-		if err == nil {
-			probe = p
-			defer closeProbe()
-			break
-		}
-		klog.ErrorS(err, "Storage gate: cannot reach etcd to probe it; retrying")
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(g.Interval):
-		}
+	probe, closeProbe, ok := g.connect(ctx, connect)
+	if !ok {
+		return
 	}
+	defer closeProbe()
 	ticker := time.NewTicker(g.Interval)
 	defer ticker.Stop()
 	for {
@@ -73,6 +63,22 @@ func (g *Gate) Run(ctx context.Context, connect func() (Probe, func(), error)) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		}
+	}
+}
+
+// connect calls connect every Interval until it makes the probe; false when ctx ends first.
+func (g *Gate) connect(ctx context.Context, connect func() (Probe, func(), error)) (Probe, func(), bool) {
+	for {
+		probe, closeProbe, err := connect()
+		if err == nil {
+			return probe, closeProbe, true
+		}
+		klog.ErrorS(err, "Storage gate: cannot reach etcd to probe it; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, nil, false
+		case <-time.After(g.Interval):
 		}
 	}
 }
