@@ -146,11 +146,11 @@ triton_release_awaiting_next_seconds{namespace="shop",release="web-v2"} `+awaiti
 
 	// Finished: its series go; it is only counted by phase.
 	k.step(plan.Act(k.r, plan.VerbCancel, nil, plan.Observation{}, "alice", at(3660)))
-	expect(t, fmt.Sprintf(`
+	expect(t, `
 # HELP triton_release_phase [ALPHA] 1 for the phase a release that has not finished is in (Pending, Progressing, Paused or Failed); the other phases have no series.
 # TYPE triton_release_phase gauge
 triton_release_phase{namespace="shop",phase="Failed",release="api-v7"} 1
-`), "triton_release_phase")
+`, "triton_release_phase")
 	expect(t, `
 # HELP triton_releases [ALPHA] Releases by phase, as the release controller's cache holds them at scrape time; reported only by the leader.
 # TYPE triton_releases gauge

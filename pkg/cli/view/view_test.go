@@ -254,7 +254,7 @@ func TestPrintable(t *testing.T) {
 		{"canary looks good, go to 70%", "canary looks good, go to 70%"},
 		{`C:\path\x1b stays`, `C:\path\x1b stays`},
 		{"déploiement vérifié, 金丝雀正常, канарейка ✓ 🚀, שלום, مرحبا", "déploiement vérifié, 金丝雀正常, канарейка ✓ 🚀, שלום, مرحبا"},
-		{"می‌خواهم 👨‍👩‍👧 ❤️", "می‌خواهم 👨‍👩‍👧 ❤️"}, // zero-width non-joiner and joiner, a variation selector
+		{"می\u200cخواهم 👨\u200d👩\u200d👧 ❤\ufe0f", "می\u200cخواهم 👨\u200d👩\u200d👧 ❤\ufe0f"}, // zero-width non-joiner and joiner, a variation selector
 		{"ok\x1b[2J\x1b]0;pwned\x07\r", `ok\x1b[2J\x1b]0;pwned\x07\r`},
 		{"line\nforged\tcell", `line\nforged\tcell`},
 		{"nul\x00 bs\b del\x7f", `nul\x00 bs\x08 del\x7f`},

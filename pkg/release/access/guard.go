@@ -92,7 +92,7 @@ func (g *Guard) CheckDelete(ctx context.Context, namespace, name string) error {
 		return nil
 	}
 	u, _ := genericapirequest.UserFrom(ctx)
-	return apierrors.NewForbidden(CloneSets, name, fmt.Errorf(
+	return apierrors.NewForbidden(CloneSets, name, fmt.Errorf( //nolint:staticcheck // ST1005: worded as kube-apiserver words its own refusals ("User %q cannot ...")
 		"User %q cannot update resource %q in API group %q in the namespace %q, nor delete it: deleting a release that has not finished cancels it (and so does an owner reference or finalizer that leads to its deletion), so its caller must be allowed to update or delete the CloneSet itself",
 		u.GetName(), CloneSets.Resource, CloneSets.Group, namespace))
 }
