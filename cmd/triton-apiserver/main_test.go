@@ -31,8 +31,7 @@ func run(t *testing.T, bin string, args ...string) (int, string, string) {
 	case err = <-done:
 	case <-time.After(time.Minute):
 		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("triton-apiserver %q did not exit; stderr:\n%s", args, stderr.String())
+		t.Fatalf("triton-apiserver %q did not exit within a minute (then %v); stderr:\n%s", args, <-done, stderr.String())
 	}
 	code := 0
 	var exitErr *exec.ExitError

@@ -134,7 +134,7 @@ func TestSnapshotCommands(t *testing.T) {
 	ptmx, err := pty.Start(tty)
 	require.NoError(t, err)
 	screen, _ := io.ReadAll(ptmx) // until the command exits (EIO then)
-	ptmx.Close()
+	require.NoError(t, ptmx.Close())
 	err = tty.Wait()
 	var exitErr *exec.ExitError
 	require.ErrorAs(t, err, &exitErr, "%s", screen)

@@ -969,7 +969,7 @@ func TestCancelMidRelease(t *testing.T) {
 	for i := range pods {
 		assert.Equal(t, before.Status.UpdateRevision, pods[i].Labels[appsv1.ControllerRevisionHashLabelKey], pods[i].Name)
 	}
-	cs = waitCloneSetIs(t, ctx, admin, ns, "back at the revision from before", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	waitCloneSetIs(t, ctx, admin, ns, "back at the revision from before", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Status.UpdateRevision == before.Status.UpdateRevision && cs.Status.UpdatedReadyReplicas == 4
 	})
 	holds(t, ctx, 2*time.Second, "a canceled release leaves the CloneSet alone", func(ctx context.Context) (bool, string) {

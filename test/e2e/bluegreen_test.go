@@ -196,7 +196,7 @@ func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseCanceled, r.Status.Phase)
 	servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+	waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
 		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
 	waitReleased(t, ctx, admin, ns)

@@ -105,7 +105,7 @@ func TestReleaseForMissingCloneSet(t *testing.T) {
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}})
 	// The server remembers a refusal for a few seconds (its SubjectAccessReview cache), as
 	// kube-apiserver's webhook authorizers do.
-	err := waitUntil(t, ctx, "the create no longer forbidden after the grant", func(ctx context.Context) (error, bool, string) {
+	err := waitUntil(t, ctx, "the create no longer forbidden after the grant", func(ctx context.Context) (error, bool, string) { //nolint:staticcheck // ST1008: the error is the value polled for, not a failure of the poll
 		_, err := releases.Create(ctx, ghost(), metav1.CreateOptions{})
 		return err, !apierrors.IsForbidden(err), fmt.Sprint(err)
 	}, every(500*time.Millisecond), within(time.Minute))

@@ -400,7 +400,7 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 			assert.Contains(t, err.Error(), "still leaving traffic")
 		}
 	}
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+	waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
 		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
 	cs := waitReleased(t, ctx, admin, ns)

@@ -187,7 +187,7 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 3)
 	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(3)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
 	w.check(t)
 

@@ -141,7 +141,7 @@ func TestTheServerKeepsItsOwnCertificateAndTheAPIServiceTrustsIt(t *testing.T) {
 	// The server serves the new certificate (the CA bundle file the other tests use is read from the Secret).
 	resp, err := httpsClient(t, tritonCA(t), nil).Get(tritonURL(t) + "/readyz")
 	require.NoError(t, err, "the server's certificate verifies with the new CA")
-	resp.Body.Close()
+	require.NoError(t, resp.Body.Close())
 }
 
 // The deploy manifests pass Pod Security "restricted" and a server-side dry run: the namespace enforces
@@ -288,7 +288,7 @@ func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
 		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // verified below, against the caBundle
 		require.NoError(t, err)
 		served := conn.ConnectionState().PeerCertificates[0]
-		conn.Close()
+		require.NoError(t, conn.Close())
 		config, err := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, webhookName, metav1.GetOptions{})
 		require.NoError(t, err)
 		pool := x509.NewCertPool()

@@ -117,7 +117,6 @@ func TestOverlaysInAnotherNamespacePassAServerSideDryRun(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			resources := renderOverlay(t, ns, components)
 			var docs []string
-			var kinds []string
 			for _, r := range resources {
 				out, err := r.AsYAML()
 				require.NoError(t, err)
@@ -128,7 +127,6 @@ func TestOverlaysInAnotherNamespacePassAServerSideDryRun(t *testing.T) {
 					continue
 				}
 				docs = append(docs, text)
-				kinds = append(kinds, strings.ToLower(r.GetKind())+"/"+r.GetName())
 			}
 			cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "apply", "--dry-run=server", "-f", "-")
 			cmd.Stdin = strings.NewReader(strings.Join(docs, "---\n"))
@@ -158,7 +156,7 @@ func probe(base string, p *corev1.Probe) (healthy bool, answer string) {
 	if err != nil {
 		return false, err.Error()
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // the status is all a poll reads
 	return resp.StatusCode >= 200 && resp.StatusCode < 400, resp.Status
 }
 

@@ -165,7 +165,7 @@ func TestPluginVersionShowsTheServersVersion(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := httpClient.Do(req)
 	require.NoError(t, err)
-	resp.Body.Close()
+	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, served, resp.Header.Get(version.Header),
 		"kube-apiserver passes on triton-apiserver's %s header (a bed started before the server set it has none: restart the bed)", version.Header)

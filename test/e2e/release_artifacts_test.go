@@ -318,10 +318,10 @@ func binaryOf(t *testing.T, img v1.Image, file string) string {
 			_, err = io.Copy(f, tr)
 			require.NoError(t, err)
 			require.NoError(t, f.Close())
-			rc.Close()
+			require.NoError(t, rc.Close())
 			return file
 		}
-		rc.Close()
+		require.NoError(t, rc.Close())
 	}
 	t.Fatal("no /triton-apiserver in the image's layers")
 	return ""

@@ -125,7 +125,7 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), Reason: "canary looks good"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
-	r = waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
 	waitCondition(t, ctx, admin, ns, canary[0].Name, corev1.PodReady, corev1.ConditionTrue)
 	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary pulled in, in its batch", func(r *v1alpha1.Release) bool {
 		return len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].PulledIn

@@ -116,7 +116,7 @@ func (m *etcdMember) restart(t *testing.T) {
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close() // the status is all a poll reads
 		return struct{}{}, resp.StatusCode == http.StatusOK, resp.Status
 	}, every(100*time.Millisecond), within(time.Minute))
 }
@@ -208,7 +208,7 @@ func (r *replica) waitReady(t *testing.T, ctx context.Context) {
 		if err != nil {
 			return false, false, err.Error()
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close() // the status is all a poll reads
 		return false, resp.StatusCode == http.StatusOK, resp.Status
 	}, every(100*time.Millisecond), within(2*time.Minute))
 	require.False(t, exited, "%s did not become ready: it exited; see %s", r.name, r.log)

@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -157,8 +158,7 @@ func etcdLeader(t *testing.T, ctx context.Context, replicas []*replica) int {
 			Logger: zap.NewNop()})
 		require.NoError(t, err)
 		st, err := c.Status(ctx, r.memberClientURL(t))
-		c.Close()
-		require.NoError(t, err, r.name)
+		require.NoError(t, errors.Join(err, c.Close()), r.name)
 		if st.Leader == st.Header.MemberId {
 			return i
 		}

@@ -152,7 +152,7 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 		if err != nil {
 			return 0
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close() // the status is all a poll reads
 		return resp.StatusCode
 	}
 	for i := 0; i < sized(1, 3); i++ {

@@ -341,8 +341,8 @@ func TestServerSideApply(t *testing.T) {
 	require.Len(t, r.ManagedFields, 1)
 	assert.Equal(t, "pipeline", r.ManagedFields[0].Manager)
 	assert.Equal(t, metav1.ManagedFieldsOperationApply, r.ManagedFields[0].Operation)
-	assert.Contains(t, string(r.ManagedFields[0].FieldsV1.Raw), `"f:cloneSetName"`)
-	assert.NotContains(t, string(r.ManagedFields[0].FieldsV1.Raw), `"f:status"`)
+	assert.Contains(t, r.ManagedFields[0].FieldsV1.GetRawString(), `"f:cloneSetName"`)
+	assert.NotContains(t, r.ManagedFields[0].FieldsV1.GetRawString(), `"f:status"`)
 
 	// A second manager changes the pace; the first manager's apply of another field conflicts with nobody.
 	pace := releaseac.Release("web-v2", ns).WithSpec(releaseac.ReleaseSpec().

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -42,12 +43,12 @@ func TestMain(m *testing.M) {
 	shared, err = startServer(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting triton-apiserver:", err)
-		os.RemoveAll(dir)
+		removeTemp(dir)
 		os.Exit(1)
 	}
 	code := m.Run()
 	shared.stop()
-	os.RemoveAll(dir)
+	removeTemp(dir)
 	os.Exit(code)
 }
 
@@ -74,16 +75,14 @@ func startServer(dir string) (*testServer, error) {
 	o.Recommended.Admission = nil
 	o.Recommended.Features.EnablePriorityAndFairness = false
 	if err := o.Validate(); err != nil {
-		ln.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	inst, err := app.Start(ctx, o)
 	if err != nil {
 		cancel()
-		ln.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 	s := &testServer{inst: inst, config: inst.Loopback, cancel: cancel}
 	s.client, err = versioned.NewForConfig(inst.Loopback)
@@ -107,7 +106,10 @@ func startServer(dir string) (*testServer, error) {
 func (s *testServer) stop() {
 	s.cancel()
 	select {
-	case <-s.inst.Done():
+	case err := <-s.inst.Done():
+		if err != nil {
+			panic(fmt.Sprintf("triton-apiserver stopped with an error: %v", err))
+		}
 	case <-time.After(time.Minute):
 		panic("triton-apiserver did not stop within a minute")
 	}
@@ -161,3 +163,10 @@ func updateRelease(name, cloneSet string) *v1alpha1.Release {
 func ptrIntOrString(v intstr.IntOrString) *intstr.IntOrString { return &v }
 
 func intstrFromString(s string) intstr.IntOrString { return intstr.FromString(s) }
+
+// removeTemp removes the shared server's data; what cannot be removed is said, for whoever cleans /tmp.
+func removeTemp(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "removing the test server's data:", err)
+	}
+}

@@ -33,8 +33,8 @@ func triton(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// comparable is a release without what a store gives it (its resourceVersion), sorted by name.
-func comparable(items []v1alpha1.Release) []v1alpha1.Release {
+// comparableReleases are releases without what a store gives them (their resourceVersion), sorted by name.
+func comparableReleases(items []v1alpha1.Release) []v1alpha1.Release {
 	out := make([]v1alpha1.Release, len(items))
 	for i, r := range items {
 		r.ResourceVersion = ""
@@ -102,7 +102,7 @@ func TestSnapshotRoundTripKeepsEveryRelease(t *testing.T) {
 	releases = r.client.ReleasesV1alpha1().Releases(ns)
 	after, err := releases.List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
-	require.Equal(t, comparable(before.Items), comparable(after.Items))
+	require.Equal(t, comparableReleases(before.Items), comparableReleases(after.Items))
 
 	// The restored store takes writes.
 	one, err := releases.Get(ctx, "web-01", metav1.GetOptions{})

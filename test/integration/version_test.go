@@ -32,7 +32,7 @@ func TestEveryAnswerSaysTheServersVersion(t *testing.T) {
 		require.NoError(t, err)
 		resp, err := tc.client.Do(req)
 		require.NoError(t, err, tc.path)
-		resp.Body.Close()
+		require.NoError(t, resp.Body.Close())
 		assert.Equal(t, tc.code, resp.StatusCode, tc.path)
 		assert.Equal(t, version.Get(), resp.Header.Get(version.Header), "%s: %d", tc.path, tc.code)
 	}

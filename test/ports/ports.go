@@ -30,7 +30,9 @@ func Free(t testing.TB) int {
 		if err != nil {
 			continue
 		}
-		l.Close()
+		if err := l.Close(); err != nil {
+			continue // the port may still be held
+		}
 		return p
 	}
 	t.Fatalf("no free loopback port in %d-%d after 100 tries", lowest, top)
