@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -32,8 +33,9 @@ var (
 	pluginErr  error
 )
 
-// pluginBinary builds cmd/kubectl-release once per test run into a directory of its own, which the
-// tests put on kubectl's PATH.
+// pluginBinary is the kubectl-release the tests run, in a directory of its own, which the tests put on
+// kubectl's PATH: the binary TRITON_E2E_PLUGIN names (hack/test-e2e.sh names the one make build just made
+// for the control plane), else cmd/kubectl-release built once per test run.
 func pluginBinary(t *testing.T) string {
 	t.Helper()
 	pluginOnce.Do(func() {
@@ -41,7 +43,12 @@ func pluginBinary(t *testing.T) string {
 		if pluginErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(pluginDir, "kubectl-release"), "./cmd/kubectl-release")
+		bin := filepath.Join(pluginDir, "kubectl-release")
+		if built := os.Getenv("TRITON_E2E_PLUGIN"); built != "" {
+			pluginErr = linkPlugin(built, bin)
+			return
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/kubectl-release")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
@@ -51,6 +58,21 @@ func pluginBinary(t *testing.T) string {
 	})
 	require.NoError(t, pluginErr, "building kubectl-release")
 	return filepath.Join(pluginDir, "kubectl-release")
+}
+
+// linkPlugin links the kubectl-release at built (relative to the repository's root unless absolute) as bin.
+func linkPlugin(built, bin string) error {
+	if !filepath.IsAbs(built) {
+		built = filepath.Join(root, built)
+	}
+	info, err := os.Stat(built)
+	if err != nil {
+		return fmt.Errorf("TRITON_E2E_PLUGIN: %w", err)
+	}
+	if info.IsDir() || info.Mode()&0o111 == 0 {
+		return fmt.Errorf("TRITON_E2E_PLUGIN: %s is not an executable file", built)
+	}
+	return os.Symlink(built, bin)
 }
 
 type result struct {
