@@ -4,9 +4,7 @@ package failpoint
 
 import (
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,8 +23,7 @@ func TestWithoutTheTagCrashIsInlined(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the compiler")
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goTool, "build", "-gcflags=-m", ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-gcflags=-m", ".").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Regexp(t, regexp.MustCompile(`(?m)disarmed\.go:\d+:\d+: can inline Crash$`), string(out))
 }
