@@ -55,6 +55,7 @@ generate:
 
 ## verify: generated code and docs are current (API and CLI reference, role table), the commands README.md
 ## and docs/ show name what exists, the docs carry no work-log leftovers, code is gofmt'd and passes go vet
+## and golangci-lint (hack/lint.sh)
 verify:
 	hack/verify-codegen.sh
 	$(GO) run ./hack/gen-docs -verify
@@ -65,6 +66,7 @@ verify:
 	$(GO) vet ./...
 	$(GO) vet -tags failpoints ./pkg/failpoint/
 	$(GO) vet -tags e2e,bench ./test/...
+	hack/lint.sh
 
 ## docs: regenerate docs/reference (the API from its OpenAPI definitions, the CLI from its commands) and
 ## the role table in docs/security.md

@@ -88,7 +88,7 @@ func (c *cluster) bare(t *testing.T, ctx context.Context) *bareServer {
 		"--etcd-data-dir", filepath.Join(dir, "etcd"))
 	cmd.Stdout, cmd.Stderr = log, log
 	require.NoError(t, cmd.Start())
-	log.Close()
+	require.NoError(t, log.Close()) // the child has its own copy
 	b := &bareServer{cmd: cmd, exited: make(chan struct{}), server: serverAt(t, fmt.Sprintf("https://127.0.0.1:%d", port))}
 	go func() { _ = cmd.Wait(); close(b.exited) }()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bareserver.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
@@ -108,7 +108,7 @@ func (c *cluster) bare(t *testing.T, ctx context.Context) *bareServer {
 		if err != nil {
 			return false, nil
 		}
-		body.Close()
+		_ = body.Close() // read to the end: only whether it answered matters
 		return true, nil
 	}), "the bare server ready")
 

@@ -67,7 +67,7 @@ func (s *tritonServer) get(ctx context.Context, path string) (io.ReadCloser, err
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
+		_ = resp.Body.Close() // the status is the error reported
 		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
 	return resp.Body, nil
@@ -199,7 +199,7 @@ func (p *profiler) save(ctx context.Context, path, file string) error {
 		return err
 	}
 	if _, err := io.Copy(f, body); err != nil {
-		f.Close()
+		_ = f.Close() // the copy's error is the one to report
 		return err
 	}
 	return f.Close()

@@ -27,7 +27,8 @@ func WithAuthenticationLoaded(handler http.Handler, loaded func() bool, healthPa
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		msg := "triton-apiserver is starting: the front-proxy CA is not loaded yet, so the caller cannot be authenticated; retry"
-		fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":%q,"reason":"ServiceUnavailable","code":503}`+"\n",
+		// A client gone before its answer is written: nothing more to do.
+		_, _ = fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":%q,"reason":"ServiceUnavailable","code":503}`+"\n",
 			strings.TrimSpace(msg))
 	})
 }

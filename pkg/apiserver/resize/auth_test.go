@@ -106,7 +106,7 @@ func TestAnUnauthenticatedOrUnauthorizedReviewChangesNothingAndLeaksNothing(t *t
 			defer srv.Close()
 			resp, err := http.Get(srv.URL)
 			require.NoError(t, err)
-			resp.Body.Close()
+			require.NoError(t, resp.Body.Close())
 			assert.Equal(t, c.code, resp.StatusCode)
 		})
 	}

@@ -246,16 +246,16 @@ func TestServeHTTP(t *testing.T) {
 	for _, bad := range []string{"", "{}", "not json", `{"request": 5}`} {
 		resp, err := http.Post(srv.URL, "application/json", bytes.NewReader([]byte(bad)))
 		require.NoError(t, err)
-		resp.Body.Close()
+		require.NoError(t, resp.Body.Close())
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, bad)
 	}
 	resp, err = http.Get(srv.URL)
 	require.NoError(t, err)
-	resp.Body.Close()
+	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	big := bytes.Repeat([]byte("x"), maxReviewBytes+1)
 	resp, err = http.Post(srv.URL, "application/json", bytes.NewReader(big))
 	require.NoError(t, err)
-	resp.Body.Close()
+	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 }

@@ -51,7 +51,8 @@ func TestOneStepsPodWritesAreMadeTogether(t *testing.T) {
 	require.NoError(t, eachPod(ctx, pods, "holding", func(ctx context.Context, _ int) error {
 		n := now.Add(1)
 		defer now.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); {
+			m = most.Load()
 		}
 		time.Sleep(time.Millisecond) // long enough for the others to start, if they may
 		return nil

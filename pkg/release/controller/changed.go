@@ -26,7 +26,7 @@ func readChanged(oldObj, newObj interface{}) bool {
 
 // changedBeyondVersion compares shallow copies of two versions of an object with the old one's
 // resourceVersion set to the new one's; the cached objects are left as they are.
-func changedBeyondVersion[T any](old, new T, meta func(*T) *metav1.ObjectMeta) bool {
-	meta(&old).ResourceVersion = meta(&new).ResourceVersion
-	return !equality.Semantic.DeepEqual(&old, &new)
+func changedBeyondVersion[T any](old, cur T, meta func(*T) *metav1.ObjectMeta) bool {
+	meta(&old).ResourceVersion = meta(&cur).ResourceVersion
+	return !equality.Semantic.DeepEqual(&old, &cur)
 }
