@@ -11,7 +11,8 @@ cd "${ROOT}"
 "${ROOT}/hack/local-up.sh" --detach
 # local-up.sh has just built the plugin with the server (make build): the tests run that binary rather
 # than build their own.
-export TRITON_E2E_PLUGIN="${TRITON_E2E_PLUGIN:-${ROOT}/_output/bin/kubectl-release}"
+# Not TRITON_*: the servers the tests start inherit the environment and read TRITON_* variables as flags.
+export E2E_KUBECTL_RELEASE="${E2E_KUBECTL_RELEASE:-${ROOT}/_output/bin/kubectl-release}"
 status=0
 go test -tags e2e -count=1 -timeout 35m ./test/e2e/... "$@" || status=$?
 if [[ ${status} -ne 0 ]]; then

@@ -34,7 +34,7 @@ var (
 )
 
 // pluginBinary is the kubectl-release the tests run, in a directory of its own, which the tests put on
-// kubectl's PATH: the binary TRITON_E2E_PLUGIN names (hack/test-e2e.sh names the one make build just made
+// kubectl's PATH: the binary E2E_KUBECTL_RELEASE names (hack/test-e2e.sh names the one make build just made
 // for the control plane), else cmd/kubectl-release built once per test run.
 func pluginBinary(t *testing.T) string {
 	t.Helper()
@@ -44,7 +44,7 @@ func pluginBinary(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(pluginDir, "kubectl-release")
-		if built := os.Getenv("TRITON_E2E_PLUGIN"); built != "" {
+		if built := os.Getenv("E2E_KUBECTL_RELEASE"); built != "" {
 			pluginErr = linkPlugin(built, bin)
 			return
 		}
@@ -67,10 +67,10 @@ func linkPlugin(built, bin string) error {
 	}
 	info, err := os.Stat(built)
 	if err != nil {
-		return fmt.Errorf("TRITON_E2E_PLUGIN: %w", err)
+		return fmt.Errorf("E2E_KUBECTL_RELEASE: %w", err)
 	}
 	if info.IsDir() || info.Mode()&0o111 == 0 {
-		return fmt.Errorf("TRITON_E2E_PLUGIN: %s is not an executable file", built)
+		return fmt.Errorf("E2E_KUBECTL_RELEASE: %s is not an executable file", built)
 	}
 	return os.Symlink(built, bin)
 }
