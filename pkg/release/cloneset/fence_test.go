@@ -23,15 +23,11 @@ func TestTheCloneSetWriteIsFencedByWhatItWasDerivedFrom(t *testing.T) {
 		kept      func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet)
 	}{
 		{"kruise writes the status", func(cs *kruiseappsv1alpha1.CloneSet) { cs.Status.ReadyReplicas = 5; cs.Status.UpdatedReplicas = 1 }, 0,
-			func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet) {
-				assert.Equal(t, int32(5), cs.Status.ReadyReplicas)
-			}},
+			func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet) { assert.Equal(t, int32(5), cs.Status.ReadyReplicas) }},
 		{"an HPA scales it", func(cs *kruiseappsv1alpha1.CloneSet) { n := int32(8); cs.Spec.Replicas = &n }, 1,
 			func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet) { assert.Equal(t, int32(8), *cs.Spec.Replicas) }},
 		{"a tenant annotates it", func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations["example.com/owner"] = "team-b" }, 1,
-			func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet) {
-				assert.Equal(t, "team-b", cs.Annotations["example.com/owner"])
-			}},
+			func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet) { assert.Equal(t, "team-b", cs.Annotations["example.com/owner"]) }},
 		{"a tenant labels it", func(cs *kruiseappsv1alpha1.CloneSet) { cs.Labels["tier"] = "gold" }, 1,
 			func(t *testing.T, cs *kruiseappsv1alpha1.CloneSet) { assert.Equal(t, "gold", cs.Labels["tier"]) }},
 		{"another writer stamps it", func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[IntentAnnotation] = "uid-web-update/39" }, 1,
