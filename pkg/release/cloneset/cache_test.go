@@ -35,7 +35,8 @@ func TestApplyFromACacheBehindRetriesOnALiveRead(t *testing.T) {
 	require.NoError(t, err)
 	sent := s.patches[before:]
 	require.Len(t, sent, 2, "refused once, then patched again from a live read")
-	assert.EqualValues(t, cached.Generation, s.tests[before]["metadata.generation"], "the first try was the cache's")
+	first, _ := at(sent[0], "metadata.resourceVersion")
+	assert.Equal(t, cached.ResourceVersion, first, "the first try was the cache's")
 	assert.Equal(t, int32(2), partitionOf(s.get()), "batch 2: 4 of 6 pods approved")
 	assert.Equal(t, int32(9), s.get().Spec.MinReadySeconds, "the write in between is kept")
 }

@@ -89,7 +89,8 @@ func TestDriftPartitionLoweredByHandIsPutBack(t *testing.T) {
 	})
 	patches := repair(t, s, r)
 	require.Len(t, patches, 1)
-	assert.ElementsMatch(t, []string{"metadata.annotations." + IntentAnnotation, "spec.updateStrategy.partition"}, paths(patches[0]))
+	assert.ElementsMatch(t, []string{"metadata.annotations." + IntentAnnotation, "metadata.resourceVersion", "metadata.uid",
+		"spec.updateStrategy.partition"}, paths(patches[0]))
 	assert.Equal(t, int32(4), partitionOf(s.get()))
 	assert.Equal(t, "web-update", s.get().Annotations[OwnerAnnotation], "the owner annotation never went")
 }

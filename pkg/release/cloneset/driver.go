@@ -349,20 +349,16 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 				return err
 			}
 		}
-		// The patch tests what it was derived from (the CloneSet's uid, generation, labels and annotations
-		// as read: fence.go); a change of those in between makes it fail with 409 Conflict, and the loop
-		// reads again. So the stamp check above and this write are atomic, and kruise's status writes in
-		// between do not make it fail.
+		// The patch carries the CloneSet's resourceVersion as read (a precondition: a write in between
+		// makes it fail with 409 Conflict, and the loop reads again), so the stamp check above and this
+		// write are atomic.
 		stamp := string(r.UID) + "/" + r.ResourceVersion
 		want.Annotations[IntentAnnotation] = stamp
 		patch, err := ownedPatch(cs, want, stamp)
 		if err != nil {
 			return err
 		}
-		if patch, err = fencedPatch(cs, patch); err != nil {
-			return err
-		}
-		if result, err = d.fencedWrite(ctx, cs, patch, dryRun); err != nil {
+		if result, err = d.patch(ctx, cs, patch, dryRun); err != nil {
 			return err
 		}
 		if wrote != nil && in.Owned && !dryRun && !apiequality.Semantic.DeepDerivative(*wrote, result.Spec.Template) {

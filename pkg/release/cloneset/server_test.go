@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,11 +15,9 @@ import (
 	kruiseappsv1alpha1client "github.com/openkruise/kruise-api/client/clientset/versioned/typed/apps/v1alpha1"
 	"github.com/stretchr/testify/require"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -42,11 +39,8 @@ type apiServer struct {
 	admit func(old, cs *kruiseappsv1alpha1.CloneSet)
 	// race, when set, runs once before the next patch is applied: a write by someone else in between.
 	race func()
-	// patches are the bodies of the merge patches received, in order (a JSON Patch as the merge patch it
-	// amounts to: its add and remove operations), and opts their options; tests are each JSON Patch's test
-	// operations, path to value (nil for a merge patch).
+	// patches are the bodies of the merge patches received, in order, and opts their options.
 	patches   []map[string]interface{}
-	tests     []map[string]interface{}
 	opts      []metav1.PatchOptions
 	conflicts int
 	dryRun    bool
@@ -84,25 +78,9 @@ func (s *apiServer) edit(f func(cs *kruiseappsv1alpha1.CloneSet)) {
 }
 
 func (s *apiServer) store(cs *kruiseappsv1alpha1.CloneSet) {
-	// As kube-apiserver does for a CRD with a status subresource: a change of the spec is a new generation.
-	if obj, err := s.kruise.Tracker().Get(cloneSets, cs.Namespace, cs.Name); err == nil {
-		old := obj.(*kruiseappsv1alpha1.CloneSet)
-		cs.Generation = old.Generation
-		if !apiequality.Semantic.DeepEqual(old.Spec, cs.Spec) {
-			cs.Generation++
-		}
-	}
 	s.rv++
 	cs.ResourceVersion = strconv.Itoa(s.rv)
 	require.NoError(s.t, s.kruise.Tracker().Update(cloneSets, cs, cs.Namespace))
-	if s.raw != nil {
-		// What the server keeps itself, in the stored JSON too.
-		meta, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
-			"generation": cs.Generation, "resourceVersion": cs.ResourceVersion}})
-		require.NoError(s.t, err)
-		s.raw, err = jsonpatch.MergePatch(s.raw, meta)
-		require.NoError(s.t, err)
-	}
 }
 
 // writes are the patches received that were not refused.
@@ -112,9 +90,6 @@ func (s *apiServer) patch(action k8stesting.Action) (bool, runtime.Object, error
 	pa := action.(k8stesting.PatchAction)
 	dryRun := s.dryRun
 	s.dryRun = false
-	if pa.GetPatchType() == types.JSONPatchType {
-		return s.jsonPatch(pa, dryRun)
-	}
 	if pa.GetPatchType() != types.MergePatchType {
 		return true, nil, apierrors.NewBadRequest("unsupported patch type " + string(pa.GetPatchType()))
 	}
@@ -127,7 +102,6 @@ func (s *apiServer) patch(action k8stesting.Action) (bool, runtime.Object, error
 		return true, nil, apierrors.NewBadRequest(err.Error())
 	}
 	s.patches = append(s.patches, body)
-	s.tests = append(s.tests, nil)
 	obj, err := s.kruise.Tracker().Get(cloneSets, pa.GetNamespace(), pa.GetName())
 	if err != nil {
 		return true, nil, err
@@ -170,80 +144,6 @@ func (s *apiServer) patch(action k8stesting.Action) (bool, runtime.Object, error
 	}
 	if s.raw != nil {
 		s.raw = merged
-	}
-	s.store(cs)
-	return true, cs.DeepCopy(), nil
-}
-
-// jsonPatch applies a JSON Patch as kube-apiserver does: to the stored object as JSON, every operation or
-// none; an operation that fails (a test, a path that is not there) is 422.
-func (s *apiServer) jsonPatch(pa k8stesting.PatchAction, dryRun bool) (bool, runtime.Object, error) {
-	if race := s.race; race != nil {
-		s.race = nil
-		race()
-	}
-	var ops []map[string]interface{}
-	if err := json.Unmarshal(pa.GetPatch(), &ops); err != nil {
-		return true, nil, apierrors.NewBadRequest(err.Error())
-	}
-	view, tests := map[string]interface{}{}, map[string]interface{}{}
-	for _, op := range ops {
-		path := strings.Split(strings.TrimPrefix(op["path"].(string), "/"), "/")
-		for i := range path {
-			path[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(path[i])
-		}
-		switch op["op"] {
-		case "test":
-			tests[strings.Join(path, ".")] = op["value"]
-		case "add", "remove":
-			m := view
-			for _, k := range path[:len(path)-1] {
-				next, ok := m[k].(map[string]interface{})
-				if !ok {
-					next = map[string]interface{}{}
-					m[k] = next
-				}
-				m = next
-			}
-			m[path[len(path)-1]] = op["value"] // nil for a remove
-		}
-	}
-	s.patches = append(s.patches, view)
-	s.tests = append(s.tests, tests)
-	obj, err := s.kruise.Tracker().Get(cloneSets, pa.GetNamespace(), pa.GetName())
-	if err != nil {
-		return true, nil, err
-	}
-	old := obj.(*kruiseappsv1alpha1.CloneSet)
-	raw, err := json.Marshal(old)
-	if err != nil {
-		return true, nil, err
-	}
-	if s.raw != nil {
-		raw = s.raw
-	}
-	decoded, err := jsonpatch.DecodePatch(pa.GetPatch())
-	if err != nil {
-		return true, nil, apierrors.NewBadRequest(err.Error())
-	}
-	patched, err := decoded.Apply(raw)
-	if err != nil {
-		s.conflicts++
-		return true, nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
-	}
-	cs := &kruiseappsv1alpha1.CloneSet{}
-	if err := json.Unmarshal(patched, cs); err != nil {
-		return true, nil, apierrors.NewBadRequest(err.Error())
-	}
-	if s.admit != nil {
-		s.admit(old, cs)
-	}
-	if dryRun {
-		cs.ResourceVersion = old.ResourceVersion
-		return true, cs, nil
-	}
-	if s.raw != nil {
-		s.raw = patched
 	}
 	s.store(cs)
 	return true, cs.DeepCopy(), nil
