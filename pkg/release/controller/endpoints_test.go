@@ -25,17 +25,23 @@ func (f *fixture) liveSliceLists() int {
 	return n
 }
 
+// addLeavingPod adds pod web-d (10.0.0.9): held, out of traffic, and about to be deleted by kruise.
+func addLeavingPod(t *testing.T, f *fixture) {
+	t.Helper()
+	leaving := webPod("web-d", true, false)
+	leaving.Status.PodIP = "10.0.0.9"
+	leaving.Labels[cloneset.HoldLabel] = "true"
+	leaving.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
+	_, err := f.kube.CoreV1().Pods("default").Create(context.Background(), leaving, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
 // A held pod out of traffic that a Service still lists waits, with no live read, for the EndpointSlice to
 // drop it; the slice's change wakes the release, which confirms with one live read and lets the pod go.
 func TestADrainingPodIsLetGoWhenItsEndpointSliceDropsIt(t *testing.T) {
 	f := runningWeb(t, func(p *corev1.Pod) {})
 	ctx := context.Background()
-	leaving := webPod("web-d", true, false)
-	leaving.Status.PodIP = "10.0.0.9"
-	leaving.Labels[cloneset.HoldLabel] = "true"
-	leaving.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
-	_, err := f.kube.CoreV1().Pods("default").Create(ctx, leaving, metav1.CreateOptions{})
-	require.NoError(t, err)
+	addLeavingPod(t, f)
 	ready := true
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "web-abc", Namespace: "default"},
@@ -43,7 +49,7 @@ func TestADrainingPodIsLetGoWhenItsEndpointSliceDropsIt(t *testing.T) {
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-d"}}},
 	}
-	slice, err = f.kube.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{})
+	slice, err := f.kube.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{})
 	require.NoError(t, err)
 	informers := f.c.driver.Cache.(interface {
 		ReadyEndpoints(string) (map[string]bool, bool)
@@ -86,12 +92,7 @@ func TestADrainingPodIsLetGoWhenItsEndpointSliceDropsIt(t *testing.T) {
 func TestAPodTheCacheNoLongerListsIsConfirmedLive(t *testing.T) {
 	f := runningWeb(t, func(p *corev1.Pod) {})
 	ctx := context.Background()
-	leaving := webPod("web-d", true, false)
-	leaving.Status.PodIP = "10.0.0.9"
-	leaving.Labels[cloneset.HoldLabel] = "true"
-	leaving.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
-	_, err := f.kube.CoreV1().Pods("default").Create(ctx, leaving, metav1.CreateOptions{})
-	require.NoError(t, err)
+	addLeavingPod(t, f)
 	require.Eventually(t, func() bool {
 		pods, _ := f.c.driver.Cache.Pods(ctx, webCloneSet())
 		return len(pods) == 4
@@ -99,7 +100,7 @@ func TestAPodTheCacheNoLongerListsIsConfirmedLive(t *testing.T) {
 	// Stop the slices' cache from seeing what follows: a live read sees the slice, the cache does not.
 	f.c.driver.Cache = behindOnSlices{f.c.driver.Cache}
 	ready := true
-	_, err = f.kube.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
+	_, err := f.kube.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-abc", Namespace: "default"}, AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
 	}, metav1.CreateOptions{})
