@@ -4,6 +4,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // EndpointSlices are what the cache of EndpointSlices keeps: of each slice, its identity and, of each of
@@ -45,21 +47,8 @@ func (c *Caches) ReadyEndpoints(namespace string) (map[string]bool, bool) {
 	ready := map[string]bool{}
 	for _, obj := range objs {
 		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
-			AddReady(ready, s)
+			cloneset.AddReadyEndpoints(ready, s)
 		}
 	}
 	return ready, true
-}
-
-// AddReady adds to ready the addresses s lists as ready endpoints. An unset ready means ready, as the API
-// says consumers should read it.
-func AddReady(ready map[string]bool, s *discoveryv1.EndpointSlice) {
-	for _, e := range s.Endpoints {
-		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-			continue
-		}
-		for _, a := range e.Addresses {
-			ready[a] = true
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -141,18 +142,26 @@ func (d *Driver) readyEndpoints(ctx context.Context, namespace string) (map[stri
 		return nil, err
 	}
 	ready := map[string]bool{}
-	for _, s := range list.Items {
-		for _, e := range s.Endpoints {
-			// An unset ready means ready, as the API says consumers should read it.
-			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-				continue
-			}
+	for i := range list.Items {
+		AddReadyEndpoints(ready, &list.Items[i])
+	}
+	return ready, nil
+}
+
+// AddReadyEndpoints adds to ready the addresses s lists as ready endpoints.
+func AddReadyEndpoints(ready map[string]bool, s *discoveryv1.EndpointSlice) {
+	for _, e := range s.Endpoints {
+		if EndpointReady(e) {
 			for _, a := range e.Addresses {
 				ready[a] = true
 			}
 		}
 	}
-	return ready, nil
+}
+
+// EndpointReady reads an endpoint's ready condition as the API says consumers should: unset means ready.
+func EndpointReady(e discoveryv1.Endpoint) bool {
+	return e.Conditions.Ready == nil || *e.Conditions.Ready
 }
 
 // BlueServing counts the blue pods of a switched blue/green release that an EndpointSlice still lists as

@@ -8,6 +8,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // endpointsHandler wakes the releases whose pods an EndpointSlice's change concerns: a pod a release
@@ -51,22 +53,19 @@ func (c *Controller) endpointsHandler(pods cache.Indexer) cache.ResourceEventHan
 			// The endpoints that were ready and are no longer (gone, or not ready).
 			now := map[string]bool{}
 			for _, e := range s.Endpoints {
-				if ready(e) {
+				if cloneset.EndpointReady(e) {
 					now[key(e)] = true
 				}
 			}
-			wake(o, func(e discoveryv1.Endpoint) bool { return ready(e) && !now[key(e)] })
+			wake(o, func(e discoveryv1.Endpoint) bool { return cloneset.EndpointReady(e) && !now[key(e)] })
 		},
 		DeleteFunc: func(obj interface{}) {
 			if s := slice(obj); s != nil {
-				wake(s, ready)
+				wake(s, cloneset.EndpointReady)
 			}
 		},
 	}
 }
-
-// ready reads an endpoint's ready condition as the API says consumers should: unset means ready.
-func ready(e discoveryv1.Endpoint) bool { return e.Conditions.Ready == nil || *e.Conditions.Ready }
 
 // key names an endpoint by its addresses.
 func key(e discoveryv1.Endpoint) string {
