@@ -21,9 +21,11 @@ func (c *Controller) endpointsHandler(pods cache.Indexer) cache.ResourceEventHan
 			if e.TargetRef == nil || e.TargetRef.Kind != "Pod" || (only != nil && !only(e)) {
 				continue
 			}
-			ns := e.TargetRef.Namespace
-			if ns == "" {
-				ns = s.Namespace
+			// Only the slice's own namespace: a slice naming another namespace's pod (anyone who may write
+			// EndpointSlices can) wakes nothing there.
+			ns := s.Namespace
+			if e.TargetRef.Namespace != "" && e.TargetRef.Namespace != ns {
+				continue
 			}
 			obj, exists, err := pods.GetByKey(ns + "/" + e.TargetRef.Name)
 			if err != nil || !exists {

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
@@ -115,3 +116,37 @@ func TestAPodTheCacheNoLongerListsIsConfirmedLive(t *testing.T) {
 type behindOnSlices struct{ cloneset.Reader }
 
 func (behindOnSlices) ReadyEndpoints(string) (map[string]bool, bool) { return map[string]bool{}, true }
+
+// A slice in another namespace that names a release's pod (anyone who may write EndpointSlices there can)
+// wakes nothing: only a slice of the pod's own namespace speaks for it.
+func TestASliceOfAnotherNamespaceWakesNoRelease(t *testing.T) {
+	f := runningWeb(t, func(p *corev1.Pod) {})
+	addLeavingPod(t, f)
+	require.Eventually(t, func() bool {
+		pods, _ := f.c.driver.Cache.Pods(context.Background(), webCloneSet())
+		return len(pods) == 4
+	}, 5*time.Second, 10*time.Millisecond)
+	for f.c.queue.Len() > 0 {
+		key, _ := f.c.queue.Get()
+		f.c.queue.Done(key)
+	}
+	ready := true
+	listing := func(ns string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: ns}, AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-d"}}}}
+	}
+	dropped := func(s *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+		s = s.DeepCopy()
+		s.Endpoints = nil
+		return s
+	}
+	h := f.c.endpointsHandler(f.c.driver.Cache.(*caches.Caches).PodInformer.GetIndexer())
+
+	forged := listing("tenant")
+	h.OnUpdate(forged, dropped(forged))
+	assert.Zero(t, f.c.queue.Len(), "a slice of another namespace woke the release")
+	own := listing("default")
+	h.OnUpdate(own, dropped(own))
+	assert.Equal(t, 1, f.c.queue.Len(), "its own namespace's slice wakes it")
+}
