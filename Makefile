@@ -80,8 +80,7 @@ test: test-go test-e2e
 
 ## test-go: unit and integration tests, with the race detector
 test-go:
-	$(GO) test -race -count=1 ./...
-	$(GO) test -race -count=1 -tags failpoints ./pkg/failpoint/
+	GO=$(GO) hack/test-go.sh
 
 ## test-unit: the tests that need no server
 test-unit:

@@ -14,9 +14,14 @@ cd "${ROOT}"
 # Not TRITON_*: the servers the tests start inherit the environment and read TRITON_* variables as flags.
 export E2E_KUBECTL_RELEASE="${E2E_KUBECTL_RELEASE:-${ROOT}/_output/bin/kubectl-release}"
 status=0
-go test -tags e2e -count=1 -timeout 35m ./test/e2e/... "$@" || status=$?
+# go test's events are kept whole (json) and printed a line per test as each ends, with the slowest at
+# the end; on a failure each failed test's output is printed again last, after the component logs and
+# the shutdown: CI shows only the last part of what is printed.
+out="${LOCAL_DIR:-${ROOT}/_output/local}/e2e-go-test.json"
+mkdir -p "$(dirname "${out}")"
+go build -o "${ROOT}/_output/bin/testsummary" ./hack/testsummary
+go test -json -tags e2e -count=1 -timeout 35m ./test/e2e/... "$@" 2>&1 | tee "${out}" | "${ROOT}/_output/bin/testsummary" || status=$?
 if [[ ${status} -ne 0 ]]; then
-    # CI shows only what is printed: the end of every component's log.
     for f in "${LOCAL_DIR:-${ROOT}/_output/local}"/logs/*.log; do
         echo "---- ${f} (last 40 lines)" >&2
         tail -n 40 "${f}" >&2
@@ -25,5 +30,9 @@ if [[ ${status} -ne 0 ]]; then
 fi
 if [[ "${E2E_KEEP_UP:-false}" != "true" ]]; then
     "${ROOT}/hack/local-down.sh"
+fi
+if [[ ${status} -ne 0 ]]; then
+    echo "==== test-e2e: the failed tests' output (all of it: ${out})" >&2
+    "${ROOT}/_output/bin/testsummary" -failures <"${out}" >&2 || true
 fi
 exit ${status}
