@@ -50,6 +50,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/servingcert"
 )
@@ -645,13 +646,13 @@ func TestTheAPIServiceAllowsOnlyItsCABundle(t *testing.T) {
 func pod() *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-abcde", Namespace: "shop",
-			Labels:          map[string]string{"app": "nginx", "controller-revision-hash": "nginx-7d9f", cloneset.HoldLabel: "true"},
+			Labels:          map[string]string{"app": "nginx", "controller-revision-hash": "nginx-7d9f", v1alpha1.HoldLabel: "true"},
 			Annotations:     map[string]string{"kubectl.kubernetes.io/restartedAt": "yesterday"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: "nginx", UID: "cs-uid"}},
 		},
 		Spec: corev1.PodSpec{
 			Containers:     []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}},
-			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: cloneset.ReadinessGate}, {ConditionType: "KruisePodReady"}},
+			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: v1alpha1.ReadinessGate}, {ConditionType: "KruisePodReady"}},
 		},
 		Status: corev1.PodStatus{
 			Phase: corev1.PodRunning, PodIP: "10.244.0.7", PodIPs: []corev1.PodIP{{IP: "10.244.0.7"}}, QOSClass: corev1.PodQOSBestEffort,
@@ -733,7 +734,7 @@ func TestTheServersPodWritesAreAdmitted(t *testing.T) {
 	}
 
 	require.NoError(t, d.SetReleaseLabels(ctx, cloneset.LabelChange{Pod: get(), Release: "nginx-update", Batch: "1"}))
-	assert.Equal(t, "nginx-update", get().Labels[cloneset.ReleaseLabel])
+	assert.Equal(t, "nginx-update", get().Labels[v1alpha1.ReleaseLabel])
 	require.NoError(t, d.SetGate(ctx, get(), true, false))
 	assert.True(t, cloneset.PulledIn(get()))
 	require.NoError(t, d.SetNotReadyKey(ctx, get(), true, false))
@@ -743,10 +744,10 @@ func TestTheServersPodWritesAreAdmitted(t *testing.T) {
 	require.NoError(t, d.SetGate(ctx, get(), false, false))
 	assert.False(t, cloneset.PulledIn(get()))
 	require.NoError(t, d.SetHold(ctx, get(), false))
-	assert.NotContains(t, get().Labels, cloneset.HoldLabel)
+	assert.NotContains(t, get().Labels, v1alpha1.HoldLabel)
 	require.NoError(t, d.SetHold(ctx, get(), true))
 	require.NoError(t, d.SetReleaseLabels(ctx, cloneset.LabelChange{Pod: get()}))
-	assert.NotContains(t, get().Labels, cloneset.ReleaseLabel)
+	assert.NotContains(t, get().Labels, v1alpha1.ReleaseLabel)
 	assert.Equal(t, p.Spec, get().Spec)
 	assert.Equal(t, p.Annotations, get().Annotations)
 
@@ -803,7 +804,7 @@ func TestPodsAllowOnlyTheServersLabelsAndConditions(t *testing.T) {
 	// Its own conditions, in any order with the others.
 	p := old.DeepCopy()
 	p.Status.Conditions[1].Status, p.Status.Conditions[1].Message = corev1.ConditionFalse, `[{"userAgent":"triton"}]`
-	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: cloneset.ReadinessGate, Status: corev1.ConditionTrue})
+	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: v1alpha1.ReadinessGate, Status: corev1.ConditionTrue})
 	assert.NoError(t, a.admit(admission.Update, podGVK, podsGVR, "status", p, old, tritonUser))
 }
 

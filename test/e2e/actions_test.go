@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -114,7 +113,7 @@ func podSummary(pods []corev1.Pod) string {
 	var parts []string
 	for _, p := range pods {
 		parts = append(parts, fmt.Sprintf("%s(image=%s rev=%s ready=%s gate=%s)", p.Name, p.Spec.Containers[0].Image,
-			p.Labels[appsv1.ControllerRevisionHashLabelKey], condition(&p, corev1.PodReady), condition(&p, cloneset.ReadinessGate)))
+			p.Labels[appsv1.ControllerRevisionHashLabelKey], condition(&p, corev1.PodReady), condition(&p, v1alpha1.ReadinessGate)))
 	}
 	return strings.Join(parts, " ")
 }
@@ -236,7 +235,7 @@ func succeeded(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.Rel
 func waitReleased(t *testing.T, ctx context.Context, c *cluster, ns string) *kruiseappsv1alpha1.CloneSet {
 	t.Helper()
 	return waitCloneSetIs(t, ctx, c, ns, "the owner annotation removed", func(cs *kruiseappsv1alpha1.CloneSet) bool {
-		_, owned := cs.Annotations[cloneset.OwnerAnnotation]
+		_, owned := cs.Annotations[v1alpha1.OwnerAnnotation]
 		return !owned
 	})
 }
@@ -276,7 +275,7 @@ func watchUpdated(t *testing.T, ctx context.Context, c *cluster, ns, image strin
 				w.mu.Unlock()
 			}
 			cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
-			if err != nil || cs.Annotations[cloneset.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
+			if err != nil || cs.Annotations[v1alpha1.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
 				return struct{}{}, false, ""
 			}
 			w.mu.Lock()
@@ -362,9 +361,9 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 		assert.Equal(t, int32(8), *cs.Spec.Replicas)
 		assert.False(t, cs.Spec.UpdateStrategy.Paused)
 		assert.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
-		assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the template (invariant 10)")
-		assert.Equal(t, "true", cs.Labels[cloneset.PullInLabel], "held: its new pods get the gate from the admission policy")
-		assert.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
+		assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "no gate in the template (invariant 10)")
+		assert.Equal(t, "true", cs.Labels[v1alpha1.PullInLabel], "held: its new pods get the gate from the admission policy")
+		assert.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
 		assert.NotEqual(t, oldRevision, cs.Status.UpdateRevision)
 
 		// The pods: exactly 2k at the new revision, pulled in and Ready; the others untouched.
@@ -377,12 +376,12 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 			case "nginx:1.28":
 				updated++
 				assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				assert.True(t, hasReadinessGate(p.Spec, cloneset.ReadinessGate), "%s carries the gate", p.Name)
-				assert.Equal(t, corev1.ConditionTrue, condition(p, cloneset.ReadinessGate), "%s pulled in", p.Name)
+				assert.True(t, hasReadinessGate(p.Spec, v1alpha1.ReadinessGate), "%s carries the gate", p.Name)
+				assert.Equal(t, corev1.ConditionTrue, condition(p, v1alpha1.ReadinessGate), "%s pulled in", p.Name)
 			default:
 				assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 				assert.Equal(t, oldRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				assert.False(t, hasReadinessGate(p.Spec, cloneset.ReadinessGate), "%s is an old pod: no gate", p.Name)
+				assert.False(t, hasReadinessGate(p.Spec, v1alpha1.ReadinessGate), "%s is an old pod: no gate", p.Name)
 			}
 			assert.Equal(t, corev1.ConditionTrue, condition(p, corev1.PodReady), "%s Ready", p.Name)
 		}
@@ -479,16 +478,16 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assertBatchPhases(t, r, v1alpha1.BatchSmoked, v1alpha1.BatchPending, v1alpha1.BatchPending)
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, int32(1), *cs.Spec.Replicas)
-	assert.Equal(t, "nginx-create", cs.Annotations[cloneset.OwnerAnnotation])
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the created CloneSet's template (invariant 10)")
-	assert.Equal(t, "true", cs.Labels[cloneset.PullInLabel], "held: its new pods get the gate from the admission policy")
+	assert.Equal(t, "nginx-create", cs.Annotations[v1alpha1.OwnerAnnotation])
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "no gate in the created CloneSet's template (invariant 10)")
+	assert.Equal(t, "true", cs.Labels[v1alpha1.PullInLabel], "held: its new pods get the gate from the admission policy")
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 	pods := livePods(t, ctx, admin, ns)
 	require.Len(t, pods, 1, podSummary(pods))
 	canary := pods[0].Name
 	assert.Equal(t, corev1.ConditionTrue, condition(&pods[0], corev1.ContainersReady))
 	assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[0], corev1.PodReady), "the canary is out of traffic before next")
-	assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[0], cloneset.ReadinessGate))
+	assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[0], v1alpha1.ReadinessGate))
 	holds(t, ctx, 2*time.Second, "the canary waits at Smoked, out of traffic, in Auto mode", func(ctx context.Context) (bool, string) {
 		r, err := releases.Get(ctx, "nginx-create", metav1.GetOptions{})
 		if err != nil {
@@ -508,7 +507,7 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	waitCondition(t, ctx, admin, ns, canary, corev1.PodReady, corev1.ConditionTrue)
 	p, err := admin.kube.CoreV1().Pods(ns).Get(ctx, canary, metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, corev1.ConditionTrue, condition(p, cloneset.ReadinessGate), "the canary pulled in")
+	assert.Equal(t, corev1.ConditionTrue, condition(p, v1alpha1.ReadinessGate), "the canary pulled in")
 	assert.Equal(t, int32(1), *getCloneSet(t, ctx, admin, ns).Spec.Replicas, "no more pods before next")
 
 	// next starts batch 2: replicas 3 at once; then Auto goes on to 5 on its own.
@@ -528,14 +527,14 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assert.Contains(t, historyActions(r), "next,smoked,baked,advance,smoked,baked", "batch 3 started on its own")
 	cs = waitReleased(t, ctx, admin, ns)
 	assert.Equal(t, int32(5), *cs.Spec.Replicas)
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the template once the release has ended")
-	_, labeled := cs.Labels[cloneset.PullInLabel]
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "no gate in the template once the release has ended")
+	_, labeled := cs.Labels[v1alpha1.PullInLabel]
 	assert.False(t, labeled, "no pull-in label once the release has ended")
 	pods = waitPods(t, ctx, admin, ns, "5 pods Ready", func(pods []corev1.Pod) bool { return allReady(pods, 5) })
 	assert.Contains(t, podNames(pods), canary)
 	for i := range pods {
 		assert.Equal(t, "nginx:1.27", pods[i].Spec.Containers[0].Image)
-		assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], cloneset.ReadinessGate), "%s pulled in", pods[i].Name)
+		assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], v1alpha1.ReadinessGate), "%s pulled in", pods[i].Name)
 	}
 }
 
@@ -577,7 +576,7 @@ func TestScaleOutInBatches(t *testing.T) {
 		assertConditions(t, r, true, false, false, false)
 		cs := getCloneSet(t, ctx, admin, ns)
 		assert.Equal(t, replicas, *cs.Spec.Replicas)
-		assert.Equal(t, "nginx-scale", cs.Annotations[cloneset.OwnerAnnotation])
+		assert.Equal(t, "nginx-scale", cs.Annotations[v1alpha1.OwnerAnnotation])
 		assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "Scale keeps the template")
 		pods := livePods(t, ctx, admin, ns)
 		assert.True(t, allReady(pods, int(replicas)), "batch %d Baked: %d pods Ready: %s", batch, replicas, podSummary(pods))
@@ -586,7 +585,7 @@ func TestScaleOutInBatches(t *testing.T) {
 		for i := range pods {
 			assert.Equal(t, cs.Status.UpdateRevision, pods[i].Labels[appsv1.ControllerRevisionHashLabelKey], "one revision throughout")
 			if contains(original, pods[i].Name) {
-				assert.Equal(t, corev1.ConditionUnknown, condition(&pods[i], cloneset.ReadinessGate), "%s is not the release's: not pulled in", pods[i].Name)
+				assert.Equal(t, corev1.ConditionUnknown, condition(&pods[i], v1alpha1.ReadinessGate), "%s is not the release's: not pulled in", pods[i].Name)
 			}
 		}
 		// Manual: nothing more happens until next.
@@ -667,7 +666,7 @@ func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
 	for i := range original {
 		p, err := admin.kube.CoreV1().Pods(ns).Get(ctx, original[i].Name, metav1.GetOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, corev1.ConditionUnknown, condition(p, cloneset.ReadinessGate), "%s is from before the release: not pulled in", p.Name)
+		assert.Equal(t, corev1.ConditionUnknown, condition(p, v1alpha1.ReadinessGate), "%s is from before the release: not pulled in", p.Name)
 	}
 }
 
@@ -784,7 +783,7 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 		// Sampled until stopped: the read is never done.
 		poll(sampler, func(ctx context.Context) (struct{}, bool, string) {
 			cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
-			if err != nil || cs.Annotations[cloneset.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
+			if err != nil || cs.Annotations[v1alpha1.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil {
 				return struct{}{}, false, ""
 			}
 			mu.Lock()
@@ -822,10 +821,10 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 	mu.Unlock()
 
 	cs := waitReleased(t, ctx, admin, ns)
-	restartedAt := cs.Spec.Template.Annotations[cloneset.RestartedAtAnnotation]
+	restartedAt := cs.Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation]
 	assert.Equal(t, created.CreationTimestamp.UTC().Format(time.RFC3339), restartedAt, "the template's restart annotation")
 	assert.Equal(t, int32(0), partition(cs))
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "noPullIn: no gate in the template")
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "noPullIn: no gate in the template")
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 	assert.NotEqual(t, before.Status.UpdateRevision, cs.Status.UpdateRevision)
 	pods := waitPods(t, ctx, admin, ns, "3 restarted pods Ready", func(pods []corev1.Pod) bool {
@@ -834,7 +833,7 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 	for i := range pods {
 		p := &pods[i]
 		assert.NotContains(t, original, p.Name, "%s is a pod from before the restart", p.Name)
-		assert.Equal(t, restartedAt, p.Annotations[cloneset.RestartedAtAnnotation], p.Name)
+		assert.Equal(t, restartedAt, p.Annotations[v1alpha1.RestartedAtAnnotation], p.Name)
 		assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
 		assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 	}
@@ -888,9 +887,9 @@ func TestRollbackToThePreviousRevision(t *testing.T) {
 	assert.Equal(t, second, r.Status.CloneSet.RevisionBeforeRelease)
 	cs = getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "the template of the first revision")
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate))
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate))
 	assert.Equal(t, int32(0), partition(cs))
-	assert.Equal(t, "nginx-rollback", cs.Annotations[cloneset.OwnerAnnotation])
+	assert.Equal(t, "nginx-rollback", cs.Annotations[v1alpha1.OwnerAnnotation])
 	pods := livePods(t, ctx, admin, ns)
 	assert.True(t, allReady(pods, 3), podSummary(pods))
 	assert.Equal(t, 3, countImage(pods, "nginx:1.27"), podSummary(pods))
@@ -951,7 +950,7 @@ func TestCancelMidRelease(t *testing.T) {
 	// hooks) until its pods have left traffic, then lets go of it.
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "the template from before the release has no gate")
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "the template from before the release has no gate")
 	assert.Equal(t, int32(0), partition(cs))
 	assert.Equal(t, int32(4), *cs.Spec.Replicas)
 	assert.False(t, cs.Spec.UpdateStrategy.Paused)
@@ -974,7 +973,7 @@ func TestCancelMidRelease(t *testing.T) {
 	})
 	holds(t, ctx, 2*time.Second, "a canceled release leaves the CloneSet alone", func(ctx context.Context) (bool, string) {
 		cs := getCloneSet(t, ctx, admin, ns)
-		_, owned := cs.Annotations[cloneset.OwnerAnnotation]
+		_, owned := cs.Annotations[v1alpha1.OwnerAnnotation]
 		return cs.Spec.Template.Spec.Containers[0].Image == "nginx:1.27" && partition(cs) == 0 && !owned,
 			fmt.Sprintf("image %s partition %d annotations %v", cs.Spec.Template.Spec.Containers[0].Image, partition(cs), cs.Annotations)
 	})
@@ -1044,7 +1043,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 	cs := getCloneSet(t, ctx, admin, ns)
 	assert.True(t, cs.Spec.UpdateStrategy.Paused, "a failed release pauses the CloneSet")
 	assert.Equal(t, int32(1), partition(cs))
-	assert.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
+	assert.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
 	pods := livePods(t, ctx, admin, ns)
 	require.Len(t, pods, 2, podSummary(pods))
 	var stuck string
@@ -1053,7 +1052,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 			stuck = pods[i].Name
 			assert.True(t, hasReadinessGate(pods[i].Spec, neverGate))
 			assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], corev1.ContainersReady))
-			assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], cloneset.ReadinessGate), "pulled in (batch 1 was Baking)")
+			assert.Equal(t, corev1.ConditionTrue, condition(&pods[i], v1alpha1.ReadinessGate), "pulled in (batch 1 was Baking)")
 			assert.NotEqual(t, corev1.ConditionTrue, condition(&pods[i], corev1.PodReady))
 		}
 	}

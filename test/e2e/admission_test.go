@@ -23,7 +23,6 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // releaseYAML is a Manual Update release of CloneSet nginx to image, as a GitOps tool would apply it.
@@ -86,7 +85,7 @@ func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
 	require.Len(t, r.Status.Batches, 2, "planned: canary and the rest")
 	assert.Equal(t, before.Status.UpdateRevision, r.Status.CloneSet.RevisionBeforeRelease)
 	assert.Contains(t, r.Finalizers, releases.CleanupFinalizer)
-	assert.Equal(t, "by-alice", getCloneSet(t, ctx, admin, ns).Annotations[cloneset.OwnerAnnotation])
+	assert.Equal(t, "by-alice", getCloneSet(t, ctx, admin, ns).Annotations[v1alpha1.OwnerAnnotation])
 
 	// Applying it again is an update (no change), not a second release.
 	out, err = applyServerSide(t, ctx, alice, ns, releaseYAML("by-alice", "nginx:1.28"))
@@ -180,16 +179,16 @@ func TestDeletingARunningReleaseCancelsItAndLeavesTheCloneSetSound(t *testing.T)
 	require.True(t, apierrors.IsNotFound(err), "the release is gone: %v", err)
 
 	cs := getCloneSet(t, ctx, admin, ns)
-	assert.NotContains(t, cs.Annotations, cloneset.OwnerAnnotation)
+	assert.NotContains(t, cs.Annotations, v1alpha1.OwnerAnnotation)
 	assert.False(t, cs.Spec.UpdateStrategy.Paused)
 	assert.Equal(t, int32(0), partition(cs), "no pinned partition")
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "the template from before the release")
 	if lc := cs.Spec.Lifecycle; lc != nil {
 		if lc.PreDelete != nil {
-			assert.NotContains(t, lc.PreDelete.LabelsHandler, cloneset.HoldLabel, "no preDelete hold hook")
+			assert.NotContains(t, lc.PreDelete.LabelsHandler, v1alpha1.HoldLabel, "no preDelete hold hook")
 		}
 		if lc.InPlaceUpdate != nil {
-			assert.NotContains(t, lc.InPlaceUpdate.LabelsHandler, cloneset.HoldLabel, "no inPlaceUpdate hold hook")
+			assert.NotContains(t, lc.InPlaceUpdate.LabelsHandler, v1alpha1.HoldLabel, "no inPlaceUpdate hold hook")
 		}
 	}
 	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
@@ -247,7 +246,7 @@ func TestReleaseStartsFromTheLatestCloneSetSpec(t *testing.T) {
 		require.NoError(t, err)
 		released := waitReleased(t, ctx, admin, ns)
 		assert.Equal(t, image, released.Spec.Template.Spec.Containers[0].Image, "cancel restores the template of the edit")
-		assert.NotContains(t, released.Spec.Template.Annotations, cloneset.RestartedAtAnnotation)
+		assert.NotContains(t, released.Spec.Template.Annotations, v1alpha1.RestartedAtAnnotation)
 		// Settled on the edit before the next one: kruise has seen the cancel and every pod is back.
 		waitCloneSetIs(t, ctx, admin, ns, "settled after the cancel", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 			return cs.Status.ObservedGeneration == cs.Generation && cs.Status.UpdatedReadyReplicas == 2 &&

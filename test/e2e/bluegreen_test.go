@@ -24,7 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // blueGreenTo is a BlueGreen Update of nginx to image.
@@ -111,7 +110,7 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 	_, err = admin.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-preview"},
 		Spec: corev1.ServiceSpec{
-			Selector:                 map[string]string{"app": "nginx", cloneset.ReleaseLabel: r.Name, cloneset.BatchLabel: cloneset.PreviewBatch},
+			Selector:                 map[string]string{"app": "nginx", v1alpha1.ReleaseLabel: r.Name, v1alpha1.BatchLabel: v1alpha1.PreviewBatch},
 			PublishNotReadyAddresses: true,
 			Ports:                    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}},
 		},
@@ -324,7 +323,7 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 		return !before[p.Name] && p.Labels[appsv1.ControllerRevisionHashLabelKey] == restarted
 	})
 	for _, p := range green {
-		assert.NotEmpty(t, p.Annotations[cloneset.RestartedAtAnnotation], p.Name)
+		assert.NotEmpty(t, p.Annotations[v1alpha1.RestartedAtAnnotation], p.Name)
 		assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image, p.Name)
 	}
 	waitPods(t, ctx, admin, ns, "only the 3 restarted pods", func(pods []corev1.Pod) bool {
@@ -343,7 +342,7 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
 	cs = waitReleased(t, ctx, admin, ns)
 	assert.Equal(t, first, cs.Status.UpdateRevision, "the CloneSet is back at its first revision")
-	assert.Empty(t, cs.Spec.Template.Annotations[cloneset.RestartedAtAnnotation], "the template of the first revision")
+	assert.Empty(t, cs.Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation], "the template of the first revision")
 	servesPodsExactly(t, ctx, admin, ns, w, "of the first revision, made by the rollback", 3, func(p *corev1.Pod) bool {
 		return !before[p.Name] && !restartedPods[p.Name] && p.Labels[appsv1.ControllerRevisionHashLabelKey] == first
 	})

@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // The test bed itself: the real kruise-manager runs CloneSets on kwok pods, and a pod that carries
@@ -26,7 +26,7 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 
 	replicas := int32(2)
-	cs := newCloneSet("web", replicas, withContainer("web", "nginx:1.27"), withReadinessGate(cloneset.ReadinessGate))
+	cs := newCloneSet("web", replicas, withContainer("web", "nginx:1.27"), withReadinessGate(v1alpha1.ReadinessGate))
 	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -114,7 +114,7 @@ func describe(pods []corev1.Pod) string {
 func setGate(t *testing.T, ctx context.Context, c *cluster, ns, pod string, status corev1.ConditionStatus) {
 	t.Helper()
 	body := fmt.Sprintf(`{"status":{"conditions":[{"type":%q,"status":%q,"lastTransitionTime":%q}]}}`,
-		cloneset.ReadinessGate, status, time.Now().UTC().Format(time.RFC3339))
+		v1alpha1.ReadinessGate, status, time.Now().UTC().Format(time.RFC3339))
 	_, err := c.kube.CoreV1().Pods(ns).Patch(ctx, pod, types.StrategicMergePatchType, []byte(body), metav1.PatchOptions{}, "status")
 	require.NoError(t, err)
 }

@@ -21,7 +21,6 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // A CloneSet changed by hand while a release runs is put back to what the release intends, in both
@@ -36,7 +35,7 @@ func TestControllerRepairsDriftedCloneSet(t *testing.T) {
 	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
 	cs := getCloneSet(t, ctx, admin, ns)
 	require.Equal(t, int32(4), partition(cs), "6 pods, batch 1 of 2 approved: partition 4")
-	require.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
+	require.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
 	require.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.28"), 2)
 	owner := watchOwner(t, ctx, admin, ns, cs.ResourceVersion)
 
@@ -54,7 +53,7 @@ func TestControllerRepairsDriftedCloneSet(t *testing.T) {
 				return struct{}{}, false, err.Error()
 			}
 			return struct{}{}, ok(c), fmt.Sprintf("partition=%d paused=%v image=%s owner=%q",
-				partition(c), c.Spec.UpdateStrategy.Paused, c.Spec.Template.Spec.Containers[0].Image, c.Annotations[cloneset.OwnerAnnotation])
+				partition(c), c.Spec.UpdateStrategy.Paused, c.Spec.Template.Spec.Containers[0].Image, c.Annotations[v1alpha1.OwnerAnnotation])
 		}, every(100*time.Millisecond), within(30*time.Second))
 	}
 	// settled waits until the CloneSet's 6 pods are Ready again, none of them at image other (a hand edit's),
@@ -148,8 +147,8 @@ func watchOwner(t *testing.T, ctx context.Context, c *cluster, ns, resourceVersi
 			}
 			o.mu.Lock()
 			o.seen++
-			if cs.Annotations[cloneset.OwnerAnnotation] != "nginx-update" || e.Type == watch.Deleted {
-				o.absent = append(o.absent, fmt.Sprintf("%s at resourceVersion %s: owner %q", e.Type, cs.ResourceVersion, cs.Annotations[cloneset.OwnerAnnotation]))
+			if cs.Annotations[v1alpha1.OwnerAnnotation] != "nginx-update" || e.Type == watch.Deleted {
+				o.absent = append(o.absent, fmt.Sprintf("%s at resourceVersion %s: owner %q", e.Type, cs.ResourceVersion, cs.Annotations[v1alpha1.OwnerAnnotation]))
 			}
 			o.mu.Unlock()
 		}
@@ -195,7 +194,7 @@ func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if cs.Annotations[cloneset.OwnerAnnotation] == "" {
+			if cs.Annotations[v1alpha1.OwnerAnnotation] == "" {
 				continue // not (or no longer) the release's
 			}
 			seen++

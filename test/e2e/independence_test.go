@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
@@ -28,12 +27,12 @@ func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
 	r := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
-	assert.True(t, hasReadinessGate(canary[0].Spec, cloneset.ReadinessGate), "a pod made while the release holds the CloneSet is gated")
+	assert.True(t, hasReadinessGate(canary[0].Spec, v1alpha1.ReadinessGate), "a pod made while the release holds the CloneSet is gated")
 	assert.NotEqual(t, corev1.ConditionTrue, condition(&canary[0], corev1.PodReady), "and not Ready before it is pulled in")
 	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	cs := waitReleased(t, ctx, admin, ns)
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, cloneset.ReadinessGate), "no gate in the template")
-	_, labeled := cs.Labels[cloneset.PullInLabel]
+	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "no gate in the template")
+	_, labeled := cs.Labels[v1alpha1.PullInLabel]
 	assert.False(t, labeled, "no pull-in label")
 	waitServing(t, ctx, admin, ns, 2, 2, "nginx:1.28")
 

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -63,14 +62,14 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
 	cs := waitReleased(t, ctx, admin, ns)
 	assert.Equal(t, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType, cs.Spec.UpdateStrategy.Type, "in place again")
-	restartedAt := cs.Spec.Template.Annotations[cloneset.RestartedAtAnnotation]
+	restartedAt := cs.Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation]
 	require.NotEmpty(t, restartedAt)
 
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.27")
 	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.27") {
 		_, old := before[p.UID]
 		assert.False(t, old, "pod %s was not restarted: same pod as before the release", p.Name)
-		assert.Equal(t, restartedAt, p.Annotations[cloneset.RestartedAtAnnotation], "pod %s", p.Name)
+		assert.Equal(t, restartedAt, p.Annotations[v1alpha1.RestartedAtAnnotation], "pod %s", p.Name)
 	}
 	waitFor(t, ctx, "3 ready endpoints again", func() bool { return w.readyEndpoints() == 3 })
 	w.mu.Lock()

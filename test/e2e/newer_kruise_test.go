@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 const (
@@ -124,7 +123,7 @@ func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
 	cs = getCloneSet(t, ctx, admin, ns)
 	require.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
 	require.Equal(t, int32(2), partition(cs))
-	require.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
+	require.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
 	check("batch 1")
 
 	// Batch 2: the partition is lowered.

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // A pipeline creates the next release the moment the previous one has Succeeded, before the controller
@@ -41,7 +40,7 @@ func TestBackToBackReleases(t *testing.T) {
 	}
 	last := fmt.Sprintf("app:v%d", 1+rounds)
 	cs := waitCloneSetNamed(t, ctx, admin, ns, names[0], "released with every pod updated", func(cs *kruiseappsv1alpha1.CloneSet) bool {
-		return cs.Annotations[cloneset.OwnerAnnotation] == "" && cs.Status.ObservedGeneration == cs.Generation &&
+		return cs.Annotations[v1alpha1.OwnerAnnotation] == "" && cs.Status.ObservedGeneration == cs.Generation &&
 			cs.Status.UpdatedReadyReplicas == 3
 	})
 	assert.Equal(t, last, cs.Spec.Template.Spec.Containers[0].Image, "the CloneSet's template is the last release's")

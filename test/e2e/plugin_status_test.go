@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // A canary release with Manual batches, moved on with the plugin's next: at every stop, `status` shows
@@ -246,7 +245,7 @@ func assertPods(t *testing.T, ctx context.Context, c *cluster, ns, name string, 
 				continue
 			}
 			s.live = append(s.live, fmt.Sprintf("batch %s %s nginx:1.28 %s ready=%s traffic=%s failing=-", byName[p.Name], p.Name,
-				p.Status.Phase, yesNo(condition(&p, corev1.PodReady)), yesNo(condition(&p, cloneset.ReadinessGate))))
+				p.Status.Phase, yesNo(condition(&p, corev1.PodReady)), yesNo(condition(&p, v1alpha1.ReadinessGate))))
 		}
 		sort.Strings(s.printed)
 		sort.Strings(s.live)

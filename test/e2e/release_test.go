@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 func updateTo(image string, canary int32, batchSize intstr.IntOrString, mode v1alpha1.ReleaseMode) *v1alpha1.Release {
@@ -102,7 +101,7 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), partition(cs))
-	assert.Equal(t, "nginx-update", cs.Annotations[cloneset.OwnerAnnotation])
+	assert.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
 	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
 	assert.False(t, condition(&canary[0], corev1.PodReady) == corev1.ConditionTrue, "the canary is not in traffic before `next`")
@@ -155,12 +154,12 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 		if err != nil {
 			return nil, false, err.Error()
 		}
-		_, owned := cs.Annotations[cloneset.OwnerAnnotation]
+		_, owned := cs.Annotations[v1alpha1.OwnerAnnotation]
 		return cs, !owned, fmt.Sprintf("annotations %v", cs.Annotations)
 	}, every(100*time.Millisecond), within(30*time.Second))
 	assert.Equal(t, int32(0), partition(cs))
 	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.28") {
-		assert.True(t, condition(&p, cloneset.ReadinessGate) == corev1.ConditionTrue, "%s pulled in", p.Name)
+		assert.True(t, condition(&p, v1alpha1.ReadinessGate) == corev1.ConditionTrue, "%s pulled in", p.Name)
 		assert.True(t, condition(&p, corev1.PodReady) == corev1.ConditionTrue, "%s Ready", p.Name)
 	}
 	var actions []string

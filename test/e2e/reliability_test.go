@@ -35,7 +35,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/generated/informers/externalversions"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/test/bench/stats"
 )
 
@@ -188,7 +187,7 @@ func (l *partitionLog) observe(cs *kruiseappsv1alpha1.CloneSet) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events++
-	if cs.Annotations[cloneset.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil || cs.Spec.Replicas == nil {
+	if cs.Annotations[v1alpha1.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil || cs.Spec.Replicas == nil {
 		return
 	}
 	allowed := *cs.Spec.Replicas - partition(cs)

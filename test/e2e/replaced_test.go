@@ -107,18 +107,18 @@ func (w *untouchedWatch) finish() (int, []string) {
 // pull-in label, hold hooks, a partition, or the release's image in its template. Empty when none.
 func releaseMarks(cs *kruiseappsv1alpha1.CloneSet, releaseImage string) string {
 	var marks []string
-	if v, ok := cs.Annotations[cloneset.OwnerAnnotation]; ok {
+	if v, ok := cs.Annotations[v1alpha1.OwnerAnnotation]; ok {
 		marks = append(marks, "owner annotation "+v)
 	}
-	if v, ok := cs.Annotations[cloneset.IntentAnnotation]; ok {
+	if v, ok := cs.Annotations[v1alpha1.IntentAnnotation]; ok {
 		marks = append(marks, "intent stamp "+v)
 	}
-	if _, ok := cs.Labels[cloneset.PullInLabel]; ok {
+	if _, ok := cs.Labels[v1alpha1.PullInLabel]; ok {
 		marks = append(marks, "pull-in label")
 	}
 	if lc := cs.Spec.Lifecycle; lc != nil &&
-		((lc.PreDelete != nil && lc.PreDelete.LabelsHandler[cloneset.HoldLabel] != "") ||
-			(lc.InPlaceUpdate != nil && lc.InPlaceUpdate.LabelsHandler[cloneset.HoldLabel] != "")) {
+		((lc.PreDelete != nil && lc.PreDelete.LabelsHandler[v1alpha1.HoldLabel] != "") ||
+			(lc.InPlaceUpdate != nil && lc.InPlaceUpdate.LabelsHandler[v1alpha1.HoldLabel] != "")) {
 		marks = append(marks, "hold hooks")
 	}
 	if p := partition(cs); p != 0 {
@@ -155,10 +155,10 @@ func podMarks(pods []corev1.Pod, releaseImage string) string {
 		if p.Spec.Containers[0].Image == releaseImage {
 			marks = append(marks, p.Name+" runs "+releaseImage)
 		}
-		if _, ok := p.Labels[cloneset.HoldLabel]; ok {
+		if _, ok := p.Labels[v1alpha1.HoldLabel]; ok {
 			marks = append(marks, p.Name+" has the hold label")
 		}
-		if v, ok := p.Labels[cloneset.ReleaseLabel]; ok {
+		if v, ok := p.Labels[v1alpha1.ReleaseLabel]; ok {
 			marks = append(marks, p.Name+" is labelled release "+v)
 		}
 		if cloneset.Gated(&p) {
@@ -201,7 +201,7 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 	old := getCloneSet(t, ctx, admin, ns)
 	require.NotNil(t, r.Status.CloneSet)
 	require.Equal(t, old.UID, r.Status.CloneSet.UID, "the CloneSet's UID is recorded at admission")
-	require.Equal(t, r.Name, old.Annotations[cloneset.OwnerAnnotation], "the release holds the old CloneSet")
+	require.Equal(t, r.Name, old.Annotations[v1alpha1.OwnerAnnotation], "the release holds the old CloneSet")
 
 	// Replaced: deleted (and gone), then made again with another image.
 	deleteCloneSet(t, ctx, admin, ns, "nginx")
@@ -363,7 +363,7 @@ func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 	r2 := run("r2", "nginx:1.29")
 	before := getCloneSet(t, ctx, admin, ns)
 	require.Equal(t, "nginx:1.29", before.Spec.Template.Spec.Containers[0].Image)
-	require.True(t, strings.HasPrefix(before.Annotations[cloneset.IntentAnnotation], string(r2.UID)+"/"), "r2 wrote the CloneSet last")
+	require.True(t, strings.HasPrefix(before.Annotations[v1alpha1.IntentAnnotation], string(r2.UID)+"/"), "r2 wrote the CloneSet last")
 	pods := livePods(t, ctx, admin, ns)
 	require.Len(t, pods, 3)
 	require.Equal(t, 3, countImage(pods, "nginx:1.29"))
@@ -372,16 +372,16 @@ func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 	require.NoError(t, err)
 
 	// The admin puts r1's name back on the CloneSet.
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, cloneset.OwnerAnnotation, r1.Name)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.OwnerAnnotation, r1.Name)
 	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
 
 	// The controller acts on it (r1 is woken by the name): the name goes, and only the name.
 	cs := waitCloneSetIs(t, ctx, admin, ns, "r1's stale name taken off", func(cs *kruiseappsv1alpha1.CloneSet) bool {
-		_, named := cs.Annotations[cloneset.OwnerAnnotation]
+		_, named := cs.Annotations[v1alpha1.OwnerAnnotation]
 		return !named
 	})
-	assert.Equal(t, before.Annotations[cloneset.IntentAnnotation], cs.Annotations[cloneset.IntentAnnotation], "r1 stamped nothing")
+	assert.Equal(t, before.Annotations[v1alpha1.IntentAnnotation], cs.Annotations[v1alpha1.IntentAnnotation], "r1 stamped nothing")
 	// For 10 seconds after (the controller has long seen the CloneSet): r2's template, every pod as it was.
 	holds(t, ctx, 10*time.Second, "r2's template and pods stay", func(ctx context.Context) (bool, string) {
 		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
@@ -394,7 +394,7 @@ func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 		if p := partition(cs); p != 0 {
 			return false, fmt.Sprintf("partition %d", p)
 		}
-		if v := cs.Annotations[cloneset.OwnerAnnotation]; v != "" {
+		if v := cs.Annotations[v1alpha1.OwnerAnnotation]; v != "" {
 			return false, "owner annotation " + v
 		}
 		list, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // unsound lists what of a release that no longer runs is still on CloneSet name and its pods: the owner
@@ -28,14 +27,14 @@ func unsound(ctx context.Context, c *cluster, ns, name string, pods bool) (strin
 		return "", err
 	}
 	var left []string
-	if owner, ok := cs.Annotations[cloneset.OwnerAnnotation]; ok {
+	if owner, ok := cs.Annotations[v1alpha1.OwnerAnnotation]; ok {
 		left = append(left, "owner annotation "+owner)
 	}
 	if lc := cs.Spec.Lifecycle; lc != nil {
-		if lc.PreDelete != nil && lc.PreDelete.LabelsHandler[cloneset.HoldLabel] != "" {
+		if lc.PreDelete != nil && lc.PreDelete.LabelsHandler[v1alpha1.HoldLabel] != "" {
 			left = append(left, "preDelete hook")
 		}
-		if lc.InPlaceUpdate != nil && lc.InPlaceUpdate.LabelsHandler[cloneset.HoldLabel] != "" {
+		if lc.InPlaceUpdate != nil && lc.InPlaceUpdate.LabelsHandler[v1alpha1.HoldLabel] != "" {
 			left = append(left, "inPlaceUpdate hook")
 		}
 	}
@@ -51,7 +50,7 @@ func unsound(ctx context.Context, c *cluster, ns, name string, pods bool) (strin
 			return "", err
 		}
 		for _, p := range list.Items {
-			if _, held := p.Labels[cloneset.HoldLabel]; held && p.DeletionTimestamp == nil {
+			if _, held := p.Labels[v1alpha1.HoldLabel]; held && p.DeletionTimestamp == nil {
 				left = append(left, "hold label on pod "+p.Name)
 			}
 		}

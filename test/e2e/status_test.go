@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // The status of a release is triton-apiserver's own record, the intent its controller makes the CloneSet
@@ -78,14 +77,14 @@ func staysAsItWas(t *testing.T, ctx context.Context, admin *cluster, ns, what st
 			batchPhase(r) == batchPhase(before) && len(r.Status.History) == len(before.Status.History) &&
 			revisionBeforeRelease(r) == revisionBeforeRelease(before) &&
 			cs.Generation == csBefore.Generation && partition(cs) == partition(csBefore) &&
-			cs.Annotations[cloneset.OwnerAnnotation] == csBefore.Annotations[cloneset.OwnerAnnotation] &&
+			cs.Annotations[v1alpha1.OwnerAnnotation] == csBefore.Annotations[v1alpha1.OwnerAnnotation] &&
 			cs.Spec.Template.Spec.Containers[0].Image == csBefore.Spec.Template.Spec.Containers[0].Image
 		return ok, fmt.Sprintf("release %s batch %d %s, %d history entries, revision before %q (was %s batch %d %s, %d, %q); "+
 			"CloneSet generation %d partition %d owner %q image %s (was %d, %d, %q, %s)",
 			r.Status.Phase, r.Status.CurrentBatch, batchPhase(r), len(r.Status.History), revisionBeforeRelease(r),
 			before.Status.Phase, before.Status.CurrentBatch, batchPhase(before), len(before.Status.History), revisionBeforeRelease(before),
-			cs.Generation, partition(cs), cs.Annotations[cloneset.OwnerAnnotation], cs.Spec.Template.Spec.Containers[0].Image,
-			csBefore.Generation, partition(csBefore), csBefore.Annotations[cloneset.OwnerAnnotation], csBefore.Spec.Template.Spec.Containers[0].Image)
+			cs.Generation, partition(cs), cs.Annotations[v1alpha1.OwnerAnnotation], cs.Spec.Template.Spec.Containers[0].Image,
+			csBefore.Generation, partition(csBefore), csBefore.Annotations[v1alpha1.OwnerAnnotation], csBefore.Spec.Template.Spec.Containers[0].Image)
 	})
 }
 

@@ -22,7 +22,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/generated/informers/externalversions"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 const seqAnnotation = "e2e.triton.io/seq"
@@ -266,7 +265,7 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	// The controller releases each CloneSet (owner annotation off) once its release has Succeeded.
 	for _, name := range names {
 		waitCloneSetNamed(t, ctx, admin, ns, name, "released with every pod updated and ready", func(cs *kruiseappsv1alpha1.CloneSet) bool {
-			return cs.Annotations[cloneset.OwnerAnnotation] == "" && cs.Status.UpdatedReadyReplicas == *cs.Spec.Replicas
+			return cs.Annotations[v1alpha1.OwnerAnnotation] == "" && cs.Status.UpdatedReadyReplicas == *cs.Spec.Replicas
 		})
 	}
 }
@@ -292,7 +291,7 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 			if p.DeletionTimestamp != nil {
 				continue
 			}
-			if hasReadinessGate(p.Spec, cloneset.ReadinessGate) {
+			if hasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
 				return struct{}{}, true, ""
 			}
 			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
@@ -303,5 +302,5 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 
 // probeCloneSet is a CloneSet of one pod labelled for pull-in, so that the gate policy applies to its pods.
 func probeCloneSet(name string) *kruiseappsv1alpha1.CloneSet {
-	return newCloneSet(name, 1, withLabel(cloneset.PullInLabel, "true"))
+	return newCloneSet(name, 1, withLabel(v1alpha1.PullInLabel, "true"))
 }

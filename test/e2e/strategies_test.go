@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -108,7 +107,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	_, err = admin.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-canary"},
 		Spec: corev1.ServiceSpec{
-			Selector:                 map[string]string{"app": "nginx", cloneset.ReleaseLabel: r.Name, cloneset.BatchLabel: "1"},
+			Selector:                 map[string]string{"app": "nginx", v1alpha1.ReleaseLabel: r.Name, v1alpha1.BatchLabel: "1"},
 			PublishNotReadyAddresses: true,
 			Ports:                    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}},
 		},
@@ -158,8 +157,8 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 			if p.Name == canary.Name {
 				want = "1"
 			}
-			got = append(got, p.Name+"="+p.Labels[cloneset.ReleaseLabel]+"/"+p.Labels[cloneset.BatchLabel])
-			if p.Labels[cloneset.ReleaseLabel] != r.Name || p.Labels[cloneset.BatchLabel] != want {
+			got = append(got, p.Name+"="+p.Labels[v1alpha1.ReleaseLabel]+"/"+p.Labels[v1alpha1.BatchLabel])
+			if p.Labels[v1alpha1.ReleaseLabel] != r.Name || p.Labels[v1alpha1.BatchLabel] != want {
 				ok = false
 			}
 		}
@@ -201,7 +200,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
 	waitReleased(t, ctx, admin, ns)
 	for _, p := range livePods(t, ctx, admin, ns) {
-		assert.Equal(t, r.Name, p.Labels[cloneset.ReleaseLabel], "pod %s keeps the name of the release that brought it", p.Name)
+		assert.Equal(t, r.Name, p.Labels[v1alpha1.ReleaseLabel], "pod %s keeps the name of the release that brought it", p.Name)
 	}
 }
 

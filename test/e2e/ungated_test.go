@@ -56,7 +56,7 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns str
 			if p.DeletionTimestamp != nil {
 				continue
 			}
-			if !hasReadinessGate(p.Spec, cloneset.ReadinessGate) {
+			if !hasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
 				return struct{}{}, true, ""
 			}
 			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
@@ -79,7 +79,7 @@ func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	canary := waitCanarySmoked(t, ctx, admin, ns, r.Name)
 	pods := podsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, pods, 1)
-	require.False(t, hasReadinessGate(pods[0].Spec, cloneset.ReadinessGate), "the canary was made with the gate: the test proves nothing")
+	require.False(t, hasReadinessGate(pods[0].Spec, v1alpha1.ReadinessGate), "the canary was made with the gate: the test proves nothing")
 	w.mu.Lock()
 	blip := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 	w.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // CompleteName is the executable kubectl (1.26 and later) runs from the PATH to complete
@@ -144,7 +144,7 @@ func cloneSetNames(cmd *cobra.Command, o *options, prefix string) []cobra.Comple
 			continue
 		}
 		desc := fmt.Sprintf("%d replicas", cs.Status.Replicas)
-		if owner := cs.Annotations[cloneset.OwnerAnnotation]; owner != "" {
+		if owner := cs.Annotations[v1alpha1.OwnerAnnotation]; owner != "" {
 			desc += ", release " + owner + " running"
 		}
 		out = append(out, cobra.CompletionWithDesc(cs.Name, desc))

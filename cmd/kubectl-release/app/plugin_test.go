@@ -32,7 +32,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned/fake"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 // syncBuffer is a buffer the command writes while the test reads.
@@ -122,7 +121,7 @@ func release(ns, name, cloneSet string, created time.Time) *v1alpha1.Release {
 func cloneSet(ns, name, owner string) *kruiseappsv1alpha1.CloneSet {
 	cs := &kruiseappsv1alpha1.CloneSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
 	if owner != "" {
-		cs.Annotations = map[string]string{cloneset.OwnerAnnotation: owner}
+		cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: owner}
 	}
 	return cs
 }

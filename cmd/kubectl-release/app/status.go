@@ -22,7 +22,6 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/cli/view"
 	releasesv1alpha1 "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
 func newStatusCommand(o *options) *cobra.Command {
@@ -151,7 +150,7 @@ func (o *options) releaseOfCloneSet(ctx context.Context, releases releasesv1alph
 	cs, err := kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case err == nil:
-		if owner := cs.Annotations[cloneset.OwnerAnnotation]; owner != "" {
+		if owner := cs.Annotations[v1alpha1.OwnerAnnotation]; owner != "" {
 			_, err := releases.Get(ctx, owner, metav1.GetOptions{})
 			if err == nil {
 				return owner, nil

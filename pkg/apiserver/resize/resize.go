@@ -26,7 +26,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 	"github.com/triton-io/triton/pkg/storagegate"
 )
@@ -193,7 +193,7 @@ func (h *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 
 // floor is the partition the CloneSet named in the annotations needs at replicas, if a release holds it.
 func (h *Webhook) floor(ctx context.Context, namespace string, annotations map[string]string, replicas int32) (int32, bool, error) {
-	owner := annotations[cloneset.OwnerAnnotation]
+	owner := annotations[v1alpha1.OwnerAnnotation]
 	if owner == "" {
 		return 0, false, nil
 	}
@@ -217,7 +217,7 @@ func (h *Webhook) cloneSet(ctx context.Context, req *admissionv1.AdmissionReques
 	// The release that held it before the write: an edit that also drops the annotation changes nothing
 	// about which release's pods these are.
 	annotations := old.Annotations
-	if annotations[cloneset.OwnerAnnotation] == "" {
+	if annotations[v1alpha1.OwnerAnnotation] == "" {
 		annotations = cs.Annotations
 	}
 	floor, ok, err := h.floor(ctx, req.Namespace, annotations, replicasOf(&cs))
@@ -237,7 +237,7 @@ func (h *Webhook) cloneSet(ctx context.Context, req *admissionv1.AdmissionReques
 	pt := admissionv1.PatchTypeJSONPatch
 	return &admissionv1.AdmissionResponse{Allowed: true, Patch: raw, PatchType: &pt,
 		Warnings: []string{fmt.Sprintf("release %s holds CloneSet %s: its partition is %d at %d replicas, so that no more pods than approved are updated",
-			annotations[cloneset.OwnerAnnotation], cs.Name, floor, replicasOf(&cs))}}, nil
+			annotations[v1alpha1.OwnerAnnotation], cs.Name, floor, replicasOf(&cs))}}, nil
 }
 
 func hasUpdateStrategy(raw []byte) bool {
@@ -277,7 +277,7 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cs, err := h.readCloneSet(ctx, req.Namespace, req.Name, live)
 		live = true
-		if err != nil || cs == nil || cs.Annotations[cloneset.OwnerAnnotation] == "" {
+		if err != nil || cs == nil || cs.Annotations[v1alpha1.OwnerAnnotation] == "" {
 			return err
 		}
 		floor, ok, err := h.floor(ctx, req.Namespace, cs.Annotations, replicas)

@@ -24,7 +24,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // release web-update of CloneSet web (6 pods before it) in batches of 2, at batch 1: 2 pods approved.
@@ -57,7 +57,7 @@ func webCloneSet(replicas, partition int32, owner string) *kruiseappsv1alpha1.Cl
 			UpdateStrategy: kruiseappsv1alpha1.CloneSetUpdateStrategy{Partition: &p}},
 	}
 	if owner != "" {
-		cs.Annotations[cloneset.OwnerAnnotation] = owner
+		cs.Annotations[v1alpha1.OwnerAnnotation] = owner
 	}
 	return cs
 }

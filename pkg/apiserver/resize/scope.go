@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // The scale-out webhook's scope. A Scale object carries no labels or annotations (kube-apiserver's scale of
@@ -260,7 +260,7 @@ func (s *Scope) observe(obj interface{}, deleted bool) {
 		return
 	}
 	key := cs.Namespace + "/" + cs.Name
-	held := !deleted && cs.Annotations[cloneset.OwnerAnnotation] != ""
+	held := !deleted && cs.Annotations[v1alpha1.OwnerAnnotation] != ""
 	s.mu.Lock()
 	_, was := s.held[key]
 	if held {

@@ -26,7 +26,7 @@ import (
 	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // kruise-api's generated informers do not tell client-go that a fake clientset cannot stream a watch-list
@@ -173,7 +173,7 @@ func TestScopeKeepsTheConditionListingTheHeldCloneSets(t *testing.T) {
 	held := func(ns, name, owner string) *kruiseappsv1alpha1.CloneSet {
 		cs := &kruiseappsv1alpha1.CloneSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{}}}
 		if owner != "" {
-			cs.Annotations[cloneset.OwnerAnnotation] = owner
+			cs.Annotations[v1alpha1.OwnerAnnotation] = owner
 		}
 		return cs
 	}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // measuredPods is how many pods a measurement caches: as many as the untouched CloneSets of the sizing
@@ -45,9 +45,9 @@ func kruisePods(t testing.TB, n int, marked bool) [][]byte {
 		p.UID = types.UID(fmt.Sprintf("11111111-1111-1111-1111-%012d", i))
 		p.ResourceVersion = fmt.Sprint(1000000 + i)
 		p.Labels["app"] = p.OwnerReferences[0].Name
-		p.Labels[cloneset.HoldLabel] = "true"
+		p.Labels[v1alpha1.HoldLabel] = "true"
 		if !marked {
-			delete(p.Labels, cloneset.HoldLabel)
+			delete(p.Labels, v1alpha1.HoldLabel)
 		}
 		if out[i], err = json.Marshal(&p); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 )
 
@@ -96,21 +97,21 @@ func podStub(pod *corev1.Pod, ref *metav1.OwnerReference, cs *kruiseappsv1alpha1
 // condition in its status, the hold label, the release's labels, or triton's not-ready key in kruise's
 // KruisePodReady condition.
 func Marked(pod *corev1.Pod) bool {
-	for _, key := range []string{cloneset.HoldLabel, cloneset.ReleaseLabel, cloneset.BatchLabel} {
+	for _, key := range []string{v1alpha1.HoldLabel, v1alpha1.ReleaseLabel, v1alpha1.BatchLabel} {
 		if _, ok := pod.Labels[key]; ok {
 			return true
 		}
 	}
 	for _, g := range pod.Spec.ReadinessGates {
-		if g.ConditionType == cloneset.ReadinessGate {
+		if g.ConditionType == v1alpha1.ReadinessGate {
 			return true
 		}
 	}
 	for _, c := range pod.Status.Conditions {
 		switch {
-		case c.Type == cloneset.ReadinessGate:
+		case c.Type == v1alpha1.ReadinessGate:
 			return true
-		case c.Type == kruiseappspub.KruisePodReadyConditionType && strings.Contains(c.Message, cloneset.NotReadyKey.Key):
+		case c.Type == kruiseappspub.KruisePodReadyConditionType && strings.Contains(c.Message, v1alpha1.NotReadyKey):
 			// The substring first: decoding the message at every event of every pod would cost more.
 			return cloneset.HasNotReadyKey(pod)
 		}
@@ -121,5 +122,5 @@ func Marked(pod *corev1.Pod) bool {
 // drivenCloneSet reports whether a CloneSet a release drives: one it names (OwnerAnnotation) or holds for
 // pull-in (PullInLabel).
 func drivenCloneSet(cs *kruiseappsv1alpha1.CloneSet) bool {
-	return cs.Annotations[cloneset.OwnerAnnotation] != "" || cs.Labels[cloneset.PullInLabel] != ""
+	return cs.Annotations[v1alpha1.OwnerAnnotation] != "" || cs.Labels[v1alpha1.PullInLabel] != ""
 }

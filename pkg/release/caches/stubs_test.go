@@ -16,13 +16,13 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // unmarked is pod() without any of Triton's marks: a CloneSet's pod as kruise makes it.
 func unmarked(ns, name string, owners []metav1.OwnerReference) *corev1.Pod {
 	p := pod(ns, name, owners)
-	delete(p.Labels, cloneset.HoldLabel)
+	delete(p.Labels, v1alpha1.HoldLabel)
 	p.Spec.ReadinessGates = nil
 	return p
 }
@@ -37,9 +37,9 @@ func nginxCloneSet(annotations, labels map[string]string) *kruiseappsv1alpha1.Cl
 func TestOnlyPodsAReleaseCanActOnAreCachedWhole(t *testing.T) {
 	mine := controlledBy("CloneSet", "apps.kruise.io/v1alpha1", "nginx", "cs-uid")
 	undriven := nginxCloneSet(nil, nil)
-	named := nginxCloneSet(map[string]string{cloneset.OwnerAnnotation: "nginx-update"}, nil)
-	held := nginxCloneSet(nil, map[string]string{cloneset.PullInLabel: "true"})
-	namesake := nginxCloneSet(map[string]string{cloneset.OwnerAnnotation: "nginx-update"}, nil)
+	named := nginxCloneSet(map[string]string{v1alpha1.OwnerAnnotation: "nginx-update"}, nil)
+	held := nginxCloneSet(nil, map[string]string{v1alpha1.PullInLabel: "true"})
+	namesake := nginxCloneSet(map[string]string{v1alpha1.OwnerAnnotation: "nginx-update"}, nil)
 	namesake.UID = "other-uid"
 	withLabel := func(key string) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Labels[key] = "x" } }
 	for name, c := range map[string]struct {
@@ -50,15 +50,15 @@ func TestOnlyPodsAReleaseCanActOnAreCachedWhole(t *testing.T) {
 	}{
 		"kruise's pod, no release":   {owners: mine, cloneSet: undriven},
 		"kruise's pod, not cached":   {owners: mine},
-		"the hold label":             {edit: withLabel(cloneset.HoldLabel), owners: mine, cloneSet: undriven, whole: true},
-		"the release label":          {edit: withLabel(cloneset.ReleaseLabel), owners: mine, cloneSet: undriven, whole: true},
-		"the batch label":            {edit: withLabel(cloneset.BatchLabel), owners: mine, cloneSet: undriven, whole: true},
+		"the hold label":             {edit: withLabel(v1alpha1.HoldLabel), owners: mine, cloneSet: undriven, whole: true},
+		"the release label":          {edit: withLabel(v1alpha1.ReleaseLabel), owners: mine, cloneSet: undriven, whole: true},
+		"the batch label":            {edit: withLabel(v1alpha1.BatchLabel), owners: mine, cloneSet: undriven, whole: true},
 		"a label of another project": {edit: withLabel("apps.kruise.io/hold"), owners: mine, cloneSet: undriven},
 		"the readiness gate": {edit: func(p *corev1.Pod) {
-			p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "KruisePodReady"}, {ConditionType: cloneset.ReadinessGate}}
+			p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "KruisePodReady"}, {ConditionType: v1alpha1.ReadinessGate}}
 		}, owners: mine, cloneSet: undriven, whole: true},
 		"the gate's condition without the gate": {edit: func(p *corev1.Pod) {
-			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: cloneset.ReadinessGate, Status: corev1.ConditionFalse})
+			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: v1alpha1.ReadinessGate, Status: corev1.ConditionFalse})
 		}, owners: mine, cloneSet: undriven, whole: true},
 		"triton's not-ready key": {edit: func(p *corev1.Pod) {
 			p.Status.Conditions[1].Message = `[{"userAgent":"triton","key":"releases.triton.io/blue-green"}]`
@@ -69,9 +69,9 @@ func TestOnlyPodsAReleaseCanActOnAreCachedWhole(t *testing.T) {
 		"a CloneSet a release names":  {owners: mine, cloneSet: named, whole: true},
 		"a CloneSet held for pull-in": {owners: mine, cloneSet: held, whole: true},
 		"a namesake a release names":  {owners: mine, cloneSet: namesake},
-		"a Deployment's pod, marked": {edit: withLabel(cloneset.HoldLabel),
+		"a Deployment's pod, marked": {edit: withLabel(v1alpha1.HoldLabel),
 			owners: controlledBy("ReplicaSet", "apps/v1", "web-1", "rs-uid")},
-		"a lookalike CloneSet's pod, marked": {edit: withLabel(cloneset.HoldLabel),
+		"a lookalike CloneSet's pod, marked": {edit: withLabel(v1alpha1.HoldLabel),
 			owners: controlledBy("CloneSet", "example.com/v1", "nginx", "cs-uid"), cloneSet: named},
 		"no controller": {owners: []metav1.OwnerReference{{Kind: "Node", Name: "n"}}},
 	} {
@@ -177,7 +177,7 @@ func TestPodsOfACloneSetWithAStubAreReadLive(t *testing.T) {
 	assert.Equal(t, 1, podLists(kube), "read live")
 
 	held := unmarked("shop", "nginx-b", mine)
-	held.Labels[cloneset.HoldLabel] = "true"
+	held.Labels[v1alpha1.HoldLabel] = "true"
 	held.ResourceVersion = "8"
 	_, err = kube.CoreV1().Pods("shop").Update(ctx, held, metav1.UpdateOptions{})
 	require.NoError(t, err)
@@ -186,7 +186,7 @@ func TestPodsOfACloneSetWithAStubAreReadLive(t *testing.T) {
 	pods, err = c.Pods(ctx, cs)
 	require.NoError(t, err)
 	require.Len(t, pods, 2)
-	assert.Equal(t, "true", pods[1].Labels[cloneset.HoldLabel])
+	assert.Equal(t, "true", pods[1].Labels[v1alpha1.HoldLabel])
 	assert.Empty(t, pods[1].Status.ContainerStatuses[0].ImageID, "trimmed: from the cache")
 	assert.Zero(t, podLists(kube), "read from the cache")
 
@@ -203,7 +203,7 @@ func TestPodsOfACloneSetWithAStubAreReadLive(t *testing.T) {
 // The pods of a CloneSet a release drives are cached whole from the first list, marked or not: the pod
 // informer starts once the CloneSets are cached.
 func TestPodsOfADrivenCloneSetAreCachedWhole(t *testing.T) {
-	cs := nginxCloneSet(map[string]string{cloneset.OwnerAnnotation: "nginx-update"}, nil)
+	cs := nginxCloneSet(map[string]string{v1alpha1.OwnerAnnotation: "nginx-update"}, nil)
 	mine := controlledBy("CloneSet", "apps.kruise.io/v1alpha1", "nginx", "cs-uid")
 	kube := kubefake.NewClientset(unmarked("shop", "nginx-a", mine), unmarked("shop", "nginx-b", mine),
 		unmarked("shop", "other-a", controlledBy("CloneSet", "apps.kruise.io/v1alpha1", "other", types.UID("other-uid"))))

@@ -16,6 +16,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // cloneSetOwnedBy is CloneSet web in the middle of release owner: image v3, partition 2 of 4.
@@ -24,7 +25,7 @@ func cloneSetOwnedBy(owner string) *kruiseappsv1alpha1.CloneSet {
 	partition := intstr.FromInt32(2)
 	return &kruiseappsv1alpha1.CloneSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", ResourceVersion: "7",
-			Annotations: map[string]string{OwnerAnnotation: owner}},
+			Annotations: map[string]string{v1alpha1.OwnerAnnotation: owner}},
 		Spec: kruiseappsv1alpha1.CloneSetSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
@@ -82,7 +83,7 @@ func TestAFinishedReleaseNeverWritesACloneSetAnotherReleaseOwns(t *testing.T) {
 	stored, err := kruise.AppsV1alpha1().CloneSets("default").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "web:v3", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.Equal(t, "web-2", stored.Annotations[OwnerAnnotation])
+	assert.Equal(t, "web-2", stored.Annotations[v1alpha1.OwnerAnnotation])
 	assert.Equal(t, int32(2), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
 	assert.Equal(t, stored.ResourceVersion, got.ResourceVersion)
 
@@ -94,7 +95,7 @@ func TestAFinishedReleaseNeverWritesACloneSetAnotherReleaseOwns(t *testing.T) {
 	assert.Equal(t, 1, writes(kruise))
 	stored, err = kruise.AppsV1alpha1().CloneSets("default").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Empty(t, stored.Annotations[OwnerAnnotation], "released at the end")
+	assert.Empty(t, stored.Annotations[v1alpha1.OwnerAnnotation], "released at the end")
 }
 
 // cloneSetWeb is CloneSet web before a release: 6 pods of web:v3, with fields that no release owns set.
@@ -103,7 +104,7 @@ func cloneSetWeb() *kruiseappsv1alpha1.CloneSet {
 	surge := intstr.FromInt32(0)
 	return &kruiseappsv1alpha1.CloneSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "uid-cloneset-web", ResourceVersion: "100",
-			Generation: 3, Labels: map[string]string{"app": "web", "team": "payments", PullInLabel: "true"},
+			Generation: 3, Labels: map[string]string{"app": "web", "team": "payments", v1alpha1.PullInLabel: "true"},
 			Annotations: map[string]string{"example.com/contact": "ops"}},
 		Spec: kruiseappsv1alpha1.CloneSetSpec{
 			Replicas: &replicas,
@@ -118,8 +119,8 @@ func cloneSetWeb() *kruiseappsv1alpha1.CloneSet {
 			ScaleStrategy:        kruiseappsv1alpha1.CloneSetScaleStrategy{DisablePVCReuse: true},
 			// As the release's first write left it (prepare): its hooks are on.
 			Lifecycle: &appspub.Lifecycle{
-				PreDelete:     &appspub.LifecycleHook{LabelsHandler: map[string]string{HoldLabel: "true"}, MarkPodNotReady: true},
-				InPlaceUpdate: &appspub.LifecycleHook{LabelsHandler: map[string]string{HoldLabel: "true"}, MarkPodNotReady: true},
+				PreDelete:     &appspub.LifecycleHook{LabelsHandler: map[string]string{v1alpha1.HoldLabel: "true"}, MarkPodNotReady: true},
+				InPlaceUpdate: &appspub.LifecycleHook{LabelsHandler: map[string]string{v1alpha1.HoldLabel: "true"}, MarkPodNotReady: true},
 			},
 		},
 		Status: kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 3, Replicas: 6, ReadyReplicas: 6, UpdatedReplicas: 6,
@@ -165,7 +166,7 @@ var owned = []string{
 	"spec.template", "spec.replicas", "spec.updateStrategy.partition", "spec.updateStrategy.maxUnavailable",
 	"spec.updateStrategy.paused", "spec.updateStrategy.type", "spec.scaleStrategy.podsToDelete",
 	"spec.lifecycle.preDelete", "spec.lifecycle.inPlaceUpdate", "metadata.annotations",
-	"metadata.resourceVersion", "metadata.uid", "metadata.labels." + PullInLabel,
+	"metadata.resourceVersion", "metadata.uid", "metadata.labels." + v1alpha1.PullInLabel,
 }
 
 func assertOnlyOwned(t *testing.T, patch map[string]interface{}) {
@@ -214,9 +215,9 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 	assert.Equal(t, "100", rv, "the resourceVersion as read: a precondition")
 	uid, _ := at(patch, "metadata.uid")
 	assert.Equal(t, "uid-cloneset-web", uid, "the uid as read: a precondition (uid is immutable)")
-	stamp, _ := annotation(t, patch, IntentAnnotation)
+	stamp, _ := annotation(t, patch, v1alpha1.IntentAnnotation)
 	assert.Equal(t, "uid-web-update/40", stamp)
-	owner, _ := annotation(t, patch, OwnerAnnotation)
+	owner, _ := annotation(t, patch, v1alpha1.OwnerAnnotation)
 	assert.Equal(t, "web-update", owner)
 	partition, _ := at(patch, "spec.updateStrategy.partition")
 	assert.EqualValues(t, 4, partition, "6 pods, batch 1 of 2: partition 4")
@@ -236,10 +237,10 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 	assert.Equal(t, int32(2), int32(stored.Spec.UpdateStrategy.MaxUnavailable.IntValue()))
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
 	assert.False(t, HasGate(&stored.Spec.Template), "no readiness gate in the template (invariant 10)")
-	assert.Equal(t, "true", stored.Labels[PullInLabel])
+	assert.Equal(t, "true", stored.Labels[v1alpha1.PullInLabel])
 	require.NotNil(t, stored.Spec.Lifecycle)
 	require.NotNil(t, stored.Spec.Lifecycle.PreDelete)
-	assert.Equal(t, "true", stored.Spec.Lifecycle.PreDelete.LabelsHandler[HoldLabel])
+	assert.Equal(t, "true", stored.Spec.Lifecycle.PreDelete.LabelsHandler[v1alpha1.HoldLabel])
 	// What the release does not own is as it was.
 	assert.Equal(t, int32(5), stored.Spec.MinReadySeconds)
 	assert.Equal(t, int32(7), *stored.Spec.RevisionHistoryLimit)
@@ -278,7 +279,7 @@ func TestApplyPatchRemovesWhatTheReleaseLetsGo(t *testing.T) {
 	require.Len(t, s.patches, 2)
 	patch := s.patches[1]
 	assertOnlyOwned(t, patch)
-	owner, found := annotation(t, patch, OwnerAnnotation)
+	owner, found := annotation(t, patch, v1alpha1.OwnerAnnotation)
 	assert.True(t, found)
 	assert.Nil(t, owner, "null removes the owner annotation")
 	lifecycle, found := at(patch, "spec.lifecycle")
@@ -288,7 +289,7 @@ func TestApplyPatchRemovesWhatTheReleaseLetsGo(t *testing.T) {
 	assert.Equal(t, []interface{}{"web-a"}, podsToDelete)
 
 	stored := s.get()
-	_, has := stored.Annotations[OwnerAnnotation]
+	_, has := stored.Annotations[v1alpha1.OwnerAnnotation]
 	assert.False(t, has)
 	assert.Empty(t, stored.Spec.Lifecycle, "no hooks")
 	assert.Equal(t, []string{"web-a"}, stored.Spec.ScaleStrategy.PodsToDelete)
@@ -317,7 +318,7 @@ func TestApplyRetriesAStaleResourceVersion(t *testing.T) {
 	assert.Equal(t, "100", first)
 	assert.Equal(t, "101", second, "the retry read the CloneSet again")
 	for _, p := range s.patches {
-		stamp, _ := annotation(t, p, IntentAnnotation)
+		stamp, _ := annotation(t, p, v1alpha1.IntentAnnotation)
 		assert.Equal(t, "uid-web-update/40", stamp)
 	}
 	stored := s.get()
@@ -337,12 +338,12 @@ func TestApplyDryRunPatchesNothing(t *testing.T) {
 	assert.Equal(t, []string{metav1.DryRunAll}, s.opts[0].DryRun)
 	assert.Equal(t, "triton-apiserver", s.opts[0].FieldManager)
 	assert.Equal(t, int32(4), int32(got.Spec.UpdateStrategy.Partition.IntValue()), "the answer shows the new partition")
-	assert.Equal(t, "web-update", got.Annotations[OwnerAnnotation])
+	assert.Equal(t, "web-update", got.Annotations[v1alpha1.OwnerAnnotation])
 
 	stored := s.get()
 	assert.Equal(t, "100", stored.ResourceVersion)
 	assert.Nil(t, stored.Spec.UpdateStrategy.Partition)
-	assert.Empty(t, stored.Annotations[OwnerAnnotation])
+	assert.Empty(t, stored.Annotations[v1alpha1.OwnerAnnotation])
 }
 
 // A release canceled before any write of it landed (the controller starting it, the verb canceling it at
@@ -359,8 +360,8 @@ func TestACancelBeforeTheStartLandsFencesTheStart(t *testing.T) {
 
 	_, err := s.driver().Apply(ctx, canceled, false)
 	require.NoError(t, err)
-	assert.Equal(t, "uid-web-update/51", s.get().Annotations[IntentAnnotation], "the cancel's stamp")
-	assert.Empty(t, s.get().Annotations[OwnerAnnotation])
+	assert.Equal(t, "uid-web-update/51", s.get().Annotations[v1alpha1.IntentAnnotation], "the cancel's stamp")
+	assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation])
 
 	// Someone edits the image; then the start's write arrives.
 	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Spec.Template.Spec.Containers[0].Image = "web:v5" })
@@ -369,7 +370,7 @@ func TestACancelBeforeTheStartLandsFencesTheStart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, writes, s.writes(), "the stale start wrote nothing")
 	assert.Equal(t, "web:v5", s.get().Spec.Template.Spec.Containers[0].Image, "the edit stays")
-	assert.Empty(t, s.get().Annotations[OwnerAnnotation], "nobody took the CloneSet")
+	assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation], "nobody took the CloneSet")
 }
 
 // An unfinished release never writes a CloneSet another release holds: it can only be an older state of
@@ -390,7 +391,7 @@ func TestAReleaseNeverWritesACloneSetAnotherHolds(t *testing.T) {
 func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	ctx := context.Background()
 	cs := cloneSetWeb()
-	delete(cs.Labels, PullInLabel)
+	delete(cs.Labels, v1alpha1.PullInLabel)
 	cs.Spec.Lifecycle = nil
 	s := newAPIServer(t, cs)
 	_, err := s.driver().Apply(ctx, updateRelease("40", 1, releases.BatchSmoking), false)
@@ -398,7 +399,7 @@ func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	require.Len(t, s.patches, 2)
 	label, ok := at(s.patches[0], "metadata.labels")
 	require.True(t, ok)
-	assert.Equal(t, map[string]interface{}{PullInLabel: "true"}, label, "the first write: the label")
+	assert.Equal(t, map[string]interface{}{v1alpha1.PullInLabel: "true"}, label, "the first write: the label")
 	_, ok = at(s.patches[0], "spec.template")
 	assert.False(t, ok, "not the template yet")
 	_, ok = at(s.patches[0], "spec.lifecycle.preDelete")
@@ -406,7 +407,7 @@ func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	_, ok = at(s.patches[1], "spec.template")
 	assert.True(t, ok, "then the template")
 	stored := s.get()
-	assert.Equal(t, "true", stored.Labels[PullInLabel])
+	assert.Equal(t, "true", stored.Labels[v1alpha1.PullInLabel])
 	assert.Equal(t, "payments", stored.Labels["team"])
 
 	done := updateRelease("41", 3, releases.BatchBaked)
@@ -414,7 +415,7 @@ func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	_, err = s.driver().Apply(ctx, done, false)
 	require.NoError(t, err)
 	stored = s.get()
-	_, labeled := stored.Labels[PullInLabel]
+	_, labeled := stored.Labels[v1alpha1.PullInLabel]
 	assert.False(t, labeled, "a CloneSet no release holds has no pull-in label: its new pods get no gate")
 	assert.Equal(t, "payments", stored.Labels["team"])
 	assert.False(t, HasGate(&stored.Spec.Template))

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // Blue/green takes blue out of traffic without deleting it, so that a cancel can switch back at once. Blue
@@ -17,9 +18,9 @@ import (
 // condition's message (a JSON list of {userAgent, key}), as kruise's lifecycle hooks do. triton adds its own
 // key to take a blue pod out, and removes only that key to bring it back.
 
-// NotReadyKey is triton's not-ready key in a pod's KruisePodReady condition: on blue pods after a
-// blue/green switch, and on a release's pods made without the pull-in gate (ungated.go).
-var NotReadyKey = notReadyKey{UserAgent: "triton", Key: "releases.triton.io/blue-green"}
+// tritonKey is triton's not-ready key in a pod's KruisePodReady condition (v1alpha1.NotReadyKey): on blue
+// pods after a blue/green switch, and on a release's pods made without the pull-in gate (ungated.go).
+var tritonKey = notReadyKey{UserAgent: "triton", Key: v1alpha1.NotReadyKey}
 
 type notReadyKey struct {
 	UserAgent string `json:"userAgent"`
@@ -48,7 +49,7 @@ func HasNotReadyKey(p *corev1.Pod) bool {
 		return false
 	}
 	for _, k := range notReadyKeys(c.Message) {
-		if k == NotReadyKey {
+		if k == tritonKey {
 			return true
 		}
 	}
@@ -91,12 +92,12 @@ func withNotReadyKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	keys := notReadyKeys(c.Message)
 	kept := []notReadyKey{}
 	for _, k := range keys {
-		if k != NotReadyKey {
+		if k != tritonKey {
 			kept = append(kept, k)
 		}
 	}
 	if out {
-		kept = append(kept, NotReadyKey)
+		kept = append(kept, tritonKey)
 	}
 	if len(kept) == len(keys) && out == HasNotReadyKey(p) && (!out || c.Status == corev1.ConditionFalse) {
 		return c, false

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // behind is a cache that still holds an older CloneSet; every other read goes to s.
@@ -65,7 +66,7 @@ func TestAVerbConfirmsACachedNoOpLive(t *testing.T) {
 		}
 		assert.False(t, s.get().Spec.UpdateStrategy.Paused, "resume reached the CloneSet")
 		assert.False(t, got.Spec.UpdateStrategy.Paused, "and the answer shows it")
-		assert.Equal(t, "uid-web-update/42", s.get().Annotations[IntentAnnotation])
+		assert.Equal(t, "uid-web-update/42", s.get().Annotations[v1alpha1.IntentAnnotation])
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // kruiseDefaults stands in for kruise's mutating webhook: when the template changes, it fills in the pod
@@ -89,10 +90,10 @@ func TestDriftPartitionLoweredByHandIsPutBack(t *testing.T) {
 	})
 	patches := repair(t, s, r)
 	require.Len(t, patches, 1)
-	assert.ElementsMatch(t, []string{"metadata.annotations." + IntentAnnotation, "metadata.resourceVersion", "metadata.uid",
+	assert.ElementsMatch(t, []string{"metadata.annotations." + v1alpha1.IntentAnnotation, "metadata.resourceVersion", "metadata.uid",
 		"spec.updateStrategy.partition"}, paths(patches[0]))
 	assert.Equal(t, int32(4), partitionOf(s.get()))
-	assert.Equal(t, "web-update", s.get().Annotations[OwnerAnnotation], "the owner annotation never went")
+	assert.Equal(t, "web-update", s.get().Annotations[v1alpha1.OwnerAnnotation], "the owner annotation never went")
 }
 
 // A partition raised by hand is put back too: the release decides how many pods are updated.
@@ -122,7 +123,7 @@ func TestDriftPausedByHandIsPutBack(t *testing.T) {
 // is put back all the same. Defaults the server filled in are not drift, nor is a field added by hand.
 func TestDriftTemplateChangedByHandIsPutBack(t *testing.T) {
 	s, r := driven(t, kruiseDefaults)
-	hash := s.get().Annotations[TemplateHashAnnotation]
+	hash := s.get().Annotations[v1alpha1.TemplateHashAnnotation]
 	require.NotEmpty(t, hash)
 	require.Equal(t, corev1.PullAlways, s.get().Spec.Template.Spec.Containers[0].ImagePullPolicy, "the server defaulted the template")
 
@@ -134,7 +135,7 @@ func TestDriftTemplateChangedByHandIsPutBack(t *testing.T) {
 	assert.Empty(t, repair(t, s, r), "a field added by hand is not the release's")
 
 	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Spec.Template.Spec.Containers[0].Image = "web:hotfix" })
-	require.Equal(t, hash, s.get().Annotations[TemplateHashAnnotation])
+	require.Equal(t, hash, s.get().Annotations[v1alpha1.TemplateHashAnnotation])
 	patches := repair(t, s, r)
 	require.Len(t, patches, 1, "one write: the template the server stores is the release's")
 	_, found := at(patches[0], "spec.template")
@@ -142,8 +143,8 @@ func TestDriftTemplateChangedByHandIsPutBack(t *testing.T) {
 	stored := s.get()
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
 	assert.False(t, HasGate(&stored.Spec.Template))
-	assert.Equal(t, hash, stored.Annotations[TemplateHashAnnotation])
-	_, recorded := stored.Annotations[StoredTemplateAnnotation]
+	assert.Equal(t, hash, stored.Annotations[v1alpha1.TemplateHashAnnotation])
+	_, recorded := stored.Annotations[v1alpha1.StoredTemplateAnnotation]
 	assert.False(t, recorded, "nothing to record: the server kept the template")
 
 	assert.Empty(t, repair(t, s, r), "and once repaired, nothing more is written")
@@ -166,7 +167,7 @@ func TestDriftRepairDoesNotFightAWebhook(t *testing.T) {
 	require.Len(t, s.patches, 2, "the template, then the record of it as stored")
 	stored := s.get()
 	assert.Equal(t, "mirror.example.com/web:v4", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.Equal(t, templateHash(&stored.Spec.Template), stored.Annotations[StoredTemplateAnnotation])
+	assert.Equal(t, templateHash(&stored.Spec.Template), stored.Annotations[v1alpha1.StoredTemplateAnnotation])
 	assertOnlyOwned(t, s.patches[1])
 
 	for i := 0; i < 3; i++ {
@@ -183,7 +184,7 @@ func TestDriftRepairDoesNotFightAWebhook(t *testing.T) {
 	done := updateRelease("50", 3, releases.BatchBaked)
 	done.Status.Phase = releases.ReleaseSucceeded
 	repair(t, s, done)
-	_, recorded := s.get().Annotations[StoredTemplateAnnotation]
+	_, recorded := s.get().Annotations[v1alpha1.StoredTemplateAnnotation]
 	assert.False(t, recorded)
 }
 
@@ -221,7 +222,7 @@ func TestDriftStaleWriteRacingANewerOneLosesTheRace(t *testing.T) {
 		s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
 			p := intstr.FromInt32(2)
 			cs.Spec.UpdateStrategy.Partition = &p
-			cs.Annotations[IntentAnnotation] = "uid-web-update/42"
+			cs.Annotations[v1alpha1.IntentAnnotation] = "uid-web-update/42"
 		})
 	}
 	stale := updateRelease("41", 1, releases.BatchBaked)

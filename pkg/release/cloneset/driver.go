@@ -27,35 +27,8 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
-)
-
-const (
-	// ReadinessGate is the condition through which a release pulls pods into traffic.
-	ReadinessGate corev1.PodConditionType = "apps.triton.io/ready"
-	// OwnerAnnotation carries the name of the release that drives the CloneSet.
-	OwnerAnnotation = "releases.triton.io/release"
-	// RestartedAtAnnotation, on the pod template, makes a Restart release a new revision.
-	RestartedAtAnnotation = "releases.triton.io/restartedAt"
-	// IntentAnnotation stamps a CloneSet with the release state (UID/resourceVersion) it was last written
-	// for, so that a write derived from an older state of the release is never applied after a newer one.
-	IntentAnnotation = "releases.triton.io/intent"
-	// TemplateHashAnnotation is a hash of the pod template the release last gave the CloneSet: the stored
-	// template carries API defaults, so comparing templates field by field would rewrite it every time
-	// (drift is found by a looser comparison, templateDrifted).
-	TemplateHashAnnotation = "releases.triton.io/template-hash"
-	// StoredTemplateAnnotation is a hash of the pod template the server stored when it did not keep the
-	// release's template as given (an admission webhook changed a field the release sets): while the
-	// CloneSet still has exactly that template, it counts as the release's and is not rewritten.
-	StoredTemplateAnnotation = "releases.triton.io/stored-template-hash"
-	// PullInLabel, on a CloneSet (not its template), says a release holds it and pulls its new pods into
-	// traffic: the MutatingAdmissionPolicy triton-pull-in-gate (artifacts/deploy/pull-in-gate.yaml), in
-	// kube-apiserver, gives every pod created for such a CloneSet the readiness gate. Once the release
-	// lets the CloneSet go the label goes too, and new pods become Ready without triton-apiserver.
-	PullInLabel = "releases.triton.io/pull-in"
-	// HoldLabel, on a pod, makes kruise hold it before deleting or updating it in place (CloneSet lifecycle
-	// hooks) until the release has pulled it out of traffic and removed the label.
-	HoldLabel = "apps.triton.io/hold"
 )
 
 // writeRetry is how often a CloneSet write is tried again after a conflict: kruise writes the CloneSet's
@@ -166,8 +139,8 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 			t.Annotations = map[string]string{}
 		}
 		// Stable for the release: re-applying it changes nothing.
-		t.Annotations[RestartedAtAnnotation] = r.CreationTimestamp.UTC().Format(time.RFC3339)
-		setTemplateAnnotation(raw, RestartedAtAnnotation, t.Annotations[RestartedAtAnnotation])
+		t.Annotations[v1alpha1.RestartedAtAnnotation] = r.CreationTimestamp.UTC().Format(time.RFC3339)
+		setTemplateAnnotation(raw, v1alpha1.RestartedAtAnnotation, t.Annotations[v1alpha1.RestartedAtAnnotation])
 	default:
 		return nil, nil, nil
 	}
@@ -176,7 +149,7 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 	// hold label would come back with kruise's in-place update of a pod (kruise applies the template's
 	// labels in the same write that starts the update), and a pod held again before its update completes
 	// goes from Updating straight to Normal with its KruisePodReady still False: it never becomes Ready.
-	// Pods get both at creation while the release holds the CloneSet (PullInLabel), from a
+	// Pods get both at creation while the release holds the CloneSet (v1alpha1.PullInLabel), from a
 	// MutatingAdmissionPolicy, and the controller labels the pods there were (prepare, holdAndDrain).
 	return t, raw, nil
 }
@@ -189,7 +162,7 @@ func legacyTemplateHash(t *corev1.PodTemplateSpec) string {
 	if legacy.Labels == nil {
 		legacy.Labels = map[string]string{}
 	}
-	legacy.Labels[HoldLabel] = "true"
+	legacy.Labels[v1alpha1.HoldLabel] = "true"
 	return templateHash(legacy)
 }
 
@@ -202,7 +175,7 @@ func HasGate(t *corev1.PodTemplateSpec) bool { return specHasGate(&t.Spec) }
 // specHasGate reports whether a pod spec carries the readiness gate.
 func specHasGate(spec *corev1.PodSpec) bool {
 	for _, g := range spec.ReadinessGates {
-		if g.ConditionType == ReadinessGate {
+		if g.ConditionType == v1alpha1.ReadinessGate {
 			return true
 		}
 	}
@@ -277,7 +250,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			// Created without pods (see create); the replicas follow in the write below.
 			cs = created
 		}
-		owner := cs.Annotations[OwnerAnnotation]
+		owner := cs.Annotations[v1alpha1.OwnerAnnotation]
 		if StaleName(r, cs) {
 			// Its final state (its template, partition 0) would roll every pod at once, with no batch: only
 			// the name goes, so that the next release can take the CloneSet.
@@ -304,7 +277,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			// over a change made since.
 			stamp := map[string]interface{}{"metadata": map[string]interface{}{
 				"resourceVersion": cs.ResourceVersion,
-				"annotations":     map[string]interface{}{IntentAnnotation: string(r.UID) + "/" + r.ResourceVersion},
+				"annotations":     map[string]interface{}{v1alpha1.IntentAnnotation: string(r.UID) + "/" + r.ResourceVersion},
 			}}
 			raw, err := json.Marshal(stamp)
 			if err != nil {
@@ -330,7 +303,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			return err
 		}
 		if apiequality.Semantic.DeepEqual(want.Spec, cs.Spec) &&
-			apiequality.Semantic.DeepEqual(without(want.Annotations, IntentAnnotation), without(cs.Annotations, IntentAnnotation)) {
+			apiequality.Semantic.DeepEqual(without(want.Annotations, v1alpha1.IntentAnnotation), without(cs.Annotations, v1alpha1.IntentAnnotation)) {
 			if cached && !d.LevelTriggered && !stampedWith(cs, r) {
 				// The cache may not show a write made a moment ago (pause, then resume at once): see it live.
 				return errStaleRead
@@ -339,7 +312,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			return nil
 		}
 		if !dryRun && in.Owned && plan.NeedsPullIn(r) &&
-			(cs.Labels[PullInLabel] == "" || !apiequality.Semantic.DeepEqual(cs.Spec.Lifecycle, want.Spec.Lifecycle)) {
+			(cs.Labels[v1alpha1.PullInLabel] == "" || !apiequality.Semantic.DeepEqual(cs.Spec.Lifecycle, want.Spec.Lifecycle)) {
 			// Before the release's template or replicas: the pull-in label (kube-apiserver's admission
 			// policy must know the CloneSet is held before kruise makes the first pod for the release,
 			// within milliseconds of seeing it), the lifecycle hooks, and the hold label on every pod
@@ -353,7 +326,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 		// makes it fail with 409 Conflict, and the loop reads again), so the stamp check above and this
 		// write are atomic.
 		stamp := string(r.UID) + "/" + r.ResourceVersion
-		want.Annotations[IntentAnnotation] = stamp
+		want.Annotations[v1alpha1.IntentAnnotation] = stamp
 		patch, err := ownedPatch(cs, want, stamp)
 		if err != nil {
 			return err
@@ -368,7 +341,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			// again, for ever: record the template as stored, which desired then takes as the release's.
 			stored := map[string]interface{}{"metadata": map[string]interface{}{
 				"resourceVersion": result.ResourceVersion,
-				"annotations":     map[string]interface{}{StoredTemplateAnnotation: templateHash(&result.Spec.Template)},
+				"annotations":     map[string]interface{}{v1alpha1.StoredTemplateAnnotation: templateHash(&result.Spec.Template)},
 			}}
 			raw, err := json.Marshal(stored)
 			if err != nil {
@@ -388,16 +361,16 @@ var errStaleRead = apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.W
 	fmt.Errorf("a cached read may be behind"))
 
 // prepare writes want's labels and lifecycle hooks alone (with the record of what the release added to
-// them, HooksAnnotation), then puts the hold label on the CloneSet's pods.
+// them, v1alpha1.HooksAnnotation), then puts the hold label on the CloneSet's pods.
 func (d *Driver) prepare(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, want *wanted) (*kruiseappsv1alpha1.CloneSet, error) {
 	pre := cs.DeepCopy()
 	pre.Labels = want.Labels
 	pre.Spec.Lifecycle = want.Spec.Lifecycle
-	if record, ok := want.Annotations[HooksAnnotation]; ok {
+	if record, ok := want.Annotations[v1alpha1.HooksAnnotation]; ok {
 		if pre.Annotations == nil {
 			pre.Annotations = map[string]string{}
 		}
-		pre.Annotations[HooksAnnotation] = record
+		pre.Annotations[v1alpha1.HooksAnnotation] = record
 	}
 	patch, meta, err := mergePatch(cs, pre)
 	if err != nil {
@@ -514,7 +487,7 @@ func ownedPatch(cs *kruiseappsv1alpha1.CloneSet, want *wanted, stamp string) ([]
 		annotations = map[string]interface{}{}
 		meta["annotations"] = annotations
 	}
-	annotations[IntentAnnotation] = stamp
+	annotations[v1alpha1.IntentAnnotation] = stamp
 	return json.Marshal(patch)
 }
 
@@ -527,11 +500,11 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      r.Spec.CloneSetName,
 			Namespace: r.Namespace,
-			Labels:    withLabel(t.Labels, PullInLabel, plan.NeedsPullIn(r)),
+			Labels:    withLabel(t.Labels, v1alpha1.PullInLabel, plan.NeedsPullIn(r)),
 			Annotations: map[string]string{
-				OwnerAnnotation:        r.Name,
-				TemplateHashAnnotation: templateHash(t),
-				IntentAnnotation:       string(r.UID) + "/" + r.ResourceVersion,
+				v1alpha1.OwnerAnnotation:        r.Name,
+				v1alpha1.TemplateHashAnnotation: templateHash(t),
+				v1alpha1.IntentAnnotation:       string(r.UID) + "/" + r.ResourceVersion,
 			},
 		},
 		Spec: kruiseappsv1alpha1.CloneSetSpec{
@@ -542,7 +515,7 @@ func (d *Driver) create(ctx context.Context, r *releases.Release, in plan.Intent
 	}
 	if plan.NeedsPullIn(r) && !dryRun {
 		// With no pods at first: kube-apiserver's admission policy gates the pods of a CloneSet labeled
-		// PullInLabel, and must know about the new CloneSet before kruise makes its first pod (Apply
+		// v1alpha1.PullInLabel, and must know about the new CloneSet before kruise makes its first pod (Apply
 		// raises the replicas in a second write).
 		zero := int32(0)
 		cs.Spec.Replicas = &zero
@@ -578,18 +551,18 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	var wrote *corev1.PodTemplateSpec
 	if t != nil {
 		h := templateHash(t)
-		current := cs.Annotations[TemplateHashAnnotation] == h ||
-			(in.Template == plan.TemplateRelease && plan.NeedsPullIn(r) && cs.Annotations[TemplateHashAnnotation] == legacyTemplateHash(t))
+		current := cs.Annotations[v1alpha1.TemplateHashAnnotation] == h ||
+			(in.Template == plan.TemplateRelease && plan.NeedsPullIn(r) && cs.Annotations[v1alpha1.TemplateHashAnnotation] == legacyTemplateHash(t))
 		if !current || (in.Owned && !plan.Reverting(r) && templateDrifted(cs, t)) {
 			want.Spec.Template = *t
 			want.template = raw
-			want.Annotations[TemplateHashAnnotation] = h
-			delete(want.Annotations, StoredTemplateAnnotation)
+			want.Annotations[v1alpha1.TemplateHashAnnotation] = h
+			delete(want.Annotations, v1alpha1.StoredTemplateAnnotation)
 			wrote = t
 		}
 	}
 	if !in.Owned {
-		delete(want.Annotations, StoredTemplateAnnotation)
+		delete(want.Annotations, v1alpha1.StoredTemplateAnnotation)
 	}
 	// The partition is absolute: always the intent's value, so a hand edit that lowers it (more pods
 	// updated than the batches approved, invariant 2) or raises it is put back. A write derived from an
@@ -609,7 +582,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 		want.Spec.UpdateStrategy.Partition = &p
 	}
 	// While the release progresses on a CloneSet it already drives, its replicas only ever move forward.
-	forward := r.Status.Phase == releases.ReleaseProgressing && cs.Annotations[OwnerAnnotation] == r.Name
+	forward := r.Status.Phase == releases.ReleaseProgressing && cs.Annotations[v1alpha1.OwnerAnnotation] == r.Name
 	if in.Replicas != nil {
 		value := *in.Replicas
 		if forward && cs.Spec.Replicas != nil {
@@ -644,11 +617,11 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	}
 	withHooks(want.CloneSet, in.Owned && plan.NeedsPullIn(r))
 	if in.Owned {
-		want.Annotations[OwnerAnnotation] = r.Name
-	} else if want.Annotations[OwnerAnnotation] == r.Name {
-		delete(want.Annotations, OwnerAnnotation)
+		want.Annotations[v1alpha1.OwnerAnnotation] = r.Name
+	} else if want.Annotations[v1alpha1.OwnerAnnotation] == r.Name {
+		delete(want.Annotations, v1alpha1.OwnerAnnotation)
 	}
-	want.Labels = withLabel(want.Labels, PullInLabel, in.Owned && plan.NeedsPullIn(r))
+	want.Labels = withLabel(want.Labels, v1alpha1.PullInLabel, in.Owned && plan.NeedsPullIn(r))
 	return want, wrote, nil
 }
 
@@ -683,13 +656,13 @@ func withLabel(labels map[string]string, key string, on bool) map[string]string 
 // its own, older, core types do not know and rounds quantities up to millis; a default may fill a plain
 // int the release left 0, such as hostPort with hostNetwork; another webhook may rewrite images), the
 // template would be changed back after every write: Apply sees that in the answer to its write and
-// records the template as stored (StoredTemplateAnnotation), and exactly that template is not drift.
+// records the template as stored (v1alpha1.StoredTemplateAnnotation), and exactly that template is not drift.
 // A hand edit changes the template, so it no longer matches the record and is repaired.
 func templateDrifted(cs *kruiseappsv1alpha1.CloneSet, t *corev1.PodTemplateSpec) bool {
 	if apiequality.Semantic.DeepDerivative(*t, cs.Spec.Template) {
 		return false
 	}
-	stored, ok := cs.Annotations[StoredTemplateAnnotation]
+	stored, ok := cs.Annotations[v1alpha1.StoredTemplateAnnotation]
 	return !ok || stored != templateHash(&cs.Spec.Template)
 }
 
@@ -808,7 +781,7 @@ func without(a map[string]string, key string) map[string]string {
 
 // stampedWith reports whether cs was last written for exactly this state of r.
 func stampedWith(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
-	return cs.Annotations[IntentAnnotation] == string(r.UID)+"/"+r.ResourceVersion
+	return cs.Annotations[v1alpha1.IntentAnnotation] == string(r.UID)+"/"+r.ResourceVersion
 }
 
 // StaleName reports whether cs's owner annotation names the finished release r although r did not write
@@ -818,12 +791,12 @@ func stampedWith(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
 // holds the CloneSet by its own status, not by the name.
 func StaleName(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
 	return cs != nil && plan.Finished(r.Status.Phase) && !plan.Reverting(r) &&
-		cs.Annotations[OwnerAnnotation] == r.Name && stampUID(cs) != r.UID
+		cs.Annotations[v1alpha1.OwnerAnnotation] == r.Name && stampUID(cs) != r.UID
 }
 
 // stampUID is the UID of the release cs was last written for (its intent stamp), or empty.
 func stampUID(cs *kruiseappsv1alpha1.CloneSet) types.UID {
-	stamp := cs.Annotations[IntentAnnotation]
+	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
 	i := strings.LastIndex(stamp, "/")
 	if i < 0 {
 		return ""
@@ -833,7 +806,7 @@ func stampUID(cs *kruiseappsv1alpha1.CloneSet) types.UID {
 
 // newerIntent reports whether cs was last written for a newer state of r than r.
 func newerIntent(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
-	stamp := cs.Annotations[IntentAnnotation]
+	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
 	i := strings.LastIndex(stamp, "/")
 	if i < 0 || stamp[:i] != string(r.UID) {
 		return false

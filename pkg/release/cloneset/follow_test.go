@@ -16,6 +16,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // webPod is a gated pod of CloneSet web at revision rev, made created seconds after a fixed time, Ready,
@@ -32,9 +33,9 @@ func webPod(name, rev string, created int, pulledIn bool) *corev1.Pod {
 			CreationTimestamp: metav1.NewTime(time.Date(2024, 5, 1, 12, 0, created, 0, time.UTC)),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: kruiseappsv1alpha1.SchemeGroupVersion.String(),
 				Kind: "CloneSet", Name: "web", UID: "uid-cloneset-web", Controller: &yes}}},
-		Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: ReadinessGate}}},
+		Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: v1alpha1.ReadinessGate}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0." + name, Conditions: []corev1.PodCondition{
-			{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: ReadinessGate, Status: gate}}},
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: v1alpha1.ReadinessGate, Status: gate}}},
 	}
 }
 
@@ -77,7 +78,7 @@ func gateOf(t *testing.T, d *Driver) map[string]string {
 		if PulledIn(p) {
 			s = "in"
 		}
-		if p.Labels[HoldLabel] == "true" {
+		if p.Labels[v1alpha1.HoldLabel] == "true" {
 			s += ",held"
 		}
 		out[p.Name] = s
@@ -107,7 +108,7 @@ func TestFollowOfAStaleReleaseMovesNoPod(t *testing.T) {
 	s, r, pods := following(t)
 	pods[2] = *webPod("c", "web-v4", 12, true) // in traffic: the newer state approved it
 	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
-		cs.Annotations[IntentAnnotation] = string(r.UID) + "/999999"
+		cs.Annotations[v1alpha1.IntentAnnotation] = string(r.UID) + "/999999"
 	})
 	d := s.driver(objects(pods)...)
 	before := gateOf(t, d)

@@ -8,27 +8,11 @@ import (
 	appspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
-// HooksAnnotation, on a CloneSet a release holds, records what the release added to the CloneSet's
-// lifecycle hooks, so that it takes away exactly that when it lets go and the hooks are as they were
-// before the release. It is JSON: for each of preDelete and inPlaceUpdate, what the release made of it —
-// "hook" (the whole hook: there was none), "labelsHandler" (the hook had none), "markPodNotReady" (it was
-// false) — as in {"inPlaceUpdate":["hook"],"preDelete":["markPodNotReady"]}. The hold label in a
-// labelsHandler (HoldLabel) is always the release's. It is written in the same patch as the hooks, and
-// goes in the patch that takes them away. It is on the CloneSet, the thing restored, rather than in the
-// release's status: a release that takes over a CloneSet another left held finds it there.
-//
-// What the typed CloneSet cannot tell is not restored byte for byte: a markPodNotReady that was false or
-// left out is written back as false, and a CloneSet that had no spec.lifecycle is left with an empty one
-// (spec.lifecycle is never removed whole: it may have hooks the kruise-api types do not know).
-//
-// A CloneSet whose hooks carry the hold label without this record was held by a server from before it:
-// the hold label goes, and so does a hook left with no handler (such a server made it); markPodNotReady is
-// left as it is, since what it was is not known.
-const HooksAnnotation = "releases.triton.io/hooks-added"
-
-// What a release may have made of a lifecycle hook, in HooksAnnotation.
+// What a release may have made of a lifecycle hook, in v1alpha1.HooksAnnotation.
 const (
 	madeHook            = "hook"
 	madeLabelsHandler   = "labelsHandler"
@@ -45,9 +29,9 @@ func heldHooks(l *appspub.Lifecycle) []heldHook {
 	return []heldHook{{"preDelete", &l.PreDelete}, {"inPlaceUpdate", &l.InPlaceUpdate}}
 }
 
-// hooksMade is what HooksAnnotation on cs records, and whether it is there (and can be read).
+// hooksMade is what v1alpha1.HooksAnnotation on cs records, and whether it is there (and can be read).
 func hooksMade(cs *kruiseappsv1alpha1.CloneSet) (map[string][]string, bool) {
-	v, ok := cs.Annotations[HooksAnnotation]
+	v, ok := cs.Annotations[v1alpha1.HooksAnnotation]
 	if !ok {
 		return map[string][]string{}, false
 	}
@@ -67,12 +51,12 @@ func addOnce(list []string, s string) []string {
 	return list
 }
 
-// withHooks makes kruise hold a pod that carries HoldLabel before it deletes it or updates it in place,
+// withHooks makes kruise hold a pod that carries v1alpha1.HoldLabel before it deletes it or updates it in place,
 // marking it not ready first (on); without it (release over) kruise goes on at once, with the hooks the
 // CloneSet had before the release.
 //
 // On, it adds only what the release needs to the hooks there are (the hold label, markPodNotReady, a hook
-// where there is none) and records what it added in HooksAnnotation. Off, it takes away exactly what that
+// where there is none) and records what it added in v1alpha1.HooksAnnotation. Off, it takes away exactly what that
 // record says, the hold label, and the record: a hook of the user's keeps its handlers and gets its
 // markPodNotReady back. It never removes spec.lifecycle itself: the patch (lifecyclePatch) says only the
 // paths that changed, so a hook the kruise-api types do not know stays.
@@ -86,7 +70,7 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 		for _, h := range heldHooks(cs.Spec.Lifecycle) {
 			hook := *h.hook
 			if hook != nil && !recorded {
-				if _, held := hook.LabelsHandler[HoldLabel]; held {
+				if _, held := hook.LabelsHandler[v1alpha1.HoldLabel]; held {
 					legacy = true // held by a server from before the record: what it made is not known
 				}
 			}
@@ -101,8 +85,8 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 			if hook.LabelsHandler == nil {
 				hook.LabelsHandler = map[string]string{}
 			}
-			if hook.LabelsHandler[HoldLabel] != "true" {
-				hook.LabelsHandler[HoldLabel] = "true"
+			if hook.LabelsHandler[v1alpha1.HoldLabel] != "true" {
+				hook.LabelsHandler[v1alpha1.HoldLabel] = "true"
 				changed = true
 			}
 			if !hook.MarkPodNotReady {
@@ -118,11 +102,11 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 			if cs.Annotations == nil {
 				cs.Annotations = map[string]string{}
 			}
-			cs.Annotations[HooksAnnotation] = string(record)
+			cs.Annotations[v1alpha1.HooksAnnotation] = string(record)
 		}
 		return
 	}
-	delete(cs.Annotations, HooksAnnotation)
+	delete(cs.Annotations, v1alpha1.HooksAnnotation)
 	if cs.Spec.Lifecycle == nil {
 		return
 	}
@@ -131,11 +115,11 @@ func withHooks(cs *kruiseappsv1alpha1.CloneSet, on bool) {
 		if hook == nil {
 			continue
 		}
-		_, held := hook.LabelsHandler[HoldLabel]
+		_, held := hook.LabelsHandler[v1alpha1.HoldLabel]
 		if !held && !recorded {
 			continue // never held by a release
 		}
-		delete(hook.LabelsHandler, HoldLabel)
+		delete(hook.LabelsHandler, v1alpha1.HoldLabel)
 		whole := slices.Contains(made[h.name], madeHook)
 		if whole || slices.Contains(made[h.name], madeMarkPodNotReady) {
 			hook.MarkPodNotReady = false

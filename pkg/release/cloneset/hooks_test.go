@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -24,7 +25,7 @@ const userLifecycle = `{"preDelete":{"labelsHandler":{"example.com/drain":"true"
 func withUserHooks(t *testing.T, lifecycle string) *apiServer {
 	t.Helper()
 	cs := cloneSetWeb()
-	delete(cs.Labels, PullInLabel)
+	delete(cs.Labels, v1alpha1.PullInLabel)
 	cs.Spec.Lifecycle = nil
 	raw, err := json.Marshal(cs)
 	require.NoError(t, err)
@@ -67,11 +68,11 @@ func assertHeld(t *testing.T, s *apiServer) {
 	held := rawLifecycle(t, s)
 	preDelete, _ := at(held, "preDelete")
 	assert.Equal(t, map[string]interface{}{
-		"labelsHandler":   map[string]interface{}{"example.com/drain": "true", HoldLabel: "true"},
+		"labelsHandler":   map[string]interface{}{"example.com/drain": "true", v1alpha1.HoldLabel: "true"},
 		"markPodNotReady": true,
 	}, preDelete)
 	inPlaceUpdate, _ := at(held, "inPlaceUpdate")
-	assert.Equal(t, map[string]interface{}{"labelsHandler": map[string]interface{}{HoldLabel: "true"}, "markPodNotReady": true},
+	assert.Equal(t, map[string]interface{}{"labelsHandler": map[string]interface{}{v1alpha1.HoldLabel: "true"}, "markPodNotReady": true},
 		inPlaceUpdate)
 	_, found := at(held, "futureHook")
 	assert.True(t, found, "a hook kruise-api does not know is kept while held")
@@ -109,8 +110,8 @@ func TestLifecycleHooksAreRestoredExactlyAfterARelease(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, jsonOf(t, rawLifecycle(t, s)), "the lifecycle as it was before the release")
 	assertNeverNull(t, s)
-	assert.NotContains(t, s.get().Annotations, HooksAnnotation, "the record goes with the release")
-	assert.Empty(t, s.get().Annotations[OwnerAnnotation])
+	assert.NotContains(t, s.get().Annotations, v1alpha1.HooksAnnotation, "the record goes with the release")
+	assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation])
 }
 
 // The same through a cancel: held until the pods left traffic, then the hooks exactly as before.
@@ -142,8 +143,8 @@ func TestLifecycleHooksAreRestoredExactlyAfterACancel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, jsonOf(t, rawLifecycle(t, s)), "the lifecycle as it was before the release")
 	assertNeverNull(t, s)
-	assert.NotContains(t, s.get().Annotations, HooksAnnotation)
-	assert.Empty(t, s.get().Annotations[OwnerAnnotation])
+	assert.NotContains(t, s.get().Annotations, v1alpha1.HooksAnnotation)
+	assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation])
 }
 
 // A lifecycle with no hook the kruise-api types know (only a newer kruise's) is not removed when the release
@@ -158,7 +159,7 @@ func TestLifecycleHooksTheTypesDoNotKnowSurviveARelease(t *testing.T) {
 	held := rawLifecycle(t, s)
 	for _, hook := range []string{"preDelete", "inPlaceUpdate"} {
 		v, _ := at(held, hook)
-		assert.Equal(t, map[string]interface{}{"labelsHandler": map[string]interface{}{HoldLabel: "true"}, "markPodNotReady": true}, v)
+		assert.Equal(t, map[string]interface{}{"labelsHandler": map[string]interface{}{v1alpha1.HoldLabel: "true"}, "markPodNotReady": true}, v)
 	}
 
 	done := updateRelease("50", 3, releases.BatchBaked)
@@ -189,7 +190,7 @@ func TestLifecycleHooksOfEveryShapeAreRestoredExactly(t *testing.T) {
 			held := rawLifecycle(t, s)
 			for _, hook := range []string{"preDelete", "inPlaceUpdate"} {
 				label, _ := at(held, hook+".labelsHandler")
-				assert.Equal(t, "true", label.(map[string]interface{})[HoldLabel], "%s holds a pod on the hold label", hook)
+				assert.Equal(t, "true", label.(map[string]interface{})[v1alpha1.HoldLabel], "%s holds a pod on the hold label", hook)
 				mark, _ := at(held, hook+".markPodNotReady")
 				assert.Equal(t, true, mark)
 			}
@@ -210,33 +211,33 @@ func TestLifecycleHooksOfEveryShapeAreRestoredExactly(t *testing.T) {
 	}
 }
 
-// A CloneSet held by a server from before HooksAnnotation (its hooks carry the hold label, with no record):
+// A CloneSet held by a server from before v1alpha1.HooksAnnotation (its hooks carry the hold label, with no record):
 // the release in flight across the upgrade records nothing, and when it lets go the hold label goes, and so
 // does a hook left with no handler (that server made it); markPodNotReady, whose value before is not
 // known, stays as it is.
 func TestLifecycleHooksHeldByAnOlderServerLetGo(t *testing.T) {
 	cs := cloneSetWeb() // both hooks hold label and markPodNotReady only
 	cs.Spec.Lifecycle.PreDelete.FinalizersHandler = []string{"example.com/f"}
-	cs.Spec.Lifecycle.InPlaceUpdate.LabelsHandler = map[string]string{HoldLabel: "false"}
+	cs.Spec.Lifecycle.InPlaceUpdate.LabelsHandler = map[string]string{v1alpha1.HoldLabel: "false"}
 
 	on := cs.DeepCopy()
 	withHooks(on, true)
-	assert.NotContains(t, on.Annotations, HooksAnnotation, "what the older server made is not known")
-	assert.Equal(t, "true", on.Spec.Lifecycle.InPlaceUpdate.LabelsHandler[HoldLabel])
+	assert.NotContains(t, on.Annotations, v1alpha1.HooksAnnotation, "what the older server made is not known")
+	assert.Equal(t, "true", on.Spec.Lifecycle.InPlaceUpdate.LabelsHandler[v1alpha1.HoldLabel])
 
 	off := on.DeepCopy()
 	withHooks(off, false)
 	require.NotNil(t, off.Spec.Lifecycle, "spec.lifecycle is never removed")
 	require.NotNil(t, off.Spec.Lifecycle.PreDelete, "a hook with a handler of its own stays")
 	assert.Equal(t, []string{"example.com/f"}, off.Spec.Lifecycle.PreDelete.FinalizersHandler)
-	assert.NotContains(t, off.Spec.Lifecycle.PreDelete.LabelsHandler, HoldLabel)
+	assert.NotContains(t, off.Spec.Lifecycle.PreDelete.LabelsHandler, v1alpha1.HoldLabel)
 	assert.True(t, off.Spec.Lifecycle.PreDelete.MarkPodNotReady)
 	assert.Nil(t, off.Spec.Lifecycle.InPlaceUpdate)
 
 	patch, err := lifecyclePatch(on.Spec.Lifecycle, off.Spec.Lifecycle)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]interface{}{
-		"preDelete":     map[string]interface{}{"labelsHandler": map[string]interface{}{HoldLabel: nil}},
+		"preDelete":     map[string]interface{}{"labelsHandler": map[string]interface{}{v1alpha1.HoldLabel: nil}},
 		"inPlaceUpdate": nil,
 	}, patch)
 

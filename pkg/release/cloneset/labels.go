@@ -11,19 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
-)
-
-const (
-	// ReleaseLabel, on a pod, names the release that brought it, so that a Service, a dashboard or a query
-	// can select a release's pods. It stays after the release ends: the pod is still the one it brought.
-	ReleaseLabel = "releases.triton.io/release"
-	// BatchLabel, on a pod, is the index ("1", "2", ...) of the batch of ReleaseLabel's release that brought
-	// it: a preview Service that selects the canary selects batch "1".
-	BatchLabel = "releases.triton.io/batch"
-	// PreviewBatch is BatchLabel's value on every green pod of a blue/green release, so that a preview
-	// Service selects green before the switch.
-	PreviewBatch = "preview"
 )
 
 // LabelChange is a pod whose release labels must change: to Release and Batch, or, both empty, off.
@@ -69,10 +58,10 @@ func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pod
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		labelled := p.Labels[ReleaseLabel] == r.Name
+		labelled := p.Labels[v1alpha1.ReleaseLabel] == r.Name
 		switch {
 		case ours[p.Name]:
-			if labelled && p.Labels[BatchLabel] != "" {
+			if labelled && p.Labels[v1alpha1.BatchLabel] != "" {
 				continue
 			}
 			batch, ok := listed[p.Name]
@@ -81,7 +70,7 @@ func BatchLabelChanges(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pod
 			}
 			value := strconv.Itoa(int(batch))
 			if plan.BlueGreen(r) {
-				value = PreviewBatch
+				value = v1alpha1.PreviewBatch
 			}
 			changes = append(changes, LabelChange{Pod: p, Release: r.Name, Batch: value})
 		case labelled && !brought[p.Name]:
@@ -112,7 +101,7 @@ func (d *Driver) SetReleaseLabels(ctx context.Context, c LabelChange) error {
 		return v
 	}
 	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{
-		ReleaseLabel: value(c.Release), BatchLabel: value(c.Batch),
+		v1alpha1.ReleaseLabel: value(c.Release), v1alpha1.BatchLabel: value(c.Batch),
 	}}})
 	if err != nil {
 		return err

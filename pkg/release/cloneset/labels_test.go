@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 func TestBatchLabelChanges(t *testing.T) {
@@ -44,10 +45,10 @@ func TestBatchLabelChanges(t *testing.T) {
 		pod("canary", "rev-new"),
 		pod("listed", "rev-new"),
 		pod("new-since", "rev-new"),
-		pod("labelled", "rev-new", ReleaseLabel, "nginx-update", BatchLabel, "1"),
-		pod("labelled-by-an-older-release", "rev-new", ReleaseLabel, "nginx-restart", BatchLabel, "4"),
-		pod("stable", "rev-old", ReleaseLabel, "nginx-restart", BatchLabel, "2"),
-		pod("reverted-in-place", "rev-old", ReleaseLabel, "nginx-update", BatchLabel, "2"),
+		pod("labelled", "rev-new", v1alpha1.ReleaseLabel, "nginx-update", v1alpha1.BatchLabel, "1"),
+		pod("labelled-by-an-older-release", "rev-new", v1alpha1.ReleaseLabel, "nginx-restart", v1alpha1.BatchLabel, "4"),
+		pod("stable", "rev-old", v1alpha1.ReleaseLabel, "nginx-restart", v1alpha1.BatchLabel, "2"),
+		pod("reverted-in-place", "rev-old", v1alpha1.ReleaseLabel, "nginx-update", v1alpha1.BatchLabel, "2"),
 		func() corev1.Pod {
 			p := pod("going", "rev-new")
 			p.DeletionTimestamp = &now
@@ -97,7 +98,7 @@ func TestBatchLabelChanges(t *testing.T) {
 				}
 				labelled[i].Labels = map[string]string{"controller-revision-hash": labelled[i].Labels["controller-revision-hash"]}
 				if c.Release != "" {
-					labelled[i].Labels[ReleaseLabel], labelled[i].Labels[BatchLabel] = c.Release, c.Batch
+					labelled[i].Labels[v1alpha1.ReleaseLabel], labelled[i].Labels[v1alpha1.BatchLabel] = c.Release, c.Batch
 				}
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // A release is pinned to the CloneSet it was admitted for by that CloneSet's UID (status.cloneSet.uid):
@@ -170,7 +171,7 @@ func uidRefused(err error) bool {
 func (d *Driver) dropOwner(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) (*kruiseappsv1alpha1.CloneSet, error) {
 	raw, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
 		"resourceVersion": cs.ResourceVersion,
-		"annotations":     map[string]interface{}{OwnerAnnotation: nil},
+		"annotations":     map[string]interface{}{v1alpha1.OwnerAnnotation: nil},
 	}})
 	if err != nil {
 		return nil, err
@@ -199,7 +200,7 @@ func (d *Driver) CheckPinned(ctx context.Context, r *releases.Release) (*kruisea
 // release that lost its CloneSet (or finished) may still do to the CloneSet of its name, so that no new
 // release of it is held up by a name that will never let go.
 func (d *Driver) LetGoOfName(ctx context.Context, r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) (*kruiseappsv1alpha1.CloneSet, error) {
-	if cs == nil || cs.Annotations[OwnerAnnotation] != r.Name {
+	if cs == nil || cs.Annotations[v1alpha1.OwnerAnnotation] != r.Name {
 		return cs, nil
 	}
 	return d.dropOwner(ctx, cs)

@@ -17,6 +17,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -62,7 +63,7 @@ func TestApplyRefusesACloneSetWithAnotherUID(t *testing.T) {
 	replacement := cloneSetWeb()
 	replacement.UID = "uid-cloneset-web-made-again"
 	replacement.Spec.Lifecycle = nil
-	delete(replacement.Labels, PullInLabel)
+	delete(replacement.Labels, v1alpha1.PullInLabel)
 	s := newAPIServer(t, replacement)
 
 	for _, r := range []*releases.Release{
@@ -86,8 +87,8 @@ func TestApplyRefusesACloneSetWithAnotherUID(t *testing.T) {
 	stored := s.get()
 	assert.Equal(t, "web:v3", stored.Spec.Template.Spec.Containers[0].Image)
 	assert.Nil(t, stored.Spec.UpdateStrategy.Partition)
-	assert.NotContains(t, stored.Annotations, OwnerAnnotation)
-	assert.NotContains(t, stored.Annotations, IntentAnnotation)
+	assert.NotContains(t, stored.Annotations, v1alpha1.OwnerAnnotation)
+	assert.NotContains(t, stored.Annotations, v1alpha1.IntentAnnotation)
 	assert.Nil(t, stored.Spec.Lifecycle)
 
 	// Nor through Follow, whose cancel would pull the pods "of the release" out of traffic before it
@@ -162,7 +163,7 @@ func createRelease() *releases.Release {
 func TestEveryPatchCarriesTheCloneSetsUID(t *testing.T) {
 	ctx := context.Background()
 	cs := cloneSetWeb()
-	delete(cs.Labels, PullInLabel)
+	delete(cs.Labels, v1alpha1.PullInLabel)
 	cs.Spec.Lifecycle = nil
 	s := newAPIServer(t, cs)
 	_, err := s.driver().Apply(ctx, pinnedTo(updateRelease("40", 1, releases.BatchSmoking), "uid-cloneset-web"), false)
@@ -174,7 +175,7 @@ func TestEveryPatchCarriesTheCloneSetsUID(t *testing.T) {
 		assert.Equal(t, "uid-cloneset-web", uid, "patch %d", i)
 	}
 	// And the removal of the stale name of a finished release (see below), the only write it makes.
-	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[IntentAnnotation] = "uid-web-2/70" })
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[v1alpha1.IntentAnnotation] = "uid-web-2/70" })
 	done := updateRelease("50", 3, releases.BatchBaked)
 	done.Status.Phase = releases.ReleaseSucceeded
 	_, err = s.driver().Apply(ctx, done, false)
@@ -205,7 +206,7 @@ func TestAReplaceBetweenTheReadAndTheWriteIsNeverWritten(t *testing.T) {
 	stored := s.get()
 	assert.Equal(t, types.UID("uid-cloneset-web-made-again"), stored.UID)
 	assert.Equal(t, "web:v3", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.NotContains(t, stored.Annotations, OwnerAnnotation)
+	assert.NotContains(t, stored.Annotations, v1alpha1.OwnerAnnotation)
 
 	// A release with no UID recorded (admitted before UIDs were) is fenced the same way between its read
 	// and its write: the patch carries the uid as read.
@@ -228,8 +229,8 @@ func cloneSetAfter() *kruiseappsv1alpha1.CloneSet {
 	zero := intstr.FromInt32(0)
 	cs.Spec.UpdateStrategy.Partition = &zero
 	cs.Spec.Lifecycle = nil
-	delete(cs.Labels, PullInLabel)
-	cs.Annotations[IntentAnnotation] = "uid-web-2/70"
+	delete(cs.Labels, v1alpha1.PullInLabel)
+	cs.Annotations[v1alpha1.IntentAnnotation] = "uid-web-2/70"
 	return cs
 }
 
@@ -240,7 +241,7 @@ func cloneSetAfter() *kruiseappsv1alpha1.CloneSet {
 func TestAFinishedReleaseDoesNotTrustAStaleOwnerAnnotation(t *testing.T) {
 	ctx := context.Background()
 	cs := cloneSetAfter()
-	cs.Annotations[OwnerAnnotation] = "web-1"
+	cs.Annotations[v1alpha1.OwnerAnnotation] = "web-1"
 	s := newAPIServer(t, cs)
 	web1 := succeeded("web-1", "web:v2")
 	web1.Status.CloneSet = &releases.CloneSetObservation{UID: "uid-cloneset-web"}
@@ -248,14 +249,14 @@ func TestAFinishedReleaseDoesNotTrustAStaleOwnerAnnotation(t *testing.T) {
 	_, err := s.driver().Apply(ctx, web1, false)
 	require.NoError(t, err)
 	require.Len(t, s.patches, 1)
-	assert.ElementsMatch(t, []string{"metadata.annotations." + OwnerAnnotation, "metadata.resourceVersion", "metadata.uid"},
+	assert.ElementsMatch(t, []string{"metadata.annotations." + v1alpha1.OwnerAnnotation, "metadata.resourceVersion", "metadata.uid"},
 		paths(s.patches[0]), "the name goes, and nothing else is written")
-	owner, _ := annotation(t, s.patches[0], OwnerAnnotation)
+	owner, _ := annotation(t, s.patches[0], v1alpha1.OwnerAnnotation)
 	assert.Nil(t, owner)
 	stored := s.get()
-	assert.NotContains(t, stored.Annotations, OwnerAnnotation)
+	assert.NotContains(t, stored.Annotations, v1alpha1.OwnerAnnotation)
 	assert.Equal(t, "web:v3", stored.Spec.Template.Spec.Containers[0].Image, "web-2's template stays")
-	assert.Equal(t, "uid-web-2/70", stored.Annotations[IntentAnnotation], "web-1 stamps nothing")
+	assert.Equal(t, "uid-web-2/70", stored.Annotations[v1alpha1.IntentAnnotation], "web-1 stamps nothing")
 	assert.Equal(t, 0, stored.Spec.UpdateStrategy.Partition.IntValue())
 
 	// Once the name is off, web-1 writes nothing at all.
@@ -264,7 +265,7 @@ func TestAFinishedReleaseDoesNotTrustAStaleOwnerAnnotation(t *testing.T) {
 	assert.Len(t, s.patches, 1)
 
 	// A dry run writes nothing either.
-	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[OwnerAnnotation] = "web-1" })
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[v1alpha1.OwnerAnnotation] = "web-1" })
 	_, err = s.driver().Apply(ctx, web1, true)
 	require.NoError(t, err)
 	assert.Len(t, s.patches, 1)
@@ -276,7 +277,7 @@ func TestAFinishedReleaseDoesNotTrustAStaleOwnerAnnotation(t *testing.T) {
 	next.Name, next.UID = "web-3", "uid-web-3"
 	_, err = s.driver().Apply(ctx, next, false)
 	require.NoError(t, err)
-	assert.Equal(t, "web-3", s.get().Annotations[OwnerAnnotation])
+	assert.Equal(t, "web-3", s.get().Annotations[v1alpha1.OwnerAnnotation])
 	assert.Equal(t, "web:v4", s.get().Spec.Template.Spec.Containers[0].Image)
 }
 
@@ -286,15 +287,15 @@ func TestAFinishedReleaseStampedOnItsCloneSetLetsGo(t *testing.T) {
 	ctx := context.Background()
 	cs := cloneSetOwnedBy("web-1")
 	cs.UID = "uid-web"
-	cs.Annotations[IntentAnnotation] = "uid-web-1/38"
+	cs.Annotations[v1alpha1.IntentAnnotation] = "uid-web-1/38"
 	s := newAPIServer(t, cs)
 	_, err := s.driver().Apply(ctx, succeeded("web-1", "web:v3"), false)
 	require.NoError(t, err)
 	require.Len(t, s.patches, 1)
 	stored := s.get()
-	assert.NotContains(t, stored.Annotations, OwnerAnnotation)
+	assert.NotContains(t, stored.Annotations, v1alpha1.OwnerAnnotation)
 	assert.Equal(t, 0, stored.Spec.UpdateStrategy.Partition.IntValue(), "its final state: every pod")
-	assert.Equal(t, "uid-web-1/40", stored.Annotations[IntentAnnotation])
+	assert.Equal(t, "uid-web-1/40", stored.Annotations[v1alpha1.IntentAnnotation])
 }
 
 // A finished release does not stamp a CloneSet another release wrote since it (the fence of a release
@@ -307,7 +308,7 @@ func TestAFinishedReleaseDoesNotStampACloneSetAnotherWroteSince(t *testing.T) {
 	_, err := s.driver().Apply(ctx, canceled, false)
 	require.NoError(t, err)
 	assert.Empty(t, s.patches)
-	assert.Equal(t, "uid-web-2/70", s.get().Annotations[IntentAnnotation])
+	assert.Equal(t, "uid-web-2/70", s.get().Annotations[v1alpha1.IntentAnnotation])
 }
 
 // A cancel whose revision from before the release is gone, or is another CloneSet's (the release's was
@@ -355,8 +356,8 @@ func TestACancelWhoseRevisionIsGoneIsErrRevisionGone(t *testing.T) {
 // heldByWebUpdate is CloneSet web as release web-update (at resourceVersion 40) left it while it ran.
 func heldByWebUpdate() *kruiseappsv1alpha1.CloneSet {
 	cs := cloneSetWeb()
-	cs.Annotations[OwnerAnnotation] = "web-update"
-	cs.Annotations[IntentAnnotation] = "uid-web-update/40"
+	cs.Annotations[v1alpha1.OwnerAnnotation] = "web-update"
+	cs.Annotations[v1alpha1.IntentAnnotation] = "uid-web-update/40"
 	return cs
 }
 
@@ -368,7 +369,7 @@ func TestACancelWhoseRevisionIsGoneLetsGoAsItIs(t *testing.T) {
 	running := pinnedTo(updateRelease("40", 2, releases.BatchBaking), "uid-cloneset-web")
 	_, err := s.driver().Apply(ctx, running, false)
 	require.NoError(t, err)
-	require.Equal(t, "web-update", s.get().Annotations[OwnerAnnotation])
+	require.Equal(t, "web-update", s.get().Annotations[v1alpha1.OwnerAnnotation])
 
 	canceled := running.DeepCopy()
 	canceled.ResourceVersion = "41"
@@ -380,8 +381,8 @@ func TestACancelWhoseRevisionIsGoneLetsGoAsItIs(t *testing.T) {
 	stored := s.get()
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image, "the template stays")
 	assert.Equal(t, 2, stored.Spec.UpdateStrategy.Partition.IntValue(), "the partition stays")
-	assert.NotContains(t, stored.Annotations, OwnerAnnotation)
-	assert.NotContains(t, stored.Labels, PullInLabel)
+	assert.NotContains(t, stored.Annotations, v1alpha1.OwnerAnnotation)
+	assert.NotContains(t, stored.Labels, v1alpha1.PullInLabel)
 	assert.Empty(t, stored.Spec.Lifecycle, "no hooks")
 	assert.False(t, stored.Spec.UpdateStrategy.Paused)
 }
@@ -412,11 +413,11 @@ func TestFollowOfALostReleaseTouchesNothing(t *testing.T) {
 	assert.Empty(t, podWrites(d.Kube.(*kubefake.Clientset).Actions()))
 
 	// The release's name on the new CloneSet (a manifest exported while it ran): it goes, and only it.
-	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[OwnerAnnotation] = "web-update" })
+	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Annotations[v1alpha1.OwnerAnnotation] = "web-update" })
 	_, err := d.Follow(ctx, r, []corev1.Pod{*pod}, plan.Observation{}, false)
 	require.NoError(t, err)
 	require.Len(t, s.patches, 1)
-	assert.ElementsMatch(t, []string{"metadata.annotations." + OwnerAnnotation, "metadata.resourceVersion", "metadata.uid"}, paths(s.patches[0]))
+	assert.ElementsMatch(t, []string{"metadata.annotations." + v1alpha1.OwnerAnnotation, "metadata.resourceVersion", "metadata.uid"}, paths(s.patches[0]))
 	assert.Empty(t, podWrites(d.Kube.(*kubefake.Clientset).Actions()))
 }
 

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -176,7 +177,7 @@ func Condition(p *corev1.Pod, t corev1.PodConditionType) bool {
 }
 
 // PulledIn reports whether a pod's readiness gate is True.
-func PulledIn(p *corev1.Pod) bool { return Condition(p, ReadinessGate) }
+func PulledIn(p *corev1.Pod) bool { return Condition(p, v1alpha1.ReadinessGate) }
 
 // MaxListedPods is how many pods a release lists in its batches' status, all batches together: the status
 // is stored in etcd and must not grow with the CloneSet. The batches' replicas and targets still count

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
 
 // Invariant 9: the partition counts the replicas the CloneSet has now. A release of 6 pods at batch 1
@@ -71,7 +72,7 @@ func agedPod(name string, created int, pulledIn bool) corev1.Pod {
 	if pulledIn {
 		status = corev1.ConditionTrue
 	}
-	p.Status.Conditions = []corev1.PodCondition{{Type: ReadinessGate, Status: status}}
+	p.Status.Conditions = []corev1.PodCondition{{Type: v1alpha1.ReadinessGate, Status: status}}
 	return p
 }
 
@@ -130,7 +131,7 @@ func TestStableStraysArePodsOfTheRevisionBeforeTheRelease(t *testing.T) {
 	r := updateRelease("40", 1, releases.BatchBaked) // RevisionBeforeRelease web-v3
 	gated := func(name, revision string, containersReady bool) corev1.Pod {
 		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"controller-revision-hash": revision}},
-			Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: ReadinessGate}}}}
+			Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: v1alpha1.ReadinessGate}}}}
 		status := corev1.ConditionFalse
 		if containersReady {
 			status = corev1.ConditionTrue
@@ -141,7 +142,7 @@ func TestStableStraysArePodsOfTheRevisionBeforeTheRelease(t *testing.T) {
 	leaving := gated("old-leaving", "web-v3", true)
 	leaving.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
 	inTraffic := gated("old-in", "web-v3", true)
-	inTraffic.Status.Conditions = append(inTraffic.Status.Conditions, corev1.PodCondition{Type: ReadinessGate, Status: corev1.ConditionTrue})
+	inTraffic.Status.Conditions = append(inTraffic.Status.Conditions, corev1.PodCondition{Type: v1alpha1.ReadinessGate, Status: corev1.ConditionTrue})
 	ungated := gated("old-ungated", "web-v3", true)
 	ungated.Spec.ReadinessGates = nil
 	pods := []corev1.Pod{gated("old-new", "web-v3", true), gated("old-starting", "web-v3", false),

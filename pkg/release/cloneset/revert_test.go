@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -51,11 +52,11 @@ func TestACancelRevertsAtOnceAndLetsGoOnlyOnceReverted(t *testing.T) {
 	assert.Equal(t, "web:v3", cs.Spec.Template.Spec.Containers[0].Image, "the template from before, at once")
 	assert.Equal(t, 0, cs.Spec.UpdateStrategy.Partition.IntValue(), "every pod goes back")
 	assert.Equal(t, 4, cs.Spec.UpdateStrategy.MaxUnavailable.IntValue(), "all 4 pods of the release (out of traffic) at once")
-	assert.Equal(t, "web-update", cs.Annotations[OwnerAnnotation], "still held")
-	assert.Equal(t, "true", cs.Labels[PullInLabel], "new pods are still gated")
+	assert.Equal(t, "web-update", cs.Annotations[v1alpha1.OwnerAnnotation], "still held")
+	assert.Equal(t, "true", cs.Labels[v1alpha1.PullInLabel], "new pods are still gated")
 	require.NotNil(t, cs.Spec.Lifecycle)
-	assert.Equal(t, "true", cs.Spec.Lifecycle.PreDelete.LabelsHandler[HoldLabel], "kruise holds a pod until it left traffic")
-	assert.Equal(t, "true", cs.Spec.Lifecycle.InPlaceUpdate.LabelsHandler[HoldLabel])
+	assert.Equal(t, "true", cs.Spec.Lifecycle.PreDelete.LabelsHandler[v1alpha1.HoldLabel], "kruise holds a pod until it left traffic")
+	assert.Equal(t, "true", cs.Spec.Lifecycle.InPlaceUpdate.LabelsHandler[v1alpha1.HoldLabel])
 
 	reverted := canceling.DeepCopy()
 	reverted.ResourceVersion = "42"
@@ -63,8 +64,8 @@ func TestACancelRevertsAtOnceAndLetsGoOnlyOnceReverted(t *testing.T) {
 	_, err = s.driver(rev).Apply(ctx, reverted, false)
 	require.NoError(t, err)
 	cs = s.get()
-	assert.Empty(t, cs.Annotations[OwnerAnnotation])
-	assert.Empty(t, cs.Labels[PullInLabel])
+	assert.Empty(t, cs.Annotations[v1alpha1.OwnerAnnotation])
+	assert.Empty(t, cs.Labels[v1alpha1.PullInLabel])
 	assert.Empty(t, cs.Spec.Lifecycle, "no hooks")
 	assert.Equal(t, "web:v3", cs.Spec.Template.Spec.Containers[0].Image)
 	assert.Equal(t, &defaulted, cs.Spec.UpdateStrategy.MaxUnavailable, "maxUnavailable as before the release")
@@ -137,7 +138,7 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	require.NoError(t, err)
 	cs := s.get()
 	assert.Equal(t, kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType, cs.Spec.UpdateStrategy.Type)
-	assert.NotEmpty(t, cs.Spec.Template.Annotations[RestartedAtAnnotation])
+	assert.NotEmpty(t, cs.Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation])
 
 	done := restart.DeepCopy()
 	done.ResourceVersion = "41"
@@ -159,14 +160,14 @@ func TestTheTemplateCarriesNoHoldLabel(t *testing.T) {
 	require.NoError(t, err)
 	cs := s.get()
 	assert.Equal(t, "web:v4", cs.Spec.Template.Spec.Containers[0].Image)
-	assert.NotContains(t, cs.Spec.Template.Labels, HoldLabel)
+	assert.NotContains(t, cs.Spec.Template.Labels, v1alpha1.HoldLabel)
 	assert.Empty(t, cs.Spec.Template.Spec.ReadinessGates)
 
 	legacy := r.Spec.Template.DeepCopy()
-	legacy.Labels[HoldLabel] = "true"
+	legacy.Labels[v1alpha1.HoldLabel] = "true"
 	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) {
 		cs.Spec.Template = *legacy
-		cs.Annotations[TemplateHashAnnotation] = templateHash(legacy)
+		cs.Annotations[v1alpha1.TemplateHashAnnotation] = templateHash(legacy)
 	})
 	writes := s.writes()
 	again := r.DeepCopy()
@@ -174,5 +175,5 @@ func TestTheTemplateCarriesNoHoldLabel(t *testing.T) {
 	_, err = s.driver().Apply(ctx, again, false)
 	require.NoError(t, err)
 	assert.Equal(t, writes, s.writes(), "an older server's template is the release's template")
-	assert.Equal(t, "true", s.get().Spec.Template.Labels[HoldLabel])
+	assert.Equal(t, "true", s.get().Spec.Template.Labels[v1alpha1.HoldLabel])
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -126,7 +127,7 @@ func TestARestartKeepsRevisionFieldsTheTypesDoNotKnow(t *testing.T) {
 	_, err := s.driver(rev).Apply(ctx, restart, false)
 	require.NoError(t, err)
 	assertFutureFields(t, s, "web:v3")
-	restartedAt := s.get().Spec.Template.Annotations[RestartedAtAnnotation]
+	restartedAt := s.get().Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation]
 	assert.NotEmpty(t, restartedAt)
 	assert.Equal(t, restart.CreationTimestamp.UTC().Format("2006-01-02T15:04:05Z07:00"), restartedAt)
 	assert.False(t, HasGate(&s.get().Spec.Template), "no readiness gate in the template")

@@ -1,9 +1,9 @@
 package cloneset
 
 // The traffic gate: every write by which a release takes a pod into traffic or out of it. A pod of a
-// release is in traffic only when its readiness gate (ReadinessGate) is True; a pod without that gate (blue
+// release is in traffic only when its readiness gate (v1alpha1.ReadinessGate) is True; a pod without that gate (blue
 // pods of a blue/green release, pods made without the gate) is kept out through kruise's KruisePodReady
-// condition with triton's not-ready key; and HoldLabel makes kruise wait (its lifecycle hooks) before it
+// condition with triton's not-ready key; and v1alpha1.HoldLabel makes kruise wait (its lifecycle hooks) before it
 // deletes or updates a pod, until the pod has left traffic. Which pods go in or out is decided by pure
 // functions (Approved, StableStrays, UngatedTraffic, BluePods); when, by Follow.
 
@@ -22,6 +22,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -32,14 +33,14 @@ func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun b
 		status = corev1.ConditionTrue
 	}
 	for _, c := range pod.Status.Conditions {
-		if c.Type == ReadinessGate && c.Status == status {
+		if c.Type == v1alpha1.ReadinessGate && c.Status == status {
 			return nil
 		}
 	}
 	patch, err := json.Marshal(map[string]interface{}{
 		"status": map[string]interface{}{
 			"conditions": []corev1.PodCondition{{
-				Type: ReadinessGate, Status: status, LastTransitionTime: metav1.Now(), Reason: "Triton",
+				Type: v1alpha1.ReadinessGate, Status: status, LastTransitionTime: metav1.Now(), Reason: "Triton",
 			}},
 		},
 	})
@@ -67,16 +68,16 @@ func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) er
 	})
 }
 
-// SetHold puts HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
+// SetHold puts v1alpha1.HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
 func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
-	if _, has := pod.Labels[HoldLabel]; has == on {
+	if _, has := pod.Labels[v1alpha1.HoldLabel]; has == on {
 		return nil
 	}
 	var value interface{}
 	if on {
 		value = "true"
 	}
-	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{HoldLabel: value}}})
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{"labels": map[string]interface{}{v1alpha1.HoldLabel: value}}})
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []c
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		_, held := p.Labels[HoldLabel]
+		_, held := p.Labels[v1alpha1.HoldLabel]
 		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
 		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
 			switch {
@@ -322,7 +323,7 @@ func (d *Driver) unlisted(ctx context.Context, namespace string, leaving []*core
 func (d *Driver) letGoOfHeld(ctx context.Context, pods []corev1.Pod) error {
 	var held []*corev1.Pod
 	for i := range pods {
-		if _, ok := pods[i].Labels[HoldLabel]; ok && pods[i].DeletionTimestamp == nil {
+		if _, ok := pods[i].Labels[v1alpha1.HoldLabel]; ok && pods[i].DeletionTimestamp == nil {
 			held = append(held, &pods[i])
 		}
 	}

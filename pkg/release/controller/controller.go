@@ -170,7 +170,7 @@ func (c *Controller) enqueueCloneSetKey(namespace, name string) {
 	if c.cloneSets != nil {
 		if obj, exists, err := c.cloneSets.GetByKey(namespace + "/" + name); err == nil && exists {
 			if cs, ok := obj.(*kruiseappsv1alpha1.CloneSet); ok {
-				owner = cs.Annotations[cloneset.OwnerAnnotation]
+				owner = cs.Annotations[v1alpha1.OwnerAnnotation]
 			}
 		}
 	}
@@ -373,7 +373,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 		cs = confirmed
 	}
-	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[cloneset.OwnerAnnotation] != r.Name) {
+	if plan.Finished(r.Status.Phase) && (cs == nil || cs.Annotations[v1alpha1.OwnerAnnotation] != r.Name) {
 		// Finished, and the CloneSet let go of: it is its owner's (or the next release's) again. While no
 		// release runs on it, the newest finished one keeps pulling in its stray pods.
 		if plan.Reverting(r) {
@@ -387,7 +387,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		if r.DeletionTimestamp != nil {
 			return 0, c.letGo(ctx, cached)
 		}
-		if cs != nil && cs.Annotations[cloneset.OwnerAnnotation] == "" && c.caretaker(cached) {
+		if cs != nil && cs.Annotations[v1alpha1.OwnerAnnotation] == "" && c.caretaker(cached) {
 			return 0, c.driver.PullInStrays(ctx, cs)
 		}
 		return 0, nil
@@ -495,7 +495,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err := c.driver.Relabel(ctx, cloneset.BatchLabelChanges(observed, after, pods)); err != nil {
 		return 0, err
 	}
-	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[cloneset.OwnerAnnotation] != r.Name) {
+	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[v1alpha1.OwnerAnnotation] != r.Name) {
 		return 0, c.letGo(ctx, cached)
 	}
 	return requeue, nil

@@ -117,12 +117,12 @@ func webPod(name string, gated, pulledIn bool) *corev1.Pod {
 			Conditions: []corev1.PodCondition{{Type: corev1.ContainersReady, Status: corev1.ConditionTrue}}},
 	}
 	if gated {
-		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: cloneset.ReadinessGate}}
+		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: v1alpha1.ReadinessGate}}
 		status := corev1.ConditionFalse
 		if pulledIn {
 			status = corev1.ConditionTrue
 		}
-		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: cloneset.ReadinessGate, Status: status})
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: v1alpha1.ReadinessGate, Status: status})
 	}
 	return p
 }
@@ -171,8 +171,8 @@ func TestReconcileStartsAPendingRelease(t *testing.T) {
 	assert.Equal(t, []string{"patch clonesets", "patch clonesets"}, writes(f.kruise.Actions()), "prepare, then the release's fields")
 	cs, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "web-update", cs.Annotations[cloneset.OwnerAnnotation])
-	assert.Equal(t, "true", cs.Labels[cloneset.PullInLabel])
+	assert.Equal(t, "web-update", cs.Annotations[v1alpha1.OwnerAnnotation])
+	assert.Equal(t, "true", cs.Labels[v1alpha1.PullInLabel])
 	assert.Equal(t, 2, cs.Spec.UpdateStrategy.Partition.IntValue(), "2 of 4 pods may update")
 	assert.Equal(t, "web:v2", cs.Spec.Template.Spec.Containers[0].Image)
 
@@ -181,7 +181,7 @@ func TestReconcileStartsAPendingRelease(t *testing.T) {
 		if p, ok := a.(k8stesting.PatchAction); ok && a.GetResource().Resource == "pods" {
 			var patch map[string]map[string]map[string]string
 			require.NoError(t, json.Unmarshal(p.GetPatch(), &patch))
-			if patch["metadata"]["labels"][cloneset.HoldLabel] == "true" && !slices.Contains(held, p.GetName()) {
+			if patch["metadata"]["labels"][v1alpha1.HoldLabel] == "true" && !slices.Contains(held, p.GetName()) {
 				held = append(held, p.GetName())
 			}
 		}
@@ -226,7 +226,7 @@ func runningWeb(t *testing.T, edit func(p *corev1.Pod)) *fixture {
 	started := metav1.NewTime(now.Add(-10 * time.Second))
 	r.Status.Batches[0].Phase, r.Status.Batches[0].StartedAt = v1alpha1.BatchSmoking, &started
 	cs := webCloneSet()
-	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+	cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name}
 	cs.Status.UpdateRevision = "web-v2"
 	var pods []runtime.Object
 	for _, name := range []string{"web-x", "web-y"} {
@@ -289,7 +289,7 @@ func TestReconcileOfACanceledReleasePullsItsPodsOut(t *testing.T) {
 	r.Status.CurrentBatch = 1
 	r.Status.Batches[0].Phase = v1alpha1.BatchBaked
 	cs := webCloneSet()
-	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+	cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name}
 	cs.Status.UpdateRevision = "web-v2"
 	newPod := webPod("web-x", true, true)
 	newPod.Labels["controller-revision-hash"] = "web-v2"
@@ -364,10 +364,10 @@ func TestReconcileDrainsAHeldPodBeforeLettingItGo(t *testing.T) {
 	inTraffic := func(p *corev1.Pod) {}
 	f := runningWeb(t, inTraffic)
 	draining := webPod("web-d", true, true)
-	draining.Labels[cloneset.HoldLabel] = "true"
+	draining.Labels[v1alpha1.HoldLabel] = "true"
 	draining.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
 	drained := webPod("web-e", true, false)
-	drained.Labels[cloneset.HoldLabel] = "true"
+	drained.Labels[v1alpha1.HoldLabel] = "true"
 	drained.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
 	for _, p := range []*corev1.Pod{draining, drained} {
 		_, err := f.kube.CoreV1().Pods("default").Create(context.Background(), p, metav1.CreateOptions{})
@@ -382,11 +382,11 @@ func TestReconcileDrainsAHeldPodBeforeLettingItGo(t *testing.T) {
 	d, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-d", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.False(t, cloneset.PulledIn(d), "pulled out first")
-	assert.Equal(t, "true", d.Labels[cloneset.HoldLabel], "and held until it has left traffic")
+	assert.Equal(t, "true", d.Labels[v1alpha1.HoldLabel], "and held until it has left traffic")
 	assert.Positive(t, requeue, "looked at again while a pod drains")
 	e, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-e", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.NotContains(t, e.Labels, cloneset.HoldLabel, "out of traffic: kruise may go on")
+	assert.NotContains(t, e.Labels, v1alpha1.HoldLabel, "out of traffic: kruise may go on")
 }
 
 // webV1 is CloneSet web's ControllerRevision from before the release (what a cancel puts back).
@@ -406,7 +406,7 @@ func TestReconcileOfADeletedRunningReleaseCancelsIt(t *testing.T) {
 	deleted := metav1.NewTime(now.Time)
 	r.DeletionTimestamp, r.Finalizers = &deleted, []string{releasesapi.CleanupFinalizer}
 	cs := webCloneSet()
-	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+	cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name}
 	cs.Status.UpdateRevision = "web-v2"
 	newPod := webPod("web-x", true, true)
 	newPod.Labels["controller-revision-hash"] = "web-v2"
@@ -445,7 +445,7 @@ func TestReconcileAdvancesAnAutoReleaseAfterItsInterval(t *testing.T) {
 			baked := metav1.NewTime(now.Add(-c.bakedAgo))
 			r.Status.Batches[0].Phase, r.Status.Batches[0].StartedAt, r.Status.Batches[0].BakedAt = v1alpha1.BatchBaked, &baked, &baked
 			cs := webCloneSet()
-			cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+			cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name}
 			cs.Status.UpdateRevision = "web-v2"
 			var pods []runtime.Object
 			for _, name := range []string{"web-x", "web-y"} {
@@ -480,7 +480,7 @@ func TestReconcileOfACanceledBlueGreenReleaseSwitchesBackFirst(t *testing.T) {
 			r.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReverted, Status: metav1.ConditionFalse,
 				Reason: plan.RevertSwitchingBack, LastTransitionTime: now}}
 			cs := webCloneSet()
-			cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name}
+			cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name}
 			cs.Status.UpdateRevision = "web-v2"
 			blue := webPod("web-a", false, false)
 			blue.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "KruisePodReady"}}

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/cloneset"
 )
@@ -31,7 +32,7 @@ func addLeavingPod(t *testing.T, f *fixture) {
 	t.Helper()
 	leaving := webPod("web-d", true, false)
 	leaving.Status.PodIP = "10.0.0.9"
-	leaving.Labels[cloneset.HoldLabel] = "true"
+	leaving.Labels[v1alpha1.HoldLabel] = "true"
 	leaving.Labels["lifecycle.apps.kruise.io/state"] = "PreparingDelete"
 	_, err := f.kube.CoreV1().Pods("default").Create(context.Background(), leaving, metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -65,7 +66,7 @@ func TestADrainingPodIsLetGoWhenItsEndpointSliceDropsIt(t *testing.T) {
 	requeue := f.reconcile(t, "default/web-update")
 	d, err := f.kube.CoreV1().Pods("default").Get(ctx, "web-d", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "true", d.Labels[cloneset.HoldLabel], "held while a Service lists it")
+	assert.Equal(t, "true", d.Labels[v1alpha1.HoldLabel], "held while a Service lists it")
 	assert.Positive(t, requeue, "looked at again while a pod drains")
 	assert.Zero(t, f.liveSliceLists(), "the cache says it is listed: no live read")
 
@@ -85,7 +86,7 @@ func TestADrainingPodIsLetGoWhenItsEndpointSliceDropsIt(t *testing.T) {
 	f.reconcile(t, key)
 	d, err = f.kube.CoreV1().Pods("default").Get(ctx, "web-d", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.NotContains(t, d.Labels, cloneset.HoldLabel, "no Service lists it: kruise may go on")
+	assert.NotContains(t, d.Labels, v1alpha1.HoldLabel, "no Service lists it: kruise may go on")
 	assert.Equal(t, 1, f.liveSliceLists(), "confirmed by one live read before it was let go")
 }
 
@@ -109,7 +110,7 @@ func TestAPodTheCacheNoLongerListsIsConfirmedLive(t *testing.T) {
 	f.reconcile(t, "default/web-update")
 	d, err := f.kube.CoreV1().Pods("default").Get(ctx, "web-d", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "true", d.Labels[cloneset.HoldLabel], "a Service still lists it, live")
+	assert.Equal(t, "true", d.Labels[v1alpha1.HoldLabel], "a Service still lists it, live")
 }
 
 // behindOnSlices is a cache whose EndpointSlices are synced but empty.

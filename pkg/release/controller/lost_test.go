@@ -18,7 +18,6 @@ import (
 
 	releasesapi "github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -171,8 +170,8 @@ func TestReconcileOfACancelWhoseRevisionIsGoneLetsGo(t *testing.T) {
 			r.Status.CloneSet.UID = "uid-web"
 			cs := webCloneSet()
 			two := intstr.FromInt32(2)
-			cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r.Name, cloneset.IntentAnnotation: "uid-web-update/39"}
-			cs.Labels = map[string]string{cloneset.PullInLabel: "true"}
+			cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name, v1alpha1.IntentAnnotation: "uid-web-update/39"}
+			cs.Labels = map[string]string{v1alpha1.PullInLabel: "true"}
 			cs.Spec.Template.Spec.Containers[0].Image = "web:v2"
 			cs.Spec.UpdateStrategy.Partition = &two
 			cs.Status.UpdateRevision = "web-v2"
@@ -195,8 +194,8 @@ func TestReconcileOfACancelWhoseRevisionIsGoneLetsGo(t *testing.T) {
 			f.reconcile(t, "default/web-update")
 			got, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
 			require.NoError(t, err)
-			assert.NotContains(t, got.Annotations, cloneset.OwnerAnnotation)
-			assert.NotContains(t, got.Labels, cloneset.PullInLabel)
+			assert.NotContains(t, got.Annotations, v1alpha1.OwnerAnnotation)
+			assert.NotContains(t, got.Labels, v1alpha1.PullInLabel)
 			assert.Equal(t, "web:v2", got.Spec.Template.Spec.Containers[0].Image, "the template stays")
 			assert.Equal(t, 2, got.Spec.UpdateStrategy.Partition.IntValue(), "the partition stays")
 
@@ -234,7 +233,7 @@ func TestReconcileOfAFinishedReleaseWithAStaleNameOnlyTakesItOff(t *testing.T) {
 	r1.Status.Batches[0].Phase, r1.Status.Batches[1].Phase = v1alpha1.BatchBaked, v1alpha1.BatchBaked
 	r1.Status.CloneSet.UID = "uid-web"
 	cs := webCloneSet()
-	cs.Annotations = map[string]string{cloneset.OwnerAnnotation: r1.Name, cloneset.IntentAnnotation: "uid-web-update-2/70"}
+	cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r1.Name, v1alpha1.IntentAnnotation: "uid-web-update-2/70"}
 	cs.Spec.Template.Spec.Containers[0].Image = "web:v3"
 	cs.Status.UpdateRevision, cs.Status.CurrentRevision = "web-v3", "web-v3"
 	var pods []runtime.Object
@@ -249,8 +248,8 @@ func TestReconcileOfAFinishedReleaseWithAStaleNameOnlyTakesItOff(t *testing.T) {
 	assert.Equal(t, []string{"patch clonesets"}, writes(f.kruise.Actions()))
 	got, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.NotContains(t, got.Annotations, cloneset.OwnerAnnotation)
-	assert.Equal(t, "uid-web-update-2/70", got.Annotations[cloneset.IntentAnnotation])
+	assert.NotContains(t, got.Annotations, v1alpha1.OwnerAnnotation)
+	assert.Equal(t, "uid-web-update-2/70", got.Annotations[v1alpha1.IntentAnnotation])
 	assert.Equal(t, "web:v3", got.Spec.Template.Spec.Containers[0].Image, "the other release's template stays")
 	assert.Nil(t, got.Spec.UpdateStrategy.Partition)
 	assert.Empty(t, writes(f.kube.Actions()), "no pod written")
