@@ -47,7 +47,7 @@ func TestMarkLostEndsTheRelease(t *testing.T) {
 			now := clock(r)
 			require.True(t, plan.MarkLost(r, c.reason, replacedMessage, now))
 			assert.Equal(t, releases.ReleaseFailed, r.Status.Phase)
-			assert.True(t, plan.PhaseMayMove(from, r.Status.Phase), "%s -> Failed is in the phase table", from)
+			assert.True(t, releases.PhaseMayMove(from, r.Status.Phase), "%s -> Failed is in the phase table", from)
 			failed := condition(t, r, releases.ConditionFailed)
 			assert.Equal(t, metav1.ConditionTrue, failed.Status)
 			assert.Equal(t, c.reason, failed.Reason)

@@ -12,88 +12,8 @@ import (
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
-var allPhases = []releases.ReleasePhase{
-	releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused,
-	releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled,
-}
-
 // phaseMove is a change of phase in one write of the status.
 type phaseMove struct{ from, to releases.ReleasePhase }
-
-func TestPhaseMayMove(t *testing.T) {
-	const (
-		pending     = releases.ReleasePending
-		progressing = releases.ReleaseProgressing
-		paused      = releases.ReleasePaused
-		succeeded   = releases.ReleaseSucceeded
-		failed      = releases.ReleaseFailed
-		canceled    = releases.ReleaseCanceled
-	)
-	allowed := map[phaseMove]bool{
-		{pending, progressing}: true, // Start
-		{pending, paused}:      true, // pause before the start
-		{pending, succeeded}:   true, // Start, Smoked, Baked of a plan of no pods, Auto, in one controller write
-		{pending, failed}:      true, // Start, then Fail on pods already failing, in one controller write
-		{pending, canceled}:    true, // cancel
-
-		{progressing, paused}:    true, // pause
-		{progressing, succeeded}: true, // Baked (Auto, last batch) or next on the last Baked batch
-		{progressing, failed}:    true, // Fail
-		{progressing, canceled}:  true, // cancel
-
-		{paused, pending}:     true, // resume of a release paused before it started
-		{paused, progressing}: true, // resume
-		{paused, failed}:      true, // MarkLost: its CloneSet was replaced or deleted
-		{paused, canceled}:    true, // cancel
-
-		{failed, progressing}: true, // resume retries the batch
-		{failed, canceled}:    true, // cancel
-	}
-	for _, from := range allPhases {
-		for _, to := range allPhases {
-			want := from == to || allowed[phaseMove{from, to}]
-			assert.Equal(t, want, plan.PhaseMayMove(from, to), "%s -> %s", from, to)
-		}
-	}
-
-	t.Run("finished releases never move", func(t *testing.T) {
-		for _, from := range []releases.ReleasePhase{succeeded, canceled} {
-			assert.Empty(t, plan.PhaseMoves(from), from)
-			for _, to := range allPhases {
-				assert.Equal(t, from == to, plan.PhaseMayMove(from, to), "%s -> %s", from, to)
-			}
-		}
-	})
-	t.Run("an empty phase is Pending", func(t *testing.T) {
-		assert.True(t, plan.PhaseMayMove("", pending))
-		assert.True(t, plan.PhaseMayMove(pending, ""))
-		assert.True(t, plan.PhaseMayMove("", ""))
-		assert.True(t, plan.PhaseMayMove("", progressing))
-		assert.False(t, plan.PhaseMayMove(progressing, ""))
-		assert.False(t, plan.PhaseMayMove(succeeded, ""))
-		assert.Equal(t, plan.PhaseMoves(pending), plan.PhaseMoves(""))
-	})
-	t.Run("an unknown phase never moves and is never moved to", func(t *testing.T) {
-		assert.True(t, plan.PhaseMayMove("Exploded", "Exploded"))
-		assert.False(t, plan.PhaseMayMove("Exploded", progressing))
-		assert.False(t, plan.PhaseMayMove(progressing, "Exploded"))
-		assert.Nil(t, plan.PhaseMoves("Exploded"))
-	})
-	t.Run("PhaseMoves lists the table", func(t *testing.T) {
-		for _, from := range allPhases {
-			var want []releases.ReleasePhase
-			for _, to := range allPhases {
-				if allowed[phaseMove{from, to}] {
-					want = append(want, to)
-				}
-			}
-			assert.Equal(t, want, plan.PhaseMoves(from), from)
-		}
-		moves := plan.PhaseMoves(pending)
-		moves[0] = canceled
-		assert.Equal(t, progressing, plan.PhaseMoves(pending)[0], "PhaseMoves returns a copy")
-	})
-}
 
 // phaseSetup is a release as the API server stores it on create: Pending, with a plan.
 type phaseSetup struct {
@@ -213,7 +133,7 @@ func exploreMoves(t *testing.T, name string, r0 *releases.Release) map[phaseMove
 		check := func(how string, c *releases.Release) {
 			m := phaseMove{r.Status.Phase, c.Status.Phase}
 			moves[m] = true
-			assert.True(t, plan.PhaseMayMove(m.from, m.to), "%s: %s moved %s -> %s, which the table refuses", name, how, phaseKey(r), phaseKey(c))
+			assert.True(t, releases.PhaseMayMove(m.from, m.to), "%s: %s moved %s -> %s, which the table refuses", name, how, phaseKey(r), phaseKey(c))
 			assert.GreaterOrEqual(t, c.Status.CurrentBatch, r.Status.CurrentBatch, "%s: %s went back a batch", name, how)
 			queue = append(queue, c)
 		}
@@ -239,12 +159,12 @@ func TestPhaseTableIsTheMachines(t *testing.T) {
 			all[m] = true
 		}
 	}
-	for _, from := range allPhases {
-		for _, to := range allPhases {
+	for _, from := range releases.ReleasePhases {
+		for _, to := range releases.ReleasePhases {
 			if from == to {
 				continue
 			}
-			assert.Equal(t, plan.PhaseMayMove(from, to), all[phaseMove{from, to}],
+			assert.Equal(t, releases.PhaseMayMove(from, to), all[phaseMove{from, to}],
 				"%s -> %s: allowed by the table, made by the machine", from, to)
 		}
 	}

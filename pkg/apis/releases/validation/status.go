@@ -8,11 +8,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
-	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // ValidateReleaseStatusTransition checks that a write of the status moves the release only the way the
-// server moves it (pkg/release/plan): the phase along the allowed graph (plan.PhaseMayMove), the current
+// server moves it (pkg/release/plan): the phase along the allowed graph (releases.PhaseMayMove), the current
 // batch never back, the plan (its batches' number, index, canary, replicas and target) never reshaped
 // once made, and what the release recorded of its CloneSet before it started (what `cancel` returns the
 // CloneSet to), and which CloneSet it is (its UID), never changed once recorded. It runs on every write of the status, the server's own
@@ -35,14 +34,14 @@ func validatePhaseMove(to, from releases.ReleasePhase, fldPath *field.Path) fiel
 	if to != "" && !isSupportedReleasePhase.Has(to) {
 		return nil // ValidateReleaseStatus reports the unknown phase
 	}
-	if plan.PhaseMayMove(from, to) {
+	if releases.PhaseMayMove(from, to) {
 		return nil
 	}
 	shown := from
 	if shown == "" {
 		shown = releases.ReleasePending
 	}
-	moves := plan.PhaseMoves(from)
+	moves := releases.PhaseMoves(from)
 	if len(moves) == 0 {
 		return field.ErrorList{field.Invalid(fldPath, to, fmt.Sprintf("a %s release never changes phase", shown))}
 	}

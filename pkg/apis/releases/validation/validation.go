@@ -44,7 +44,7 @@ var (
 		releases.ActionCreate, releases.ActionUpdate, releases.ActionScale, releases.ActionRestart, releases.ActionRollback,
 	}
 	supportedModes           = []releases.ReleaseMode{releases.ModeManual, releases.ModeAuto}
-	supportedReleasePhases   = []releases.ReleasePhase{releases.ReleasePending, releases.ReleaseProgressing, releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled}
+	supportedReleasePhases   = releases.ReleasePhases
 	supportedBatchPhases     = []releases.BatchPhase{releases.BatchPending, releases.BatchSmoking, releases.BatchSmoked, releases.BatchBaking, releases.BatchBaked, releases.BatchFailed, releases.BatchSkipped}
 	supportedFailurePolicies = []releases.FailurePolicy{releases.FailurePause, releases.FailureCancel}
 	supportedStrategyTypes   = []releases.StrategyType{releases.StrategyBatch, releases.StrategyBlueGreen}

@@ -1,9 +1,11 @@
-package plan
+package releases
 
-import "github.com/triton-io/triton/pkg/apis/releases"
+// ReleasePhases are the phases of a release the API knows, in order.
+var ReleasePhases = []ReleasePhase{ReleasePending, ReleaseProgressing, ReleasePaused, ReleaseSucceeded, ReleaseFailed, ReleaseCanceled}
 
-// phaseMoves is where a release's phase may go in one write of its status, derived from the functions of
-// machine.go and from how the controller uses them:
+// phaseMoves is where a release's phase may go in one write of its status, as the server moves it: the
+// functions of pkg/release/plan (machine.go) and how the controller uses them. Validation refuses any other
+// move of a stored status, and plan's tests check that the table is the machine's:
 //
 //   - Pending: Start (→ Progressing), pause (→ Paused), cancel (→ Canceled). The controller's step also
 //     goes on within the same write once a release has started: its only batch may be Smoked, Baked and,
@@ -18,19 +20,19 @@ import "github.com/triton-io/triton/pkg/apis/releases"
 //   - Succeeded and Canceled are final (Finished).
 //
 // Staying in the same phase is always allowed.
-var phaseMoves = map[releases.ReleasePhase][]releases.ReleasePhase{
-	releases.ReleasePending:     {releases.ReleaseProgressing, releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled},
-	releases.ReleaseProgressing: {releases.ReleasePaused, releases.ReleaseSucceeded, releases.ReleaseFailed, releases.ReleaseCanceled},
-	releases.ReleasePaused:      {releases.ReleasePending, releases.ReleaseProgressing, releases.ReleaseFailed, releases.ReleaseCanceled},
-	releases.ReleaseFailed:      {releases.ReleaseProgressing, releases.ReleaseCanceled},
-	releases.ReleaseSucceeded:   nil,
-	releases.ReleaseCanceled:    nil,
+var phaseMoves = map[ReleasePhase][]ReleasePhase{
+	ReleasePending:     {ReleaseProgressing, ReleasePaused, ReleaseSucceeded, ReleaseFailed, ReleaseCanceled},
+	ReleaseProgressing: {ReleasePaused, ReleaseSucceeded, ReleaseFailed, ReleaseCanceled},
+	ReleasePaused:      {ReleasePending, ReleaseProgressing, ReleaseFailed, ReleaseCanceled},
+	ReleaseFailed:      {ReleaseProgressing, ReleaseCanceled},
+	ReleaseSucceeded:   nil,
+	ReleaseCanceled:    nil,
 }
 
 // PhaseMayMove reports whether one write of a release's status may move its phase from from to to. An
 // empty phase is Pending, as the machine reads it. A phase the API does not know never moves, nor is moved
 // to.
-func PhaseMayMove(from, to releases.ReleasePhase) bool {
+func PhaseMayMove(from, to ReleasePhase) bool {
 	from, to = orPending(from), orPending(to)
 	moves, known := phaseMoves[from]
 	if !known {
@@ -48,11 +50,19 @@ func PhaseMayMove(from, to releases.ReleasePhase) bool {
 }
 
 // PhaseMoves returns the phases a release in phase from may move to (besides staying), in the order of
-// the API's phases; nil for a finished release or a phase the API does not know.
-func PhaseMoves(from releases.ReleasePhase) []releases.ReleasePhase {
+// ReleasePhases; nil for a finished release or a phase the API does not know.
+func PhaseMoves(from ReleasePhase) []ReleasePhase {
 	moves := phaseMoves[orPending(from)]
 	if len(moves) == 0 {
 		return nil
 	}
-	return append([]releases.ReleasePhase(nil), moves...)
+	return append([]ReleasePhase(nil), moves...)
+}
+
+// orPending reads an empty phase as Pending.
+func orPending(p ReleasePhase) ReleasePhase {
+	if p == "" {
+		return ReleasePending
+	}
+	return p
 }
