@@ -137,11 +137,21 @@ func printFailures(w io.Writer, results []*result, lines int) {
 		}
 	}
 	for _, r := range failed {
-		if r.test == "" {
-			continue
+		name, out := r.test, r.output
+		if name == "" {
+			// A package's own output: a build error, a panic outside any test, a timeout. Its verdict
+			// lines say nothing more than the list below.
+			name, out = r.pkg, nil
+			for _, l := range r.output {
+				if t := strings.TrimSpace(l); t != "FAIL" && t != "PASS" && !strings.HasPrefix(t, "FAIL\t") && !strings.HasPrefix(t, "ok ") {
+					out = append(out, l)
+				}
+			}
+			if len(out) == 0 {
+				continue
+			}
 		}
-		fmt.Fprintf(w, "==== %s (%s)\n", r.test, verdict(r))
-		out := r.output
+		fmt.Fprintf(w, "==== %s (%s)\n", name, verdict(r))
 		if len(out) > lines {
 			fmt.Fprintf(w, "     ... %d lines before\n", len(out)-lines)
 			out = out[len(out)-lines:]
