@@ -52,6 +52,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/servingcert"
 )
 
@@ -733,20 +734,20 @@ func TestTheServersPodWritesAreAdmitted(t *testing.T) {
 		return got
 	}
 
-	require.NoError(t, d.SetReleaseLabels(ctx, cloneset.LabelChange{Pod: get(), Release: "nginx-update", Batch: "1"}))
+	require.NoError(t, d.SetReleaseLabels(ctx, moves.LabelChange{Pod: get(), Release: "nginx-update", Batch: "1"}))
 	assert.Equal(t, "nginx-update", get().Labels[v1alpha1.ReleaseLabel])
 	require.NoError(t, d.SetGate(ctx, get(), true, false))
-	assert.True(t, cloneset.PulledIn(get()))
+	assert.True(t, moves.PulledIn(get()))
 	require.NoError(t, d.SetNotReadyKey(ctx, get(), true, false))
-	assert.True(t, cloneset.HasNotReadyKey(get()))
+	assert.True(t, moves.HasNotReadyKey(get()))
 	require.NoError(t, d.SetNotReadyKey(ctx, get(), false, false))
-	assert.False(t, cloneset.HasNotReadyKey(get()))
+	assert.False(t, moves.HasNotReadyKey(get()))
 	require.NoError(t, d.SetGate(ctx, get(), false, false))
-	assert.False(t, cloneset.PulledIn(get()))
+	assert.False(t, moves.PulledIn(get()))
 	require.NoError(t, d.SetHold(ctx, get(), false))
 	assert.NotContains(t, get().Labels, v1alpha1.HoldLabel)
 	require.NoError(t, d.SetHold(ctx, get(), true))
-	require.NoError(t, d.SetReleaseLabels(ctx, cloneset.LabelChange{Pod: get()}))
+	require.NoError(t, d.SetReleaseLabels(ctx, moves.LabelChange{Pod: get()}))
 	assert.NotContains(t, get().Labels, v1alpha1.ReleaseLabel)
 	assert.Equal(t, p.Spec, get().Spec)
 	assert.Equal(t, p.Annotations, get().Annotations)

@@ -25,7 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -161,7 +161,7 @@ func podMarks(pods []corev1.Pod, releaseImage string) string {
 		if v, ok := p.Labels[v1alpha1.ReleaseLabel]; ok {
 			marks = append(marks, p.Name+" is labelled release "+v)
 		}
-		if cloneset.Gated(&p) {
+		if moves.Gated(&p) {
 			marks = append(marks, p.Name+" has the readiness gate")
 		}
 	}

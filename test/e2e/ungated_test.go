@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 )
 
 // withoutPullInGate removes the gate policy's binding until the test ends, and waits until kube-apiserver
@@ -109,6 +109,6 @@ func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	w.mu.Unlock()
 	assert.LessOrEqual(t, left, beforeNext, "the canary left the ready endpoints at revision %d, after the first next (revision %d)", left, beforeNext)
 	for _, p := range livePods(t, ctx, admin, ns) {
-		assert.False(t, cloneset.HasNotReadyKey(&p), "pod %s still carries triton's not-ready key after the release", p.Name)
+		assert.False(t, moves.HasNotReadyKey(&p), "pod %s still carries triton's not-ready key after the release", p.Name)
 	}
 }

@@ -29,8 +29,9 @@ import (
 // The list lags the cache by Debounce and the write's round trip. A scale-out of a CloneSet whose release
 // has just taken it, in that window, is not sent to the webhook: kruise may then create pods at the
 // release's revision beyond the approved, and the controller never lets them into traffic and has kruise
-// replace them (cloneset.Follow's replaceExcess). That is the backstop the webhook's failurePolicy Ignore
-// already relies on whenever triton-apiserver cannot be reached; the list changes nothing else.
+// replace them (moves.Decide's Replace, which cloneset.Follow carries out). That is the backstop the
+// webhook's failurePolicy Ignore already relies on whenever triton-apiserver cannot be reached; the list
+// changes nothing else.
 const (
 	// ConfigurationName is the MutatingWebhookConfiguration of artifacts/deploy/webhook.yaml.
 	ConfigurationName = "triton-cloneset-resize"

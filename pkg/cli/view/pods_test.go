@@ -14,7 +14,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -131,7 +131,7 @@ BATCH       POD          VERSION     PHASE    REA…
 
 // At the controller's limit, the view says the status may not list every pod.
 func TestPodsSaysWhenTheStatusListsNoMore(t *testing.T) {
-	assert.Equal(t, cloneset.MaxListedPods, MaxListedPods, "the controller's limit")
+	assert.Equal(t, moves.MaxListedPods, MaxListedPods, "the controller's limit")
 	r := midwayRelease()
 	r.Status.Batches[1].Pods = nil
 	for i := range MaxListedPods - 1 {
@@ -154,7 +154,7 @@ func TestPodsReadTheControllersFailure(t *testing.T) {
 	}
 	pods := []corev1.Pod{crash("nginx-a", "CrashLoopBackOff"), crash("nginx-b", "ErrImagePull"), crash("nginx-c", "CrashLoopBackOff"),
 		crash("nginx-d", "ImagePullBackOff"), {ObjectMeta: metav1.ObjectMeta{Name: "nginx-e"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}}
-	plan.Progress(internal, plan.Observation{Replicas: 5, Desired: 5}, cloneset.Failures(pods), now)
+	plan.Progress(internal, plan.Observation{Replicas: 5, Desired: 5}, moves.Failures(pods), now)
 	c := meta.FindStatusCondition(internal.Status.Conditions, releases.ConditionFailed)
 	require.NotNil(t, c)
 	require.Equal(t, metav1.ConditionTrue, c.Status)

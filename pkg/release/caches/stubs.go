@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 )
 
 // The pod informer watches every pod of the cluster, with no label selector. A selector on kruise's
@@ -113,7 +113,7 @@ func Marked(pod *corev1.Pod) bool {
 			return true
 		case c.Type == kruiseappspub.KruisePodReadyConditionType && strings.Contains(c.Message, v1alpha1.NotReadyKey):
 			// The substring first: decoding the message at every event of every pod would cost more.
-			return cloneset.HasNotReadyKey(pod)
+			return moves.HasNotReadyKey(pod)
 		}
 	}
 	return false

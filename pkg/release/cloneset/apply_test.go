@@ -17,6 +17,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 )
 
 // cloneSetOwnedBy is CloneSet web in the middle of release owner: image v3, partition 2 of 4.
@@ -236,7 +237,7 @@ func TestApplyPatchesOnlyWhatTheReleaseOwns(t *testing.T) {
 	assert.Equal(t, int32(4), int32(stored.Spec.UpdateStrategy.Partition.IntValue()))
 	assert.Equal(t, int32(2), int32(stored.Spec.UpdateStrategy.MaxUnavailable.IntValue()))
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.False(t, HasGate(&stored.Spec.Template), "no readiness gate in the template (invariant 10)")
+	assert.False(t, moves.HasGate(&stored.Spec.Template), "no readiness gate in the template (invariant 10)")
 	assert.Equal(t, "true", stored.Labels[v1alpha1.PullInLabel])
 	require.NotNil(t, stored.Spec.Lifecycle)
 	require.NotNil(t, stored.Spec.Lifecycle.PreDelete)
@@ -418,5 +419,5 @@ func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	_, labeled := stored.Labels[v1alpha1.PullInLabel]
 	assert.False(t, labeled, "a CloneSet no release holds has no pull-in label: its new pods get no gate")
 	assert.Equal(t, "payments", stored.Labels["team"])
-	assert.False(t, HasGate(&stored.Spec.Template))
+	assert.False(t, moves.HasGate(&stored.Spec.Template))
 }

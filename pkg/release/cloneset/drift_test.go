@@ -14,6 +14,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 )
 
 // kruiseDefaults stands in for kruise's mutating webhook: when the template changes, it fills in the pod
@@ -142,7 +143,7 @@ func TestDriftTemplateChangedByHandIsPutBack(t *testing.T) {
 	assert.True(t, found)
 	stored := s.get()
 	assert.Equal(t, "web:v4", stored.Spec.Template.Spec.Containers[0].Image)
-	assert.False(t, HasGate(&stored.Spec.Template))
+	assert.False(t, moves.HasGate(&stored.Spec.Template))
 	assert.Equal(t, hash, stored.Annotations[v1alpha1.TemplateHashAnnotation])
 	_, recorded := stored.Annotations[v1alpha1.StoredTemplateAnnotation]
 	assert.False(t, recorded, "nothing to record: the server kept the template")

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -150,7 +150,7 @@ func (d *Driver) template(ctx context.Context, r *releases.Release, choice plan.
 	// labels in the same write that starts the update), and a pod held again before its update completes
 	// goes from Updating straight to Normal with its KruisePodReady still False: it never becomes Ready.
 	// Pods get both at creation while the release holds the CloneSet (v1alpha1.PullInLabel), from a
-	// MutatingAdmissionPolicy, and the controller labels the pods there were (prepare, holdAndDrain).
+	// MutatingAdmissionPolicy, and the controller labels the pods there were (prepare, and the hold protocol of moves.Decide).
 	return t, raw, nil
 }
 
@@ -164,22 +164,6 @@ func legacyTemplateHash(t *corev1.PodTemplateSpec) string {
 	}
 	legacy.Labels[v1alpha1.HoldLabel] = "true"
 	return templateHash(legacy)
-}
-
-// Gated reports whether a pod carries the readiness gate: it is in traffic only once pulled in.
-func Gated(p *corev1.Pod) bool { return specHasGate(&p.Spec) }
-
-// HasGate reports whether a template's pods carry the readiness gate.
-func HasGate(t *corev1.PodTemplateSpec) bool { return specHasGate(&t.Spec) }
-
-// specHasGate reports whether a pod spec carries the readiness gate.
-func specHasGate(spec *corev1.PodSpec) bool {
-	for _, g := range spec.ReadinessGates {
-		if g.ConditionType == v1alpha1.ReadinessGate {
-			return true
-		}
-	}
-	return false
 }
 
 // Apply makes the CloneSet what the release wants and returns it as it is afterwards (as the server would
@@ -266,14 +250,14 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			// over (created the moment this one finished, before the controller released the CloneSet) is
 			// not its to write: that would put the old template back under the new release.
 			result = cs
-			if owner != "" || dryRun || newerIntent(cs, r) || stampedWith(cs, r) ||
+			if owner != "" || dryRun || moves.NewerIntent(cs, r) || stampedWith(cs, r) ||
 				(stampUID(cs) != "" && stampUID(cs) != r.UID) {
 				// Held, or written last by another release since: not this one's to stamp.
 				return nil
 			}
 			// Nobody holds it: the release finished before any write of it landed (canceled the moment it
 			// started). Its stamp goes on anyway, so that a write of an older state of it still in flight
-			// (the controller starting it) is fenced by newerIntent instead of taking the CloneSet back
+			// (the controller starting it) is fenced by moves.NewerIntent instead of taking the CloneSet back
 			// over a change made since.
 			stamp := map[string]interface{}{"metadata": map[string]interface{}{
 				"resourceVersion": cs.ResourceVersion,
@@ -292,7 +276,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			return apierrors.NewConflict(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), cs.Name,
 				fmt.Errorf("CloneSet %s is held by release %s, not by %s", cs.Name, owner, r.Name))
 		}
-		if newerIntent(cs, r) {
+		if moves.NewerIntent(cs, r) {
 			// A newer state of this release has been applied already: this one is stale (a cache behind,
 			// or a retry after a conflict with that newer write).
 			result = cs
@@ -567,7 +551,7 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	// The partition is absolute: always the intent's value, so a hand edit that lowers it (more pods
 	// updated than the batches approved, invariant 2) or raises it is put back. A write derived from an
 	// older state of the release (a stale cache racing a verb) cannot undo a batch: the intent stamp
-	// (newerIntent) refuses a state older than the one applied last, and the stamp is written in the same
+	// (moves.NewerIntent) refuses a state older than the one applied last, and the stamp is written in the same
 	// patch as the resourceVersion precondition, so a newer write in between fails it with a conflict and
 	// the check runs again on what that write left.
 	//
@@ -802,18 +786,6 @@ func stampUID(cs *kruiseappsv1alpha1.CloneSet) types.UID {
 		return ""
 	}
 	return types.UID(stamp[:i])
-}
-
-// newerIntent reports whether cs was last written for a newer state of r than r.
-func newerIntent(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
-	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
-	i := strings.LastIndex(stamp, "/")
-	if i < 0 || stamp[:i] != string(r.UID) {
-		return false
-	}
-	applied, err1 := strconv.ParseUint(stamp[i+1:], 10, 64)
-	mine, err2 := strconv.ParseUint(r.ResourceVersion, 10, 64)
-	return err1 == nil && err2 == nil && applied > mine
 }
 
 func templateHash(t *corev1.PodTemplateSpec) string {

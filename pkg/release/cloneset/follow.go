@@ -7,10 +7,9 @@ import (
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -33,16 +32,20 @@ type Following struct {
 // event) change them, for every strategy. Each step writes only what is not so already, so running it
 // again is harmless. pods are the CloneSet's pods as read before, obs what was observed of them.
 //
-//  1. Out of traffic first: a canceled blue/green release brings blue back, green serving until blue does
-//     (see BlueServes); any other canceled release takes its pods out.
+// It reads (the pinned check), decides which pods move (package moves, from the release's intent computed
+// once), and writes (carryOut):
+//
+//  1. Out of traffic first (moves.OutFirst): a canceled blue/green release brings blue back, green
+//     serving until blue does (see moves.BlueServes); any other canceled release takes its pods out.
 //  2. The CloneSet: Apply (template, partition, replicas, hooks, owner).
-//  3. Into traffic (not on a dry run): the pods of a batch in traffic, as many as the batches approved
-//     (those beyond are taken out and replaced at the old revision); blue/green's blue leaves traffic once
-//     green serves, and comes back after a failed switch; pods made without the readiness gate are kept out
-//     through KruisePodReady until their batch is pulled in; pods of the revision from before that came up
-//     during the release serve as before.
-//  4. The hold protocol (not on a dry run): every pod of a running release is held, and a pod kruise is
-//     about to take leaves traffic first.
+//  3. Into traffic (moves.Decide; not on a dry run): the pods of a batch in traffic, as many as the
+//     batches approved (those beyond are taken out and replaced at the old revision); blue/green's blue
+//     leaves traffic once green serves, and comes back after a failed switch; pods made without the
+//     readiness gate are kept out through KruisePodReady until their batch is pulled in; pods of the
+//     revision from before that came up during the release serve as before. A state of the release older
+//     than the one the CloneSet was last written for (read from a cache behind) moves no pod.
+//  4. The hold protocol (moves.Decide; not on a dry run): every pod of a running release is held, and a
+//     pod kruise is about to take leaves traffic first; it is let go once no Service lists it.
 //
 // A release that lost its CloneSet (plan.Lost) touches neither the CloneSet of that name nor its pods; one
 // that finds it lost (Pinned) writes nothing either: a release still running gets the *LostError, a
@@ -68,19 +71,12 @@ func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.
 			return f, fmt.Errorf("CloneSet %s/%s: %w", r.Namespace, r.Spec.CloneSetName, err)
 		}
 	}
-	// 1. Out of traffic.
-	switch {
-	case plan.SwitchingBack(r):
-		if err := d.setNotReadyKeys(ctx, BluePods(r, pods), false, dryRun, "bringing back blue"); err != nil {
-			return f, err
-		}
-		f.Again = true
-	case r.Status.Phase == releases.ReleaseCanceled && r.Status.CurrentBatch > 0 && !plan.RevisionGone(r):
-		// (A cancel that cannot put the template back leaves the release's pods as they are: in traffic.)
-		if err := d.PullOut(ctx, NewPods(r, pods), dryRun); err != nil {
-			return f, fmt.Errorf("pulling out the canceled release's pods: %w", err)
-		}
+	// 1. Out of traffic first.
+	first := moves.OutFirst(r, pods)
+	if _, err := d.carryOut(ctx, r, nil, first, dryRun); err != nil {
+		return f, err
 	}
+	f.Again = first.Again
 	// 2. The CloneSet (repaired, too, if it drifted).
 	after, err := d.Apply(ctx, r, dryRun)
 	if err != nil {
@@ -90,102 +86,10 @@ func (d *Driver) Follow(ctx context.Context, r *releases.Release, pods []corev1.
 	if dryRun {
 		return f, nil
 	}
-	if after != nil && newerIntent(after, r) {
-		// A newer state of the release has been applied already (this one came from a cache behind it):
-		// its limits are older than the CloneSet's. Read as the pods' limits they would take pods out of
-		// traffic that the newer state approved (a batch an Auto release started a moment ago). The newer
-		// state's own event brings the pods in line.
-		f.Again = true
-		return f, nil
-	}
-	// 3. Into traffic: no more pods than the batches approved (invariant 9). Pods at the release's revision
-	// beyond those (a scale-out that kruise acted on before the partition counted it) leave traffic and are
-	// replaced at the old revision.
-	limit := approvedPods(r)
-	approved, excess := Approved(ReleasePods(r, after, pods), limit)
-	if len(excess) > 0 {
-		f.Again = true
-		if err := d.replaceExcess(ctx, r, after, excess, limit); err != nil {
-			return f, err
-		}
-	}
-	if b := plan.Current(&r.Status); b != nil && plan.NeedsPullIn(r) && r.Status.Phase == releases.ReleaseProgressing &&
-		(b.Phase == releases.BatchBaking || b.Phase == releases.BatchBaked || plan.PullsInWhileSmoking(r)) {
-		var pullIn []corev1.Pod
-		for _, p := range approved {
-			if Gated(&p) && !PulledIn(&p) {
-				pullIn = append(pullIn, p)
-			}
-		}
-		if err := d.setGates(ctx, pullIn, true, false, "pulling in"); err != nil {
-			return f, err
-		}
-	}
-	if plan.BlueBack(r) {
-		if err := d.setNotReadyKeys(ctx, BluePods(r, pods), false, false, "bringing back blue"); err != nil {
-			return f, err
-		}
-	}
-	if plan.BlueOut(r) {
-		if b := plan.Current(&r.Status); b != nil && obs.Ready >= plan.Needed(r, b.Target, obs) {
-			if err := d.setNotReadyKeys(ctx, BluePods(r, pods), true, false, "taking out blue"); err != nil {
-				return f, err
-			}
-		} else {
-			f.Again = true // green is not all Ready yet
-		}
-	}
-	ungatedOut, ungatedIn := UngatedTraffic(r, after, pods)
-	for _, p := range ungatedOut {
-		klog.InfoS("A pod of the release has no readiness gate: out of traffic through KruisePodReady until its batch is pulled in",
-			"release", klog.KObj(r), "pod", klog.KObj(&p))
-	}
-	if err := d.setNotReadyKeys(ctx, ungatedOut, true, false, "taking out ungated"); err != nil {
-		return f, err
-	}
-	if err := d.setNotReadyKeys(ctx, ungatedIn, false, false, "pulling in ungated"); err != nil {
-		return f, err
-	}
-	if plan.NeedsPullIn(r) && (!plan.Finished(r.Status.Phase) || plan.Reverting(r)) && r.Status.CurrentBatch > 0 {
-		if err := d.setGates(ctx, StableStrays(r, pods), true, false, "pulling in"); err != nil {
-			return f, err
-		}
-	}
-	// 4. The hold protocol.
-	if f.Draining, err = d.holdAndDrain(ctx, r, pods); err != nil {
-		return f, err
-	}
-	f.Again = f.Again || f.Draining
-	return f, nil
-}
-
-// approvedPods is how many pods may be at the release's revision now; -1 when every pod may be.
-func approvedPods(r *releases.Release) int {
-	in := plan.IntentOf(r)
-	if !in.Owned || in.Updated == nil {
-		return -1
-	}
-	return int(*in.Updated)
-}
-
-// replaceExcess takes pods at the release's revision beyond what the batches approved out of traffic, and
-// has kruise replace them once its partition keeps the CloneSet's other pods at the old revision (so the
-// replacements come back there).
-func (d *Driver) replaceExcess(ctx context.Context, r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, excess []corev1.Pod, limit int) error {
-	if err := d.PullOut(ctx, excess, false); err != nil {
-		return fmt.Errorf("pulling out pods beyond the approved: %w", err)
-	}
-	if limit < 0 || !PartitionHolds(cs, int32(limit)) {
-		return nil
-	}
-	names := make([]string, 0, len(excess))
-	for _, p := range excess {
-		names = append(names, p.Name)
-	}
-	klog.InfoS("Replacing pods at the release's revision beyond those approved", "release", klog.KObj(r),
-		"approved", limit, "pods", names)
-	if err := d.Replace(ctx, cs, excess); err != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("replacing pods beyond the approved: %w", err)
-	}
-	return nil
+	// 3 and 4. Into traffic, and the hold protocol.
+	m := moves.Decide(moves.Input{Release: r, CloneSet: after, Pods: pods, Observation: obs,
+		ReadyEndpoints: d.cachedEndpoints(r.Namespace)})
+	f.Draining, err = d.carryOut(ctx, r, after, m, false)
+	f.Again = f.Again || m.Again || f.Draining
+	return f, err
 }

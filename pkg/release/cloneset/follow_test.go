@@ -17,6 +17,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 )
 
 // webPod is a gated pod of CloneSet web at revision rev, made created seconds after a fixed time, Ready,
@@ -75,7 +76,7 @@ func gateOf(t *testing.T, d *Driver) map[string]string {
 	for i := range list.Items {
 		p := &list.Items[i]
 		s := "out"
-		if PulledIn(p) {
+		if moves.PulledIn(p) {
 			s = "in"
 		}
 		if p.Labels[v1alpha1.HoldLabel] == "true" {
@@ -92,7 +93,7 @@ func gateOf(t *testing.T, d *Driver) map[string]string {
 func TestFollowPullsInTheApprovedAndReplacesTheExcess(t *testing.T) {
 	s, r, pods := following(t)
 	d := s.driver(objects(pods)...)
-	obs := ObservationOf(r, s.get(), pods)
+	obs := moves.ObservationOf(r, s.get(), pods)
 	f, err := d.Follow(context.Background(), r, pods, obs, false)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"a": "in,held", "b": "in,held", "c": "out,held", "d": "in,held", "e": "in,held", "f": "in,held"}, gateOf(t, d))
@@ -112,7 +113,7 @@ func TestFollowOfAStaleReleaseMovesNoPod(t *testing.T) {
 	})
 	d := s.driver(objects(pods)...)
 	before := gateOf(t, d)
-	f, err := d.Follow(context.Background(), r, pods, ObservationOf(r, s.get(), pods), false)
+	f, err := d.Follow(context.Background(), r, pods, moves.ObservationOf(r, s.get(), pods), false)
 	require.NoError(t, err)
 	assert.Equal(t, before, gateOf(t, d), "no pod pulled in or out, none held")
 	assert.Empty(t, s.get().Spec.ScaleStrategy.PodsToDelete, "no pod replaced")
@@ -127,7 +128,7 @@ func TestFollowOnADryRunWritesOnlyDryRuns(t *testing.T) {
 	d := s.driver(append(objects(pods), revisionV3(t))...)
 	kube := d.Kube.(*kubefake.Clientset)
 	before := len(s.opts)
-	_, err := d.Follow(context.Background(), r, pods, ObservationOf(r, s.get(), pods), true)
+	_, err := d.Follow(context.Background(), r, pods, moves.ObservationOf(r, s.get(), pods), true)
 	require.NoError(t, err)
 	patched := 0
 	for _, a := range kube.Actions() {
@@ -150,7 +151,7 @@ func TestFollowPullsACanceledReleasesPodsOut(t *testing.T) {
 	pods[1] = *webPod("b", "web-v4", 11, true)
 	d := s.driver(append(objects(pods), revisionV3(t))...)
 	r.Status.Phase = releases.ReleaseCanceled
-	_, err := d.Follow(context.Background(), r, pods, ObservationOf(r, s.get(), pods), false)
+	_, err := d.Follow(context.Background(), r, pods, moves.ObservationOf(r, s.get(), pods), false)
 	require.NoError(t, err)
 	got := gateOf(t, d)
 	for _, name := range []string{"a", "b", "c"} {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -130,5 +131,5 @@ func TestARestartKeepsRevisionFieldsTheTypesDoNotKnow(t *testing.T) {
 	restartedAt := s.get().Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation]
 	assert.NotEmpty(t, restartedAt)
 	assert.Equal(t, restart.CreationTimestamp.UTC().Format("2006-01-02T15:04:05Z07:00"), restartedAt)
-	assert.False(t, HasGate(&s.get().Spec.Template), "no readiness gate in the template")
+	assert.False(t, moves.HasGate(&s.get().Spec.Template), "no readiness gate in the template")
 }

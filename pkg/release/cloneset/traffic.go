@@ -1,17 +1,17 @@
 package cloneset
 
 // The traffic gate: every write by which a release takes a pod into traffic or out of it. A pod of a
-// release is in traffic only when its readiness gate (v1alpha1.ReadinessGate) is True; a pod without that gate (blue
-// pods of a blue/green release, pods made without the gate) is kept out through kruise's KruisePodReady
-// condition with triton's not-ready key; and v1alpha1.HoldLabel makes kruise wait (its lifecycle hooks) before it
-// deletes or updates a pod, until the pod has left traffic. Which pods go in or out is decided by pure
-// functions (Approved, StableStrays, UngatedTraffic, BluePods); when, by Follow.
+// release is in traffic only when its readiness gate (v1alpha1.ReadinessGate) is True; a pod without that
+// gate (blue pods of a blue/green release, pods made without the gate) is kept out through kruise's
+// KruisePodReady condition with triton's not-ready key; and v1alpha1.HoldLabel makes kruise wait (its
+// lifecycle hooks) before it deletes or updates a pod, until the pod has left traffic. Which pods go in or
+// out, are held or let go, is decided by package moves; carryOut makes those writes, for Follow.
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
-	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -23,6 +23,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -55,19 +56,6 @@ func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun b
 	return err
 }
 
-// PullOut sets the readiness gate of every pod False that has the gate True: traffic drains from them.
-func (d *Driver) PullOut(ctx context.Context, pods []corev1.Pod, dryRun bool) error {
-	var in []*corev1.Pod
-	for i := range pods {
-		if PulledIn(&pods[i]) {
-			in = append(in, &pods[i])
-		}
-	}
-	return eachPod(ctx, in, "pulling out", func(ctx context.Context, i int) error {
-		return d.SetGate(ctx, in[i], false, dryRun)
-	})
-}
-
 // SetHold puts v1alpha1.HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
 func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
 	if _, has := pod.Labels[v1alpha1.HoldLabel]; has == on {
@@ -89,10 +77,10 @@ func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
 // condition. The condition is kruise's too, so the write is a patch of the status as read with its
 // resourceVersion as a precondition, read again and retried on a conflict.
 func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRun bool) error {
-	if !hasKruiseGate(pod) {
+	if !moves.HasKruiseGate(pod) {
 		return nil
 	}
-	if _, changed := withNotReadyKey(pod, out); !changed {
+	if _, changed := moves.WithNotReadyKey(pod, out); !changed {
 		return nil
 	}
 	opts := metav1.PatchOptions{FieldManager: "triton-apiserver"}
@@ -104,7 +92,7 @@ func (d *Driver) SetNotReadyKey(ctx context.Context, pod *corev1.Pod, out, dryRu
 		if current.DeletionTimestamp != nil {
 			return nil // on its way out: kruise deletes it (a recreate), nothing to take out or bring back
 		}
-		c, changed := withNotReadyKey(current, out)
+		c, changed := moves.WithNotReadyKey(current, out)
 		if !changed {
 			return nil
 		}
@@ -177,7 +165,7 @@ func (d *Driver) BlueServing(ctx context.Context, r *releases.Release, pods []co
 		return 0, err
 	}
 	var n int32
-	for _, p := range BluePods(r, pods) {
+	for _, p := range moves.BluePods(r, pods) {
 		if p.Status.PodIP != "" && endpoints[p.Status.PodIP] {
 			n++
 		}
@@ -200,116 +188,84 @@ func (d *Driver) setNotReadyKeys(ctx context.Context, pods []corev1.Pod, out boo
 	})
 }
 
-// BlueServes reports whether every blue pod of a canceled blue/green release is back in traffic: none
-// carries triton's not-ready key, and each is Ready. Then green may leave traffic.
-func BlueServes(r *releases.Release, pods []corev1.Pod) bool {
-	for _, p := range BluePods(r, pods) {
-		if HasNotReadyKey(&p) || !Condition(&p, corev1.PodReady) {
-			return false
-		}
-	}
-	return true
-}
-
-// holdAndDrain runs the hold protocol while a release owns its CloneSet: it labels pods so kruise holds
-// them before taking them away, pulls a held pod out of traffic, and lets kruise go on once it is no
-// longer Ready and no Service lists it. It reports whether a pod is still being drained. Once the release
-// lets go of the CloneSet, nothing of it stays on the pods.
-func (d *Driver) holdAndDrain(ctx context.Context, r *releases.Release, pods []corev1.Pod) (bool, error) {
-	if !plan.NeedsPullIn(r) {
-		return false, nil
-	}
-	if !plan.IntentOf(r).Owned {
-		return false, d.letGoOfHeld(ctx, pods)
-	}
-	draining := false
-	var hold, leaving, pullOut []*corev1.Pod
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		_, held := p.Labels[v1alpha1.HoldLabel]
-		switch kruiseappspub.LifecycleStateType(p.Labels[kruiseappspub.LifecycleStateKey]) {
-		case kruiseappspub.LifecycleStatePreparingDelete, kruiseappspub.LifecycleStatePreparingUpdate:
-			switch {
-			case !held:
-			case PulledIn(p):
-				draining = true
-				pullOut = append(pullOut, p)
-			case Condition(p, corev1.PodReady):
-				draining = true // out of traffic once it is not Ready
-			default:
-				leaving = append(leaving, p) // not Ready: let go once no Service lists it
-			}
-		case kruiseappspub.LifecycleStateUpdating:
-		default:
-			if !held {
-				hold = append(hold, p)
-			}
-		}
-	}
-	letGo, listed, err := d.unlisted(ctx, r.Namespace, leaving)
-	if err != nil {
-		return draining, err
-	}
-	if listed {
-		// Not Ready, but a Service still lists it: the endpointslice controller has not caught up. Its
-		// EndpointSlice's next change wakes the release.
-		draining = true
-	}
-	if err := eachPod(ctx, pullOut, "draining", func(ctx context.Context, i int) error {
-		return d.SetGate(ctx, pullOut[i], false, false)
-	}); err != nil {
-		return draining, err
-	}
-	if err := eachPod(ctx, letGo, "letting go of", func(ctx context.Context, i int) error {
-		return d.SetHold(ctx, letGo[i], false)
-	}); err != nil {
-		return draining, err
-	}
-	return draining, eachPod(ctx, hold, "holding", func(ctx context.Context, i int) error {
-		return d.SetHold(ctx, hold[i], true)
+// setHolds puts the hold label on each pod (on) or takes it off; a pod already gone is skipped.
+func (d *Driver) setHolds(ctx context.Context, pods []corev1.Pod, on bool, what string) error {
+	return eachPod(ctx, pointers(pods), what, func(ctx context.Context, i int) error {
+		return d.SetHold(ctx, &pods[i], on)
 	})
 }
 
-// EndpointsCache is a Reader that caches EndpointSlices too (caches.Caches): ReadyEndpoints returns the
-// IPs an EndpointSlice of the namespace lists as ready endpoints, false when it cannot tell (not synced).
-type EndpointsCache interface {
-	ReadyEndpoints(namespace string) (map[string]bool, bool)
+// carryOut makes the pod writes m says (moves.OutFirst, moves.Decide) for release r, in the order of m's
+// fields, each step's writes in parallel (eachPod); cs is the CloneSet as written (for Replace). Before it
+// lets go of a pod leaving traffic that the cached endpoints do not list (m.LetGoUnlisted), it reads the
+// EndpointSlices live: a pod a Service still lists keeps its hold. It reports whether a pod is still being
+// drained.
+func (d *Driver) carryOut(ctx context.Context, r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, m moves.Moves, dryRun bool) (bool, error) {
+	draining := m.Draining
+	if err := d.setGates(ctx, m.PullOut, false, dryRun, "pulling out"); err != nil {
+		return draining, err
+	}
+	if len(m.Replace) > 0 {
+		names := make([]string, 0, len(m.Replace))
+		for _, p := range m.Replace {
+			names = append(names, p.Name)
+		}
+		klog.InfoS("Replacing pods at the release's revision beyond those approved", "release", klog.KObj(r),
+			"approved", m.Approved, "pods", names)
+		if err := d.Replace(ctx, cs, m.Replace); err != nil && !apierrors.IsConflict(err) {
+			return draining, fmt.Errorf("replacing pods beyond the approved: %w", err)
+		}
+	}
+	if err := d.setGates(ctx, m.PullIn, true, dryRun, "pulling in"); err != nil {
+		return draining, err
+	}
+	if err := d.setNotReadyKeys(ctx, m.Blue.In, false, dryRun, "bringing back blue"); err != nil {
+		return draining, err
+	}
+	if err := d.setNotReadyKeys(ctx, m.Blue.Out, true, dryRun, "taking out blue"); err != nil {
+		return draining, err
+	}
+	for _, p := range m.Ungated.Out {
+		klog.InfoS("A pod of the release has no readiness gate: out of traffic through KruisePodReady until its batch is pulled in",
+			"release", klog.KObj(r), "pod", klog.KObj(&p))
+	}
+	if err := d.setNotReadyKeys(ctx, m.Ungated.Out, true, dryRun, "taking out ungated"); err != nil {
+		return draining, err
+	}
+	if err := d.setNotReadyKeys(ctx, m.Ungated.In, false, dryRun, "pulling in ungated"); err != nil {
+		return draining, err
+	}
+	if err := d.setGates(ctx, m.StableStrays, true, dryRun, "pulling in"); err != nil {
+		return draining, err
+	}
+	// The hold protocol.
+	unlisted, listed, err := d.unlisted(ctx, r.Namespace, m.LetGoUnlisted)
+	if err != nil {
+		return draining, err
+	}
+	draining = draining || listed
+	if err := d.setGates(ctx, m.Drain, false, dryRun, "draining"); err != nil {
+		return draining, err
+	}
+	if err := d.setHolds(ctx, append(m.LetGo, unlisted...), false, "letting go of"); err != nil {
+		return draining, err
+	}
+	return draining, d.setHolds(ctx, m.Hold, true, "holding")
 }
 
-// unlisted returns the pods of leaving (out of traffic, not Ready) that no EndpointSlice of the namespace
-// lists as a ready endpoint, and whether any other is still listed. A pod the cache still lists waits
-// without a call (the slice's change wakes the release); the rest are confirmed by one live read, since
-// letting go of a pod a Service still sends traffic to would fail requests.
-func (d *Driver) unlisted(ctx context.Context, namespace string, leaving []*corev1.Pod) ([]*corev1.Pod, bool, error) {
+// unlisted returns the pods of leaving that no EndpointSlice of the namespace lists as a ready endpoint,
+// read live, and whether any other is still listed (it waits: the slice's change wakes the release).
+func (d *Driver) unlisted(ctx context.Context, namespace string, leaving []corev1.Pod) ([]corev1.Pod, bool, error) {
 	if len(leaving) == 0 {
 		return nil, false, nil
 	}
-	listed := false
-	maybe := leaving
-	if c, ok := d.Cache.(EndpointsCache); ok {
-		if cached, synced := c.ReadyEndpoints(namespace); synced {
-			maybe = nil
-			for _, p := range leaving {
-				if p.Status.PodIP != "" && cached[p.Status.PodIP] {
-					listed = true
-				} else {
-					maybe = append(maybe, p)
-				}
-			}
-		}
-	}
-	if len(maybe) == 0 {
-		return nil, listed, nil
-	}
 	live, err := d.readyEndpoints(ctx, namespace)
 	if err != nil {
-		return nil, listed, err
+		return nil, false, err
 	}
-	var free []*corev1.Pod
-	for _, p := range maybe {
+	var free []corev1.Pod
+	listed := false
+	for _, p := range leaving {
 		if p.Status.PodIP != "" && live[p.Status.PodIP] {
 			listed = true
 		} else {
@@ -319,34 +275,37 @@ func (d *Driver) unlisted(ctx context.Context, namespace string, leaving []*core
 	return free, listed, nil
 }
 
-// letGoOfHeld takes the hold label off every pod that carries it and is not on its way out.
-func (d *Driver) letGoOfHeld(ctx context.Context, pods []corev1.Pod) error {
-	var held []*corev1.Pod
-	for i := range pods {
-		if _, ok := pods[i].Labels[v1alpha1.HoldLabel]; ok && pods[i].DeletionTimestamp == nil {
-			held = append(held, &pods[i])
-		}
+// cachedEndpoints is the lookup of the namespace's ready endpoints in the driver's cache, for
+// moves.Input; nil when the cache keeps no EndpointSlices.
+func (d *Driver) cachedEndpoints(namespace string) func() (map[string]bool, bool) {
+	c, ok := d.Cache.(EndpointsCache)
+	if !ok {
+		return nil
 	}
-	return eachPod(ctx, held, "letting go of", func(ctx context.Context, i int) error {
-		return d.SetHold(ctx, held[i], false)
-	})
+	return func() (map[string]bool, bool) { return c.ReadyEndpoints(namespace) }
+}
+
+// EndpointsCache is a Reader that caches EndpointSlices too (caches.Caches): ReadyEndpoints returns the
+// IPs an EndpointSlice of the namespace lists as ready endpoints, false when it cannot tell (not synced).
+type EndpointsCache interface {
+	ReadyEndpoints(namespace string) (map[string]bool, bool)
 }
 
 // PullInStrays looks after a CloneSet no release runs on: it takes the hold label off its pods (no release
 // holds them: a label left from the last release, or from a template that carries it), and sets the
 // readiness gate True on the pods that carry it and are ready for traffic but have no release to pull them
-// in (see Strays).
+// in (see moves.Strays).
 func (d *Driver) PullInStrays(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet) error {
 	pods, err := d.Pods(ctx, cs)
 	if err != nil {
 		return err
 	}
-	if err := d.letGoOfHeld(ctx, pods); err != nil {
+	if err := d.setHolds(ctx, moves.Held(pods), false, "letting go of"); err != nil {
 		return err
 	}
 	// Pods made while a release held the CloneSet carry the gate (older releases also put it in the
 	// template); those that came up after the release ended and are still out of traffic are pulled in.
-	strays := Strays(cs, pods)
+	strays := moves.Strays(cs, pods)
 	if err := d.setGates(ctx, strays, true, false, "pulling in"); err != nil {
 		return err
 	}

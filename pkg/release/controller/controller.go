@@ -33,6 +33,7 @@ import (
 	"github.com/triton-io/triton/pkg/metrics"
 	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -412,11 +413,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	now := c.now()
-	obs := cloneset.ObservationOf(r, cs, pods)
+	obs := moves.ObservationOf(r, cs, pods)
 	if obs.BlueServing, err = c.driver.BlueServing(ctx, r, pods, obs); err != nil {
 		return 0, err
 	}
-	failing := cloneset.Failures(cloneset.ReleasePods(r, cs, pods))
+	failing := moves.Failures(moves.ReleasePods(r, cs, pods))
 	before := r.Status.DeepCopy()
 	if r.DeletionTimestamp != nil && !plan.Finished(r.Status.Phase) {
 		// Deleting a release that has not finished cancels it: traffic out of its new pods, the CloneSet
@@ -442,7 +443,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if r.Status.Phase == releases.ReleasePending {
 		return 0, nil
 	}
-	if plan.SwitchingBack(r) && cloneset.BlueServes(r, pods) {
+	if plan.SwitchingBack(r) && moves.BlueServes(r, pods) {
 		// A canceled blue/green release has every blue pod back in traffic: recorded first, so that green
 		// leaves it.
 		switched := r.DeepCopy()
@@ -468,7 +469,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	// A canceled release lets go of its CloneSet once kruise has put it back and its pods have left
 	// traffic: then the hooks, the label and the annotation come off, and the hold labels off its pods.
-	if plan.Reverting(r) && !f.Draining && cloneset.Settled(after, pods) {
+	if plan.Reverting(r) && !f.Draining && moves.Settled(after, pods) {
 		reverted := r.DeepCopy()
 		plan.MarkReverted(reverted, c.now())
 		if r, err = c.writeStatus(ctx, reverted); err != nil {
@@ -485,14 +486,14 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	// 4. What was observed.
 	observed := r.DeepCopy()
 	observed.Status.CloneSet = cloneset.Observe(after, r.Status.CloneSet)
-	cloneset.AssignBatchPods(observed, after, pods)
+	moves.AssignBatchPods(observed, after, pods)
 	if !apiequality.Semantic.DeepEqual(observed.Status, r.Status) {
 		if _, err := c.writeStatus(ctx, observed); err != nil {
 			return 0, err
 		}
 	}
 	// 5. The release's pods carry its name and their batch, for a preview Service or a query.
-	if err := c.driver.Relabel(ctx, cloneset.BatchLabelChanges(observed, after, pods)); err != nil {
+	if err := c.driver.Relabel(ctx, moves.BatchLabelChanges(observed, after, pods)); err != nil {
 		return 0, err
 	}
 	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[v1alpha1.OwnerAnnotation] != r.Name) {

@@ -27,6 +27,7 @@ import (
 	relfake "github.com/triton-io/triton/pkg/generated/clientset/versioned/fake"
 	"github.com/triton-io/triton/pkg/release/caches"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -202,7 +203,7 @@ func TestReconcileOfTheNewestFinishedReleasePullsInStrays(t *testing.T) {
 	assert.Equal(t, []string{"patch pods/status"}, writes(f.kube.Actions()))
 	p, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-b", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.True(t, cloneset.PulledIn(p), "the stray is in traffic")
+	assert.True(t, moves.PulledIn(p), "the stray is in traffic")
 }
 
 // A finished release that is not the newest sleeps through it: the newer one looks after the CloneSet.
@@ -264,7 +265,7 @@ func TestReconcileSmokesABatchWhosePodsAreUpAndPullsItIn(t *testing.T) {
 	for _, name := range []string{"web-x", "web-y"} {
 		p, err := f.kube.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
 		require.NoError(t, err)
-		assert.True(t, cloneset.PulledIn(p), name)
+		assert.True(t, moves.PulledIn(p), name)
 	}
 }
 
@@ -303,10 +304,10 @@ func TestReconcileOfACanceledReleasePullsItsPodsOut(t *testing.T) {
 
 	x, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-x", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.False(t, cloneset.PulledIn(x), "the release's pod left traffic")
+	assert.False(t, moves.PulledIn(x), "the release's pod left traffic")
 	a, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-a", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.True(t, cloneset.PulledIn(a), "the pod from before the release still serves")
+	assert.True(t, moves.PulledIn(a), "the pod from before the release still serves")
 	back, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "web:v1", back.Spec.Template.Spec.Containers[0].Image, "the CloneSet goes back to its revision from before")
@@ -381,7 +382,7 @@ func TestReconcileDrainsAHeldPodBeforeLettingItGo(t *testing.T) {
 
 	d, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-d", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.False(t, cloneset.PulledIn(d), "pulled out first")
+	assert.False(t, moves.PulledIn(d), "pulled out first")
 	assert.Equal(t, "true", d.Labels[v1alpha1.HoldLabel], "and held until it has left traffic")
 	assert.Positive(t, requeue, "looked at again while a pod drains")
 	e, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-e", metav1.GetOptions{})
@@ -419,7 +420,7 @@ func TestReconcileOfADeletedRunningReleaseCancelsIt(t *testing.T) {
 	assert.Equal(t, []string{releasesapi.CleanupFinalizer}, stored.Finalizers, "the finalizer stays while the CloneSet is held")
 	x, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-x", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.False(t, cloneset.PulledIn(x), "the release's pod left traffic")
+	assert.False(t, moves.PulledIn(x), "the release's pod left traffic")
 	back, err := f.kruise.AppsV1alpha1().CloneSets("default").Get(context.Background(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "web:v1", back.Spec.Template.Spec.Containers[0].Image)
@@ -498,18 +499,18 @@ func TestReconcileOfACanceledBlueGreenReleaseSwitchesBackFirst(t *testing.T) {
 
 			b, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-a", metav1.GetOptions{})
 			require.NoError(t, err)
-			assert.False(t, cloneset.HasNotReadyKey(b), "blue's key is off")
+			assert.False(t, moves.HasNotReadyKey(b), "blue's key is off")
 			g, err := f.kube.CoreV1().Pods("default").Get(context.Background(), "web-x", metav1.GetOptions{})
 			require.NoError(t, err)
 			reverted := storedCondition(t, f, v1alpha1.ConditionReverted)
 			if !blueBack {
 				assert.Equal(t, plan.RevertSwitchingBack, reverted.Reason)
-				assert.True(t, cloneset.PulledIn(g), "green serves until blue does")
+				assert.True(t, moves.PulledIn(g), "green serves until blue does")
 				assert.LessOrEqual(t, requeue, time.Second)
 				return
 			}
 			assert.Equal(t, plan.RevertDraining, reverted.Reason)
-			assert.False(t, cloneset.PulledIn(g), "green left traffic once blue served")
+			assert.False(t, moves.PulledIn(g), "green left traffic once blue served")
 		})
 	}
 }

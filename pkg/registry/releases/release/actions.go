@@ -25,6 +25,7 @@ import (
 	"github.com/triton-io/triton/pkg/metrics"
 	"github.com/triton-io/triton/pkg/release/access"
 	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -105,7 +106,7 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("reading the pods of CloneSet %s: %w", cs.Name, err))
 		}
-		obs = cloneset.ObservationOf(rel, cs, pods)
+		obs = moves.ObservationOf(rel, cs, pods)
 	}
 
 	// 1. The intent: the Release's new state, written with optimistic concurrency. A conflict re-runs the

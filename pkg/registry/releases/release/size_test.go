@@ -19,7 +19,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
-	"github.com/triton-io/triton/pkg/release/cloneset"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -74,7 +74,7 @@ func TestLargestReleaseFitsInEtcd(t *testing.T) {
 		s.Batches = append(s.Batches, releases.ReleaseBatch{Index: i, Canary: i == 1, Replicas: 1 << 20, Target: i << 20,
 			Phase: releases.BatchBaked, StartedAt: &now, SmokedAt: &now, BakedAt: &now})
 	}
-	for i := 0; i < cloneset.MaxListedPods; i++ {
+	for i := 0; i < moves.MaxListedPods; i++ {
 		s.Batches[i%plan.MaxBatches].Pods = append(s.Batches[i%plan.MaxBatches].Pods, releases.BatchPod{
 			Name: long(253), IP: "fd00:0000:0000:0000:0000:0000:0000:0001", Phase: corev1.PodRunning, PulledIn: true, Ready: true})
 	}

@@ -1,4 +1,4 @@
-package cloneset
+package moves
 
 import (
 	"testing"

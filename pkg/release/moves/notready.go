@@ -1,4 +1,4 @@
-package cloneset
+package moves
 
 import (
 	"encoding/json"
@@ -42,6 +42,17 @@ func BluePods(r *releases.Release, pods []corev1.Pod) []corev1.Pod {
 	return out
 }
 
+// BlueServes reports whether every blue pod of a canceled blue/green release is back in traffic: none
+// carries triton's not-ready key, and each is Ready. Then green may leave traffic.
+func BlueServes(r *releases.Release, pods []corev1.Pod) bool {
+	for _, p := range BluePods(r, pods) {
+		if HasNotReadyKey(&p) || !Condition(&p, corev1.PodReady) {
+			return false
+		}
+	}
+	return true
+}
+
 // HasNotReadyKey reports whether a pod carries triton's not-ready key.
 func HasNotReadyKey(p *corev1.Pod) bool {
 	c := kruisePodReady(p)
@@ -82,9 +93,9 @@ func notReadyKeys(message string) []notReadyKey {
 	return keys
 }
 
-// withNotReadyKey returns the KruisePodReady condition of p with triton's key added (out) or removed, and
-// whether that changes it.
-func withNotReadyKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
+// WithNotReadyKey returns the KruisePodReady condition of p with triton's key added (out) or removed, and
+// whether that changes it: what a write that takes the pod out or brings it back puts in its status.
+func WithNotReadyKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	c := corev1.PodCondition{Type: appspub.KruisePodReadyConditionType, Status: corev1.ConditionTrue}
 	if have := kruisePodReady(p); have != nil {
 		c = *have
@@ -113,8 +124,8 @@ func withNotReadyKey(p *corev1.Pod, out bool) (corev1.PodCondition, bool) {
 	return c, true
 }
 
-// hasKruiseGate reports whether kruise gave the pod its readiness gate, without which the key does nothing.
-func hasKruiseGate(p *corev1.Pod) bool {
+// HasKruiseGate reports whether kruise gave the pod its readiness gate, without which the key does nothing.
+func HasKruiseGate(p *corev1.Pod) bool {
 	for _, g := range p.Spec.ReadinessGates {
 		if g.ConditionType == appspub.KruisePodReadyConditionType {
 			return true

@@ -1,10 +1,9 @@
-package cloneset
+package moves
 
 import (
 	"sort"
 	"testing"
 
-	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,10 +13,7 @@ import (
 )
 
 func TestUngatedPodsStayOutUntilTheirBatchIsPulledIn(t *testing.T) {
-	cs := &kruiseappsv1alpha1.CloneSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Generation: 3},
-		Status:     kruiseappsv1alpha1.CloneSetStatus{ObservedGeneration: 3, UpdateRevision: "rev-new"},
-	}
+	cs := webCloneSet("rev-new", -1) // kruise has seen its latest spec (generation 3)
 	release := func(phase releases.ReleasePhase, current int32, currentPhase releases.BatchPhase) *releases.Release {
 		r := &releases.Release{
 			Spec: releases.ReleaseSpec{CloneSetName: "nginx", Action: releases.ActionUpdate},
@@ -40,7 +36,7 @@ func TestUngatedPodsStayOutUntilTheirBatchIsPulledIn(t *testing.T) {
 			p.Spec.ReadinessGates = append(p.Spec.ReadinessGates, corev1.PodReadinessGate{ConditionType: v1alpha1.ReadinessGate})
 		}
 		if keyed {
-			c, _ := withNotReadyKey(&p, true)
+			c, _ := WithNotReadyKey(&p, true)
 			p.Status.Conditions = []corev1.PodCondition{c}
 		}
 		return p

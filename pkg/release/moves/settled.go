@@ -1,4 +1,4 @@
-package cloneset
+package moves
 
 import (
 	kruiseappspub "github.com/openkruise/kruise-api/apps/pub"

@@ -1,4 +1,4 @@
-package cloneset
+package moves
 
 import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -57,7 +57,7 @@ func UngatedTraffic(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods [
 	for i := range mine {
 		p := &mine[i]
 		isMine[p.Name] = true
-		if p.DeletionTimestamp != nil || Gated(p) || !hasKruiseGate(p) {
+		if p.DeletionTimestamp != nil || Gated(p) || !HasKruiseGate(p) {
 			continue
 		}
 		switch want := !pulledIn(p.Name); {
