@@ -51,11 +51,11 @@ func main() {
 		os.Exit(2)
 	}
 	if *failures {
-		printFailures(os.Stdout, results, *lines)
+		printFailures(results, *lines)
 		return
 	}
 	if !*quiet {
-		printSlowest(os.Stdout, results, *slowest)
+		printSlowest(results, *slowest)
 	}
 }
 
@@ -109,7 +109,7 @@ func read(r io.Reader, stream, quiet bool) ([]*result, error) {
 	return order, sc.Err()
 }
 
-func printSlowest(w io.Writer, results []*result, n int) {
+func printSlowest(results []*result, n int) {
 	var top []*result
 	for _, r := range results {
 		if r.test != "" && !strings.Contains(r.test, "/") && r.action != "" {
@@ -123,13 +123,13 @@ func printSlowest(w io.Writer, results []*result, n int) {
 	if len(top) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "slowest tests:\n")
+	fmt.Printf("slowest tests:\n")
 	for _, r := range top {
-		fmt.Fprintf(w, "  %8s  %s\n", seconds(r.elapsed), r.test)
+		fmt.Printf("  %8s  %s\n", seconds(r.elapsed), r.test)
 	}
 }
 
-func printFailures(w io.Writer, results []*result, lines int) {
+func printFailures(results []*result, lines int) {
 	var failed []*result
 	for _, r := range results {
 		if r.action == "fail" || (r.test != "" && r.action == "") {
@@ -151,22 +151,22 @@ func printFailures(w io.Writer, results []*result, lines int) {
 				continue
 			}
 		}
-		fmt.Fprintf(w, "==== %s (%s)\n", name, verdict(r))
+		fmt.Printf("==== %s (%s)\n", name, verdict(r))
 		if len(out) > lines {
-			fmt.Fprintf(w, "     ... %d lines before\n", len(out)-lines)
+			fmt.Printf("     ... %d lines before\n", len(out)-lines)
 			out = out[len(out)-lines:]
 		}
 		for _, l := range out {
-			fmt.Fprintln(w, l)
+			fmt.Println(l)
 		}
 	}
-	fmt.Fprintln(w, "==== failed:")
+	fmt.Println("==== failed:")
 	for _, r := range failed {
 		name := r.test
 		if name == "" {
 			name = r.pkg
 		}
-		fmt.Fprintf(w, "  %s (%s)\n", name, verdict(r))
+		fmt.Printf("  %s (%s)\n", name, verdict(r))
 	}
 }
 
