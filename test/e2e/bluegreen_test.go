@@ -75,6 +75,7 @@ func servesExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *
 }
 
 func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -174,6 +175,7 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 // A cancel after the switch, while blue waits out of traffic, switches back at once: the same blue pods
 // serve again (none recreated), then green leaves traffic and is removed.
 func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -217,6 +219,7 @@ func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 // A green pod that starts crash-looping after the switch fails the release (maxFailedPods 0): blue comes
 // back into traffic while the failed release waits for a person, and a cancel then leaves blue alone.
 func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -287,6 +290,7 @@ func servesPodsExactly(t *testing.T, ctx context.Context, c *cluster, ns string,
 // to pods of the revision from before the restart; the Service never has fewer ready endpoints than
 // replicas, and no pod leaves it after kruise deleted it.
 func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)

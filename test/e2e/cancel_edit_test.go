@@ -25,6 +25,7 @@ import (
 // flight, took the CloneSet back; its cancel then put the template from before over the next edit
 // (2 of 25 iterations failed, twice in a row).
 func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 8*time.Minute)

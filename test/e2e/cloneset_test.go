@@ -21,6 +21,7 @@ import (
 // The test bed itself: the real kruise-manager runs CloneSets on kwok pods, and a pod that carries
 // Triton's readiness gate gets no traffic (is not Ready) until the gate is set.
 func TestCloneSetPodsAndReadinessGate(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)
@@ -70,6 +71,7 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 // A partition holds pods at the old revision: with partition = replicas a template change updates none,
 // and partition = replicas-1 recreates exactly one pod at the new revision (what a release batch does).
 func TestCloneSetPartition(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)

@@ -32,6 +32,7 @@ func assertCloneSetRefusal(t *testing.T, err error, user, ns, what string) {
 // not by a dry run, not by writing the release's status (the intent the controller follows), which no one
 // but the server writes.
 func TestConfusedDeputyMovesNothing(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ctx := testContext(t, 3*time.Minute)
@@ -86,6 +87,7 @@ func TestConfusedDeputyMovesNothing(t *testing.T) {
 // Without update on CloneSet "ghost", a release for it is 403 whether or not it exists (the server
 // tells nothing about CloneSets the caller may not move); with it, a missing CloneSet is 422.
 func TestReleaseForMissingCloneSet(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ctx := testContext(t, 2*time.Minute)

@@ -171,6 +171,7 @@ func (o *ownerWatch) check(t *testing.T) {
 // Invariant 2, watched: the CloneSet never has more updated pods than the current batch's target. The
 // allowed number is raised just before each `next`, before anything can change for the next batch.
 func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -231,6 +232,7 @@ func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
 // Pause mid-batch holds the CloneSet where it is: paused, and its partition pinned at the pods updated so
 // far, so no pod changes (not even surge pods) until resume; resume goes on with the batch.
 func TestPauseMidBatchHoldsTheCloneSet(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

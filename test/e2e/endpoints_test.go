@@ -274,6 +274,7 @@ func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatc
 }
 
 func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -348,6 +349,7 @@ func service(t *testing.T, ctx context.Context, c *cluster, ns string, n int) *e
 // have left the Service's endpoints: the release keeps its lifecycle hooks on until then (condition
 // Reverted False), and a new release waits for it (409).
 func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -421,6 +423,7 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 // A Scale pulls its pods in and out like any release: the pods a scale-in deletes (the named ones first)
 // leave the endpoints before kruise deletes them, and a scale-out's canary waits for `next` out of traffic.
 func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

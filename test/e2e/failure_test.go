@@ -38,6 +38,7 @@ func assertHeld(t *testing.T, ctx context.Context, c *cluster, ns, image string,
 // A crash-looping image fails the release at the canary (maxFailedPods 0); the CloneSet is held; cancel
 // brings every pod back to the old image, Ready.
 func TestCrashLoopFailsTheReleaseAndCancelRecovers(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -59,6 +60,7 @@ func TestCrashLoopFailsTheReleaseAndCancelRecovers(t *testing.T) {
 // An image that does not pull fails the batch once its pods exceed maxFailedPods: a batch of 2 tolerating
 // 1 fails; cancel recovers.
 func TestImagePullErrorsBeyondMaxFailedPodsFailTheRelease(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -84,6 +86,7 @@ func TestImagePullErrorsBeyondMaxFailedPodsFailTheRelease(t *testing.T) {
 // fails and `next` is refused; once the pod is healthy again, `resume` retries the batch and the release
 // completes.
 func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -125,6 +128,7 @@ func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing
 
 // Pods that run but never become ready fail the batch at its progress deadline.
 func TestNeverReadyPodsFailAtTheProgressDeadline(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

@@ -20,6 +20,7 @@ import (
 // is not the release's: a scale-in does not wait for it to go. Found while writing the README's
 // tutorial, where such a pod stalled a scale-in for ever.
 func TestScaleInIgnoresPodsTheCloneSetDoesNotControl(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

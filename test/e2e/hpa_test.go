@@ -154,6 +154,7 @@ func nextUntilBaked(t *testing.T, ctx context.Context, c *cluster, ns, name stri
 }
 
 func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 6*time.Minute)

@@ -55,6 +55,7 @@ func as(t *testing.T, admin *cluster, who rest.ImpersonationConfig) *cluster {
 // namespace (a deletecollection, as it sends) goes through, cancels the unfinished ones and lets the
 // CloneSet go.
 func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -82,6 +83,7 @@ func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
 // a delete needs. An owner reference set by someone who may (here the admin) works as Kubernetes users
 // expect: the garbage collector, under its own role, deletes the release with its owner, which cancels it.
 func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ns := namespace(t, admin)
@@ -131,6 +133,7 @@ func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 // release (or fake a batch's health) with a pod the CloneSet never made: the policy
 // artifacts/deploy/cloneset-pods.yaml leaves that to OpenKruise.
 func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	alice := connect(t, "alice")
 	ns := namespace(t, admin)

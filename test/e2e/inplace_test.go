@@ -44,6 +44,7 @@ func podsByUID(t *testing.T, ctx context.Context, c *cluster, ns, image string) 
 // place, and no container would restart. A Restart release has the CloneSet recreate its pods (batch by
 // batch, each out of the endpoints before it goes) and puts InPlaceIfPossible back at the end.
 func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -83,6 +84,7 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 
 // An InPlaceOnly CloneSet may not be recreated: a Restart of it is refused, naming the field.
 func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, time.Minute)
@@ -101,6 +103,7 @@ func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
 // same pods, restarted containers), and each leaves the Service's endpoints before kruise patches its
 // image (the inPlaceUpdate hook holds it in PreparingUpdate until the controller let it go).
 func TestPodsLeaveTheEndpointsBeforeKruiseUpdatesThemInPlace(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

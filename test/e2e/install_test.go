@@ -149,6 +149,7 @@ func TestTheServerKeepsItsOwnCertificateAndTheAPIServiceTrustsIt(t *testing.T) {
 // of the base and of each component (cert-manager's needs cert-manager's CRDs, so it is only rendered)
 // answers without a warning.
 func TestTheDeployManifestsPassPodSecurityRestrictedAndAServerSideDryRun(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, 2*time.Minute)
 	ns, err := admin.kube.CoreV1().Namespaces().Get(ctx, tritonNamespace, metav1.GetOptions{})

@@ -15,6 +15,7 @@ import (
 // CloneSet is ever ahead of its batch; the test reports the verb's latency (p50/p99). 200 releases in make
 // test-reliability, 40 in make test.
 func TestLoadConcurrentReleases(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	releaseCount := sized(40, 200)

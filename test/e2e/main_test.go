@@ -3,6 +3,12 @@
 // Package e2e tests triton-apiserver on the local control plane that hack/local-up.sh brings up: a real
 // etcd, kube-apiserver, kube-scheduler, kruise-manager and kwok, with triton-apiserver behind an
 // APIService. Run with `make test-e2e`.
+//
+// A test that works only in namespaces of its own (namespace) and changes nothing shared calls t.Parallel
+// first: go test runs those together (hack/test-e2e.sh: -parallel 4, E2E_PARALLEL) once the others have run
+// one at a time. A test that stops or restarts a component of the bed, changes something cluster-wide (a
+// webhook configuration, a CRD, the server's certificates) or measures the bed's server (its memory, its
+// metrics) must not call it.
 package e2e
 
 import (

@@ -22,6 +22,7 @@ import (
 )
 
 func TestDeletingANamespaceWithARunningReleaseCompletes(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

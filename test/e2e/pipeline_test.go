@@ -20,6 +20,7 @@ import (
 // has let go of the CloneSet. Every release runs on the template it asked for, and the CloneSet ends at the
 // last one: a finished release never writes a CloneSet a newer release has taken over.
 func TestBackToBackReleases(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)

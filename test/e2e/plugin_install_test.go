@@ -22,6 +22,7 @@ import (
 // plugin, as the README says): release names for the verbs, CloneSet names for the shortcuts, from the
 // real cluster. The verbs and history print -o output a script can read, and status takes cloneset/NAME.
 func TestPluginCompletesNamesThroughKubectlAndPrintsOutput(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)

@@ -54,6 +54,7 @@ spec:
 // A pipeline's deploy step: update -f with the rendered manifest, Auto, --wait: it returns 0 once the
 // release has Succeeded, with every pod at the new image, having printed its progress.
 func TestPluginPipelineUpdateFromAFileWaitsUntilTheEnd(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -85,6 +86,7 @@ func TestPluginPipelineUpdateFromAFileWaitsUntilTheEnd(t *testing.T) {
 
 // --dry-run=server with -f: the server's plan, and nothing changes.
 func TestPluginUpdateFromAFileDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)
@@ -117,6 +119,7 @@ func TestPluginUpdateFromAFileDryRunChangesNothing(t *testing.T) {
 // --wait on a Manual release waits for a next that nobody calls: --timeout ends the wait with exit 8,
 // and the release goes on, its canary waiting.
 func TestPluginWaitTimesOutOnAManualRelease(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)
@@ -149,6 +152,7 @@ func TestPluginWaitTimesOutOnAManualRelease(t *testing.T) {
 // version against the bed: the plugin's version and the running server's, which kube-apiserver passes on
 // from the server's Triton-Version header to any authenticated user (bob has no role on releases).
 func TestPluginVersionShowsTheServersVersion(t *testing.T) {
+	t.Parallel()
 	bob := connect(t, "bob")
 	ctx := testContext(t, time.Minute)
 	served := bedServerVersion(t)

@@ -33,6 +33,7 @@ import (
 // readiness gate apps.triton.io/ready says. Piped, neither writes an escape sequence; on a terminal, the
 // status is in colour unless NO_COLOR says no.
 func TestPluginStatusShowsBatchTimesAndPods(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)

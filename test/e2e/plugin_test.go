@@ -200,6 +200,7 @@ func TestPluginTutorial(t *testing.T) {
 // status -w on a terminal redraws the view in place until the release ends, then exits 1 if it was
 // canceled; piped, it prints each change as plain text.
 func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
@@ -215,14 +216,16 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 	var screen syncBuffer
 	go func() { _, _ = io.Copy(&screen, tty) }()
 	// Piped, at the same time.
-	var piped bytes.Buffer
+	var piped syncBuffer
 	pipedCmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.kubeconfig, "-n", ns, "status", "nginx-update", "-w")
 	pipedCmd.Stdout = &piped
 	require.NoError(t, pipedCmd.Start())
 
-	// The view in colour (a terminal); its text without the colours.
+	// The view in colour (a terminal); its text without the colours. Both have shown the release waiting
+	// before it moves: each must then print the changes that follow.
 	shown := func() string { return colours.ReplaceAllString(screen.String(), "") }
 	waitFor(t, ctx, "the first view on the terminal", func() bool { return strings.Contains(shown(), "Waiting for: you") })
+	waitFor(t, ctx, "the first view piped", func() bool { return strings.Contains(piped.String(), "Waiting for: you") })
 	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitFor(t, ctx, "a redraw in place", func() bool { return strings.Contains(screen.String(), "\x1b[J") })
@@ -248,6 +251,7 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 
 // Every exit code the README documents, from the command that earns it.
 func TestPluginExitCodes(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	bob := connect(t, "bob")
 	ns := namespace(t, admin)
@@ -355,6 +359,7 @@ func TestMetrics(t *testing.T) {
 
 // The shortcuts make the releases they say, and cancel through the plugin puts the CloneSet back.
 func TestPluginShortcutsAndCancel(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

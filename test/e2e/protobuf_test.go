@@ -26,6 +26,7 @@ const protobufType = "application/vnd.kubernetes.protobuf"
 var protobufMagic = []byte("k8s\x00")
 
 func TestTheGroupSpeaksProtobuf(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)

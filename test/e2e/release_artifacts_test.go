@@ -105,6 +105,7 @@ func moduleProxy(t *testing.T, version string) string {
 // v0.2.0 (its dependencies from the module cache, so nothing needs the internet), and says its version.
 // The module must be installable that way: no replace directives, every package it needs inside it.
 func TestThePluginInstallsByItsTagFromAModuleProxy(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the plugin from a module zip")
 	}
@@ -417,6 +418,7 @@ func startFromManifest(t *testing.T, name, binary string, c corev1.Container, le
 // make release refuses, before it builds anything, a version that is not semantic (Go modules, krew and
 // image tags all need one) or that CHANGELOG.md has no entry for.
 func TestMakeReleaseRefusesAVersionItCannotPublish(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t, time.Minute)
 	dir := filepath.Join(t.TempDir(), "release")
 	for version, why := range map[string]string{

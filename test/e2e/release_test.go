@@ -180,6 +180,7 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 }
 
 func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

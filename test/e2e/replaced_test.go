@@ -193,6 +193,7 @@ func deleteRelease(t *testing.T, ctx context.Context, c *cluster, ns, name strin
 // lost, and nothing of the release ever goes on the new CloneSet or its pods. resume and next are refused;
 // the release deletes cleanly; a new release of the new CloneSet is admitted and runs.
 func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)
@@ -294,6 +295,7 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 // A CloneSet deleted while its release waits for `next` ends the release (Failed, reason CloneSetGone);
 // the release makes nothing of that name again; cancel and delete end it at once.
 func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -339,6 +341,7 @@ func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 // is not trusted: the old release does not roll its template back onto every pod. It only takes its name
 // off, so that a new release can start.
 func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 5*time.Minute)

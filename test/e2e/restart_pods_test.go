@@ -45,6 +45,7 @@ func podUIDs(pods []corev1.Pod) map[string]types.UID {
 }
 
 func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -115,6 +116,7 @@ func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 // A cancel keeps the pods restarted so far and withdraws the names not reached: the second named pod is
 // never deleted, and the canary's new pod serves once the release has let go.
 func TestACanceledRestartOfNamedPodsRestartsNoMore(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -139,6 +141,7 @@ func TestACanceledRestartOfNamedPodsRestartsNoMore(t *testing.T) {
 // The names are checked when the release is admitted: a pod that is not the CloneSet's is 422 naming the
 // entry, and nothing is stored or changed.
 func TestARestartOfPodsTheCloneSetDoesNotHaveIsRefused(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 2*time.Minute)
@@ -160,6 +163,7 @@ func TestARestartOfPodsTheCloneSetDoesNotHaveIsRefused(t *testing.T) {
 // `kubectl release restart nginx --pods P` from a pipeline: one command, done when it returns, and only P
 // was restarted.
 func TestPluginRestartsOnlyTheNamedPod(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)

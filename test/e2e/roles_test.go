@@ -273,6 +273,7 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb, owner 
 // and a Manual release whose canary waits for `next`, a CloneSet web of no release for server-side apply,
 // and a ConfigMap for an owner reference.
 func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	for _, subject := range roles.Matrix {
 		t.Run(strings.ReplaceAll(subject.Name(), " ", "_"), func(t *testing.T) {

@@ -193,6 +193,7 @@ func pemOf(c *x509.Certificate) string {
 }
 
 func TestNoCredentialsIs401(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t, time.Minute)
 	list := fmt.Sprintf(releasesPath, "default")
 	next := list + "/nothing/next"
@@ -217,6 +218,7 @@ func TestNoCredentialsIs401(t *testing.T) {
 // Identity headers count only from kube-apiserver's front proxy: a client certificate from the
 // front-proxy CA with an allowed common name.
 func TestDirectCallsNeedTheFrontProxyCertificate(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t, time.Minute)
 	url := tritonURL(t) + fmt.Sprintf(releasesPath, "default")
 	forged := frontProxy("admin", "", []string{"system:masters"}, nil)
@@ -243,6 +245,7 @@ func TestDirectCallsNeedTheFrontProxyCertificate(t *testing.T) {
 // Called directly, the server authenticates bearer tokens through TokenReview and authorizes every
 // request through SubjectAccessReview itself: it does not rely on kube-apiserver having checked.
 func TestDirectCallsAreAuthenticatedAndAuthorizedByTheServer(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t, time.Minute)
 	url := tritonURL(t) + fmt.Sprintf(releasesPath, "default")
 	next := url + "/nothing/next"
@@ -397,6 +400,7 @@ func waitReview(t *testing.T, ctx context.Context, user, verb, resource, subreso
 // The caller's user, uid, groups and extra reach both SubjectAccessReviews: the one for the release verb
 // and the one for the CloneSet, and group membership is what decides.
 func TestCallerIdentityReachesSubjectAccessReviews(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, 3*time.Minute)
 	ns := namespace(t, admin)

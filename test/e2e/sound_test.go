@@ -62,6 +62,7 @@ func unsound(ctx context.Context, c *cluster, ns, name string, pods bool) (strin
 // CloneSet is left without anything of it: no owner annotation, hold hooks, pause or pinned partition,
 // and (when the CloneSet is back on its template from before) no hold labels on its pods.
 func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

@@ -92,6 +92,7 @@ func staysAsItWas(t *testing.T, ctx context.Context, admin *cluster, ns, what st
 // take its CloneSet again): not by a merge patch of releases/status, not by a PUT of it, not by a
 // server-side apply of it, forced.
 func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, 3*time.Minute)
 	ns := namespace(t, admin)
@@ -133,6 +134,7 @@ func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
 // A cluster admin cannot point a running release's revisionBeforeRelease (what cancel returns the
 // CloneSet to) at another CloneSet's ControllerRevision; cancel still returns the CloneSet to its own.
 func TestStatusRevisionBeforeReleaseCannotBeRepointed(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ctx := testContext(t, 3*time.Minute)
 	ns := namespace(t, admin)

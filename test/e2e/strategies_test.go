@@ -29,6 +29,7 @@ import (
 // then takes it to the last batch, and the release finishes with no other call. At no moment are more
 // pods at the new image than the current batch allows.
 func TestNextToABatchAndPromoteFully(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -95,6 +96,7 @@ func TestNextToABatchAndPromoteFully(t *testing.T) {
 // canary alone while the main Service reaches only the 3 old pods; a pod kruise makes again mid-release
 // gets the labels of the batch then running.
 func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -209,6 +211,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 // CloneSet goes back to the old image, and the reason is in the Failed condition, the history and an
 // Event.
 func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)
@@ -274,6 +277,7 @@ func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 // more pods than the batches approved are at the new image, and the CloneSet's maxSurge and
 // maxUnavailable are what they were once the release ends.
 func TestSurgeKeepsEveryReplicaInTrafficThroughARelease(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

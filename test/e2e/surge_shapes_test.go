@@ -42,6 +42,7 @@ func (s surgeShape) String() string {
 // the second old pod of batch 1 was still leaving: kruise then waits for the new pod to be available before
 // it makes the next, so the release has to let the batch's pods into traffic as they come up.
 func TestSurgeOfAWholeBatchOfTwoOnFourReplicas(t *testing.T) {
+	t.Parallel()
 	runSurgeShape(t, surgeShape{replicas: 4, batchSize: intstr.FromInt32(2), maxSurge: intstr.FromString("100%")})
 }
 
@@ -50,6 +51,7 @@ func TestSurgeOfAWholeBatchOfTwoOnFourReplicas(t *testing.T) {
 // TRITON_SURGE_SHAPES more drawn at random (default 6; "all" runs every shape), seeded by
 // TRITON_SURGE_SEED (default: the time; the seed is logged so a failing draw can be run again).
 func TestSurgeShapes(t *testing.T) {
+	t.Parallel()
 	all := allSurgeShapes()
 	shapes := []surgeShape{
 		{replicas: 1, batchSize: intstr.FromString("100%"), maxSurge: intstr.FromInt32(1)},

@@ -66,6 +66,7 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns str
 }
 
 func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 4*time.Minute)

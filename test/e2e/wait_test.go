@@ -18,6 +18,7 @@ import (
 )
 
 func TestKubectlWaitAfterAPaceEdit(t *testing.T) {
+	t.Parallel()
 	admin := connect(t, "admin")
 	ns := namespace(t, admin)
 	ctx := testContext(t, 3*time.Minute)
