@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -18,6 +19,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/moves"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // cloneSetOwnedBy is CloneSet web in the middle of release owner: image v3, partition 2 of 4.
@@ -420,4 +422,32 @@ func TestThePullInLabelGoesOnBeforeTheTemplate(t *testing.T) {
 	assert.False(t, labeled, "a CloneSet no release holds has no pull-in label: its new pods get no gate")
 	assert.Equal(t, "payments", stored.Labels["team"])
 	assert.False(t, moves.HasGate(&stored.Spec.Template))
+}
+
+// A Create release canceled before its CloneSet was made has nothing to put back: following it writes
+// nothing and is no error (the cancel answered 500, and the controller retried for ever).
+func TestACreateCanceledBeforeItsCloneSetWasMadeFollowsWithoutError(t *testing.T) {
+	ctx := context.Background()
+	kruise := kruisefake.NewSimpleClientset()
+	kube := kubefake.NewSimpleClientset()
+	d := &Driver{Kruise: kruise, Kube: kube}
+	r := succeeded("web-create", "web:v1")
+	r.Spec.Action = releases.ActionCreate
+	r.Status.Phase = releases.ReleaseCanceled
+	r.Status.CurrentBatch = 1
+	r.Status.Batches[0].Phase = releases.BatchSmoking
+	r.Status.Batches[1].Phase = releases.BatchPending
+
+	f, err := d.Follow(ctx, r, nil, plan.Observation{}, false)
+	require.NoError(t, err)
+	assert.Nil(t, f.CloneSet)
+	assert.Zero(t, writes(kruise), "no CloneSet made for a canceled release")
+	_, err = kruise.AppsV1alpha1().CloneSets("default").Get(ctx, "web", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "still no CloneSet web: %v", err)
+
+	// A release of any other action finds its CloneSet gone: that is an error (the release is lost).
+	r.Spec.Action = releases.ActionUpdate
+	r.Status.Phase = releases.ReleaseProgressing
+	_, err = d.Follow(ctx, r, nil, plan.Observation{}, false)
+	assert.True(t, apierrors.IsNotFound(err), "an Update whose CloneSet is gone: %v", err)
 }

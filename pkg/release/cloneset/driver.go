@@ -223,7 +223,14 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			return nil
 		}
 		if cs == nil {
-			if r.Spec.Action != releases.ActionCreate || r.Status.Phase == releases.ReleaseCanceled {
+			if r.Spec.Action == releases.ActionCreate && r.Status.Phase == releases.ReleaseCanceled {
+				// Canceled before its CloneSet was made: nothing of it is anywhere to put back. (A write of
+				// an older state of it still in flight that makes the CloneSet after all is this release's
+				// to let go of, on that CloneSet's own event.)
+				result = nil
+				return nil
+			}
+			if r.Spec.Action != releases.ActionCreate {
 				return apierrors.NewNotFound(kruiseappsv1alpha1.SchemeGroupVersion.WithResource("clonesets").GroupResource(), r.Spec.CloneSetName)
 			}
 			created, err := d.create(ctx, r, in, dryRun)
