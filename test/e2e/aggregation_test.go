@@ -23,26 +23,27 @@ import (
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, 5*time.Second)
-	waitUntil(t, ctx, "APIService Available and discovery of releases.triton.io/v1alpha1 within 5s", func(ctx context.Context) (struct{}, bool, string) {
-		out, err := admin.kubectl(ctx, "get", "apiservice", "v1alpha1.releases.triton.io",
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 5*time.Second)
+	framework.WaitUntil(t, ctx, "APIService Available and discovery of releases.triton.io/v1alpha1 within 5s", func(ctx context.Context) (struct{}, bool, string) {
+		out, err := admin.Kubectl(ctx, "get", "apiservice", "v1alpha1.releases.triton.io",
 			"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`)
 		if err != nil || strings.TrimSpace(out) != "True" {
 			return struct{}{}, false, "APIService Available: " + out
 		}
-		resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
+		resources, err := admin.Kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
 		return struct{}{}, len(resources.APIResources) > 0, fmt.Sprintf("%d resources", len(resources.APIResources))
-	}, every(100*time.Millisecond))
+	}, framework.Every(100*time.Millisecond))
 
-	resources, err := admin.kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
+	resources, err := admin.Kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
 	require.NoError(t, err)
 	var names []string
 	for _, r := range resources.APIResources {
@@ -54,14 +55,14 @@ func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
 
 func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, time.Minute)
-	nginx(t, ctx, admin, ns, 3)
-	out, err := admin.kubectl(ctx, "-n", ns, "create", "-f", filepath.Join(root, "artifacts/examples/update.yaml"))
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
+	out, err := admin.Kubectl(ctx, "-n", ns, "create", "-f", filepath.Join(framework.Root, "artifacts/examples/update.yaml"))
 	require.NoError(t, err, out)
 
-	out, err = admin.kubectl(ctx, "-n", ns, "get", "releases")
+	out, err = admin.Kubectl(ctx, "-n", ns, "get", "releases")
 	require.NoError(t, err, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2, out)
@@ -73,7 +74,7 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	assert.Regexp(t, `^[01]/2$`, row[4])
 	assert.Regexp(t, `^\d/3$`, row[5])
 
-	out, err = admin.kubectl(ctx, "-n", ns, "get", "rel", "-o", "wide")
+	out, err = admin.Kubectl(ctx, "-n", ns, "get", "rel", "-o", "wide")
 	require.NoError(t, err, out)
 	assert.Equal(t, []string{"NAME", "CLONESET", "ACTION", "PHASE", "BATCH", "UPDATED", "AGE", "MODE", "PAUSED"},
 		strings.Fields(strings.Split(out, "\n")[0]))
@@ -84,26 +85,26 @@ func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 // needs: none for Create; 5 pods with two revisions for the others.
 func TestKubectlCreateEveryExample(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, 2*time.Minute)
-	examples, err := filepath.Glob(filepath.Join(root, "artifacts/examples/*.yaml"))
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 2*time.Minute)
+	examples, err := filepath.Glob(filepath.Join(framework.Root, "artifacts/examples/*.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, examples)
 	for _, file := range examples {
-		ns := namespace(t, admin)
+		ns := framework.Namespace(t, admin)
 		if filepath.Base(file) != "create.yaml" {
-			nginx(t, ctx, admin, ns, 5)
-			_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
+			framework.Nginx(t, ctx, admin, ns, 5)
+			_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
 				[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27.1"}]}}}}`), metav1.PatchOptions{})
 			require.NoError(t, err)
-			waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+			framework.WaitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 				return s.UpdatedReadyReplicas == 5 && s.ObservedGeneration == 2
 			})
 		}
-		out, err := admin.kubectl(ctx, "-n", ns, "create", "-f", file)
+		out, err := admin.Kubectl(ctx, "-n", ns, "create", "-f", file)
 		require.NoError(t, err, "kubectl create -f %s: %s", file, out)
 		assert.Contains(t, out, "release.releases.triton.io/", file)
-		list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+		list, err := admin.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 		require.NoError(t, err)
 		require.Len(t, list.Items, 1)
 		assert.NotEmpty(t, list.Items[0].Status.Batches, "%s: the plan is computed on create", file)
@@ -112,9 +113,9 @@ func TestKubectlCreateEveryExample(t *testing.T) {
 
 func TestKubectlExplain(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, time.Minute)
-	out, err := admin.kubectl(ctx, "explain", "release.spec.strategy")
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, time.Minute)
+	out, err := admin.Kubectl(ctx, "explain", "release.spec.strategy")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "releases.triton.io")
 	for _, field := range []string{"canary", "batchSize", "mode", "batchIntervalSeconds", "noPullIn", "progressDeadlineSeconds",
@@ -123,23 +124,23 @@ func TestKubectlExplain(t *testing.T) {
 	}
 	assert.Contains(t, out, "Size of the first batch, the canary")
 
-	out, err = admin.kubectl(ctx, "explain", "release.spec.strategy.blueGreen")
+	out, err = admin.Kubectl(ctx, "explain", "release.spec.strategy.blueGreen")
 	require.NoError(t, err, out)
 	for _, field := range []string{"previewReplicas", "autoPromote", "scaleDownDelaySeconds"} {
 		assert.Contains(t, out, field)
 	}
-	out, err = admin.kubectl(ctx, "explain", "release.status")
+	out, err = admin.Kubectl(ctx, "explain", "release.status")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "promoted")
 }
 
 func TestKubectlGetWatchSeesAChange(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, time.Minute)
 
-	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "-n", ns, "get", "releases", "-w", "--output-watch-events")
+	cmd := exec.CommandContext(ctx, framework.KubectlBinary, "--kubeconfig", admin.Kubeconfig, "-n", ns, "get", "releases", "-w", "--output-watch-events")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
@@ -155,7 +156,7 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 	}()
 
 	// kubectl lists, then watches from the list's resourceVersion: the release shows up either way.
-	nginx(t, ctx, admin, ns, 1)
+	framework.Nginx(t, ctx, admin, ns, 1)
 	r := &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "watched"},
 		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart},
@@ -165,7 +166,7 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 	var seen []string
 	for {
 		if !created {
-			_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
+			_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
 			require.NoError(t, err)
 			created = true
 		}
@@ -180,12 +181,12 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 				// And a change to it. The controller writes the status meanwhile, so read and write again
 				// on a conflict, as any client of a live object must.
 				err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-					got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "watched", metav1.GetOptions{})
+					got, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "watched", metav1.GetOptions{})
 					if err != nil {
 						return err
 					}
 					got.Spec.Strategy.Mode = v1alpha1.ModeAuto
-					_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Update(ctx, got, metav1.UpdateOptions{})
+					_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Update(ctx, got, metav1.UpdateOptions{})
 					return err
 				})
 				require.NoError(t, err)
@@ -204,11 +205,11 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 
 func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, time.Minute)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	nginx(t, ctx, admin, ns, 1)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, time.Minute)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	framework.Nginx(t, ctx, admin, ns, 1)
 	replicas := int32(3)
 	created, err := releases.Create(ctx, &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-scale"},
@@ -246,18 +247,18 @@ func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 
 func TestUserWithoutRoleIsForbidden(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	bob := connect(t, "bob")
-	ns := namespace(t, admin)
-	ctx := testContext(t, time.Minute)
-	_, err := bob.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	admin := framework.Connect(t, "admin")
+	bob := framework.Connect(t, "bob")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, time.Minute)
+	_, err := bob.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 	assert.True(t, apierrors.IsForbidden(err), "bob lists releases: want 403, got %v", err)
-	_, err = bob.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{
+	_, err = bob.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "nope"},
 		Spec:       v1alpha1.ReleaseSpec{CloneSetName: "web", Action: v1alpha1.ActionRestart},
 	}, metav1.CreateOptions{})
 	assert.True(t, apierrors.IsForbidden(err), "bob creates a release: want 403, got %v", err)
-	out, err := bob.kubectl(ctx, "-n", ns, "get", "releases")
+	out, err := bob.Kubectl(ctx, "-n", ns, "get", "releases")
 	assert.Error(t, err)
 	assert.Contains(t, out, `User "bob" cannot list resource "releases" in API group "releases.triton.io"`)
 }

@@ -24,11 +24,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // blueGreenTo is a BlueGreen Update of nginx to image.
 func blueGreenTo(image string, preview intstr.IntOrString, delay int32, autoPromote bool) *v1alpha1.Release {
-	r := updateTo(image, 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+	r := framework.UpdateTo(image, 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 	r.Name = "nginx-bluegreen"
 	r.Spec.Strategy.BatchSize = nil
 	r.Spec.Strategy.Type = v1alpha1.StrategyBlueGreen
@@ -53,9 +54,9 @@ func (w *endpointsWatch) readySet() []string {
 }
 
 // ipsAt is the sorted IPs of the live pods at image.
-func ipsAt(t *testing.T, ctx context.Context, c *cluster, ns, image string) []string {
+func ipsAt(t *testing.T, ctx context.Context, c *framework.Cluster, ns, image string) []string {
 	var out []string
-	for _, p := range podsAt(t, ctx, c, ns, image) {
+	for _, p := range framework.PodsAt(t, ctx, c, ns, image) {
 		out = append(out, p.Status.PodIP)
 	}
 	sort.Strings(out)
@@ -64,7 +65,7 @@ func ipsAt(t *testing.T, ctx context.Context, c *cluster, ns, image string) []st
 
 // servesExactly waits until the Service's ready endpoints are exactly the live pods at image (n of them),
 // and returns their IPs, sorted.
-func servesExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *endpointsWatch, image string, n int) []string {
+func servesExactly(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, w *endpointsWatch, image string, n int) []string {
 	t.Helper()
 	var ips []string
 	for _, p := range servesPodsExactly(t, ctx, c, ns, w, "at "+image, n, func(p *corev1.Pod) bool { return p.Spec.Containers[0].Image == image }) {
@@ -76,13 +77,13 @@ func servesExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *
 
 func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	w := service(t, ctx, admin, ns, 4)
 	from := w.lastRevision()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	// Refused: BlueGreen for a Create, and with a canary.
 	create := blueGreenTo("nginx:1.28", intstr.FromString("100%"), 3, false)
@@ -108,7 +109,7 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("50%"), 3, false), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.Len(t, r.Status.Batches, 2)
-	_, err = admin.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+	_, err = admin.Kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-preview"},
 		Spec: corev1.ServiceSpec{
 			Selector:                 map[string]string{"app": "nginx", v1alpha1.ReleaseLabel: r.Name, v1alpha1.BatchLabel: v1alpha1.PreviewBatch},
@@ -120,45 +121,45 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 	preview := watchEndpoints(t, admin, ns, "nginx-preview")
 
 	// Preview: 2 green pods beside the 4 blue, out of the Service, in the preview Service.
-	r = waitRelease(t, ctx, admin, ns, r.Name, "the preview Smoked", batchIs(1, v1alpha1.BatchSmoked))
-	assert.True(t, conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue))
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "the preview Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	assert.True(t, framework.ConditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue))
 	blue := servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 4)
-	waitFor(t, ctx, "the preview Service lists the 2 green pods", func() bool {
+	framework.WaitFor(t, ctx, "the preview Service lists the 2 green pods", func() bool {
 		green := ipsAt(t, ctx, admin, ns, "nginx:1.28")
 		return len(green) == 2 && fmt.Sprint(green) == fmt.Sprint(preview.readySet())
 	})
-	holds(t, ctx, 2*time.Second, "blue serves, green previews", func(ctx context.Context) (bool, string) {
+	framework.Holds(t, ctx, 2*time.Second, "blue serves, green previews", func(ctx context.Context) (bool, string) {
 		main, pv, green := w.readySet(), preview.readySet(), ipsAt(t, ctx, admin, ns, "nginx:1.28")
 		return fmt.Sprint(main) == fmt.Sprint(blue) && fmt.Sprint(pv) == fmt.Sprint(green) && len(green) == 2,
 			fmt.Sprintf("service %v, preview %v, green %v", main, pv, green)
 	})
 
 	// A dry-run switch answers what it would do and changes nothing.
-	dry, err := releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	dry, err := releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), dry.Status.CurrentBatch)
-	assert.Equal(t, int32(8), observedReplicas(dry), "the answer shows green at full size beside blue")
-	holds(t, ctx, time.Second, "nothing changed", func(ctx context.Context) (bool, string) {
+	assert.Equal(t, int32(8), framework.ObservedReplicas(dry), "the answer shows green at full size beside blue")
+	framework.Holds(t, ctx, time.Second, "nothing changed", func(ctx context.Context) (bool, string) {
 		got, err := releases.Get(ctx, r.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		n := len(livePods(t, ctx, admin, ns))
+		n := len(framework.LivePods(t, ctx, admin, ns))
 		return got.Status.CurrentBatch == 1 && n == 6, fmt.Sprintf("batch %d, %d pods", got.Status.CurrentBatch, n)
 	})
 
 	// The switch: green comes to 4, then serves alone; blue stays, out of traffic, for 3 s.
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", func(r *v1alpha1.Release) bool {
-		return batchIs(2, v1alpha1.BatchBaked)(r) || succeeded(r)
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", func(r *v1alpha1.Release) bool {
+		return framework.BatchIs(2, v1alpha1.BatchBaked)(r) || framework.Succeeded(r)
 	})
 	green := servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 4)
 	t.Logf("green serves: %v (blue was %v)", green, blue)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
-	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", framework.Succeeded)
+	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", framework.LastHistory(r).Reason)
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
-	cs := waitReleased(t, ctx, admin, ns)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, int32(4), *cs.Spec.Replicas)
 	servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 4)
 
@@ -176,33 +177,33 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 // serve again (none recreated), then green leaves traffic and is removed.
 func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	w := service(t, ctx, admin, ns, 3)
 	from := w.lastRevision()
-	bluePods := podNames(livePods(t, ctx, admin, ns))
+	bluePods := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
 	sort.Strings(bluePods)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	// autoPromote switches by itself once the preview (all 3) is Smoked.
 	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("100%"), 300, true), metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", batchIs(2, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
 	servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 3)
-	require.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.27"), 3, "blue stays, out of traffic")
+	require.Len(t, framework.PodsAt(t, ctx, admin, ns, "nginx:1.27"), 3, "blue stays, out of traffic")
 
 	r, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "switch back"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseCanceled, r.Status.Phase)
 	servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3)
-	waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
-		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+		return framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
-	waitReleased(t, ctx, admin, ns)
+	framework.WaitReleased(t, ctx, admin, ns)
 	waitServing(t, ctx, admin, ns, 3, 0, "nginx:1.28")
-	after := podNames(livePods(t, ctx, admin, ns))
+	after := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
 	sort.Strings(after)
 	assert.Equal(t, bluePods, after, "the same blue pods serve again")
 	servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3)
@@ -220,26 +221,26 @@ func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 // back into traffic while the failed release waits for a person, and a cancel then leaves blue alone.
 func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	w := service(t, ctx, admin, ns, 3)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("100%"), 300, true), metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", batchIs(2, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
 	servesExactly(t, ctx, admin, ns, w, "nginx:1.28", 3)
 	blue := ipsAt(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, blue, 3)
 
-	green := podsAt(t, ctx, admin, ns, "nginx:1.28")
-	_, err = admin.kube.CoreV1().Pods(ns).Patch(ctx, green[0].Name, types.MergePatchType,
+	green := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
+	_, err = admin.Kube.CoreV1().Pods(ns).Patch(ctx, green[0].Name, types.MergePatchType,
 		[]byte(`{"metadata":{"annotations":{"kwok.triton.io/fail":"crashloop"}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed", failed)
-	assert.Contains(t, lastHistory(r).Reason, green[0].Name)
-	waitFor(t, ctx, "the 3 blue pods back among the ready endpoints", func() bool {
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
+	assert.Contains(t, framework.LastHistory(r).Reason, green[0].Name)
+	framework.WaitFor(t, ctx, "the 3 blue pods back among the ready endpoints", func() bool {
 		ready := map[string]bool{}
 		for _, ip := range w.readySet() {
 			ready[ip] = true
@@ -254,8 +255,8 @@ func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
 
 	_, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "green crashes"}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
-		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+		return framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
 	waitServing(t, ctx, admin, ns, 3, 0, "nginx:1.28")
 	assert.Equal(t, blue, servesExactly(t, ctx, admin, ns, w, "nginx:1.27", 3), "the same blue pods")
@@ -267,13 +268,13 @@ func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
 
 // servesPodsExactly waits until the Service's ready endpoints are exactly the IPs of the live pods that
 // match, n of them, and returns those pods.
-func servesPodsExactly(t *testing.T, ctx context.Context, c *cluster, ns string, w *endpointsWatch, what string, n int, match func(*corev1.Pod) bool) []corev1.Pod {
+func servesPodsExactly(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, w *endpointsWatch, what string, n int, match func(*corev1.Pod) bool) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
-	waitFor(t, ctx, fmt.Sprintf("the Service's ready endpoints are the %d pods %s", n, what), func() bool {
+	framework.WaitFor(t, ctx, fmt.Sprintf("the Service's ready endpoints are the %d pods %s", n, what), func() bool {
 		pods = pods[:0]
 		var want []string
-		for _, p := range livePods(t, ctx, c, ns) {
+		for _, p := range framework.LivePods(t, ctx, c, ns) {
 			if match(&p) {
 				pods = append(pods, p)
 				want = append(want, p.Status.PodIP)
@@ -291,18 +292,18 @@ func servesPodsExactly(t *testing.T, ctx context.Context, c *cluster, ns string,
 // replicas, and no pod leaves it after kruise deleted it.
 func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	w := service(t, ctx, admin, ns, 3)
 	from := w.lastRevision()
-	first := getCloneSet(t, ctx, admin, ns).Status.UpdateRevision
+	first := framework.GetCloneSet(t, ctx, admin, ns).Status.UpdateRevision
 	before := map[string]bool{}
-	for _, name := range podNames(livePods(t, ctx, admin, ns)) {
+	for _, name := range framework.PodNames(framework.LivePods(t, ctx, admin, ns)) {
 		before[name] = true
 	}
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	blueGreen := func(name string, action v1alpha1.ReleaseAction) *v1alpha1.Release {
 		preview, delay := intstr.FromString("100%"), int32(1)
 		return &v1alpha1.Release{
@@ -318,9 +319,9 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	r, err := releases.Create(ctx, blueGreen("nginx-restart", v1alpha1.ActionRestart), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.Len(t, r.Status.Batches, 2, "preview and switch")
-	r = waitRelease(t, ctx, admin, ns, r.Name, "the restart Succeeded", succeeded)
-	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
-	cs := waitReleased(t, ctx, admin, ns)
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "the restart Succeeded", framework.Succeeded)
+	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", framework.LastHistory(r).Reason)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	restarted := cs.Status.UpdateRevision
 	require.NotEqual(t, first, restarted)
 	green := servesPodsExactly(t, ctx, admin, ns, w, "made by the restart", 3, func(p *corev1.Pod) bool {
@@ -330,8 +331,8 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 		assert.NotEmpty(t, p.Annotations[v1alpha1.RestartedAtAnnotation], p.Name)
 		assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image, p.Name)
 	}
-	waitPods(t, ctx, admin, ns, "only the 3 restarted pods", func(pods []corev1.Pod) bool {
-		return len(pods) == 3 && allReady(pods, 3) && !before[pods[0].Name] && !before[pods[1].Name] && !before[pods[2].Name]
+	framework.WaitPods(t, ctx, admin, ns, "only the 3 restarted pods", func(pods []corev1.Pod) bool {
+		return len(pods) == 3 && framework.AllReady(pods, 3) && !before[pods[0].Name] && !before[pods[1].Name] && !before[pods[2].Name]
 	})
 
 	// Rollback (toRevision defaults to the revision before): green is 3 pods of the first revision.
@@ -342,16 +343,16 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	r, err = releases.Create(ctx, blueGreen("nginx-rollback", v1alpha1.ActionRollback), metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, first, r.Spec.ToRevision)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "the rollback Succeeded", succeeded)
-	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", lastHistory(r).Reason)
-	cs = waitReleased(t, ctx, admin, ns)
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "the rollback Succeeded", framework.Succeeded)
+	assert.Equal(t, "blueGreen.scaleDownDelaySeconds passed: blue is removed", framework.LastHistory(r).Reason)
+	cs = framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, first, cs.Status.UpdateRevision, "the CloneSet is back at its first revision")
 	assert.Empty(t, cs.Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation], "the template of the first revision")
 	servesPodsExactly(t, ctx, admin, ns, w, "of the first revision, made by the rollback", 3, func(p *corev1.Pod) bool {
 		return !before[p.Name] && !restartedPods[p.Name] && p.Labels[appsv1.ControllerRevisionHashLabelKey] == first
 	})
 	// Blue left traffic before the release ended; kruise removes it a moment after.
-	waitFor(t, ctx, "kruise to remove the restarted pods (blue of the rollback)", func() bool {
+	framework.WaitFor(t, ctx, "kruise to remove the restarted pods (blue of the rollback)", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return w.removed >= 6

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // An edit of the CloneSet made after a cancel is never undone by the canceled release: 25 times, an image
@@ -26,11 +27,11 @@ import (
 // (2 of 25 iterations failed, twice in a row).
 func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 8*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
-	rels := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 8*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 2)
+	rels := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	for i := 0; i < 25; i++ {
 		image := fmt.Sprintf("nginx:1.27.%d", i+1)
 		name := fmt.Sprintf("restart-%d", i)
@@ -42,9 +43,9 @@ func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 		require.NoError(t, err)
 		r, err := rels.Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
-		rev, err := admin.kube.AppsV1().ControllerRevisions(ns).Get(ctx, r.Status.CloneSet.RevisionBeforeRelease, metav1.GetOptions{})
+		rev, err := admin.Kube.AppsV1().ControllerRevisions(ns).Get(ctx, r.Status.CloneSet.RevisionBeforeRelease, metav1.GetOptions{})
 		require.NoError(t, err)
-		cs := getCloneSet(t, ctx, admin, ns)
+		cs := framework.GetCloneSet(t, ctx, admin, ns)
 		if !strings.Contains(string(rev.Data.Raw), image) {
 			t.Errorf("%s: recorded revision %s, which is not the edit to %s; the CloneSet has %s (generation %d, observed %d, update revision %s)",
 				name, rev.Name, image, cs.Spec.Template.Spec.Containers[0].Image, cs.Generation, cs.Status.ObservedGeneration, cs.Status.UpdateRevision)
@@ -52,19 +53,19 @@ func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 		time.Sleep(time.Duration(i%4) * 200 * time.Millisecond) // cancel at varied moments of the start, on purpose
 		_, err = rels.Cancel(ctx, name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		waitReleased(t, ctx, admin, ns)
+		framework.WaitReleased(t, ctx, admin, ns)
 	}
 }
 
 // editThenRestart sets the image of CloneSet nginx in ns and, at once, creates the Manual Restart release
 // name of it (one batch of 100%); it returns the create's error.
-func editThenRestart(t *testing.T, ctx context.Context, admin *cluster, ns, image, name string) error {
+func editThenRestart(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, image, name string) error {
 	t.Helper()
-	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
+	_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
 		[]byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":%q}]}}}}`, image)), metav1.PatchOptions{})
 	require.NoError(t, err)
 	size := intstr.FromString("100%")
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.ReleaseSpec{CloneSetName: "nginx", Action: v1alpha1.ActionRestart,
 			Strategy: v1alpha1.ReleaseStrategy{BatchSize: &size, Mode: v1alpha1.ModeManual}},

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // tritonPID is the running triton-apiserver's process id, as hack/local-up.sh recorded it.
@@ -34,23 +35,23 @@ func stopTriton(t *testing.T, ctx context.Context) {
 
 // startTriton starts triton-apiserver again with the command line hack/local-up.sh used, plus env, and
 // waits until releases answer through kube-apiserver.
-func startTriton(t *testing.T, ctx context.Context, admin *cluster, env ...string) {
+func startTriton(t *testing.T, ctx context.Context, admin *framework.Cluster, env ...string) {
 	t.Helper()
 	startLocal(t, "triton-apiserver", env...)
-	waitUntil(t, ctx, "triton-apiserver to come back", func(ctx context.Context) (struct{}, bool, string) {
-		_, err := admin.releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{})
+	framework.WaitUntil(t, ctx, "triton-apiserver to come back", func(ctx context.Context) (struct{}, bool, string) {
+		_, err := admin.Releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{})
 		return struct{}{}, err == nil, fmt.Sprint(err)
-	}, within(90*time.Second))
+	}, framework.Within(90*time.Second))
 }
 
 // Invariant 3: the server dies after a `next` has written the Release (the intent) and before it wrote the
 // CloneSet. After the restart the Release and the CloneSet agree, and the batch moved exactly once.
 func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
-	startedRelease(t, ctx, admin, ns, 3, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
+	framework.StartedRelease(t, ctx, admin, ns, 3, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	stopTriton(t, ctx)
 	startTriton(t, ctx, admin, "TRITON_FAILPOINTS=action-after-release-write")
@@ -65,28 +66,28 @@ func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
 	})
 	crashing := tritonPID(t)
 
-	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.Error(t, err, "the server dies in the middle of the call")
-	waitUntil(t, ctx, "the failpoint to fire", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the failpoint to fire", func(context.Context) (struct{}, bool, string) {
 		return struct{}{}, !alive(crashing), "triton-apiserver still runs"
-	}, every(100*time.Millisecond), within(30*time.Second))
+	}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
 
 	// The CloneSet was not written: still batch 1's partition.
-	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, int32(2), partition(cs), "the crash came before the CloneSet write")
+	assert.Equal(t, int32(2), framework.Partition(cs), "the crash came before the CloneSet write")
 
 	// Restarted, the server finds the intent stored and converges the CloneSet to it.
 	startTriton(t, ctx, admin)
-	r := waitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 started", func(r *v1alpha1.Release) bool {
+	r := framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 started", func(r *v1alpha1.Release) bool {
 		return r.Status.CurrentBatch == 2
 	})
-	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+	framework.WaitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 		return s.UpdatedReplicas == 2
 	})
-	cs, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs, err = admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, int32(1), partition(cs), "the CloneSet agrees with the Release: batch 2's partition")
+	assert.Equal(t, int32(1), framework.Partition(cs), "the CloneSet agrees with the Release: batch 2's partition")
 	nexts := 0
 	for _, h := range r.Status.History {
 		if h.Action == "next" {
@@ -96,5 +97,5 @@ func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, nexts, "the batch moved exactly once")
-	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // Issue 8, item 2: triton-apiserver is SIGKILLed at random moments while 20 releases run at once, each
@@ -21,10 +22,10 @@ import (
 // twice), and each CloneSet's partition went through exactly its batches' targets in order: no batch
 // skipped, none moved twice, never more pods updated than the batch allowed.
 func TestCrashSafetySIGKILLDuringConcurrentReleases(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
 	releaseCount, replicas, kills := 20, int32(sized(3, 5)), sized(3, 10)
-	ctx := testContext(t, time.Duration(5+kills)*time.Minute)
+	ctx := framework.Context(t, time.Duration(5+kills)*time.Minute)
 	names := fleet(t, ctx, admin, ns, releaseCount, replicas)
 	partitions := logPartitions(t, ctx, admin, ns, false)
 	t.Cleanup(func() {
@@ -37,7 +38,7 @@ func TestCrashSafetySIGKILLDuringConcurrentReleases(t *testing.T) {
 	})
 
 	for _, name := range names {
-		_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, manualUpdate(name, "app:v2"), metav1.CreateOptions{})
+		_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, manualUpdate(name, "app:v2"), metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 	drive := newDriver(fastClient(admin), ns)

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // assertCloneSetRefusal checks a 403 that names the CloneSet permission user lacks.
@@ -33,22 +34,22 @@ func assertCloneSetRefusal(t *testing.T, err error, user, ns, what string) {
 // but the server writes.
 func TestConfusedDeputyMovesNothing(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	alice := connect(t, "alice")
-	ctx := testContext(t, 3*time.Minute)
-	ns := namespace(t, admin)
-	before := canaryAwaitingNext(t, ctx, admin, ns)
-	csBefore := getCloneSet(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	alice := framework.Connect(t, "alice")
+	ctx := framework.Context(t, 3*time.Minute)
+	ns := framework.Namespace(t, admin)
+	before := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	csBefore := framework.GetCloneSet(t, ctx, admin, ns)
 
 	// An approver, and a writer of releases/status, without update on the CloneSet.
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-approver"}, false)
-	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+	_, err := admin.Kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "release-status-writer"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"releases.triton.io"}, Resources: []string{"releases/status"},
 			Verbs: []string{"get", "update", "patch"}}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err = admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "alice-status"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "release-status-writer"},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}},
@@ -56,7 +57,7 @@ func TestConfusedDeputyMovesNothing(t *testing.T) {
 	require.NoError(t, err)
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "patch", "releases.triton.io", "releases/status")
 
-	releases := alice.releases.ReleasesV1alpha1().Releases(ns)
+	releases := alice.Releases.ReleasesV1alpha1().Releases(ns)
 	for _, dryRun := range [][]string{nil, {metav1.DryRunAll}} {
 		_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{DryRun: dryRun})
 		assertCloneSetRefusal(t, err, "alice", ns, fmt.Sprintf("next, dryRun %v", dryRun))
@@ -70,17 +71,17 @@ func TestConfusedDeputyMovesNothing(t *testing.T) {
 		metav1.PatchOptions{}, "status")
 	assertStatusRefusal(t, err, "alice", "status patch")
 
-	holds(t, ctx, 2*time.Second, "nothing moved", func(ctx context.Context) (bool, string) {
-		r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	framework.Holds(t, ctx, 2*time.Second, "nothing moved", func(ctx context.Context) (bool, string) {
+		r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		cs := getCloneSet(t, ctx, admin, ns)
-		return batchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.History) == len(before.Status.History) &&
-				partition(cs) == partition(csBefore) && cs.Generation == csBefore.Generation,
+		cs := framework.GetCloneSet(t, ctx, admin, ns)
+		return framework.BatchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.History) == len(before.Status.History) &&
+				framework.Partition(cs) == framework.Partition(csBefore) && cs.Generation == csBefore.Generation,
 			fmt.Sprintf("batch %d %v, %d history entries (was %d), partition %d (was %d), generation %d (was %d)",
 				r.Status.CurrentBatch, r.Status.Phase, len(r.Status.History), len(before.Status.History),
-				partition(cs), partition(csBefore), cs.Generation, csBefore.Generation)
+				framework.Partition(cs), framework.Partition(csBefore), cs.Generation, csBefore.Generation)
 	})
 }
 
@@ -88,17 +89,17 @@ func TestConfusedDeputyMovesNothing(t *testing.T) {
 // tells nothing about CloneSets the caller may not move); with it, a missing CloneSet is 422.
 func TestReleaseForMissingCloneSet(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	alice := connect(t, "alice")
-	ctx := testContext(t, 2*time.Minute)
-	ns := namespace(t, admin)
+	admin := framework.Connect(t, "admin")
+	alice := framework.Connect(t, "alice")
+	ctx := framework.Context(t, 2*time.Minute)
+	ns := framework.Namespace(t, admin)
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
 	ghost := func() *v1alpha1.Release {
-		r := updateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+		r := framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 		r.Spec.CloneSetName = "ghost"
 		return r
 	}
-	releases := alice.releases.ReleasesV1alpha1().Releases(ns)
+	releases := alice.Releases.ReleasesV1alpha1().Releases(ns)
 	for _, dryRun := range [][]string{{metav1.DryRunAll}, nil} {
 		_, err := releases.Create(ctx, ghost(), metav1.CreateOptions{DryRun: dryRun})
 		assertCloneSetRefusal(t, err, "alice", ns, fmt.Sprintf("create for ghost, dryRun %v", dryRun))
@@ -107,14 +108,14 @@ func TestReleaseForMissingCloneSet(t *testing.T) {
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}})
 	// The server remembers a refusal for a few seconds (its SubjectAccessReview cache), as
 	// kube-apiserver's webhook authorizers do.
-	err := waitUntil(t, ctx, "the create no longer forbidden after the grant", func(ctx context.Context) (error, bool, string) { //nolint:staticcheck // ST1008: the error is the value polled for, not a failure of the poll
+	err := framework.WaitUntil(t, ctx, "the create no longer forbidden after the grant", func(ctx context.Context) (error, bool, string) { //nolint:staticcheck // ST1008: the error is the value polled for, not a failure of the poll
 		_, err := releases.Create(ctx, ghost(), metav1.CreateOptions{})
 		return err, !apierrors.IsForbidden(err), fmt.Sprint(err)
-	}, every(500*time.Millisecond), within(time.Minute))
+	}, framework.Every(500*time.Millisecond), framework.Within(time.Minute))
 	require.True(t, apierrors.IsInvalid(err), "want 422, got %v", err)
 	assert.Contains(t, err.Error(), "spec.cloneSetName")
 	_, err = releases.Get(ctx, "nginx-update", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "nothing stored: %v", err)
-	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "ghost", metav1.GetOptions{})
+	_, err = admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "ghost", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "no CloneSet made: %v", err)
 }

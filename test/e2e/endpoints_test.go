@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // endpointsWatch follows the Service's EndpointSlices and the pods, and records every pod that was still a
@@ -193,11 +194,11 @@ func images(p *corev1.Pod) string {
 	return s
 }
 
-func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatch {
+func watchEndpoints(t *testing.T, c *framework.Cluster, ns, service string) *endpointsWatch {
 	t.Helper()
 	w := &endpointsWatch{slices: map[string][]sliceVersion{}, ip: map[string]string{}, deleted: map[string]bool{},
 		image: map[string]string{}, stop: make(chan struct{})}
-	factory := informers.NewSharedInformerFactoryWithOptions(c.kube, 0, informers.WithNamespace(ns))
+	factory := informers.NewSharedInformerFactoryWithOptions(c.Kube, 0, informers.WithNamespace(ns))
 	slices := factory.Discovery().V1().EndpointSlices().Informer()
 	onSlice := func(obj interface{}) {
 		s, ok := obj.(*discoveryv1.EndpointSlice)
@@ -275,29 +276,29 @@ func watchEndpoints(t *testing.T, c *cluster, ns, service string) *endpointsWatc
 
 func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	lateKubelets(t, ctx, admin, ns)
 	w := service(t, ctx, admin, ns, 4)
 
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromInt32(2), v1alpha1.ModeAuto), metav1.CreateOptions{})
+	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(2), v1alpha1.ModeAuto), metav1.CreateOptions{})
 	require.NoError(t, err)
 	// The canary waits for next at Smoked; Auto does the rest.
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
-	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", func(r *v1alpha1.Release) bool {
-		return succeeded(r) || conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", func(r *v1alpha1.Release) bool {
+		return framework.Succeeded(r) || framework.ConditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
 	})
-	if got, _ := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, r.Name, metav1.GetOptions{}); !succeeded(got) {
-		_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, r.Name,
-			&v1alpha1.ReleaseRequest{ExpectedBatch: one(got.Status.CurrentBatch)}, metav1.CreateOptions{})
+	if got, _ := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, r.Name, metav1.GetOptions{}); !framework.Succeeded(got) {
+		_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Next(ctx, r.Name,
+			&v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(got.Status.CurrentBatch)}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+		framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", framework.Succeeded)
 	}
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
-	waitFor(t, ctx, "the new pods are the Service's 4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
+	framework.WaitFor(t, ctx, "the new pods are the Service's 4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -308,10 +309,10 @@ func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 
 // waitCanarySmoked waits for a release's one-pod canary to be Smoked, its pod listed with its IP, and
 // returns that pod.
-func waitCanarySmoked(t *testing.T, ctx context.Context, c *cluster, ns, name string) v1alpha1.BatchPod {
+func waitCanarySmoked(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string) v1alpha1.BatchPod {
 	t.Helper()
-	r := waitRelease(t, ctx, c, ns, name, "canary Smoked, its pod listed", func(r *v1alpha1.Release) bool {
-		return batchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
+	r := framework.WaitRelease(t, ctx, c, ns, name, "canary Smoked, its pod listed", func(r *v1alpha1.Release) bool {
+		return framework.BatchIs(1, v1alpha1.BatchSmoked)(r) && len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].IP != ""
 	})
 	return r.Status.Batches[0].Pods[0]
 }
@@ -321,10 +322,10 @@ func waitCanarySmoked(t *testing.T, ctx context.Context, c *cluster, ns, name st
 const readyDelay = "kwok.triton.io/ready-delay"
 
 // lateKubelets annotates the nginx pods there are with readyDelay.
-func lateKubelets(t *testing.T, ctx context.Context, c *cluster, ns string) {
+func lateKubelets(t *testing.T, ctx context.Context, c *framework.Cluster, ns string) {
 	t.Helper()
-	for _, p := range livePods(t, ctx, c, ns) {
-		_, err := c.kube.CoreV1().Pods(ns).Patch(ctx, p.Name, types.MergePatchType,
+	for _, p := range framework.LivePods(t, ctx, c, ns) {
+		_, err := c.Kube.CoreV1().Pods(ns).Patch(ctx, p.Name, types.MergePatchType,
 			[]byte(`{"metadata":{"annotations":{"`+readyDelay+`":"1s"}}}`), metav1.PatchOptions{})
 		require.NoError(t, err)
 	}
@@ -332,16 +333,16 @@ func lateKubelets(t *testing.T, ctx context.Context, c *cluster, ns string) {
 
 // service makes Service nginx in ns, selecting the nginx pods, and follows its endpoints until all n pods
 // are ready endpoints.
-func service(t *testing.T, ctx context.Context, c *cluster, ns string, n int) *endpointsWatch {
+func service(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, n int) *endpointsWatch {
 	t.Helper()
-	_, err := c.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+	_, err := c.Kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "nginx"},
 			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	w := watchEndpoints(t, c, ns, "nginx")
-	waitFor(t, ctx, fmt.Sprintf("%d ready endpoints", n), func() bool { return w.readyEndpoints() == n })
+	framework.WaitFor(t, ctx, fmt.Sprintf("%d ready endpoints", n), func() bool { return w.readyEndpoints() == n })
 	return w
 }
 
@@ -350,24 +351,24 @@ func service(t *testing.T, ctx context.Context, c *cluster, ns string, n int) *e
 // Reverted False), and a new release waits for it (409).
 func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	w := service(t, ctx, admin, ns, 4)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	// The release's pods report Ready False a second after their gate goes False, as a kubelet may: the
 	// cancel must not rest on kruise being slower than that.
-	rel := updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)
+	rel := framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)
 	rel.Spec.Template.Annotations = map[string]string{readyDelay: "1s"}
 	r, err := releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 2)
 	waitServing(t, ctx, admin, ns, 4, 2, "nginx:1.28")
-	release := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	release := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, release, 2)
-	waitFor(t, ctx, "the release's 2 pods among the 4 ready endpoints", func() bool {
+	framework.WaitFor(t, ctx, "the release's 2 pods among the 4 ready endpoints", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		for _, p := range release {
@@ -383,17 +384,17 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 
 	r, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "bad image"}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "nginx:1.27", getCloneSet(t, ctx, admin, ns).Spec.Template.Spec.Containers[0].Image, "the template from before, at once")
+	assert.Equal(t, "nginx:1.27", framework.GetCloneSet(t, ctx, admin, ns).Spec.Template.Spec.Containers[0].Image, "the template from before, at once")
 	// While its pods leave traffic, the canceled release still holds the CloneSet, and a new release waits.
-	if !conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue) {
-		again := updateTo("nginx:1.29", 1, intstr.FromInt32(1), v1alpha1.ModeManual)
+	if !framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue) {
+		again := framework.UpdateTo("nginx:1.29", 1, intstr.FromInt32(1), v1alpha1.ModeManual)
 		again.Name = "nginx-update-2"
 		_, err := releases.Create(ctx, again, metav1.CreateOptions{})
 		if err == nil {
 			// Reverted in the moment between the cancel's answer and this create: allowed, but say so.
 			r, getErr := releases.Get(ctx, r.Name, metav1.GetOptions{})
 			require.NoError(t, getErr)
-			require.True(t, conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue),
+			require.True(t, framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue),
 				"a new release was admitted while the canceled one still held the CloneSet")
 			t.Log("the canceled release was Reverted before the second create arrived")
 			require.NoError(t, releases.Delete(ctx, again.Name, metav1.DeleteOptions{}))
@@ -402,13 +403,13 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 			assert.Contains(t, err.Error(), "still leaving traffic")
 		}
 	}
-	waitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
-		return conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Reverted", func(r *v1alpha1.Release) bool {
+		return framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
-	cs := waitReleased(t, ctx, admin, ns)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Empty(t, cs.Spec.Lifecycle, "the hooks went with the release")
 	waitServing(t, ctx, admin, ns, 4, 0, "nginx:1.28")
-	waitFor(t, ctx, "4 ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
+	framework.WaitFor(t, ctx, "4 ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -424,21 +425,21 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 // leave the endpoints before kruise deletes them, and a scale-out's canary waits for `next` out of traffic.
 func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	w := service(t, ctx, admin, ns, 4)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	names := podNames(livePods(t, ctx, admin, ns))
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	names := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
 	require.Len(t, names, 4)
 
-	in, err := releases.Create(ctx, scaleTo(2, intstr.FromInt32(1), names[0], names[2]), metav1.CreateOptions{})
+	in, err := releases.Create(ctx, framework.ScaleTo(2, intstr.FromInt32(1), names[0], names[2]), metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.False(t, in.Spec.Strategy.NoPullIn, "a Scale pulls pods in and out")
 	nextUntilSucceeded(t, ctx, admin, ns, in.Name)
 	waitServing(t, ctx, admin, ns, 2, 2, "nginx:1.27")
-	waitFor(t, ctx, "2 ready endpoints", func() bool { return w.readyEndpoints() == 2 })
+	framework.WaitFor(t, ctx, "2 ready endpoints", func() bool { return w.readyEndpoints() == 2 })
 	w.mu.Lock()
 	assert.True(t, w.deleted[names[0]] && w.deleted[names[2]], "the named pods went")
 	w.report(t)
@@ -446,13 +447,13 @@ func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
 	w.mu.Unlock()
 
 	// Scale out 2 → 4 with a canary: the canary's pod is up but out of traffic until `next`.
-	out := scaleTo(4, intstr.FromInt32(1))
+	out := framework.ScaleTo(4, intstr.FromInt32(1))
 	out.Name = "nginx-scale-out"
 	out.Spec.Strategy.Canary = 1
 	_, err = releases.Create(ctx, out, metav1.CreateOptions{})
 	require.NoError(t, err)
 	canary := waitCanarySmoked(t, ctx, admin, ns, out.Name)
-	holds(t, ctx, 2*time.Second, "the canary stays out of the endpoints until next", func(ctx context.Context) (bool, string) {
+	framework.Holds(t, ctx, 2*time.Second, "the canary stays out of the endpoints until next", func(ctx context.Context) (bool, string) {
 		w.mu.Lock()
 		inTraffic := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 		w.mu.Unlock()
@@ -461,5 +462,5 @@ func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
 	})
 	nextUntilSucceeded(t, ctx, admin, ns, out.Name)
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.27")
-	waitFor(t, ctx, "4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
+	framework.WaitFor(t, ctx, "4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/release/controller"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // autoUpdate is an Auto release of CloneSet name to image in batches of one pod, interval seconds apart.
@@ -31,12 +32,12 @@ func autoUpdate(name, image string, interval int32) *v1alpha1.Release {
 // release waits for its owner at both, and runs the later batches by itself.
 func passCanaries(t *testing.T, ctx context.Context, client versioned.Interface, ns string, names []string) {
 	t.Helper()
-	c := &cluster{releases: client}
+	c := &framework.Cluster{Releases: client}
 	for _, phase := range []v1alpha1.BatchPhase{v1alpha1.BatchSmoked, v1alpha1.BatchBaked} {
 		for _, name := range names {
-			waitRelease(t, ctx, c, ns, name, "canary "+string(phase), batchIs(1, phase))
+			framework.WaitRelease(t, ctx, c, ns, name, "canary "+string(phase), framework.BatchIs(1, phase))
 			_, err := client.ReleasesV1alpha1().Releases(ns).Next(ctx, name,
-				&v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: phase}, metav1.CreateOptions{})
+				&v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: phase}, metav1.CreateOptions{})
 			require.NoError(t, err)
 		}
 	}
@@ -45,7 +46,7 @@ func passCanaries(t *testing.T, ctx context.Context, client versioned.Interface,
 // waitAllFinished waits until every release in names has finished and returns them.
 func waitAllFinished(t *testing.T, ctx context.Context, client versioned.Interface, ns string, names []string, timeout time.Duration) []*v1alpha1.Release {
 	t.Helper()
-	return waitUntil(t, ctx, "every release to finish", func(ctx context.Context) ([]*v1alpha1.Release, bool, string) {
+	return framework.WaitUntil(t, ctx, "every release to finish", func(ctx context.Context) ([]*v1alpha1.Release, bool, string) {
 		var finished []*v1alpha1.Release
 		for _, name := range names {
 			r, err := client.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
@@ -58,7 +59,7 @@ func waitAllFinished(t *testing.T, ctx context.Context, client versioned.Interfa
 			finished = append(finished, r)
 		}
 		return finished, true, ""
-	}, every(250*time.Millisecond), within(timeout))
+	}, framework.Every(250*time.Millisecond), framework.Within(timeout))
 }
 
 // noStepTwice asserts that no release took the same step twice and that its batches advanced one by one.
@@ -115,9 +116,9 @@ func holder(l *coordinationv1.Lease) string {
 // Through both, no release takes a step twice, no batch is skipped, and no CloneSet ever has more pods
 // updated than the batch allows.
 func TestLeaderFailover(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 10*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 10*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, "etcd-failover")
 	flags := []string{"--etcd-servers", store.url}
@@ -138,14 +139,14 @@ func TestLeaderFailover(t *testing.T) {
 		require.NoError(t, err)
 	}
 	passCanaries(t, ctx, a.client(), ns, names)
-	waitRelease(t, ctx, &cluster{releases: b.client()}, ns, names[0], "batch 2 started", func(r *v1alpha1.Release) bool {
+	framework.WaitRelease(t, ctx, &framework.Cluster{Releases: b.client()}, ns, names[0], "batch 2 started", func(r *v1alpha1.Release) bool {
 		return r.Status.CurrentBatch >= 2
 	})
 
 	// 1. SIGKILL: no release of the lease, no goodbye.
 	a.signal(t, syscall.SIGKILL)
 	killed := time.Now()
-	last, err := admin.kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
+	last, err := admin.Kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, leaderA, holder(last))
 	taken := waitLease(t, ctx, admin, ns, "replica b takes over", func(l *coordinationv1.Lease) bool { return holder(l) != leaderA })
@@ -166,7 +167,7 @@ func TestLeaderFailover(t *testing.T) {
 
 	// 2. Freeze the new leader past its lease; replica a, restarted, takes over; then thaw b.
 	a.restart(t)
-	waitRelease(t, ctx, &cluster{releases: a.client()}, ns, names[0], "a batch later", func(r *v1alpha1.Release) bool {
+	framework.WaitRelease(t, ctx, &framework.Cluster{Releases: a.client()}, ns, names[0], "a batch later", func(r *v1alpha1.Release) bool {
 		return r.Status.CurrentBatch >= 3 || terminal(r)
 	})
 	require.NoError(t, syscall.Kill(-b.cmd.Process.Pid, syscall.SIGSTOP))
@@ -187,7 +188,7 @@ func TestLeaderFailover(t *testing.T) {
 
 	thawedAt := time.Now()
 	finished := waitAllFinished(t, ctx, a.client(), ns, names, 5*time.Minute)
-	final, err := admin.kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
+	final, err := admin.Kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	// The property: the thawed replica's stale view does not win. It may lead again later, but only by
 	// acquiring the lease anew once a's has expired (a replica that misses its renewals on a loaded machine

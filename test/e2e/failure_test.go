@@ -20,18 +20,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
-func failed(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleaseFailed }
-
 // assertHeld checks that a failed release's CloneSet is paused and stays with at most n pods at image.
-func assertHeld(t *testing.T, ctx context.Context, c *cluster, ns, image string, n int) {
+func assertHeld(t *testing.T, ctx context.Context, c *framework.Cluster, ns, image string, n int) {
 	t.Helper()
-	cs := waitCloneSetIs(t, ctx, c, ns, "paused", func(cs *kruiseappsv1alpha1.CloneSet) bool { return cs.Spec.UpdateStrategy.Paused })
+	cs := framework.WaitCloneSetIs(t, ctx, c, ns, "paused", func(cs *kruiseappsv1alpha1.CloneSet) bool { return cs.Spec.UpdateStrategy.Paused })
 	assert.Equal(t, "nginx", cs.Name)
-	holds(t, ctx, 2*time.Second, fmt.Sprintf("at most %d pods at %s while failed", n, image), func(ctx context.Context) (bool, string) {
-		pods := livePods(t, ctx, c, ns)
-		return countImage(pods, image) <= n, podSummary(pods)
+	framework.Holds(t, ctx, 2*time.Second, fmt.Sprintf("at most %d pods at %s while failed", n, image), func(ctx context.Context) (bool, string) {
+		pods := framework.LivePods(t, ctx, c, ns)
+		return framework.CountImage(pods, image) <= n, framework.PodSummary(pods)
 	})
 }
 
@@ -39,17 +38,17 @@ func assertHeld(t *testing.T, ctx context.Context, c *cluster, ns, image string,
 // brings every pod back to the old image, Ready.
 func TestCrashLoopFailsTheReleaseAndCancelRecovers(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	r, err := releases.Create(ctx, updateTo("nginx:crashloop", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	r, err := releases.Create(ctx, framework.UpdateTo("nginx:crashloop", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed", failed)
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
 	assert.Equal(t, v1alpha1.BatchFailed, r.Status.Batches[0].Phase)
-	assert.Contains(t, lastHistory(r).Reason, "CrashLoopBackOff")
-	assertConditions(t, r, false, false, true, false)
+	assert.Contains(t, framework.LastHistory(r).Reason, "CrashLoopBackOff")
+	framework.AssertConditions(t, r, false, false, true, false)
 	assertHeld(t, ctx, admin, ns, "nginx:crashloop", 1)
 
 	_, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "bad image"}, metav1.CreateOptions{})
@@ -61,18 +60,18 @@ func TestCrashLoopFailsTheReleaseAndCancelRecovers(t *testing.T) {
 // 1 fails; cancel recovers.
 func TestImagePullErrorsBeyondMaxFailedPodsFailTheRelease(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	rel := updateTo("nginx:imagepull", 0, intstr.FromInt32(2), v1alpha1.ModeAuto)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	rel := framework.UpdateTo("nginx:imagepull", 0, intstr.FromInt32(2), v1alpha1.ModeAuto)
 	tolerated := intstr.FromInt32(1)
 	rel.Spec.Strategy.MaxFailedPods = &tolerated
 	r, err := releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed", failed)
-	reason := lastHistory(r).Reason
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
+	reason := framework.LastHistory(r).Reason
 	assert.Contains(t, reason, "2 failing pods, 1 tolerated")
 	assert.Regexp(t, "ErrImagePull|ImagePullBackOff", reason)
 	assertHeld(t, ctx, admin, ns, "nginx:imagepull", 2)
@@ -87,35 +86,35 @@ func TestImagePullErrorsBeyondMaxFailedPodsFailTheRelease(t *testing.T) {
 // completes.
 func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 2)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
-	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	canary := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
 
 	// The canary starts crash-looping (kwok, told by an annotation on the pod).
 	patch := []byte(`{"metadata":{"annotations":{"kwok.triton.io/fail":"crashloop"}}}`)
-	_, err = admin.kube.CoreV1().Pods(ns).Patch(ctx, canary[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = admin.Kube.CoreV1().Pods(ns).Patch(ctx, canary[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed", failed)
-	assert.Contains(t, lastHistory(r).Reason, canary[0].Name)
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
+	assert.Contains(t, framework.LastHistory(r).Reason, canary[0].Name)
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.Error(t, err, "next on a failed release")
 	assertHeld(t, ctx, admin, ns, "nginx:1.28", 1)
 
 	// Healthy again; resume retries batch 1, and the release goes on.
 	heal := []byte(`{"metadata":{"annotations":{"kwok.triton.io/fail":null}}}`)
-	_, err = admin.kube.CoreV1().Pods(ns).Patch(ctx, canary[0].Name, types.MergePatchType, heal, metav1.PatchOptions{})
+	_, err = admin.Kube.CoreV1().Pods(ns).Patch(ctx, canary[0].Name, types.MergePatchType, heal, metav1.PatchOptions{})
 	require.NoError(t, err)
-	waitPods(t, ctx, admin, ns, "the canary Ready again", func(pods []corev1.Pod) bool {
+	framework.WaitPods(t, ctx, admin, ns, "the canary Ready again", func(pods []corev1.Pod) bool {
 		for i := range pods {
 			if pods[i].Name == canary[0].Name {
-				return condition(&pods[i], corev1.ContainersReady) == corev1.ConditionTrue
+				return framework.PodCondition(&pods[i], corev1.ContainersReady) == corev1.ConditionTrue
 			}
 		}
 		return false
@@ -129,18 +128,18 @@ func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing
 // Pods that run but never become ready fail the batch at its progress deadline.
 func TestNeverReadyPodsFailAtTheProgressDeadline(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
-	rel := updateTo("nginx:never-ready", 0, intstr.FromInt32(1), v1alpha1.ModeAuto)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 2)
+	rel := framework.UpdateTo("nginx:never-ready", 0, intstr.FromInt32(1), v1alpha1.ModeAuto)
 	deadline := int32(5)
 	rel.Spec.Strategy.ProgressDeadlineSeconds = &deadline
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, rel, metav1.CreateOptions{})
+	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed", failed)
-	assert.Contains(t, lastHistory(r).Reason, "was not Baked within 5s")
-	failedAt := lastHistory(r).Time.Time
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
+	assert.Contains(t, framework.LastHistory(r).Reason, "was not Baked within 5s")
+	failedAt := framework.LastHistory(r).Time.Time
 	require.NotNil(t, r.Status.Batches[0].StartedAt)
 	assert.GreaterOrEqual(t, failedAt.Sub(r.Status.Batches[0].StartedAt.Time), 4*time.Second, "not before the deadline")
 	assertHeld(t, ctx, admin, ns, "nginx:never-ready", 1)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // A pod with the CloneSet's labels that another controller owns (here: one left behind by an earlier
@@ -21,15 +22,15 @@ import (
 // tutorial, where such a pod stalled a scale-in for ever.
 func TestScaleInIgnoresPodsTheCloneSetDoesNotControl(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 
-	owner, err := admin.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "old-owner"}}, metav1.CreateOptions{})
+	owner, err := admin.Kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "old-owner"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	yes := true
-	_, err = admin.kube.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+	_, err = admin.Kube.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "nginx-foreign", Labels: map[string]string{"app": "nginx"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID, Controller: &yes}},
@@ -38,15 +39,15 @@ func TestScaleInIgnoresPodsTheCloneSetDoesNotControl(t *testing.T) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	r := scaleTo(1, intstr.FromInt32(1))
+	r := framework.ScaleTo(1, intstr.FromInt32(1))
 	r.Spec.Strategy.Mode = v1alpha1.ModeAuto
-	created, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
+	created, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.NotContains(t, created.Status.CloneSet.PodsBeforeRelease, "nginx-foreign")
 	assert.Len(t, created.Status.CloneSet.PodsBeforeRelease, 3)
 	require.Len(t, created.Status.Batches, 2)
 
-	waitRelease(t, ctx, admin, ns, created.Name, "Succeeded", succeeded)
-	_, err = admin.kube.CoreV1().Pods(ns).Get(ctx, "nginx-foreign", metav1.GetOptions{})
+	framework.WaitRelease(t, ctx, admin, ns, created.Name, "Succeeded", framework.Succeeded)
+	_, err = admin.Kube.CoreV1().Pods(ns).Get(ctx, "nginx-foreign", metav1.GetOptions{})
 	assert.NoError(t, err, "the foreign pod is left alone")
 }

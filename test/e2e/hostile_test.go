@@ -35,6 +35,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
 	releasesclient "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // hostile is one malformed or hostile request.
@@ -279,7 +280,7 @@ func (w *serverWatch) check(t *testing.T) {
 // checks with a SubjectAccessReview. The server is the same process, alive, at the end, and its RSS stays
 // under a bound.
 func TestHostileRequestsAre4xxAndChangeNothing(t *testing.T) {
-	admin := connect(t, "admin")
+	admin := framework.Connect(t, "admin")
 	server := watchTriton(t)
 	t.Run("admin", func(t *testing.T) { hostileRun(t, admin, "admin", server) })
 	t.Run("alice", func(t *testing.T) { hostileRun(t, admin, "alice", server) })
@@ -299,9 +300,9 @@ type hostileSnapshot struct {
 // as far as its plan.
 const idleCloneSet = "idle"
 
-func takeHostileSnapshot(t *testing.T, ctx context.Context, admin *cluster, ns string) hostileSnapshot {
+func takeHostileSnapshot(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string) hostileSnapshot {
 	t.Helper()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	l, err := releases.List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	r, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
@@ -314,7 +315,7 @@ func takeHostileSnapshot(t *testing.T, ctx context.Context, admin *cluster, ns s
 	}
 	s := hostileSnapshot{store: strings.Join(stored, ","), releases: len(l.Items), release: r.ResourceVersion, cloneSets: map[string]string{}}
 	for _, name := range []string{"nginx", idleCloneSet} {
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+		cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
 		s.cloneSets[name] = fmt.Sprintf("generation %d, annotations %v", cs.Generation, cs.Annotations)
 	}
@@ -322,30 +323,30 @@ func takeHostileSnapshot(t *testing.T, ctx context.Context, admin *cluster, ns s
 }
 
 // assertUnchanged: not the release, not the store, not a CloneSet; no CloneSet made.
-func assertUnchanged(t *testing.T, ctx context.Context, admin *cluster, ns string, before hostileSnapshot, after string) {
+func assertUnchanged(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string, before hostileSnapshot, after string) {
 	t.Helper()
 	now := takeHostileSnapshot(t, ctx, admin, ns)
 	assert.Equal(t, before.store, now.store, "after %s: a release in the namespace was stored or changed", after)
 	assert.Equal(t, 1, now.releases, "after %s: releases in the namespace", after)
 	assert.Equal(t, before.release, now.release, "after %s: nginx-update changed", after)
 	assert.Equal(t, before.cloneSets, now.cloneSets, "after %s: a CloneSet's spec or annotations changed", after)
-	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "huge", metav1.GetOptions{})
+	_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "huge", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "after %s: no CloneSet huge was made: %v", after, err)
 }
 
 // hostileRun is one run of the test as user (admin, or alice with the roles it needs), in a namespace of
 // its own: hostile requests, enormous ones, then thousands of pause/resume calls.
-func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) {
+func hostileRun(t *testing.T, admin *framework.Cluster, user string, server *serverWatch) {
 	timeout := 5 * time.Minute
 	if full() {
 		timeout = 20 * time.Minute
 	}
-	ctx := testContext(t, timeout)
-	ns := namespace(t, admin)
-	logFile := filepath.Join(local, "logs", "triton-apiserver.log")
+	ctx := framework.Context(t, timeout)
+	ns := framework.Namespace(t, admin)
+	logFile := filepath.Join(framework.Local, "logs", "triton-apiserver.log")
 	logStart, _ := os.Stat(logFile)
-	canaryAwaitingNext(t, ctx, admin, ns)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	// The release is gone before the next run (before the namespace is deleted), so that its cleanup
 	// writes nothing to the store while that run watches the store's revision.
 	t.Cleanup(func() {
@@ -355,30 +356,30 @@ func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) 
 		if err := releases.Delete(ctx, "nginx-update", metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
 			assert.NoError(t, err, "deleting nginx-update")
 		}
-		_, gone, _ := poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
+		_, gone, _ := framework.Poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
 			_, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
 			return struct{}{}, apierrors.IsNotFound(err), ""
-		}, within(time.Minute))
+		}, framework.Within(time.Minute))
 		assert.True(t, gone, "the canceled release nginx-update was not gone a minute after its delete (its finalizer stayed)")
 	})
-	makeCloneSet(t, ctx, admin, ns, idleCloneSet, 1)
+	framework.MakeCloneSet(t, ctx, admin, ns, idleCloneSet, 1)
 	if user != "admin" {
 		// An operator who may update and create CloneSets: every create, apply and action of this test
 		// gets as far as the server's SubjectAccessReview, and past it.
 		grant(t, ctx, admin, ns, user, []string{"triton-release-operator"}, true)
 		grantCloneSetCreate(t, ctx, admin, ns, user)
 	}
-	caller := connect(t, user)
+	caller := framework.Connect(t, user)
 	server.phase(t, user+": setup")
 
 	// Quiet first: the release waits for next, the controller has nothing to write.
 	before := ""
-	waitUntil(t, ctx, "the namespace's releases to go quiet", func(ctx context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the namespace's releases to go quiet", func(ctx context.Context) (struct{}, bool, string) {
 		now := takeHostileSnapshot(t, ctx, admin, ns).store
 		quiet := before == now
 		before = now
 		return struct{}{}, quiet, now
-	}, every(2*time.Second), within(time.Minute))
+	}, framework.Every(2*time.Second), framework.Within(time.Minute))
 	snapshot := takeHostileSnapshot(t, ctx, admin, ns)
 
 	// 1. Malformed and hostile requests.
@@ -414,9 +415,9 @@ func hostileRun(t *testing.T, admin *cluster, user string, server *serverWatch) 
 }
 
 // sendHostile sends n hostile requests as caller, 8 at a time, and reports every answer that is not a 4xx.
-func sendHostile(t *testing.T, ctx context.Context, caller *cluster, ns string, n int) {
+func sendHostile(t *testing.T, ctx context.Context, caller *framework.Cluster, ns string, n int) {
 	t.Helper()
-	transport, err := rest.TransportFor(caller.config)
+	transport, err := rest.TransportFor(caller.Config)
 	require.NoError(t, err)
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	// make test replays the same requests every run; make test-reliability draws new ones each time.
@@ -425,7 +426,7 @@ func sendHostile(t *testing.T, ctx context.Context, caller *cluster, ns string, 
 		seed = time.Now().UnixNano()
 		t.Logf("seed %d", seed)
 	}
-	requests := hostileRequests(n, caller.config.Host+fmt.Sprintf(releasesPath, ns), "nginx-update", rand.New(rand.NewSource(seed)))
+	requests := hostileRequests(n, caller.Config.Host+fmt.Sprintf(releasesPath, ns), "nginx-update", rand.New(rand.NewSource(seed)))
 	var mu sync.Mutex
 	counts := map[int]int{}
 	var failures []string
@@ -655,7 +656,7 @@ func sendEnormous(t *testing.T, ctx context.Context, releases releasesclient.Rel
 // 1024 two-byte characters) as caller on nginx-update, which waits for next. Each adds to its history:
 // the history keeps its first entries and the newest, 50 in all, and the Release stays far from etcd's
 // 1.5 MiB limit.
-func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns, user string, calls int) {
+func historyChurn(t *testing.T, ctx context.Context, admin, caller *framework.Cluster, ns, user string, calls int) {
 	t.Helper()
 	releases := fastClient(caller).ReleasesV1alpha1().Releases(ns)
 	reason := strings.Repeat("ü", validation.MaxReasonLength)
@@ -719,8 +720,8 @@ func historyChurn(t *testing.T, ctx context.Context, admin, caller *cluster, ns,
 		}
 	}
 	// And the release still works: resumed, its canary waits for next, the CloneSet is not paused.
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next, after the churn", batchIs(1, v1alpha1.BatchSmoked))
-	waitCloneSetIs(t, ctx, admin, ns, "not paused after the last resume", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked, waiting for next, after the churn", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	framework.WaitCloneSetIs(t, ctx, admin, ns, "not paused after the last resume", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return !cs.Spec.UpdateStrategy.Paused
 	})
 }

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // approvedWatch sees every change of the namespace's pods (an informer: no state is skipped between two
@@ -43,11 +44,11 @@ type approvedWatch struct {
 	stop        chan struct{}
 }
 
-func watchApproved(t *testing.T, c *cluster, ns, image string, allowed int32) *approvedWatch {
+func watchApproved(t *testing.T, c *framework.Cluster, ns, image string, allowed int32) *approvedWatch {
 	t.Helper()
 	w := &approvedWatch{image: image, stop: make(chan struct{})}
 	w.allowed.Store(allowed)
-	factory := informers.NewSharedInformerFactoryWithOptions(c.kube, 0, informers.WithNamespace(ns))
+	factory := informers.NewSharedInformerFactoryWithOptions(c.Kube, 0, informers.WithNamespace(ns))
 	informer := factory.Core().V1().Pods().Informer()
 	store := informer.GetStore()
 	look := func(interface{}) {
@@ -58,7 +59,7 @@ func watchApproved(t *testing.T, c *cluster, ns, image string, allowed int32) *a
 				continue
 			}
 			at++
-			if condition(p, corev1.PodReady) == corev1.ConditionTrue {
+			if framework.PodCondition(p, corev1.PodReady) == corev1.ConditionTrue {
 				ready++
 			}
 		}
@@ -102,32 +103,32 @@ func (w *approvedWatch) check(t *testing.T) {
 }
 
 // nextUntilSucceeded takes a Manual release through every batch with `next`, then waits for Succeeded.
-func nextUntilSucceeded(t *testing.T, ctx context.Context, c *cluster, ns, name string) *v1alpha1.Release {
+func nextUntilSucceeded(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string) *v1alpha1.Release {
 	t.Helper()
-	releases := c.releases.ReleasesV1alpha1().Releases(ns)
+	releases := c.Releases.ReleasesV1alpha1().Releases(ns)
 	for batch := int32(1); ; batch++ {
 		done := nextUntilBaked(t, ctx, c, ns, name, batch)
-		_, err := releases.Next(ctx, name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
+		_, err := releases.Next(ctx, name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(batch)}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		if int(batch) == len(done.Status.Batches) {
 			break
 		}
 	}
-	return waitRelease(t, ctx, c, ns, name, "Succeeded", succeeded)
+	return framework.WaitRelease(t, ctx, c, ns, name, "Succeeded", framework.Succeeded)
 }
 
 // scaleCloneSet runs `kubectl scale` on the CloneSet, as a person would.
-func scaleCloneSet(t *testing.T, ctx context.Context, c *cluster, ns string, replicas int) {
+func scaleCloneSet(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, replicas int) {
 	t.Helper()
-	out, err := c.kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/nginx", "--replicas", strconv.Itoa(replicas))
+	out, err := c.Kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/nginx", "--replicas", strconv.Itoa(replicas))
 	require.NoError(t, err, out)
 }
 
 // waitServing waits until the CloneSet has n pods, all Ready, exactly at of them at image.
-func waitServing(t *testing.T, ctx context.Context, c *cluster, ns string, n, at int, image string) {
+func waitServing(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, n, at int, image string) {
 	t.Helper()
-	waitPods(t, ctx, c, ns, fmt.Sprintf("%d pods Ready, %d of them at %s", n, at, image), func(pods []corev1.Pod) bool {
-		return allReady(pods, n) && countImage(pods, image) == at
+	framework.WaitPods(t, ctx, c, ns, fmt.Sprintf("%d pods Ready, %d of them at %s", n, at, image), func(pods []corev1.Pod) bool {
+		return framework.AllReady(pods, n) && framework.CountImage(pods, image) == at
 	})
 }
 
@@ -135,17 +136,17 @@ func targetOf(r *v1alpha1.Release, batch int32) int32 { return r.Status.Batches[
 
 // nextUntilBaked calls `next` whenever the release waits for it short of batch's Baked (a canary waits at
 // Smoked, then at Baked), until batch is Baked.
-func nextUntilBaked(t *testing.T, ctx context.Context, c *cluster, ns, name string, batch int32) *v1alpha1.Release {
+func nextUntilBaked(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string, batch int32) *v1alpha1.Release {
 	t.Helper()
-	releases := c.releases.ReleasesV1alpha1().Releases(ns)
+	releases := c.Releases.ReleasesV1alpha1().Releases(ns)
 	for i := 0; i < 4; i++ {
-		r := waitRelease(t, ctx, c, ns, name, fmt.Sprintf("batch %d Baked, or awaiting next", batch), func(r *v1alpha1.Release) bool {
-			return batchIs(batch, v1alpha1.BatchBaked)(r) || conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
+		r := framework.WaitRelease(t, ctx, c, ns, name, fmt.Sprintf("batch %d Baked, or awaiting next", batch), func(r *v1alpha1.Release) bool {
+			return framework.BatchIs(batch, v1alpha1.BatchBaked)(r) || framework.ConditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
 		})
-		if batchIs(batch, v1alpha1.BatchBaked)(r) {
+		if framework.BatchIs(batch, v1alpha1.BatchBaked)(r) {
 			return r
 		}
-		_, err := releases.Next(ctx, name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(r.Status.CurrentBatch),
+		_, err := releases.Next(ctx, name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(r.Status.CurrentBatch),
 			ExpectedPhase: r.Status.Batches[r.Status.CurrentBatch-1].Phase}, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
@@ -155,25 +156,25 @@ func nextUntilBaked(t *testing.T, ctx context.Context, c *cluster, ns, name stri
 
 func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 6*time.Minute)
-	nginx(t, ctx, admin, ns, 6)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 6*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 6)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	// 1. `kubectl scale` during the canary: 6 → 12 pods, and the canary is still the only new pod.
 	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 	require.Len(t, r.Status.Batches, 3, "canary 1, then 50%% of 6 at a time")
 	scaleCloneSet(t, ctx, admin, ns, 12)
-	waitPods(t, ctx, admin, ns, "12 pods, 1 at nginx:1.28", func(pods []corev1.Pod) bool {
-		return len(pods) == 12 && countImage(pods, "nginx:1.28") == 1
+	framework.WaitPods(t, ctx, admin, ns, "12 pods, 1 at nginx:1.28", func(pods []corev1.Pod) bool {
+		return len(pods) == 12 && framework.CountImage(pods, "nginx:1.28") == 1
 	})
 	r = nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
 	waitServing(t, ctx, admin, ns, 12, 1, "nginx:1.28")
-	cs := waitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return partition(cs) == 11 })
+	cs := framework.WaitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return framework.Partition(cs) == 11 })
 	assert.Equal(t, int32(12), *cs.Spec.Replicas, "the release leaves the replicas to whoever scaled")
 
 	// 2. The next batch updates its target's count of pods, whatever the CloneSet's size is now.
@@ -186,9 +187,9 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
 	w.allowed.Store(targetOf(r, 3))
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 3)
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(3)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(3)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", framework.Succeeded)
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
 	w.check(t)
 
@@ -196,14 +197,14 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	// manager's HPA controller scales a target below minReplicas up without any metrics) adds 5 pods, at
 	// the old revision and in traffic; the canary stays the only new pod.
 	w = watchApproved(t, admin, ns, "nginx:1.29", 1)
-	next := updateTo("nginx:1.29", 1, intstr.FromInt32(1), v1alpha1.ModeManual) // targets 1, 2, 3 of 3
+	next := framework.UpdateTo("nginx:1.29", 1, intstr.FromInt32(1), v1alpha1.ModeManual) // targets 1, 2, 3 of 3
 	next.Name = "nginx-update-2"
 	_, err = releases.Create(ctx, next, metav1.CreateOptions{})
 	require.NoError(t, err)
 	nextUntilBaked(t, ctx, admin, ns, next.Name, 1)
 	minReplicas := int32(8)
 	utilization := int32(80)
-	_, err = admin.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+	_, err = admin.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: "nginx"},
@@ -215,13 +216,13 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitServing(t, ctx, admin, ns, 8, 1, "nginx:1.29")
-	hpa, err := admin.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	hpa, err := admin.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(8), hpa.Status.DesiredReplicas, "the HPA, not the test, scaled the CloneSet")
 
 	// 5. The next batch (2 pods, not the last) under the HPA's size, then cancel: every pod back at the old
 	// revision, in traffic.
-	w.allowed.Store(targetOf(waitRelease(t, ctx, admin, ns, next.Name, "planned", batchIs(1, v1alpha1.BatchBaked)), 2))
+	w.allowed.Store(targetOf(framework.WaitRelease(t, ctx, admin, ns, next.Name, "planned", framework.BatchIs(1, v1alpha1.BatchBaked)), 2))
 	r = nextUntilBaked(t, ctx, admin, ns, next.Name, 2)
 	waitServing(t, ctx, admin, ns, 8, int(targetOf(r, 2)), "nginx:1.29")
 	_, err = releases.Cancel(ctx, next.Name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
@@ -232,9 +233,9 @@ func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 
 // withoutResizeWebhook takes the resize webhook's configuration away for the test, as when kube-apiserver
 // cannot reach triton-apiserver (failurePolicy Ignore), and puts it back afterwards.
-func withoutResizeWebhook(t *testing.T, ctx context.Context, admin *cluster) {
+func withoutResizeWebhook(t *testing.T, ctx context.Context, admin *framework.Cluster) {
 	t.Helper()
-	configs := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	configs := admin.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
 	config, err := configs.Get(ctx, "triton-cloneset-resize", metav1.GetOptions{})
 	require.NoError(t, err, "make up registers the resize webhook")
 	require.NoError(t, configs.Delete(ctx, config.Name, metav1.DeleteOptions{}))
@@ -252,21 +253,21 @@ func withoutResizeWebhook(t *testing.T, ctx context.Context, admin *cluster) {
 // pods at the release's revision. None of them goes into traffic, and the controller has kruise replace
 // them at the old revision, so the CloneSet comes back to the approved count by itself.
 func TestScaleOutWithoutTheWebhookNeverReachesTrafficAndIsRepaired(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	withoutResizeWebhook(t, ctx, admin)
 
 	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
 	w.trafficOnly = true
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		framework.UpdateTo("nginx:1.28", 1, intstr.FromString("50%"), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
 	scaleCloneSet(t, ctx, admin, ns, 12)
 	waitServing(t, ctx, admin, ns, 12, 1, "nginx:1.28")
-	waitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return partition(cs) == 11 })
+	framework.WaitCloneSetIs(t, ctx, admin, ns, "partition 11 of 12", func(cs *kruiseappsv1alpha1.CloneSet) bool { return framework.Partition(cs) == 11 })
 	w.check(t)
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -26,6 +26,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // controllerIdentity is how kube-controller-manager's controller named sa is seen by every server when it
@@ -38,16 +39,16 @@ func controllerIdentity(sa string) rest.ImpersonationConfig {
 }
 
 // as is the admin's view of the control plane impersonating who.
-func as(t *testing.T, admin *cluster, who rest.ImpersonationConfig) *cluster {
+func as(t *testing.T, admin *framework.Cluster, who rest.ImpersonationConfig) *framework.Cluster {
 	t.Helper()
-	config := rest.CopyConfig(admin.config)
+	config := rest.CopyConfig(admin.Config)
 	config.Impersonate = who
-	return &cluster{
-		kubeconfig: admin.kubeconfig,
-		config:     config,
-		kube:       kubernetes.NewForConfigOrDie(config),
-		releases:   versioned.NewForConfigOrDie(config),
-		kruise:     kruiseclient.NewForConfigOrDie(config),
+	return &framework.Cluster{
+		Kubeconfig: admin.Kubeconfig,
+		Config:     config,
+		Kube:       kubernetes.NewForConfigOrDie(config),
+		Releases:   versioned.NewForConfigOrDie(config),
+		Kruise:     kruiseclient.NewForConfigOrDie(config),
 	}
 }
 
@@ -56,25 +57,25 @@ func as(t *testing.T, admin *cluster, who rest.ImpersonationConfig) *cluster {
 // CloneSet go.
 func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 
 	deleter := as(t, admin, controllerIdentity("namespace-controller"))
 	// The identity really is this narrow: it may not update the CloneSet.
-	_, err := deleter.kruise.AppsV1alpha1().CloneSets(ns).Update(ctx, getCloneSet(t, ctx, admin, ns), metav1.UpdateOptions{})
+	_, err := deleter.Kruise.AppsV1alpha1().CloneSets(ns).Update(ctx, framework.GetCloneSet(t, ctx, admin, ns), metav1.UpdateOptions{})
 	require.True(t, apierrors.IsForbidden(err), "the namespace controller updated a CloneSet: %v", err)
 
-	require.NoError(t, deleter.releases.ReleasesV1alpha1().Releases(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
-	waitUntil(t, ctx, "the release to be gone", func(ctx context.Context) (struct{}, bool, string) {
-		list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, deleter.Releases.ReleasesV1alpha1().Releases(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+	framework.WaitUntil(t, ctx, "the release to be gone", func(ctx context.Context) (struct{}, bool, string) {
+		list, err := admin.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
 		return struct{}{}, len(list.Items) == 0, fmt.Sprintf("%d releases", len(list.Items))
-	}, every(250*time.Millisecond), within(60*time.Second))
-	cs := waitReleased(t, ctx, admin, ns)
+	}, framework.Every(250*time.Millisecond), framework.Within(60*time.Second))
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "a deleted release is canceled: the CloneSet's template is back")
 }
 
@@ -84,14 +85,14 @@ func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
 // expect: the garbage collector, under its own role, deletes the release with its owner, which cancels it.
 func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	alice := connect(t, "alice")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	rel := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	admin := framework.Connect(t, "admin")
+	alice := framework.Connect(t, "alice")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	rel := framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
 
-	releases := alice.releases.ReleasesV1alpha1().Releases(ns)
+	releases := alice.Releases.ReleasesV1alpha1().Releases(ns)
 	dangling := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"gone","uid":"%s"}]}}`,
 		"00000000-0000-0000-0000-000000000001")
 	for what, patch := range map[string]string{
@@ -107,24 +108,24 @@ func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 	_, err := releases.Patch(ctx, rel.Name, types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"shop"}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
 
-	got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
+	got, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, got.OwnerReferences)
 	assert.Equal(t, []string{"releases.triton.io/cloneset-cleanup"}, got.Finalizers)
 	assert.Equal(t, v1alpha1.ReleaseProgressing, got.Status.Phase)
 
 	// The admin ties the release to a ConfigMap and deletes it: the garbage collector deletes the release.
-	owner, err := admin.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pipeline-run"}}, metav1.CreateOptions{})
+	owner, err := admin.Kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pipeline-run"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Patch(ctx, rel.Name, types.MergePatchType, []byte(fmt.Sprintf(
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Patch(ctx, rel.Name, types.MergePatchType, []byte(fmt.Sprintf(
 		`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"pipeline-run","uid":"%s"}]}}`, owner.UID)), metav1.PatchOptions{})
 	require.NoError(t, err)
-	require.NoError(t, admin.kube.CoreV1().ConfigMaps(ns).Delete(ctx, owner.Name, metav1.DeleteOptions{}))
-	waitUntil(t, ctx, "the garbage collector to delete the release", func(ctx context.Context) (struct{}, bool, string) {
-		_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, admin.Kube.CoreV1().ConfigMaps(ns).Delete(ctx, owner.Name, metav1.DeleteOptions{}))
+	framework.WaitUntil(t, ctx, "the garbage collector to delete the release", func(ctx context.Context) (struct{}, bool, string) {
+		_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
 		return struct{}{}, apierrors.IsNotFound(err), fmt.Sprint(err)
-	}, every(250*time.Millisecond), within(90*time.Second))
-	cs := waitReleased(t, ctx, admin, ns)
+	}, framework.Every(250*time.Millisecond), framework.Within(90*time.Second))
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)
 }
 
@@ -134,16 +135,16 @@ func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 // artifacts/deploy/cloneset-pods.yaml leaves that to OpenKruise.
 func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	alice := connect(t, "alice")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	rel := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	admin := framework.Connect(t, "admin")
+	alice := framework.Connect(t, "alice")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	rel := framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 	grant(t, ctx, admin, ns, "alice", []string{"edit"}, false)
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "create", "", "pods")
 
 	// She may not read the CloneSet, but its UID is in every pod's owner references.
-	pods, err := alice.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
+	pods, err := alice.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 	require.NoError(t, err)
 	require.NotEmpty(t, pods.Items)
 	owner := metav1.GetControllerOf(&pods.Items[0])
@@ -159,26 +160,26 @@ func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
 	}
 	pod := forged("forged")
 	pod.OwnerReferences = claim
-	_, err = alice.kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	_, err = alice.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if assert.True(t, apierrors.IsForbidden(err), "a forged controller reference: want 403, got %v", err) {
 		assert.Contains(t, err.Error(), "only OpenKruise (kruise-manager) may create a pod controlled by a CloneSet")
 	}
 	// A pod with no controller that the CloneSet's selector matches: kruise would adopt it.
-	_, err = alice.kube.CoreV1().Pods(ns).Create(ctx, forged("orphan"), metav1.CreateOptions{})
+	_, err = alice.Kube.CoreV1().Pods(ns).Create(ctx, forged("orphan"), metav1.CreateOptions{})
 	if assert.True(t, apierrors.IsForbidden(err), "an orphan the CloneSet would adopt: want 403, got %v", err) {
 		assert.Contains(t, err.Error(), "would be adopted by it")
 	}
 	// Made as a pod of another app, then claimed.
 	other := forged("adopted")
 	other.Labels["app"] = "other"
-	plain, err := alice.kube.CoreV1().Pods(ns).Create(ctx, other, metav1.CreateOptions{})
+	plain, err := alice.Kube.CoreV1().Pods(ns).Create(ctx, other, metav1.CreateOptions{})
 	require.NoError(t, err)
 	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"apps.kruise.io/v1alpha1","kind":"CloneSet","name":%q,"uid":%q,"controller":true}]}}`,
 		owner.Name, owner.UID)
-	_, err = alice.kube.CoreV1().Pods(ns).Patch(ctx, plain.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err = alice.Kube.CoreV1().Pods(ns).Patch(ctx, plain.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	assert.True(t, apierrors.IsForbidden(err), "a controller reference added later: want 403, got %v", err)
 
-	got, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
+	got, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, rel.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseProgressing, got.Status.Phase)
 	for _, b := range got.Status.Batches {
@@ -187,7 +188,7 @@ func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
 		}
 	}
 	// kruise itself still makes and replaces the CloneSet's pods: the release moves on.
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baked", batchIs(1, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
 }

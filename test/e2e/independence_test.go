@@ -6,6 +6,7 @@ package e2e
 // become Ready without it.
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -16,22 +17,23 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
 
 	// While the release runs, its new pods carry the gate and wait to be pulled in.
-	r := startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
-	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	r := framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	canary := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
-	assert.True(t, hasReadinessGate(canary[0].Spec, v1alpha1.ReadinessGate), "a pod made while the release holds the CloneSet is gated")
-	assert.NotEqual(t, corev1.ConditionTrue, condition(&canary[0], corev1.PodReady), "and not Ready before it is pulled in")
+	assert.True(t, framework.HasReadinessGate(canary[0].Spec, v1alpha1.ReadinessGate), "a pod made while the release holds the CloneSet is gated")
+	assert.NotEqual(t, corev1.ConditionTrue, framework.PodCondition(&canary[0], corev1.PodReady), "and not Ready before it is pulled in")
 	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
-	cs := waitReleased(t, ctx, admin, ns)
-	assert.False(t, hasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "no gate in the template")
+	cs := framework.WaitReleased(t, ctx, admin, ns)
+	assert.False(t, framework.HasReadinessGate(cs.Spec.Template.Spec, v1alpha1.ReadinessGate), "no gate in the template")
 	_, labeled := cs.Labels[v1alpha1.PullInLabel]
 	assert.False(t, labeled, "no pull-in label")
 	waitServing(t, ctx, admin, ns, 2, 2, "nginx:1.28")
@@ -40,13 +42,13 @@ func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
 	stopTriton(t, ctx)
 	defer startTriton(t, ctx, admin)
 	scaleCloneSet(t, ctx, admin, ns, 5)
-	pods := waitPods(t, ctx, admin, ns, "5 pods Ready without triton-apiserver", func(pods []corev1.Pod) bool { return allReady(pods, 5) })
+	pods := framework.WaitPods(t, ctx, admin, ns, "5 pods Ready without triton-apiserver", func(pods []corev1.Pod) bool { return framework.AllReady(pods, 5) })
 	for i := range pods {
 		assert.Equal(t, "nginx:1.28", pods[i].Spec.Containers[0].Image)
 	}
 	// And a pod that dies is replaced by one that is Ready on its own.
-	require.NoError(t, admin.kube.CoreV1().Pods(ns).Delete(ctx, pods[0].Name, metav1.DeleteOptions{}))
-	waitPods(t, ctx, admin, ns, "a replacement Ready without triton-apiserver", func(now []corev1.Pod) bool {
-		return allReady(now, 5) && !contains(podNames(now), pods[0].Name)
+	require.NoError(t, admin.Kube.CoreV1().Pods(ns).Delete(ctx, pods[0].Name, metav1.DeleteOptions{}))
+	framework.WaitPods(t, ctx, admin, ns, "a replacement Ready without triton-apiserver", func(now []corev1.Pod) bool {
+		return framework.AllReady(now, 5) && !slices.Contains(framework.PodNames(now), pods[0].Name)
 	})
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 func restartOf(cloneSet string, batchSize intstr.IntOrString) *v1alpha1.Release {
@@ -31,10 +32,10 @@ func restartOf(cloneSet string, batchSize intstr.IntOrString) *v1alpha1.Release 
 }
 
 // podsByUID maps the UIDs of the pods at image to their names.
-func podsByUID(t *testing.T, ctx context.Context, c *cluster, ns, image string) map[types.UID]string {
+func podsByUID(t *testing.T, ctx context.Context, c *framework.Cluster, ns, image string) map[types.UID]string {
 	t.Helper()
 	names := map[types.UID]string{}
-	for _, p := range podsAt(t, ctx, c, ns, image) {
+	for _, p := range framework.PodsAt(t, ctx, c, ns, image) {
 		names[p.UID] = p.Name
 	}
 	return names
@@ -45,34 +46,34 @@ func podsByUID(t *testing.T, ctx context.Context, c *cluster, ns, image string) 
 // batch, each out of the endpoints before it goes) and puts InPlaceIfPossible back at the end.
 func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	makeCloneSet(t, ctx, admin, ns, "nginx", 3, updatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType))
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.MakeCloneSet(t, ctx, admin, ns, "nginx", 3, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType))
 	w := service(t, ctx, admin, ns, 3)
 	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, before, 3)
 
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	r, err := releases.Create(ctx, restartOf("nginx", intstr.FromInt32(1)), metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, plan.UpdateInPlaceIfPossible, r.Status.CloneSet.UpdateStrategyTypeBeforeRelease)
-	waitCloneSetIs(t, ctx, admin, ns, "ReCreate while the release holds it", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	framework.WaitCloneSetIs(t, ctx, admin, ns, "ReCreate while the release holds it", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Spec.UpdateStrategy.Type == kruiseappsv1alpha1.RecreateCloneSetUpdateStrategyType
 	})
-	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
-	cs := waitReleased(t, ctx, admin, ns)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", framework.Succeeded)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType, cs.Spec.UpdateStrategy.Type, "in place again")
 	restartedAt := cs.Spec.Template.Annotations[v1alpha1.RestartedAtAnnotation]
 	require.NotEmpty(t, restartedAt)
 
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.27")
-	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.27") {
+	for _, p := range framework.PodsAt(t, ctx, admin, ns, "nginx:1.27") {
 		_, old := before[p.UID]
 		assert.False(t, old, "pod %s was not restarted: same pod as before the release", p.Name)
 		assert.Equal(t, restartedAt, p.Annotations[v1alpha1.RestartedAtAnnotation], "pod %s", p.Name)
 	}
-	waitFor(t, ctx, "3 ready endpoints again", func() bool { return w.readyEndpoints() == 3 })
+	framework.WaitFor(t, ctx, "3 ready endpoints again", func() bool { return w.readyEndpoints() == 3 })
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for uid, name := range before {
@@ -85,16 +86,16 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 // An InPlaceOnly CloneSet may not be recreated: a Restart of it is refused, naming the field.
 func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, time.Minute)
-	makeCloneSet(t, ctx, admin, ns, "nginx", 1, updatedBy(kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType))
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, restartOf("nginx", intstr.FromString("100%")), metav1.CreateOptions{})
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, time.Minute)
+	framework.MakeCloneSet(t, ctx, admin, ns, "nginx", 1, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType))
+	_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, restartOf("nginx", intstr.FromString("100%")), metav1.CreateOptions{})
 	require.Error(t, err)
 	assert.True(t, apierrors.IsInvalid(err), "422: %v", err)
 	assert.Contains(t, err.Error(), "spec.action")
 	assert.Contains(t, err.Error(), "InPlaceOnly")
-	list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	list, err := admin.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, list.Items, "nothing stored")
 }
@@ -104,23 +105,23 @@ func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
 // image (the inPlaceUpdate hook holds it in PreparingUpdate until the controller let it go).
 func TestPodsLeaveTheEndpointsBeforeKruiseUpdatesThemInPlace(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	makeCloneSet(t, ctx, admin, ns, "nginx", 4, updatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType))
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.MakeCloneSet(t, ctx, admin, ns, "nginx", 4, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType))
 	lateKubelets(t, ctx, admin, ns)
 	w := service(t, ctx, admin, ns, 4)
 	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, before, 4)
 
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 1, intstr.FromInt32(2), v1alpha1.ModeManual), metav1.CreateOptions{})
+	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(2), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
-	waitFor(t, ctx, "the 4 pods are ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
+	framework.WaitFor(t, ctx, "the 4 pods are ready endpoints again", func() bool { return w.readyEndpoints() == 4 })
 
-	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.28") {
+	for _, p := range framework.PodsAt(t, ctx, admin, ns, "nginx:1.28") {
 		_, same := before[p.UID]
 		assert.True(t, same, "pod %s was updated in place, not recreated", p.Name)
 		require.Len(t, p.Status.ContainerStatuses, 1)

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/triton-io/triton/pkg/servingcert"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 const (
@@ -41,14 +42,14 @@ const (
 )
 
 // caBundles are the caBundle of the APIService and of each webhook of the resize webhook configuration.
-func caBundles(t *testing.T, ctx context.Context, admin *cluster) (apiService []byte, webhooks [][]byte) {
+func caBundles(t *testing.T, ctx context.Context, admin *framework.Cluster) (apiService []byte, webhooks [][]byte) {
 	t.Helper()
-	obj, err := dynamic.NewForConfigOrDie(admin.config).Resource(servingcert.APIServiceResource).Get(ctx, apiServiceName, metav1.GetOptions{})
+	obj, err := dynamic.NewForConfigOrDie(admin.Config).Resource(servingcert.APIServiceResource).Get(ctx, apiServiceName, metav1.GetOptions{})
 	require.NoError(t, err)
 	encoded, _, _ := unstructured.NestedString(obj.Object, "spec", "caBundle")
 	apiService, err = base64.StdEncoding.DecodeString(encoded)
 	require.NoError(t, err)
-	config, err := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resizeWebhook, metav1.GetOptions{})
+	config, err := admin.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resizeWebhook, metav1.GetOptions{})
 	require.NoError(t, err)
 	for _, w := range config.Webhooks {
 		webhooks = append(webhooks, w.ClientConfig.CABundle)
@@ -57,8 +58,8 @@ func caBundles(t *testing.T, ctx context.Context, admin *cluster) (apiService []
 }
 
 // apiServiceAvailable reports whether kube-apiserver says the APIService is Available, and why not.
-func apiServiceAvailable(ctx context.Context, admin *cluster) (bool, string) {
-	obj, err := dynamic.NewForConfigOrDie(admin.config).Resource(servingcert.APIServiceResource).Get(ctx, apiServiceName, metav1.GetOptions{})
+func apiServiceAvailable(ctx context.Context, admin *framework.Cluster) (bool, string) {
+	obj, err := dynamic.NewForConfigOrDie(admin.Config).Resource(servingcert.APIServiceResource).Get(ctx, apiServiceName, metav1.GetOptions{})
 	if err != nil {
 		return false, err.Error()
 	}
@@ -74,10 +75,10 @@ func apiServiceAvailable(ctx context.Context, admin *cluster) (bool, string) {
 
 // servedBy waits until the APIService is Available, its caBundle and both webhooks' are the Secret's CA
 // bundle, and releases can be listed through kube-apiserver.
-func servedBy(t *testing.T, ctx context.Context, admin *cluster, what string) *corev1.Secret {
+func servedBy(t *testing.T, ctx context.Context, admin *framework.Cluster, what string) *corev1.Secret {
 	t.Helper()
-	return waitUntil(t, ctx, what, func(context.Context) (*corev1.Secret, bool, string) {
-		secret, err := admin.kube.CoreV1().Secrets(tritonNamespace).Get(ctx, tritonSecret, metav1.GetOptions{})
+	return framework.WaitUntil(t, ctx, what, func(context.Context) (*corev1.Secret, bool, string) {
+		secret, err := admin.Kube.CoreV1().Secrets(tritonNamespace).Get(ctx, tritonSecret, metav1.GetOptions{})
 		if err != nil {
 			return nil, false, err.Error()
 		}
@@ -93,11 +94,11 @@ func servedBy(t *testing.T, ctx context.Context, admin *cluster, what string) *c
 		if ok, why := apiServiceAvailable(ctx, admin); !ok {
 			return nil, false, "APIService not Available: " + why
 		}
-		if _, err := admin.releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{}); err != nil {
+		if _, err := admin.Releases.ReleasesV1alpha1().Releases("default").List(ctx, metav1.ListOptions{}); err != nil {
 			return nil, false, err.Error()
 		}
 		return secret, true, ""
-	}, every(100*time.Millisecond))
+	}, framework.Every(100*time.Millisecond))
 }
 
 // The server makes its own CA and serving certificate and keeps the caBundles current: the manifests
@@ -105,10 +106,10 @@ func servedBy(t *testing.T, ctx context.Context, admin *cluster, what string) *c
 // apply of an older manifest does) is put back; and after the Secret is deleted (the way to rotate the
 // CA at once) a new CA serves, trusted everywhere.
 func TestTheServerKeepsItsOwnCertificateAndTheAPIServiceTrustsIt(t *testing.T) {
-	admin := connect(t, "admin")
-	ctx := testContext(t, 3*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 3*time.Minute)
 	for _, f := range []string{"apiservice.yaml", "webhook.yaml"} {
-		raw, err := os.ReadFile(filepath.Join(root, "artifacts", "deploy", f))
+		raw, err := os.ReadFile(filepath.Join(framework.Root, "artifacts", "deploy", f))
 		require.NoError(t, err)
 		assert.NotRegexp(t, `(?m)^\s*caBundle:`, string(raw), "%s supplies no caBundle", f)
 	}
@@ -118,16 +119,16 @@ func TestTheServerKeepsItsOwnCertificateAndTheAPIServiceTrustsIt(t *testing.T) {
 	assert.NoError(t, ca.Cert.VerifyHostname("triton-apiserver.triton-system.svc"), "the name kube-apiserver verifies")
 
 	// An apply of a manifest with an empty caBundle: put back.
-	_, err = dynamic.NewForConfigOrDie(admin.config).Resource(servingcert.APIServiceResource).Patch(ctx, apiServiceName,
+	_, err = dynamic.NewForConfigOrDie(admin.Config).Resource(servingcert.APIServiceResource).Patch(ctx, apiServiceName,
 		types.MergePatchType, []byte(`{"spec":{"caBundle":null}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
 	servedBy(t, ctx, admin, "the emptied caBundle put back")
 
 	// Rotate the CA at once: delete the Secret. A new CA, and everything trusts it.
-	require.NoError(t, admin.kube.CoreV1().Secrets(tritonNamespace).Delete(ctx, tritonSecret, metav1.DeleteOptions{}))
+	require.NoError(t, admin.Kube.CoreV1().Secrets(tritonNamespace).Delete(ctx, tritonSecret, metav1.DeleteOptions{}))
 	var after *corev1.Secret
-	waitFor(t, ctx, "a new CA in a new Secret", func() bool {
-		s, err := admin.kube.CoreV1().Secrets(tritonNamespace).Get(ctx, tritonSecret, metav1.GetOptions{})
+	framework.WaitFor(t, ctx, "a new CA in a new Secret", func() bool {
+		s, err := admin.Kube.CoreV1().Secrets(tritonNamespace).Get(ctx, tritonSecret, metav1.GetOptions{})
 		if err != nil {
 			return false
 		}
@@ -150,13 +151,13 @@ func TestTheServerKeepsItsOwnCertificateAndTheAPIServiceTrustsIt(t *testing.T) {
 // answers without a warning.
 func TestTheDeployManifestsPassPodSecurityRestrictedAndAServerSideDryRun(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, 2*time.Minute)
-	ns, err := admin.kube.CoreV1().Namespaces().Get(ctx, tritonNamespace, metav1.GetOptions{})
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 2*time.Minute)
+	ns, err := admin.Kube.CoreV1().Namespaces().Get(ctx, tritonNamespace, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "restricted", ns.Labels["pod-security.kubernetes.io/enforce"])
 
-	dir := filepath.Join(root, "_output", "e2e-overlays")
+	dir := filepath.Join(framework.Root, "_output", "e2e-overlays")
 	require.NoError(t, os.RemoveAll(dir))
 	overlay := func(name string, components ...string) string {
 		d := filepath.Join(dir, name)
@@ -172,7 +173,7 @@ func TestTheDeployManifestsPassPodSecurityRestrictedAndAServerSideDryRun(t *test
 		return d
 	}
 	kubectlRun := func(args ...string) (string, string) {
-		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", admin.kubeconfig}, args...)...)
+		cmd := exec.CommandContext(ctx, framework.KubectlBinary, append([]string{"--kubeconfig", admin.Kubeconfig}, args...)...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		require.NoError(t, cmd.Run(), "kubectl %s: %s", strings.Join(args, " "), stderr.String())
@@ -190,7 +191,7 @@ func TestTheDeployManifestsPassPodSecurityRestrictedAndAServerSideDryRun(t *test
 
 		// The pod the Deployment makes, as the ReplicaSet would create it: admitted under restricted.
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "triton-apiserver-"}, Spec: deployment}
-		_, err := admin.kube.CoreV1().Pods(tritonNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		_, err := admin.Kube.CoreV1().Pods(tritonNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if apierrors.IsForbidden(err) {
 			t.Errorf("%s: the pod is not admitted under Pod Security restricted: %v", name, err)
 		} else {
@@ -231,32 +232,32 @@ func podSpecOf(t *testing.T, rendered string) corev1.PodSpec {
 // handshake with it, until a certificate of its second CA is served, is verified by the caBundle
 // kube-apiserver holds right after: the new CA is trusted before anything it signed is served.
 func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	secretName, webhookName := "rotating-tls", "triton-e2e-rotation-"+ns
 	sa := []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: tritonNamespace, Name: "triton-apiserver"}}
 	// What the deploy manifests grant for the server's own Secret and webhook configuration, for these.
-	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "serving-cert"},
+	_, err := admin.Kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "serving-cert"},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 			{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{secretName}, Verbs: []string{"get", "list", "watch", "update"}},
 		}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "serving-cert"},
+	_, err = admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "serving-cert"},
 		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "serving-cert"}, Subjects: sa}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: webhookName},
+	_, err = admin.Kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: webhookName},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"},
 			ResourceNames: []string{webhookName}, Verbs: []string{"update"}}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: webhookName},
+	_, err = admin.Kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: webhookName},
 		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: webhookName}, Subjects: sa}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	// A webhook that never runs (it matches namespaces no one labels); only its caBundle matters.
 	none, ignore, path := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore, "/never"
-	_, err = admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
+	_, err = admin.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: webhookName},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
 			Name: "never.e2e.triton.io", AdmissionReviewVersions: []string{"v1"}, SideEffects: &none, FailurePolicy: &ignore,
@@ -270,9 +271,9 @@ func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		bg := context.Background()
-		_ = admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(bg, webhookName, metav1.DeleteOptions{})
-		_ = admin.kube.RbacV1().ClusterRoleBindings().Delete(bg, webhookName, metav1.DeleteOptions{})
-		_ = admin.kube.RbacV1().ClusterRoles().Delete(bg, webhookName, metav1.DeleteOptions{})
+		_ = admin.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(bg, webhookName, metav1.DeleteOptions{})
+		_ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(bg, webhookName, metav1.DeleteOptions{})
+		_ = admin.Kube.RbacV1().ClusterRoles().Delete(bg, webhookName, metav1.DeleteOptions{})
 	})
 
 	store := startEtcd(t, "etcd-rotation")
@@ -284,13 +285,13 @@ func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
 	var issuers []string
 	serials := map[string]bool{}
 	handshakes := 0
-	waitUntil(t, ctx, "a certificate of a second CA", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "a certificate of a second CA", func(context.Context) (struct{}, bool, string) {
 		defer func() { handshakes++ }()
 		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // verified below, against the caBundle
 		require.NoError(t, err)
 		served := conn.ConnectionState().PeerCertificates[0]
 		require.NoError(t, conn.Close())
-		config, err := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, webhookName, metav1.GetOptions{})
+		config, err := admin.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, webhookName, metav1.GetOptions{})
 		require.NoError(t, err)
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(config.Webhooks[0].ClientConfig.CABundle)

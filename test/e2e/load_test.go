@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/triton-io/triton/test/e2e/framework"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -16,10 +17,10 @@ import (
 // test-reliability, 40 in make test.
 func TestLoadConcurrentReleases(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
 	releaseCount := sized(40, 200)
-	ctx := testContext(t, time.Duration(5+releaseCount/20)*time.Minute)
+	ctx := framework.Context(t, time.Duration(5+releaseCount/20)*time.Minute)
 	names := fleet(t, ctx, admin, ns, releaseCount, 2)
 	partitions := logPartitions(t, ctx, admin, ns, false)
 	client := fastClient(admin)

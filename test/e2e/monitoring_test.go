@@ -24,6 +24,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // The monitoring component's scrape, as Prometheus makes it: a service account's bearer token, the
@@ -31,25 +32,25 @@ import (
 // ServiceMonitor's tlsConfig). Without the ClusterRole triton-metrics-reader the server answers 403; bound
 // to it, 200 with the metrics.
 func TestAServiceAccountWithTheMetricsReaderRoleScrapes(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
 
 	// The ClusterRole as the component has it, under a name of the test's (the bed may have the real one).
-	raw, err := os.ReadFile(filepath.Join(root, "artifacts", "deploy", "components", "monitoring", "metrics-reader.yaml"))
+	raw, err := os.ReadFile(filepath.Join(framework.Root, "artifacts", "deploy", "components", "monitoring", "metrics-reader.yaml"))
 	require.NoError(t, err)
 	var role rbacv1.ClusterRole
 	require.NoError(t, utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(string(raw)), 4096).Decode(&role))
 	require.Equal(t, "triton-metrics-reader", role.Name)
 	role.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("triton-metrics-reader-%s", ns)}
-	_, err = admin.kube.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{})
+	_, err = admin.Kube.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.kube.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = admin.Kube.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{}) })
 
-	_, err = admin.kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "prometheus"}},
+	_, err = admin.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "prometheus"}},
 		metav1.CreateOptions{})
 	require.NoError(t, err)
-	token, err := admin.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "prometheus", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	token, err := admin.Kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "prometheus", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	pool := x509.NewCertPool()
@@ -73,15 +74,15 @@ func TestAServiceAccountWithTheMetricsReaderRoleScrapes(t *testing.T) {
 	code, body := scrape()
 	require.Equal(t, http.StatusForbidden, code, "without the role: %s", body)
 
-	_, err = admin.kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+	_, err = admin.Kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "prometheus", Namespace: ns}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.kube.RbacV1().ClusterRoleBindings().Delete(ctx, role.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(ctx, role.Name, metav1.DeleteOptions{}) })
 	// The server caches a denial for a few seconds.
-	waitFor(t, ctx, "the scrape to be allowed", func() bool {
+	framework.WaitFor(t, ctx, "the scrape to be allowed", func() bool {
 		code, body = scrape()
 		return code == http.StatusOK
 	})
@@ -94,15 +95,15 @@ func TestAServiceAccountWithTheMetricsReaderRoleScrapes(t *testing.T) {
 // `next`, the release is on /metrics with its phase, batch and wait; each wait and each stage of the
 // machine's work is timed apart; once the release has Succeeded its series are gone.
 func TestAReleaseOnMetricsFromStartToEnd(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, fmt.Sprintf("etcd-metrics-%d", os.Getpid()))
 	server := startReplica(t, fmt.Sprintf("triton-metrics-%d", os.Getpid()), ns, "--etcd-servers", store.url,
 		"--logging-format", "json")
 	c := *admin
-	c.releases = server.client()
+	c.Releases = server.client()
 
 	proxy, _ := loadPair(t, "front-proxy-client")
 	scrape := func() string {
@@ -128,8 +129,8 @@ func TestAReleaseOnMetricsFromStartToEnd(t *testing.T) {
 		return ok && v == want
 	}
 
-	startedRelease(t, ctx, &c, ns, 2, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
-	waitFor(t, ctx, "the release waiting for next on /metrics", func() bool {
+	framework.StartedRelease(t, ctx, &c, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	framework.WaitFor(t, ctx, "the release waiting for next on /metrics", func() bool {
 		m := scrape()
 		waited, ok := value(m, series("triton_release_awaiting_next_seconds", rel))
 		return ok && waited > 0 &&
@@ -141,21 +142,21 @@ func TestAReleaseOnMetricsFromStartToEnd(t *testing.T) {
 	})
 
 	next := func(batch int32) {
-		_, err := c.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(batch)}, metav1.CreateOptions{})
+		_, err := c.Releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(batch)}, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 	next(1) // pulls the canary in
-	waitRelease(t, ctx, &c, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
-	waitFor(t, ctx, "the canary's wait and bake timed", func() bool {
+	framework.WaitRelease(t, ctx, &c, ns, "nginx-update", "canary Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	framework.WaitFor(t, ctx, "the canary's wait and bake timed", func() bool {
 		m := scrape()
 		return has(m, `triton_release_batch_wait_seconds_count{after="smoked"}`, 1) &&
 			has(m, `triton_release_batch_machine_seconds_count{canary="true",stage="bake"}`, 1)
 	})
 	next(1) // starts batch 2
-	waitRelease(t, ctx, &c, ns, "nginx-update", "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, &c, ns, "nginx-update", "batch 2 Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
 	next(2) // completes the release
-	waitRelease(t, ctx, &c, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleaseSucceeded })
-	waitFor(t, ctx, "the finished release gone from /metrics", func() bool {
+	framework.WaitRelease(t, ctx, &c, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleaseSucceeded })
+	framework.WaitFor(t, ctx, "the finished release gone from /metrics", func() bool {
 		m := scrape()
 		_, listed := value(m, series("triton_release_current_batch", rel))
 		return !listed && has(m, `triton_releases{phase="Succeeded"}`, 1) &&

@@ -19,18 +19,19 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 func TestDeletingANamespaceWithARunningReleaseCompletes(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
 
-	require.NoError(t, admin.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
-	waitUntil(t, ctx, "namespace "+ns+" to be gone", func(ctx context.Context) (struct{}, bool, string) {
-		got, err := admin.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.NoError(t, admin.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
+	framework.WaitUntil(t, ctx, "namespace "+ns+" to be gone", func(ctx context.Context) (struct{}, bool, string) {
+		got, err := admin.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			return struct{}{}, true, ""
@@ -38,5 +39,5 @@ func TestDeletingANamespaceWithARunningReleaseCompletes(t *testing.T) {
 			return struct{}{}, false, err.Error()
 		}
 		return struct{}{}, false, fmt.Sprintf("%+v", got.Status)
-	}, every(500*time.Millisecond), within(60*time.Second))
+	}, framework.Every(500*time.Millisecond), framework.Within(60*time.Second))
 }

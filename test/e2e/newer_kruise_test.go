@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 const (
@@ -84,22 +85,22 @@ func futureFieldOf(t *testing.T, ctx context.Context, dyn dynamic.Interface, ns 
 // release's template is therefore the CloneSet's own template as stored, already defaulted, with another
 // image: the webhook then changes nothing, and what is left to see is what triton-apiserver's writes do.
 func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
-	admin := connect(t, "admin")
-	ctx := testContext(t, 4*time.Minute)
-	dyn := dynamic.NewForConfigOrDie(admin.config)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 4*time.Minute)
+	dyn := dynamic.NewForConfigOrDie(admin.Config)
 	addFutureField(t, ctx, dyn)
-	ns := namespace(t, admin)
-	nginx(t, ctx, admin, ns, 4)
+	ns := framework.Namespace(t, admin)
+	framework.Nginx(t, ctx, admin, ns, 4)
 
 	// The API server serves the new schema a moment after the CRD changed; until then it prunes the field.
 	set := []byte(fmt.Sprintf(`{"spec":{%q:%q}}`, futureField, futureValue))
-	waitUntil(t, ctx, "the CloneSet to keep "+futureField+" once the CRD has it", func(ctx context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the CloneSet to keep "+futureField+" once the CRD has it", func(ctx context.Context) (struct{}, bool, string) {
 		if _, err := dyn.Resource(cloneSetsGVR).Namespace(ns).Patch(ctx, "nginx", types.MergePatchType, set, metav1.PatchOptions{}); err != nil {
 			return struct{}{}, false, err.Error()
 		}
 		v, found := futureFieldOf(t, ctx, dyn, ns)
 		return struct{}{}, found && v == futureValue, fmt.Sprintf("found %v, %q", found, v)
-	}, within(30*time.Second))
+	}, framework.Within(30*time.Second))
 
 	check := func(when string) {
 		t.Helper()
@@ -107,37 +108,37 @@ func TestCloneSetFieldsTritonDoesNotKnowSurviveARelease(t *testing.T) {
 		assert.True(t, found && v == futureValue, "%s: spec.%s is still %q (found %v, %q)", when, futureField, futureValue, found, v)
 	}
 
-	cs := getCloneSet(t, ctx, admin, ns)
+	cs := framework.GetCloneSet(t, ctx, admin, ns)
 	template := cs.Spec.Template.DeepCopy()
 	require.Equal(t, "nginx:1.27", template.Spec.Containers[0].Image)
 	require.NotEmpty(t, template.Spec.Containers[0].TerminationMessagePath, "kruise's webhook defaulted the template")
 	template.Spec.Containers[0].Image = "nginx:1.28"
-	release := updateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)
+	release := framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)
 	release.Spec.Template = template
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	_, err := releases.Create(ctx, release, metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	// Batch 1: the release gave the CloneSet its template, hooks, owner annotation and partition.
-	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 Baked", batchIs(1, v1alpha1.BatchBaked))
-	cs = getCloneSet(t, ctx, admin, ns)
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	cs = framework.GetCloneSet(t, ctx, admin, ns)
 	require.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
-	require.Equal(t, int32(2), partition(cs))
+	require.Equal(t, int32(2), framework.Partition(cs))
 	require.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
 	check("batch 1")
 
 	// Batch 2: the partition is lowered.
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
-	require.Equal(t, int32(0), partition(getCloneSet(t, ctx, admin, ns)))
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "batch 2 Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
+	require.Equal(t, int32(0), framework.Partition(framework.GetCloneSet(t, ctx, admin, ns)))
 	check("batch 2")
 
 	// The end: the release lets go of the CloneSet (owner annotation and hooks removed).
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(2)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(2)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", succeeded)
-	cs = waitReleased(t, ctx, admin, ns)
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", framework.Succeeded)
+	cs = framework.WaitReleased(t, ctx, admin, ns)
 	assert.Empty(t, cs.Spec.Lifecycle, "the hooks went with the release")
 	check("after the release")
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/triton-io/triton/test/e2e/framework"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +43,7 @@ var notOnTheBed = []string{"Certificate", "Issuer", "ClusterIssuer", "ServiceMon
 func renderOverlay(t *testing.T, ns string, components []string) []*resource.Resource {
 	t.Helper()
 	fs := filesys.MakeFsInMemory()
-	deploy := filepath.Join(root, "artifacts", "deploy")
+	deploy := filepath.Join(framework.Root, "artifacts", "deploy")
 	require.NoError(t, filepath.Walk(deploy, func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -78,7 +79,7 @@ func renderOverlay(t *testing.T, ns string, components []string) []*resource.Res
 // overlayCombinations are every component alone and those meant to go together.
 func overlayCombinations(t *testing.T) map[string][]string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(root, "artifacts", "deploy", "components", "*", "kustomization.yaml"))
+	dirs, err := filepath.Glob(filepath.Join(framework.Root, "artifacts", "deploy", "components", "*", "kustomization.yaml"))
 	require.NoError(t, err)
 	combinations := map[string][]string{"base": nil}
 	for _, d := range dirs {
@@ -95,8 +96,8 @@ func overlayCombinations(t *testing.T) map[string][]string {
 // can take passes `kubectl apply --dry-run=server` in that namespace, which enforces Pod Security
 // "restricted" as namespace.yaml makes it, without a warning.
 func TestOverlaysInAnotherNamespacePassAServerSideDryRun(t *testing.T) {
-	admin := connect(t, "admin")
-	ctx := testContext(t, 5*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 5*time.Minute)
 	ns := fmt.Sprintf("triton-test-ns-%d", os.Getpid())
 	// The namespace itself, for real (a dry run does not find a namespace that a dry run made), as
 	// namespace.yaml makes it: Pod Security enforced.
@@ -109,9 +110,9 @@ func TestOverlaysInAnotherNamespacePassAServerSideDryRun(t *testing.T) {
 		var namespace corev1.Namespace
 		require.NoError(t, yaml.Unmarshal(out, &namespace))
 		require.Equal(t, ns, namespace.Name)
-		_, err = admin.kube.CoreV1().Namespaces().Create(ctx, &namespace, metav1.CreateOptions{})
+		_, err = admin.Kube.CoreV1().Namespaces().Create(ctx, &namespace, metav1.CreateOptions{})
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = admin.kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		t.Cleanup(func() { _ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	}
 	for name, components := range overlayCombinations(t) {
 		t.Run(name, func(t *testing.T) {
@@ -128,7 +129,7 @@ func TestOverlaysInAnotherNamespacePassAServerSideDryRun(t *testing.T) {
 				}
 				docs = append(docs, text)
 			}
-			cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "apply", "--dry-run=server", "-f", "-")
+			cmd := exec.CommandContext(ctx, framework.KubectlBinary, "--kubeconfig", admin.Kubeconfig, "apply", "--dry-run=server", "-f", "-")
 			cmd.Stdin = strings.NewReader(strings.Join(docs, "---\n"))
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -165,7 +166,7 @@ func probe(base string, p *corev1.Probe) (healthy bool, answer string) {
 // nothing while etcd is away; readiness fails, so no traffic reaches the replica; once etcd is back,
 // readiness comes back.
 func TestTheProbesKeepAReplicaAliveButUnreadyWhileEtcdIsDown(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "artifacts", "deploy", "deployment.yaml"))
+	raw, err := os.ReadFile(filepath.Join(framework.Root, "artifacts", "deploy", "deployment.yaml"))
 	require.NoError(t, err)
 	var deployment appsv1.Deployment
 	require.NoError(t, yaml.Unmarshal(raw, &deployment))
@@ -177,9 +178,9 @@ func TestTheProbesKeepAReplicaAliveButUnreadyWhileEtcdIsDown(t *testing.T) {
 		require.Equal(t, corev1.URISchemeHTTPS, p.HTTPGet.Scheme)
 	}
 
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, "etcd-probes")
 	replica := startReplica(t, "triton-probes", ns, "--etcd-servers", store.url)
@@ -194,10 +195,10 @@ func TestTheProbesKeepAReplicaAliveButUnreadyWhileEtcdIsDown(t *testing.T) {
 	}
 
 	store.signal(t, syscall.SIGKILL)
-	waitUntil(t, ctx, "the readiness probe to fail with etcd down", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the readiness probe to fail with etcd down", func(context.Context) (struct{}, bool, string) {
 		healthy, answer := probe(replica.url(), server.ReadinessProbe)
 		return struct{}{}, !healthy, answer
-	}, every(200*time.Millisecond), within(30*time.Second))
+	}, framework.Every(200*time.Millisecond), framework.Within(30*time.Second))
 	// While readiness fails, liveness and startup answer healthy at every probe, for as many probes as
 	// the kubelet would need to fail before it restarted the container.
 	for i := int32(0); i < server.LivenessProbe.FailureThreshold; i++ {
@@ -213,8 +214,8 @@ func TestTheProbesKeepAReplicaAliveButUnreadyWhileEtcdIsDown(t *testing.T) {
 	assert.True(t, replica.alive(), "the replica exited while etcd was down")
 
 	store.restart(t)
-	waitUntil(t, ctx, "the readiness probe to pass with etcd back", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the readiness probe to pass with etcd back", func(context.Context) (struct{}, bool, string) {
 		healthy, answer := probe(replica.url(), server.ReadinessProbe)
 		return struct{}{}, healthy, answer
-	}, every(200*time.Millisecond), within(time.Minute))
+	}, framework.Every(200*time.Millisecond), framework.Within(time.Minute))
 }

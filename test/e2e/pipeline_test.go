@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // A pipeline creates the next release the moment the previous one has Succeeded, before the controller
@@ -21,12 +22,12 @@ import (
 // last one: a finished release never writes a CloneSet a newer release has taken over.
 func TestBackToBackReleases(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
 	names := fleet(t, ctx, admin, ns, 1, 3)
 	client := fastClient(admin)
-	cluster := &cluster{releases: client}
+	cluster := &framework.Cluster{Releases: client}
 	rounds := sized(4, 10)
 	for i := 2; i < 2+rounds; i++ {
 		r := autoUpdate(names[0], fmt.Sprintf("app:v%d", i), 0)
@@ -36,15 +37,15 @@ func TestBackToBackReleases(t *testing.T) {
 		r.Spec.Strategy.BatchSize = &all
 		_, err := client.ReleasesV1alpha1().Releases(ns).Create(ctx, r, metav1.CreateOptions{})
 		require.NoError(t, err, "round %d", i)
-		done := waitRelease(t, ctx, cluster, ns, r.Name, "Succeeded", func(r *v1alpha1.Release) bool { return terminal(r) })
+		done := framework.WaitRelease(t, ctx, cluster, ns, r.Name, "Succeeded", func(r *v1alpha1.Release) bool { return terminal(r) })
 		require.Equal(t, v1alpha1.ReleaseSucceeded, done.Status.Phase, "round %d: %+v", i, done.Status.Conditions)
 	}
 	last := fmt.Sprintf("app:v%d", 1+rounds)
-	cs := waitCloneSetNamed(t, ctx, admin, ns, names[0], "released with every pod updated", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	cs := framework.WaitCloneSetNamed(t, ctx, admin, ns, names[0], "released with every pod updated", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Annotations[v1alpha1.OwnerAnnotation] == "" && cs.Status.ObservedGeneration == cs.Generation &&
 			cs.Status.UpdatedReadyReplicas == 3
 	})
 	assert.Equal(t, last, cs.Spec.Template.Spec.Containers[0].Image, "the CloneSet's template is the last release's")
-	live := livePodsOf(t, ctx, admin, ns, names[0])
-	assert.Equal(t, 3, countImage(live, last), podSummary(live))
+	live := framework.LivePodsOf(t, ctx, admin, ns, names[0])
+	assert.Equal(t, 3, framework.CountImage(live, last), framework.PodSummary(live))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // kubectl completes `kubectl release <TAB>` through kubectl_complete-release on the PATH (a symlink to the
@@ -23,18 +24,18 @@ import (
 // real cluster. The verbs and history print -o output a script can read, and status takes cloneset/NAME.
 func TestPluginCompletesNamesThroughKubectlAndPrintsOutput(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
-	canaryAwaitingNext(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
 
-	bin := pluginBinary(t)
+	bin := framework.PluginBinary(t)
 	dir := t.TempDir()
 	require.NoError(t, os.Symlink(bin, filepath.Join(dir, "kubectl_complete-release")))
 	complete := func(args ...string) []string {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, kubectl, append([]string{"__complete", "release"}, args...)...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+admin.kubeconfig,
+		cmd := exec.CommandContext(ctx, framework.KubectlBinary, append([]string{"__complete", "release"}, args...)...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+admin.Kubeconfig,
 			"PATH="+dir+string(os.PathListSeparator)+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -53,22 +54,22 @@ func TestPluginCompletesNamesThroughKubectlAndPrintsOutput(t *testing.T) {
 	assert.NotContains(t, complete("-n", ns, "next", ""), "nginx", "no CloneSet names where a release is meant")
 
 	// -o on a verb: the Release the server answered.
-	res := admin.release(t, ctx, "pause", "nginx-update", "-n", ns, "--reason", "lunch", "-o", "json")
-	require.Equal(t, 0, res.code, res.String())
+	res := admin.KubectlRelease(t, ctx, "pause", "nginx-update", "-n", ns, "--reason", "lunch", "-o", "json")
+	require.Equal(t, 0, res.Code, res.String())
 	var r v1alpha1.Release
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &r), res.stdout)
+	require.NoError(t, json.Unmarshal([]byte(res.Stdout), &r), res.Stdout)
 	assert.Equal(t, v1alpha1.ReleasePaused, r.Status.Phase)
-	res = admin.release(t, ctx, "resume", "nginx-update", "-n", ns, "-o", "name")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Equal(t, "release.releases.triton.io/nginx-update\n", res.stdout)
-	res = admin.release(t, ctx, "history", "nginx-update", "-n", ns, "-o", "jsonpath={.items[*].action}")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "pause resume")
+	res = admin.KubectlRelease(t, ctx, "resume", "nginx-update", "-n", ns, "-o", "name")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Equal(t, "release.releases.triton.io/nginx-update\n", res.Stdout)
+	res = admin.KubectlRelease(t, ctx, "history", "nginx-update", "-n", ns, "-o", "jsonpath={.items[*].action}")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "pause resume")
 
 	// status by CloneSet.
-	res = admin.release(t, ctx, "status", "cloneset/nginx", "-n", ns)
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "nginx-update")
-	res = admin.release(t, ctx, "status", "cloneset/nothing", "-n", ns)
-	assert.Equal(t, 5, res.code, res.String())
+	res = admin.KubectlRelease(t, ctx, "status", "cloneset/nginx", "-n", ns)
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "nginx-update")
+	res = admin.KubectlRelease(t, ctx, "status", "cloneset/nothing", "-n", ns)
+	assert.Equal(t, 5, res.Code, res.String())
 }

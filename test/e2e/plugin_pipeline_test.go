@@ -22,6 +22,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/version"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // renderCloneSet writes the CloneSet nginx (as the fixtures make it) at image into a file, as a
@@ -55,27 +56,27 @@ spec:
 // release has Succeeded, with every pod at the new image, having printed its progress.
 func TestPluginPipelineUpdateFromAFileWaitsUntilTheEnd(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	file := renderCloneSet(t, "nginx:1.28")
 
 	start := time.Now()
-	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "-f", file, "--mode", "Auto", "--batch-size", "2", "--wait", "--timeout", "3m")
-	require.Equal(t, 0, res.code, res.String())
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "-f", file, "--mode", "Auto", "--batch-size", "2", "--wait", "--timeout", "3m")
+	require.Equal(t, 0, res.Code, res.String())
 	t.Logf("update -f --wait returned after %s", time.Since(start).Round(time.Millisecond))
-	assert.Regexp(t, `^release.releases.triton.io/nginx-update-[a-z0-9]{5} created\n`, res.stdout)
-	assert.NotContains(t, res.stdout, "\x1b[", "piped: plain text")
-	assert.GreaterOrEqual(t, strings.Count(res.stdout, "\nPhase: "), 2, "progress printed as it went:\n%s", res.stdout)
-	assert.Contains(t, res.stdout, "Phase: Succeeded")
-	assert.Contains(t, res.stdout, "Waiting for: nothing: the release Succeeded.")
-	assert.Empty(t, res.stderr)
+	assert.Regexp(t, `^release.releases.triton.io/nginx-update-[a-z0-9]{5} created\n`, res.Stdout)
+	assert.NotContains(t, res.Stdout, "\x1b[", "piped: plain text")
+	assert.GreaterOrEqual(t, strings.Count(res.Stdout, "\nPhase: "), 2, "progress printed as it went:\n%s", res.Stdout)
+	assert.Contains(t, res.Stdout, "Phase: Succeeded")
+	assert.Contains(t, res.Stdout, "Waiting for: nothing: the release Succeeded.")
+	assert.Empty(t, res.Stderr)
 
 	// Exit 0 means done: the pods are all at the new image and Ready now, not later.
-	pods := podsAt(t, ctx, admin, ns, "nginx:1.28")
-	assert.True(t, allReady(pods, 3), "every pod at nginx:1.28 and Ready: %s", podSummary(pods))
-	list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	pods := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
+	assert.True(t, framework.AllReady(pods, 3), "every pod at nginx:1.28 and Ready: %s", framework.PodSummary(pods))
+	list, err := admin.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.Len(t, list.Items, 1)
 	r := list.Items[0]
@@ -87,85 +88,85 @@ func TestPluginPipelineUpdateFromAFileWaitsUntilTheEnd(t *testing.T) {
 // --dry-run=server with -f: the server's plan, and nothing changes.
 func TestPluginUpdateFromAFileDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
-	before, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
+	before, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 
-	res := admin.release(t, ctx, "-n", ns, "update", "-f", renderCloneSet(t, "nginx:1.28"), "--canary", "1", "--batch-size", "1", "--dry-run=server")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "Update to nginx=nginx:1.28 of CloneSet nginx")
-	assert.Contains(t, res.stdout, "Nothing was created: this is the server's plan (dry run).")
-	assert.Regexp(t, `1 \(canary\)\s+1\s+1\s+Pending`, res.stdout)
-	assert.Regexp(t, `\n\s+3\s+1\s+3\s+Pending`, res.stdout)
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "-f", renderCloneSet(t, "nginx:1.28"), "--canary", "1", "--batch-size", "1", "--dry-run=server")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "Update to nginx=nginx:1.28 of CloneSet nginx")
+	assert.Contains(t, res.Stdout, "Nothing was created: this is the server's plan (dry run).")
+	assert.Regexp(t, `1 \(canary\)\s+1\s+1\s+Pending`, res.Stdout)
+	assert.Regexp(t, `\n\s+3\s+1\s+3\s+Pending`, res.Stdout)
 
-	after, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	after, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, before.ResourceVersion, after.ResourceVersion, "the CloneSet is unchanged")
 	assert.Equal(t, "nginx:1.27", after.Spec.Template.Spec.Containers[0].Image)
-	list, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+	list, err := admin.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, list.Items, "no release stored")
-	assert.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.27"), 3)
+	assert.Len(t, framework.PodsAt(t, ctx, admin, ns, "nginx:1.27"), 3)
 
 	// A file that is not a CloneSet is refused before anything is sent.
-	res = admin.release(t, ctx, "-n", ns, "update", "nginx", "-f", filepath.Join(root, "artifacts", "examples", "update.yaml"))
-	assert.Equal(t, 2, res.code, res.String())
-	assert.Contains(t, res.stderr, "holds a Release of releases.triton.io/v1alpha1: want kind CloneSet, apiVersion apps.kruise.io/v1alpha1")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "-f", filepath.Join(framework.Root, "artifacts", "examples", "update.yaml"))
+	assert.Equal(t, 2, res.Code, res.String())
+	assert.Contains(t, res.Stderr, "holds a Release of releases.triton.io/v1alpha1: want kind CloneSet, apiVersion apps.kruise.io/v1alpha1")
 }
 
 // --wait on a Manual release waits for a next that nobody calls: --timeout ends the wait with exit 8,
 // and the release goes on, its canary waiting.
 func TestPluginWaitTimesOutOnAManualRelease(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 
 	start := time.Now()
-	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "-f", renderCloneSet(t, "nginx:1.28"), "--canary", "1", "--name", "web",
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "-f", renderCloneSet(t, "nginx:1.28"), "--canary", "1", "--name", "web",
 		"--wait", "--timeout", "5s")
 	took := time.Since(start)
-	assert.Equal(t, 8, res.code, res.String())
+	assert.Equal(t, 8, res.Code, res.String())
 	assert.GreaterOrEqual(t, took, 5*time.Second)
 	assert.Less(t, took, 30*time.Second)
-	assert.Equal(t, "error: timed out after 5s waiting for release web to end; the release goes on as it is, nothing was canceled: see it with kubectl release status web -n "+ns+"\n", res.stderr)
-	assert.Contains(t, res.stdout, "release.releases.triton.io/web created\n")
-	assert.Contains(t, res.stdout, "Waiting for:")
+	assert.Equal(t, "error: timed out after 5s waiting for release web to end; the release goes on as it is, nothing was canceled: see it with kubectl release status web -n "+ns+"\n", res.Stderr)
+	assert.Contains(t, res.Stdout, "release.releases.triton.io/web created\n")
+	assert.Contains(t, res.Stdout, "Waiting for:")
 
 	// Left running: the canary comes up and waits for next.
-	r := waitRelease(t, ctx, admin, ns, "web", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	r := framework.WaitRelease(t, ctx, admin, ns, "web", "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 	assert.Equal(t, v1alpha1.ReleaseProgressing, r.Status.Phase)
 	for _, h := range r.Status.History {
 		assert.NotEqual(t, "cancel", h.Action, "nothing canceled it")
 	}
 
 	// status -w --timeout the same way.
-	res = admin.release(t, ctx, "-n", ns, "status", "web", "-w", "--timeout", "2s")
-	assert.Equal(t, 8, res.code, res.String())
-	assert.Contains(t, res.stderr, "timed out after 2s waiting for release web to end")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "status", "web", "-w", "--timeout", "2s")
+	assert.Equal(t, 8, res.Code, res.String())
+	assert.Contains(t, res.Stderr, "timed out after 2s waiting for release web to end")
 }
 
 // version against the bed: the plugin's version and the running server's, which kube-apiserver passes on
 // from the server's Triton-Version header to any authenticated user (bob has no role on releases).
 func TestPluginVersionShowsTheServersVersion(t *testing.T) {
 	t.Parallel()
-	bob := connect(t, "bob")
-	ctx := testContext(t, time.Minute)
+	bob := framework.Connect(t, "bob")
+	ctx := framework.Context(t, time.Minute)
 	served := bedServerVersion(t)
 
-	res := bob.release(t, ctx, "version", "--client")
-	require.Equal(t, 0, res.code, res.String())
-	client, ok := strings.CutPrefix(strings.TrimSpace(res.stdout), "Client Version: ")
+	res := bob.KubectlRelease(t, ctx, "version", "--client")
+	require.Equal(t, 0, res.Code, res.String())
+	client, ok := strings.CutPrefix(strings.TrimSpace(res.Stdout), "Client Version: ")
 	require.True(t, ok, res.String())
 
 	// The header itself, through kube-apiserver, on the discovery document.
-	httpClient, err := rest.HTTPClientFor(bob.config)
+	httpClient, err := rest.HTTPClientFor(bob.Config)
 	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bob.config.Host+"/apis/releases.triton.io/v1alpha1", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bob.Config.Host+"/apis/releases.triton.io/v1alpha1", nil)
 	require.NoError(t, err)
 	resp, err := httpClient.Do(req)
 	require.NoError(t, err)
@@ -174,20 +175,20 @@ func TestPluginVersionShowsTheServersVersion(t *testing.T) {
 	assert.Equal(t, served, resp.Header.Get(version.Header),
 		"kube-apiserver passes on triton-apiserver's %s header (a bed started before the server set it has none: restart the bed)", version.Header)
 
-	res = bob.release(t, ctx, "version")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Equal(t, fmt.Sprintf("Client Version: %s\nServer Version: %s\n", client, served), res.stdout)
-	assert.NotContains(t, res.stderr, "did not say its version")
+	res = bob.KubectlRelease(t, ctx, "version")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Equal(t, fmt.Sprintf("Client Version: %s\nServer Version: %s\n", client, served), res.Stdout)
+	assert.NotContains(t, res.Stderr, "did not say its version")
 
-	res = bob.release(t, ctx, "version", "-o", "json")
-	require.Equal(t, 0, res.code, res.String())
-	assert.JSONEq(t, fmt.Sprintf(`{"clientVersion": %q, "serverVersion": %q}`, client, served), res.stdout)
+	res = bob.KubectlRelease(t, ctx, "version", "-o", "json")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.JSONEq(t, fmt.Sprintf(`{"clientVersion": %q, "serverVersion": %q}`, client, served), res.Stdout)
 
 	// A server that cannot be reached: the client's version, the error, exit 7.
-	res = bob.release(t, ctx, "version", "--server", "https://127.0.0.1:9", "--request-timeout", "5s")
-	assert.Equal(t, 7, res.code, res.String())
-	assert.Equal(t, "Client Version: "+client+"\n", res.stdout)
-	assert.Contains(t, res.stderr, "error: asking triton-apiserver its version: ")
+	res = bob.KubectlRelease(t, ctx, "version", "--server", "https://127.0.0.1:9", "--request-timeout", "5s")
+	assert.Equal(t, 7, res.Code, res.String())
+	assert.Equal(t, "Client Version: "+client+"\n", res.Stdout)
+	assert.Contains(t, res.Stderr, "error: asking triton-apiserver its version: ")
 }
 
 // bedServerVersion is the version of the bed's running triton-apiserver, as its binary says it.

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // A canary release with Manual batches, moved on with the plugin's next: at every stop, `status` shows
@@ -34,14 +35,14 @@ import (
 // status is in colour unless NO_COLOR says no.
 func TestPluginStatusShowsBatchTimesAndPods(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 
-	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1", "--batch-size", "1", "--name", "web")
-	require.Equal(t, 0, res.code, res.String())
-	waitRelease(t, ctx, admin, ns, "web", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1", "--batch-size", "1", "--name", "web")
+	require.Equal(t, 0, res.Code, res.String())
+	framework.WaitRelease(t, ctx, admin, ns, "web", "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 
 	// The canary Smoked: it has waited for a pull-in since, out of traffic.
 	r := assertStatusTimes(t, ctx, admin, ns, "web")
@@ -50,8 +51,8 @@ func TestPluginStatusShowsBatchTimesAndPods(t *testing.T) {
 
 	next := func(batch int) {
 		t.Helper()
-		res := admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", itoa(batch), "--wait", "--timeout", "2m")
-		require.Equal(t, 0, res.code, res.String())
+		res := admin.KubectlRelease(t, ctx, "-n", ns, "next", "web", "--expected-batch", strconv.Itoa(batch), "--wait", "--timeout", "2m")
+		require.Equal(t, 0, res.Code, res.String())
 	}
 	next(1) // the pull-in: Baked, waiting for batch 2
 	assertStatusTimes(t, ctx, admin, ns, "web")
@@ -89,27 +90,27 @@ var (
 
 // stableRelease runs the plugin's args while the release stays the same: the release as stored before
 // and after the run, same resourceVersion, what the run printed, and when it ran.
-func stableRelease(t *testing.T, ctx context.Context, c *cluster, ns, name string, args ...string) (*v1alpha1.Release, result, time.Time, time.Time) {
+func stableRelease(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string, args ...string) (*v1alpha1.Release, framework.Result, time.Time, time.Time) {
 	t.Helper()
 	type run struct {
 		r             *v1alpha1.Release
-		res           result
+		res           framework.Result
 		before, after time.Time
 	}
-	got := waitUntil(t, ctx, "release "+name+" unchanged during `"+strings.Join(args, " ")+"`", func(ctx context.Context) (run, bool, string) {
-		r1, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+	got := framework.WaitUntil(t, ctx, "release "+name+" unchanged during `"+strings.Join(args, " ")+"`", func(ctx context.Context) (run, bool, string) {
+		r1, err := c.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return run{}, false, err.Error()
 		}
 		before := time.Now()
-		res := c.release(t, ctx, append([]string{"-n", ns}, args...)...)
+		res := c.KubectlRelease(t, ctx, append([]string{"-n", ns}, args...)...)
 		after := time.Now()
-		r2, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+		r2, err := c.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return run{}, false, err.Error()
 		}
-		return run{r2, res, before, after}, r1.ResourceVersion == r2.ResourceVersion && res.code == 0, res.String()
-	}, within(30*time.Second))
+		return run{r2, res, before, after}, r1.ResourceVersion == r2.ResourceVersion && res.Code == 0, res.String()
+	}, framework.Within(30*time.Second))
 	return got.r, got.res, got.before, got.after
 }
 
@@ -117,19 +118,19 @@ func stableRelease(t *testing.T, ctx context.Context, c *cluster, ns, name strin
 // that the stored release says: its batches' startedAt, smokedAt and bakedAt, its history's pull-ins,
 // and for the time that runs on (the age, the running batch, the wait going on) a value between the
 // moments before and after the plugin ran.
-func assertStatusTimes(t *testing.T, ctx context.Context, c *cluster, ns, name string) statusView {
+func assertStatusTimes(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string) statusView {
 	t.Helper()
 	r, res, before, after := stableRelease(t, ctx, c, ns, name, "status", name)
-	assert.NotContains(t, res.stdout, "\x1b", "piped: no escape sequence")
+	assert.NotContains(t, res.Stdout, "\x1b", "piped: no escape sequence")
 	view := statusView{rows: map[int]batchRow{}}
-	if m := statusPhase.FindStringSubmatch(res.stdout); assert.NotNil(t, m, res.stdout) {
+	if m := statusPhase.FindStringSubmatch(res.Stdout); assert.NotNil(t, m, res.Stdout) {
 		view.phase = m[1]
 	}
-	for _, m := range statusBatch.FindAllStringSubmatch(res.stdout, -1) {
+	for _, m := range statusBatch.FindAllStringSubmatch(res.Stdout, -1) {
 		i, _ := strconv.Atoi(m[1])
 		view.rows[i] = batchRow{phase: m[2], age: m[3], took: m[4], waited: m[5]}
 	}
-	require.Len(t, view.rows, len(r.Status.Batches), res.stdout)
+	require.Len(t, view.rows, len(r.Status.Batches), res.Stdout)
 
 	// exactly is d as the plugin prints it; between, any value of now-from for now from before to after.
 	exactly := func(d time.Duration) []string { return []string{duration.HumanDuration(d)} }
@@ -140,11 +141,11 @@ func assertStatusTimes(t *testing.T, ctx context.Context, c *cluster, ns, name s
 		}
 		return out
 	}
-	awaiting := conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
+	awaiting := framework.ConditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue)
 	for i := range r.Status.Batches {
 		b := &r.Status.Batches[i]
 		row := view.rows[int(b.Index)]
-		what := fmt.Sprintf("batch %d: %+v\n%s", b.Index, row, res.stdout)
+		what := fmt.Sprintf("batch %d: %+v\n%s", b.Index, row, res.Stdout)
 		assert.Equal(t, string(b.Phase), row.phase, what)
 		if b.StartedAt == nil {
 			assert.Equal(t, batchRow{phase: row.phase, age: "-", took: "-", waited: "-"}, row, what)
@@ -205,7 +206,7 @@ var podRow = regexp.MustCompile(`(?m)^(\d+)(?: \(canary\))?\s+(\S+)\s+(\S+)\s+(\
 // assertPods checks that `status --pods` lists exactly the release's pods as its batches list them, and
 // as they live: the pods at the CloneSet's update revision, each in traffic as its readiness gate says,
 // Ready as it is, at the release's image, none failing; n of them (one a batch).
-func assertPods(t *testing.T, ctx context.Context, c *cluster, ns, name string, n int) {
+func assertPods(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string, n int) {
 	t.Helper()
 	type seen struct {
 		printed, stored, live []string
@@ -213,14 +214,14 @@ func assertPods(t *testing.T, ctx context.Context, c *cluster, ns, name string, 
 	}
 	// The controller writes the pods' state into the status a moment after the pods change: wait until
 	// what it printed is what lives, or show the difference.
-	got := waitUntil(t, ctx, "status --pods as the pods are", func(ctx context.Context) (seen, bool, string) {
+	got := framework.WaitUntil(t, ctx, "status --pods as the pods are", func(ctx context.Context) (seen, bool, string) {
 		r, res, _, _ := stableRelease(t, ctx, c, ns, name, "status", name, "--pods")
 		var s seen
-		s.stdout = res.stdout
-		if strings.Contains(res.stdout, "\x1b") {
-			return s, false, "an escape sequence, piped: " + res.stdout
+		s.stdout = res.Stdout
+		if strings.Contains(res.Stdout, "\x1b") {
+			return s, false, "an escape sequence, piped: " + res.Stdout
 		}
-		for _, m := range podRow.FindAllStringSubmatch(res.stdout, -1) {
+		for _, m := range podRow.FindAllStringSubmatch(res.Stdout, -1) {
 			s.printed = append(s.printed, fmt.Sprintf("batch %s %s %s %s ready=%s traffic=%s failing=%s", m[1], m[2], m[3], m[4], m[5], m[6], m[7]))
 		}
 		for _, b := range r.Status.Batches {
@@ -228,11 +229,11 @@ func assertPods(t *testing.T, ctx context.Context, c *cluster, ns, name string, 
 				s.stored = append(s.stored, fmt.Sprintf("batch %d %s", b.Index, p.Name))
 			}
 		}
-		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+		cs, err := c.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil {
 			return s, false, err.Error()
 		}
-		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
+		pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 		if err != nil {
 			return s, false, err.Error()
 		}
@@ -246,7 +247,7 @@ func assertPods(t *testing.T, ctx context.Context, c *cluster, ns, name string, 
 				continue
 			}
 			s.live = append(s.live, fmt.Sprintf("batch %s %s nginx:1.28 %s ready=%s traffic=%s failing=-", byName[p.Name], p.Name,
-				p.Status.Phase, yesNo(condition(&p, corev1.PodReady)), yesNo(condition(&p, v1alpha1.ReadinessGate))))
+				p.Status.Phase, yesNo(framework.PodCondition(&p, corev1.PodReady)), yesNo(framework.PodCondition(&p, v1alpha1.ReadinessGate))))
 		}
 		sort.Strings(s.printed)
 		sort.Strings(s.live)
@@ -260,8 +261,8 @@ func assertPods(t *testing.T, ctx context.Context, c *cluster, ns, name string, 
 		ok := strings.Join(s.printed, "\n") == strings.Join(s.live, "\n") && strings.Join(names, "\n") == strings.Join(s.stored, "\n") &&
 			len(s.printed) == n
 		return s, ok, fmt.Sprintf("printed:\n%s\nlive:\n%s\nstored:\n%s\n%s", strings.Join(s.printed, "\n"), strings.Join(s.live, "\n"),
-			strings.Join(s.stored, "\n"), res.stdout)
-	}, within(30*time.Second))
+			strings.Join(s.stored, "\n"), res.Stdout)
+	}, framework.Within(30*time.Second))
 	assert.Len(t, got.printed, n, got.stdout)
 }
 
@@ -274,7 +275,7 @@ func yesNo(s corev1.ConditionStatus) string {
 
 // onTerminal runs the plugin binary on a pseudo-terminal (TERM=xterm, NO_COLOR unset) with args; an
 // argument NAME=value sets that environment variable instead.
-func onTerminal(t *testing.T, ctx context.Context, c *cluster, ns string, args ...string) string {
+func onTerminal(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, args ...string) string {
 	t.Helper()
 	env, plain := terminalEnv(), []string(nil)
 	for _, a := range args {
@@ -284,7 +285,7 @@ func onTerminal(t *testing.T, ctx context.Context, c *cluster, ns string, args .
 			plain = append(plain, a)
 		}
 	}
-	cmd := exec.CommandContext(ctx, pluginBinary(t), append([]string{"--kubeconfig", c.kubeconfig, "-n", ns}, plain...)...)
+	cmd := exec.CommandContext(ctx, framework.PluginBinary(t), append([]string{"--kubeconfig", c.Kubeconfig, "-n", ns}, plain...)...)
 	cmd.Env = env
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
 	require.NoError(t, err)

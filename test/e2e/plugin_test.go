@@ -4,14 +4,12 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,190 +23,113 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
-
-var (
-	pluginOnce sync.Once
-	pluginDir  string
-	pluginErr  error
-)
-
-// pluginBinary is the kubectl-release the tests run, in a directory of its own, which the tests put on
-// kubectl's PATH: the binary E2E_KUBECTL_RELEASE names (hack/test-e2e.sh names the one make build just made
-// for the control plane), else cmd/kubectl-release built once per test run.
-func pluginBinary(t *testing.T) string {
-	t.Helper()
-	pluginOnce.Do(func() {
-		pluginDir, pluginErr = os.MkdirTemp("", "kubectl-release-")
-		if pluginErr != nil {
-			return
-		}
-		bin := filepath.Join(pluginDir, "kubectl-release")
-		if built := os.Getenv("E2E_KUBECTL_RELEASE"); built != "" {
-			pluginErr = linkPlugin(built, bin)
-			return
-		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/kubectl-release")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			pluginErr = errors.New(string(out))
-		}
-	})
-	require.NoError(t, pluginErr, "building kubectl-release")
-	return filepath.Join(pluginDir, "kubectl-release")
-}
-
-// linkPlugin links the kubectl-release at built (relative to the repository's root unless absolute) as bin.
-func linkPlugin(built, bin string) error {
-	if !filepath.IsAbs(built) {
-		built = filepath.Join(root, built)
-	}
-	info, err := os.Stat(built)
-	if err != nil {
-		return fmt.Errorf("E2E_KUBECTL_RELEASE: %w", err)
-	}
-	if info.IsDir() || info.Mode()&0o111 == 0 {
-		return fmt.Errorf("E2E_KUBECTL_RELEASE: %s is not an executable file", built)
-	}
-	return os.Symlink(built, bin)
-}
-
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-// release runs `kubectl release args...` as the cluster's user, through kubectl's plugin lookup.
-func (c *cluster) release(t *testing.T, ctx context.Context, args ...string) result {
-	t.Helper()
-	bin := pluginBinary(t)
-	cmd := exec.CommandContext(ctx, kubectl, append([]string{"release", "--kubeconfig", c.kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err, "kubectl release %v", args)
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
-}
-
-func (r result) String() string {
-	return "exit " + itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // The tutorial, done with the plugin: create with a shortcut, see the plan and the canary waiting, next
 // it in and on, pause and resume, then watch it to the end piped, and read the history.
 func TestPluginTutorial(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 
-	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
 		"--batch-size", "50%", "--name", "web", "--dry-run=server")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "Nothing was created")
-	assert.Regexp(t, `1 \(canary\)\s+1\s+1\s+Pending`, res.stdout)
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "Nothing was created")
+	assert.Regexp(t, `1 \(canary\)\s+1\s+1\s+Pending`, res.Stdout)
+	_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "web", metav1.GetOptions{})
 	assert.Error(t, err, "a dry run creates nothing")
 
-	res = admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
 		"--batch-size", "50%", "--name", "web")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Equal(t, "release.releases.triton.io/web created\nFollow it: kubectl release status web -n "+ns+" -w\n", res.stdout)
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Equal(t, "release.releases.triton.io/web created\nFollow it: kubectl release status web -n "+ns+" -w\n", res.Stdout)
 
-	waitRelease(t, ctx, admin, ns, "web", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
-	res = admin.release(t, ctx, "-n", ns, "status", "web")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "Release "+ns+"/web: Update to nginx=nginx:1.28 of CloneSet nginx, Manual\n")
-	assert.Contains(t, res.stdout, "Phase: Progressing, batch 1 of 3 (Smoked)")
-	assert.Regexp(t, `> 1 \(canary\)\s+1\s+1\s+Smoked\s+\d\S*\s+\d\S*\s+\d\S*\s+\[##########\] 1/1\s+\[\.{10}\] 0/1\s+\[\.{10}\] 0/1`, res.stdout)
-	assert.Contains(t, res.stdout, "Waiting for: you: batch 1 (canary) is Smoked, its pods run out of traffic.")
-	assert.Contains(t, res.stdout, "Next: kubectl release next web -n "+ns+" --expected-batch 1   (pulls them into traffic)")
+	framework.WaitRelease(t, ctx, admin, ns, "web", "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "status", "web")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "Release "+ns+"/web: Update to nginx=nginx:1.28 of CloneSet nginx, Manual\n")
+	assert.Contains(t, res.Stdout, "Phase: Progressing, batch 1 of 3 (Smoked)")
+	assert.Regexp(t, `> 1 \(canary\)\s+1\s+1\s+Smoked\s+\d\S*\s+\d\S*\s+\d\S*\s+\[##########\] 1/1\s+\[\.{10}\] 0/1\s+\[\.{10}\] 0/1`, res.Stdout)
+	assert.Contains(t, res.Stdout, "Waiting for: you: batch 1 (canary) is Smoked, its pods run out of traffic.")
+	assert.Contains(t, res.Stdout, "Next: kubectl release next web -n "+ns+" --expected-batch 1   (pulls them into traffic)")
 
 	// A stale or early call is refused with exit 3 and a one-line reason.
-	res = admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", "2")
-	assert.Equal(t, 3, res.code, res.String())
-	assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
-	assert.Contains(t, res.stderr, "See where it stands: kubectl release status web")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "next", "web", "--expected-batch", "2")
+	assert.Equal(t, 3, res.Code, res.String())
+	assert.Equal(t, 1, strings.Count(res.Stderr, "\n"), "one line: %q", res.Stderr)
+	assert.Contains(t, res.Stderr, "See where it stands: kubectl release status web")
 
 	// next --wait pulls the canary in and returns once it is Baked, waiting for the next call.
-	res = admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", "1", "--reason", "canary looks good", "--wait", "--timeout", "2m")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "release.releases.triton.io/web next: Progressing, batch 1 of 3 Baking")
-	assert.Contains(t, res.stdout, "Waiting for: you: batch 1 (canary) is Baked.")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "next", "web", "--expected-batch", "1", "--reason", "canary looks good", "--wait", "--timeout", "2m")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "release.releases.triton.io/web next: Progressing, batch 1 of 3 Baking")
+	assert.Contains(t, res.Stdout, "Waiting for: you: batch 1 (canary) is Baked.")
 
-	res = admin.release(t, ctx, "-n", ns, "pause", "web", "--reason", "lunch")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "web pause: Paused")
-	res = admin.release(t, ctx, "-n", ns, "status", "web")
-	assert.Contains(t, res.stdout, "Waiting for: you: the release is paused and its CloneSet held.\nNext: kubectl release resume web -n "+ns)
-	res = admin.release(t, ctx, "-n", ns, "next", "web")
-	assert.Equal(t, 3, res.code, "next while paused: %s", res.String())
-	res = admin.release(t, ctx, "-n", ns, "resume", "web")
-	require.Equal(t, 0, res.code, res.String())
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "pause", "web", "--reason", "lunch")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "web pause: Paused")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "status", "web")
+	assert.Contains(t, res.Stdout, "Waiting for: you: the release is paused and its CloneSet held.\nNext: kubectl release resume web -n "+ns)
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "next", "web")
+	assert.Equal(t, 3, res.Code, "next while paused: %s", res.String())
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "resume", "web")
+	require.Equal(t, 0, res.Code, res.String())
 
 	// The rest, from a pipeline: next --wait until it has finished, batch after batch.
 	for batch := 1; batch <= 3; batch++ {
-		res = admin.release(t, ctx, "-n", ns, "next", "web", "--expected-batch", itoa(batch), "--wait", "--timeout", "2m")
-		require.Equal(t, 0, res.code, "batch %d: %s", batch, res.String())
+		res = admin.KubectlRelease(t, ctx, "-n", ns, "next", "web", "--expected-batch", strconv.Itoa(batch), "--wait", "--timeout", "2m")
+		require.Equal(t, 0, res.Code, "batch %d: %s", batch, res.String())
 		if batch < 3 {
 			// Batches 2 and 3 are pulled in by themselves; each Baked batch waits for next.
-			assert.Contains(t, res.stdout, "Waiting for: you: batch "+itoa(batch+1)+" is Baked", res.String())
+			assert.Contains(t, res.Stdout, "Waiting for: you: batch "+strconv.Itoa(batch+1)+" is Baked", res.String())
 		}
 	}
-	assert.Contains(t, res.stdout, "Waiting for: nothing: the release Succeeded.")
+	assert.Contains(t, res.Stdout, "Waiting for: nothing: the release Succeeded.")
 
 	// status -w piped: plain text, no terminal control, and exit 0 on a Succeeded release.
-	res = admin.release(t, ctx, "-n", ns, "status", "web", "-w")
-	require.Equal(t, 0, res.code, res.String())
-	assert.NotContains(t, res.stdout, "\x1b[")
-	assert.Contains(t, res.stdout, "Phase: Succeeded")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "status", "web", "-w")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.NotContains(t, res.Stdout, "\x1b[")
+	assert.Contains(t, res.Stdout, "Phase: Succeeded")
 
 	// plan: the server's batches for a release in a file, nothing created.
 	grow := filepath.Join(t.TempDir(), "grow.yaml")
 	require.NoError(t, os.WriteFile(grow, []byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata: {name: grow}\nspec: {cloneSetName: nginx, action: Scale, replicas: 8, strategy: {batchSize: 3}}\n"), 0o644))
-	res = admin.release(t, ctx, "-n", ns, "plan", "-f", grow)
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "Scale to 8 replicas of CloneSet nginx")
-	assert.Regexp(t, `1\s+3\s+3\s+Pending`, res.stdout)
-	assert.Regexp(t, `2\s+1\s+4\s+Pending`, res.stdout)
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "plan", "-f", grow)
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "Scale to 8 replicas of CloneSet nginx")
+	assert.Regexp(t, `1\s+3\s+3\s+Pending`, res.Stdout)
+	assert.Regexp(t, `2\s+1\s+4\s+Pending`, res.Stdout)
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
 	assert.Error(t, err, "plan creates nothing")
 
 	// A shortcut without --name: the server names it.
-	res = admin.release(t, ctx, "-n", ns, "restart", "nginx", "--batch-size", "2", "--mode", "Auto")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Regexp(t, `^release.releases.triton.io/nginx-restart-[a-z0-9]{5} created\n`, res.stdout)
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "restart", "nginx", "--batch-size", "2", "--mode", "Auto")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Regexp(t, `^release.releases.triton.io/nginx-restart-[a-z0-9]{5} created\n`, res.Stdout)
 
-	res = admin.release(t, ctx, "-n", ns, "history", "web")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Regexp(t, `admin\s+next\s+1 Progressing/Smoked\s+1 Progressing/Baking\s+canary looks good`, res.stdout)
-	assert.Regexp(t, `admin\s+pause\s+.*lunch`, res.stdout)
-	assert.Regexp(t, `triton-controller\s+baked`, res.stdout)
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "history", "web")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Regexp(t, `admin\s+next\s+1 Progressing/Smoked\s+1 Progressing/Baking\s+canary looks good`, res.Stdout)
+	assert.Regexp(t, `admin\s+pause\s+.*lunch`, res.Stdout)
+	assert.Regexp(t, `triton-controller\s+baked`, res.Stdout)
 }
 
 // status -w on a terminal redraws the view in place until the release ends, then exits 1 if it was
 // canceled; piped, it prints each change as plain text.
 func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	canaryAwaitingNext(t, ctx, admin, ns)
-	bin := pluginBinary(t)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	bin := framework.PluginBinary(t)
 
 	// On a pseudo-terminal.
-	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.kubeconfig, "-n", ns, "status", "nginx-update", "-w")
+	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.Kubeconfig, "-n", ns, "status", "nginx-update", "-w")
 	cmd.Env = terminalEnv()
 	tty, err := pty.Start(cmd)
 	require.NoError(t, err)
@@ -217,19 +138,19 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 	go func() { _, _ = io.Copy(&screen, tty) }()
 	// Piped, at the same time.
 	var piped syncBuffer
-	pipedCmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.kubeconfig, "-n", ns, "status", "nginx-update", "-w")
+	pipedCmd := exec.CommandContext(ctx, bin, "--kubeconfig", admin.Kubeconfig, "-n", ns, "status", "nginx-update", "-w")
 	pipedCmd.Stdout = &piped
 	require.NoError(t, pipedCmd.Start())
 
 	// The view in colour (a terminal); its text without the colours. Both have shown the release waiting
 	// before it moves: each must then print the changes that follow.
 	shown := func() string { return colours.ReplaceAllString(screen.String(), "") }
-	waitFor(t, ctx, "the first view on the terminal", func() bool { return strings.Contains(shown(), "Waiting for: you") })
-	waitFor(t, ctx, "the first view piped", func() bool { return strings.Contains(piped.String(), "Waiting for: you") })
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	framework.WaitFor(t, ctx, "the first view on the terminal", func() bool { return strings.Contains(shown(), "Waiting for: you") })
+	framework.WaitFor(t, ctx, "the first view piped", func() bool { return strings.Contains(piped.String(), "Waiting for: you") })
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitFor(t, ctx, "a redraw in place", func() bool { return strings.Contains(screen.String(), "\x1b[J") })
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Cancel(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "enough"}, metav1.CreateOptions{})
+	framework.WaitFor(t, ctx, "a redraw in place", func() bool { return strings.Contains(screen.String(), "\x1b[J") })
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Cancel(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "enough"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	err = cmd.Wait()
@@ -252,11 +173,11 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 // Every exit code the README documents, from the command that earns it.
 func TestPluginExitCodes(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	bob := connect(t, "bob")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	canaryAwaitingNext(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	bob := framework.Connect(t, "bob")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata: {name: x}\nspec: {cloneSetName: nginx, action: Scale, replicas: -1}\n"), 0o644))
@@ -265,7 +186,7 @@ func TestPluginExitCodes(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		c    *cluster
+		c    *framework.Cluster
 		args []string
 		code int
 		err  string
@@ -284,19 +205,19 @@ func TestPluginExitCodes(t *testing.T) {
 		{"dry-run cancel", admin, []string{"cancel", "nginx-update", "--dry-run=server"}, 0, ""},
 		{"server unreachable", admin, []string{"status", "nginx-update", "--server", "https://127.0.0.1:9", "--request-timeout", "5s"}, 7, "127.0.0.1:9"},
 	} {
-		res := tc.c.release(t, ctx, append([]string{"-n", ns}, tc.args...)...)
-		assert.Equal(t, tc.code, res.code, "%s: %s", tc.name, res.String())
+		res := tc.c.KubectlRelease(t, ctx, append([]string{"-n", ns}, tc.args...)...)
+		assert.Equal(t, tc.code, res.Code, "%s: %s", tc.name, res.String())
 		if tc.code != 0 {
-			assert.True(t, strings.HasPrefix(res.stderr, "error: "), "%s: %q", tc.name, res.stderr)
-			assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "%s: one line: %q", tc.name, res.stderr)
-			assert.Contains(t, res.stderr, tc.err, tc.name)
+			assert.True(t, strings.HasPrefix(res.Stderr, "error: "), "%s: %q", tc.name, res.Stderr)
+			assert.Equal(t, 1, strings.Count(res.Stderr, "\n"), "%s: one line: %q", tc.name, res.Stderr)
+			assert.Contains(t, res.Stderr, tc.err, tc.name)
 		}
 	}
 	// plan and the dry-run cancel changed nothing.
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseProgressing, r.Status.Phase)
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "grow", metav1.GetOptions{})
 	assert.Error(t, err, "plan creates nothing")
 }
 
@@ -323,12 +244,12 @@ func (s *syncBuffer) String() string {
 
 // /metrics counts the action calls by verb and code, times them, and counts releases by phase.
 func TestMetrics(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
-	canaryAwaitingNext(t, ctx, admin, ns)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(3)}, metav1.CreateOptions{})
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(3)}, metav1.CreateOptions{})
 	require.Error(t, err, "a stale next: 409")
 
 	proxy, _ := loadPair(t, "front-proxy-client")
@@ -347,10 +268,10 @@ func TestMetrics(t *testing.T) {
 	} {
 		assert.Contains(t, metrics, want)
 	}
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
-	waitFor(t, ctx, "a canary batch duration", func() bool {
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	framework.WaitFor(t, ctx, "a canary batch duration", func() bool {
 		m := scrape()
 		return strings.Contains(m, `triton_release_action_calls_total{code="200",verb="next"}`) &&
 			strings.Contains(m, `triton_release_batch_duration_seconds_count{action="Update",canary="true"}`)
@@ -360,51 +281,51 @@ func TestMetrics(t *testing.T) {
 // The shortcuts make the releases they say, and cancel through the plugin puts the CloneSet back.
 func TestPluginShortcutsAndCancel(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	finish := func(name string) {
 		t.Helper()
-		waitRelease(t, ctx, admin, ns, name, "Succeeded", succeeded)
+		framework.WaitRelease(t, ctx, admin, ns, name, "Succeeded", framework.Succeeded)
 	}
 
-	res := admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--mode", "Auto", "--batch-size", "2", "--name", "to-128")
-	require.Equal(t, 0, res.code, res.String())
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--mode", "Auto", "--batch-size", "2", "--name", "to-128")
+	require.Equal(t, 0, res.Code, res.String())
 	finish("to-128")
-	waitPods(t, ctx, admin, ns, "3 pods at nginx:1.28", func(pods []corev1.Pod) bool {
-		return allReady(pods, 3) && countImage(pods, "nginx:1.28") == 3
+	framework.WaitPods(t, ctx, admin, ns, "3 pods at nginx:1.28", func(pods []corev1.Pod) bool {
+		return framework.AllReady(pods, 3) && framework.CountImage(pods, "nginx:1.28") == 3
 	})
 
-	res = admin.release(t, ctx, "-n", ns, "rollback", "nginx", "--mode", "Auto", "--name", "back", "-o", "jsonpath={.spec.toRevision}")
-	require.Equal(t, 0, res.code, res.String())
-	assert.NotEmpty(t, res.stdout, "the server defaulted toRevision to the revision before")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "rollback", "nginx", "--mode", "Auto", "--name", "back", "-o", "jsonpath={.spec.toRevision}")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.NotEmpty(t, res.Stdout, "the server defaulted toRevision to the revision before")
 	finish("back")
-	waitPods(t, ctx, admin, ns, "3 pods back at nginx:1.27", func(pods []corev1.Pod) bool {
-		return allReady(pods, 3) && countImage(pods, "nginx:1.27") == 3
+	framework.WaitPods(t, ctx, admin, ns, "3 pods back at nginx:1.27", func(pods []corev1.Pod) bool {
+		return framework.AllReady(pods, 3) && framework.CountImage(pods, "nginx:1.27") == 3
 	})
 
-	res = admin.release(t, ctx, "-n", ns, "scale", "nginx", "--replicas", "5", "--mode", "Auto", "--name", "out")
-	require.Equal(t, 0, res.code, res.String())
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "scale", "nginx", "--replicas", "5", "--mode", "Auto", "--name", "out")
+	require.Equal(t, 0, res.Code, res.String())
 	finish("out")
-	pods := waitPods(t, ctx, admin, ns, "5 pods", func(pods []corev1.Pod) bool { return allReady(pods, 5) })
+	pods := framework.WaitPods(t, ctx, admin, ns, "5 pods", func(pods []corev1.Pod) bool { return framework.AllReady(pods, 5) })
 	victim := pods[0].Name
-	res = admin.release(t, ctx, "-n", ns, "scale", "nginx", "--replicas", "4", "--delete", victim, "--mode", "Auto", "--name", "in")
-	require.Equal(t, 0, res.code, res.String())
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "scale", "nginx", "--replicas", "4", "--delete", victim, "--mode", "Auto", "--name", "in")
+	require.Equal(t, 0, res.Code, res.String())
 	finish("in")
-	waitPods(t, ctx, admin, ns, "4 pods, without "+victim, func(pods []corev1.Pod) bool {
-		return len(pods) == 4 && !contains(podNames(pods), victim)
+	framework.WaitPods(t, ctx, admin, ns, "4 pods, without "+victim, func(pods []corev1.Pod) bool {
+		return len(pods) == 4 && !slices.Contains(framework.PodNames(pods), victim)
 	})
 
-	res = admin.release(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.29", "--canary", "1", "--name", "to-129")
-	require.Equal(t, 0, res.code, res.String())
-	waitRelease(t, ctx, admin, ns, "to-129", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
-	res = admin.release(t, ctx, "-n", ns, "cancel", "to-129", "--reason", "not today")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "release.releases.triton.io/to-129 cancel: Canceled")
-	waitPods(t, ctx, admin, ns, "4 pods at nginx:1.27 again", func(pods []corev1.Pod) bool {
-		return allReady(pods, 4) && countImage(pods, "nginx:1.27") == 4
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.29", "--canary", "1", "--name", "to-129")
+	require.Equal(t, 0, res.Code, res.String())
+	framework.WaitRelease(t, ctx, admin, ns, "to-129", "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "cancel", "to-129", "--reason", "not today")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "release.releases.triton.io/to-129 cancel: Canceled")
+	framework.WaitPods(t, ctx, admin, ns, "4 pods at nginx:1.27 again", func(pods []corev1.Pod) bool {
+		return framework.AllReady(pods, 4) && framework.CountImage(pods, "nginx:1.27") == 4
 	})
-	res = admin.release(t, ctx, "-n", ns, "history", "to-129")
-	assert.Regexp(t, `admin\s+cancel\s+.*not today`, res.stdout)
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "history", "to-129")
+	assert.Regexp(t, `admin\s+cancel\s+.*not today`, res.Stdout)
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 const protobufType = "application/vnd.kubernetes.protobuf"
@@ -27,15 +28,15 @@ var protobufMagic = []byte("k8s\x00")
 
 func TestTheGroupSpeaksProtobuf(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
-	r := canaryAwaitingNext(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
+	r := framework.CanaryAwaitingNext(t, ctx, admin, ns)
 	scheme := runtime.NewScheme()
 	require.NoError(t, v1alpha1.AddToScheme(scheme))
 	metav1.AddToGroupVersion(scheme, v1alpha1.SchemeGroupVersion)
 	pb := protobuf.NewSerializer(scheme, scheme)
-	rest := admin.releases.ReleasesV1alpha1().RESTClient()
+	rest := admin.Releases.ReleasesV1alpha1().RESTClient()
 	path := "/apis/releases.triton.io/v1alpha1/namespaces/" + ns + "/releases"
 
 	// A read in protobuf decodes to the release the JSON clients see.
@@ -67,7 +68,7 @@ func TestTheGroupSpeaksProtobuf(t *testing.T) {
 	var body bytes.Buffer
 	require.NoError(t, pb.Encode(&v1alpha1.ReleaseRequest{
 		TypeMeta:      metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "ReleaseRequest"},
-		ExpectedBatch: one(1),
+		ExpectedBatch: framework.Int32(1),
 	}, &body))
 	raw, err = rest.Post().AbsPath(path, r.Name, "next").SetHeader("Content-Type", protobufType).
 		SetHeader("Accept", protobufType).Body(body.Bytes()).DoRaw(ctx)
@@ -78,7 +79,7 @@ func TestTheGroupSpeaksProtobuf(t *testing.T) {
 	assert.Equal(t, v1alpha1.BatchBaking, moved.Status.Batches[0].Phase, "next pulled the canary in")
 
 	// The typed clientset asks for protobuf first, and reads the same release.
-	typed, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, r.Name, metav1.GetOptions{})
+	typed, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, r.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), typed.Status.CurrentBatch)
 	assert.NotEqual(t, v1alpha1.BatchSmoked, typed.Status.Batches[0].Phase, "the canary moved on through the protobuf call")

@@ -40,6 +40,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 	"github.com/triton-io/triton/test/ports"
 )
 
@@ -71,11 +72,11 @@ func (f treeFile) Open() (io.ReadCloser, error) { return os.Open(f.abs) }
 // proxy's directory.
 func moduleProxy(t *testing.T, version string) string {
 	t.Helper()
-	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	out, err := exec.Command("git", "-C", framework.Root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
 	require.NoError(t, err)
 	var files []modzip.File
 	for _, rel := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		abs := filepath.Join(root, rel)
+		abs := filepath.Join(framework.Root, rel)
 		if info, err := os.Lstat(abs); err != nil || !info.Mode().IsRegular() {
 			continue // deleted, not committed yet; or a link
 		}
@@ -90,7 +91,7 @@ func moduleProxy(t *testing.T, version string) string {
 	require.NoError(t, err)
 	require.NoError(t, modzip.Create(zf, module.Version{Path: modulePath, Version: version}, files))
 	require.NoError(t, zf.Close())
-	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	goMod, err := os.ReadFile(filepath.Join(framework.Root, "go.mod"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(at, version+".mod"), goMod, 0o644))
 	info, err := json.Marshal(map[string]any{"Version": version, "Time": time.Now().UTC().Format(time.RFC3339)})
@@ -109,7 +110,7 @@ func TestThePluginInstallsByItsTagFromAModuleProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin from a module zip")
 	}
-	ctx := testContext(t, 10*time.Minute)
+	ctx := framework.Context(t, 10*time.Minute)
 	proxy := moduleProxy(t, releaseVersion)
 	work := t.TempDir()
 	gobin := filepath.Join(work, "bin")
@@ -117,7 +118,7 @@ func TestThePluginInstallsByItsTagFromAModuleProxy(t *testing.T) {
 	// copied in from the real cache's download directory, which is itself a module proxy. -trimpath (as
 	// make build) keeps the compiled dependencies' build cache entries independent of the cache's path:
 	// they are reused, not compiled again.
-	cache := filepath.Join(root, "_output", "e2e-modcache")
+	cache := filepath.Join(framework.Root, "_output", "e2e-modcache")
 	require.NoError(t, os.RemoveAll(cache))
 	t.Cleanup(func() {
 		_ = exec.Command("chmod", "-R", "u+w", cache).Run()
@@ -149,8 +150,8 @@ func releasePlatforms() (image, plugin string, full bool) {
 // releaseScript runs hack/release.sh with env.
 func releaseScript(t *testing.T, ctx context.Context, command string, env ...string) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "release.sh"), command)
-	cmd.Dir = root
+	cmd := exec.CommandContext(ctx, filepath.Join(framework.Root, "hack", "release.sh"), command)
+	cmd.Dir = framework.Root
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "hack/release.sh %s: %s", command, out)
@@ -166,9 +167,9 @@ func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a release")
 	}
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 30*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 30*time.Minute)
 	images, plugins, full := releasePlatforms()
 
 	// make release: the image as an OCI layout, the manifests, the plugin, checksums.
@@ -238,12 +239,12 @@ func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 	require.NotNil(t, host, "no image for linux/%s", runtime.GOARCH)
 
 	// The cluster accepts install.yaml as it is: a server-side dry run (nothing is changed).
-	out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "apply", "--dry-run=server",
+	out, err = exec.CommandContext(ctx, framework.KubectlBinary, "--kubeconfig", admin.Kubeconfig, "apply", "--dry-run=server",
 		"-f", filepath.Join(dir, "install.yaml")).CombinedOutput()
 	require.NoError(t, err, "kubectl apply --dry-run=server -f install.yaml: %s", out)
 	assert.Contains(t, string(out), "deployment.apps/triton-apiserver created (server dry run)")
 	assert.Contains(t, string(out), "apiservice.apiregistration.k8s.io/v1alpha1.releases.triton.io")
-	out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", admin.kubeconfig, "apply", "--dry-run=server",
+	out, err = exec.CommandContext(ctx, framework.KubectlBinary, "--kubeconfig", admin.Kubeconfig, "apply", "--dry-run=server",
 		"-f", filepath.Join(dir, "install-ha.yaml")).CombinedOutput()
 	require.NoError(t, err, "kubectl apply --dry-run=server -f install-ha.yaml: %s", out)
 
@@ -262,22 +263,22 @@ func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		startTriton(t, ctx, connect(t, "admin"))
+		startTriton(t, ctx, framework.Connect(t, "admin"))
 	})
 	r := startFromManifest(t, "triton-release-image", binary, container, ns, bedPort(t))
-	waitUntil(t, ctx, "the APIService Available on the released image's server", func(ctx context.Context) (string, bool, string) {
+	framework.WaitUntil(t, ctx, "the APIService Available on the released image's server", func(ctx context.Context) (string, bool, string) {
 		ok, why := apiServiceAvailable(ctx, admin)
 		return why, ok, why
-	}, within(2*time.Minute))
+	}, framework.Within(2*time.Minute))
 
 	// A release through kube-apiserver, as a user makes one, runs to its end on the released server.
-	nginx(t, ctx, admin, ns, 2)
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto), metav1.CreateOptions{})
+	framework.Nginx(t, ctx, admin, ns, 2)
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto), metav1.CreateOptions{})
 	require.NoError(t, err)
-	rel := waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded through the APIService", succeeded)
+	rel := framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded through the APIService", framework.Succeeded)
 	assert.Equal(t, v1alpha1.ReleaseSucceeded, rel.Status.Phase)
-	assert.Len(t, podsAt(t, ctx, admin, ns, "nginx:1.28"), 2, "every pod at the new image")
+	assert.Len(t, framework.PodsAt(t, ctx, admin, ns, "nginx:1.28"), 2, "every pod at the new image")
 	direct, err := r.client().ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err, "the release is in the released server's own store: it is the one behind the APIService")
 	assert.Equal(t, rel.UID, direct.UID)
@@ -286,7 +287,7 @@ func TestAReleaseInstallsFromItsManifestAndItsImageRuns(t *testing.T) {
 // bedPort is the port of the bed's own triton-apiserver, which its APIService and webhook name.
 func bedPort(t *testing.T) int {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	i := slices.Index(args, "--secure-port")
@@ -360,7 +361,7 @@ func serverContainer(t *testing.T, manifest []byte) corev1.Container {
 // It returns once /readyz answers 200.
 func startFromManifest(t *testing.T, name, binary string, c corev1.Container, leaseNamespace string, port int) *replica {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	bed := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	bedFlag := func(flag string) string {
@@ -408,7 +409,7 @@ func startFromManifest(t *testing.T, name, binary string, c corev1.Container, le
 		}
 	}
 	r.name = name
-	r.log = filepath.Join(local, "logs", name+".log")
+	r.log = filepath.Join(framework.Local, "logs", name+".log")
 	t.Logf("%s: %s\n  env %s", name, strings.Join(r.args, " "), strings.Join(r.env, " "))
 	r.restart(t)
 	t.Cleanup(func() { r.signal(t, syscall.SIGTERM) })
@@ -419,7 +420,7 @@ func startFromManifest(t *testing.T, name, binary string, c corev1.Container, le
 // image tags all need one) or that CHANGELOG.md has no entry for.
 func TestMakeReleaseRefusesAVersionItCannotPublish(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t, time.Minute)
+	ctx := framework.Context(t, time.Minute)
 	dir := filepath.Join(t.TempDir(), "release")
 	for version, why := range map[string]string{
 		"":            "set VERSION",
@@ -429,8 +430,8 @@ func TestMakeReleaseRefusesAVersionItCannotPublish(t *testing.T) {
 		"v01.2.0":     "not a semantic version",
 		"v99.0.0":     "CHANGELOG.md has no entry for v99.0.0",
 	} {
-		cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "release.sh"), "build")
-		cmd.Dir = root
+		cmd := exec.CommandContext(ctx, filepath.Join(framework.Root, "hack", "release.sh"), "build")
+		cmd.Dir = framework.Root
 		cmd.Env = append(os.Environ(), "VERSION="+version, "RELEASE_DIR="+dir)
 		out, err := cmd.CombinedOutput()
 		assert.Error(t, err, "VERSION=%q", version)

@@ -20,74 +20,18 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
-
-func updateTo(image string, canary int32, batchSize intstr.IntOrString, mode v1alpha1.ReleaseMode) *v1alpha1.Release {
-	return &v1alpha1.Release{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx-update"},
-		Spec: v1alpha1.ReleaseSpec{
-			CloneSetName: "nginx",
-			Action:       v1alpha1.ActionUpdate,
-			Template: &corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "nginx"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: image}}},
-			},
-			Strategy: v1alpha1.ReleaseStrategy{Canary: canary, BatchSize: &batchSize, Mode: mode},
-		},
-	}
-}
-
-// waitRelease waits until ok holds for the release and returns it.
-func waitRelease(t *testing.T, ctx context.Context, c *cluster, ns, name string, what string, ok func(*v1alpha1.Release) bool) *v1alpha1.Release {
-	t.Helper()
-	return waitUntil(t, ctx, "release "+name+": "+what, func(ctx context.Context) (*v1alpha1.Release, bool, string) {
-		r, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, false, err.Error()
-		}
-		return r, ok(r), fmt.Sprintf("status %+v", r.Status)
-	}, every(100*time.Millisecond), within(time.Minute))
-}
-
-func batchIs(index int32, phase v1alpha1.BatchPhase) func(*v1alpha1.Release) bool {
-	return func(r *v1alpha1.Release) bool {
-		return r.Status.Phase == v1alpha1.ReleaseProgressing && r.Status.CurrentBatch == index &&
-			r.Status.Batches[index-1].Phase == phase
-	}
-}
-
-func partition(cs *kruiseappsv1alpha1.CloneSet) int32 {
-	if cs.Spec.UpdateStrategy.Partition == nil {
-		return 0
-	}
-	return int32(cs.Spec.UpdateStrategy.Partition.IntValue())
-}
-
-// podsAt lists the CloneSet's live pods at image.
-func podsAt(t *testing.T, ctx context.Context, c *cluster, ns, image string) []corev1.Pod {
-	t.Helper()
-	list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
-	require.NoError(t, err)
-	var out []corev1.Pod
-	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == image {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func one(n int32) *int32 { return &n }
 
 // The original Triton tutorial: an nginx CloneSet of 3, Update with canary 1 and batchSize 1 in Auto mode.
 func TestTutorialCanaryThenAutoBatches(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
-	created, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
+	created, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.Len(t, created.Status.Batches, 3, "the plan is computed on create")
 	for i, b := range created.Status.Batches {
@@ -96,71 +40,71 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	assert.True(t, created.Status.Batches[0].Canary)
 
 	// The canary comes up at once and waits, out of traffic.
-	r := waitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	r := framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionAwaitingNext))
-	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, int32(2), partition(cs))
+	assert.Equal(t, int32(2), framework.Partition(cs))
 	assert.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
-	canary := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	canary := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
-	assert.False(t, condition(&canary[0], corev1.PodReady) == corev1.ConditionTrue, "the canary is not in traffic before `next`")
-	assert.True(t, condition(&canary[0], corev1.ContainersReady) == corev1.ConditionTrue)
+	assert.False(t, framework.PodCondition(&canary[0], corev1.PodReady) == corev1.ConditionTrue, "the canary is not in traffic before `next`")
+	assert.True(t, framework.PodCondition(&canary[0], corev1.ContainersReady) == corev1.ConditionTrue)
 
 	// The batch lists its pod, with its IP (a listing written while the pod had none is refreshed a
 	// reconcile later), not yet pulled in.
 	// kwok may give a pod another IP when it runs a stage again; the listing follows the pod's IP as it is.
-	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary listed in batch 1 with its IP", func(r *v1alpha1.Release) bool {
+	r = framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "the canary listed in batch 1 with its IP", func(r *v1alpha1.Release) bool {
 		if len(r.Status.Batches[0].Pods) != 1 || r.Status.Batches[0].Pods[0].IP == "" {
 			return false
 		}
-		pod, err := admin.kube.CoreV1().Pods(ns).Get(ctx, canary[0].Name, metav1.GetOptions{})
+		pod, err := admin.Kube.CoreV1().Pods(ns).Get(ctx, canary[0].Name, metav1.GetOptions{})
 		return err == nil && pod.Status.PodIP == r.Status.Batches[0].Pods[0].IP
 	})
 	assert.Equal(t, canary[0].Name, r.Status.Batches[0].Pods[0].Name)
 	assert.False(t, r.Status.Batches[0].Pods[0].PulledIn)
 
 	// `next` while Smoked pulls the canary in.
-	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), Reason: "canary looks good"}, metav1.CreateOptions{})
+	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), Reason: "canary looks good"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
-	waitCondition(t, ctx, admin, ns, canary[0].Name, corev1.PodReady, corev1.ConditionTrue)
-	r = waitRelease(t, ctx, admin, ns, "nginx-update", "the canary pulled in, in its batch", func(r *v1alpha1.Release) bool {
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	framework.WaitPodCondition(t, ctx, admin, ns, canary[0].Name, corev1.PodReady, corev1.ConditionTrue)
+	r = framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "the canary pulled in, in its batch", func(r *v1alpha1.Release) bool {
 		return len(r.Status.Batches[0].Pods) == 1 && r.Status.Batches[0].Pods[0].PulledIn
 	})
 	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionAwaitingNext), "a Baked canary waits for next even in Auto mode")
 
 	// A second `next` for batch 1 from another pipeline is refused; the first moves on.
-	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	r, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), r.Status.CurrentBatch)
 	require.NotNil(t, r.Status.CloneSet.Partition)
 	assert.Equal(t, int32(1), *r.Status.CloneSet.Partition, "the answer shows the CloneSet's new partition")
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	assert.True(t, apierrors.IsConflict(err), "a stale expectedBatch: want 409, got %v", err)
 
 	// Batches 2 and 3 run on their own.
-	r = waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool {
+	r = framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", func(r *v1alpha1.Release) bool {
 		return r.Status.Phase == v1alpha1.ReleaseSucceeded
 	})
 	assert.True(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionComplete))
-	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+	framework.WaitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 		return s.UpdatedReadyReplicas == 3
 	})
 	// The Release is written first, then the CloneSet follows: released at the end.
-	cs = waitUntil(t, ctx, "the CloneSet without the release annotation after the end", func(ctx context.Context) (*kruiseappsv1alpha1.CloneSet, bool, string) {
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs = framework.WaitUntil(t, ctx, "the CloneSet without the release annotation after the end", func(ctx context.Context) (*kruiseappsv1alpha1.CloneSet, bool, string) {
+		cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil {
 			return nil, false, err.Error()
 		}
 		_, owned := cs.Annotations[v1alpha1.OwnerAnnotation]
 		return cs, !owned, fmt.Sprintf("annotations %v", cs.Annotations)
-	}, every(100*time.Millisecond), within(30*time.Second))
-	assert.Equal(t, int32(0), partition(cs))
-	for _, p := range podsAt(t, ctx, admin, ns, "nginx:1.28") {
-		assert.True(t, condition(&p, v1alpha1.ReadinessGate) == corev1.ConditionTrue, "%s pulled in", p.Name)
-		assert.True(t, condition(&p, corev1.PodReady) == corev1.ConditionTrue, "%s Ready", p.Name)
+	}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
+	assert.Equal(t, int32(0), framework.Partition(cs))
+	for _, p := range framework.PodsAt(t, ctx, admin, ns, "nginx:1.28") {
+		assert.True(t, framework.PodCondition(&p, v1alpha1.ReadinessGate) == corev1.ConditionTrue, "%s pulled in", p.Name)
+		assert.True(t, framework.PodCondition(&p, corev1.PodReady) == corev1.ConditionTrue, "%s Ready", p.Name)
 	}
 	var actions []string
 	for _, h := range r.Status.History {
@@ -172,23 +116,23 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	assert.Contains(t, strings.Join(actions, ","), "start,smoked,next,baked,next")
 
 	// `kubectl describe release` tells the story: an Event for every move, callers' verbs with their user.
-	waitUntil(t, ctx, "the events in kubectl describe", func(ctx context.Context) (struct{}, bool, string) {
-		out, err := admin.kubectl(ctx, "-n", ns, "describe", "release", "nginx-update")
+	framework.WaitUntil(t, ctx, "the events in kubectl describe", func(ctx context.Context) (struct{}, bool, string) {
+		out, err := admin.Kubectl(ctx, "-n", ns, "describe", "release", "nginx-update")
 		return struct{}{}, err == nil && strings.Contains(out, "Next") && strings.Contains(out, "by admin: canary looks good") &&
 			strings.Contains(out, "Smoked") && strings.Contains(out, "Baked") && strings.Contains(out, "Advance"), "\n" + out
-	}, within(30*time.Second))
+	}, framework.Within(30*time.Second))
 }
 
 func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	canaryAwaitingNext(t, ctx, admin, ns)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	// A second release for the same CloneSet is refused.
-	second := updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+	second := framework.UpdateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 	second.Name = "nginx-update-2"
 	_, err := releases.Create(ctx, second, metav1.CreateOptions{})
 	assert.True(t, apierrors.IsConflict(err), "a second release on a busy CloneSet: want 409, got %v", err)
@@ -198,7 +142,7 @@ func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleasePaused, r.Status.Phase)
 	assert.True(t, r.Status.CloneSet.Paused, "the answer shows the paused CloneSet")
-	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.True(t, cs.Spec.UpdateStrategy.Paused)
 	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
@@ -214,9 +158,9 @@ func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseProgressing, r.Status.Phase)
 	assert.False(t, r.Status.CloneSet.Paused)
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", batchIs(1, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
 
 	// dryRun=All answers what next would do and changes nothing.
 	dry, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
@@ -225,9 +169,9 @@ func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 	stored, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), stored.Status.CurrentBatch, "a dry run stored nothing")
-	cs, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	cs, err = admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, int32(1), partition(cs), "a dry run changed no CloneSet")
+	assert.Equal(t, int32(1), framework.Partition(cs), "a dry run changed no CloneSet")
 
 	// 20 concurrent next calls for batch 1: exactly one moves the release.
 	var wg sync.WaitGroup
@@ -237,7 +181,7 @@ func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+			_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

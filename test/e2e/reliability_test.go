@@ -36,6 +36,7 @@ import (
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/generated/informers/externalversions"
 	"github.com/triton-io/triton/test/bench/stats"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // full reports whether the long versions run (make test-reliability).
@@ -51,17 +52,17 @@ func sized(short, long int) int {
 
 // fleet creates n CloneSets app-000, app-001, ... of replicas pods at image v1 (ReCreate updates) and
 // waits until every pod is ready.
-func fleet(t *testing.T, ctx context.Context, c *cluster, ns string, n int, replicas int32) []string {
+func fleet(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, n int, replicas int32) []string {
 	t.Helper()
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("app-%03d", i)
-		cs := newCloneSet(names[i], replicas, withContainer("app", "app:v1"))
-		_, err := c.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+		cs := framework.NewCloneSet(names[i], replicas, framework.WithContainer("app", "app:v1"))
+		_, err := c.Kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	waitUntil(t, ctx, "the fleet to come up", func(ctx context.Context) (struct{}, bool, string) {
-		list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
+	framework.WaitUntil(t, ctx, "the fleet to come up", func(ctx context.Context) (struct{}, bool, string) {
+		list, err := c.Kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
@@ -72,13 +73,13 @@ func fleet(t *testing.T, ctx context.Context, c *cluster, ns string, n int, repl
 			}
 		}
 		return struct{}{}, ready == n, fmt.Sprintf("%d of %d CloneSets ready", ready, n)
-	}, every(500*time.Millisecond), within(time.Duration(30+n)*time.Second))
+	}, framework.Every(500*time.Millisecond), framework.Within(time.Duration(30+n)*time.Second))
 	return names
 }
 
 // manualUpdate is a Manual release of CloneSet name to image, a canary of one pod and then batches of one.
 func manualUpdate(name, image string) *v1alpha1.Release {
-	r := updateTo(image, 1, intstr.FromInt32(1), v1alpha1.ModeManual)
+	r := framework.UpdateTo(image, 1, intstr.FromInt32(1), v1alpha1.ModeManual)
 	r.Name = name
 	r.Spec.CloneSetName = name
 	r.Spec.Template.Labels = map[string]string{"app": name}
@@ -108,9 +109,9 @@ type partitionLog struct {
 	done         chan struct{}
 }
 
-func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, kubeRestarts bool) *partitionLog {
+func logPartitions(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, kubeRestarts bool) *partitionLog {
 	t.Helper()
-	list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
+	list, err := c.Kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	l := &partitionLog{allowed: map[string][]int32{}, done: make(chan struct{}), kubeRestarts: kubeRestarts}
 	ctx, l.stop = context.WithCancel(ctx)
@@ -121,7 +122,7 @@ func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, kub
 		for ctx.Err() == nil {
 			if rv == "" {
 				// The watch could not resume where it was: list again (only when allowed).
-				list, err := c.kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
+				list, err := c.Kruise.AppsV1alpha1().CloneSets(ns).List(ctx, metav1.ListOptions{})
 				if err != nil {
 					pause(ctx, 200*time.Millisecond)
 					continue
@@ -134,7 +135,7 @@ func logPartitions(t *testing.T, ctx context.Context, c *cluster, ns string, kub
 				}
 				rv = list.ResourceVersion
 			}
-			w, err := c.kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
+			w, err := c.Kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 			if err != nil {
 				if gone(err) {
 					if !l.kubeRestarts {
@@ -190,7 +191,7 @@ func (l *partitionLog) observe(cs *kruiseappsv1alpha1.CloneSet) {
 	if cs.Annotations[v1alpha1.OwnerAnnotation] == "" || cs.Spec.UpdateStrategy.Partition == nil || cs.Spec.Replicas == nil {
 		return
 	}
-	allowed := *cs.Spec.Replicas - partition(cs)
+	allowed := *cs.Spec.Replicas - framework.Partition(cs)
 	steps := l.allowed[cs.Name]
 	if len(steps) == 0 || steps[len(steps)-1] != allowed {
 		l.allowed[cs.Name] = append(steps, allowed)
@@ -313,7 +314,7 @@ func (d *driver) run(ctx context.Context, workers int, names []string) ([]*v1alp
 			}
 		}()
 	}
-	finished, done, _ := poll(ctx, func(context.Context) ([]*v1alpha1.Release, bool, string) {
+	finished, done, _ := framework.Poll(ctx, func(context.Context) ([]*v1alpha1.Release, bool, string) {
 		var finished []*v1alpha1.Release
 		for _, name := range names {
 			r, err := lister.Get(name)
@@ -323,7 +324,7 @@ func (d *driver) run(ctx context.Context, workers int, names []string) ([]*v1alp
 			finished = append(finished, r.DeepCopy())
 		}
 		return finished, true, ""
-	}, every(250*time.Millisecond))
+	}, framework.Every(250*time.Millisecond))
 	// Calls in flight answer before anything is cancelled: the `next` that ends a release stores it as
 	// finished (which the lister may already show) before it answers.
 	queue.ShutDown()
@@ -448,8 +449,8 @@ func (d *driver) onlyUnavailable(t *testing.T) {
 }
 
 // fastClient is the cluster's release client without client-go's default limit of 5 requests a second.
-func fastClient(c *cluster) versioned.Interface {
-	config := rest.CopyConfig(c.config)
+func fastClient(c *framework.Cluster) versioned.Interface {
+	config := rest.CopyConfig(c.Config)
 	config.QPS, config.Burst = 200, 400
 	return versioned.NewForConfigOrDie(config)
 }

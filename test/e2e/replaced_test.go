@@ -27,16 +27,17 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // deleteCloneSet deletes CloneSet name as `kubectl delete --wait` does (its pods go in the background,
 // through the garbage collector) and waits until it is gone.
-func deleteCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name string) {
+func deleteCloneSet(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string) {
 	t.Helper()
 	background := metav1.DeletePropagationBackground
-	require.NoError(t, c.kruise.AppsV1alpha1().CloneSets(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background}))
-	waitUntil(t, ctx, "CloneSet "+name+" gone", func(ctx context.Context) (struct{}, bool, string) {
-		cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, c.Kruise.AppsV1alpha1().CloneSets(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background}))
+	framework.WaitUntil(t, ctx, "CloneSet "+name+" gone", func(ctx context.Context) (struct{}, bool, string) {
+		cs, err := c.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			return struct{}{}, true, ""
@@ -44,7 +45,7 @@ func deleteCloneSet(t *testing.T, ctx context.Context, c *cluster, ns, name stri
 			return struct{}{}, false, err.Error()
 		}
 		return struct{}{}, false, fmt.Sprintf("uid %s, deletionTimestamp %v, finalizers %v", cs.UID, cs.DeletionTimestamp, cs.Finalizers)
-	}, within(time.Minute))
+	}, framework.Within(time.Minute))
 }
 
 // untouchedWatch watches CloneSet name from a resourceVersion on and records every state of the CloneSet
@@ -57,11 +58,11 @@ type untouchedWatch struct {
 	done       chan struct{}
 }
 
-func watchUntouched(t *testing.T, ctx context.Context, c *cluster, ns, name, fromRV string, uid types.UID, releaseImage string) *untouchedWatch {
+func watchUntouched(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name, fromRV string, uid types.UID, releaseImage string) *untouchedWatch {
 	t.Helper()
 	w := &untouchedWatch{done: make(chan struct{})}
 	ctx, w.stop = context.WithCancel(ctx)
-	watcher, err := c.kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{
+	watcher, err := c.Kruise.AppsV1alpha1().CloneSets(ns).Watch(ctx, metav1.ListOptions{
 		FieldSelector: "metadata.name=" + name, ResourceVersion: fromRV})
 	require.NoError(t, err)
 	go func() {
@@ -121,7 +122,7 @@ func releaseMarks(cs *kruiseappsv1alpha1.CloneSet, releaseImage string) string {
 			(lc.InPlaceUpdate != nil && lc.InPlaceUpdate.LabelsHandler[v1alpha1.HoldLabel] != "")) {
 		marks = append(marks, "hold hooks")
 	}
-	if p := partition(cs); p != 0 {
+	if p := framework.Partition(cs); p != 0 {
 		marks = append(marks, fmt.Sprintf("partition %d", p))
 	}
 	if cs.Spec.UpdateStrategy.Paused {
@@ -136,10 +137,10 @@ func releaseMarks(cs *kruiseappsv1alpha1.CloneSet, releaseImage string) string {
 }
 
 // podsOf lists the live pods that CloneSet uid controls.
-func podsOf(t *testing.T, ctx context.Context, c *cluster, ns string, uid types.UID) []corev1.Pod {
+func podsOf(t *testing.T, ctx context.Context, c *framework.Cluster, ns string, uid types.UID) []corev1.Pod {
 	t.Helper()
 	var out []corev1.Pod
-	for _, p := range livePods(t, ctx, c, ns) {
+	for _, p := range framework.LivePods(t, ctx, c, ns) {
 		if ref := metav1.GetControllerOf(&p); ref != nil && ref.UID == uid {
 			out = append(out, p)
 		}
@@ -179,12 +180,12 @@ func lostCondition(r *v1alpha1.Release) *metav1.Condition {
 
 // deleteRelease deletes release name with kubectl as a person would, and fails the test unless the delete
 // has completed (the cleanup finalizer gone) within 30 seconds.
-func deleteRelease(t *testing.T, ctx context.Context, c *cluster, ns, name string) {
+func deleteRelease(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string) {
 	t.Helper()
 	start := time.Now()
-	out, err := c.kubectl(ctx, "delete", "release", name, "-n", ns, "--wait=true", "--timeout=30s")
+	out, err := c.Kubectl(ctx, "delete", "release", name, "-n", ns, "--wait=true", "--timeout=30s")
 	require.NoError(t, err, "kubectl delete release %s: %s", name, out)
-	_, err = c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+	_, err = c.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err), "release %s is gone after %s: %v", name, time.Since(start).Round(100*time.Millisecond), err)
 }
 
@@ -194,30 +195,30 @@ func deleteRelease(t *testing.T, ctx context.Context, c *cluster, ns, name strin
 // the release deletes cleanly; a new release of the new CloneSet is admitted and runs.
 func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	r := canaryAwaitingNext(t, ctx, admin, ns)
-	old := getCloneSet(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	r := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	old := framework.GetCloneSet(t, ctx, admin, ns)
 	require.NotNil(t, r.Status.CloneSet)
 	require.Equal(t, old.UID, r.Status.CloneSet.UID, "the CloneSet's UID is recorded at admission")
 	require.Equal(t, r.Name, old.Annotations[v1alpha1.OwnerAnnotation], "the release holds the old CloneSet")
 
 	// Replaced: deleted (and gone), then made again with another image.
 	deleteCloneSet(t, ctx, admin, ns, "nginx")
-	created, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, newCloneSet("nginx", 2, withContainer("nginx", "nginx:1.26")), metav1.CreateOptions{})
+	created, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, framework.NewCloneSet("nginx", 2, framework.WithContainer("nginx", "nginx:1.26")), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.NotEqual(t, old.UID, created.UID)
 	// Every state the new CloneSet goes through from its creation on, as the watch delivers them.
 	w := watchUntouched(t, ctx, admin, ns, "nginx", created.ResourceVersion, created.UID, "nginx:1.28")
 	assert.Empty(t, releaseMarks(created, "nginx:1.28"), "as created")
-	waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+	framework.WaitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 		return s.ReadyReplicas == 2 && s.UpdatedReplicas == 2
 	})
 
 	// The release is ended, and says why.
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed: its CloneSet was lost", func(r *v1alpha1.Release) bool {
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed: its CloneSet was lost", func(r *v1alpha1.Release) bool {
 		return r.Status.Phase == v1alpha1.ReleaseFailed && lostCondition(r) != nil
 	})
 	lost := lostCondition(r)
@@ -231,8 +232,8 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 	}
 	assert.Equal(t, old.UID, r.Status.CloneSet.UID, "the UID recorded stays")
 	assert.False(t, meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionAwaitingNext))
-	assert.Equal(t, plan.ActionLost, lastHistory(r).Action, "recorded in the history: %s", historyActions(r))
-	assert.Equal(t, plan.ControllerUser, lastHistory(r).User)
+	assert.Equal(t, plan.ActionLost, framework.LastHistory(r).Action, "recorded in the history: %s", framework.HistoryActions(r))
+	assert.Equal(t, plan.ControllerUser, framework.LastHistory(r).User)
 
 	// resume and next: 409, saying why.
 	_, err = releases.Resume(ctx, r.Name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
@@ -244,8 +245,8 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 
 	// For a while (the controller acts on every event of the new CloneSet and its pods, within a second):
 	// nothing of the release on the new CloneSet or its pods.
-	holds(t, ctx, 5*time.Second, "the new CloneSet carries nothing of the old release", func(ctx context.Context) (bool, string) {
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	framework.Holds(t, ctx, 5*time.Second, "the new CloneSet carries nothing of the old release", func(ctx context.Context) (bool, string) {
+		cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -263,7 +264,7 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 
 	// A new release of the new CloneSet is admitted while the old one is still there (it can never touch
 	// this CloneSet): a dry run, which runs the same admission and stores nothing.
-	again := updateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto)
+	again := framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto)
 	again.Name = "nginx-again"
 	planned, err := releases.Create(ctx, again.DeepCopy(), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	require.NoError(t, err, "a release of the new CloneSet is not held up by the release of the old one")
@@ -275,20 +276,20 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 	seen, violations := w.finish()
 	assert.Positive(t, seen, "the watch saw the new CloneSet")
 	assert.Empty(t, violations, "states of the new CloneSet that carried something of the old release")
-	cs := getCloneSet(t, ctx, admin, ns)
+	cs := framework.GetCloneSet(t, ctx, admin, ns)
 	assert.Equal(t, created.UID, cs.UID)
 	assert.Empty(t, releaseMarks(cs, "nginx:1.28"))
 
 	// The new release is admitted (201) and runs to the end.
 	_, err = releases.Create(ctx, again, metav1.CreateOptions{})
 	require.NoError(t, err)
-	done := waitRelease(t, ctx, admin, ns, again.Name, "Succeeded", succeeded)
+	done := framework.WaitRelease(t, ctx, admin, ns, again.Name, "Succeeded", framework.Succeeded)
 	assert.Equal(t, created.UID, done.Status.CloneSet.UID)
-	cs = waitReleased(t, ctx, admin, ns)
+	cs = framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, created.UID, cs.UID)
 	assert.Equal(t, "nginx:1.28", cs.Spec.Template.Spec.Containers[0].Image)
-	waitPods(t, ctx, admin, ns, "both pods at nginx:1.28", func(pods []corev1.Pod) bool {
-		return len(pods) == 2 && countImage(pods, "nginx:1.28") == 2
+	framework.WaitPods(t, ctx, admin, ns, "both pods at nginx:1.28", func(pods []corev1.Pod) bool {
+		return len(pods) == 2 && framework.CountImage(pods, "nginx:1.28") == 2
 	})
 }
 
@@ -296,23 +297,23 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 // the release makes nothing of that name again; cancel and delete end it at once.
 func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	r := canaryAwaitingNext(t, ctx, admin, ns)
-	old := getCloneSet(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	r := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	old := framework.GetCloneSet(t, ctx, admin, ns)
 	require.Equal(t, old.UID, r.Status.CloneSet.UID, "the CloneSet's UID is recorded at admission")
 
 	deleteCloneSet(t, ctx, admin, ns, "nginx")
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Failed: CloneSetGone", func(r *v1alpha1.Release) bool {
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed: CloneSetGone", func(r *v1alpha1.Release) bool {
 		c := lostCondition(r)
 		return r.Status.Phase == v1alpha1.ReleaseFailed && c != nil && c.Reason == v1alpha1.ReasonCloneSetGone
 	})
 	c := lostCondition(r)
 	assert.Contains(t, c.Message, string(old.UID))
 	assert.Contains(t, c.Message, "deleted")
-	assert.Equal(t, plan.ActionLost, lastHistory(r).Action, "recorded in the history: %s", historyActions(r))
+	assert.Equal(t, plan.ActionLost, framework.LastHistory(r).Action, "recorded in the history: %s", framework.HistoryActions(r))
 
 	_, err := releases.Resume(ctx, r.Name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 	require.True(t, apierrors.IsConflict(err), "resume of a release whose CloneSet was deleted: want 409, got %v", err)
@@ -322,10 +323,10 @@ func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 	canceled, err := releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "the CloneSet is gone"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.ReleaseCanceled, canceled.Status.Phase)
-	assert.True(t, conditionIs(canceled, v1alpha1.ConditionFailed, metav1.ConditionTrue), "it failed all the same")
-	assert.True(t, conditionIs(canceled, v1alpha1.ConditionReverted, metav1.ConditionTrue), "nothing to wait for")
-	holds(t, ctx, 3*time.Second, "no CloneSet nginx made again", func(ctx context.Context) (bool, string) {
-		_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	assert.True(t, framework.ConditionIs(canceled, v1alpha1.ConditionFailed, metav1.ConditionTrue), "it failed all the same")
+	assert.True(t, framework.ConditionIs(canceled, v1alpha1.ConditionReverted, metav1.ConditionTrue), "nothing to wait for")
+	framework.Holds(t, ctx, 3*time.Second, "no CloneSet nginx made again", func(ctx context.Context) (bool, string) {
+		_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, ""
 		}
@@ -333,7 +334,7 @@ func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 	})
 
 	deleteRelease(t, ctx, admin, ns, r.Name)
-	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	_, err = admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "still no CloneSet nginx: %v", err)
 }
 
@@ -342,65 +343,65 @@ func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 // off, so that a new release can start.
 func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	framework.Nginx(t, ctx, admin, ns, 3)
 
 	run := func(name, image string) *v1alpha1.Release {
 		t.Helper()
-		rel := updateTo(image, 0, intstr.FromString("100%"), v1alpha1.ModeAuto)
+		rel := framework.UpdateTo(image, 0, intstr.FromString("100%"), v1alpha1.ModeAuto)
 		rel.Name = name
 		_, err := releases.Create(ctx, rel, metav1.CreateOptions{})
 		require.NoError(t, err)
-		done := waitRelease(t, ctx, admin, ns, name, "Succeeded", succeeded)
-		waitReleased(t, ctx, admin, ns)
-		waitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
-			return s.ObservedGeneration >= getCloneSet(t, ctx, admin, ns).Generation &&
+		done := framework.WaitRelease(t, ctx, admin, ns, name, "Succeeded", framework.Succeeded)
+		framework.WaitReleased(t, ctx, admin, ns)
+		framework.WaitCloneSet(t, ctx, admin, ns, "nginx", func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+			return s.ObservedGeneration >= framework.GetCloneSet(t, ctx, admin, ns).Generation &&
 				s.UpdatedReplicas == 3 && s.UpdatedReadyReplicas == 3 && s.ReadyReplicas == 3 && s.Replicas == 3
 		})
 		return done
 	}
 	r1 := run("r1", "nginx:1.28")
 	r2 := run("r2", "nginx:1.29")
-	before := getCloneSet(t, ctx, admin, ns)
+	before := framework.GetCloneSet(t, ctx, admin, ns)
 	require.Equal(t, "nginx:1.29", before.Spec.Template.Spec.Containers[0].Image)
 	require.True(t, strings.HasPrefix(before.Annotations[v1alpha1.IntentAnnotation], string(r2.UID)+"/"), "r2 wrote the CloneSet last")
-	pods := livePods(t, ctx, admin, ns)
+	pods := framework.LivePods(t, ctx, admin, ns)
 	require.Len(t, pods, 3)
-	require.Equal(t, 3, countImage(pods, "nginx:1.29"))
-	names := podNames(pods)
+	require.Equal(t, 3, framework.CountImage(pods, "nginx:1.29"))
+	names := framework.PodNames(pods)
 	r1, err := releases.Get(ctx, r1.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 
 	// The admin puts r1's name back on the CloneSet.
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.OwnerAnnotation, r1.Name)
-	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err = admin.Kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
 
 	// The controller acts on it (r1 is woken by the name): the name goes, and only the name.
-	cs := waitCloneSetIs(t, ctx, admin, ns, "r1's stale name taken off", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	cs := framework.WaitCloneSetIs(t, ctx, admin, ns, "r1's stale name taken off", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		_, named := cs.Annotations[v1alpha1.OwnerAnnotation]
 		return !named
 	})
 	assert.Equal(t, before.Annotations[v1alpha1.IntentAnnotation], cs.Annotations[v1alpha1.IntentAnnotation], "r1 stamped nothing")
 	// For 10 seconds after (the controller has long seen the CloneSet): r2's template, every pod as it was.
-	holds(t, ctx, 10*time.Second, "r2's template and pods stay", func(ctx context.Context) (bool, string) {
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	framework.Holds(t, ctx, 10*time.Second, "r2's template and pods stay", func(ctx context.Context) (bool, string) {
+		cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		if img := cs.Spec.Template.Spec.Containers[0].Image; img != "nginx:1.29" {
 			return false, "the template went to " + img
 		}
-		if p := partition(cs); p != 0 {
+		if p := framework.Partition(cs); p != 0 {
 			return false, fmt.Sprintf("partition %d", p)
 		}
 		if v := cs.Annotations[v1alpha1.OwnerAnnotation]; v != "" {
 			return false, "owner annotation " + v
 		}
-		list, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
+		list, err := admin.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -412,7 +413,7 @@ func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 				return false, "pod " + p.Name + " runs " + img
 			}
 		}
-		if got := podNames(list.Items); strings.Join(got, ",") != strings.Join(names, ",") {
+		if got := framework.PodNames(list.Items); strings.Join(got, ",") != strings.Join(names, ",") {
 			return false, fmt.Sprintf("pods %v, were %v", got, names)
 		}
 		return true, ""
@@ -424,6 +425,6 @@ func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 	// A new release of the CloneSet starts and succeeds.
 	r3 := run("r3", "nginx:1.30")
 	assert.Equal(t, before.UID, r3.Status.CloneSet.UID)
-	assert.Equal(t, "nginx:1.30", getCloneSet(t, ctx, admin, ns).Spec.Template.Spec.Containers[0].Image)
-	assert.Equal(t, 3, countImage(livePods(t, ctx, admin, ns), "nginx:1.30"))
+	assert.Equal(t, "nginx:1.30", framework.GetCloneSet(t, ctx, admin, ns).Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, 3, framework.CountImage(framework.LivePods(t, ctx, admin, ns), "nginx:1.30"))
 }

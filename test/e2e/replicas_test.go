@@ -26,6 +26,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/release/controller"
+	"github.com/triton-io/triton/test/e2e/framework"
 	"github.com/triton-io/triton/test/ports"
 )
 
@@ -96,8 +97,8 @@ func startEtcd(t *testing.T, name string) *etcdMember {
 	client, peer := ports.Free(t), ports.Free(t)
 	m := &etcdMember{url: fmt.Sprintf("http://127.0.0.1:%d", client)}
 	m.name = name
-	m.log = filepath.Join(local, "logs", name+".log")
-	m.args = []string{filepath.Join(root, "_output", "bin", "etcd"), "--name", name, "--data-dir", filepath.Join(dir, "data"),
+	m.log = filepath.Join(framework.Local, "logs", name+".log")
+	m.args = []string{filepath.Join(framework.Root, "_output", "bin", "etcd"), "--name", name, "--data-dir", filepath.Join(dir, "data"),
 		"--listen-client-urls", m.url, "--advertise-client-urls", m.url,
 		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
@@ -111,14 +112,14 @@ func startEtcd(t *testing.T, name string) *etcdMember {
 func (m *etcdMember) restart(t *testing.T) {
 	t.Helper()
 	m.start(t)
-	waitUntil(t, context.Background(), "etcd "+m.name+" to become healthy", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, context.Background(), "etcd "+m.name+" to become healthy", func(context.Context) (struct{}, bool, string) {
 		resp, err := http.Get(m.url + "/health")
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
 		_ = resp.Body.Close() // the status is all a poll reads
 		return struct{}{}, resp.StatusCode == http.StatusOK, resp.Status
-	}, every(100*time.Millisecond), within(time.Minute))
+	}, framework.Every(100*time.Millisecond), framework.Within(time.Minute))
 }
 
 // replica is one more triton-apiserver, on a port of its own, with the local server's credentials and
@@ -144,7 +145,7 @@ func startReplica(t *testing.T, name, leaseNamespace string, flags ...string) *r
 // newReplica is the replica startReplica starts, not started yet (stopped with SIGTERM at the test's end).
 func newReplica(t *testing.T, name, leaseNamespace string, flags ...string) *replica {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	base := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	r := &replica{port: ports.Free(t), secret: tritonNamespace + "/" + tritonSecret}
@@ -171,7 +172,7 @@ func newReplica(t *testing.T, name, leaseNamespace string, flags ...string) *rep
 	r.args = append(r.args, flags...)
 	r.name = name
 	r.env = []string{"POD_NAMESPACE=" + leaseNamespace}
-	r.log = filepath.Join(local, "logs", name+".log")
+	r.log = filepath.Join(framework.Local, "logs", name+".log")
 	t.Cleanup(func() { r.signal(t, syscall.SIGTERM) })
 	return r
 }
@@ -189,16 +190,16 @@ func (r *replica) restart(t *testing.T) {
 // is in a quorum).
 func (r *replica) waitReady(t *testing.T, ctx context.Context) {
 	t.Helper()
-	admin := connect(t, "admin")
+	admin := framework.Connect(t, "admin")
 	ns, name, _ := strings.Cut(r.secret, "/")
 	var client *http.Client
-	exited := waitUntil(t, ctx, r.name+" to become ready", func(ctx context.Context) (bool, bool, string) {
+	exited := framework.WaitUntil(t, ctx, r.name+" to become ready", func(ctx context.Context) (bool, bool, string) {
 		if !r.alive() {
 			return true, true, "exited" // nothing more to wait for
 		}
 		if client == nil {
 			// The replica makes (or reads) its Secret before it listens.
-			if _, err := admin.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			if _, err := admin.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 				return false, false, err.Error()
 			}
 			r.ca = secretCA(t, r.secret)
@@ -210,7 +211,7 @@ func (r *replica) waitReady(t *testing.T, ctx context.Context) {
 		}
 		_ = resp.Body.Close() // the status is all a poll reads
 		return false, resp.StatusCode == http.StatusOK, resp.Status
-	}, every(100*time.Millisecond), within(2*time.Minute))
+	}, framework.Every(100*time.Millisecond), framework.Within(2*time.Minute))
 	require.False(t, exited, "%s did not become ready: it exited; see %s", r.name, r.log)
 }
 
@@ -243,15 +244,15 @@ func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // allowLeaderElection lets triton-apiserver's service account hold its Lease in ns, as
 // artifacts/deploy/rbac.yaml does in triton-system.
-func allowLeaderElection(t *testing.T, ctx context.Context, admin *cluster, ns string) {
+func allowLeaderElection(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string) {
 	t.Helper()
-	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+	_, err := admin.Kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "triton-leader-election"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"},
 			Verbs: []string{"get", "create", "update"}}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err = admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "triton-leader-election"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "triton-leader-election"},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "triton-system", Name: "triton-apiserver"}},
@@ -260,21 +261,21 @@ func allowLeaderElection(t *testing.T, ctx context.Context, admin *cluster, ns s
 }
 
 // waitLease waits until the controller's Lease in ns is held by someone ok accepts and returns it.
-func waitLease(t *testing.T, ctx context.Context, admin *cluster, ns, what string, ok func(*coordinationv1.Lease) bool) *coordinationv1.Lease {
+func waitLease(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, what string, ok func(*coordinationv1.Lease) bool) *coordinationv1.Lease {
 	t.Helper()
-	return waitUntil(t, ctx, "lease: "+what, func(ctx context.Context) (*coordinationv1.Lease, bool, string) {
-		l, err := admin.kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
+	return framework.WaitUntil(t, ctx, "lease: "+what, func(ctx context.Context) (*coordinationv1.Lease, bool, string) {
+		l, err := admin.Kube.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil {
 			return nil, false, err.Error()
 		}
 		return l, l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && ok(l), fmt.Sprintf("%+v", l)
-	}, every(100*time.Millisecond), within(2*time.Minute))
+	}, framework.Every(100*time.Millisecond), framework.Within(2*time.Minute))
 }
 
 // localPID is the process id hack/local-up.sh (or startLocal) recorded for a component.
 func localPID(t *testing.T, name string) int {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "pids", name+".pid"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, "pids", name+".pid"))
 	require.NoError(t, err)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
 	require.NoError(t, err)
@@ -289,20 +290,20 @@ func stopLocal(t *testing.T, ctx context.Context, name string, sig syscall.Signa
 	t.Helper()
 	pid := localPID(t, name)
 	_ = syscall.Kill(-pid, sig)
-	waitUntil(t, ctx, fmt.Sprintf("%s to stop on %v", name, sig), func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, fmt.Sprintf("%s to stop on %v", name, sig), func(context.Context) (struct{}, bool, string) {
 		return struct{}{}, !alive(pid), fmt.Sprintf("pid %d still runs", pid)
-	}, every(50*time.Millisecond), within(30*time.Second))
+	}, framework.Every(50*time.Millisecond), framework.Within(30*time.Second))
 }
 
 // startLocal starts a component of the local control plane again with the command line hack/local-up.sh
 // recorded, plus env, appending to its log, and records its pid so that make down stops it.
 func startLocal(t *testing.T, name string, env ...string) *process {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, name+".args"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, name+".args"))
 	require.NoError(t, err)
 	p := &process{name: name, args: strings.Split(strings.TrimSpace(string(raw)), "\n"), env: env,
-		log: filepath.Join(local, "logs", name+".log")}
+		log: filepath.Join(framework.Local, "logs", name+".log")}
 	p.start(t)
-	require.NoError(t, os.WriteFile(filepath.Join(local, "pids", name+".pid"), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(framework.Local, "pids", name+".pid"), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o644))
 	return p
 }

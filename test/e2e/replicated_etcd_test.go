@@ -30,6 +30,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/test/e2e/framework"
 	"github.com/triton-io/triton/test/ports"
 )
 
@@ -46,9 +47,9 @@ func (r *replica) memberClientURL(t *testing.T) string {
 }
 
 // allowPeerCA lets triton-apiserver's service account keep the etcd peer CA's Secret in ns.
-func allowPeerCA(t *testing.T, ctx context.Context, admin *cluster, ns, secret string) {
+func allowPeerCA(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, secret string) {
 	t.Helper()
-	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+	_, err := admin.Kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "triton-etcd-peer-ca"},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
@@ -56,7 +57,7 @@ func allowPeerCA(t *testing.T, ctx context.Context, admin *cluster, ns, secret s
 		},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err = admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "triton-etcd-peer-ca"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "triton-etcd-peer-ca"},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "triton-system", Name: "triton-apiserver"}},
@@ -174,9 +175,9 @@ func etcdLeader(t *testing.T, ctx context.Context, replicas []*replica) int {
 // with its three members healthy.
 func TestReplicatedEtcd(t *testing.T) {
 	start := time.Now()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	const caSecret = "triton-etcd-peer-ca"
 	allowPeerCA(t, ctx, admin, ns, caSecret)
@@ -207,7 +208,7 @@ func TestReplicatedEtcd(t *testing.T) {
 		r.waitReady(t, ctx)
 	}
 	t.Logf("three servers ready after %s", time.Since(start).Round(100*time.Millisecond))
-	secret, err := admin.kube.CoreV1().Secrets(ns).Get(ctx, caSecret, metav1.GetOptions{})
+	secret, err := admin.Kube.CoreV1().Secrets(ns).Get(ctx, caSecret, metav1.GetOptions{})
 	require.NoError(t, err, "the members keep their peer CA in the Secret")
 	assert.NotEmpty(t, secret.Data["ca.crt"])
 
@@ -242,7 +243,7 @@ func TestReplicatedEtcd(t *testing.T) {
 	defer func() { stopDriving(); <-driving }()
 	progressed := func(name string, batch int32) {
 		t.Helper()
-		waitRelease(t, ctx, &cluster{releases: caller.pick()}, ns, name, fmt.Sprintf("batch %d", batch),
+		framework.WaitRelease(t, ctx, &framework.Cluster{Releases: caller.pick()}, ns, name, fmt.Sprintf("batch %d", batch),
 			func(r *v1alpha1.Release) bool { return r.Status.CurrentBatch >= batch || terminal(r) })
 	}
 
@@ -286,7 +287,7 @@ func TestReplicatedEtcd(t *testing.T) {
 	t.Logf("the server that lost its data dir (%s) was added again and ready %s after it stopped", replicas[l].name,
 		time.Since(lost).Round(100*time.Millisecond))
 
-	finished := waitUntil(t, ctx, "every release to finish", func(ctx context.Context) ([]*v1alpha1.Release, bool, string) {
+	finished := framework.WaitUntil(t, ctx, "every release to finish", func(ctx context.Context) ([]*v1alpha1.Release, bool, string) {
 		var finished []*v1alpha1.Release
 		for _, name := range current() {
 			r, err := replicas[2].client().ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
@@ -299,7 +300,7 @@ func TestReplicatedEtcd(t *testing.T) {
 			finished = append(finished, r)
 		}
 		return finished, true, ""
-	}, every(250*time.Millisecond), within(2*time.Minute))
+	}, framework.Every(250*time.Millisecond), framework.Within(2*time.Minute))
 	stopDriving()
 	<-driving
 

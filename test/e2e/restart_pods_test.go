@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // restartPods is a Manual Restart of the named pods of nginx: canary 1, then the rest.
@@ -46,17 +47,17 @@ func podUIDs(pods []corev1.Pod) map[string]types.UID {
 
 func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	w := service(t, ctx, admin, ns, 4)
-	before := getCloneSet(t, ctx, admin, ns)
-	pods := livePods(t, ctx, admin, ns)
+	before := framework.GetCloneSet(t, ctx, admin, ns)
+	pods := framework.LivePods(t, ctx, admin, ns)
 	require.Len(t, pods, 4)
 	first, second := pods[0].Name, pods[2].Name
 	untouched := map[string]types.UID{pods[1].Name: pods[1].UID, pods[3].Name: pods[3].UID}
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	r, err := releases.Create(ctx, restartPods(first, second), metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -64,8 +65,8 @@ func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 	assert.Equal(t, []int32{1, 2}, []int32{r.Status.Batches[0].Target, r.Status.Batches[1].Target})
 
 	// The canary: the first named pod is gone, its replacement waits out of traffic; nothing else moved.
-	waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
-	now := waitPods(t, ctx, admin, ns, "the first named pod replaced", func(pods []corev1.Pod) bool {
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	now := framework.WaitPods(t, ctx, admin, ns, "the first named pod replaced", func(pods []corev1.Pod) bool {
 		_, there := podUIDs(pods)[first]
 		return len(pods) == 4 && !there
 	})
@@ -81,8 +82,8 @@ func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 		}
 	}
 	require.NotNil(t, replacement)
-	assert.Equal(t, corev1.ConditionFalse, condition(replacement, corev1.PodReady), "the canary's new pod is out of traffic until next: %s", podSummary(now))
-	holds(t, ctx, time.Second, "the canary's new pod is no ready endpoint", func(context.Context) (bool, string) {
+	assert.Equal(t, corev1.ConditionFalse, framework.PodCondition(replacement, corev1.PodReady), "the canary's new pod is out of traffic until next: %s", framework.PodSummary(now))
+	framework.Holds(t, ctx, time.Second, "the canary's new pod is no ready endpoint", func(context.Context) (bool, string) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return !w.readyPod(replacement.Name), ""
@@ -91,15 +92,15 @@ func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 
 	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.27")
-	waitFor(t, ctx, "4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
-	after := podUIDs(livePods(t, ctx, admin, ns))
+	framework.WaitFor(t, ctx, "4 ready endpoints", func() bool { return w.readyEndpoints() == 4 })
+	after := podUIDs(framework.LivePods(t, ctx, admin, ns))
 	assert.NotContains(t, after, first)
 	assert.NotContains(t, after, second)
 	for name, uid := range untouched {
 		assert.Equal(t, uid, after[name], "pod %s was not named: never restarted", name)
 	}
 
-	cs := waitReleased(t, ctx, admin, ns)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Equal(t, before.Status.UpdateRevision, cs.Status.UpdateRevision, "the template is as it was: no new revision")
 	assert.Empty(t, cs.Spec.ScaleStrategy.PodsToDelete, "no name of the release is left in scaleStrategy.podsToDelete")
 	assert.Equal(t, ptrOr(before.Spec.UpdateStrategy.MaxUnavailable, intstr.FromString("20%")), ptrOr(cs.Spec.UpdateStrategy.MaxUnavailable, intstr.FromString("20%")))
@@ -117,23 +118,23 @@ func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 // never deleted, and the canary's new pod serves once the release has let go.
 func TestACanceledRestartOfNamedPodsRestartsNoMore(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
-	pods := livePods(t, ctx, admin, ns)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
+	pods := framework.LivePods(t, ctx, admin, ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	r, err := releases.Create(ctx, restartPods(pods[0].Name, pods[1].Name), metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 
 	_, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "enough"}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	cs := waitReleased(t, ctx, admin, ns)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
 	assert.Empty(t, cs.Spec.ScaleStrategy.PodsToDelete)
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.27")
-	holds(t, ctx, 2*time.Second, "the second named pod stays", func(ctx context.Context) (bool, string) {
-		uids := podUIDs(livePods(t, ctx, admin, ns))
+	framework.Holds(t, ctx, 2*time.Second, "the second named pod stays", func(ctx context.Context) (bool, string) {
+		uids := podUIDs(framework.LivePods(t, ctx, admin, ns))
 		return uids[pods[1].Name] == pods[1].UID && uids[pods[2].Name] == pods[2].UID, fmt.Sprint(uids)
 	})
 }
@@ -142,44 +143,44 @@ func TestACanceledRestartOfNamedPodsRestartsNoMore(t *testing.T) {
 // entry, and nothing is stored or changed.
 func TestARestartOfPodsTheCloneSetDoesNotHaveIsRefused(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 2*time.Minute)
-	nginx(t, ctx, admin, ns, 2)
-	makeCloneSet(t, ctx, admin, ns, "other", 1)
-	other := livePodsOf(t, ctx, admin, ns, "other")
-	pods := livePods(t, ctx, admin, ns)
-	before := getCloneSet(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 2*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 2)
+	framework.MakeCloneSet(t, ctx, admin, ns, "other", 1)
+	other := framework.LivePodsOf(t, ctx, admin, ns, "other")
+	pods := framework.LivePods(t, ctx, admin, ns)
+	before := framework.GetCloneSet(t, ctx, admin, ns)
 
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, restartPods(pods[0].Name, other[0].Name), metav1.CreateOptions{})
+	_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, restartPods(pods[0].Name, other[0].Name), metav1.CreateOptions{})
 	require.Error(t, err)
 	assert.True(t, apierrors.IsInvalid(err), "422: %v", err)
 	assert.Contains(t, err.Error(), "spec.podsToDelete[1]", "the entry that is wrong")
-	_, err = admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-restart-pods", metav1.GetOptions{})
+	_, err = admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-restart-pods", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "nothing stored")
-	assert.Equal(t, before.Generation, getCloneSet(t, ctx, admin, ns).Generation, "the CloneSet is unchanged")
+	assert.Equal(t, before.Generation, framework.GetCloneSet(t, ctx, admin, ns).Generation, "the CloneSet is unchanged")
 }
 
 // `kubectl release restart nginx --pods P` from a pipeline: one command, done when it returns, and only P
 // was restarted.
 func TestPluginRestartsOnlyTheNamedPod(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 3*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
-	pods := livePods(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 3*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
+	pods := framework.LivePods(t, ctx, admin, ns)
 
-	res := admin.release(t, ctx, "-n", ns, "restart", "nginx", "--pods", pods[1].Name, "--mode", "Auto", "--wait", "--timeout", "2m")
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "Phase: Succeeded")
-	after := podUIDs(livePods(t, ctx, admin, ns))
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "restart", "nginx", "--pods", pods[1].Name, "--mode", "Auto", "--wait", "--timeout", "2m")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "Phase: Succeeded")
+	after := podUIDs(framework.LivePods(t, ctx, admin, ns))
 	assert.Len(t, after, 3)
 	assert.NotContains(t, after, pods[1].Name, "the named pod was restarted")
 	assert.Equal(t, pods[0].UID, after[pods[0].Name], "untouched")
 	assert.Equal(t, pods[2].UID, after[pods[2].Name], "untouched")
 
-	res = admin.release(t, ctx, "-n", ns, "restart", "nginx", "--pods", "nginx-nosuchpod")
-	assert.NotEqual(t, 0, res.code, res.String())
-	assert.Contains(t, res.stderr, "spec.podsToDelete[0]", "the server names the entry that is wrong")
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "restart", "nginx", "--pods", "nginx-nosuchpod")
+	assert.NotEqual(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stderr, "spec.podsToDelete[0]", "the server names the entry that is wrong")
 }

@@ -21,16 +21,17 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 	"github.com/triton-io/triton/test/e2e/roles"
 )
 
 // grant binds clusterRoles to user in ns and, with cloneSetUpdate, a Role that may update CloneSets
 // there; it returns once kube-apiserver's RBAC answers accordingly, so no test call races the binding.
-func grant(t *testing.T, ctx context.Context, admin *cluster, ns, user string, clusterRoles []string, cloneSetUpdate bool) {
+func grant(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, user string, clusterRoles []string, cloneSetUpdate bool) {
 	t.Helper()
 	subject := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}
 	for _, role := range clusterRoles {
-		_, err := admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		_, err := admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: user + "-" + role},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
 			Subjects:   subject,
@@ -44,9 +45,9 @@ func grant(t *testing.T, ctx context.Context, admin *cluster, ns, user string, c
 	}
 }
 
-func grantCloneSetUpdate(t *testing.T, ctx context.Context, admin *cluster, ns string, subjects []rbacv1.Subject) {
+func grantCloneSetUpdate(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string, subjects []rbacv1.Subject) {
 	t.Helper()
-	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+	_, err := admin.Kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "cloneset-updater"},
 		Rules: []rbacv1.PolicyRule{{
 			APIGroups: []string{"apps.kruise.io"}, Resources: []string{"clonesets"},
@@ -56,7 +57,7 @@ func grantCloneSetUpdate(t *testing.T, ctx context.Context, admin *cluster, ns s
 	if !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err = admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "cloneset-updater-"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cloneset-updater"},
 		Subjects:   subjects,
@@ -66,9 +67,9 @@ func grantCloneSetUpdate(t *testing.T, ctx context.Context, admin *cluster, ns s
 
 // grantCloneSetCreate binds a Role that may get and create CloneSets in ns to user, and returns once
 // kube-apiserver's RBAC lets user create them: what a Create release needs besides update.
-func grantCloneSetCreate(t *testing.T, ctx context.Context, admin *cluster, ns, user string) {
+func grantCloneSetCreate(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, user string) {
 	t.Helper()
-	_, err := admin.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+	_, err := admin.Kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "cloneset-creator"},
 		Rules: []rbacv1.PolicyRule{{
 			APIGroups: []string{"apps.kruise.io"}, Resources: []string{"clonesets"},
@@ -78,7 +79,7 @@ func grantCloneSetCreate(t *testing.T, ctx context.Context, admin *cluster, ns, 
 	if !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}
-	_, err = admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err = admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "cloneset-creator-"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cloneset-creator"},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
@@ -89,11 +90,11 @@ func grantCloneSetCreate(t *testing.T, ctx context.Context, admin *cluster, ns, 
 
 // waitAllowed waits until kube-apiserver's RBAC lets user (in groups) do verb on resource (which may
 // name a subresource: releases/status) in ns.
-func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string, groups []string, ns, verb, group, resource string) {
+func waitAllowed(t *testing.T, ctx context.Context, admin *framework.Cluster, user string, groups []string, ns, verb, group, resource string) {
 	t.Helper()
 	res, sub, _ := strings.Cut(resource, "/")
-	waitUntil(t, ctx, fmt.Sprintf("RBAC to allow %s to %s %s.%s in %s", user, verb, resource, group, ns), func(ctx context.Context) (struct{}, bool, string) {
-		review, err := admin.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+	framework.WaitUntil(t, ctx, fmt.Sprintf("RBAC to allow %s to %s %s.%s in %s", user, verb, resource, group, ns), func(ctx context.Context) (struct{}, bool, string) {
+		review, err := admin.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
 			Spec: authorizationv1.SubjectAccessReviewSpec{
 				User: user, Groups: groups,
 				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: group, Resource: res, Subresource: sub},
@@ -103,7 +104,7 @@ func waitAllowed(t *testing.T, ctx context.Context, admin *cluster, user string,
 			return struct{}{}, false, err.Error()
 		}
 		return struct{}{}, review.Status.Allowed, fmt.Sprintf("%+v", review.Status)
-	}, every(100*time.Millisecond), within(30*time.Second))
+	}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
 }
 
 // The releases of the role matrix besides nginx-update: the create verb's (nginx-update-2, also the one
@@ -120,9 +121,9 @@ const (
 
 // makeMatrixOwner makes, as admin, the ConfigMap `patch owner references` points nginx-update at, and
 // returns its UID: the reference is to an owner that exists, so the garbage collector deletes nothing.
-func makeMatrixOwner(t *testing.T, ctx context.Context, admin *cluster, ns string) types.UID {
+func makeMatrixOwner(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string) types.UID {
 	t.Helper()
-	owner, err := admin.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: matrixOwner}}, metav1.CreateOptions{})
+	owner, err := admin.Kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: matrixOwner}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	return owner.UID
 }
@@ -137,9 +138,9 @@ func ownerPatch(owner types.UID) []byte {
 // been allowed to cancel it), so that creating another release of nginx is no 409 and delete at the end
 // deletes a finished release; before delete running, nginx-update-2 runs (the caller may not have been
 // allowed to create it).
-func readyFor(t *testing.T, ctx context.Context, admin *cluster, ns string, verb roles.Verb) {
+func readyFor(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string, verb roles.Verb) {
 	t.Helper()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	switch verb {
 	case roles.Create:
 		r, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
@@ -149,11 +150,11 @@ func readyFor(t *testing.T, ctx context.Context, admin *cluster, ns string, verb
 			require.NoError(t, err, "admin cancels nginx-update")
 		}
 		// Finished, and (canceled) its pods out of traffic: the CloneSet is free for another release.
-		waitRelease(t, ctx, admin, ns, "nginx-update", "finished and let go of its CloneSet", func(r *v1alpha1.Release) bool {
-			return releaseFinished(r) && (r.Status.Phase != v1alpha1.ReleaseCanceled || conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue))
+		framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "finished and let go of its CloneSet", func(r *v1alpha1.Release) bool {
+			return releaseFinished(r) && (r.Status.Phase != v1alpha1.ReleaseCanceled || framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue))
 		})
 	case roles.DeleteRunning:
-		finished := waitUntil(t, ctx, "admin to make "+matrixCreated+" for delete running", func(ctx context.Context) (string, bool, string) {
+		finished := framework.WaitUntil(t, ctx, "admin to make "+matrixCreated+" for delete running", func(ctx context.Context) (string, bool, string) {
 			r, err := releases.Get(ctx, matrixCreated, metav1.GetOptions{})
 			if err == nil {
 				if releaseFinished(r) {
@@ -162,11 +163,11 @@ func readyFor(t *testing.T, ctx context.Context, admin *cluster, ns string, verb
 				return "", true, ""
 			}
 			// kruise may not have observed the canceled release's last change to nginx yet: a 409, retried.
-			r = updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+			r = framework.UpdateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 			r.Name = matrixCreated
 			_, err = releases.Create(ctx, r, metav1.CreateOptions{})
 			return "", false, fmt.Sprintf("create: %v", err)
-		}, every(500*time.Millisecond), within(time.Minute))
+		}, framework.Every(500*time.Millisecond), framework.Within(time.Minute))
 		require.Empty(t, finished, "%s has finished before delete running", matrixCreated)
 	}
 }
@@ -178,9 +179,9 @@ func releaseFinished(r *v1alpha1.Release) bool {
 // putRight puts the namespace back, as admin, after verb, so that the verbs after it find it the same
 // whatever verb got: after patch owner references, nginx-update carries the reference if and only if the
 // verb was allowed, and the admin takes it away (nginx-update must stay: the verbs after act on it).
-func putRight(t *testing.T, ctx context.Context, admin *cluster, ns string, subject roles.Subject, verb roles.Verb) {
+func putRight(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string, subject roles.Subject, verb roles.Verb) {
 	t.Helper()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	switch verb {
 	case roles.PatchOwner:
 		r, err := releases.Get(ctx, "nginx-update", metav1.GetOptions{})
@@ -203,8 +204,8 @@ func putRight(t *testing.T, ctx context.Context, admin *cluster, ns string, subj
 // perform does verb as c in ns: on the release nginx-update, or for create, apply and create (Create
 // action) on a new release, and for delete running on nginx-update-2. owner is the UID of the ConfigMap
 // patch owner references points at.
-func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb, owner types.UID) error {
-	releases := c.releases.ReleasesV1alpha1().Releases(ns)
+func perform(ctx context.Context, c *framework.Cluster, ns string, verb roles.Verb, owner types.UID) error {
+	releases := c.Releases.ReleasesV1alpha1().Releases(ns)
 	const name = "nginx-update"
 	var err error
 	switch verb {
@@ -233,7 +234,7 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb, owner 
 	case roles.Cancel:
 		_, err = releases.Cancel(ctx, name, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 	case roles.Create:
-		r := updateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
+		r := framework.UpdateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)
 		r.Name = matrixCreated
 		_, err = releases.Create(ctx, r, metav1.CreateOptions{})
 	case roles.CreateAction:
@@ -274,16 +275,16 @@ func perform(ctx context.Context, c *cluster, ns string, verb roles.Verb, owner 
 // and a ConfigMap for an owner reference.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
+	admin := framework.Connect(t, "admin")
 	for _, subject := range roles.Matrix {
 		t.Run(strings.ReplaceAll(subject.Name(), " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			ctx := testContext(t, 4*time.Minute)
-			ns := namespace(t, admin)
-			canaryAwaitingNext(t, ctx, admin, ns)
-			makeCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
+			ctx := framework.Context(t, 4*time.Minute)
+			ns := framework.Namespace(t, admin)
+			framework.CanaryAwaitingNext(t, ctx, admin, ns)
+			framework.MakeCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
 			owner := makeMatrixOwner(t, ctx, admin, ns)
-			var caller *cluster
+			var caller *framework.Cluster
 			if who := subject.Impersonate; who != nil {
 				require.True(t, subject.User == "" && len(subject.ClusterRoles) == 0 && !subject.CloneSetUpdate && !subject.CloneSetCreate,
 					"%s: an impersonated row has its bootstrap role only: nothing is bound to it", subject.Name())
@@ -295,7 +296,7 @@ func TestRoleMatrix(t *testing.T) {
 				if subject.CloneSetCreate {
 					grantCloneSetCreate(t, ctx, admin, ns, subject.User)
 				}
-				caller = connect(t, subject.User)
+				caller = framework.Connect(t, subject.User)
 			}
 
 			for _, verb := range roles.Verbs {
@@ -330,9 +331,9 @@ func TestRoleMatrix(t *testing.T) {
 
 // checkMatrixLeftovers checks what the row's verbs left: a refused create, apply or delete stored or
 // removed nothing, and an allowed one did what it says.
-func checkMatrixLeftovers(t *testing.T, ctx context.Context, admin *cluster, ns string, subject roles.Subject) {
+func checkMatrixLeftovers(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string, subject roles.Subject) {
 	t.Helper()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	_, err := releases.Get(ctx, matrixApplied, metav1.GetOptions{})
 	if subject.Want(roles.Apply) == roles.Allowed {
 		assert.NoError(t, err, "%s: the applied release is stored", subject.Name())
@@ -340,7 +341,7 @@ func checkMatrixLeftovers(t *testing.T, ctx context.Context, admin *cluster, ns 
 		assert.True(t, apierrors.IsNotFound(err), "%s: a refused apply stores nothing: %v", subject.Name(), err)
 	}
 	_, err = releases.Get(ctx, matrixCreateAction, metav1.GetOptions{})
-	_, csErr := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, matrixFreshCloneSet, metav1.GetOptions{})
+	_, csErr := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, matrixFreshCloneSet, metav1.GetOptions{})
 	if subject.Want(roles.CreateAction) == roles.Allowed {
 		assert.NoError(t, err, "%s: the Create release is stored", subject.Name())
 	} else {

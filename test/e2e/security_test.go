@@ -26,6 +26,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/triton-io/triton/test/e2e/framework"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
@@ -34,7 +35,7 @@ import (
 
 const releasesPath = "/apis/releases.triton.io/v1alpha1/namespaces/%s/releases"
 
-func pkiFile(name string) string { return filepath.Join(local, "pki", name) }
+func pkiFile(name string) string { return filepath.Join(framework.Local, "pki", name) }
 
 // tritonCA is a file with the CA bundle triton-apiserver serves under: the one it keeps in its Secret
 // (--cert-secret), read now.
@@ -44,7 +45,7 @@ func tritonCA(t *testing.T) string { return secretCA(t, tritonNamespace+"/"+trit
 func secretCA(t *testing.T, ref string) string {
 	t.Helper()
 	ns, name, _ := strings.Cut(ref, "/")
-	secret, err := connect(t, "admin").kube.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	secret, err := framework.Connect(t, "admin").Kube.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
 	require.NoError(t, err, "the serving certificate in %s", ref)
 	file := filepath.Join(t.TempDir(), "ca.crt")
 	require.NoError(t, os.WriteFile(file, secret.Data["ca.crt"], 0o600))
@@ -54,7 +55,7 @@ func secretCA(t *testing.T, ref string) string {
 // tritonURL is triton-apiserver's own address, from the command line hack/local-up.sh recorded.
 func tritonURL(t *testing.T) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	args := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	for i, a := range args {
@@ -69,7 +70,7 @@ func tritonURL(t *testing.T) string {
 // kubeURL is kube-apiserver's address, from the admin kubeconfig.
 func kubeURL(t *testing.T) string {
 	t.Helper()
-	return connect(t, "admin").config.Host
+	return framework.Connect(t, "admin").Config.Host
 }
 
 // httpsClient trusts caFile, presents cert (if any) and never follows a redirect, so a test sees it.
@@ -194,7 +195,7 @@ func pemOf(c *x509.Certificate) string {
 
 func TestNoCredentialsIs401(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t, time.Minute)
+	ctx := framework.Context(t, time.Minute)
 	list := fmt.Sprintf(releasesPath, "default")
 	next := list + "/nothing/next"
 	viaKube := httpsClient(t, pkiFile("cluster-ca.crt"), nil)
@@ -219,7 +220,7 @@ func TestNoCredentialsIs401(t *testing.T) {
 // front-proxy CA with an allowed common name.
 func TestDirectCallsNeedTheFrontProxyCertificate(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t, time.Minute)
+	ctx := framework.Context(t, time.Minute)
 	url := tritonURL(t) + fmt.Sprintf(releasesPath, "default")
 	forged := frontProxy("admin", "", []string{"system:masters"}, nil)
 
@@ -246,7 +247,7 @@ func TestDirectCallsNeedTheFrontProxyCertificate(t *testing.T) {
 // request through SubjectAccessReview itself: it does not rely on kube-apiserver having checked.
 func TestDirectCallsAreAuthenticatedAndAuthorizedByTheServer(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t, time.Minute)
+	ctx := framework.Context(t, time.Minute)
 	url := tritonURL(t) + fmt.Sprintf(releasesPath, "default")
 	next := url + "/nothing/next"
 	bearer := func(token string) http.Header {
@@ -263,9 +264,9 @@ func TestDirectCallsAreAuthenticatedAndAuthorizedByTheServer(t *testing.T) {
 		url     string
 		want    int
 	}{
-		{"admin's token", nil, bearer(connect(t, "admin").config.BearerToken), http.MethodGet, url, http.StatusOK},
-		{"bob's token: reviewed, then refused", nil, bearer(connect(t, "bob").config.BearerToken), http.MethodGet, url, http.StatusForbidden},
-		{"bob's token, next", nil, bearer(connect(t, "bob").config.BearerToken), http.MethodPost, next, http.StatusForbidden},
+		{"admin's token", nil, bearer(framework.Connect(t, "admin").Config.BearerToken), http.MethodGet, url, http.StatusOK},
+		{"bob's token: reviewed, then refused", nil, bearer(framework.Connect(t, "bob").Config.BearerToken), http.MethodGet, url, http.StatusForbidden},
+		{"bob's token, next", nil, bearer(framework.Connect(t, "bob").Config.BearerToken), http.MethodPost, next, http.StatusForbidden},
 		{"a token nobody issued", nil, bearer("0123456789abcdef0123456789abcdef"), http.MethodGet, url, http.StatusUnauthorized},
 		{"the front proxy vouching for bob", &proxy, frontProxy("bob", "bob", []string{"system:authenticated"}, nil), http.MethodGet, url, http.StatusForbidden},
 		{"the front proxy vouching for bob, next", &proxy, frontProxy("bob", "bob", []string{"system:authenticated"}, nil), http.MethodPost, next, http.StatusForbidden},
@@ -282,8 +283,8 @@ func TestDirectCallsAreAuthenticatedAndAuthorizedByTheServer(t *testing.T) {
 // A new front-proxy CA published in kube-system/extension-apiserver-authentication is trusted without a
 // restart, and trust ends when it is removed.
 func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
-	admin := connect(t, "admin")
-	ctx := testContext(t, 3*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 3*time.Minute)
 	pid := tritonPID(t)
 	url := tritonURL(t) + fmt.Sprintf(releasesPath, "default")
 	headers := frontProxy("admin", "", []string{"system:masters"}, nil)
@@ -293,11 +294,11 @@ func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, call(t, ctx, client, http.MethodGet, url, headers, "").code,
 		"a CA nobody published is not trusted")
 
-	configMaps := admin.kube.CoreV1().ConfigMaps("kube-system")
+	configMaps := admin.Kube.CoreV1().ConfigMaps("kube-system")
 	original, err := configMaps.Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
 	require.NoError(t, err)
 	setBundle := func(bundle string) {
-		waitUntil(t, ctx, "the front-proxy CA bundle written", func(ctx context.Context) (struct{}, bool, string) {
+		framework.WaitUntil(t, ctx, "the front-proxy CA bundle written", func(ctx context.Context) (struct{}, bool, string) {
 			cm, err := configMaps.Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
 			if err != nil {
 				return struct{}{}, false, err.Error()
@@ -305,7 +306,7 @@ func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
 			cm.Data["requestheader-client-ca-file"] = bundle
 			_, err = configMaps.Update(ctx, cm, metav1.UpdateOptions{})
 			return struct{}{}, err == nil, fmt.Sprint(err)
-		}, within(30*time.Second))
+		}, framework.Within(30*time.Second))
 	}
 	oldBundle := original.Data["requestheader-client-ca-file"]
 	t.Cleanup(func() { setBundle(oldBundle) })
@@ -317,7 +318,7 @@ func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
 			return struct{}{}, code == want, fmt.Sprintf("%d", code)
 		}
 	}
-	waitUntil(t, ctx, "the rotated CA to be picked up", codeIs(http.StatusOK), within(time.Minute))
+	framework.WaitUntil(t, ctx, "the rotated CA to be picked up", codeIs(http.StatusOK), framework.Within(time.Minute))
 	assert.Equal(t, pid, tritonPID(t), "no restart")
 	assert.True(t, alive(pid))
 	// The old CA is still trusted alongside (a rotation overlaps).
@@ -325,13 +326,13 @@ func TestFrontProxyCARotationWithoutRestart(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(t, ctx, direct(t, &realProxy), http.MethodGet, url, headers, "").code)
 
 	setBundle(oldBundle)
-	waitUntil(t, ctx, "the removed CA to be no longer trusted", codeIs(http.StatusUnauthorized), within(time.Minute))
+	framework.WaitUntil(t, ctx, "the removed CA to be no longer trusted", codeIs(http.StatusUnauthorized), framework.Within(time.Minute))
 }
 
 // auditedReviews are the SubjectAccessReviews kube-apiserver's audit log has seen for user.
 func auditedReviews(t *testing.T, user string) []sarSpec {
 	t.Helper()
-	f, err := os.Open(filepath.Join(local, "logs", "kube-apiserver-audit.log"))
+	f, err := os.Open(filepath.Join(framework.Local, "logs", "kube-apiserver-audit.log"))
 	require.NoError(t, err)
 	defer f.Close()
 	var found []sarSpec
@@ -385,7 +386,7 @@ const tritonSA = "system:serviceaccount:triton-system:triton-apiserver"
 // waitReview waits until triton-apiserver has asked kube-apiserver about user doing verb on resource.
 func waitReview(t *testing.T, ctx context.Context, user, verb, resource, subresource string) sarSpec {
 	t.Helper()
-	return waitUntil(t, ctx, fmt.Sprintf("a SubjectAccessReview for %s: %s %s/%s in kube-apiserver's audit log", user, verb, resource, subresource),
+	return framework.WaitUntil(t, ctx, fmt.Sprintf("a SubjectAccessReview for %s: %s %s/%s in kube-apiserver's audit log", user, verb, resource, subresource),
 		func(context.Context) (sarSpec, bool, string) {
 			for _, s := range auditedReviews(t, user) {
 				a := s.ResourceAttributes
@@ -394,21 +395,21 @@ func waitReview(t *testing.T, ctx context.Context, user, verb, resource, subreso
 				}
 			}
 			return sarSpec{}, false, ""
-		}, within(30*time.Second))
+		}, framework.Within(30*time.Second))
 }
 
 // The caller's user, uid, groups and extra reach both SubjectAccessReviews: the one for the release verb
 // and the one for the CloneSet, and group membership is what decides.
 func TestCallerIdentityReachesSubjectAccessReviews(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, 3*time.Minute)
-	ns := namespace(t, admin)
-	canaryAwaitingNext(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 3*time.Minute)
+	ns := framework.Namespace(t, admin)
+	framework.CanaryAwaitingNext(t, ctx, admin, ns)
 
 	suffix := utilrand.String(6)
 	user, uid, group := "carol-"+suffix, "uid-"+suffix, "approvers-"+suffix
-	_, err := admin.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+	_, err := admin.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "approvers"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "triton-release-approver"},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}},
@@ -437,14 +438,14 @@ func TestCallerIdentityReachesSubjectAccessReviews(t *testing.T) {
 
 	// The group gets CloneSet update: the same caller may now move the release.
 	grantCloneSetUpdate(t, ctx, admin, ns, []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}})
-	waitUntil(t, ctx, "next allowed once the group may update the CloneSet", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "next allowed once the group may update the CloneSet", func(context.Context) (struct{}, bool, string) {
 		a := call(t, ctx, client, http.MethodPost, next, headers, "{}")
 		return struct{}{}, a.code == http.StatusOK, fmt.Sprintf("%d %s", a.code, a.body)
-	}, every(500*time.Millisecond), within(time.Minute))
+	}, framework.Every(500*time.Millisecond), framework.Within(time.Minute))
 
 	// Through kube-apiserver, a token user's uid travels too.
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-viewer"}, false)
-	_, err = connect(t, "alice").releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	_, err = framework.Connect(t, "alice").Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err)
 	review := waitReview(t, ctx, "alice", "get", "releases", "")
 	assert.Equal(t, "alice", review.UID, "the uid from kube-apiserver's token file")
@@ -456,7 +457,7 @@ func isRedirect(code int) bool { return code >= 300 && code < 400 && code != htt
 
 // The server never answers with a redirect, on any path, for any caller.
 func TestServerNeverRedirects(t *testing.T) {
-	ctx := testContext(t, 2*time.Minute)
+	ctx := framework.Context(t, 2*time.Minute)
 	proxy, _ := loadPair(t, "front-proxy-client")
 	client := direct(t, &proxy)
 	ns := fmt.Sprintf(releasesPath, "default")
@@ -498,13 +499,13 @@ func TestServerNeverRedirects(t *testing.T) {
 	}
 
 	// And through kube-apiserver, as the admin.
-	admin := connect(t, "admin")
-	transport, err := rest.TransportFor(admin.config)
+	admin := framework.Connect(t, "admin")
+	transport, err := rest.TransportFor(admin.Config)
 	require.NoError(t, err)
 	viaKube := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, path := range []string{"/apis/releases.triton.io", "/apis/releases.triton.io/", "/apis/releases.triton.io/v1alpha1/", ns, ns + "/", ns + "/x/next"} {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
-			a := call(t, ctx, viaKube, method, admin.config.Host+path, nil, "")
+			a := call(t, ctx, viaKube, method, admin.Config.Host+path, nil, "")
 			assert.False(t, isRedirect(a.code) || a.location != "", "via kube-apiserver %s %s: %d %q", method, path, a.code, a.location)
 		}
 	}

@@ -27,13 +27,14 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
+	"github.com/triton-io/triton/test/e2e/framework"
 	"github.com/triton-io/triton/test/ports"
 )
 
 // tritonBinary is the binary the local server and the replicas run.
 func tritonBinary(t *testing.T) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(local, "triton-apiserver.args"))
+	raw, err := os.ReadFile(filepath.Join(framework.Local, "triton-apiserver.args"))
 	require.NoError(t, err)
 	return strings.SplitN(string(raw), "\n", 2)[0]
 }
@@ -65,8 +66,8 @@ func plainEtcd(t *testing.T, name, dataDir, peer string) *etcdMember {
 	t.Helper()
 	m := &etcdMember{url: fmt.Sprintf("http://127.0.0.1:%d", ports.Free(t))}
 	m.name = name
-	m.log = filepath.Join(local, "logs", name+".log")
-	m.args = []string{filepath.Join(root, "_output", "bin", "etcd"), "--name", name, "--data-dir", dataDir,
+	m.log = filepath.Join(framework.Local, "logs", name+".log")
+	m.args = []string{filepath.Join(framework.Root, "_output", "bin", "etcd"), "--name", name, "--data-dir", dataDir,
 		"--listen-client-urls", m.url, "--advertise-client-urls", m.url,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", name + "=" + peer}
 	m.restart(t)
@@ -102,13 +103,13 @@ func settledReleases(t *testing.T, ctx context.Context, client versioned.Interfa
 	}
 	last, _ := versions()
 	since := time.Now()
-	waitUntil(t, ctx, "the releases to settle", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the releases to settle", func(context.Context) (struct{}, bool, string) {
 		now, _ := versions()
 		if !reflect.DeepEqual(now, last) {
 			last, since = now, time.Now()
 		}
 		return struct{}{}, time.Since(since) >= 2*time.Second, fmt.Sprintf("resource versions %v", now)
-	}, every(250*time.Millisecond), within(time.Minute))
+	}, framework.Every(250*time.Millisecond), framework.Within(time.Minute))
 	return releasesOf(t, ctx, client, ns)
 }
 
@@ -142,14 +143,14 @@ func releasesAtRest(t *testing.T, ctx context.Context, client versioned.Interfac
 	passCanaries(t, ctx, client, ns, names[:1])
 	finished := waitAllFinished(t, ctx, client, ns, names[:1], 3*time.Minute)
 	require.Equal(t, v1alpha1.ReleaseSucceeded, finished[0].Status.Phase)
-	c := &cluster{releases: client}
+	c := &framework.Cluster{Releases: client}
 	for _, name := range names[1:] {
-		waitRelease(t, ctx, c, ns, name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+		framework.WaitRelease(t, ctx, c, ns, name, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 	}
-	_, err = releases.Pause(ctx, names[1], &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), Reason: "before the backup"},
+	_, err = releases.Pause(ctx, names[1], &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), Reason: "before the backup"},
 		metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, c, ns, names[1], "paused", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleasePaused })
+	framework.WaitRelease(t, ctx, c, ns, names[1], "paused", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleasePaused })
 	return names[2:]
 }
 
@@ -160,9 +161,9 @@ func releasesAtRest(t *testing.T, ctx context.Context, client versioned.Interfac
 // works and the controller drives the release on. etcd's own metrics are on the embedded server's
 // /metrics, and not on the external one's.
 func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 10*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 10*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	dataDir := filepath.Join(t.TempDir(), "etcd")
 	embedded := startReplica(t, "triton-move-embedded", ns, "--etcd-data-dir", dataDir)
@@ -198,10 +199,10 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 	assert.Empty(t, etcdMetricsOn(t, ctx, external), "etcd's metrics with --etcd-servers are the external etcd's own")
 
 	_, err = client.ReleasesV1alpha1().Releases(ns).Next(ctx, waiting[0],
-		&v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+		&v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, &cluster{releases: client}, ns, waiting[0], "canary Baked, driven by the server on the external etcd",
-		batchIs(1, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, &framework.Cluster{Releases: client}, ns, waiting[0], "canary Baked, driven by the server on the external etcd",
+		framework.BatchIs(1, v1alpha1.BatchBaked))
 
 	// Backups go on the same way: in the container, TRITON_ETCD_SERVERS says where the store is now.
 	var again bytes.Buffer
@@ -222,9 +223,9 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 // restored data dir. It serves the releases as they were at the backup, a watcher from before the
 // restore sees them so too, and the server drives them on.
 func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 10*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 10*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	volume := t.TempDir() // the PVC: /var/lib/triton-apiserver
 	dataDir := filepath.Join(volume, "etcd")
@@ -279,7 +280,7 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 	require.Equal(t, before, releasesOf(t, ctx, client, ns), "the releases as they were at the backup")
 	assert.Len(t, etcdMetricsOn(t, ctx, server), 3, "etcd's own metrics of the restored member")
 	// The watcher sees the backup's releases too (it was told to list again), and what is written next.
-	waitUntil(t, ctx, "the watcher to see the restored releases", func(context.Context) (struct{}, bool, string) {
+	framework.WaitUntil(t, ctx, "the watcher to see the restored releases", func(context.Context) (struct{}, bool, string) {
 		var seen []v1alpha1.Release
 		for _, obj := range informer.GetStore().List() {
 			r := obj.(*v1alpha1.Release).DeepCopy()
@@ -288,12 +289,12 @@ func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
 		}
 		sort.Slice(seen, func(i, j int) bool { return seen[i].Name < seen[j].Name })
 		return struct{}{}, reflect.DeepEqual(before, seen), fmt.Sprintf("%d releases", len(seen))
-	}, every(100*time.Millisecond), within(time.Minute))
+	}, framework.Every(100*time.Millisecond), framework.Within(time.Minute))
 	watcherCatchesUp(t, ctx, client, informer, ns, names[1])
 
 	_, err = client.ReleasesV1alpha1().Releases(ns).Next(ctx, waiting[0],
-		&v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+		&v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, &cluster{releases: client}, ns, waiting[0], "canary Baked, driven by the restored server",
-		batchIs(1, v1alpha1.BatchBaked))
+	framework.WaitRelease(t, ctx, &framework.Cluster{Releases: client}, ns, waiting[0], "canary Baked, driven by the restored server",
+		framework.BatchIs(1, v1alpha1.BatchBaked))
 }

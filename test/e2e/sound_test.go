@@ -17,12 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // unsound lists what of a release that no longer runs is still on CloneSet name and its pods: the owner
 // annotation, hold hooks, pause, a pinned partition, hold labels on pods (when pods is true).
-func unsound(ctx context.Context, c *cluster, ns, name string, pods bool) (string, error) {
-	cs, err := c.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+func unsound(ctx context.Context, c *framework.Cluster, ns, name string, pods bool) (string, error) {
+	cs, err := c.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -45,7 +46,7 @@ func unsound(ctx context.Context, c *cluster, ns, name string, pods bool) (strin
 		left = append(left, fmt.Sprintf("partition %s", p.String()))
 	}
 	if pods {
-		list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
+		list, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
 		if err != nil {
 			return "", err
 		}
@@ -63,12 +64,12 @@ func unsound(ctx context.Context, c *cluster, ns, name string, pods bool) (strin
 // and (when the CloneSet is back on its template from before) no hold labels on its pods.
 func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	rels := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	rels := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	release := func(cs string, canary int32, mode v1alpha1.ReleaseMode) string {
-		r := updateTo("nginx:1.28", canary, intstr.FromString("100%"), mode)
+		r := framework.UpdateTo("nginx:1.28", canary, intstr.FromString("100%"), mode)
 		r.Name = cs + "-update"
 		r.Spec.CloneSetName = cs
 		r.Spec.Template.Labels = map[string]string{"app": cs}
@@ -77,15 +78,15 @@ func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
 		return r.Name
 	}
 	for _, name := range []string{"succeeds", "canceled", "deleted"} {
-		makeCloneSet(t, ctx, admin, ns, name, 2)
+		framework.MakeCloneSet(t, ctx, admin, ns, name, 2)
 	}
 	succeeds := release("succeeds", 0, v1alpha1.ModeAuto)
 	canceled := release("canceled", 1, v1alpha1.ModeManual)
 	deleted := release("deleted", 1, v1alpha1.ModeManual)
 
-	waitRelease(t, ctx, admin, ns, succeeds, "Succeeded", succeeded)
-	waitRelease(t, ctx, admin, ns, canceled, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
-	waitRelease(t, ctx, admin, ns, deleted, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	framework.WaitRelease(t, ctx, admin, ns, succeeds, "Succeeded", framework.Succeeded)
+	framework.WaitRelease(t, ctx, admin, ns, canceled, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	framework.WaitRelease(t, ctx, admin, ns, deleted, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 	_, err := rels.Cancel(ctx, canceled, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	paused, err := rels.Pause(ctx, deleted, &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
@@ -97,26 +98,26 @@ func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
 		cloneSet string
 		pods     bool // back on the template from before: no pod carries a hold label
 	}{{"succeeds", false}, {"canceled", true}, {"deleted", true}} {
-		_, sound, left := poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
+		_, sound, left := framework.Poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
 			left, err := unsound(ctx, admin, ns, end.cloneSet, end.pods)
 			if err != nil {
 				return struct{}{}, false, err.Error()
 			}
 			return struct{}{}, left == "", left
-		}, within(60*time.Second))
+		}, framework.Within(60*time.Second))
 		assert.True(t, sound, "CloneSet %s still has: %s", end.cloneSet, left)
 	}
 	// The finalizer comes off in the same reconcile that made the CloneSet sound, just after it.
-	_, gone, _ := poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
+	_, gone, _ := framework.Poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
 		_, err := rels.Get(ctx, deleted, metav1.GetOptions{})
 		return struct{}{}, apierrors.IsNotFound(err), ""
-	}, every(100*time.Millisecond), within(10*time.Second))
+	}, framework.Every(100*time.Millisecond), framework.Within(10*time.Second))
 	assert.True(t, gone, "the deleted release is gone once its CloneSet is sound")
 	for _, name := range []string{"canceled", "deleted"} {
-		waitCloneSet(t, ctx, admin, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
+		framework.WaitCloneSet(t, ctx, admin, ns, name, func(s kruiseappsv1alpha1.CloneSetStatus) bool {
 			return s.UpdatedReplicas == 2 && s.ReadyReplicas == 2 && strings.HasPrefix(s.UpdateRevision, name)
 		})
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
+		cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image, "%s is back on its template", name)
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // The status of a release is triton-apiserver's own record, the intent its controller makes the CloneSet
@@ -36,15 +37,15 @@ func assertStatusRefusal(t *testing.T, err error, user, what string) {
 // succeededRelease makes the tutorial's CloneSet in ns with 2 pods and runs the Auto release nginx-update
 // of it to nginx:1.28, one batch of every pod and no canary, to its end. It returns the release and the
 // CloneSet once the release has let go of it.
-func succeededRelease(t *testing.T, ctx context.Context, admin *cluster, ns string) (*v1alpha1.Release, *kruiseappsv1alpha1.CloneSet) {
+func succeededRelease(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string) (*v1alpha1.Release, *kruiseappsv1alpha1.CloneSet) {
 	t.Helper()
-	nginx(t, ctx, admin, ns, 2)
-	_, err := admin.releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		updateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto), metav1.CreateOptions{})
+	framework.Nginx(t, ctx, admin, ns, 2)
+	_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
+		framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto), metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", succeeded)
-	cs := waitReleased(t, ctx, admin, ns)
-	r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "Succeeded", framework.Succeeded)
+	cs := framework.WaitReleased(t, ctx, admin, ns)
+	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err)
 	return r, cs
 }
@@ -59,14 +60,14 @@ func revisionBeforeRelease(r *v1alpha1.Release) string {
 // staysAsItWas checks for a while that release nginx-update is where before was (phase, batch and its
 // phase, history, the revision it returns its CloneSet to) and that its CloneSet did not move (spec,
 // owner, partition).
-func staysAsItWas(t *testing.T, ctx context.Context, admin *cluster, ns, what string, before *v1alpha1.Release, csBefore *kruiseappsv1alpha1.CloneSet) {
+func staysAsItWas(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, what string, before *v1alpha1.Release, csBefore *kruiseappsv1alpha1.CloneSet) {
 	t.Helper()
-	holds(t, ctx, 2*time.Second, what, func(ctx context.Context) (bool, string) {
-		r, err := admin.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
+	framework.Holds(t, ctx, 2*time.Second, what, func(ctx context.Context) (bool, string) {
+		r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, "nginx-update", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		cs := getCloneSet(t, ctx, admin, ns)
+		cs := framework.GetCloneSet(t, ctx, admin, ns)
 		batchPhase := func(r *v1alpha1.Release) v1alpha1.BatchPhase {
 			if r.Status.CurrentBatch < 1 || int(r.Status.CurrentBatch) > len(r.Status.Batches) {
 				return ""
@@ -76,15 +77,15 @@ func staysAsItWas(t *testing.T, ctx context.Context, admin *cluster, ns, what st
 		ok := r.Status.Phase == before.Status.Phase && r.Status.CurrentBatch == before.Status.CurrentBatch &&
 			batchPhase(r) == batchPhase(before) && len(r.Status.History) == len(before.Status.History) &&
 			revisionBeforeRelease(r) == revisionBeforeRelease(before) &&
-			cs.Generation == csBefore.Generation && partition(cs) == partition(csBefore) &&
+			cs.Generation == csBefore.Generation && framework.Partition(cs) == framework.Partition(csBefore) &&
 			cs.Annotations[v1alpha1.OwnerAnnotation] == csBefore.Annotations[v1alpha1.OwnerAnnotation] &&
 			cs.Spec.Template.Spec.Containers[0].Image == csBefore.Spec.Template.Spec.Containers[0].Image
 		return ok, fmt.Sprintf("release %s batch %d %s, %d history entries, revision before %q (was %s batch %d %s, %d, %q); "+
 			"CloneSet generation %d partition %d owner %q image %s (was %d, %d, %q, %s)",
 			r.Status.Phase, r.Status.CurrentBatch, batchPhase(r), len(r.Status.History), revisionBeforeRelease(r),
 			before.Status.Phase, before.Status.CurrentBatch, batchPhase(before), len(before.Status.History), revisionBeforeRelease(before),
-			cs.Generation, partition(cs), cs.Annotations[v1alpha1.OwnerAnnotation], cs.Spec.Template.Spec.Containers[0].Image,
-			csBefore.Generation, partition(csBefore), csBefore.Annotations[v1alpha1.OwnerAnnotation], csBefore.Spec.Template.Spec.Containers[0].Image)
+			cs.Generation, framework.Partition(cs), cs.Annotations[v1alpha1.OwnerAnnotation], cs.Spec.Template.Spec.Containers[0].Image,
+			csBefore.Generation, framework.Partition(csBefore), csBefore.Annotations[v1alpha1.OwnerAnnotation], csBefore.Spec.Template.Spec.Containers[0].Image)
 	})
 }
 
@@ -93,12 +94,12 @@ func staysAsItWas(t *testing.T, ctx context.Context, admin *cluster, ns, what st
 // server-side apply of it, forced.
 func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, 3*time.Minute)
-	ns := namespace(t, admin)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 3*time.Minute)
+	ns := framework.Namespace(t, admin)
 	before, csBefore := succeededRelease(t, ctx, admin, ns)
 	require.Equal(t, v1alpha1.ReleaseSucceeded, before.Status.Phase)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
 	t.Run("merge patch", func(t *testing.T) {
 		_, err := releases.Patch(ctx, "nginx-update", types.MergePatchType,
@@ -126,7 +127,7 @@ func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
 
 	// Reading the status subresource stays open.
 	var got v1alpha1.Release
-	require.NoError(t, admin.releases.ReleasesV1alpha1().RESTClient().Get().
+	require.NoError(t, admin.Releases.ReleasesV1alpha1().RESTClient().Get().
 		Namespace(ns).Resource("releases").Name("nginx-update").SubResource("status").Do(ctx).Into(&got))
 	assert.Equal(t, v1alpha1.ReleaseSucceeded, got.Status.Phase)
 }
@@ -135,24 +136,24 @@ func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
 // CloneSet to) at another CloneSet's ControllerRevision; cancel still returns the CloneSet to its own.
 func TestStatusRevisionBeforeReleaseCannotBeRepointed(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ctx := testContext(t, 3*time.Minute)
-	ns := namespace(t, admin)
-	before := canaryAwaitingNext(t, ctx, admin, ns)
-	csBefore := getCloneSet(t, ctx, admin, ns)
+	admin := framework.Connect(t, "admin")
+	ctx := framework.Context(t, 3*time.Minute)
+	ns := framework.Namespace(t, admin)
+	before := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	csBefore := framework.GetCloneSet(t, ctx, admin, ns)
 	require.NotEmpty(t, revisionBeforeRelease(before))
 
 	// Another workload, with a revision of another template.
-	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, newCloneSet("other", 1, withContainer("other", "busybox:1.36")), metav1.CreateOptions{})
+	_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, framework.NewCloneSet("other", 1, framework.WithContainer("other", "busybox:1.36")), metav1.CreateOptions{})
 	require.NoError(t, err)
-	other := waitCloneSetNamed(t, ctx, admin, ns, "other", "its first revision", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	other := framework.WaitCloneSetNamed(t, ctx, admin, ns, "other", "its first revision", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Status.UpdateRevision != ""
 	}).Status.UpdateRevision
-	_, err = admin.kube.AppsV1().ControllerRevisions(ns).Get(ctx, other, metav1.GetOptions{})
+	_, err = admin.Kube.AppsV1().ControllerRevisions(ns).Get(ctx, other, metav1.GetOptions{})
 	require.NoError(t, err, "the other CloneSet's ControllerRevision %s", other)
 	require.NotEqual(t, revisionBeforeRelease(before), other)
 
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 	_, err = releases.Patch(ctx, "nginx-update", types.MergePatchType,
 		[]byte(fmt.Sprintf(`{"status":{"cloneSet":{"revisionBeforeRelease":%q}}}`, other)), metav1.PatchOptions{}, "status")
 	assertStatusRefusal(t, err, "admin", "merge patch of status.cloneSet.revisionBeforeRelease")
@@ -161,7 +162,7 @@ func TestStatusRevisionBeforeReleaseCannotBeRepointed(t *testing.T) {
 	// What cancel does proves it: the CloneSet goes back to its own template, not the other's.
 	_, err = releases.Cancel(ctx, "nginx-update", &v1alpha1.ReleaseRequest{Reason: "status test"}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	cs := waitCloneSetIs(t, ctx, admin, ns, "back at its own revision", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+	cs := framework.WaitCloneSetIs(t, ctx, admin, ns, "back at its own revision", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 		return cs.Status.ObservedGeneration == cs.Generation && cs.Status.UpdateRevision == revisionBeforeRelease(before)
 	})
 	assert.Equal(t, "nginx:1.27", cs.Spec.Template.Spec.Containers[0].Image)

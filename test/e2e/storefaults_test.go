@@ -22,6 +22,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/generated/informers/externalversions"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 const seqAnnotation = "e2e.triton.io/seq"
@@ -99,18 +100,18 @@ func watchReleases(t *testing.T, ctx context.Context, client versioned.Interface
 func watcherCatchesUp(t *testing.T, ctx context.Context, client versioned.Interface, informer cache.SharedIndexInformer, ns, name string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"e2e.triton.io/final":%q}}}`, time.Now().Format(time.RFC3339Nano))
-	written := waitUntil(t, ctx, "a write after the store came back", func(ctx context.Context) (*v1alpha1.Release, bool, string) {
+	written := framework.WaitUntil(t, ctx, "a write after the store came back", func(ctx context.Context) (*v1alpha1.Release, bool, string) {
 		r, err := client.ReleasesV1alpha1().Releases(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 		return r, err == nil, fmt.Sprint(err)
-	}, within(time.Minute))
-	waitUntil(t, ctx, "the watcher to see a write made after the store came back", func(context.Context) (struct{}, bool, string) {
+	}, framework.Within(time.Minute))
+	framework.WaitUntil(t, ctx, "the watcher to see a write made after the store came back", func(context.Context) (struct{}, bool, string) {
 		obj, ok, _ := informer.GetStore().GetByKey(ns + "/" + name)
 		if !ok {
 			return struct{}{}, false, "not in the watcher's store"
 		}
 		r := obj.(*v1alpha1.Release)
 		return struct{}{}, r.Annotations["e2e.triton.io/final"] == written.Annotations["e2e.triton.io/final"], r.Annotations["e2e.triton.io/final"]
-	}, every(100*time.Millisecond), within(time.Minute))
+	}, framework.Every(100*time.Millisecond), framework.Within(time.Minute))
 }
 
 // autoReleases creates an Auto release on each CloneSet and takes its canary through.
@@ -129,9 +130,9 @@ func autoReleases(t *testing.T, ctx context.Context, client versioned.Interface,
 // Afterwards every acknowledged write is there, a watcher has caught up, and the releases finish with
 // every batch taken once.
 func TestExternalEtcdRestartUnderLoad(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 10*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 10*time.Minute)
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, "etcd-faults")
 	server := startReplica(t, "triton-external-etcd", ns, "--etcd-servers", store.url)
@@ -158,19 +159,19 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 		randomMoment(ctx, time.Second, 3*time.Second)
 		store.signal(t, syscall.SIGKILL)
 		down := time.Now()
-		waitUntil(t, ctx, "/readyz to fail with etcd down", func(context.Context) (struct{}, bool, string) {
+		framework.WaitUntil(t, ctx, "/readyz to fail with etcd down", func(context.Context) (struct{}, bool, string) {
 			code := status("/readyz")
 			return struct{}{}, code != 0 && code != http.StatusOK, fmt.Sprintf("%d", code)
-		}, every(100*time.Millisecond), within(30*time.Second))
+		}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
 		assert.Equal(t, http.StatusOK, status("/livez"), "/livez with etcd down")
 		// A read and an action: refused at once, 503 with Retry-After.
 		var took time.Duration
-		get := waitUntil(t, ctx, "a 503 to a GET with etcd down", func(ctx context.Context) (answer, bool, string) {
+		get := framework.WaitUntil(t, ctx, "a 503 to a GET with etcd down", func(ctx context.Context) (answer, bool, string) {
 			start := time.Now()
 			get := call(t, ctx, raw, http.MethodGet, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0], asAdmin, "")
 			took = time.Since(start)
 			return get, get.code == http.StatusServiceUnavailable, fmt.Sprintf("%d %s", get.code, get.body)
-		}, every(100*time.Millisecond), within(30*time.Second))
+		}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
 		next := call(t, ctx, raw, http.MethodPost, server.url()+fmt.Sprintf(releasesPath, ns)+"/"+names[0]+"/next", asAdmin, `{}`)
 		assert.Equal(t, http.StatusServiceUnavailable, next.code, "next with etcd down: %s", next.body)
 		assert.True(t, server.alive(), "the server exited when etcd went away")
@@ -179,10 +180,10 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 
 		randomMoment(ctx, 2*time.Second, 4*time.Second)
 		store.restart(t)
-		waitUntil(t, ctx, "/readyz to come back with etcd", func(context.Context) (struct{}, bool, string) {
+		framework.WaitUntil(t, ctx, "/readyz to come back with etcd", func(context.Context) (struct{}, bool, string) {
 			code := status("/readyz")
 			return struct{}{}, code == http.StatusOK, fmt.Sprintf("%d", code)
-		}, every(100*time.Millisecond), within(time.Minute))
+		}, framework.Every(100*time.Millisecond), framework.Within(time.Minute))
 		t.Logf("etcd back: ready again %s after the kill", time.Since(down).Round(100*time.Millisecond))
 	}
 	load.finish(t, ctx, client, ns)
@@ -198,9 +199,9 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 // restarting the server. SIGKILLed under writes, again and again: every acknowledged write is there after
 // each restart, and a watcher through kube-apiserver catches up.
 func TestEmbeddedEtcdRestartUnderLoad(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 5*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 5*time.Minute)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -230,14 +231,14 @@ func TestEmbeddedEtcdRestartUnderLoad(t *testing.T) {
 // stays up, its controller's informers and leadership survive the gap, and the releases finish, every
 // batch taken once and never ahead of its batch.
 func TestKubeAPIServerRestartMidRelease(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 8*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 8*time.Minute)
 	client := fastClient(admin)
 	names := fleet(t, ctx, admin, ns, 3, 6)
 	partitions := logPartitions(t, ctx, admin, ns, true)
 	autoReleases(t, ctx, client, ns, names, 2)
-	waitRelease(t, ctx, admin, ns, names[0], "batch 2 started", func(r *v1alpha1.Release) bool { return r.Status.CurrentBatch >= 2 })
+	framework.WaitRelease(t, ctx, admin, ns, names[0], "batch 2 started", func(r *v1alpha1.Release) bool { return r.Status.CurrentBatch >= 2 })
 
 	before := tritonPID(t)
 	stopLocal(t, ctx, "kube-apiserver", syscall.SIGKILL)
@@ -248,10 +249,10 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	})
 	randomMoment(ctx, time.Second, 3*time.Second)
 	startLocal(t, "kube-apiserver")
-	waitUntil(t, ctx, "kube-apiserver to come back", func(ctx context.Context) (struct{}, bool, string) {
-		raw, err := admin.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	framework.WaitUntil(t, ctx, "kube-apiserver to come back", func(ctx context.Context) (struct{}, bool, string) {
+		raw, err := admin.Kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return struct{}{}, err == nil && string(raw) == "ok", fmt.Sprintf("%s %v", raw, err)
-	}, within(2*time.Minute))
+	}, framework.Within(2*time.Minute))
 	assert.True(t, alive(before), "triton-apiserver exited while kube-apiserver was away")
 	// A restarted kube-apiserver runs the pull-in gate policy only once it can resolve the policy's
 	// paramKind (CloneSets, a CRD): about 30 s after /readyz here. Pods made before then get no gate
@@ -264,7 +265,7 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 	partitions.check(t, finished)
 	// The controller releases each CloneSet (owner annotation off) once its release has Succeeded.
 	for _, name := range names {
-		waitCloneSetNamed(t, ctx, admin, ns, name, "released with every pod updated and ready", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+		framework.WaitCloneSetNamed(t, ctx, admin, ns, name, "released with every pod updated and ready", func(cs *kruiseappsv1alpha1.CloneSet) bool {
 			return cs.Annotations[v1alpha1.OwnerAnnotation] == "" && cs.Status.UpdatedReadyReplicas == *cs.Spec.Replicas
 		})
 	}
@@ -272,18 +273,18 @@ func TestKubeAPIServerRestartMidRelease(t *testing.T) {
 
 // waitPullInGate waits until kube-apiserver gives a pod of a CloneSet labelled for pull-in the readiness
 // gate again: a probe CloneSet of one pod, whose pod is deleted until one is made with the gate.
-func waitPullInGate(t *testing.T, admin *cluster, ns string) {
+func waitPullInGate(t *testing.T, admin *framework.Cluster, ns string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cs := probeCloneSet("gate-probe")
-	_, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer func() {
-		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
+		_ = admin.Kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
 	}()
-	waitUntil(t, ctx, "kube-apiserver to give a pod the pull-in gate again after its restart", func(ctx context.Context) (struct{}, bool, string) {
-		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
+	framework.WaitUntil(t, ctx, "kube-apiserver to give a pod the pull-in gate again after its restart", func(ctx context.Context) (struct{}, bool, string) {
+		pods, err := admin.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
@@ -291,16 +292,16 @@ func waitPullInGate(t *testing.T, admin *cluster, ns string) {
 			if p.DeletionTimestamp != nil {
 				continue
 			}
-			if hasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
+			if framework.HasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
 				return struct{}{}, true, ""
 			}
-			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
+			_ = admin.Kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		}
 		return struct{}{}, false, fmt.Sprintf("%d pods, none with the gate", len(pods.Items))
-	}, every(500*time.Millisecond))
+	}, framework.Every(500*time.Millisecond))
 }
 
 // probeCloneSet is a CloneSet of one pod labelled for pull-in, so that the gate policy applies to its pods.
 func probeCloneSet(name string) *kruiseappsv1alpha1.CloneSet {
-	return newCloneSet(name, 1, withLabel(v1alpha1.PullInLabel, "true"))
+	return framework.NewCloneSet(name, 1, framework.WithLabel(v1alpha1.PullInLabel, "true"))
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/plan"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // `next` with toBatch moves a canary straight to batch 3 of 6: batches 1 and 2 are recorded as skipped,
@@ -30,37 +31,37 @@ import (
 // pods at the new image than the current batch allows.
 func TestNextToABatchAndPromoteFully(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 6)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 6)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
-	guard := watchUpdated(t, ctx, admin, ns, "nginx:1.28")
-	guard.allowed.Store(1)
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
+	guard := framework.WatchUpdated(t, ctx, admin, ns, "nginx:1.28")
+	guard.Allowed.Store(1)
+	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.Len(t, r.Status.Batches, 6)
-	waitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", batchIs(1, v1alpha1.BatchSmoked))
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
 
 	// Out of range: 422 on toBatch, nothing changes.
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ToBatch: one(7)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ToBatch: framework.Int32(7)}, metav1.CreateOptions{})
 	require.True(t, apierrors.IsInvalid(err), "toBatch 7 of 6: %v", err)
 	assert.Contains(t, err.Error(), "toBatch")
 	assert.Contains(t, err.Error(), "the release has 6 batches")
 
-	guard.allowed.Store(3)
-	jump := &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ToBatch: one(3), Reason: "canary is fine"}
+	guard.Allowed.Store(3)
+	jump := &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ToBatch: framework.Int32(3), Reason: "canary is fine"}
 	answer, err := releases.Next(ctx, r.Name, jump, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(3), answer.Status.CurrentBatch)
-	assertBatchPhases(t, answer, v1alpha1.BatchSkipped, v1alpha1.BatchSkipped, v1alpha1.BatchSmoking,
+	framework.AssertBatchPhases(t, answer, v1alpha1.BatchSkipped, v1alpha1.BatchSkipped, v1alpha1.BatchSmoking,
 		v1alpha1.BatchPending, v1alpha1.BatchPending, v1alpha1.BatchPending)
-	assert.Equal(t, int32(3), observedPartition(answer), "the answer shows the CloneSet letting 3 pods update")
+	assert.Equal(t, int32(3), framework.ObservedPartition(answer), "the answer shows the CloneSet letting 3 pods update")
 	_, err = releases.Next(ctx, r.Name, jump, metav1.CreateOptions{})
 	require.True(t, apierrors.IsConflict(err), "the same jump again: %v", err)
 
-	r = waitRelease(t, ctx, admin, ns, r.Name, "batch 3 Baked", batchIs(3, v1alpha1.BatchBaked))
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "batch 3 Baked", framework.BatchIs(3, v1alpha1.BatchBaked))
 	waitServing(t, ctx, admin, ns, 6, 3, "nginx:1.28")
 	var skips []string
 	for _, h := range r.Status.History {
@@ -72,23 +73,23 @@ func TestNextToABatchAndPromoteFully(t *testing.T) {
 	assert.False(t, r.Status.Promoted)
 
 	// The plugin promotes it fully: straight to batch 6, and on to Succeeded without another call.
-	guard.allowed.Store(6)
-	res := admin.release(t, ctx, "promote", r.Name, "--full", "-n", ns)
-	require.Equal(t, 0, res.code, res.String())
-	assert.Contains(t, res.stdout, "batch 6 of 6")
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
+	guard.Allowed.Store(6)
+	res := admin.KubectlRelease(t, ctx, "promote", r.Name, "--full", "-n", ns)
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "batch 6 of 6")
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", framework.Succeeded)
 	assert.True(t, r.Status.Promoted)
-	assertBatchPhases(t, r, v1alpha1.BatchSkipped, v1alpha1.BatchSkipped, v1alpha1.BatchBaked,
+	framework.AssertBatchPhases(t, r, v1alpha1.BatchSkipped, v1alpha1.BatchSkipped, v1alpha1.BatchBaked,
 		v1alpha1.BatchSkipped, v1alpha1.BatchSkipped, v1alpha1.BatchBaked)
 	last := r.Status.History[len(r.Status.History)-1]
-	assert.Equal(t, "baked", last.Action, "the controller finished it: %s", historyActions(r))
+	assert.Equal(t, "baked", last.Action, "the controller finished it: %s", framework.HistoryActions(r))
 	waitServing(t, ctx, admin, ns, 6, 6, "nginx:1.28")
-	waitReleased(t, ctx, admin, ns)
-	guard.check(t)
+	framework.WaitReleased(t, ctx, admin, ns)
+	guard.Check(t)
 
-	history := admin.release(t, ctx, "history", r.Name, "-n", ns)
-	require.Equal(t, 0, history.code, history.String())
-	assert.Contains(t, history.stdout, "skip")
+	history := admin.KubectlRelease(t, ctx, "history", r.Name, "-n", ns)
+	require.Equal(t, 0, history.Code, history.String())
+	assert.Contains(t, history.Stdout, "skip")
 }
 
 // Every pod a release brings carries its name and batch: a preview Service that selects the canary's
@@ -97,16 +98,16 @@ func TestNextToABatchAndPromoteFully(t *testing.T) {
 // gets the labels of the batch then running.
 func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	main := service(t, ctx, admin, ns, 4)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromInt32(3), v1alpha1.ModeManual), metav1.CreateOptions{})
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(3), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	_, err = admin.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+	_, err = admin.Kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-canary"},
 		Spec: corev1.ServiceSpec{
 			Selector:                 map[string]string{"app": "nginx", v1alpha1.ReleaseLabel: r.Name, v1alpha1.BatchLabel: "1"},
@@ -128,7 +129,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 			return
 		}
 		// Say why: the canary's labels and IP as they are, and what the preview Service's slices hold.
-		p, err := admin.kube.CoreV1().Pods(ns).Get(context.Background(), canary.Name, metav1.GetOptions{})
+		p, err := admin.Kube.CoreV1().Pods(ns).Get(context.Background(), canary.Name, metav1.GetOptions{})
 		if err == nil {
 			t.Logf("canary %s: ip %s (listed %s), labels %v", p.Name, p.Status.PodIP, canary.IP, p.Labels)
 		} else {
@@ -138,8 +139,8 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 		t.Logf("preview slices: %v", preview.slices)
 		preview.mu.Unlock()
 	})
-	waitFor(t, ctx, "the preview Service reaches the canary", reaches)
-	holds(t, ctx, 2*time.Second, "the preview reaches the canary alone; the main Service the 3 old pods", func(_ context.Context) (bool, string) {
+	framework.WaitFor(t, ctx, "the preview Service reaches the canary", reaches)
+	framework.Holds(t, ctx, 2*time.Second, "the preview reaches the canary alone; the main Service the 3 old pods", func(_ context.Context) (bool, string) {
 		n, m := preview.readyEndpoints(), main.readyEndpoints()
 		main.mu.Lock()
 		inMain := main.readyIP(canary.IP) || main.readyPod(canary.Name)
@@ -148,12 +149,12 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	})
 
 	r = nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "batch 2 Baked", batchIs(2, v1alpha1.BatchBaked))
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "batch 2 Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
 	labelsAre := func(pods []corev1.Pod) (bool, string) {
 		var got []string
-		ok := countImage(pods, "nginx:1.28") == 4
+		ok := framework.CountImage(pods, "nginx:1.28") == 4
 		for _, p := range pods {
 			want := "2"
 			if p.Name == canary.Name {
@@ -167,7 +168,7 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 		return ok, strings.Join(got, " ")
 	}
 	var last string
-	waitPods(t, ctx, admin, ns, "every pod labelled with the release and its batch", func(pods []corev1.Pod) bool {
+	framework.WaitPods(t, ctx, admin, ns, "every pod labelled with the release and its batch", func(pods []corev1.Pod) bool {
 		ok, got := labelsAre(pods)
 		last = got
 		return ok
@@ -176,14 +177,14 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 
 	// kruise makes a deleted pod again at the new revision: the new pod gets batch 2's labels.
 	var victim string
-	for _, p := range livePods(t, ctx, admin, ns) {
+	for _, p := range framework.LivePods(t, ctx, admin, ns) {
 		if p.Name != canary.Name {
 			victim = p.Name
 			break
 		}
 	}
-	require.NoError(t, admin.kube.CoreV1().Pods(ns).Delete(ctx, victim, metav1.DeleteOptions{}))
-	waitPods(t, ctx, admin, ns, "the replacement labelled too", func(pods []corev1.Pod) bool {
+	require.NoError(t, admin.Kube.CoreV1().Pods(ns).Delete(ctx, victim, metav1.DeleteOptions{}))
+	framework.WaitPods(t, ctx, admin, ns, "the replacement labelled too", func(pods []corev1.Pod) bool {
 		if len(pods) != 4 {
 			return false
 		}
@@ -197,11 +198,11 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 		return ok
 	})
 	t.Logf("labels after the replacement: %s", last)
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(2)}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(2)}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "Succeeded", succeeded)
-	waitReleased(t, ctx, admin, ns)
-	for _, p := range livePods(t, ctx, admin, ns) {
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "Succeeded", framework.Succeeded)
+	framework.WaitReleased(t, ctx, admin, ns)
+	for _, p := range framework.LivePods(t, ctx, admin, ns) {
 		assert.Equal(t, r.Name, p.Labels[v1alpha1.ReleaseLabel], "pod %s keeps the name of the release that brought it", p.Name)
 	}
 }
@@ -212,33 +213,33 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 // Event.
 func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	w := service(t, ctx, admin, ns, 3)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
-	rel := updateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	rel := framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)
 	rel.Spec.Strategy.OnFailure = v1alpha1.FailureCancel
 	rel.Spec.Template.Annotations = map[string]string{readyDelay: "1s"}
 	r, err := releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.FailureCancel, r.Spec.Strategy.OnFailure)
-	r = waitRelease(t, ctx, admin, ns, r.Name, "batch 1 Baked", batchIs(1, v1alpha1.BatchBaked))
-	batch := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "batch 1 Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	batch := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, batch, 2)
-	waitFor(t, ctx, "the batch's 2 pods in the endpoints", func() bool {
+	framework.WaitFor(t, ctx, "the batch's 2 pods in the endpoints", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return w.readyIP(batch[0].Status.PodIP) && w.readyIP(batch[1].Status.PodIP)
 	})
 
 	patch := []byte(`{"metadata":{"annotations":{"kwok.triton.io/fail":"crashloop"}}}`)
-	_, err = admin.kube.CoreV1().Pods(ns).Patch(ctx, batch[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = admin.Kube.CoreV1().Pods(ns).Patch(ctx, batch[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	require.NoError(t, err)
 
-	r = waitRelease(t, ctx, admin, ns, r.Name, "Canceled and Reverted", func(r *v1alpha1.Release) bool {
-		return r.Status.Phase == v1alpha1.ReleaseCanceled && conditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
+	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Canceled and Reverted", func(r *v1alpha1.Release) bool {
+		return r.Status.Phase == v1alpha1.ReleaseCanceled && framework.ConditionIs(r, v1alpha1.ConditionReverted, metav1.ConditionTrue)
 	})
 	failedCond := findCondition(r, v1alpha1.ConditionFailed)
 	require.NotNil(t, failedCond)
@@ -247,15 +248,15 @@ func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 	assert.Contains(t, failedCond.Message, batch[0].Name)
 	n := len(r.Status.History)
 	require.GreaterOrEqual(t, n, 2)
-	assert.Equal(t, "fail", r.Status.History[n-2].Action, historyActions(r))
-	assert.Equal(t, "cancel", r.Status.History[n-1].Action, historyActions(r))
+	assert.Equal(t, "fail", r.Status.History[n-2].Action, framework.HistoryActions(r))
+	assert.Equal(t, "cancel", r.Status.History[n-1].Action, framework.HistoryActions(r))
 	assert.Contains(t, r.Status.History[n-1].Reason, "onFailure is Cancel: ")
 	assert.Contains(t, r.Status.History[n-1].Reason, batch[0].Name)
 
-	waitReleased(t, ctx, admin, ns)
+	framework.WaitReleased(t, ctx, admin, ns)
 	waitServing(t, ctx, admin, ns, 3, 0, "nginx:1.28")
-	waitFor(t, ctx, "3 ready endpoints again", func() bool { return w.readyEndpoints() == 3 })
-	events, err := admin.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + r.Name})
+	framework.WaitFor(t, ctx, "3 ready endpoints again", func() bool { return w.readyEndpoints() == 3 })
+	events, err := admin.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + r.Name})
 	require.NoError(t, err)
 	var cancelEvent string
 	for _, e := range events.Items {
@@ -278,40 +279,40 @@ func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 // maxUnavailable are what they were once the release ends.
 func TestSurgeKeepsEveryReplicaInTrafficThroughARelease(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 4)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 4)
 	w := service(t, ctx, admin, ns, 4)
-	before := getCloneSet(t, ctx, admin, ns).Spec.UpdateStrategy
+	before := framework.GetCloneSet(t, ctx, admin, ns).Spec.UpdateStrategy
 	from := w.lastRevision()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
-	guard := watchUpdated(t, ctx, admin, ns, "nginx:1.28")
-	guard.allowed.Store(1)
-	rel := updateTo("nginx:1.28", 1, intstr.FromInt32(3), v1alpha1.ModeManual)
+	guard := framework.WatchUpdated(t, ctx, admin, ns, "nginx:1.28")
+	guard.Allowed.Store(1)
+	rel := framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(3), v1alpha1.ModeManual)
 	half := intstr.FromString("50%")
 	rel.Spec.Strategy.MaxSurge = &half
 	r, err := releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	waitCanarySmoked(t, ctx, admin, ns, r.Name)
-	holds(t, ctx, 2*time.Second, "the canary waits beside the 4 old pods, all 4 in traffic", func(ctx context.Context) (bool, string) {
-		pods := livePods(t, ctx, admin, ns)
+	framework.Holds(t, ctx, 2*time.Second, "the canary waits beside the 4 old pods, all 4 in traffic", func(ctx context.Context) (bool, string) {
+		pods := framework.LivePods(t, ctx, admin, ns)
 		n := w.readyEndpoints()
-		return len(pods) == 5 && countImage(pods, "nginx:1.27") == 4 && n == 4,
-			fmt.Sprintf("%d ready endpoints; pods %s", n, podSummary(pods))
+		return len(pods) == 5 && framework.CountImage(pods, "nginx:1.27") == 4 && n == 4,
+			fmt.Sprintf("%d ready endpoints; pods %s", n, framework.PodSummary(pods))
 	})
-	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+	_, err = releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitRelease(t, ctx, admin, ns, r.Name, "canary Baked", batchIs(1, v1alpha1.BatchBaked))
-	guard.allowed.Store(4)
+	framework.WaitRelease(t, ctx, admin, ns, r.Name, "canary Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	guard.Allowed.Store(4)
 	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
-	waitFor(t, ctx, "the 4 new pods are the Service's ready endpoints", func() bool { return w.readyEndpoints() == 4 })
-	guard.check(t)
+	framework.WaitFor(t, ctx, "the 4 new pods are the Service's ready endpoints", func() bool { return w.readyEndpoints() == 4 })
+	guard.Check(t)
 
-	after := waitReleased(t, ctx, admin, ns).Spec.UpdateStrategy
+	after := framework.WaitReleased(t, ctx, admin, ns).Spec.UpdateStrategy
 	assert.Equal(t, intstr.FromInt32(0), ptrOr(after.MaxSurge, intstr.FromInt32(0)), "no surge, as before the release (%v)", before.MaxSurge)
 	assert.Equal(t, ptrOr(before.MaxUnavailable, intstr.FromString("20%")), ptrOr(after.MaxUnavailable, intstr.FromString("20%")))
 

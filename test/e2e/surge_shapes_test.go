@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // surgeShape is one release of the property: replicas pods, a canary of canary pods (0: none), later
@@ -121,16 +122,16 @@ func allSurgeShapes() []surgeShape {
 // endpoints before kruise deleted it, and no more pods were at the new image than the batch the release
 // was in allowed.
 func runSurgeShape(t *testing.T, s surgeShape) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 6*time.Minute)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 6*time.Minute)
 	n := int(s.replicas)
-	nginx(t, ctx, admin, ns, s.replicas)
+	framework.Nginx(t, ctx, admin, ns, s.replicas)
 	w := service(t, ctx, admin, ns, n)
 	from := w.lastRevision()
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
-	rel := updateTo("nginx:1.28", s.canary, s.batchSize, v1alpha1.ModeAuto)
+	rel := framework.UpdateTo("nginx:1.28", s.canary, s.batchSize, v1alpha1.ModeAuto)
 	surge := s.maxSurge
 	rel.Spec.Strategy.MaxSurge = &surge
 	// A stalled batch fails the release well before the test's time is up, and says where it stalled.
@@ -139,23 +140,23 @@ func runSurgeShape(t *testing.T, s surgeShape) {
 	require.NoError(t, err)
 	guard := watchBatchTargets(t, ctx, admin, ns, r.Name)
 
-	r = waitUntil(t, ctx, "release "+r.Name+" to end (next given whenever it awaits it)", func(ctx context.Context) (*v1alpha1.Release, bool, string) {
+	r = framework.WaitUntil(t, ctx, "release "+r.Name+" to end (next given whenever it awaits it)", func(ctx context.Context) (*v1alpha1.Release, bool, string) {
 		r, err := releases.Get(ctx, r.Name, metav1.GetOptions{})
 		if err != nil {
 			return nil, false, err.Error()
 		}
 		seen := fmt.Sprintf("phase %s, batch %d: %s", r.Status.Phase, r.Status.CurrentBatch, awaiting(r))
-		if r.Status.Phase == v1alpha1.ReleaseProgressing && conditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue) {
+		if r.Status.Phase == v1alpha1.ReleaseProgressing && framework.ConditionIs(r, v1alpha1.ConditionAwaitingNext, metav1.ConditionTrue) {
 			b := r.Status.CurrentBatch
-			_, err := releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: one(b), ExpectedPhase: r.Status.Batches[b-1].Phase}, metav1.CreateOptions{})
+			_, err := releases.Next(ctx, r.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(b), ExpectedPhase: r.Status.Batches[b-1].Phase}, metav1.CreateOptions{})
 			assert.NoError(t, err, "next at batch %d %s", b, r.Status.Batches[b-1].Phase)
 			return r, false, seen
 		}
 		return r, r.Status.Phase != v1alpha1.ReleaseProgressing && r.Status.Phase != v1alpha1.ReleasePending, seen
-	}, every(200*time.Millisecond))
-	require.Equal(t, v1alpha1.ReleaseSucceeded, r.Status.Phase, "release %s: %+v", s, lastHistory(r))
+	}, framework.Every(200*time.Millisecond))
+	require.Equal(t, v1alpha1.ReleaseSucceeded, r.Status.Phase, "release %s: %+v", s, framework.LastHistory(r))
 	waitServing(t, ctx, admin, ns, n, n, "nginx:1.28")
-	waitFor(t, ctx, fmt.Sprintf("the %d new pods are the Service's ready endpoints", n), func() bool { return w.readyEndpoints() == n })
+	framework.WaitFor(t, ctx, fmt.Sprintf("the %d new pods are the Service's ready endpoints", n), func() bool { return w.readyEndpoints() == n })
 	guard.check(t)
 
 	fewest, at := w.fewestReady(from)
@@ -181,22 +182,22 @@ type batchTargets struct {
 	sample int
 }
 
-func watchBatchTargets(t *testing.T, ctx context.Context, c *cluster, ns, name string) *batchTargets {
+func watchBatchTargets(t *testing.T, ctx context.Context, c *framework.Cluster, ns, name string) *batchTargets {
 	g := &batchTargets{done: make(chan struct{})}
 	ctx, g.stop = context.WithCancel(ctx)
 	go func() {
 		defer close(g.done)
 		// Sampled until stopped: the read is never done.
-		poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
-			pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
+		framework.Poll(ctx, func(ctx context.Context) (struct{}, bool, string) {
+			pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 			if err != nil {
 				return struct{}{}, false, ""
 			}
-			r, err := c.releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
+			r, err := c.Releases.ReleasesV1alpha1().Releases(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil || r.Status.CurrentBatch == 0 {
 				return struct{}{}, false, ""
 			}
-			updated := countImage(pods.Items, "nginx:1.28")
+			updated := framework.CountImage(pods.Items, "nginx:1.28")
 			target := r.Status.Batches[r.Status.CurrentBatch-1].Target
 			g.mu.Lock()
 			defer g.mu.Unlock()

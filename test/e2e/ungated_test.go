@@ -22,13 +22,14 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/release/moves"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // withoutPullInGate removes the gate policy's binding until the test ends, and waits until kube-apiserver
 // makes pods of a labelled CloneSet without the gate.
-func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns string) {
+func withoutPullInGate(t *testing.T, ctx context.Context, admin *framework.Cluster, ns string) {
 	t.Helper()
-	bindings := admin.kube.AdmissionregistrationV1().MutatingAdmissionPolicyBindings()
+	bindings := admin.Kube.AdmissionregistrationV1().MutatingAdmissionPolicyBindings()
 	saved, err := bindings.Get(ctx, "triton-pull-in-gate", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.NoError(t, bindings.Delete(ctx, saved.Name, metav1.DeleteOptions{}))
@@ -42,13 +43,13 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns str
 		waitPullInGate(t, admin, ns)
 	})
 	cs := probeCloneSet("gate-off-probe")
-	_, err = admin.kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
+	_, err = admin.Kruise.AppsV1alpha1().CloneSets(ns).Create(ctx, cs, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer func() {
-		_ = admin.kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
+		_ = admin.Kruise.AppsV1alpha1().CloneSets(ns).Delete(context.Background(), cs.Name, metav1.DeleteOptions{})
 	}()
-	waitUntil(t, ctx, "kube-apiserver to make a pod without the gate once the binding is gone", func(ctx context.Context) (struct{}, bool, string) {
-		pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
+	framework.WaitUntil(t, ctx, "kube-apiserver to make a pod without the gate once the binding is gone", func(ctx context.Context) (struct{}, bool, string) {
+		pods, err := admin.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + cs.Name})
 		if err != nil {
 			return struct{}{}, false, err.Error()
 		}
@@ -56,36 +57,36 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *cluster, ns str
 			if p.DeletionTimestamp != nil {
 				continue
 			}
-			if !hasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
+			if !framework.HasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
 				return struct{}{}, true, ""
 			}
-			_ = admin.kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
+			_ = admin.Kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		}
 		return struct{}{}, false, fmt.Sprintf("%d pods, every one gated", len(pods.Items))
-	}, every(500*time.Millisecond), within(2*time.Minute))
+	}, framework.Every(500*time.Millisecond), framework.Within(2*time.Minute))
 }
 
 func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	t.Parallel()
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	nginx(t, ctx, admin, ns, 3)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.Nginx(t, ctx, admin, ns, 3)
 	w := service(t, ctx, admin, ns, 3)
 	withoutPullInGate(t, ctx, admin, ns)
-	releases := admin.releases.ReleasesV1alpha1().Releases(ns)
+	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
 
-	r, err := releases.Create(ctx, updateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
+	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 	canary := waitCanarySmoked(t, ctx, admin, ns, r.Name)
-	pods := podsAt(t, ctx, admin, ns, "nginx:1.28")
+	pods := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, pods, 1)
-	require.False(t, hasReadinessGate(pods[0].Spec, v1alpha1.ReadinessGate), "the canary was made with the gate: the test proves nothing")
+	require.False(t, framework.HasReadinessGate(pods[0].Spec, v1alpha1.ReadinessGate), "the canary was made with the gate: the test proves nothing")
 	w.mu.Lock()
 	blip := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 	w.mu.Unlock()
 	t.Logf("the ungated canary was a ready endpoint when it was Smoked: %v", blip)
-	holds(t, ctx, 2*time.Second, "the ungated canary stays out of the Service until next", func(ctx context.Context) (bool, string) {
+	framework.Holds(t, ctx, 2*time.Second, "the ungated canary stays out of the Service until next", func(ctx context.Context) (bool, string) {
 		w.mu.Lock()
 		in := w.readyIP(canary.IP) || w.readyPod(canary.Name)
 		w.mu.Unlock()
@@ -96,20 +97,20 @@ func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	beforeNext := w.lastRevision()
 	nextUntilSucceeded(t, ctx, admin, ns, r.Name)
 	waitServing(t, ctx, admin, ns, 3, 3, "nginx:1.28")
-	waitFor(t, ctx, "3 ready endpoints, the canary among them", func() bool {
+	framework.WaitFor(t, ctx, "3 ready endpoints, the canary among them", func() bool {
 		w.mu.Lock()
 		in := w.readyPod(canary.Name)
 		w.mu.Unlock()
 		return in && w.readyEndpoints() == 3
 	})
-	waitReleased(t, ctx, admin, ns)
+	framework.WaitReleased(t, ctx, admin, ns)
 	// Once pulled in, the canary stays in: the next batch does not take it out again. (It did, when a
 	// write that kruise had not yet seen made the canary look like a pod of the running batch.)
 	w.mu.Lock()
 	left := w.leftAt(canary.IP, math.MaxUint64)
 	w.mu.Unlock()
 	assert.LessOrEqual(t, left, beforeNext, "the canary left the ready endpoints at revision %d, after the first next (revision %d)", left, beforeNext)
-	for _, p := range livePods(t, ctx, admin, ns) {
+	for _, p := range framework.LivePods(t, ctx, admin, ns) {
 		assert.False(t, moves.HasNotReadyKey(&p), "pod %s still carries triton's not-ready key after the release", p.Name)
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver/resize"
+	"github.com/triton-io/triton/test/e2e/framework"
 )
 
 // insecure is curl -k: whoever reaches triton-apiserver's port, trusting nothing.
@@ -57,18 +58,18 @@ func forgedEdit(ns, release string) string {
 
 // heldListed waits until the scale-out webhook's match condition, which triton-apiserver keeps, lists
 // ns/name (held) or does not (!held).
-func heldListed(t *testing.T, ctx context.Context, admin *cluster, ns, name string, held bool) string {
+func heldListed(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, name string, held bool) string {
 	t.Helper()
 	key := "'" + ns + "/" + name + "'"
-	return waitUntil(t, ctx, fmt.Sprintf("the scale-out webhook's match condition to list %s: %v", key, held),
+	return framework.WaitUntil(t, ctx, fmt.Sprintf("the scale-out webhook's match condition to list %s: %v", key, held),
 		func(ctx context.Context) (string, bool, string) {
-			config, err := admin.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resize.ConfigurationName, metav1.GetOptions{})
+			config, err := admin.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resize.ConfigurationName, metav1.GetOptions{})
 			if err != nil {
 				return "", false, err.Error()
 			}
 			expression, ok := resize.HeldConditionOf(config)
 			return expression, ok && strings.Contains(expression, key) == held, expression
-		}, every(100*time.Millisecond), within(30*time.Second))
+		}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
 }
 
 // A forged review posted straight to triton-apiserver's port (curl -k) gets 401 without credentials and
@@ -77,15 +78,15 @@ func heldListed(t *testing.T, ctx context.Context, admin *cluster, ns, name stri
 // kube-apiserver (which presents triton-webhook-caller), still has its partition raised before the new
 // replicas land: no pod beyond the approved is ever made at the release's image.
 func TestTheResizeWebhookActsOnlyForKubeAPIServer(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	startedRelease(t, ctx, admin, ns, 4, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
-	cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.StartedRelease(t, ctx, admin, ns, 4, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
+	cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
-	require.Equal(t, int32(3), partition(cs), "batch 1 of 4, 1 pod approved")
+	require.Equal(t, int32(3), framework.Partition(cs), "batch 1 of 4, 1 pod approved")
 
-	aliceToken := connect(t, "alice").config.BearerToken
+	aliceToken := framework.Connect(t, "alice").Config.BearerToken
 	require.NotEmpty(t, aliceToken, "alice.kubeconfig has a token")
 	url := tritonURL(t) + resize.Path
 	for _, caller := range []struct {
@@ -104,22 +105,22 @@ func TestTheResizeWebhookActsOnlyForKubeAPIServer(t *testing.T) {
 			}
 		}
 	}
-	holds(t, ctx, 2*time.Second, "the held CloneSet's partition stays where the release put it", func(ctx context.Context) (bool, string) {
-		cs, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	framework.Holds(t, ctx, 2*time.Second, "the held CloneSet's partition stays where the release put it", func(ctx context.Context) (bool, string) {
+		cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		return partition(cs) == 3, fmt.Sprintf("partition %d", partition(cs))
+		return framework.Partition(cs) == 3, fmt.Sprintf("partition %d", framework.Partition(cs))
 	})
 
 	// kube-apiserver's own call: kubectl scale 4 → 8, 1 pod approved, so the partition is 7 before kruise
 	// sees 8 replicas.
 	heldListed(t, ctx, admin, ns, "nginx", true)
 	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
-	out, err := admin.kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/nginx", "--replicas", "8")
+	out, err := admin.Kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/nginx", "--replicas", "8")
 	require.NoError(t, err, out)
-	waitCloneSetIs(t, ctx, admin, ns, "8 replicas, partition 7", func(cs *kruiseappsv1alpha1.CloneSet) bool {
-		return *cs.Spec.Replicas == 8 && partition(cs) == 7
+	framework.WaitCloneSetIs(t, ctx, admin, ns, "8 replicas, partition 7", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+		return *cs.Spec.Replicas == 8 && framework.Partition(cs) == 7
 	})
 	waitServing(t, ctx, admin, ns, 8, 1, "nginx:1.28")
 	w.check(t)
@@ -141,16 +142,16 @@ func signalTriton(t *testing.T, pid int, sig syscall.Signal) error {
 // same namespace), and kube-apiserver evaluates it itself. This test stops the shared server: it must not
 // run in parallel with any other (no t.Parallel).
 func TestAScaleOutOfACloneSetNoReleaseHoldsNeverWaitsForTriton(t *testing.T) {
-	admin := connect(t, "admin")
-	ns := namespace(t, admin)
-	ctx := testContext(t, 4*time.Minute)
-	startedRelease(t, ctx, admin, ns, 2, updateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
-	makeCloneSet(t, ctx, admin, ns, "other", 1)
+	admin := framework.Connect(t, "admin")
+	ns := framework.Namespace(t, admin)
+	ctx := framework.Context(t, 4*time.Minute)
+	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
+	framework.MakeCloneSet(t, ctx, admin, ns, "other", 1)
 	expression := heldListed(t, ctx, admin, ns, "nginx", true)
 	assert.NotContains(t, expression, "'"+ns+"/other'", "only the held CloneSet is listed")
 
 	// kubectl's discovery cache, warm before the server stops (its group is then unavailable).
-	out, err := admin.kubectl(ctx, "-n", ns, "get", "clonesets.apps.kruise.io/other")
+	out, err := admin.Kubectl(ctx, "-n", ns, "get", "clonesets.apps.kruise.io/other")
 	require.NoError(t, err, out)
 
 	pid := tritonPID(t)
@@ -160,23 +161,23 @@ func TestAScaleOutOfACloneSetNoReleaseHoldsNeverWaitsForTriton(t *testing.T) {
 		_ = signalTriton(t, pid, syscall.SIGCONT)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		waitUntil(t, ctx, "triton-apiserver to answer again", func(ctx context.Context) (struct{}, bool, string) {
-			_, err := admin.releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
+		framework.WaitUntil(t, ctx, "triton-apiserver to answer again", func(ctx context.Context) (struct{}, bool, string) {
+			_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 			return struct{}{}, err == nil, fmt.Sprint(err)
-		}, within(90*time.Second))
+		}, framework.Within(90*time.Second))
 	})
 	require.NoError(t, signalTriton(t, pid, syscall.SIGSTOP))
 
 	start := time.Now()
-	out, err = admin.kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/other", "--replicas", "3")
+	out, err = admin.Kubectl(ctx, "-n", ns, "scale", "clonesets.apps.kruise.io/other", "--replicas", "3")
 	took := time.Since(start)
 	require.NoError(t, err, out)
 	assert.Less(t, took, 2*time.Second, "the scale-out of a CloneSet no release holds waited for the frozen triton-apiserver")
 	t.Logf("kubectl scale of a CloneSet no release holds, triton-apiserver frozen: %s", took.Round(time.Millisecond))
-	other, err := admin.kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "other", metav1.GetOptions{})
+	other, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "other", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(3), *other.Spec.Replicas)
-	waitPods(t, ctx, admin, ns, "the held CloneSet untouched", func(pods []corev1.Pod) bool {
-		return countImage(pods, "nginx:1.28") == 1
+	framework.WaitPods(t, ctx, admin, ns, "the held CloneSet untouched", func(pods []corev1.Pod) bool {
+		return framework.CountImage(pods, "nginx:1.28") == 1
 	})
 }
