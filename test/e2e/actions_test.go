@@ -41,13 +41,11 @@ const neverGate corev1.PodConditionType = "example.com/never"
 // waits for `next`, with partition 8-2k and exactly 2k pods at the new image; `next` on the last finishes.
 func TestUpdateManualPercentBatches(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 8)
-	before := framework.GetCloneSet(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute), framework.CloneSet("nginx", 8))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	before := s.CloneSet
 	oldRevision := before.Status.UpdateRevision
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	guard := framework.WatchUpdated(t, ctx, admin, ns, "nginx:1.28")
 	guard.Allowed.Store(2)
@@ -182,10 +180,9 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 // out of traffic, then Auto mode raises the replicas batch by batch.
 func TestCreateCloneSetInBatches(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	batchSize := intstr.FromInt32(2)
 	rel := &v1alpha1.Release{
@@ -285,12 +282,10 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 // 3. Scale out 2 -> 5 by 2, Manual: replicas 4, next, 5, next, Succeeded. The old pods stay.
 func TestScaleOutInBatches(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	original := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	// Not in the same second as the pods (TestScaleOutIgnoresPodsOfTheSameSecond is about that).
 	afterTheSecondOf(t, ctx, framework.LivePods(t, ctx, admin, ns))
@@ -362,16 +357,15 @@ func afterTheSecondOf(t *testing.T, ctx context.Context, pods []corev1.Pod) {
 // (creationTimestamp has a resolution of one second).
 func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
+	s := framework.Setup(t)
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	// Start early in a second, so that the CloneSet's pods and the release are likely to share it.
 	framework.WaitUntil(t, ctx, "the first 100 ms of a second", func(context.Context) (struct{}, bool, string) {
 		return struct{}{}, time.Now().Nanosecond() < int(100*time.Millisecond), ""
 	}, framework.Every(10*time.Millisecond), framework.Within(5*time.Second))
 	framework.Nginx(t, ctx, admin, ns, 2)
 	original := framework.LivePods(t, ctx, admin, ns)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	created, err := releases.Create(ctx, framework.ScaleTo(4, intstr.FromInt32(2)), metav1.CreateOptions{})
 	require.NoError(t, err)
 	sameSecond := false
@@ -397,10 +391,8 @@ func TestScaleOutIgnoresPodsOfTheSameSecond(t *testing.T) {
 // 4. Scale in 5 -> 2 by 2 with podsToDelete: the named pods go in the first batch, then one more.
 func TestScaleInDeletesNamedPodsFirst(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 5)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 5))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	original := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
 	require.Len(t, original, 5)
 	named := []string{original[1], original[3]}
@@ -410,7 +402,7 @@ func TestScaleInDeletesNamedPodsFirst(t *testing.T) {
 			kept = append(kept, n)
 		}
 	}
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	// Every pod event seen: the named pods, once gone, never come back.
 	seenAfterGone := make(chan string, 10)
@@ -491,13 +483,11 @@ func TestScaleInDeletesNamedPodsFirst(t *testing.T) {
 // 5. Restart every pod, one at a time, Auto, no pull-in: every pod is replaced.
 func TestRestartReplacesEveryPod(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
-	before := framework.GetCloneSet(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	before := s.CloneSet
 	original := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	// The partition is only ever lowered while the release runs.
 	var partitions []int32
@@ -568,12 +558,10 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 // 6. Rollback without toRevision: it defaults to the revision before the current, and the pods go back.
 func TestRollbackToThePreviousRevision(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
-	first := framework.GetCloneSet(t, ctx, admin, ns).Status.UpdateRevision
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	first := s.CloneSet.Status.UpdateRevision
+	releases := s.Releases
 
 	// An update by hand to nginx:1.28.
 	_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
@@ -641,17 +629,13 @@ func TestRollbackToThePreviousRevision(t *testing.T) {
 // 7. Cancel mid-release: the CloneSet goes back to its template and size from before the release.
 func TestCancelMidRelease(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
-	before := framework.GetCloneSet(t, ctx, admin, ns)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	before := s.CloneSet
+	releases := s.Releases
 
-	_, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
-	_, err = releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
+	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchSmoked}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "canary Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
 	r, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), ExpectedPhase: v1alpha1.BatchBaked}, metav1.CreateOptions{})
@@ -738,11 +722,9 @@ func TestCancelMidRelease(t *testing.T) {
 // where it is; once the pod is fixed, resume retries the batch, which then goes on to Baked.
 func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	rel := framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual)
 	rel.Spec.Template.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: neverGate}}
@@ -852,12 +834,11 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 // 9. dryRun=All on every verb answers what it would do and changes neither the Release nor the CloneSet.
 func TestDryRunActionsChangeNothing(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
 	// Canary Smoked: a dry next would pull it in, a dry pause pause, a dry cancel cancel.
-	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 
 	type snapshot struct {

@@ -60,12 +60,10 @@ func applyServerSide(t *testing.T, ctx context.Context, c *framework.Cluster, ns
 // CloneSet is 409.
 func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	before := framework.GetCloneSet(t, ctx, admin, ns)
+	before := s.CloneSet
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
 
 	// Without update on the CloneSet: refused, nothing stored, the CloneSet untouched.
@@ -104,10 +102,9 @@ func TestServerSideApplyCreatesAreAdmitted(t *testing.T) {
 // A Create release creates a CloneSet: it needs create on CloneSets, not update alone.
 func TestCreateReleaseNeedsCloneSetCreate(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.Timeout(2*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, true)
 	create := func(dryRun []string) error {
 		replicas := int32(2)
@@ -154,23 +151,19 @@ func webTemplate() *corev1.PodTemplateSpec {
 // partition), so that a later scale-in finishes and a new release is accepted.
 func TestDeletingARunningReleaseCancelsItAndLeavesTheCloneSetSound(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4),
+		framework.Release(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchBaked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
-	before := framework.GetCloneSet(t, ctx, admin, ns)
-	rels := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	_, err := rels.Create(ctx, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
-	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 Baked", framework.BatchIs(1, v1alpha1.BatchBaked))
+	before := s.CloneSet
+	rels := s.Releases
 	held := framework.GetCloneSet(t, ctx, admin, ns)
 	require.Equal(t, int32(2), framework.Partition(held), "2 of 4 pods approved")
 	require.NotNil(t, held.Spec.Lifecycle, "the release holds pods with lifecycle hooks")
 
 	// An operator without update on the CloneSet may not delete it: that would move the CloneSet.
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
-	err = alice.Releases.ReleasesV1alpha1().Releases(ns).Delete(ctx, "nginx-update", metav1.DeleteOptions{})
+	err := alice.Releases.ReleasesV1alpha1().Releases(ns).Delete(ctx, "nginx-update", metav1.DeleteOptions{})
 	assertCloneSetRefusal(t, err, "alice", ns, "delete of a running release")
 	r, err := rels.Get(ctx, "nginx-update", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -223,11 +216,9 @@ func TestDeletingARunningReleaseCancelsItAndLeavesTheCloneSetSound(t *testing.T)
 // says to retry), never the one before it, so a cancel goes back to the edited template.
 func TestReleaseStartsFromTheLatestCloneSetSpec(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	rels := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	rels := s.Releases
 	for i, image := range []string{"nginx:1.27.1", "nginx:1.27.2", "nginx:1.27.3"} {
 		name := fmt.Sprintf("restart-%d", i)
 		err := editThenRestart(t, ctx, admin, ns, image, name)
@@ -263,9 +254,8 @@ func TestReleaseStartsFromTheLatestCloneSetSpec(t *testing.T) {
 // Invariant 6 under load: many creates of releases for the same CloneSets at the same moment, spread over
 // two replicas that share an etcd, store exactly one release per CloneSet; the others are 409.
 func TestConcurrentCreatesOnTwoReplicasClaimOnce(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, "claims")
 	a := startReplica(t, "claims-a", ns, "--etcd-servers", store.url)

@@ -55,10 +55,8 @@ func TestAPIServiceAvailableAndDiscoveryAnswers(t *testing.T) {
 
 func TestKubectlGetReleasesPrintsTheTable(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	out, err := admin.Kubectl(ctx, "-n", ns, "create", "-f", filepath.Join(framework.Root, "artifacts/examples/update.yaml"))
 	require.NoError(t, err, out)
 
@@ -136,9 +134,8 @@ func TestKubectlExplain(t *testing.T) {
 
 func TestKubectlGetWatchSeesAChange(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, time.Minute)
+	s := framework.Setup(t, framework.Timeout(time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	cmd := exec.CommandContext(ctx, framework.KubectlBinary, "--kubeconfig", admin.Kubeconfig, "-n", ns, "get", "releases", "-w", "--output-watch-events")
 	stdout, err := cmd.StdoutPipe()
@@ -205,11 +202,9 @@ func TestKubectlGetWatchSeesAChange(t *testing.T) {
 
 func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, time.Minute)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	framework.Nginx(t, ctx, admin, ns, 1)
+	s := framework.Setup(t, framework.Timeout(time.Minute), framework.CloneSet("nginx", 1))
+	ctx := s.Ctx
+	releases := s.Releases
 	replicas := int32(3)
 	created, err := releases.Create(ctx, &v1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-scale"},
@@ -247,10 +242,9 @@ func TestTypedClientThroughKubeAPIServer(t *testing.T) {
 
 func TestUserWithoutRoleIsForbidden(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.Timeout(time.Minute))
+	ns, ctx := s.Namespace, s.Ctx
 	bob := framework.Connect(t, "bob")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, time.Minute)
 	_, err := bob.Releases.ReleasesV1alpha1().Releases(ns).List(ctx, metav1.ListOptions{})
 	assert.True(t, apierrors.IsForbidden(err), "bob lists releases: want 403, got %v", err)
 	_, err = bob.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, &v1alpha1.Release{

@@ -77,13 +77,11 @@ func servesExactly(t *testing.T, ctx context.Context, c *framework.Cluster, ns s
 
 func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 4)
 	from := w.lastRevision()
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	// Refused: BlueGreen for a Create, and with a canary.
 	create := blueGreenTo("nginx:1.28", intstr.FromString("100%"), 3, false)
@@ -177,15 +175,13 @@ func TestBlueGreenSwitchesTrafficFromBlueToGreen(t *testing.T) {
 // serve again (none recreated), then green leaves traffic and is removed.
 func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
 	from := w.lastRevision()
 	bluePods := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
 	sort.Strings(bluePods)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	// autoPromote switches by itself once the preview (all 3) is Smoked.
 	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("100%"), 300, true), metav1.CreateOptions{})
@@ -221,12 +217,10 @@ func TestBlueGreenCancelAfterTheSwitchSwitchesBack(t *testing.T) {
 // back into traffic while the failed release waits for a person, and a cancel then leaves blue alone.
 func TestBlueGreenFailedSwitchBringsBlueBack(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	r, err := releases.Create(ctx, blueGreenTo("nginx:1.28", intstr.FromString("100%"), 300, true), metav1.CreateOptions{})
 	require.NoError(t, err)
 	framework.WaitRelease(t, ctx, admin, ns, r.Name, "the switch Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
@@ -292,10 +286,8 @@ func servesPodsExactly(t *testing.T, ctx context.Context, c *framework.Cluster, 
 // replicas, and no pod leaves it after kruise deleted it.
 func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
 	from := w.lastRevision()
 	first := framework.GetCloneSet(t, ctx, admin, ns).Status.UpdateRevision
@@ -303,7 +295,7 @@ func TestBlueGreenRestartAndRollbackSwitchTraffic(t *testing.T) {
 	for _, name := range framework.PodNames(framework.LivePods(t, ctx, admin, ns)) {
 		before[name] = true
 	}
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	blueGreen := func(name string, action v1alpha1.ReleaseAction) *v1alpha1.Release {
 		preview, delay := intstr.FromString("100%"), int32(1)
 		return &v1alpha1.Release{

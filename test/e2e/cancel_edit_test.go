@@ -27,11 +27,9 @@ import (
 // (2 of 25 iterations failed, twice in a row).
 func TestAnEditAfterACancelIsNeverUndone(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 8*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	rels := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(8*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	rels := s.Releases
 	for i := 0; i < 25; i++ {
 		image := fmt.Sprintf("nginx:1.27.%d", i+1)
 		name := fmt.Sprintf("restart-%d", i)

@@ -23,9 +23,8 @@ import (
 // Triton's readiness gate gets no traffic (is not Ready) until the gate is set.
 func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	replicas := int32(2)
 	cs := framework.NewCloneSet("web", replicas, framework.WithContainer("web", "nginx:1.27"), framework.WithReadinessGate(v1alpha1.ReadinessGate))
@@ -73,9 +72,8 @@ func TestCloneSetPodsAndReadinessGate(t *testing.T) {
 // and partition = replicas-1 recreates exactly one pod at the new revision (what a release batch does).
 func TestCloneSetPartition(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	replicas := int32(3)
 	framework.MakeCloneSet(t, ctx, admin, ns, "api", replicas, framework.WithContainer("api", "api:1"))

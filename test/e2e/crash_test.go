@@ -47,11 +47,10 @@ func startTriton(t *testing.T, ctx context.Context, admin *framework.Cluster, en
 // Invariant 3: the server dies after a `next` has written the Release (the intent) and before it wrote the
 // CloneSet. After the restart the Release and the CloneSet agree, and the batch moved exactly once.
 func TestCrashBetweenReleaseWriteAndCloneSetWrite(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
-	framework.StartedRelease(t, ctx, admin, ns, 3, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute), framework.CloneSet("nginx", 3),
+		framework.Release(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchBaked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	stopTriton(t, ctx)
 	startTriton(t, ctx, admin, "TRITON_FAILPOINTS=action-after-release-write")

@@ -34,11 +34,10 @@ func assertCloneSetRefusal(t *testing.T, err error, user, ns, what string) {
 // but the server writes.
 func TestConfusedDeputyMovesNothing(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ctx := framework.Context(t, 3*time.Minute)
-	ns := framework.Namespace(t, admin)
-	before := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	before := s.Release
 	csBefore := framework.GetCloneSet(t, ctx, admin, ns)
 
 	// An approver, and a writer of releases/status, without update on the CloneSet.
@@ -89,10 +88,9 @@ func TestConfusedDeputyMovesNothing(t *testing.T) {
 // tells nothing about CloneSets the caller may not move); with it, a missing CloneSet is 422.
 func TestReleaseForMissingCloneSet(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.Timeout(2*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ctx := framework.Context(t, 2*time.Minute)
-	ns := framework.Namespace(t, admin)
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
 	ghost := func() *v1alpha1.Release {
 		r := framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeManual)

@@ -29,11 +29,10 @@ import (
 // touched (removing it in the same patch used to hide that a lowered partition was kept): the release
 // still owns the CloneSet throughout, and the repair is of its intent, not of its ownership.
 func TestControllerRepairsDriftedCloneSet(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 6*time.Minute)
-	framework.StartedRelease(t, ctx, admin, ns, 6, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual), v1alpha1.BatchBaked)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(6*time.Minute), framework.CloneSet("nginx", 6),
+		framework.Release(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchBaked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 	cs := framework.GetCloneSet(t, ctx, admin, ns)
 	require.Equal(t, int32(4), framework.Partition(cs), "6 pods, batch 1 of 2 approved: partition 4")
 	require.Equal(t, "nginx-update", cs.Annotations[v1alpha1.OwnerAnnotation])
@@ -173,11 +172,9 @@ func (o *ownerWatch) check(t *testing.T) {
 // allowed number is raised just before each `next`, before anything can change for the next batch.
 func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	var allowed atomic.Int32
 	allowed.Store(1)
@@ -234,13 +231,10 @@ func TestCloneSetNeverAheadOfTheBatch(t *testing.T) {
 // far, so no pod changes (not even surge pods) until resume; resume goes on with the batch.
 func TestPauseMidBatchHoldsTheCloneSet(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 6)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	_, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(3), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 6),
+		framework.Release(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(3), v1alpha1.ModeManual)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 	framework.WaitRelease(t, ctx, admin, ns, "nginx-update", "batch 1 started", func(r *v1alpha1.Release) bool {
 		return r.Status.CurrentBatch == 1
 	})

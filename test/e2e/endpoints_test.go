@@ -276,10 +276,8 @@ func watchEndpoints(t *testing.T, c *framework.Cluster, ns, service string) *end
 
 func TestPodsLeaveTheEndpointsBeforeKruiseDeletesThem(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	lateKubelets(t, ctx, admin, ns)
 	w := service(t, ctx, admin, ns, 4)
 
@@ -351,12 +349,10 @@ func service(t *testing.T, ctx context.Context, c *framework.Cluster, ns string,
 // Reverted False), and a new release waits for it (409).
 func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 4)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	// The release's pods report Ready False a second after their gate goes False, as a kubelet may: the
 	// cancel must not rest on kruise being slower than that.
@@ -425,12 +421,10 @@ func TestCancelTakesTheReleasesPodsOutOfTheEndpointsBeforeKruiseRemovesThem(t *t
 // leave the endpoints before kruise deletes them, and a scale-out's canary waits for `next` out of traffic.
 func TestAScaleMovesTrafficLikeAnyRelease(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 4)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	names := framework.PodNames(framework.LivePods(t, ctx, admin, ns))
 	require.Len(t, names, 4)
 

@@ -116,9 +116,8 @@ func holder(l *coordinationv1.Lease) string {
 // Through both, no release takes a step twice, no batch is skipped, and no CloneSet ever has more pods
 // updated than the batch allows.
 func TestLeaderFailover(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 10*time.Minute)
+	s := framework.Setup(t, framework.Timeout(10*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, "etcd-failover")
 	flags := []string{"--etcd-servers", store.url}

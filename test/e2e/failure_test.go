@@ -38,20 +38,17 @@ func assertHeld(t *testing.T, ctx context.Context, c *framework.Cluster, ns, ima
 // brings every pod back to the old image, Ready.
 func TestCrashLoopFailsTheReleaseAndCancelRecovers(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	r, err := releases.Create(ctx, framework.UpdateTo("nginx:crashloop", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
-	require.NoError(t, err)
-	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
+	s := framework.Setup(t, framework.CloneSet("nginx", 3),
+		framework.Release(framework.UpdateTo("nginx:crashloop", 1, intstr.FromInt32(1), v1alpha1.ModeAuto)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
+	r := framework.WaitRelease(t, ctx, admin, ns, s.Release.Name, "Failed", framework.Failed)
 	assert.Equal(t, v1alpha1.BatchFailed, r.Status.Batches[0].Phase)
 	assert.Contains(t, framework.LastHistory(r).Reason, "CrashLoopBackOff")
 	framework.AssertConditions(t, r, false, false, true, false)
 	assertHeld(t, ctx, admin, ns, "nginx:crashloop", 1)
 
-	_, err = releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "bad image"}, metav1.CreateOptions{})
+	_, err := releases.Cancel(ctx, r.Name, &v1alpha1.ReleaseRequest{Reason: "bad image"}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	waitServing(t, ctx, admin, ns, 3, 0, "nginx:crashloop")
 }
@@ -60,11 +57,9 @@ func TestCrashLoopFailsTheReleaseAndCancelRecovers(t *testing.T) {
 // 1 fails; cancel recovers.
 func TestImagePullErrorsBeyondMaxFailedPodsFailTheRelease(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 	rel := framework.UpdateTo("nginx:imagepull", 0, intstr.FromInt32(2), v1alpha1.ModeAuto)
 	tolerated := intstr.FromInt32(1)
 	rel.Spec.Strategy.MaxFailedPods = &tolerated
@@ -86,20 +81,18 @@ func TestImagePullErrorsBeyondMaxFailedPodsFailTheRelease(t *testing.T) {
 // completes.
 func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
+	s := framework.Setup(t, framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
+	r := s.Release
 	nextUntilBaked(t, ctx, admin, ns, r.Name, 1)
 	canary := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
 
 	// The canary starts crash-looping (kwok, told by an annotation on the pod).
 	patch := []byte(`{"metadata":{"annotations":{"kwok.triton.io/fail":"crashloop"}}}`)
-	_, err = admin.Kube.CoreV1().Pods(ns).Patch(ctx, canary[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err := admin.Kube.CoreV1().Pods(ns).Patch(ctx, canary[0].Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	require.NoError(t, err)
 	r = framework.WaitRelease(t, ctx, admin, ns, r.Name, "Failed", framework.Failed)
 	assert.Contains(t, framework.LastHistory(r).Reason, canary[0].Name)
@@ -128,10 +121,8 @@ func TestABakedBatchThatStartsFailingFailsTheReleaseAndResumeRecovers(t *testing
 // Pods that run but never become ready fail the batch at its progress deadline.
 func TestNeverReadyPodsFailAtTheProgressDeadline(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
+	s := framework.Setup(t, framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	rel := framework.UpdateTo("nginx:never-ready", 0, intstr.FromInt32(1), v1alpha1.ModeAuto)
 	deadline := int32(5)
 	rel.Spec.Strategy.ProgressDeadlineSeconds = &deadline

@@ -156,11 +156,9 @@ func nextUntilBaked(t *testing.T, ctx context.Context, c *framework.Cluster, ns,
 
 func TestScaleOutDuringAReleaseUpdatesNoMoreThanApproved(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 6*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 6)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(6*time.Minute), framework.CloneSet("nginx", 6))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	// 1. `kubectl scale` during the canary: 6 → 12 pods, and the canary is still the only new pod.
 	w := watchApproved(t, admin, ns, "nginx:1.28", 1)
@@ -253,10 +251,8 @@ func withoutResizeWebhook(t *testing.T, ctx context.Context, admin *framework.Cl
 // pods at the release's revision. None of them goes into traffic, and the controller has kruise replace
 // them at the old revision, so the CloneSet comes back to the approved count by itself.
 func TestScaleOutWithoutTheWebhookNeverReachesTrafficAndIsRepaired(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	withoutResizeWebhook(t, ctx, admin)
 
 	w := watchApproved(t, admin, ns, "nginx:1.28", 1)

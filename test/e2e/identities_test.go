@@ -57,10 +57,9 @@ func as(t *testing.T, admin *framework.Cluster, who rest.ImpersonationConfig) *f
 // CloneSet go.
 func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	s := framework.Setup(t, framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	deleter := as(t, admin, controllerIdentity("namespace-controller"))
 	// The identity really is this narrow: it may not update the CloneSet.
@@ -85,11 +84,11 @@ func TestTheNamespaceControllerDeletesUnfinishedReleases(t *testing.T) {
 // expect: the garbage collector, under its own role, deletes the release with its owner, which cancels it.
 func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	rel := framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	rel := s.Release
 	grant(t, ctx, admin, ns, "alice", []string{"triton-release-operator"}, false)
 
 	releases := alice.Releases.ReleasesV1alpha1().Releases(ns)
@@ -135,11 +134,11 @@ func TestOwnerReferencesAndFinalizersNeedWhatADeleteNeeds(t *testing.T) {
 // artifacts/deploy/cloneset-pods.yaml leaves that to OpenKruise.
 func TestAPodThatMerelyClaimsTheCloneSetIsRefused(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	alice := framework.Connect(t, "alice")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	rel := framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	rel := s.Release
 	grant(t, ctx, admin, ns, "alice", []string{"edit"}, false)
 	waitAllowed(t, ctx, admin, "alice", nil, ns, "create", "", "pods")
 

@@ -21,12 +21,11 @@ import (
 )
 
 func TestAnEndedReleaseLeavesACloneSetThatNeedsNoTriton(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-
 	// While the release runs, its new pods carry the gate and wait to be pulled in.
-	r := framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	r := s.Release
 	canary := framework.PodsAt(t, ctx, admin, ns, "nginx:1.28")
 	require.Len(t, canary, 1)
 	assert.True(t, framework.HasReadinessGate(canary[0].Spec, v1alpha1.ReadinessGate), "a pod made while the release holds the CloneSet is gated")

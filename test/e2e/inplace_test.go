@@ -46,15 +46,13 @@ func podsByUID(t *testing.T, ctx context.Context, c *framework.Cluster, ns, imag
 // batch, each out of the endpoints before it goes) and puts InPlaceIfPossible back at the end.
 func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.MakeCloneSet(t, ctx, admin, ns, "nginx", 3, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType))
+	s := framework.Setup(t, framework.CloneSet("nginx", 3, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
 	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, before, 3)
 
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	r, err := releases.Create(ctx, restartOf("nginx", intstr.FromInt32(1)), metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, plan.UpdateInPlaceIfPossible, r.Status.CloneSet.UpdateStrategyTypeBeforeRelease)
@@ -86,10 +84,8 @@ func TestARestartOfAnInPlaceCloneSetRecreatesItsPods(t *testing.T) {
 // An InPlaceOnly CloneSet may not be recreated: a Restart of it is refused, naming the field.
 func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, time.Minute)
-	framework.MakeCloneSet(t, ctx, admin, ns, "nginx", 1, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType))
+	s := framework.Setup(t, framework.Timeout(time.Minute), framework.CloneSet("nginx", 1, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceOnlyCloneSetUpdateStrategyType)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	_, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx, restartOf("nginx", intstr.FromString("100%")), metav1.CreateOptions{})
 	require.Error(t, err)
 	assert.True(t, apierrors.IsInvalid(err), "422: %v", err)
@@ -105,10 +101,8 @@ func TestARestartOfAnInPlaceOnlyCloneSetIsRefused(t *testing.T) {
 // image (the inPlaceUpdate hook holds it in PreparingUpdate until the controller let it go).
 func TestPodsLeaveTheEndpointsBeforeKruiseUpdatesThemInPlace(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.MakeCloneSet(t, ctx, admin, ns, "nginx", 4, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType))
+	s := framework.Setup(t, framework.CloneSet("nginx", 4, framework.UpdatedBy(kruiseappsv1alpha1.InPlaceIfPossibleCloneSetUpdateStrategyType)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	lateKubelets(t, ctx, admin, ns)
 	w := service(t, ctx, admin, ns, 4)
 	before := podsByUID(t, ctx, admin, ns, "nginx:1.27")

@@ -232,9 +232,8 @@ func podSpecOf(t *testing.T, rendered string) corev1.PodSpec {
 // handshake with it, until a certificate of its second CA is served, is verified by the caBundle
 // kube-apiserver holds right after: the new CA is trusted before anything it signed is served.
 func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
+	s := framework.Setup(t)
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	secretName, webhookName := "rotating-tls", "triton-e2e-rotation-"+ns
 	sa := []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: tritonNamespace, Name: "triton-apiserver"}}

@@ -32,9 +32,8 @@ import (
 // ServiceMonitor's tlsConfig). Without the ClusterRole triton-metrics-reader the server answers 403; bound
 // to it, 200 with the metrics.
 func TestAServiceAccountWithTheMetricsReaderRoleScrapes(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	// The ClusterRole as the component has it, under a name of the test's (the bed may have the real one).
 	raw, err := os.ReadFile(filepath.Join(framework.Root, "artifacts", "deploy", "components", "monitoring", "metrics-reader.yaml"))
@@ -95,9 +94,8 @@ func TestAServiceAccountWithTheMetricsReaderRoleScrapes(t *testing.T) {
 // `next`, the release is on /metrics with its phase, batch and wait; each wait and each stage of the
 // machine's work is timed apart; once the release has Succeeded its series are gone.
 func TestAReleaseOnMetricsFromStartToEnd(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, fmt.Sprintf("etcd-metrics-%d", os.Getpid()))
 	server := startReplica(t, fmt.Sprintf("triton-metrics-%d", os.Getpid()), ns, "--etcd-servers", store.url,

@@ -24,10 +24,9 @@ import (
 
 func TestDeletingANamespaceWithARunningReleaseCompletes(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchSmoked)
+	s := framework.Setup(t, framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	require.NoError(t, admin.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
 	framework.WaitUntil(t, ctx, "namespace "+ns+" to be gone", func(ctx context.Context) (struct{}, bool, string) {

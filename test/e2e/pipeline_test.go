@@ -22,9 +22,8 @@ import (
 // last one: a finished release never writes a CloneSet a newer release has taken over.
 func TestBackToBackReleases(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	names := fleet(t, ctx, admin, ns, 1, 3)
 	client := fastClient(admin)
 	cluster := &framework.Cluster{Releases: client}

@@ -24,10 +24,8 @@ import (
 // real cluster. The verbs and history print -o output a script can read, and status takes cloneset/NAME.
 func TestPluginCompletesNamesThroughKubectlAndPrintsOutput(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
-	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute), framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	bin := framework.PluginBinary(t)
 	dir := t.TempDir()

@@ -56,10 +56,8 @@ spec:
 // release has Succeeded, with every pod at the new image, having printed its progress.
 func TestPluginPipelineUpdateFromAFileWaitsUntilTheEnd(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	file := renderCloneSet(t, "nginx:1.28")
 
 	start := time.Now()
@@ -88,10 +86,8 @@ func TestPluginPipelineUpdateFromAFileWaitsUntilTheEnd(t *testing.T) {
 // --dry-run=server with -f: the server's plan, and nothing changes.
 func TestPluginUpdateFromAFileDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	before, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 
@@ -121,10 +117,8 @@ func TestPluginUpdateFromAFileDryRunChangesNothing(t *testing.T) {
 // and the release goes on, its canary waiting.
 func TestPluginWaitTimesOutOnAManualRelease(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	start := time.Now()
 	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "-f", renderCloneSet(t, "nginx:1.28"), "--canary", "1", "--name", "web",

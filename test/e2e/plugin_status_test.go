@@ -35,10 +35,8 @@ import (
 // status is in colour unless NO_COLOR says no.
 func TestPluginStatusShowsBatchTimesAndPods(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1", "--batch-size", "1", "--name", "web")
 	require.Equal(t, 0, res.Code, res.String())

@@ -29,10 +29,8 @@ import (
 // The tutorial, done with the plugin: create with a shortcut, see the plan and the canary waiting, next
 // it in and on, pause and resume, then watch it to the end piped, and read the history.
 func TestPluginTutorial(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	res := admin.KubectlRelease(t, ctx, "-n", ns, "update", "nginx", "--image", "nginx=nginx:1.28", "--canary", "1",
 		"--batch-size", "50%", "--name", "web", "--dry-run=server")
@@ -122,10 +120,8 @@ func TestPluginTutorial(t *testing.T) {
 // canceled; piped, it prints each change as plain text.
 func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	bin := framework.PluginBinary(t)
 
 	// On a pseudo-terminal.
@@ -173,11 +169,9 @@ func TestPluginStatusWatchOnATerminalAndPiped(t *testing.T) {
 // Every exit code the README documents, from the command that earns it.
 func TestPluginExitCodes(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
+	s := framework.Setup(t, framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	bob := framework.Connect(t, "bob")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.CanaryAwaitingNext(t, ctx, admin, ns)
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: releases.triton.io/v1alpha1\nkind: Release\nmetadata: {name: x}\nspec: {cloneSetName: nginx, action: Scale, replicas: -1}\n"), 0o644))
@@ -244,11 +238,9 @@ func (s *syncBuffer) String() string {
 
 // /metrics counts the action calls by verb and code, times them, and counts releases by phase.
 func TestMetrics(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
-	framework.CanaryAwaitingNext(t, ctx, admin, ns)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute), framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 	_, err := releases.Next(ctx, "nginx-update", &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(3)}, metav1.CreateOptions{})
 	require.Error(t, err, "a stale next: 409")
 
@@ -281,10 +273,8 @@ func TestMetrics(t *testing.T) {
 // The shortcuts make the releases they say, and cancel through the plugin puts the CloneSet back.
 func TestPluginShortcutsAndCancel(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	finish := func(name string) {
 		t.Helper()
 		framework.WaitRelease(t, ctx, admin, ns, name, "Succeeded", framework.Succeeded)

@@ -28,10 +28,9 @@ var protobufMagic = []byte("k8s\x00")
 
 func TestTheGroupSpeaksProtobuf(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
-	r := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute), framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	r := s.Release
 	scheme := runtime.NewScheme()
 	require.NoError(t, v1alpha1.AddToScheme(scheme))
 	metav1.AddToGroupVersion(scheme, v1alpha1.SchemeGroupVersion)

@@ -25,14 +25,12 @@ import (
 
 // The original Triton tutorial: an nginx CloneSet of 3, Update with canary 1 and batchSize 1 in Auto mode.
 func TestTutorialCanaryThenAutoBatches(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.CloneSet("nginx", 3),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeAuto)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
-	created, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeAuto), metav1.CreateOptions{})
-	require.NoError(t, err)
+	created := s.Release
 	require.Len(t, created.Status.Batches, 3, "the plan is computed on create")
 	for i, b := range created.Status.Batches {
 		assert.Equal(t, int32(i+1), b.Target)
@@ -125,11 +123,9 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 
 func TestNextRefusedWhileSmokingOrPaused(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.CanaryAwaitingNext(t, ctx, admin, ns)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	// A second release for the same CloneSet is refused.
 	second := framework.UpdateTo("nginx:1.29", 0, intstr.FromString("100%"), v1alpha1.ModeManual)

@@ -195,11 +195,10 @@ func deleteRelease(t *testing.T, ctx context.Context, c *framework.Cluster, ns, 
 // the release deletes cleanly; a new release of the new CloneSet is admitted and runs.
 func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	r := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute), framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
+	r := s.Release
 	old := framework.GetCloneSet(t, ctx, admin, ns)
 	require.NotNil(t, r.Status.CloneSet)
 	require.Equal(t, old.UID, r.Status.CloneSet.UID, "the CloneSet's UID is recorded at admission")
@@ -297,11 +296,10 @@ func TestAReplacedCloneSetEndsItsReleaseAndIsNotTouched(t *testing.T) {
 // the release makes nothing of that name again; cancel and delete end it at once.
 func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	r := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
+	r := s.Release
 	old := framework.GetCloneSet(t, ctx, admin, ns)
 	require.Equal(t, old.UID, r.Status.CloneSet.UID, "the CloneSet's UID is recorded at admission")
 
@@ -343,11 +341,9 @@ func TestADeletedCloneSetEndsItsRelease(t *testing.T) {
 // off, so that a new release can start.
 func TestAStaleOwnerAnnotationIsNotTrusted(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	run := func(name, image string) *v1alpha1.Release {
 		t.Helper()

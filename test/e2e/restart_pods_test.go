@@ -47,17 +47,15 @@ func podUIDs(pods []corev1.Pod) map[string]types.UID {
 
 func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 4)
 	before := framework.GetCloneSet(t, ctx, admin, ns)
 	pods := framework.LivePods(t, ctx, admin, ns)
 	require.Len(t, pods, 4)
 	first, second := pods[0].Name, pods[2].Name
 	untouched := map[string]types.UID{pods[1].Name: pods[1].UID, pods[3].Name: pods[3].UID}
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	r, err := releases.Create(ctx, restartPods(first, second), metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -118,12 +116,10 @@ func TestRestartOfNamedPodsRestartsOnlyThoseTrafficFirst(t *testing.T) {
 // never deleted, and the canary's new pod serves once the release has let go.
 func TestACanceledRestartOfNamedPodsRestartsNoMore(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	pods := framework.LivePods(t, ctx, admin, ns)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	r, err := releases.Create(ctx, restartPods(pods[0].Name, pods[1].Name), metav1.CreateOptions{})
 	require.NoError(t, err)
 	framework.WaitRelease(t, ctx, admin, ns, r.Name, "canary Smoked", framework.BatchIs(1, v1alpha1.BatchSmoked))
@@ -143,11 +139,8 @@ func TestACanceledRestartOfNamedPodsRestartsNoMore(t *testing.T) {
 // entry, and nothing is stored or changed.
 func TestARestartOfPodsTheCloneSetDoesNotHaveIsRefused(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 2*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	framework.MakeCloneSet(t, ctx, admin, ns, "other", 1)
+	s := framework.Setup(t, framework.Timeout(2*time.Minute), framework.CloneSet("nginx", 2), framework.CloneSet("other", 1))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	other := framework.LivePodsOf(t, ctx, admin, ns, "other")
 	pods := framework.LivePods(t, ctx, admin, ns)
 	before := framework.GetCloneSet(t, ctx, admin, ns)
@@ -165,10 +158,8 @@ func TestARestartOfPodsTheCloneSetDoesNotHaveIsRefused(t *testing.T) {
 // was restarted.
 func TestPluginRestartsOnlyTheNamedPod(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	pods := framework.LivePods(t, ctx, admin, ns)
 
 	res := admin.KubectlRelease(t, ctx, "-n", ns, "restart", "nginx", "--pods", pods[1].Name, "--mode", "Auto", "--wait", "--timeout", "2m")

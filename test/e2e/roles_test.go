@@ -279,9 +279,8 @@ func TestRoleMatrix(t *testing.T) {
 	for _, subject := range roles.Matrix {
 		t.Run(strings.ReplaceAll(subject.Name(), " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			ctx := framework.Context(t, 4*time.Minute)
-			ns := framework.Namespace(t, admin)
-			framework.CanaryAwaitingNext(t, ctx, admin, ns)
+			s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.SmokedCanary())
+			ns, ctx := s.Namespace, s.Ctx
 			framework.MakeCloneSet(t, ctx, admin, ns, matrixWebCloneSet, 1)
 			owner := makeMatrixOwner(t, ctx, admin, ns)
 			var caller *framework.Cluster

@@ -402,10 +402,8 @@ func waitReview(t *testing.T, ctx context.Context, user, verb, resource, subreso
 // and the one for the CloneSet, and group membership is what decides.
 func TestCallerIdentityReachesSubjectAccessReviews(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ctx := framework.Context(t, 3*time.Minute)
-	ns := framework.Namespace(t, admin)
-	framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
 	suffix := utilrand.String(6)
 	user, uid, group := "carol-"+suffix, "uid-"+suffix, "approvers-"+suffix

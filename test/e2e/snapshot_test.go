@@ -161,9 +161,8 @@ func releasesAtRest(t *testing.T, ctx context.Context, client versioned.Interfac
 // works and the controller drives the release on. etcd's own metrics are on the embedded server's
 // /metrics, and not on the external one's.
 func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 10*time.Minute)
+	s := framework.Setup(t, framework.Timeout(10*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	dataDir := filepath.Join(t.TempDir(), "etcd")
 	embedded := startReplica(t, "triton-move-embedded", ns, "--etcd-data-dir", dataDir)
@@ -223,9 +222,8 @@ func TestMoveEmbeddedEtcdToExternal(t *testing.T) {
 // restored data dir. It serves the releases as they were at the backup, a watcher from before the
 // restore sees them so too, and the server drives them on.
 func TestRestoreEmbeddedEtcdFromBackup(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 10*time.Minute)
+	s := framework.Setup(t, framework.Timeout(10*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	volume := t.TempDir() // the PVC: /var/lib/triton-apiserver
 	dataDir := filepath.Join(volume, "etcd")

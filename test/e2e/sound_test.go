@@ -64,10 +64,9 @@ func unsound(ctx context.Context, c *framework.Cluster, ns, name string, pods bo
 // and (when the CloneSet is back on its template from before) no hold labels on its pods.
 func TestEveryEndLeavesTheCloneSetSound(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	rels := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	rels := s.Releases
 	release := func(cs string, canary int32, mode v1alpha1.ReleaseMode) string {
 		r := framework.UpdateTo("nginx:1.28", canary, intstr.FromString("100%"), mode)
 		r.Name = cs + "-update"

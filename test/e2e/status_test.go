@@ -94,12 +94,11 @@ func staysAsItWas(t *testing.T, ctx context.Context, admin *framework.Cluster, n
 // server-side apply of it, forced.
 func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ctx := framework.Context(t, 3*time.Minute)
-	ns := framework.Namespace(t, admin)
+	s := framework.Setup(t)
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	before, csBefore := succeededRelease(t, ctx, admin, ns)
 	require.Equal(t, v1alpha1.ReleaseSucceeded, before.Status.Phase)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	t.Run("merge patch", func(t *testing.T) {
 		_, err := releases.Patch(ctx, "nginx-update", types.MergePatchType,
@@ -136,10 +135,9 @@ func TestStatusOfAFinishedReleaseCannotBeMovedBack(t *testing.T) {
 // CloneSet to) at another CloneSet's ControllerRevision; cancel still returns the CloneSet to its own.
 func TestStatusRevisionBeforeReleaseCannotBeRepointed(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ctx := framework.Context(t, 3*time.Minute)
-	ns := framework.Namespace(t, admin)
-	before := framework.CanaryAwaitingNext(t, ctx, admin, ns)
+	s := framework.Setup(t, framework.SmokedCanary())
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	before := s.Release
 	csBefore := framework.GetCloneSet(t, ctx, admin, ns)
 	require.NotEmpty(t, revisionBeforeRelease(before))
 
@@ -153,7 +151,7 @@ func TestStatusRevisionBeforeReleaseCannotBeRepointed(t *testing.T) {
 	require.NoError(t, err, "the other CloneSet's ControllerRevision %s", other)
 	require.NotEqual(t, revisionBeforeRelease(before), other)
 
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	_, err = releases.Patch(ctx, "nginx-update", types.MergePatchType,
 		[]byte(fmt.Sprintf(`{"status":{"cloneSet":{"revisionBeforeRelease":%q}}}`, other)), metav1.PatchOptions{}, "status")
 	assertStatusRefusal(t, err, "admin", "merge patch of status.cloneSet.revisionBeforeRelease")

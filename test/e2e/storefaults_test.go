@@ -130,9 +130,8 @@ func autoReleases(t *testing.T, ctx context.Context, client versioned.Interface,
 // Afterwards every acknowledged write is there, a watcher has caught up, and the releases finish with
 // every batch taken once.
 func TestExternalEtcdRestartUnderLoad(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 10*time.Minute)
+	s := framework.Setup(t, framework.Timeout(10*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
 	store := startEtcd(t, "etcd-faults")
 	server := startReplica(t, "triton-external-etcd", ns, "--etcd-servers", store.url)
@@ -199,9 +198,8 @@ func TestExternalEtcdRestartUnderLoad(t *testing.T) {
 // restarting the server. SIGKILLed under writes, again and again: every acknowledged write is there after
 // each restart, and a watcher through kube-apiserver catches up.
 func TestEmbeddedEtcdRestartUnderLoad(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 5*time.Minute)
+	s := framework.Setup(t, framework.Timeout(5*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -231,9 +229,8 @@ func TestEmbeddedEtcdRestartUnderLoad(t *testing.T) {
 // stays up, its controller's informers and leadership survive the gap, and the releases finish, every
 // batch taken once and never ahead of its batch.
 func TestKubeAPIServerRestartMidRelease(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 8*time.Minute)
+	s := framework.Setup(t, framework.Timeout(8*time.Minute))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	client := fastClient(admin)
 	names := fleet(t, ctx, admin, ns, 3, 6)
 	partitions := logPartitions(t, ctx, admin, ns, true)

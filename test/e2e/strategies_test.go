@@ -31,11 +31,9 @@ import (
 // pods at the new image than the current batch allows.
 func TestNextToABatchAndPromoteFully(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 6)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 6))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	releases := s.Releases
 
 	guard := framework.WatchUpdated(t, ctx, admin, ns, "nginx:1.28")
 	guard.Allowed.Store(1)
@@ -98,12 +96,10 @@ func TestNextToABatchAndPromoteFully(t *testing.T) {
 // gets the labels of the batch then running.
 func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	main := service(t, ctx, admin, ns, 4)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(3), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -213,12 +209,10 @@ func TestBatchLabelsLetAPreviewServiceReachTheCanary(t *testing.T) {
 // Event.
 func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 	rel := framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(2), v1alpha1.ModeManual)
 	rel.Spec.Strategy.OnFailure = v1alpha1.FailureCancel
 	rel.Spec.Template.Annotations = map[string]string{readyDelay: "1s"}
@@ -279,14 +273,12 @@ func TestOnFailureCancelRevertsTheReleaseByItselfTrafficFirst(t *testing.T) {
 // maxUnavailable are what they were once the release ends.
 func TestSurgeKeepsEveryReplicaInTrafficThroughARelease(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 4)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 4)
 	before := framework.GetCloneSet(t, ctx, admin, ns).Spec.UpdateStrategy
 	from := w.lastRevision()
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	guard := framework.WatchUpdated(t, ctx, admin, ns, "nginx:1.28")
 	guard.Allowed.Store(1)

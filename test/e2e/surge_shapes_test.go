@@ -122,14 +122,12 @@ func allSurgeShapes() []surgeShape {
 // endpoints before kruise deleted it, and no more pods were at the new image than the batch the release
 // was in allowed.
 func runSurgeShape(t *testing.T, s surgeShape) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 6*time.Minute)
+	fixture := framework.Setup(t, framework.Timeout(6*time.Minute), framework.CloneSet("nginx", s.replicas))
+	admin, ns, ctx := fixture.Admin, fixture.Namespace, fixture.Ctx
 	n := int(s.replicas)
-	framework.Nginx(t, ctx, admin, ns, s.replicas)
 	w := service(t, ctx, admin, ns, n)
 	from := w.lastRevision()
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := fixture.Releases
 
 	rel := framework.UpdateTo("nginx:1.28", s.canary, s.batchSize, v1alpha1.ModeAuto)
 	surge := s.maxSurge

@@ -68,13 +68,11 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *framework.Clust
 
 func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 3)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
 	withoutPullInGate(t, ctx, admin, ns)
-	releases := admin.Releases.ReleasesV1alpha1().Releases(ns)
+	releases := s.Releases
 
 	r, err := releases.Create(ctx, framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual), metav1.CreateOptions{})
 	require.NoError(t, err)

@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,13 +19,10 @@ import (
 
 func TestKubectlWaitAfterAPaceEdit(t *testing.T) {
 	t.Parallel()
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 3*time.Minute)
-	framework.Nginx(t, ctx, admin, ns, 2)
-	r, err := admin.Releases.ReleasesV1alpha1().Releases(ns).Create(ctx,
-		framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual), metav1.CreateOptions{})
-	require.NoError(t, err)
+	s := framework.Setup(t, framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 1, intstr.FromInt32(1), v1alpha1.ModeManual)))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	r := s.Release
 
 	wait := func(what string) {
 		t.Helper()

@@ -78,10 +78,9 @@ func heldListed(t *testing.T, ctx context.Context, admin *framework.Cluster, ns,
 // kube-apiserver (which presents triton-webhook-caller), still has its partition raised before the new
 // replicas land: no pod beyond the approved is ever made at the release's image.
 func TestTheResizeWebhookActsOnlyForKubeAPIServer(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.StartedRelease(t, ctx, admin, ns, 4, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4),
+		framework.Release(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchBaked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	cs, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Get(ctx, "nginx", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, int32(3), framework.Partition(cs), "batch 1 of 4, 1 pod approved")
@@ -142,10 +141,9 @@ func signalTriton(t *testing.T, pid int, sig syscall.Signal) error {
 // same namespace), and kube-apiserver evaluates it itself. This test stops the shared server: it must not
 // run in parallel with any other (no t.Parallel).
 func TestAScaleOutOfACloneSetNoReleaseHoldsNeverWaitsForTriton(t *testing.T) {
-	admin := framework.Connect(t, "admin")
-	ns := framework.Namespace(t, admin)
-	ctx := framework.Context(t, 4*time.Minute)
-	framework.StartedRelease(t, ctx, admin, ns, 2, framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), v1alpha1.BatchBaked)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2),
+		framework.Release(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual)), framework.Phase(v1alpha1.BatchBaked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	framework.MakeCloneSet(t, ctx, admin, ns, "other", 1)
 	expression := heldListed(t, ctx, admin, ns, "nginx", true)
 	assert.NotContains(t, expression, "'"+ns+"/other'", "only the held CloneSet is listed")
