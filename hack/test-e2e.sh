@@ -17,7 +17,8 @@ status=0
 # go test's events are kept whole (json) and printed a line per test as each ends, with the slowest at
 # the end; on a failure each failed test's output is printed again last, after the component logs and
 # the shutdown: CI shows only the last part of what is printed.
-# The tests that own their namespaces run E2E_PARALLEL at a time, after the others (see test/e2e/main_test.go).
+# The tests that own their namespaces run E2E_PARALLEL at a time, after the others (see the package doc of
+# test/e2e/framework).
 out="${LOCAL_DIR:-${ROOT}/_output/local}/e2e-go-test.json"
 mkdir -p "$(dirname "${out}")"
 go build -o "${ROOT}/_output/bin/testsummary" ./hack/testsummary
