@@ -24,7 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
-	"github.com/triton-io/triton/pkg/release/moves"
 	"github.com/triton-io/triton/pkg/release/plan"
 	"github.com/triton-io/triton/test/e2e/framework"
 )
@@ -110,15 +109,7 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 			case "nginx:1.28":
 				updated++
 				assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				if framework.HasReadinessGate(p.Spec, v1alpha1.ReadinessGate) {
-					assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(p, v1alpha1.ReadinessGate), "%s pulled in", p.Name)
-				} else {
-					// Made before kube-apiserver's admission policy saw the CloneSet's pull-in label (its
-					// parameter informer lags under load): such a pod is held out through KruisePodReady
-					// instead, and brought in the same way.
-					t.Logf("%s was made without the gate", p.Name)
-					assert.False(t, moves.HasNotReadyKey(p), "%s pulled in (no triton not-ready key)", p.Name)
-				}
+				framework.AssertPulledIn(t, p, "at nginx:1.28")
 			default:
 				assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 				assert.Equal(t, oldRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
@@ -248,7 +239,7 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	framework.WaitPodCondition(t, ctx, admin, ns, canary, corev1.PodReady, corev1.ConditionTrue)
 	p, err := admin.Kube.CoreV1().Pods(ns).Get(ctx, canary, metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(p, v1alpha1.ReadinessGate), "the canary pulled in")
+	framework.AssertPulledIn(t, p, "the canary")
 	assert.Equal(t, int32(1), *framework.GetCloneSet(t, ctx, admin, ns).Spec.Replicas, "no more pods before next")
 
 	// next starts batch 2: replicas 3 at once; then Auto goes on to 5 on its own.
@@ -275,7 +266,7 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assert.Contains(t, framework.PodNames(pods), canary)
 	for i := range pods {
 		assert.Equal(t, "nginx:1.27", pods[i].Spec.Containers[0].Image)
-		assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], v1alpha1.ReadinessGate), "%s pulled in", pods[i].Name)
+		framework.AssertPulledIn(t, &pods[i], "after the release")
 	}
 }
 
@@ -763,7 +754,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 			stuck = pods[i].Name
 			assert.True(t, framework.HasReadinessGate(pods[i].Spec, neverGate))
 			assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], corev1.ContainersReady))
-			assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], v1alpha1.ReadinessGate), "pulled in (batch 1 was Baking)")
+			framework.AssertPulledIn(t, &pods[i], "batch 1 was Baking")
 			assert.NotEqual(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], corev1.PodReady))
 		}
 	}

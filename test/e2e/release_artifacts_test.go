@@ -117,9 +117,12 @@ func TestThePluginInstallsByItsTagFromAModuleProxy(t *testing.T) {
 	// A module cache of its own: the fake v0.2.0 must never land in the real one. Dependencies are
 	// copied in from the real cache's download directory, which is itself a module proxy. -trimpath (as
 	// make build) keeps the compiled dependencies' build cache entries independent of the cache's path:
-	// they are reused, not compiled again.
-	cache := filepath.Join(framework.Root, "_output", "e2e-modcache")
-	require.NoError(t, os.RemoveAll(cache))
+	// they are reused, not compiled again. The path is new for each run: the go command indexes a module
+	// cache's directories once, by path, in the build cache (a module version there never changes), so the
+	// fake v0.2.0 of an earlier tree at the same path would be built from that tree's list of files.
+	require.NoError(t, os.MkdirAll(filepath.Join(framework.Root, "_output"), 0o755))
+	cache, err := os.MkdirTemp(filepath.Join(framework.Root, "_output"), "e2e-modcache-")
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = exec.Command("chmod", "-R", "u+w", cache).Run()
 		_ = os.RemoveAll(cache)
