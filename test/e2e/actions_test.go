@@ -109,7 +109,8 @@ func TestUpdateManualPercentBatches(t *testing.T) {
 			case "nginx:1.28":
 				updated++
 				assert.Equal(t, cs.Status.UpdateRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
-				framework.AssertPulledIn(t, p, "at nginx:1.28")
+				assert.True(t, framework.HasReadinessGate(p.Spec, v1alpha1.ReadinessGate), "%s carries the gate", p.Name)
+				assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(p, v1alpha1.ReadinessGate), "%s pulled in", p.Name)
 			default:
 				assert.Equal(t, "nginx:1.27", p.Spec.Containers[0].Image)
 				assert.Equal(t, oldRevision, p.Labels[appsv1.ControllerRevisionHashLabelKey], p.Name)
@@ -239,7 +240,7 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	framework.WaitPodCondition(t, ctx, admin, ns, canary, corev1.PodReady, corev1.ConditionTrue)
 	p, err := admin.Kube.CoreV1().Pods(ns).Get(ctx, canary, metav1.GetOptions{})
 	require.NoError(t, err)
-	framework.AssertPulledIn(t, p, "the canary")
+	assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(p, v1alpha1.ReadinessGate), "the canary pulled in")
 	assert.Equal(t, int32(1), *framework.GetCloneSet(t, ctx, admin, ns).Spec.Replicas, "no more pods before next")
 
 	// next starts batch 2: replicas 3 at once; then Auto goes on to 5 on its own.
@@ -266,7 +267,7 @@ func TestCreateCloneSetInBatches(t *testing.T) {
 	assert.Contains(t, framework.PodNames(pods), canary)
 	for i := range pods {
 		assert.Equal(t, "nginx:1.27", pods[i].Spec.Containers[0].Image)
-		framework.AssertPulledIn(t, &pods[i], "after the release")
+		assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], v1alpha1.ReadinessGate), "%s pulled in", pods[i].Name)
 	}
 }
 
@@ -754,7 +755,7 @@ func TestDeadlineFailsThenResumeRetries(t *testing.T) {
 			stuck = pods[i].Name
 			assert.True(t, framework.HasReadinessGate(pods[i].Spec, neverGate))
 			assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], corev1.ContainersReady))
-			framework.AssertPulledIn(t, &pods[i], "batch 1 was Baking")
+			assert.Equal(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], v1alpha1.ReadinessGate), "pulled in (batch 1 was Baking)")
 			assert.NotEqual(t, corev1.ConditionTrue, framework.PodCondition(&pods[i], corev1.PodReady))
 		}
 	}

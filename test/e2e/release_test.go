@@ -101,7 +101,7 @@ func TestTutorialCanaryThenAutoBatches(t *testing.T) {
 	}, framework.Every(100*time.Millisecond), framework.Within(30*time.Second))
 	assert.Equal(t, int32(0), framework.Partition(cs))
 	for _, p := range framework.PodsAt(t, ctx, admin, ns, "nginx:1.28") {
-		framework.AssertPulledIn(t, &p, "at the new image")
+		assert.True(t, framework.PodCondition(&p, v1alpha1.ReadinessGate) == corev1.ConditionTrue, "%s pulled in", p.Name)
 		assert.True(t, framework.PodCondition(&p, corev1.PodReady) == corev1.ConditionTrue, "%s Ready", p.Name)
 	}
 	var actions []string

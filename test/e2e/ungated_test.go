@@ -67,7 +67,8 @@ func withoutPullInGate(t *testing.T, ctx context.Context, admin *framework.Clust
 }
 
 func TestACanaryMadeWithoutTheGateStaysOutOfTrafficUntilNext(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it takes the cluster-wide gate policy's binding away, and every pod made meanwhile, in
+	// any namespace, is made without the gate.
 	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	w := service(t, ctx, admin, ns, 3)
