@@ -10,8 +10,8 @@
 // A test that works only in namespaces of its own (Namespace, Setup) and changes nothing shared calls
 // t.Parallel first: go test runs those together (hack/test-e2e.sh: -parallel 4, E2E_PARALLEL) once the
 // others have run one at a time. A test that stops or restarts a component of the bed, changes something
-// cluster-wide (a webhook configuration, an admission policy binding, a CRD, the server's certificates) or measures the bed's server
-// (its memory, its metrics) must not call it.
+// cluster-wide (a webhook configuration, an admission policy binding, a CRD, the server's certificates)
+// or measures the bed's server (its memory, its metrics) must not call it.
 //
 // When a test fails, Namespace's cleanup prints what triton-apiserver and kruise-manager logged about the
 // test's namespace (LogsOf) before it deletes the namespace.
