@@ -65,6 +65,9 @@ type Controller struct {
 	// cues holds, per release key, when the first pod or CloneSet event since its last reconcile began
 	// woke it (metrics.ObserveReaction).
 	cues cues
+	// own tells the events of the controller's own status writes, which wake nothing once the reconcile
+	// that made them went the whole way.
+	own ownWrites
 }
 
 // New wires the informers: of releases (through the server's own loopback client), and the server's caches
@@ -94,15 +97,12 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		return []string{r.Namespace + "/" + r.Spec.CloneSetName}, nil
 	}}))
 	_, _ = relInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: c.enqueueRelease,
-		UpdateFunc: func(old, obj interface{}) {
-			// Every change of a release, by a call or by the controller, passes here: the batch timings.
-			if o, ok := old.(*v1alpha1.Release); ok {
-				if r, ok := obj.(*v1alpha1.Release); ok {
-					metrics.ObserveReleaseUpdate(o, r)
-				}
+		AddFunc:    c.enqueueRelease,
+		UpdateFunc: c.releaseUpdated,
+		DeleteFunc: func(obj interface{}) {
+			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				c.own.forget(key)
 			}
-			c.enqueueRelease(obj)
 		},
 	})
 	csHandler, err := informers.CloneSetInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -148,6 +148,21 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		}
 	}
 	return c
+}
+
+// releaseUpdated wakes the release on a change, unless the change is a status write of the controller's
+// own that the reconcile which made it had decided on (ownWrites).
+func (c *Controller) releaseUpdated(old, obj interface{}) {
+	// Every change of a release, by a call or by the controller, passes here: the batch timings.
+	if o, ok := old.(*v1alpha1.Release); ok {
+		if r, ok := obj.(*v1alpha1.Release); ok {
+			metrics.ObserveReleaseUpdate(o, r)
+			if key, err := cache.MetaNamespaceKeyFunc(r); err == nil && !c.own.event(key, r.ResourceVersion) {
+				return
+			}
+		}
+	}
+	c.enqueueRelease(obj)
 }
 
 func (c *Controller) enqueueRelease(obj interface{}) {
@@ -330,6 +345,18 @@ const QueueName = "release_controller"
 
 // reconcile moves one release on. It returns when to look again without an event.
 func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
+	c.own.begin(key)
+	requeue, err := c.step(ctx, key)
+	if c.own.end(key) {
+		// It stopped short, and the event of its own write came meanwhile: that event's wake.
+		c.queue.Add(key)
+	}
+	return requeue, err
+}
+
+// step is reconcile's work. Its writes of the status go through writeStatus; it calls c.own.settle once
+// it went the whole way (the release as written is the one it decided on, CloneSet and pods included).
+func (c *Controller) step(ctx context.Context, key string) (time.Duration, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return 0, nil
@@ -499,6 +526,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[v1alpha1.OwnerAnnotation] != r.Name) {
 		return 0, c.letGo(ctx, cached)
 	}
+	c.own.settle(key)
 	return requeue, nil
 }
 
@@ -620,5 +648,6 @@ func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*rel
 	if err != nil {
 		return nil, err
 	}
+	c.own.wrote(r.Namespace+"/"+r.Name, written.ResourceVersion)
 	return toInternal(written)
 }
