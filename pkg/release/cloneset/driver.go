@@ -53,6 +53,17 @@ type Driver struct {
 	// OnConflict, when set, is told of every CloneSet write kube-apiserver refused with 409 Conflict (the
 	// CloneSet changed since it was read).
 	OnConflict func()
+	// OnPodWrite, when set, is told of each pod as a write of the driver's left it: its readiness gate,
+	// hold label, release and batch labels (the controller's own writes, whose events need not wake it).
+	OnPodWrite func(written *corev1.Pod)
+}
+
+// wrotePod tells OnPodWrite of a pod write that succeeded.
+func (d *Driver) wrotePod(written *corev1.Pod, err error) error {
+	if err == nil && written != nil && d.OnPodWrite != nil {
+		d.OnPodWrite(written)
+	}
+	return err
 }
 
 // Get returns the CloneSet, or nil when it does not exist.

@@ -38,6 +38,6 @@ func (d *Driver) SetReleaseLabels(ctx context.Context, c moves.LabelChange) erro
 	if err != nil {
 		return err
 	}
-	_, err = d.Kube.CoreV1().Pods(c.Pod.Namespace).Patch(ctx, c.Pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
-	return err
+	written, err := d.Kube.CoreV1().Pods(c.Pod.Namespace).Patch(ctx, c.Pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
+	return d.wrotePod(written, err)
 }

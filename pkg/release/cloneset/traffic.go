@@ -52,8 +52,11 @@ func (d *Driver) SetGate(ctx context.Context, pod *corev1.Pod, in bool, dryRun b
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, opts, "status")
-	return err
+	written, err := d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, opts, "status")
+	if dryRun {
+		return err
+	}
+	return d.wrotePod(written, err)
 }
 
 // SetHold puts v1alpha1.HoldLabel on a pod (on) or takes it off, letting kruise go on with it.
@@ -69,8 +72,8 @@ func (d *Driver) SetHold(ctx context.Context, pod *corev1.Pod, on bool) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
-	return err
+	written, err := d.Kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "triton-apiserver"})
+	return d.wrotePod(written, err)
 }
 
 // SetNotReadyKey takes a pod out of traffic (out) or brings it back, through its KruisePodReady

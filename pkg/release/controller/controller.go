@@ -68,6 +68,8 @@ type Controller struct {
 	// own tells the events of the controller's own status writes, which wake nothing once the reconcile
 	// that made them went the whole way.
 	own ownWrites
+	// ownPods tells the events of its own pod writes, which wake nothing.
+	ownPods ownPodWrites
 }
 
 // New wires the informers: of releases (through the server's own loopback client), and the server's caches
@@ -115,14 +117,26 @@ func New(client versioned.Interface, driver *cloneset.Driver, informers *caches.
 		DeleteFunc: func(obj interface{}) { c.enqueueCloneSet(obj) },
 	})
 	utilruntime.Must(err)
+	driver.OnPodWrite = c.ownPods.wrote
 	podHandler, err := informers.PodInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueuePod,
 		UpdateFunc: func(old, obj interface{}) {
-			if readChanged(old, obj) {
-				c.enqueuePod(obj)
+			if !readChanged(old, obj) {
+				return
 			}
+			if o, ok := old.(*corev1.Pod); ok {
+				if n, ok := obj.(*corev1.Pod); ok && c.ownPods.own(o, n) {
+					return
+				}
+			}
+			c.enqueuePod(obj)
 		},
-		DeleteFunc: c.enqueuePod,
+		DeleteFunc: func(obj interface{}) {
+			if p, ok := obj.(*corev1.Pod); ok {
+				c.ownPods.forget(p)
+			}
+			c.enqueuePod(obj)
+		},
 	})
 	utilruntime.Must(err)
 	// Not waited for (see caches.EndpointSlices): without it, a drain reads EndpointSlices live and is
