@@ -192,7 +192,8 @@ func (c CompletedConfig) New() (*Server, error) {
 		})
 	}
 	if c.Driver != nil {
-		// The controller talks to releases through the server's own loopback client.
+		// The controller reads releases through the server's own loopback client (an informer), and writes
+		// their status in-process.
 		driver, leaseClient, informers := c.ControllerDriver, c.LeaseClient, c.Caches
 		generic.AddPostStartHookOrDie("start-release-controller", func(hook genericapiserver.PostStartHookContext) error {
 			client, err := versioned.NewForConfig(hook.LoopbackClientConfig)
@@ -205,7 +206,7 @@ func (c CompletedConfig) New() (*Server, error) {
 					go scope(ctx)
 				}
 				// A reconcile mostly waits on kube-apiserver; a release is never reconciled by two at once.
-				controller.New(client, driver, informers).Run(ctx, controllerWorkers)
+				controller.New(client, driver, informers).WithStatusWriter(storage.Status).Run(ctx, controllerWorkers)
 			})
 			return nil
 		})

@@ -73,6 +73,15 @@ var (
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"client"})
 
+	statusWrites = metrics.NewHistogramVec(&metrics.HistogramOpts{
+		Namespace:      namespace,
+		Subsystem:      subsystem,
+		Name:           "controller_status_write_duration_seconds",
+		Help:           "Latency of the release controller's writes of a release's status, by result (success, conflict: the release changed since it was read, or error). They go to the server's storage in-process: they are not among apiserver_request_total.",
+		Buckets:        metrics.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms .. 4 s
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"result"})
+
 	queueDepth = metrics.NewGauge(&metrics.GaugeOpts{
 		Namespace:      namespace,
 		Subsystem:      subsystem,
@@ -88,7 +97,7 @@ var (
 func Register() {
 	registerOnce.Do(func() {
 		legacyregistry.MustRegister(buildInfo, actionCalls, actionDuration, batchDuration, batchMachine, batchWait,
-			reconcileDuration, reaction, cloneSetWriteConflicts, queueDepth)
+			reconcileDuration, reaction, cloneSetWriteConflicts, statusWrites, queueDepth)
 		legacyregistry.CustomMustRegister(releaseMetrics)
 		setBuildInfo()
 		initSeries()
@@ -123,6 +132,19 @@ func ObserveReaction(d time.Duration) { reaction.Observe(d.Seconds()) }
 // CloneSetWriteConflict counts a CloneSet write refused with 409 Conflict, sent by client (calls or
 // controller).
 func CloneSetWriteConflict(client string) { cloneSetWriteConflicts.WithLabelValues(client).Inc() }
+
+// ObserveStatusWrite records a write of a release's status by the controller that took d and ended with
+// err (results as for ObserveReconcile).
+func ObserveStatusWrite(err error, d time.Duration) {
+	result := "success"
+	switch {
+	case apierrors.IsConflict(err):
+		result = "conflict"
+	case err != nil:
+		result = "error"
+	}
+	statusWrites.WithLabelValues(result).Observe(d.Seconds())
+}
 
 // SetQueueDepth sets the number of releases waiting in the controller's workqueue.
 func SetQueueDepth(n int) { queueDepth.Set(float64(n)) }

@@ -170,7 +170,7 @@ func reactionInside(before, after metricValues) stats.Row {
 
 // queueBreakdown is where the controller's time went between two scrapes of its /metrics: how many
 // reconciles (and per batch), the mean wait of a release in the workqueue, the mean reconcile, and the
-// Release status writes per batch. A mean with nothing to average is left out (the report is JSON).
+// Release status writes per batch (with their mean time). A mean with nothing to average is left out (the report is JSON).
 func queueBreakdown(before, after metricValues, batches int) map[string]float64 {
 	q := `{name="` + controller.QueueName + `"}`
 	delta := func(name string, labels ...string) float64 {
@@ -182,8 +182,12 @@ func queueBreakdown(before, after metricValues, batches int) map[string]float64 
 		"reconciles per batch":   reconciles / float64(batches),
 		"queue adds":             delta("workqueue_adds_total" + q),
 		"requeues after a delay": delta("workqueue_retries_total" + q),
-		"status writes per batch": delta("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`) /
-			float64(batches),
+		// In-process (the controller's own histogram), and through HTTP (a server that writes over loopback).
+		"status writes per batch": (delta("triton_release_controller_status_write_duration_seconds_count") +
+			delta("apiserver_request_total", `resource="releases"`, `subresource="status"`, `verb="PUT"`)) / float64(batches),
+	}
+	if n := delta("triton_release_controller_status_write_duration_seconds_count"); n > 0 {
+		out["mean ms of a status write"] = delta("triton_release_controller_status_write_duration_seconds_sum") / n * 1000
 	}
 	for figure, metric := range map[string]string{"mean ms in the queue": "workqueue_queue_duration_seconds",
 		"mean ms of a reconcile": "workqueue_work_duration_seconds"} {

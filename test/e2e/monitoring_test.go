@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -162,6 +163,17 @@ func TestAReleaseOnMetricsFromStartToEnd(t *testing.T) {
 			has(m, `triton_release_batch_machine_seconds_count{canary="false",stage="smoke"}`, 1) &&
 			has(m, `triton_release_batch_machine_seconds_count{canary="false",stage="bake"}`, 1)
 	})
+
+	// The controller wrote the statuses in-process (its own histogram counts them), none over loopback HTTP.
+	m := scrape()
+	written, ok := value(m, `triton_release_controller_status_write_duration_seconds_count{result="success"}`)
+	assert.True(t, ok && written > 0, "status writes counted: %v", written)
+	for _, line := range strings.Split(m, "\n") {
+		if strings.HasPrefix(line, "apiserver_request_total{") && strings.Contains(line, `resource="releases"`) &&
+			strings.Contains(line, `subresource="status"`) && strings.Contains(line, `verb="PUT"`) {
+			assert.Fail(t, "a status write went over HTTP", line)
+		}
+	}
 
 	// Every line the replica logged is a JSON object.
 	raw, err := os.ReadFile(server.log)

@@ -70,6 +70,24 @@ type Controller struct {
 	own ownWrites
 	// ownPods tells the events of its own pod writes, which wake nothing.
 	ownPods ownPodWrites
+	// status, when set, stores a release's status in-process; nil: through the releases client.
+	status StatusWriter
+}
+
+// StatusWriter stores the status of a release (its resourceVersion a precondition) in the server's own
+// storage, in-process.
+type StatusWriter interface {
+	WriteStatus(ctx context.Context, r *releases.Release) (*releases.Release, error)
+}
+
+// statusWriteTimeout bounds an in-process status write: one that waits on an etcd that does not answer
+// fails, and the release is tried again, rather than holding a worker.
+const statusWriteTimeout = 30 * time.Second
+
+// WithStatusWriter makes the controller write statuses through w rather than through its client.
+func (c *Controller) WithStatusWriter(w StatusWriter) *Controller {
+	c.status = w
+	return c
 }
 
 // New wires the informers: of releases (through the server's own loopback client), and the server's caches
@@ -654,6 +672,22 @@ func (c *Controller) caretaker(r *v1alpha1.Release) bool {
 }
 
 func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {
+	start := time.Now()
+	written, err := c.storeStatus(ctx, r)
+	metrics.ObserveStatusWrite(err, time.Since(start))
+	if err != nil {
+		return nil, err
+	}
+	c.own.wrote(r.Namespace+"/"+r.Name, written.ResourceVersion)
+	return written, nil
+}
+
+func (c *Controller) storeStatus(ctx context.Context, r *releases.Release) (*releases.Release, error) {
+	if c.status != nil {
+		ctx, cancel := context.WithTimeout(ctx, statusWriteTimeout)
+		defer cancel()
+		return c.status.WriteStatus(ctx, r)
+	}
 	ext, err := toExternal(r)
 	if err != nil {
 		return nil, err
@@ -662,6 +696,5 @@ func (c *Controller) writeStatus(ctx context.Context, r *releases.Release) (*rel
 	if err != nil {
 		return nil, err
 	}
-	c.own.wrote(r.Namespace+"/"+r.Name, written.ResourceVersion)
 	return toInternal(written)
 }
