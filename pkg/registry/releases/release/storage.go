@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
@@ -89,7 +90,10 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, gu
 
 		TableConvertor: tableConvertor{},
 	}
-	options := &generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}
+	// The watch cache indexes releases by their CloneSet: admission lists a CloneSet's releases at every
+	// create, which would otherwise read every release the cache holds.
+	options := &generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs, Indexers: Indexers(),
+		TriggerFunc: map[string]storage.IndexerFunc{CloneSetNameField: CloneSetNameTriggerFunc}}
 	if err := store.CompleteWithOptions(options); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -141,12 +142,32 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 // spec.cloneSetName and status.phase.
 func SelectableFields(r *releases.Release) fields.Set {
 	return generic.AddObjectMetaFieldsSet(fields.Set{
-		"spec.cloneSetName": r.Spec.CloneSetName,
-		"status.phase":      string(r.Status.Phase),
+		CloneSetNameField: r.Spec.CloneSetName,
+		"status.phase":    string(r.Status.Phase),
 	}, &r.ObjectMeta, true)
 }
 
-// Match returns the matcher of a label and field selector.
+// Match returns the matcher of a label and field selector. A selector on spec.cloneSetName is answered
+// from the watch cache's index of it.
 func Match(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
-	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: GetAttrs}
+	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: GetAttrs, IndexFields: []string{CloneSetNameField}}
+}
+
+// CloneSetNameField is the field of a release's CloneSet.
+const CloneSetNameField = "spec.cloneSetName"
+
+// CloneSetNameTriggerFunc is the value of a release's CloneSetNameField, for the watch cache.
+func CloneSetNameTriggerFunc(obj runtime.Object) string {
+	return obj.(*releases.Release).Spec.CloneSetName
+}
+
+// Indexers are the watch cache's indexes of releases: by CloneSetNameField.
+func Indexers() *cache.Indexers {
+	return &cache.Indexers{storage.FieldIndex(CloneSetNameField): func(obj interface{}) ([]string, error) {
+		r, ok := obj.(*releases.Release)
+		if !ok {
+			return nil, fmt.Errorf("not a Release: %T", obj)
+		}
+		return []string{r.Spec.CloneSetName}, nil
+	}}
 }

@@ -772,3 +772,17 @@ func TestStatusValidateUpdateAcceptsTheVerbs(t *testing.T) {
 		})
 	}
 }
+
+// A list of a CloneSet's releases (admission's, at every create) is answered from the watch cache's index
+// of spec.cloneSetName: the selector's index value names the index the cache keeps.
+func TestTheCloneSetNameSelectorUsesTheIndex(t *testing.T) {
+	p := Match(labels.Everything(), fields.OneTermEqualSelector(CloneSetNameField, "web"))
+	matched := p.MatcherIndex(context.Background())
+	require.Len(t, matched, 1)
+	index, ok := (*Indexers())[matched[0].IndexName]
+	require.True(t, ok, "the selector names index %q, which the cache does not keep", matched[0].IndexName)
+	values, err := index(&releases.Release{Spec: releases.ReleaseSpec{CloneSetName: "web"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{matched[0].Value}, values)
+	assert.Equal(t, "web", CloneSetNameTriggerFunc(&releases.Release{Spec: releases.ReleaseSpec{CloneSetName: "web"}}))
+}
