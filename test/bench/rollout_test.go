@@ -80,6 +80,7 @@ func wholeRollout(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	oneStep := stats.Series{Name: "floor: one template patch"}
 	batched := stats.Series{Name: "batched floor: 10 partition steps"}
 	image := 0
+	var steps map[string]float64
 	for pair := 0; pair < pairs(); pair++ {
 		image++
 		patch := []byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"app:%d"}]}}}}`, image))
@@ -95,6 +96,7 @@ func wholeRollout(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 
 		image++
 		name := fmt.Sprintf("rollout-%d", pair)
+		trace := traceBatches(t, ctx, c, ns, "app", fmt.Sprintf("app:%d", image), replicas, batches)
 		start = time.Now()
 		_, err = c.releases.ReleasesV1alpha1().Releases(ns).Create(ctx, autoRelease(name, "app", fmt.Sprintf("app:%d", image), batches), metav1.CreateOptions{})
 		require.NoError(t, err)
@@ -104,11 +106,13 @@ func wholeRollout(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 		}), "release %s did not succeed", name)
 		release.Samples = append(release.Samples, time.Since(start))
 		waitUpdatedReady(t, ctx, c, ns, "app", replicas, fmt.Sprintf("app:%d", image))
+		steps = trace() // the last pair's
 	}
 	const what = "wall time from create to Succeeded, a Service selecting the pods; "
-	limit := stats.Row{Scenario: "whole rollout", Measured: release, Baseline: &batched,
+	limit := stats.Row{Scenario: "whole rollout", Measured: release, Baseline: &batched, Values: steps,
 		Note: what + "batched floor: from the template patch (partition held at 90) to the last batch's pods updated and Ready, " +
-			"each partition step the moment the previous batch's pods were updated and Ready (on a watch of the pods)"}
+			"each partition step the moment the previous batch's pods were updated and Ready (on a watch of the pods); " +
+			"the steps of a release's batch, the last round's, on watches of the CloneSet and its pods"}
 	limit.Goals = []stats.Goal{limit.MedianRatioGoal(1.05)}
 	return []stats.Row{limit,
 		{Scenario: "whole rollout", Measured: release, Baseline: &oneStep,
