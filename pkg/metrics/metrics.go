@@ -115,14 +115,18 @@ func ObserveAction(verb string, code int, d time.Duration) {
 // release or its CloneSet changed meanwhile, which is routine: the newer version is reconciled next) or
 // error.
 func ObserveReconcile(err error, d time.Duration) {
-	result := "success"
+	reconcileDuration.WithLabelValues(result(err)).Observe(d.Seconds())
+}
+
+// result is the result label of a write or a reconcile that ended with err.
+func result(err error) string {
 	switch {
 	case apierrors.IsConflict(err):
-		result = "conflict"
+		return "conflict"
 	case err != nil:
-		result = "error"
+		return "error"
 	}
-	reconcileDuration.WithLabelValues(result).Observe(d.Seconds())
+	return "success"
 }
 
 // ObserveReaction records the time from the event that woke the controller for a release to the first
@@ -136,14 +140,7 @@ func CloneSetWriteConflict(client string) { cloneSetWriteConflicts.WithLabelValu
 // ObserveStatusWrite records a write of a release's status by the controller that took d and ended with
 // err (results as for ObserveReconcile).
 func ObserveStatusWrite(err error, d time.Duration) {
-	result := "success"
-	switch {
-	case apierrors.IsConflict(err):
-		result = "conflict"
-	case err != nil:
-		result = "error"
-	}
-	statusWrites.WithLabelValues(result).Observe(d.Seconds())
+	statusWrites.WithLabelValues(result(err)).Observe(d.Seconds())
 }
 
 // SetQueueDepth sets the number of releases waiting in the controller's workqueue.
