@@ -112,9 +112,9 @@ func (o *ownWrites) event(key, resourceVersion string) bool {
 	}
 	if !r.ended {
 		r.seen = true
-		return false
 	}
-	return !r.settled
+	// Ended: it settled (end drops the writes of a reconcile that stopped short, whose events then wake).
+	return false
 }
 
 // forget drops what is kept of a deleted release.

@@ -72,7 +72,8 @@ func (o *ownPodWrites) forget(p *corev1.Pod) {
 var ownPodLabels = []string{v1alpha1.HoldLabel, v1alpha1.ReleaseLabel, v1alpha1.BatchLabel}
 
 // withOwnFields is a copy of old with what the controller writes taken from cur: those labels and the
-// readiness gate's condition.
+// readiness gate's condition (kept in its place). readChanged compares with equality.Semantic, for which a
+// nil and an empty map or slice are equal.
 func withOwnFields(old, cur *corev1.Pod) *corev1.Pod {
 	out := old.DeepCopy()
 	for _, k := range ownPodLabels {
@@ -86,9 +87,6 @@ func withOwnFields(old, cur *corev1.Pod) *corev1.Pod {
 		default:
 			delete(out.Labels, k)
 		}
-	}
-	if len(out.Labels) == 0 && len(cur.Labels) == 0 {
-		out.Labels = cur.Labels
 	}
 	var gate *corev1.PodCondition
 	for i := range cur.Status.Conditions {
@@ -112,8 +110,5 @@ func withOwnFields(old, cur *corev1.Pod) *corev1.Pod {
 		kept = append(kept, *gate)
 	}
 	out.Status.Conditions = kept
-	if len(out.Status.Conditions) == 0 && len(cur.Status.Conditions) == 0 {
-		out.Status.Conditions = cur.Status.Conditions
-	}
 	return out
 }
