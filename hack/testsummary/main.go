@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -159,6 +160,14 @@ func printFailures(results []*result, lines int) {
 		for _, l := range out {
 			fmt.Println(l)
 		}
+		if r.test != "" {
+			if msgs := messages(r.output, lines); len(msgs) > 0 {
+				fmt.Printf("---- %s: what the test said (the component logs left out)\n", name)
+				for _, l := range msgs {
+					fmt.Println(l)
+				}
+			}
+		}
 	}
 	fmt.Println("==== failed:")
 	for _, r := range failed {
@@ -168,6 +177,36 @@ func printFailures(results []*result, lines int) {
 		}
 		fmt.Printf("  %s (%s)\n", name, verdict(r))
 	}
+}
+
+// logEntry starts an entry a test logged (t.Log, t.Error, t.Fatal, testify's failures): the file and line
+// indented by four spaces; the entry's further lines are indented by eight.
+var logEntry = regexp.MustCompile(`^    \S+\.go:\d+: `)
+
+// componentLogs is the first line of an entry that quotes a component's log (the e2e framework's LogsOf):
+// long, and not what failed.
+var componentLogs = regexp.MustCompile(`\(last \d+ lines\):$`)
+
+// messages returns what a test logged itself, its component log quotes left out, at most the last max
+// lines: a failure's message comes before the logs quoted after it, which a log cut to its end would lose.
+func messages(output []string, max int) []string {
+	var out []string
+	keep := false
+	for _, l := range output {
+		switch {
+		case logEntry.MatchString(l):
+			keep = !componentLogs.MatchString(l)
+		case !strings.HasPrefix(l, "        "):
+			keep = false // go test's own lines: === RUN, --- FAIL
+		}
+		if keep {
+			out = append(out, l)
+		}
+	}
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return out
 }
 
 func verdict(r *result) string {
