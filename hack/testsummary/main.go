@@ -187,9 +187,9 @@ var logEntry = regexp.MustCompile(`^    \S+\.go:\d+: `)
 // long, and not what failed.
 var componentLogs = regexp.MustCompile(`\(last \d+ lines\):$`)
 
-// messages returns what a test logged itself, its component log quotes left out, at most the last max
+// messages returns what a test logged itself, its component log quotes left out, at most the last limit
 // lines: a failure's message comes before the logs quoted after it, which a log cut to its end would lose.
-func messages(output []string, max int) []string {
+func messages(output []string, limit int) []string {
 	var out []string
 	keep := false
 	for _, l := range output {
@@ -203,8 +203,8 @@ func messages(output []string, max int) []string {
 			out = append(out, l)
 		}
 	}
-	if len(out) > max {
-		out = out[len(out)-max:]
+	if len(out) > limit {
+		out = out[len(out)-limit:]
 	}
 	return out
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/cloneset"
 	"github.com/triton-io/triton/test/e2e/framework"
 )
 
@@ -38,6 +40,7 @@ func TestBackToBackReleases(t *testing.T) {
 		require.NoError(t, err, "round %d", i)
 		done := framework.WaitRelease(t, ctx, cluster, ns, r.Name, "Succeeded", func(r *v1alpha1.Release) bool { return terminal(r) })
 		require.Equal(t, v1alpha1.ReleaseSucceeded, done.Status.Phase, "round %d: %+v", i, done.Status.Conditions)
+		revisionKeepsTemplate(t, ctx, admin, ns, names[0], done.Status.CloneSet.RevisionBeforeRelease)
 	}
 	last := fmt.Sprintf("app:v%d", 1+rounds)
 	cs := framework.WaitCloneSetNamed(t, ctx, admin, ns, names[0], "released with every pod updated", func(cs *kruiseappsv1alpha1.CloneSet) bool {
@@ -47,4 +50,23 @@ func TestBackToBackReleases(t *testing.T) {
 	assert.Equal(t, last, cs.Spec.Template.Spec.Containers[0].Image, "the CloneSet's template is the last release's")
 	live := framework.LivePodsOf(t, ctx, admin, ns, names[0])
 	assert.Equal(t, 3, framework.CountImage(live, last), framework.PodSummary(live))
+}
+
+// revisionKeepsTemplate checks, once kruise has observed CloneSet name, that the revision kruise made of its
+// template keeps it exactly as admission compares them (cloneset.RevisionHasTemplate), and that the one from
+// before the release does not. So admission knows the update revision without waiting for kruise when
+// only the update strategy changed since (the end of a release puts it back, and a busy kruise may take
+// seconds to observe that): a pipeline's next release is not refused in the meantime.
+func revisionKeepsTemplate(t *testing.T, ctx context.Context, admin *framework.Cluster, ns, name, before string) {
+	t.Helper()
+	cs := framework.WaitCloneSetNamed(t, ctx, admin, ns, name, "observed by kruise", func(cs *kruiseappsv1alpha1.CloneSet) bool {
+		return cs.Status.ObservedGeneration == cs.Generation
+	})
+	for rev, keeps := range map[string]bool{cs.Status.UpdateRevision: true, before: false} {
+		cr, err := admin.Kube.AppsV1().ControllerRevisions(ns).Get(ctx, rev, metav1.GetOptions{})
+		require.NoError(t, err)
+		same, err := cloneset.RevisionHasTemplate(cr, &cs.Spec.Template)
+		require.NoError(t, err)
+		assert.Equal(t, keeps, same, "revision %s keeps the template of CloneSet %s: %s", rev, name, cr.Data.Raw)
+	}
 }

@@ -1,7 +1,6 @@
 package cloneset
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,10 +131,8 @@ func withUID(patch []byte, uid types.UID) ([]byte, error) {
 	if uid == "" {
 		return patch, nil
 	}
-	var p map[string]interface{}
-	dec := json.NewDecoder(bytes.NewReader(patch))
-	dec.UseNumber()
-	if err := dec.Decode(&p); err != nil {
+	p, err := jsonObject(patch)
+	if err != nil {
 		return nil, err
 	}
 	meta, _ := p["metadata"].(map[string]interface{})

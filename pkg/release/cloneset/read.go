@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -118,6 +119,82 @@ func revisionTemplateJSON(rev *appsv1.ControllerRevision) (map[string]interface{
 		return nil, fmt.Errorf("revision %s: %w", rev.Name, err)
 	}
 	return data.Spec.Template, nil
+}
+
+// RevisionHasTemplate reports whether rev keeps exactly template: the same JSON, field for field. A
+// template it cannot tell apart for sure (a field one side has that the other's types do not know) is not
+// the same.
+func RevisionHasTemplate(rev *appsv1.ControllerRevision, template *corev1.PodTemplateSpec) (bool, error) {
+	kept, err := revisionTemplateJSON(rev)
+	if err != nil || kept == nil {
+		return false, err
+	}
+	delete(kept, "$patch") // how kruise keeps it: a patch that replaces the template whole
+	raw, err := json.Marshal(template)
+	if err != nil {
+		return false, err
+	}
+	have, err := jsonObject(raw)
+	if err != nil {
+		return false, err
+	}
+	return reflect.DeepEqual(dropNulls(kept), dropNulls(have)), nil
+}
+
+// jsonObject decodes a JSON object with its numbers kept as written.
+func jsonObject(raw []byte) (map[string]interface{}, error) {
+	var o map[string]interface{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// dropNulls removes the fields set to null, which Kubernetes decodes as unset: how one encoder writes an
+// empty field and another leaves it out (kruise writes metadata.creationTimestamp as null; the k8s.io/api
+// types of this server omit it).
+func dropNulls(v interface{}) interface{} {
+	switch v := v.(type) {
+	case map[string]interface{}:
+		for k, e := range v {
+			if e == nil {
+				delete(v, k)
+				continue
+			}
+			v[k] = dropNulls(e)
+		}
+	case []interface{}:
+		for i, e := range v {
+			v[i] = dropNulls(e)
+		}
+	}
+	return v
+}
+
+// UpdateRevisionCurrent reports whether cs.Status.UpdateRevision is the revision of cs's template as it
+// is now: kruise has observed cs's latest spec, or the revision it names (a revision of cs) keeps exactly
+// cs's template, so that what kruise has not observed yet left the template alone (the update strategy
+// put back at the end of a release, a scale).
+func UpdateRevisionCurrent(ctx context.Context, r Reader, cs *kruiseappsv1alpha1.CloneSet) (bool, error) {
+	if cs.Status.ObservedGeneration >= cs.Generation {
+		return true, nil
+	}
+	if cs.Status.UpdateRevision == "" {
+		return false, nil
+	}
+	rev, err := r.Revision(ctx, cs.Namespace, cs.Status.UpdateRevision)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if ref := metav1.GetControllerOf(rev); ref == nil || ref.UID != cs.UID {
+		return false, nil
+	}
+	return RevisionHasTemplate(rev, &cs.Spec.Template)
 }
 
 // read is where the driver reads: its cache when it has one, else kube-apiserver.

@@ -1,7 +1,6 @@
 package cloneset
 
 import (
-	"bytes"
 	"encoding/json"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -25,10 +24,8 @@ func templatePatch(from *corev1.PodTemplateSpec, template map[string]interface{}
 	if err != nil {
 		return nil, err
 	}
-	var patch map[string]interface{}
-	dec := json.NewDecoder(bytes.NewReader(diff))
-	dec.UseNumber()
-	if err := dec.Decode(&patch); err != nil {
+	patch, err := jsonObject(diff)
+	if err != nil {
 		return nil, err
 	}
 	if len(patch) == 0 {

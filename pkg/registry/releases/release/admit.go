@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/storage/names"
+	"k8s.io/klog/v2"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/validation"
@@ -90,7 +91,7 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 	if err != nil {
 		return ctx, err
 	}
-	cs, err := observedCloneSet(ctx, driver, ns, rel.Spec.CloneSetName)
+	cs, revisionKnown, err := observedCloneSet(ctx, driver, ns, rel.Spec.CloneSetName)
 	if err != nil {
 		return ctx, err
 	}
@@ -126,10 +127,10 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 			field.Invalid(spec.Child("strategy", "maxSurge"), rel.Spec.Strategy.MaxSurge.String(), fmt.Sprintf(
 				"surge brings new pods up beside the old ones, which CloneSet %s's updateStrategy.type InPlaceOnly forbids (kruise refuses maxSurge with it)", cs.Name)),
 		})
-	case cs.Status.ObservedGeneration < cs.Generation:
+	case !revisionKnown:
 		// The starting point (the revision a cancel goes back to, a Restart's template, a Rollback's
 		// default) is the CloneSet's update revision, which is only current once kruise has seen its
-		// latest spec: taken now, it could be the template from before the last edit.
+		// latest template: taken now, it could be the template from before the last edit.
 		return ctx, apierrors.NewConflict(releases.Resource("releases"), rel.Name, fmt.Errorf(
 			"CloneSet %s changed (generation %d) and kruise has not observed it yet (observed generation %d), so its current revision is not known; retry in a moment",
 			cs.Name, cs.Generation, cs.Status.ObservedGeneration))
@@ -224,24 +225,47 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 type badPlan struct{ error }
 
 // observedCloneSet reads the CloneSet live (nil when it does not exist): what a release records of it at
-// admission (its revision, replicas and strategy before the release) must be the latest, not a cache's. It
-// waits a little for kruise to observe
-// its latest spec: right after an edit (or the end of the release before) it catches up in a moment, and
-// a caller should not get a 409 for that.
-func observedCloneSet(ctx context.Context, driver *cloneset.Driver, ns, name string) (*kruiseappsv1alpha1.CloneSet, error) {
-	var cs *kruiseappsv1alpha1.CloneSet
+// admission (its revision, replicas and strategy before the release) must be the latest, not a cache's.
+// revisionKnown says whether its update revision is that of its template as it is now
+// (cloneset.UpdateRevisionCurrent): once kruise has observed its latest spec, or at once when what kruise
+// has not observed yet left the template alone (the end of the release before puts back the update
+// strategy, which kruise may take seconds to observe when it is busy: a pipeline that creates the next
+// release the moment the last one Succeeded must not get a 409 for that). Otherwise it waits a little for
+// kruise: right after an edit it catches up in a moment, and a caller should not get a 409 for that.
+func observedCloneSet(ctx context.Context, driver *cloneset.Driver, ns, name string) (cs *kruiseappsv1alpha1.CloneSet, revisionKnown bool, err error) {
 	var readErr error
-	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, observeWait, true, func(ctx context.Context) (bool, error) {
-		cs, readErr = driver.Live().CloneSet(ctx, ns, name)
-		if readErr != nil {
-			return false, readErr
+	checked := int64(-1) // the generation whose template was compared with the update revision's
+	start, polls := time.Now(), 0
+	defer func() {
+		if cs != nil && (polls > 1 || cs.Status.ObservedGeneration < cs.Generation) {
+			// Shown in the logs: a create that waited for kruise (or was refused for it) is slower, and one
+			// that went ahead of kruise did so on its update revision's template.
+			klog.InfoS("Admission read a CloneSet kruise had not observed", "cloneSet", klog.KObj(cs),
+				"waited", time.Since(start).Round(time.Millisecond), "generation", cs.Generation,
+				"observedGeneration", cs.Status.ObservedGeneration, "revisionKnown", revisionKnown)
 		}
-		return cs == nil || cs.Status.ObservedGeneration >= cs.Generation, nil
+	}()
+	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, observeWait, true, func(ctx context.Context) (bool, error) {
+		polls++
+		cs, readErr = driver.Live().CloneSet(ctx, ns, name)
+		if readErr != nil || cs == nil {
+			return true, nil
+		}
+		if cs.Status.ObservedGeneration >= cs.Generation {
+			revisionKnown = true
+			return true, nil
+		}
+		if cs.Generation == checked {
+			return false, nil
+		}
+		checked = cs.Generation
+		revisionKnown, readErr = cloneset.UpdateRevisionCurrent(ctx, driver.Live(), cs)
+		return revisionKnown || readErr != nil, nil
 	})
 	if readErr != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s/%s: %w", ns, name, readErr))
+		return nil, false, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s/%s: %w", ns, name, readErr))
 	}
-	return cs, nil
+	return cs, revisionKnown, nil
 }
 
 // observeWait is how long admission waits for kruise to observe a CloneSet's latest spec.
