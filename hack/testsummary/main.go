@@ -161,9 +161,13 @@ func printFailures(results []*result, lines int) {
 			fmt.Println(l)
 		}
 		if r.test != "" {
-			if msgs := messages(r.output, lines); len(msgs) > 0 {
+			// Short: CI may show only the last few kilobytes of the log.
+			if msgs := messages(r.output, 12); len(msgs) > 0 {
 				fmt.Printf("---- %s: what the test said (the component logs left out)\n", name)
 				for _, l := range msgs {
+					if len(l) > 300 {
+						l = l[:300] + " ..."
+					}
 					fmt.Println(l)
 				}
 			}
@@ -199,7 +203,7 @@ func messages(output []string, limit int) []string {
 		case !strings.HasPrefix(l, "        "):
 			keep = false // go test's own lines: === RUN, --- FAIL
 		}
-		if keep {
+		if keep && !strings.HasPrefix(strings.TrimSpace(l), "Test:") { // testify names the test again
 			out = append(out, l)
 		}
 	}
