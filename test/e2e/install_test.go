@@ -231,7 +231,13 @@ func podSpecOf(t *testing.T, rendered string) corev1.PodSpec {
 // certificates live 60 s keeps its own Secret and the caBundle of a webhook configuration. Every TLS
 // handshake with it, until a certificate of its second CA is served, is verified by the caBundle
 // kube-apiserver holds right after: the new CA is trusted before anything it signed is served.
+//
+// It runs beside the other tests (t.Parallel), though it makes a webhook configuration: its own, which
+// matches only namespaces no one labels and ignores failures, so no request of another test is sent to it;
+// the replica has an etcd of its own and elects its leader in the test's namespace. Most of its minute is
+// waiting for certificates to expire.
 func TestTheCAIsRotatedInItsTimeAndTheCABundleAlwaysVerifies(t *testing.T) {
+	t.Parallel()
 	s := framework.Setup(t)
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	allowLeaderElection(t, ctx, admin, ns)
