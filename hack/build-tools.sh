@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="${ROOT}/_output/bin"
 mkdir -p "${BIN}"
 
-# binary  tools-module  package
+# binary  tools-module  package  [build tags]
 TOOLS=(
     "etcd            etcd        github.com/triton-io/triton/hack/tools/etcd"
     "kube-apiserver  kubernetes  k8s.io/kubernetes/cmd/kube-apiserver"
@@ -20,6 +20,9 @@ TOOLS=(
     "kubectl         kubernetes  k8s.io/kubernetes/cmd/kubectl"
     "kwok            kwok        sigs.k8s.io/kwok/cmd/kwok"
     "kruise-manager  kruise      github.com/openkruise/kruise"
+    # Only file and HTTP service discovery: the bed's targets are files (remove_all_sd leaves out the
+    # clouds' and Kubernetes' discovery, and their SDKs).
+    "prometheus      prometheus  github.com/prometheus/prometheus/cmd/prometheus remove_all_sd"
 )
 
 current() { # binary module-dir
@@ -29,7 +32,7 @@ current() { # binary module-dir
 
 wanted=("$@")
 for entry in "${TOOLS[@]}"; do
-    read -r name module pkg <<<"${entry}"
+    read -r name module pkg tags <<<"${entry}"
     if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " ${name} " ]]; then
         continue
     fi
@@ -40,7 +43,7 @@ for entry in "${TOOLS[@]}"; do
     fi
     echo "build-tools: building ${name} from ${pkg}"
     start=${SECONDS}
-    (cd "${dir}" && CGO_ENABLED=0 go build -trimpath -o "${BIN}/${name}.tmp" "${pkg}")
+    (cd "${dir}" && CGO_ENABLED=0 go build -trimpath -tags "${tags}" -o "${BIN}/${name}.tmp" "${pkg}")
     mv "${BIN}/${name}.tmp" "${BIN}/${name}"
     echo "build-tools: ${name} built in $((SECONDS - start))s"
 done

@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIDS="${LOCAL_DIR:-${ROOT}/_output/local}/pids"
 [[ -d "${PIDS}" ]] || exit 0
 
-ORDER=(triton-apiserver kruise-manager kwok kube-controller-manager kube-scheduler kube-apiserver etcd)
+ORDER=(triton-apiserver prometheus kruise-manager kwok kube-controller-manager kube-scheduler kube-apiserver etcd)
 for name in "${ORDER[@]}"; do
     pidfile="${PIDS}/${name}.pid"
     [[ -f "${pidfile}" ]] || continue

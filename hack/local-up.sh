@@ -2,7 +2,7 @@
 # Brings up a real control plane on loopback, without containers, and triton-apiserver behind it:
 # etcd, kube-apiserver (RBAC, static token users), kube-scheduler, kube-controller-manager (garbage
 # collector, namespaces, EndpointSlices, HPA, ClusterRole aggregation), kwok with a fake node, the OpenKruise
-# CRDs, webhooks and kruise-manager, then triton-apiserver registered through an APIService.
+# CRDs, webhooks and kruise-manager, Prometheus, then triton-apiserver registered through an APIService.
 #
 #   hack/local-up.sh            bring everything up, print how to use it, stay in the foreground;
 #                               Ctrl-C stops everything (make run)
@@ -29,6 +29,7 @@ KWOK_PORT=${KWOK_PORT:-10247}
 KRUISE_WEBHOOK_PORT=${KRUISE_WEBHOOK_PORT:-9876}
 KRUISE_METRICS_PORT=${KRUISE_METRICS_PORT:-18080}
 KRUISE_HEALTH_PORT=${KRUISE_HEALTH_PORT:-18081}
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 # The aggregator dials localhost:<APIService port>, so triton-apiserver listens on that port.
 TRITON_PORT=${TRITON_PORT:-8443}
 NODES=${NODES:-1}
@@ -98,7 +99,7 @@ fi
 rm -rf "${LOCAL}"
 mkdir -p "${PKI}" "${LOGS}" "${PIDS}"
 for port in "${ETCD_PORT}" "${ETCD_PEER_PORT}" "${KUBE_PORT}" "${SCHEDULER_PORT}" "${CONTROLLER_MANAGER_PORT}" "${KWOK_PORT}" \
-    "${KRUISE_WEBHOOK_PORT}" "${KRUISE_METRICS_PORT}" "${KRUISE_HEALTH_PORT}" "${TRITON_PORT}"; do
+    "${KRUISE_WEBHOOK_PORT}" "${KRUISE_METRICS_PORT}" "${KRUISE_HEALTH_PORT}" "${PROMETHEUS_PORT}" "${TRITON_PORT}"; do
     port_free "${port}" || fail "ports" "127.0.0.1:${port} is in use (set the port variables at the top of $0)"
 done
 
@@ -333,6 +334,33 @@ start kruise-manager env POD_NAMESPACE=kruise-system WEBHOOK_HOST=127.0.0.1 \
 wait_for kruise-manager 180 healthy "http://127.0.0.1:${KRUISE_HEALTH_PORT}/readyz"
 
 # ---------------------------------------------------------------------------------------------------
+# Prometheus: what analysis queries. It scrapes every target listed in prometheus/targets/*.json
+# (file-based service discovery, read again within a second of a change): a test or a person adds a
+# target by dropping a file there, [{"targets": ["127.0.0.1:PORT"], "labels": {"namespace": "NS"}}].
+# Scraped every second, so that a test sees a change within seconds.
+
+PROMETHEUS="${LOCAL}/prometheus"
+mkdir -p "${PROMETHEUS}/targets" "${PROMETHEUS}/data"
+cat >"${PROMETHEUS}/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+- job_name: targets
+  file_sd_configs:
+  - files: ["${PROMETHEUS}/targets/*.json"]
+    refresh_interval: 1s
+EOF
+echo "http://127.0.0.1:${PROMETHEUS_PORT}" >"${PROMETHEUS}/url"
+start prometheus "${BIN}/prometheus" \
+    --config.file "${PROMETHEUS}/prometheus.yml" \
+    --storage.tsdb.path "${PROMETHEUS}/data" \
+    --storage.tsdb.retention.time 1d \
+    --web.listen-address "127.0.0.1:${PROMETHEUS_PORT}"
+wait_for prometheus 60 healthy "http://127.0.0.1:${PROMETHEUS_PORT}/-/ready"
+
+# ---------------------------------------------------------------------------------------------------
 # triton-apiserver: the manifests of artifacts/deploy that users apply to real clusters (namespace,
 # service account, RBAC, the pull-in gate policy, APIService, resize webhook), adapted only where loopback
 # needs it: the server runs as a process,
@@ -403,7 +431,8 @@ local-up: ready. Everything runs on 127.0.0.1; logs are in ${LOGS}/.
   kubectl get releases
 
   kubectl and the kubectl-release plugin are in ${BIN}; alice and bob (no roles) have
-  ${LOCAL}/alice.kubeconfig and bob.kubeconfig.
+  ${LOCAL}/alice.kubeconfig and bob.kubeconfig. Prometheus answers on http://127.0.0.1:${PROMETHEUS_PORT}
+  and scrapes the targets listed in ${PROMETHEUS}/targets/*.json.
 EOF
 
 if ${DETACH}; then
