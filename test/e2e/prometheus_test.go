@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/triton-io/triton/pkg/analysis/promql"
 	"github.com/triton-io/triton/test/e2e/framework"
 )
 
@@ -27,16 +32,7 @@ func TestTheBedsPrometheusScrapesATargetDroppedIntoItsDirectory(t *testing.T) {
 	// An exporter the test controls: a counter of failed requests, set by the test.
 	var failed atomic.Int64
 	failed.Store(3)
-	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/metrics" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = fmt.Fprintf(w, "# TYPE e2e_requests_total counter\ne2e_requests_total{code=\"500\"} %d\ne2e_requests_total{code=\"200\"} 100\n", failed.Load())
-	}))
-	t.Cleanup(exporter.Close)
-	prom.AddTarget(t, ns, strings.TrimPrefix(exporter.URL, "http://"), map[string]string{"namespace": ns})
+	exporter(t, prom, ns, &failed, 100)
 
 	query := fmt.Sprintf(`e2e_requests_total{namespace=%q, code="500"}`, ns)
 	value := func(want string) {
@@ -61,4 +57,72 @@ func TestTheBedsPrometheusScrapesATargetDroppedIntoItsDirectory(t *testing.T) {
 		}
 		return samples, len(samples) == 2, fmt.Sprintf("%+v", samples)
 	}, framework.Within(10*time.Second))
+}
+
+// exporter serves e2e_requests_total{code="500"} at *failed and {code="200"} at ok, and is scraped by the
+// bed's Prometheus with the label namespace=ns until the test ends.
+func exporter(t *testing.T, prom *framework.Prometheus, ns string, failed *atomic.Int64, ok int) {
+	t.Helper()
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = fmt.Fprintf(w, "# TYPE e2e_requests_total counter\ne2e_requests_total{code=\"500\"} %d\ne2e_requests_total{code=\"200\"} %d\n", failed.Load(), ok)
+	}))
+	t.Cleanup(server.Close)
+	prom.AddTarget(t, ns, strings.TrimPrefix(server.URL, "http://"), map[string]string{"namespace": ns})
+}
+
+// A query scoped to a namespace (promql.Scope, what analysis sends) reads nothing of another namespace's
+// series on the real Prometheus, whatever the query names: another namespace outright, every metric name,
+// a sum, a relabelling. Two namespaces' exporters are scraped; every answer is made of the first one's
+// values only.
+func TestAScopedQueryReadsNothingOfAnotherNamespace(t *testing.T) {
+	t.Parallel()
+	prom := framework.LocalPrometheus(t)
+	ctx := framework.Context(t, 2*time.Minute)
+	stamp := time.Now().UnixNano()
+	mine, theirs := fmt.Sprintf("e2e-mine-%d", stamp), fmt.Sprintf("e2e-theirs-%d", stamp)
+	var mineFailed, theirsFailed atomic.Int64
+	mineFailed.Store(3)
+	theirsFailed.Store(1000)
+	exporter(t, prom, mine, &mineFailed, 100)
+	exporter(t, prom, theirs, &theirsFailed, 2000)
+	// Both are scraped before anything is asserted: an empty answer must mean scoped, not not-yet-scraped.
+	for _, ns := range []string{mine, theirs} {
+		framework.WaitUntil(t, ctx, "Prometheus to scrape "+ns, func(ctx context.Context) ([]framework.Sample, bool, string) {
+			samples, err := prom.Query(ctx, fmt.Sprintf(`e2e_requests_total{namespace=%q}`, ns))
+			if err != nil {
+				return nil, false, err.Error()
+			}
+			return samples, len(samples) == 2, fmt.Sprintf("%+v", samples)
+		}, framework.Every(250*time.Millisecond), framework.Within(30*time.Second))
+	}
+
+	for _, tc := range []struct {
+		query string
+		want  []string // the values of the answer, sorted
+	}{
+		{`e2e_requests_total`, []string{"100", "3"}},
+		{fmt.Sprintf(`e2e_requests_total{namespace=%q}`, theirs), nil},
+		{fmt.Sprintf(`e2e_requests_total{namespace=~%q}`, ".*"), []string{"100", "3"}},
+		{`{__name__=~"e2e_requests_.*"}`, []string{"100", "3"}},
+		{`sum(e2e_requests_total)`, []string{"103"}},
+		{`sum without (namespace, code) (e2e_requests_total)`, []string{"103"}},
+		{fmt.Sprintf(`label_replace(e2e_requests_total, "namespace", %q, "", "")`, theirs), []string{"100", "3"}},
+		{`max_over_time(e2e_requests_total{code="500"}[1m:1s])`, []string{"3"}},
+	} {
+		scoped, err := promql.Scope(tc.query, "namespace", mine)
+		require.NoError(t, err, tc.query)
+		samples, err := prom.Query(ctx, scoped)
+		require.NoError(t, err, scoped)
+		var got []string
+		for _, s := range samples {
+			got = append(got, s.Value)
+		}
+		sort.Strings(got)
+		assert.Equal(t, tc.want, got, "%s, scoped: %s: %+v", tc.query, scoped, samples)
+	}
 }
