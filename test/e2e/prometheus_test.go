@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/triton-io/triton/pkg/analysis/condition"
+	"github.com/triton-io/triton/pkg/analysis/prometheus"
 	"github.com/triton-io/triton/pkg/analysis/promql"
 	"github.com/triton-io/triton/test/e2e/framework"
 )
@@ -78,7 +80,8 @@ func exporter(t *testing.T, prom *framework.Prometheus, ns string, failed *atomi
 // A query scoped to a namespace (promql.Scope, what analysis sends) reads nothing of another namespace's
 // series on the real Prometheus, whatever the query names: another namespace outright, every metric name,
 // a sum, a relabelling. Two namespaces' exporters are scraped; every answer is made of the first one's
-// values only.
+// values only. The client analysis measures with (package prometheus) sends the same, and its numbers
+// feed a successCondition.
 func TestAScopedQueryReadsNothingOfAnotherNamespace(t *testing.T) {
 	t.Parallel()
 	prom := framework.LocalPrometheus(t)
@@ -125,4 +128,23 @@ func TestAScopedQueryReadsNothingOfAnotherNamespace(t *testing.T) {
 		sort.Strings(got)
 		assert.Equal(t, tc.want, got, "%s, scoped: %s: %+v", tc.query, scoped, samples)
 	}
+
+	// The client analysis measures with: the same scoping, a number or a list, and nothing is no data.
+	client, err := prometheus.New(prometheus.Options{Address: prom.URL})
+	require.NoError(t, err)
+	failing, err := client.Measure(ctx, `e2e_requests_total{code="500"}`, mine)
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, failing.Value())
+	all, err := client.Measure(ctx, `e2e_requests_total`, mine)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{100, 3}, all.Value(), "code 200, then code 500")
+	_, err = client.Measure(ctx, fmt.Sprintf(`e2e_requests_total{namespace=%q}`, theirs), mine)
+	assert.ErrorIs(t, err, prometheus.ErrNoData)
+	ratio, err := client.Measure(ctx, `sum(e2e_requests_total{code="500"}) / sum(e2e_requests_total)`, mine)
+	require.NoError(t, err)
+	below, err := condition.Compile("result < 0.05")
+	require.NoError(t, err)
+	holds, err := below.Holds(ratio.Value())
+	require.NoError(t, err)
+	assert.True(t, holds, "3 of 103 failed: %s", ratio)
 }
