@@ -195,15 +195,20 @@ var componentLogs = regexp.MustCompile(`\(last \d+ lines\):$`)
 // lines: a failure's message comes before the logs quoted after it, which a log cut to its end would lose.
 func messages(output []string, limit int) []string {
 	var out []string
-	keep := false
+	keep, diff := false, false
 	for _, l := range output {
+		field := strings.TrimSpace(l)
 		switch {
 		case logEntry.MatchString(l):
-			keep = !componentLogs.MatchString(l)
+			keep, diff = !componentLogs.MatchString(l), false
 		case !strings.HasPrefix(l, "        "):
 			keep = false // go test's own lines: === RUN, --- FAIL
+		case strings.HasPrefix(field, "Diff:"):
+			diff = true // testify's diff says again what expected and actual said
+		case strings.HasPrefix(field, "Test:"), strings.HasPrefix(field, "Messages:"):
+			diff = false
 		}
-		if keep && !strings.HasPrefix(strings.TrimSpace(l), "Test:") { // testify names the test again
+		if keep && !diff && field != "" && !strings.HasPrefix(field, "Test:") { // testify names the test again
 			out = append(out, l)
 		}
 	}

@@ -17,6 +17,14 @@ const failedOutput = `=== RUN   TestBackToBackReleases
         	Error:      	Not equal: 
         	            	expected: "Succeeded"
         	            	actual  : "Failed"
+        	            	
+        	            	Diff:
+        	            	--- Expected
+        	            	+++ Actual
+        	            	@@ -1 +1 @@
+        	            	-Succeeded
+        	            	+Failed
+        	Test:       	TestBackToBackReleases
         	Messages:   	round 3
     namespace.go:34: triton-apiserver on e2e-1-58 (last 2 lines):
         I1207 04:28:08.1 controller.go:10] "reconciled" release="e2e-1-58/app-000-v3"
@@ -25,6 +33,7 @@ const failedOutput = `=== RUN   TestBackToBackReleases
         I1207 04:28:14.8 cloneset_status.go:56] "To update CloneSet status" cloneSet="e2e-1-58/app-000"
 --- FAIL: TestBackToBackReleases (27.62s)`
 
+// The failure is kept, without testify's diff (expected and actual say it) and its repeated test name.
 func TestMessagesKeepTheFailureAndLeaveOutTheComponentLogs(t *testing.T) {
 	got := messages(strings.Split(failedOutput, "\n"), 40)
 	assert.Equal(t, []string{

@@ -119,14 +119,20 @@ func TestAScopedQueryReadsNothingOfAnotherNamespace(t *testing.T) {
 	} {
 		scoped, err := promql.Scope(tc.query, "namespace", mine)
 		require.NoError(t, err, tc.query)
-		samples, err := prom.Query(ctx, scoped)
-		require.NoError(t, err, scoped)
-		var got []string
-		for _, s := range samples {
-			got = append(got, s.Value)
-		}
-		sort.Strings(got)
-		assert.Equal(t, tc.want, got, "%s, scoped: %s: %+v", tc.query, scoped, samples)
+		// Waited for, not read once: a subquery's steps lie on a grid, and the series is only seconds old.
+		// A query that read the other namespace never gets the answer wanted.
+		framework.WaitUntil(t, ctx, fmt.Sprintf("%s (scoped: %s) to answer %v", tc.query, scoped, tc.want), func(ctx context.Context) ([]string, bool, string) {
+			samples, err := prom.Query(ctx, scoped)
+			if err != nil {
+				return nil, false, err.Error()
+			}
+			var got []string
+			for _, s := range samples {
+				got = append(got, s.Value)
+			}
+			sort.Strings(got)
+			return got, assert.ObjectsAreEqual(tc.want, got), fmt.Sprintf("%+v", samples)
+		}, framework.Every(250*time.Millisecond), framework.Within(15*time.Second))
 	}
 
 	// The client analysis measures with: the same scoping, a number or a list, and nothing is no data.
