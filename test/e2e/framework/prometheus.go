@@ -6,14 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 )
 
@@ -52,40 +53,28 @@ type Sample struct {
 	Value  string
 }
 
-// Query runs an instant query through Prometheus's HTTP API.
+// Query runs an instant query through Prometheus's HTTP API (client_golang's client); the answer must be
+// an instant vector.
 func (p *Prometheus) Query(ctx context.Context, query string) ([]Sample, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/query?query="+url.QueryEscape(query), nil)
+	client, err := api.NewClient(api.Config{Address: p.URL})
 	if err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	value, _, err := promv1.NewAPI(client).Query(ctx, query, time.Now(), promv1.WithTimeout(10*time.Second))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("query %q: %w", query, err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	var answer struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]interface{}    `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-		return nil, fmt.Errorf("query %q: HTTP %d: %w", query, resp.StatusCode, err)
-	}
-	if answer.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", query, answer.Error)
-	}
-	if answer.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %q: a %s, not an instant vector", query, answer.Data.ResultType)
+	vector, ok := value.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %q: a %s, not an instant vector", query, value.Type())
 	}
 	var out []Sample
-	for _, r := range answer.Data.Result {
-		out = append(out, Sample{Labels: r.Metric, Value: fmt.Sprint(r.Value[1])})
+	for _, s := range vector {
+		labels := map[string]string{}
+		for k, v := range s.Metric {
+			labels[string(k)] = string(v)
+		}
+		out = append(out, Sample{Labels: labels, Value: s.Value.String()})
 	}
 	return out, nil
 }
