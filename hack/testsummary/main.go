@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // event is one line of test2json's output.
@@ -166,7 +167,11 @@ func printFailures(results []*result, lines int) {
 				fmt.Printf("---- %s: what the test said (the component logs left out)\n", name)
 				for _, l := range msgs {
 					if len(l) > 300 {
-						l = l[:300] + " ..."
+						cut := 300
+						for cut > 0 && !utf8.RuneStart(l[cut]) {
+							cut-- // not in the middle of a character
+						}
+						l = l[:cut] + " ..."
 					}
 					fmt.Println(l)
 				}
