@@ -42,6 +42,7 @@ The group ` + "`releases.triton.io`" + `, version ` + "`v1alpha1`" + `, served b
 | resource | kind | scope | short name | subresources |
 | --- | --- | --- | --- | --- |
 | ` + "`releases`" + ` | ` + "`Release`" + ` | namespaced | ` + "`rel`" + ` | ` + "`status`" + ` (written by the server only), ` + "`pause`, `resume`, `next`, `cancel`" + ` (POST a ` + "`ReleaseRequest`" + `) |
+| ` + "`analysistemplates`" + ` | ` + "`AnalysisTemplate`" + ` | namespaced | ` + "`at`" + ` | none |
 
 Each type below lists its fields as the API serves them (JSON names), from the OpenAPI definitions the
 server publishes (` + "`kubectl explain releases`" + ` shows the same). [Concepts](../concepts.md) explains what they
@@ -81,7 +82,8 @@ func APIReference() ([]byte, error) {
 		}
 		return nil
 	}
-	for _, kind := range []any{v1alpha1.Release{}, v1alpha1.ReleaseList{}, v1alpha1.ReleaseRequest{}} {
+	for _, kind := range []any{v1alpha1.Release{}, v1alpha1.ReleaseList{}, v1alpha1.ReleaseRequest{},
+		v1alpha1.AnalysisTemplate{}, v1alpha1.AnalysisTemplateList{}} {
 		if err := visit(reflect.TypeOf(kind)); err != nil {
 			return nil, err
 		}

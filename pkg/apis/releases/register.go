@@ -33,6 +33,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Release{},
 		&ReleaseList{},
 		&ReleaseRequest{},
+		&AnalysisTemplate{},
+		&AnalysisTemplateList{},
 	)
 	return nil
 }

@@ -110,6 +110,10 @@ const (
 	// it all the same (True), with the reason why: ReasonRevisionGone, ReasonCloneSetReplaced or
 	// ReasonCloneSetGone.
 	ConditionReverted = "Reverted"
+	// ConditionAnalysisPassed follows the analysis of the current batch: True once every check of the
+	// batch has passed (for bakeSeconds), False while one has not yet or has failed, with the check's name
+	// and what it measured in the message. Only a release with strategy.analysis has it.
+	ConditionAnalysisPassed = "AnalysisPassed"
 )
 
 // Condition reasons of a release that lost its CloneSet, or could not put it back.
@@ -220,7 +224,125 @@ type ReleaseStrategy struct {
 	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	OnFailure FailurePolicy `json:"onFailure,omitempty"`
+
+	// Checks of the world (Prometheus queries, HTTP endpoints, the batch's pods) that hold a batch until
+	// they pass and fail it when they fail. Without it, a batch is Baked once its pods are Ready, as
+	// before. With strategy.type BlueGreen the checks run on the switch batch, once green is in traffic.
+	// Cannot be changed.
+	Analysis *ReleaseAnalysis `json:"analysis,omitempty"`
 }
+
+// ReleaseAnalysis is what a release checks before a batch counts as Baked.
+type ReleaseAnalysis struct {
+	// The checks, each with a name unique in the release. They run for every batch once its pods are in
+	// traffic (Baking); a batch is Baked only once every check has passed. At most 10, templates'
+	// checks included, and at most 24 KiB as JSON together.
+	Checks []AnalysisCheck `json:"checks,omitempty"`
+
+	// Names of AnalysisTemplates in the release's namespace whose checks are added after checks, in
+	// order. They are read once, when the release is created: a later change to a template, or its
+	// deletion, does not change a release that exists (status.analysisChecks has what it runs). At most 5.
+	Templates []string `json:"templates,omitempty"`
+
+	// Seconds between two measurements of a check, 1 to 3600. Defaults to 10.
+	IntervalSeconds *int32 `json:"intervalSeconds,omitempty"`
+
+	// A batch is Baked only once every check has passed for this many seconds (with at least one
+	// measurement), 0 to 86400. Defaults to 0: the first passing measurement of each check is enough.
+	BakeSeconds int32 `json:"bakeSeconds,omitempty"`
+}
+
+// AnalysisCheck is one check of a release's analysis: exactly one of prometheus, http and podHealth says
+// what is measured, and successCondition says when a measurement passes.
+type AnalysisCheck struct {
+	// Name of the check, a DNS label (lower case letters, digits and '-'), unique in the release.
+	Name string `json:"name"`
+
+	// A PromQL query on the cluster's Prometheus (the server's, set by its administrator; never one a
+	// release names).
+	Prometheus *PrometheusCheck `json:"prometheus,omitempty"`
+
+	// A GET to a Service of the release's namespace.
+	HTTP *HTTPCheck `json:"http,omitempty"`
+
+	// The health of the batch's pods, built in: nothing to set up.
+	PodHealth *PodHealthCheck `json:"podHealth,omitempty"`
+
+	// A CEL expression over result, the measurement (a number, or a list of numbers for a Prometheus
+	// vector of several samples), that is true when the measurement passes: for example `result < 0.01`
+	// or `result.all(r, r < 0.01)`. At most 1024 bytes. Required for prometheus and http. For podHealth
+	// it is optional: the check passes while no pod of the batch restarted more than maxRestarts times
+	// and, when set, while it holds for result, the most restarts of one pod of the batch. A measurement
+	// that cannot be taken or judged (Prometheus down, an empty vector, a condition that is not true or
+	// false for it) is an Error, never a pass.
+	SuccessCondition string `json:"successCondition,omitempty"`
+
+	// Failed measurements tolerated, 0 to 1000: the check fails with the next one. Defaults to 0.
+	FailureLimit int32 `json:"failureLimit,omitempty"`
+
+	// Error measurements in a row tolerated, 0 to 1000: the check fails with the next one; a measurement
+	// that is not an Error starts the count again. Counted apart from failureLimit. Defaults to 3.
+	ErrorLimit *int32 `json:"errorLimit,omitempty"`
+
+	// Measured through the whole release, in every phase of every batch, rather than only while a batch
+	// bakes: a failure fails the batch in progress whenever it comes.
+	Background bool `json:"background,omitempty"`
+
+	// Measured and shown, but never holds or fails a batch: to try a check out.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// PrometheusCheck measures a PromQL query.
+type PrometheusCheck struct {
+	// An instant PromQL query, at most 2048 bytes. `${namespace}`, `${release}`, `${cloneSet}`,
+	// `${batch}` and `${revision}` are replaced by the release's namespace, name, CloneSet, the batch's
+	// index and the revision the release brings. The server adds the release's namespace to every
+	// selector of the query (as prom-label-proxy does), so a query reads only the series of its own
+	// namespace; one that names another namespace is refused.
+	Query string `json:"query"`
+}
+
+// HTTPCheck measures a number that a Service of the release's namespace answers: a GET to one of its ready
+// endpoints, never to an arbitrary URL. Redirects are not followed; the time and the size of the answer
+// are bounded.
+type HTTPCheck struct {
+	// Name of the Service, in the release's namespace.
+	Service string `json:"service"`
+
+	// Port of the Service, 1 to 65535.
+	Port int32 `json:"port"`
+
+	// Path (and query) to GET, starting with '/', at most 1024 bytes: for example `/metrics/errors?window=1m`.
+	Path string `json:"path"`
+
+	// Where the number is in the JSON answer, as a JSONPath template of kubectl's form, for example
+	// `{.errorRate}`; at most 256 bytes. Without it, the whole answer is the number.
+	JSONPath string `json:"jsonPath,omitempty"`
+}
+
+// PodHealthCheck judges the batch's pods by their restarts.
+type PodHealthCheck struct {
+	// Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement.
+	// Defaults to 0.
+	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
+}
+
+// AnalysisPhase is where a check of a batch is, or what one measurement said.
+// +enum
+type AnalysisPhase string
+
+const (
+	// AnalysisRunning: the check is being measured and has not decided yet (a check only).
+	AnalysisRunning AnalysisPhase = "Running"
+	// AnalysisPassed: the measurement passed; a check has passed once it has passed for bakeSeconds.
+	AnalysisPassed AnalysisPhase = "Passed"
+	// AnalysisFailed: the measurement did not pass; a check has failed once more than failureLimit
+	// measurements have.
+	AnalysisFailed AnalysisPhase = "Failed"
+	// AnalysisError: the measurement could not be taken or judged; a check is in Error once more than
+	// errorLimit measurements in a row were, which fails the batch as a failure does.
+	AnalysisError AnalysisPhase = "Error"
+)
 
 // BlueGreenStrategy is how a BlueGreen release previews, switches and scales blue down.
 type BlueGreenStrategy struct {
@@ -256,7 +378,8 @@ type ReleaseStatus struct {
 	CloneSet *CloneSetObservation `json:"cloneSet,omitempty"`
 
 	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
-	// leave traffic, True once its CloneSet is back and let go of).
+	// leave traffic, True once its CloneSet is back and let go of), and a release with an analysis
+	// AnalysisPassed (the checks of the current batch).
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
 	// True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once
@@ -265,6 +388,11 @@ type ReleaseStatus struct {
 
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	History []ReleaseHistoryEntry `json:"history,omitempty"`
+
+	// The checks the release runs: those of spec.strategy.analysis followed by those of its templates, as
+	// they were when the release was created. Set once, by the server; a later change to a template does
+	// not change them.
+	AnalysisChecks []AnalysisCheck `json:"analysisChecks,omitempty"`
 }
 
 // ReleaseBatch is one step of a release's plan.
@@ -295,6 +423,50 @@ type ReleaseBatch struct {
 
 	// When all its pods became Ready.
 	BakedAt *metav1.Time `json:"bakedAt,omitempty"`
+
+	// Where each check of the release's analysis is for this batch, in the order of
+	// status.analysisChecks.
+	Analysis []AnalysisStatus `json:"analysis,omitempty"`
+}
+
+// AnalysisStatus is where one check is for one batch.
+type AnalysisStatus struct {
+	// Name of the check.
+	Name string `json:"name"`
+
+	// Running, Passed, Failed or Error.
+	Phase AnalysisPhase `json:"phase,omitempty"`
+
+	// The last measurements, newest last: at most 10. The batches before the current one may keep fewer
+	// (the status of a release of many batches has room for only so many).
+	Measurements []Measurement `json:"measurements,omitempty"`
+
+	// Failed measurements so far.
+	Failures int32 `json:"failures,omitempty"`
+
+	// Error measurements in a row, up to the last one.
+	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty"`
+
+	// Since when every measurement has passed: the check has passed once this is bakeSeconds ago.
+	PassingSince *metav1.Time `json:"passingSince,omitempty"`
+
+	// What the check is waiting for, or why it failed.
+	Message string `json:"message,omitempty"`
+}
+
+// Measurement is one measurement of a check.
+type Measurement struct {
+	// When it was taken.
+	Time metav1.Time `json:"time"`
+
+	// What was measured, as text: a number, or a list of numbers.
+	Value string `json:"value,omitempty"`
+
+	// Passed, Failed or Error.
+	Phase AnalysisPhase `json:"phase"`
+
+	// Why it failed, or could not be taken.
+	Message string `json:"message,omitempty"`
 }
 
 // BatchPod is a pod of a batch as last observed.
@@ -435,4 +607,37 @@ type ReleaseRequest struct {
 	// records as skipped; the last batch promotes the release fully. Like `next`, it needs the current batch
 	// Smoked or Baked.
 	ToBatch *int32 `json:"toBatch,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AnalysisTemplate is a set of analysis checks written once, for example by a platform team, that
+// releases of its namespace name in spec.strategy.analysis.templates. A release copies the checks when it
+// is created: changing or deleting a template changes no release that exists.
+type AnalysisTemplate struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// The checks of the template.
+	Spec AnalysisTemplateSpec `json:"spec,omitempty"`
+}
+
+// AnalysisTemplateSpec is what an AnalysisTemplate holds.
+type AnalysisTemplateSpec struct {
+	// The checks, of the same form as a release's spec.strategy.analysis.checks, each with a name unique
+	// in the template. At least one, at most 10, and at most 24 KiB as JSON together.
+	Checks []AnalysisCheck `json:"checks,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AnalysisTemplateList is a list of AnalysisTemplates.
+type AnalysisTemplateList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// The AnalysisTemplates.
+	Items []AnalysisTemplate `json:"items"`
 }

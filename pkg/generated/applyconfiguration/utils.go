@@ -32,14 +32,32 @@ import (
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
 	// Group=releases.triton.io, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithKind("AnalysisCheck"):
+		return &releasesv1alpha1.AnalysisCheckApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AnalysisStatus"):
+		return &releasesv1alpha1.AnalysisStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AnalysisTemplate"):
+		return &releasesv1alpha1.AnalysisTemplateApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AnalysisTemplateSpec"):
+		return &releasesv1alpha1.AnalysisTemplateSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("BatchPod"):
 		return &releasesv1alpha1.BatchPodApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("BlueGreenStrategy"):
 		return &releasesv1alpha1.BlueGreenStrategyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("CloneSetObservation"):
 		return &releasesv1alpha1.CloneSetObservationApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("HTTPCheck"):
+		return &releasesv1alpha1.HTTPCheckApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("Measurement"):
+		return &releasesv1alpha1.MeasurementApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PodHealthCheck"):
+		return &releasesv1alpha1.PodHealthCheckApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PrometheusCheck"):
+		return &releasesv1alpha1.PrometheusCheckApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Release"):
 		return &releasesv1alpha1.ReleaseApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ReleaseAnalysis"):
+		return &releasesv1alpha1.ReleaseAnalysisApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReleaseBatch"):
 		return &releasesv1alpha1.ReleaseBatchApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReleaseHistoryEntry"):

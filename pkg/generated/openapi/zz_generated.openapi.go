@@ -35,10 +35,20 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
+		v1alpha1.AnalysisCheck{}.OpenAPIModelName():                schema_pkg_apis_releases_v1alpha1_AnalysisCheck(ref),
+		v1alpha1.AnalysisStatus{}.OpenAPIModelName():               schema_pkg_apis_releases_v1alpha1_AnalysisStatus(ref),
+		v1alpha1.AnalysisTemplate{}.OpenAPIModelName():             schema_pkg_apis_releases_v1alpha1_AnalysisTemplate(ref),
+		v1alpha1.AnalysisTemplateList{}.OpenAPIModelName():         schema_pkg_apis_releases_v1alpha1_AnalysisTemplateList(ref),
+		v1alpha1.AnalysisTemplateSpec{}.OpenAPIModelName():         schema_pkg_apis_releases_v1alpha1_AnalysisTemplateSpec(ref),
 		v1alpha1.BatchPod{}.OpenAPIModelName():                     schema_pkg_apis_releases_v1alpha1_BatchPod(ref),
 		v1alpha1.BlueGreenStrategy{}.OpenAPIModelName():            schema_pkg_apis_releases_v1alpha1_BlueGreenStrategy(ref),
 		v1alpha1.CloneSetObservation{}.OpenAPIModelName():          schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref),
+		v1alpha1.HTTPCheck{}.OpenAPIModelName():                    schema_pkg_apis_releases_v1alpha1_HTTPCheck(ref),
+		v1alpha1.Measurement{}.OpenAPIModelName():                  schema_pkg_apis_releases_v1alpha1_Measurement(ref),
+		v1alpha1.PodHealthCheck{}.OpenAPIModelName():               schema_pkg_apis_releases_v1alpha1_PodHealthCheck(ref),
+		v1alpha1.PrometheusCheck{}.OpenAPIModelName():              schema_pkg_apis_releases_v1alpha1_PrometheusCheck(ref),
 		v1alpha1.Release{}.OpenAPIModelName():                      schema_pkg_apis_releases_v1alpha1_Release(ref),
+		v1alpha1.ReleaseAnalysis{}.OpenAPIModelName():              schema_pkg_apis_releases_v1alpha1_ReleaseAnalysis(ref),
 		v1alpha1.ReleaseBatch{}.OpenAPIModelName():                 schema_pkg_apis_releases_v1alpha1_ReleaseBatch(ref),
 		v1alpha1.ReleaseHistoryEntry{}.OpenAPIModelName():          schema_pkg_apis_releases_v1alpha1_ReleaseHistoryEntry(ref),
 		v1alpha1.ReleaseList{}.OpenAPIModelName():                  schema_pkg_apis_releases_v1alpha1_ReleaseList(ref),
@@ -351,6 +361,289 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 	}
 }
 
+func schema_pkg_apis_releases_v1alpha1_AnalysisCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AnalysisCheck is one check of a release's analysis: exactly one of prometheus, http and podHealth says what is measured, and successCondition says when a measurement passes.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the check, a DNS label (lower case letters, digits and '-'), unique in the release.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"prometheus": {
+						SchemaProps: spec.SchemaProps{
+							Description: "A PromQL query on the cluster's Prometheus (the server's, set by its administrator; never one a release names).",
+							Ref:         ref(v1alpha1.PrometheusCheck{}.OpenAPIModelName()),
+						},
+					},
+					"http": {
+						SchemaProps: spec.SchemaProps{
+							Description: "A GET to a Service of the release's namespace.",
+							Ref:         ref(v1alpha1.HTTPCheck{}.OpenAPIModelName()),
+						},
+					},
+					"podHealth": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The health of the batch's pods, built in: nothing to set up.",
+							Ref:         ref(v1alpha1.PodHealthCheck{}.OpenAPIModelName()),
+						},
+					},
+					"successCondition": {
+						SchemaProps: spec.SchemaProps{
+							Description: "A CEL expression over result, the measurement (a number, or a list of numbers for a Prometheus vector of several samples), that is true when the measurement passes: for example `result < 0.01` or `result.all(r, r < 0.01)`. At most 1024 bytes. Required for prometheus and http. For podHealth it is optional: the check passes while no pod of the batch restarted more than maxRestarts times and, when set, while it holds for result, the most restarts of one pod of the batch. A measurement that cannot be taken or judged (Prometheus down, an empty vector, a condition that is not true or false for it) is an Error, never a pass.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"failureLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Failed measurements tolerated, 0 to 1000: the check fails with the next one. Defaults to 0.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"errorLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Error measurements in a row tolerated, 0 to 1000: the check fails with the next one; a measurement that is not an Error starts the count again. Counted apart from failureLimit. Defaults to 3.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"background": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Measured through the whole release, in every phase of every batch, rather than only while a batch bakes: a failure fails the batch in progress whenever it comes.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"dryRun": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Measured and shown, but never holds or fails a batch: to try a check out.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.HTTPCheck{}.OpenAPIModelName(), v1alpha1.PodHealthCheck{}.OpenAPIModelName(), v1alpha1.PrometheusCheck{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_AnalysisStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AnalysisStatus is where one check is for one batch.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the check.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Running, Passed, Failed or Error.\n\nPossible enum values:\n - `\"Error\"` : the measurement could not be taken or judged; a check is in Error once more than errorLimit measurements in a row were, which fails the batch as a failure does.\n - `\"Failed\"` : the measurement did not pass; a check has failed once more than failureLimit measurements have.\n - `\"Passed\"` : the measurement passed; a check has passed once it has passed for bakeSeconds.\n - `\"Running\"` : the check is being measured and has not decided yet (a check only).",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Error", "Failed", "Passed", "Running"},
+						},
+					},
+					"measurements": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "The last measurements, newest last: at most 10. The batches before the current one may keep fewer (the status of a release of many batches has room for only so many).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Measurement{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"failures": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Failed measurements so far.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"consecutiveErrors": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Error measurements in a row, up to the last one.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"passingSince": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Since when every measurement has passed: the check has passed once this is bakeSeconds ago.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "What the check is waiting for, or why it failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Measurement{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_AnalysisTemplate(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AnalysisTemplate is a set of analysis checks written once, for example by a platform team, that releases of its namespace name in spec.strategy.analysis.templates. A release copies the checks when it is created: changing or deleting a template changes no release that exists.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard object metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The checks of the template.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.AnalysisTemplateSpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AnalysisTemplateSpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_AnalysisTemplateList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AnalysisTemplateList is a list of AnalysisTemplates.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard list metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The AnalysisTemplates.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AnalysisTemplate{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AnalysisTemplate{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_AnalysisTemplateSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AnalysisTemplateSpec is what an AnalysisTemplate holds.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"checks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "The checks, of the same form as a release's spec.strategy.analysis.checks, each with a name unique in the template. At least one, at most 10, and at most 24 KiB as JSON together.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AnalysisCheck{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AnalysisCheck{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_releases_v1alpha1_BatchPod(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -574,6 +867,138 @@ func schema_pkg_apis_releases_v1alpha1_CloneSetObservation(ref common.ReferenceC
 	}
 }
 
+func schema_pkg_apis_releases_v1alpha1_HTTPCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HTTPCheck measures a number that a Service of the release's namespace answers: a GET to one of its ready endpoints, never to an arbitrary URL. Redirects are not followed; the time and the size of the answer are bounded.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"service": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the Service, in the release's namespace.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Port of the Service, 1 to 65535.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Path (and query) to GET, starting with '/', at most 1024 bytes: for example `/metrics/errors?window=1m`.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"jsonPath": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Where the number is in the JSON answer, as a JSONPath template of kubectl's form, for example `{.errorRate}`; at most 256 bytes. Without it, the whole answer is the number.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"service", "port", "path"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_Measurement(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Measurement is one measurement of a check.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"time": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When it was taken.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "What was measured, as text: a number, or a list of numbers.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Passed, Failed or Error.\n\nPossible enum values:\n - `\"Error\"` : the measurement could not be taken or judged; a check is in Error once more than errorLimit measurements in a row were, which fails the batch as a failure does.\n - `\"Failed\"` : the measurement did not pass; a check has failed once more than failureLimit measurements have.\n - `\"Passed\"` : the measurement passed; a check has passed once it has passed for bakeSeconds.\n - `\"Running\"` : the check is being measured and has not decided yet (a check only).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Error", "Failed", "Passed", "Running"},
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Why it failed, or could not be taken.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"time", "phase"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_PodHealthCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodHealthCheck judges the batch's pods by their restarts.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxRestarts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement. Defaults to 0.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_PrometheusCheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PrometheusCheck measures a PromQL query.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"query": {
+						SchemaProps: spec.SchemaProps{
+							Description: "An instant PromQL query, at most 2048 bytes. `${namespace}`, `${release}`, `${cloneSet}`, `${batch}` and `${revision}` are replaced by the release's namespace, name, CloneSet, the batch's index and the revision the release brings. The server adds the release's namespace to every selector of the query (as prom-label-proxy does), so a query reads only the series of its own namespace; one that names another namespace is refused.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"query"},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_releases_v1alpha1_Release(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -621,6 +1046,75 @@ func schema_pkg_apis_releases_v1alpha1_Release(ref common.ReferenceCallback) com
 		},
 		Dependencies: []string{
 			v1alpha1.ReleaseSpec{}.OpenAPIModelName(), v1alpha1.ReleaseStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_releases_v1alpha1_ReleaseAnalysis(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ReleaseAnalysis is what a release checks before a batch counts as Baked.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"checks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "The checks, each with a name unique in the release. They run for every batch once its pods are in traffic (Baking); a batch is Baked only once every check has passed. At most 10, templates' checks included, and at most 24 KiB as JSON together.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AnalysisCheck{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"templates": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Names of AnalysisTemplates in the release's namespace whose checks are added after checks, in order. They are read once, when the release is created: a later change to a template, or its deletion, does not change a release that exists (status.analysisChecks has what it runs). At most 5.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"intervalSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Seconds between two measurements of a check, 1 to 3600. Defaults to 10.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"bakeSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "A batch is Baked only once every check has passed for this many seconds (with at least one measurement), 0 to 86400. Defaults to 0: the first passing measurement of each check is enough.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AnalysisCheck{}.OpenAPIModelName()},
 	}
 }
 
@@ -706,12 +1200,30 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseBatch(ref common.ReferenceCallback
 							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"analysis": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Where each check of the release's analysis is for this batch, in the order of status.analysisChecks.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AnalysisStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"index", "replicas", "target"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.BatchPod{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			v1alpha1.AnalysisStatus{}.OpenAPIModelName(), v1alpha1.BatchPod{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1052,7 +1564,7 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStatus(ref common.ReferenceCallbac
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods leave traffic, True once its CloneSet is back and let go of).",
+							Description: "AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods leave traffic, True once its CloneSet is back and let go of), and a release with an analysis AnalysisPassed (the checks of the current batch).",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -1088,11 +1600,29 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStatus(ref common.ReferenceCallbac
 							},
 						},
 					},
+					"analysisChecks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "The checks the release runs: those of spec.strategy.analysis followed by those of its templates, as they were when the release was created. Set once, by the server; a later change to a template does not change them.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AnalysisCheck{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.CloneSetObservation{}.OpenAPIModelName(), v1alpha1.ReleaseBatch{}.OpenAPIModelName(), v1alpha1.ReleaseHistoryEntry{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
+			v1alpha1.AnalysisCheck{}.OpenAPIModelName(), v1alpha1.CloneSetObservation{}.OpenAPIModelName(), v1alpha1.ReleaseBatch{}.OpenAPIModelName(), v1alpha1.ReleaseHistoryEntry{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 
@@ -1179,11 +1709,17 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseStrategy(ref common.ReferenceCallb
 							Enum:        []interface{}{"Cancel", "Pause"},
 						},
 					},
+					"analysis": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Checks of the world (Prometheus queries, HTTP endpoints, the batch's pods) that hold a batch until they pass and fail it when they fail. Without it, a batch is Baked once its pods are Ready, as before. With strategy.type BlueGreen the checks run on the switch batch, once green is in traffic. Cannot be changed.",
+							Ref:         ref(v1alpha1.ReleaseAnalysis{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.BlueGreenStrategy{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
+			v1alpha1.BlueGreenStrategy{}.OpenAPIModelName(), v1alpha1.ReleaseAnalysis{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

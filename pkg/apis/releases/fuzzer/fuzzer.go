@@ -17,6 +17,20 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 	return []interface{}{
 		fillReleaseSpec,
 		fillReleaseStrategy,
+		fillReleaseAnalysis,
+		fillAnalysisCheck,
+		fillAnalysisStatus,
+		func(h *releases.PodHealthCheck, c randfill.Continue) {
+			c.FillNoCustom(h)
+			// Never nil: decoding defaults it to 0.
+			if h.MaxRestarts == nil {
+				n := int32(c.Intn(1001))
+				h.MaxRestarts = &n
+			}
+		},
+		func(p *releases.AnalysisPhase, c randfill.Continue) {
+			*p = oneOf(c, "", releases.AnalysisRunning, releases.AnalysisPassed, releases.AnalysisFailed, releases.AnalysisError)
+		},
 		func(a *releases.ReleaseAction, c randfill.Continue) {
 			*a = oneOf(c, releases.ActionCreate, releases.ActionUpdate, releases.ActionScale, releases.ActionRestart, releases.ActionRollback)
 		},
@@ -143,6 +157,45 @@ func fillReleaseStrategy(s *releases.ReleaseStrategy, c randfill.Continue) {
 		d := int32(1 + c.Intn(3600))
 		s.ProgressDeadlineSeconds = &d
 	}
+}
+
+// maxFilled bounds the lists of analysis the fuzzer makes (checks, templates, measurements), whatever
+// the fuzzer's own bound on list lengths.
+const maxFilled = 3
+
+// fillReleaseAnalysis fills what the analysis defaults (intervalSeconds), with at most maxFilled checks
+// and templates.
+func fillReleaseAnalysis(a *releases.ReleaseAnalysis, c randfill.Continue) {
+	c.FillNoCustom(a)
+	a.Checks = bounded(a.Checks)
+	a.Templates = bounded(a.Templates)
+	if a.IntervalSeconds == nil {
+		n := int32(1 + c.Intn(3600))
+		a.IntervalSeconds = &n
+	}
+}
+
+// fillAnalysisCheck fills what a check defaults (errorLimit), wherever the check is: a release's spec
+// or status, or an AnalysisTemplate.
+func fillAnalysisCheck(ck *releases.AnalysisCheck, c randfill.Continue) {
+	c.FillNoCustom(ck)
+	if ck.ErrorLimit == nil {
+		n := int32(c.Intn(1001))
+		ck.ErrorLimit = &n
+	}
+}
+
+// fillAnalysisStatus keeps at most maxFilled measurements.
+func fillAnalysisStatus(s *releases.AnalysisStatus, c randfill.Continue) {
+	c.FillNoCustom(s)
+	s.Measurements = bounded(s.Measurements)
+}
+
+func bounded[T any](list []T) []T {
+	if len(list) > maxFilled {
+		return list[:maxFilled]
+	}
+	return list
 }
 
 // podCount returns a number of pods (minimum..100) or a percentage (minimum%..100%).

@@ -14,6 +14,16 @@ const (
 	DefaultScaleDownDelaySeconds   int32 = 30
 )
 
+// Defaults of a release's analysis.
+const (
+	// DefaultAnalysisIntervalSeconds is the time between two measurements of a check.
+	DefaultAnalysisIntervalSeconds int32 = 10
+	// DefaultErrorLimit is how many Error measurements in a row a check tolerates.
+	DefaultErrorLimit int32 = 3
+	// DefaultMaxRestarts is how many restarts a pod of a batch may have under a podHealth check.
+	DefaultMaxRestarts int32 = 0
+)
+
 func addDefaultingFuncs(scheme *runtime.Scheme) error {
 	return RegisterDefaults(scheme)
 }
@@ -65,5 +75,30 @@ func SetDefaults_ReleaseStrategy(s *ReleaseStrategy) {
 	}
 	if s.OnFailure == "" {
 		s.OnFailure = FailurePause
+	}
+}
+
+// SetDefaults_ReleaseAnalysis fills in the pace of a release's analysis.
+func SetDefaults_ReleaseAnalysis(a *ReleaseAnalysis) {
+	if a.IntervalSeconds == nil {
+		v := DefaultAnalysisIntervalSeconds
+		a.IntervalSeconds = &v
+	}
+}
+
+// SetDefaults_AnalysisCheck fills in the error budget of a check, in a release's spec and status and in
+// an AnalysisTemplate alike.
+func SetDefaults_AnalysisCheck(c *AnalysisCheck) {
+	if c.ErrorLimit == nil {
+		v := DefaultErrorLimit
+		c.ErrorLimit = &v
+	}
+}
+
+// SetDefaults_PodHealthCheck fills in how many restarts a pod may have.
+func SetDefaults_PodHealthCheck(c *PodHealthCheck) {
+	if c.MaxRestarts == nil {
+		v := DefaultMaxRestarts
+		c.MaxRestarts = &v
 	}
 }

@@ -232,3 +232,67 @@ func TestDefaultsOnDecode(t *testing.T) {
 	assert.Equal(t, want, r.Spec.Strategy)
 	assert.Equal(t, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, r.Spec.Selector)
 }
+
+// An analysis gets its interval, each check its error budget, a podHealth check its restarts: in the
+// spec, in the status's resolved checks and in an AnalysisTemplate alike. What a caller sets is kept.
+func TestAnalysisDefaults(t *testing.T) {
+	given := v1alpha1.AnalysisCheck{Name: "given", Prometheus: &v1alpha1.PrometheusCheck{Query: "up"}, SuccessCondition: "result > 0",
+		FailureLimit: 2, ErrorLimit: ptr(int32(0))}
+	bare := func() v1alpha1.AnalysisCheck {
+		return v1alpha1.AnalysisCheck{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{}}
+	}
+	defaulted := v1alpha1.AnalysisCheck{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{MaxRestarts: ptr(int32(0))}, ErrorLimit: ptr(int32(3))}
+	keptRestarts := v1alpha1.AnalysisCheck{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{MaxRestarts: ptr(int32(2))}}
+
+	scheme := newScheme(t)
+	t.Run("release spec and status", func(t *testing.T) {
+		r := &v1alpha1.Release{
+			Spec: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionRestart, Strategy: v1alpha1.ReleaseStrategy{
+				Analysis: &v1alpha1.ReleaseAnalysis{Checks: []v1alpha1.AnalysisCheck{bare(), given, keptRestarts}, Templates: []string{"slo"}},
+			}},
+			Status: v1alpha1.ReleaseStatus{AnalysisChecks: []v1alpha1.AnalysisCheck{bare()}},
+		}
+		scheme.Default(r)
+		a := r.Spec.Strategy.Analysis
+		assert.Equal(t, ptr(int32(10)), a.IntervalSeconds)
+		assert.Equal(t, int32(0), a.BakeSeconds)
+		assert.Equal(t, []string{"slo"}, a.Templates)
+		assert.Equal(t, defaulted, a.Checks[0])
+		assert.Equal(t, given, a.Checks[1], "an explicit errorLimit 0 is kept")
+		assert.Equal(t, ptr(int32(2)), a.Checks[2].PodHealth.MaxRestarts)
+		assert.Equal(t, ptr(int32(3)), a.Checks[2].ErrorLimit)
+		assert.Equal(t, []v1alpha1.AnalysisCheck{defaulted}, r.Status.AnalysisChecks)
+	})
+	t.Run("explicit interval kept", func(t *testing.T) {
+		r := &v1alpha1.Release{Spec: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionRestart, Strategy: v1alpha1.ReleaseStrategy{
+			Analysis: &v1alpha1.ReleaseAnalysis{IntervalSeconds: ptr(int32(60)), BakeSeconds: 300},
+		}}}
+		scheme.Default(r)
+		assert.Equal(t, &v1alpha1.ReleaseAnalysis{IntervalSeconds: ptr(int32(60)), BakeSeconds: 300}, r.Spec.Strategy.Analysis)
+	})
+	t.Run("no analysis stays none", func(t *testing.T) {
+		r := &v1alpha1.Release{Spec: v1alpha1.ReleaseSpec{Action: v1alpha1.ActionRestart}}
+		scheme.Default(r)
+		assert.Nil(t, r.Spec.Strategy.Analysis)
+	})
+	t.Run("template and template list", func(t *testing.T) {
+		list := &v1alpha1.AnalysisTemplateList{Items: []v1alpha1.AnalysisTemplate{
+			{Spec: v1alpha1.AnalysisTemplateSpec{Checks: []v1alpha1.AnalysisCheck{bare(), given}}},
+		}}
+		scheme.Default(list)
+		assert.Equal(t, []v1alpha1.AnalysisCheck{defaulted, given}, list.Items[0].Spec.Checks)
+	})
+}
+
+// A template a client sends is defaulted when the server decodes it.
+func TestAnalysisTemplateDefaultsOnDecode(t *testing.T) {
+	codecs := serializer.NewCodecFactory(newScheme(t))
+	body := []byte(`{"apiVersion":"releases.triton.io/v1alpha1","kind":"AnalysisTemplate","metadata":{"name":"slo"},` +
+		`"spec":{"checks":[{"name":"pods","podHealth":{}}]}}`)
+	obj, _, err := codecs.UniversalDecoder(v1alpha1.SchemeGroupVersion).Decode(body, nil, nil)
+	require.NoError(t, err)
+	at, ok := obj.(*v1alpha1.AnalysisTemplate)
+	require.True(t, ok, "decoded %T", obj)
+	assert.Equal(t, []v1alpha1.AnalysisCheck{{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{MaxRestarts: ptr(int32(0))}, ErrorLimit: ptr(int32(3))}},
+		at.Spec.Checks)
+}

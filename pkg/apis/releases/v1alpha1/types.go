@@ -114,6 +114,10 @@ const (
 	// it all the same (True), with the reason why: ReasonRevisionGone, ReasonCloneSetReplaced or
 	// ReasonCloneSetGone.
 	ConditionReverted = "Reverted"
+	// ConditionAnalysisPassed follows the analysis of the current batch: True once every check of the
+	// batch has passed (for bakeSeconds), False while one has not yet or has failed, with the check's name
+	// and what it measured in the message. Only a release with strategy.analysis has it.
+	ConditionAnalysisPassed = "AnalysisPassed"
 )
 
 // Condition reasons of a release that lost its CloneSet, or could not put it back.
@@ -250,7 +254,143 @@ type ReleaseStrategy struct {
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	// +optional
 	OnFailure FailurePolicy `json:"onFailure,omitempty" protobuf:"bytes,11,opt,name=onFailure,casttype=FailurePolicy"`
+
+	// Checks of the world (Prometheus queries, HTTP endpoints, the batch's pods) that hold a batch until
+	// they pass and fail it when they fail. Without it, a batch is Baked once its pods are Ready, as
+	// before. With strategy.type BlueGreen the checks run on the switch batch, once green is in traffic.
+	// Cannot be changed.
+	// +optional
+	Analysis *ReleaseAnalysis `json:"analysis,omitempty" protobuf:"bytes,12,opt,name=analysis"`
 }
+
+// ReleaseAnalysis is what a release checks before a batch counts as Baked.
+type ReleaseAnalysis struct {
+	// The checks, each with a name unique in the release. They run for every batch once its pods are in
+	// traffic (Baking); a batch is Baked only once every check has passed. At most 10, templates'
+	// checks included, and at most 24 KiB as JSON together.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Checks []AnalysisCheck `json:"checks,omitempty" protobuf:"bytes,1,rep,name=checks"`
+
+	// Names of AnalysisTemplates in the release's namespace whose checks are added after checks, in
+	// order. They are read once, when the release is created: a later change to a template, or its
+	// deletion, does not change a release that exists (status.analysisChecks has what it runs). At most 5.
+	// +optional
+	// +listType=set
+	Templates []string `json:"templates,omitempty" protobuf:"bytes,2,rep,name=templates"`
+
+	// Seconds between two measurements of a check, 1 to 3600. Defaults to 10.
+	// +optional
+	IntervalSeconds *int32 `json:"intervalSeconds,omitempty" protobuf:"varint,3,opt,name=intervalSeconds"`
+
+	// A batch is Baked only once every check has passed for this many seconds (with at least one
+	// measurement), 0 to 86400. Defaults to 0: the first passing measurement of each check is enough.
+	// +optional
+	BakeSeconds int32 `json:"bakeSeconds,omitempty" protobuf:"varint,4,opt,name=bakeSeconds"`
+}
+
+// AnalysisCheck is one check of a release's analysis: exactly one of prometheus, http and podHealth says
+// what is measured, and successCondition says when a measurement passes.
+type AnalysisCheck struct {
+	// Name of the check, a DNS label (lower case letters, digits and '-'), unique in the release.
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
+
+	// A PromQL query on the cluster's Prometheus (the server's, set by its administrator; never one a
+	// release names).
+	// +optional
+	Prometheus *PrometheusCheck `json:"prometheus,omitempty" protobuf:"bytes,2,opt,name=prometheus"`
+
+	// A GET to a Service of the release's namespace.
+	// +optional
+	HTTP *HTTPCheck `json:"http,omitempty" protobuf:"bytes,3,opt,name=http"`
+
+	// The health of the batch's pods, built in: nothing to set up.
+	// +optional
+	PodHealth *PodHealthCheck `json:"podHealth,omitempty" protobuf:"bytes,4,opt,name=podHealth"`
+
+	// A CEL expression over result, the measurement (a number, or a list of numbers for a Prometheus
+	// vector of several samples), that is true when the measurement passes: for example `result < 0.01`
+	// or `result.all(r, r < 0.01)`. At most 1024 bytes. Required for prometheus and http. For podHealth
+	// it is optional: the check passes while no pod of the batch restarted more than maxRestarts times
+	// and, when set, while it holds for result, the most restarts of one pod of the batch. A measurement
+	// that cannot be taken or judged (Prometheus down, an empty vector, a condition that is not true or
+	// false for it) is an Error, never a pass.
+	// +optional
+	SuccessCondition string `json:"successCondition,omitempty" protobuf:"bytes,5,opt,name=successCondition"`
+
+	// Failed measurements tolerated, 0 to 1000: the check fails with the next one. Defaults to 0.
+	// +optional
+	FailureLimit int32 `json:"failureLimit,omitempty" protobuf:"varint,6,opt,name=failureLimit"`
+
+	// Error measurements in a row tolerated, 0 to 1000: the check fails with the next one; a measurement
+	// that is not an Error starts the count again. Counted apart from failureLimit. Defaults to 3.
+	// +optional
+	ErrorLimit *int32 `json:"errorLimit,omitempty" protobuf:"varint,7,opt,name=errorLimit"`
+
+	// Measured through the whole release, in every phase of every batch, rather than only while a batch
+	// bakes: a failure fails the batch in progress whenever it comes.
+	// +optional
+	Background bool `json:"background,omitempty" protobuf:"varint,8,opt,name=background"`
+
+	// Measured and shown, but never holds or fails a batch: to try a check out.
+	// +optional
+	DryRun bool `json:"dryRun,omitempty" protobuf:"varint,9,opt,name=dryRun"`
+}
+
+// PrometheusCheck measures a PromQL query.
+type PrometheusCheck struct {
+	// An instant PromQL query, at most 2048 bytes. `${namespace}`, `${release}`, `${cloneSet}`,
+	// `${batch}` and `${revision}` are replaced by the release's namespace, name, CloneSet, the batch's
+	// index and the revision the release brings. The server adds the release's namespace to every
+	// selector of the query (as prom-label-proxy does), so a query reads only the series of its own
+	// namespace; one that names another namespace is refused.
+	Query string `json:"query" protobuf:"bytes,1,opt,name=query"`
+}
+
+// HTTPCheck measures a number that a Service of the release's namespace answers: a GET to one of its ready
+// endpoints, never to an arbitrary URL. Redirects are not followed; the time and the size of the answer
+// are bounded.
+type HTTPCheck struct {
+	// Name of the Service, in the release's namespace.
+	Service string `json:"service" protobuf:"bytes,1,opt,name=service"`
+
+	// Port of the Service, 1 to 65535.
+	Port int32 `json:"port" protobuf:"varint,2,opt,name=port"`
+
+	// Path (and query) to GET, starting with '/', at most 1024 bytes: for example `/metrics/errors?window=1m`.
+	Path string `json:"path" protobuf:"bytes,3,opt,name=path"`
+
+	// Where the number is in the JSON answer, as a JSONPath template of kubectl's form, for example
+	// `{.errorRate}`; at most 256 bytes. Without it, the whole answer is the number.
+	// +optional
+	JSONPath string `json:"jsonPath,omitempty" protobuf:"bytes,4,opt,name=jsonPath"`
+}
+
+// PodHealthCheck judges the batch's pods by their restarts.
+type PodHealthCheck struct {
+	// Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement.
+	// Defaults to 0.
+	// +optional
+	MaxRestarts *int32 `json:"maxRestarts,omitempty" protobuf:"varint,1,opt,name=maxRestarts"`
+}
+
+// AnalysisPhase is where a check of a batch is, or what one measurement said.
+// +enum
+type AnalysisPhase string
+
+const (
+	// AnalysisRunning: the check is being measured and has not decided yet (a check only).
+	AnalysisRunning AnalysisPhase = "Running"
+	// AnalysisPassed: the measurement passed; a check has passed once it has passed for bakeSeconds.
+	AnalysisPassed AnalysisPhase = "Passed"
+	// AnalysisFailed: the measurement did not pass; a check has failed once more than failureLimit
+	// measurements have.
+	AnalysisFailed AnalysisPhase = "Failed"
+	// AnalysisError: the measurement could not be taken or judged; a check is in Error once more than
+	// errorLimit measurements in a row were, which fails the batch as a failure does.
+	AnalysisError AnalysisPhase = "Error"
+)
 
 // BlueGreenStrategy is how a BlueGreen release previews, switches and scales blue down.
 type BlueGreenStrategy struct {
@@ -295,7 +435,8 @@ type ReleaseStatus struct {
 	CloneSet *CloneSetObservation `json:"cloneSet,omitempty" protobuf:"bytes,5,opt,name=cloneSet"`
 
 	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
-	// leave traffic, True once its CloneSet is back and let go of).
+	// leave traffic, True once its CloneSet is back and let go of), and a release with an analysis
+	// AnalysisPassed (the checks of the current batch).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -312,6 +453,13 @@ type ReleaseStatus struct {
 	// +optional
 	// +listType=atomic
 	History []ReleaseHistoryEntry `json:"history,omitempty" protobuf:"bytes,8,rep,name=history"`
+
+	// The checks the release runs: those of spec.strategy.analysis followed by those of its templates, as
+	// they were when the release was created. Set once, by the server; a later change to a template does
+	// not change them.
+	// +optional
+	// +listType=atomic
+	AnalysisChecks []AnalysisCheck `json:"analysisChecks,omitempty" protobuf:"bytes,9,rep,name=analysisChecks"`
 }
 
 // ReleaseBatch is one step of a release's plan.
@@ -349,6 +497,61 @@ type ReleaseBatch struct {
 	// When all its pods became Ready.
 	// +optional
 	BakedAt *metav1.Time `json:"bakedAt,omitempty" protobuf:"bytes,9,opt,name=bakedAt"`
+
+	// Where each check of the release's analysis is for this batch, in the order of
+	// status.analysisChecks.
+	// +optional
+	// +listType=atomic
+	Analysis []AnalysisStatus `json:"analysis,omitempty" protobuf:"bytes,10,rep,name=analysis"`
+}
+
+// AnalysisStatus is where one check is for one batch.
+type AnalysisStatus struct {
+	// Name of the check.
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
+
+	// Running, Passed, Failed or Error.
+	// +optional
+	Phase AnalysisPhase `json:"phase,omitempty" protobuf:"bytes,2,opt,name=phase,casttype=AnalysisPhase"`
+
+	// The last measurements, newest last: at most 10. The batches before the current one may keep fewer
+	// (the status of a release of many batches has room for only so many).
+	// +optional
+	// +listType=atomic
+	Measurements []Measurement `json:"measurements,omitempty" protobuf:"bytes,3,rep,name=measurements"`
+
+	// Failed measurements so far.
+	// +optional
+	Failures int32 `json:"failures,omitempty" protobuf:"varint,4,opt,name=failures"`
+
+	// Error measurements in a row, up to the last one.
+	// +optional
+	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty" protobuf:"varint,5,opt,name=consecutiveErrors"`
+
+	// Since when every measurement has passed: the check has passed once this is bakeSeconds ago.
+	// +optional
+	PassingSince *metav1.Time `json:"passingSince,omitempty" protobuf:"bytes,6,opt,name=passingSince"`
+
+	// What the check is waiting for, or why it failed.
+	// +optional
+	Message string `json:"message,omitempty" protobuf:"bytes,7,opt,name=message"`
+}
+
+// Measurement is one measurement of a check.
+type Measurement struct {
+	// When it was taken.
+	Time metav1.Time `json:"time" protobuf:"bytes,1,opt,name=time"`
+
+	// What was measured, as text: a number, or a list of numbers.
+	// +optional
+	Value string `json:"value,omitempty" protobuf:"bytes,2,opt,name=value"`
+
+	// Passed, Failed or Error.
+	Phase AnalysisPhase `json:"phase" protobuf:"bytes,3,opt,name=phase,casttype=AnalysisPhase"`
+
+	// Why it failed, or could not be taken.
+	// +optional
+	Message string `json:"message,omitempty" protobuf:"bytes,4,opt,name=message"`
 }
 
 // BatchPod is a pod of a batch as last observed.
@@ -522,4 +725,44 @@ type ReleaseRequest struct {
 	// Smoked or Baked.
 	// +optional
 	ToBatch *int32 `json:"toBatch,omitempty" protobuf:"varint,5,opt,name=toBatch"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AnalysisTemplate is a set of analysis checks written once, for example by a platform team, that
+// releases of its namespace name in spec.strategy.analysis.templates. A release copies the checks when it
+// is created: changing or deleting a template changes no release that exists.
+type AnalysisTemplate struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
+
+	// The checks of the template.
+	// +optional
+	Spec AnalysisTemplateSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
+}
+
+// AnalysisTemplateSpec is what an AnalysisTemplate holds.
+type AnalysisTemplateSpec struct {
+	// The checks, of the same form as a release's spec.strategy.analysis.checks, each with a name unique
+	// in the template. At least one, at most 10, and at most 24 KiB as JSON together.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Checks []AnalysisCheck `json:"checks,omitempty" protobuf:"bytes,1,rep,name=checks"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AnalysisTemplateList is a list of AnalysisTemplates.
+type AnalysisTemplateList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
+
+	// The AnalysisTemplates.
+	Items []AnalysisTemplate `json:"items" protobuf:"bytes,2,rep,name=items"`
 }

@@ -36,6 +36,56 @@ func init() {
 // RegisterConversions adds conversion functions to the given scheme.
 // Public to allow building arbitrary schemes.
 func RegisterConversions(s *runtime.Scheme) error {
+	if err := s.AddGeneratedConversionFunc((*AnalysisCheck)(nil), (*releases.AnalysisCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_AnalysisCheck_To_releases_AnalysisCheck(a.(*AnalysisCheck), b.(*releases.AnalysisCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.AnalysisCheck)(nil), (*AnalysisCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_AnalysisCheck_To_v1alpha1_AnalysisCheck(a.(*releases.AnalysisCheck), b.(*AnalysisCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*AnalysisStatus)(nil), (*releases.AnalysisStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_AnalysisStatus_To_releases_AnalysisStatus(a.(*AnalysisStatus), b.(*releases.AnalysisStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.AnalysisStatus)(nil), (*AnalysisStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_AnalysisStatus_To_v1alpha1_AnalysisStatus(a.(*releases.AnalysisStatus), b.(*AnalysisStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*AnalysisTemplate)(nil), (*releases.AnalysisTemplate)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_AnalysisTemplate_To_releases_AnalysisTemplate(a.(*AnalysisTemplate), b.(*releases.AnalysisTemplate), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.AnalysisTemplate)(nil), (*AnalysisTemplate)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_AnalysisTemplate_To_v1alpha1_AnalysisTemplate(a.(*releases.AnalysisTemplate), b.(*AnalysisTemplate), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*AnalysisTemplateList)(nil), (*releases.AnalysisTemplateList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_AnalysisTemplateList_To_releases_AnalysisTemplateList(a.(*AnalysisTemplateList), b.(*releases.AnalysisTemplateList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.AnalysisTemplateList)(nil), (*AnalysisTemplateList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_AnalysisTemplateList_To_v1alpha1_AnalysisTemplateList(a.(*releases.AnalysisTemplateList), b.(*AnalysisTemplateList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*AnalysisTemplateSpec)(nil), (*releases.AnalysisTemplateSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_AnalysisTemplateSpec_To_releases_AnalysisTemplateSpec(a.(*AnalysisTemplateSpec), b.(*releases.AnalysisTemplateSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.AnalysisTemplateSpec)(nil), (*AnalysisTemplateSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_AnalysisTemplateSpec_To_v1alpha1_AnalysisTemplateSpec(a.(*releases.AnalysisTemplateSpec), b.(*AnalysisTemplateSpec), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*BatchPod)(nil), (*releases.BatchPod)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_BatchPod_To_releases_BatchPod(a.(*BatchPod), b.(*releases.BatchPod), scope)
 	}); err != nil {
@@ -66,6 +116,46 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*HTTPCheck)(nil), (*releases.HTTPCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_HTTPCheck_To_releases_HTTPCheck(a.(*HTTPCheck), b.(*releases.HTTPCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.HTTPCheck)(nil), (*HTTPCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_HTTPCheck_To_v1alpha1_HTTPCheck(a.(*releases.HTTPCheck), b.(*HTTPCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*Measurement)(nil), (*releases.Measurement)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_Measurement_To_releases_Measurement(a.(*Measurement), b.(*releases.Measurement), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.Measurement)(nil), (*Measurement)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_Measurement_To_v1alpha1_Measurement(a.(*releases.Measurement), b.(*Measurement), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*PodHealthCheck)(nil), (*releases.PodHealthCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PodHealthCheck_To_releases_PodHealthCheck(a.(*PodHealthCheck), b.(*releases.PodHealthCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.PodHealthCheck)(nil), (*PodHealthCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_PodHealthCheck_To_v1alpha1_PodHealthCheck(a.(*releases.PodHealthCheck), b.(*PodHealthCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*PrometheusCheck)(nil), (*releases.PrometheusCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PrometheusCheck_To_releases_PrometheusCheck(a.(*PrometheusCheck), b.(*releases.PrometheusCheck), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.PrometheusCheck)(nil), (*PrometheusCheck)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_PrometheusCheck_To_v1alpha1_PrometheusCheck(a.(*releases.PrometheusCheck), b.(*PrometheusCheck), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*Release)(nil), (*releases.Release)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_Release_To_releases_Release(a.(*Release), b.(*releases.Release), scope)
 	}); err != nil {
@@ -73,6 +163,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*releases.Release)(nil), (*Release)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_releases_Release_To_v1alpha1_Release(a.(*releases.Release), b.(*Release), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ReleaseAnalysis)(nil), (*releases.ReleaseAnalysis)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_ReleaseAnalysis_To_releases_ReleaseAnalysis(a.(*ReleaseAnalysis), b.(*releases.ReleaseAnalysis), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*releases.ReleaseAnalysis)(nil), (*ReleaseAnalysis)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_releases_ReleaseAnalysis_To_v1alpha1_ReleaseAnalysis(a.(*releases.ReleaseAnalysis), b.(*ReleaseAnalysis), scope)
 	}); err != nil {
 		return err
 	}
@@ -149,6 +249,114 @@ func RegisterConversions(s *runtime.Scheme) error {
 	return nil
 }
 
+func autoConvert_v1alpha1_AnalysisCheck_To_releases_AnalysisCheck(in *AnalysisCheck, out *releases.AnalysisCheck, s conversion.Scope) error {
+	*out = *(*releases.AnalysisCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_AnalysisCheck_To_releases_AnalysisCheck is an autogenerated conversion function.
+func Convert_v1alpha1_AnalysisCheck_To_releases_AnalysisCheck(in *AnalysisCheck, out *releases.AnalysisCheck, s conversion.Scope) error {
+	return autoConvert_v1alpha1_AnalysisCheck_To_releases_AnalysisCheck(in, out, s)
+}
+
+func autoConvert_releases_AnalysisCheck_To_v1alpha1_AnalysisCheck(in *releases.AnalysisCheck, out *AnalysisCheck, s conversion.Scope) error {
+	*out = *(*AnalysisCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_AnalysisCheck_To_v1alpha1_AnalysisCheck is an autogenerated conversion function.
+func Convert_releases_AnalysisCheck_To_v1alpha1_AnalysisCheck(in *releases.AnalysisCheck, out *AnalysisCheck, s conversion.Scope) error {
+	return autoConvert_releases_AnalysisCheck_To_v1alpha1_AnalysisCheck(in, out, s)
+}
+
+func autoConvert_v1alpha1_AnalysisStatus_To_releases_AnalysisStatus(in *AnalysisStatus, out *releases.AnalysisStatus, s conversion.Scope) error {
+	*out = *(*releases.AnalysisStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_AnalysisStatus_To_releases_AnalysisStatus is an autogenerated conversion function.
+func Convert_v1alpha1_AnalysisStatus_To_releases_AnalysisStatus(in *AnalysisStatus, out *releases.AnalysisStatus, s conversion.Scope) error {
+	return autoConvert_v1alpha1_AnalysisStatus_To_releases_AnalysisStatus(in, out, s)
+}
+
+func autoConvert_releases_AnalysisStatus_To_v1alpha1_AnalysisStatus(in *releases.AnalysisStatus, out *AnalysisStatus, s conversion.Scope) error {
+	*out = *(*AnalysisStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_AnalysisStatus_To_v1alpha1_AnalysisStatus is an autogenerated conversion function.
+func Convert_releases_AnalysisStatus_To_v1alpha1_AnalysisStatus(in *releases.AnalysisStatus, out *AnalysisStatus, s conversion.Scope) error {
+	return autoConvert_releases_AnalysisStatus_To_v1alpha1_AnalysisStatus(in, out, s)
+}
+
+func autoConvert_v1alpha1_AnalysisTemplate_To_releases_AnalysisTemplate(in *AnalysisTemplate, out *releases.AnalysisTemplate, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_v1alpha1_AnalysisTemplateSpec_To_releases_AnalysisTemplateSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_v1alpha1_AnalysisTemplate_To_releases_AnalysisTemplate is an autogenerated conversion function.
+func Convert_v1alpha1_AnalysisTemplate_To_releases_AnalysisTemplate(in *AnalysisTemplate, out *releases.AnalysisTemplate, s conversion.Scope) error {
+	return autoConvert_v1alpha1_AnalysisTemplate_To_releases_AnalysisTemplate(in, out, s)
+}
+
+func autoConvert_releases_AnalysisTemplate_To_v1alpha1_AnalysisTemplate(in *releases.AnalysisTemplate, out *AnalysisTemplate, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_releases_AnalysisTemplateSpec_To_v1alpha1_AnalysisTemplateSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_releases_AnalysisTemplate_To_v1alpha1_AnalysisTemplate is an autogenerated conversion function.
+func Convert_releases_AnalysisTemplate_To_v1alpha1_AnalysisTemplate(in *releases.AnalysisTemplate, out *AnalysisTemplate, s conversion.Scope) error {
+	return autoConvert_releases_AnalysisTemplate_To_v1alpha1_AnalysisTemplate(in, out, s)
+}
+
+func autoConvert_v1alpha1_AnalysisTemplateList_To_releases_AnalysisTemplateList(in *AnalysisTemplateList, out *releases.AnalysisTemplateList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]releases.AnalysisTemplate)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_v1alpha1_AnalysisTemplateList_To_releases_AnalysisTemplateList is an autogenerated conversion function.
+func Convert_v1alpha1_AnalysisTemplateList_To_releases_AnalysisTemplateList(in *AnalysisTemplateList, out *releases.AnalysisTemplateList, s conversion.Scope) error {
+	return autoConvert_v1alpha1_AnalysisTemplateList_To_releases_AnalysisTemplateList(in, out, s)
+}
+
+func autoConvert_releases_AnalysisTemplateList_To_v1alpha1_AnalysisTemplateList(in *releases.AnalysisTemplateList, out *AnalysisTemplateList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]AnalysisTemplate)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_releases_AnalysisTemplateList_To_v1alpha1_AnalysisTemplateList is an autogenerated conversion function.
+func Convert_releases_AnalysisTemplateList_To_v1alpha1_AnalysisTemplateList(in *releases.AnalysisTemplateList, out *AnalysisTemplateList, s conversion.Scope) error {
+	return autoConvert_releases_AnalysisTemplateList_To_v1alpha1_AnalysisTemplateList(in, out, s)
+}
+
+func autoConvert_v1alpha1_AnalysisTemplateSpec_To_releases_AnalysisTemplateSpec(in *AnalysisTemplateSpec, out *releases.AnalysisTemplateSpec, s conversion.Scope) error {
+	*out = *(*releases.AnalysisTemplateSpec)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_AnalysisTemplateSpec_To_releases_AnalysisTemplateSpec is an autogenerated conversion function.
+func Convert_v1alpha1_AnalysisTemplateSpec_To_releases_AnalysisTemplateSpec(in *AnalysisTemplateSpec, out *releases.AnalysisTemplateSpec, s conversion.Scope) error {
+	return autoConvert_v1alpha1_AnalysisTemplateSpec_To_releases_AnalysisTemplateSpec(in, out, s)
+}
+
+func autoConvert_releases_AnalysisTemplateSpec_To_v1alpha1_AnalysisTemplateSpec(in *releases.AnalysisTemplateSpec, out *AnalysisTemplateSpec, s conversion.Scope) error {
+	*out = *(*AnalysisTemplateSpec)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_AnalysisTemplateSpec_To_v1alpha1_AnalysisTemplateSpec is an autogenerated conversion function.
+func Convert_releases_AnalysisTemplateSpec_To_v1alpha1_AnalysisTemplateSpec(in *releases.AnalysisTemplateSpec, out *AnalysisTemplateSpec, s conversion.Scope) error {
+	return autoConvert_releases_AnalysisTemplateSpec_To_v1alpha1_AnalysisTemplateSpec(in, out, s)
+}
+
 func autoConvert_v1alpha1_BatchPod_To_releases_BatchPod(in *BatchPod, out *releases.BatchPod, s conversion.Scope) error {
 	*out = *(*releases.BatchPod)(unsafe.Pointer(in))
 	return nil
@@ -209,6 +417,86 @@ func Convert_releases_CloneSetObservation_To_v1alpha1_CloneSetObservation(in *re
 	return autoConvert_releases_CloneSetObservation_To_v1alpha1_CloneSetObservation(in, out, s)
 }
 
+func autoConvert_v1alpha1_HTTPCheck_To_releases_HTTPCheck(in *HTTPCheck, out *releases.HTTPCheck, s conversion.Scope) error {
+	*out = *(*releases.HTTPCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_HTTPCheck_To_releases_HTTPCheck is an autogenerated conversion function.
+func Convert_v1alpha1_HTTPCheck_To_releases_HTTPCheck(in *HTTPCheck, out *releases.HTTPCheck, s conversion.Scope) error {
+	return autoConvert_v1alpha1_HTTPCheck_To_releases_HTTPCheck(in, out, s)
+}
+
+func autoConvert_releases_HTTPCheck_To_v1alpha1_HTTPCheck(in *releases.HTTPCheck, out *HTTPCheck, s conversion.Scope) error {
+	*out = *(*HTTPCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_HTTPCheck_To_v1alpha1_HTTPCheck is an autogenerated conversion function.
+func Convert_releases_HTTPCheck_To_v1alpha1_HTTPCheck(in *releases.HTTPCheck, out *HTTPCheck, s conversion.Scope) error {
+	return autoConvert_releases_HTTPCheck_To_v1alpha1_HTTPCheck(in, out, s)
+}
+
+func autoConvert_v1alpha1_Measurement_To_releases_Measurement(in *Measurement, out *releases.Measurement, s conversion.Scope) error {
+	*out = *(*releases.Measurement)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_Measurement_To_releases_Measurement is an autogenerated conversion function.
+func Convert_v1alpha1_Measurement_To_releases_Measurement(in *Measurement, out *releases.Measurement, s conversion.Scope) error {
+	return autoConvert_v1alpha1_Measurement_To_releases_Measurement(in, out, s)
+}
+
+func autoConvert_releases_Measurement_To_v1alpha1_Measurement(in *releases.Measurement, out *Measurement, s conversion.Scope) error {
+	*out = *(*Measurement)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_Measurement_To_v1alpha1_Measurement is an autogenerated conversion function.
+func Convert_releases_Measurement_To_v1alpha1_Measurement(in *releases.Measurement, out *Measurement, s conversion.Scope) error {
+	return autoConvert_releases_Measurement_To_v1alpha1_Measurement(in, out, s)
+}
+
+func autoConvert_v1alpha1_PodHealthCheck_To_releases_PodHealthCheck(in *PodHealthCheck, out *releases.PodHealthCheck, s conversion.Scope) error {
+	*out = *(*releases.PodHealthCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_PodHealthCheck_To_releases_PodHealthCheck is an autogenerated conversion function.
+func Convert_v1alpha1_PodHealthCheck_To_releases_PodHealthCheck(in *PodHealthCheck, out *releases.PodHealthCheck, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PodHealthCheck_To_releases_PodHealthCheck(in, out, s)
+}
+
+func autoConvert_releases_PodHealthCheck_To_v1alpha1_PodHealthCheck(in *releases.PodHealthCheck, out *PodHealthCheck, s conversion.Scope) error {
+	*out = *(*PodHealthCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_PodHealthCheck_To_v1alpha1_PodHealthCheck is an autogenerated conversion function.
+func Convert_releases_PodHealthCheck_To_v1alpha1_PodHealthCheck(in *releases.PodHealthCheck, out *PodHealthCheck, s conversion.Scope) error {
+	return autoConvert_releases_PodHealthCheck_To_v1alpha1_PodHealthCheck(in, out, s)
+}
+
+func autoConvert_v1alpha1_PrometheusCheck_To_releases_PrometheusCheck(in *PrometheusCheck, out *releases.PrometheusCheck, s conversion.Scope) error {
+	*out = *(*releases.PrometheusCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_PrometheusCheck_To_releases_PrometheusCheck is an autogenerated conversion function.
+func Convert_v1alpha1_PrometheusCheck_To_releases_PrometheusCheck(in *PrometheusCheck, out *releases.PrometheusCheck, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PrometheusCheck_To_releases_PrometheusCheck(in, out, s)
+}
+
+func autoConvert_releases_PrometheusCheck_To_v1alpha1_PrometheusCheck(in *releases.PrometheusCheck, out *PrometheusCheck, s conversion.Scope) error {
+	*out = *(*PrometheusCheck)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_PrometheusCheck_To_v1alpha1_PrometheusCheck is an autogenerated conversion function.
+func Convert_releases_PrometheusCheck_To_v1alpha1_PrometheusCheck(in *releases.PrometheusCheck, out *PrometheusCheck, s conversion.Scope) error {
+	return autoConvert_releases_PrometheusCheck_To_v1alpha1_PrometheusCheck(in, out, s)
+}
+
 func autoConvert_v1alpha1_Release_To_releases_Release(in *Release, out *releases.Release, s conversion.Scope) error {
 	out.ObjectMeta = in.ObjectMeta
 	if err := Convert_v1alpha1_ReleaseSpec_To_releases_ReleaseSpec(&in.Spec, &out.Spec, s); err != nil {
@@ -239,6 +527,26 @@ func autoConvert_releases_Release_To_v1alpha1_Release(in *releases.Release, out 
 // Convert_releases_Release_To_v1alpha1_Release is an autogenerated conversion function.
 func Convert_releases_Release_To_v1alpha1_Release(in *releases.Release, out *Release, s conversion.Scope) error {
 	return autoConvert_releases_Release_To_v1alpha1_Release(in, out, s)
+}
+
+func autoConvert_v1alpha1_ReleaseAnalysis_To_releases_ReleaseAnalysis(in *ReleaseAnalysis, out *releases.ReleaseAnalysis, s conversion.Scope) error {
+	*out = *(*releases.ReleaseAnalysis)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_ReleaseAnalysis_To_releases_ReleaseAnalysis is an autogenerated conversion function.
+func Convert_v1alpha1_ReleaseAnalysis_To_releases_ReleaseAnalysis(in *ReleaseAnalysis, out *releases.ReleaseAnalysis, s conversion.Scope) error {
+	return autoConvert_v1alpha1_ReleaseAnalysis_To_releases_ReleaseAnalysis(in, out, s)
+}
+
+func autoConvert_releases_ReleaseAnalysis_To_v1alpha1_ReleaseAnalysis(in *releases.ReleaseAnalysis, out *ReleaseAnalysis, s conversion.Scope) error {
+	*out = *(*ReleaseAnalysis)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_releases_ReleaseAnalysis_To_v1alpha1_ReleaseAnalysis is an autogenerated conversion function.
+func Convert_releases_ReleaseAnalysis_To_v1alpha1_ReleaseAnalysis(in *releases.ReleaseAnalysis, out *ReleaseAnalysis, s conversion.Scope) error {
+	return autoConvert_releases_ReleaseAnalysis_To_v1alpha1_ReleaseAnalysis(in, out, s)
 }
 
 func autoConvert_v1alpha1_ReleaseBatch_To_releases_ReleaseBatch(in *ReleaseBatch, out *releases.ReleaseBatch, s conversion.Scope) error {

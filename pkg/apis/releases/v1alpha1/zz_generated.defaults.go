@@ -30,9 +30,28 @@ import (
 // Public to allow building arbitrary schemes.
 // All generated defaulters are covering - they call all nested defaulters.
 func RegisterDefaults(scheme *runtime.Scheme) error {
+	scheme.AddTypeDefaultingFunc(&AnalysisTemplate{}, func(obj interface{}) { SetObjectDefaults_AnalysisTemplate(obj.(*AnalysisTemplate)) })
+	scheme.AddTypeDefaultingFunc(&AnalysisTemplateList{}, func(obj interface{}) { SetObjectDefaults_AnalysisTemplateList(obj.(*AnalysisTemplateList)) })
 	scheme.AddTypeDefaultingFunc(&Release{}, func(obj interface{}) { SetObjectDefaults_Release(obj.(*Release)) })
 	scheme.AddTypeDefaultingFunc(&ReleaseList{}, func(obj interface{}) { SetObjectDefaults_ReleaseList(obj.(*ReleaseList)) })
 	return nil
+}
+
+func SetObjectDefaults_AnalysisTemplate(in *AnalysisTemplate) {
+	for i := range in.Spec.Checks {
+		a := &in.Spec.Checks[i]
+		SetDefaults_AnalysisCheck(a)
+		if a.PodHealth != nil {
+			SetDefaults_PodHealthCheck(a.PodHealth)
+		}
+	}
+}
+
+func SetObjectDefaults_AnalysisTemplateList(in *AnalysisTemplateList) {
+	for i := range in.Items {
+		a := &in.Items[i]
+		SetObjectDefaults_AnalysisTemplate(a)
+	}
 }
 
 func SetObjectDefaults_Release(in *Release) {
@@ -217,6 +236,23 @@ func SetObjectDefaults_Release(in *Release) {
 		}
 	}
 	SetDefaults_ReleaseStrategy(&in.Spec.Strategy)
+	if in.Spec.Strategy.Analysis != nil {
+		SetDefaults_ReleaseAnalysis(in.Spec.Strategy.Analysis)
+		for i := range in.Spec.Strategy.Analysis.Checks {
+			a := &in.Spec.Strategy.Analysis.Checks[i]
+			SetDefaults_AnalysisCheck(a)
+			if a.PodHealth != nil {
+				SetDefaults_PodHealthCheck(a.PodHealth)
+			}
+		}
+	}
+	for i := range in.Status.AnalysisChecks {
+		a := &in.Status.AnalysisChecks[i]
+		SetDefaults_AnalysisCheck(a)
+		if a.PodHealth != nil {
+			SetDefaults_PodHealthCheck(a.PodHealth)
+		}
+	}
 }
 
 func SetObjectDefaults_ReleaseList(in *ReleaseList) {

@@ -22,6 +22,31 @@ limitations under the License.
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AnalysisCheck) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.AnalysisCheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AnalysisStatus) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.AnalysisStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AnalysisTemplate) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.AnalysisTemplate"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AnalysisTemplateList) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.AnalysisTemplateList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AnalysisTemplateSpec) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.AnalysisTemplateSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in BatchPod) OpenAPIModelName() string {
 	return "io.triton.releases.v1alpha1.BatchPod"
 }
@@ -37,8 +62,33 @@ func (in CloneSetObservation) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in HTTPCheck) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.HTTPCheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Measurement) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.Measurement"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodHealthCheck) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.PodHealthCheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PrometheusCheck) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.PrometheusCheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Release) OpenAPIModelName() string {
 	return "io.triton.releases.v1alpha1.Release"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ReleaseAnalysis) OpenAPIModelName() string {
+	return "io.triton.releases.v1alpha1.ReleaseAnalysis"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -27,6 +27,7 @@ func ValidateReleaseStatusTransition(newS, oldS *releases.ReleaseStatus, fldPath
 	}
 	allErrs = append(allErrs, validatePlanUnchanged(newS.Batches, oldS.Batches, fldPath.Child("batches"))...)
 	allErrs = append(allErrs, validateBeforeReleaseUnchanged(newS.CloneSet, oldS.CloneSet, fldPath.Child("cloneSet"))...)
+	allErrs = append(allErrs, validateAnalysisChecksUnchanged(newS.AnalysisChecks, oldS.AnalysisChecks, fldPath.Child("analysisChecks"))...)
 	return allErrs
 }
 

@@ -65,6 +65,7 @@ var (
 func ValidateRelease(r *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&r.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 	allErrs = append(allErrs, ValidateReleaseSpec(&r.Spec, field.NewPath("spec"))...)
+	allErrs = append(allErrs, validateReleaseAnalysis(r.Spec.Strategy.Analysis, r.Namespace, field.NewPath("spec", "strategy", "analysis"))...)
 	allErrs = append(allErrs, validateImagesPrintable(r.Spec.Template, field.NewPath("spec", "template", "spec"))...)
 	allErrs = append(allErrs, validateMetadataSize(&r.ObjectMeta, nil)...)
 	allErrs = append(allErrs, validateSize(r)...)
@@ -165,6 +166,7 @@ func ValidateReleaseUpdate(newR, oldR *releases.Release) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newR.ObjectMeta, &oldR.ObjectMeta, field.NewPath("metadata"))
 	specPath := field.NewPath("spec")
 	allErrs = append(allErrs, ValidateReleaseSpec(&newR.Spec, specPath)...)
+	allErrs = append(allErrs, validateReleaseAnalysis(newR.Spec.Strategy.Analysis, newR.Namespace, specPath.Child("strategy", "analysis"))...)
 	allErrs = append(allErrs, validateSpecImmutability(&newR.Spec, &oldR.Spec, specPath)...)
 	allErrs = append(allErrs, validateMetadataSize(&newR.ObjectMeta, &oldR.ObjectMeta)...)
 	allErrs = append(allErrs, validateSize(newR)...)
@@ -199,6 +201,7 @@ func ValidateReleaseStatus(s *releases.ReleaseStatus, fldPath *field.Path) field
 	if len(s.History) > MaxHistoryEntries {
 		allErrs = append(allErrs, field.TooMany(fldPath.Child("history"), len(s.History), MaxHistoryEntries))
 	}
+	allErrs = append(allErrs, validateAnalysisStatus(s, fldPath)...)
 	return allErrs
 }
 
@@ -614,6 +617,8 @@ func validateSpecImmutability(newSpec, oldSpec *releases.ReleaseSpec, fldPath *f
 	immutable(newSpec.Strategy.NoPullIn, oldSpec.Strategy.NoPullIn, strategyPath.Child("noPullIn"))
 	immutable(newSpec.Strategy.MaxSurge, oldSpec.Strategy.MaxSurge, strategyPath.Child("maxSurge"))
 	immutable(newSpec.Strategy.Type, oldSpec.Strategy.Type, strategyPath.Child("type"))
+	// The checks and templates were resolved into the status when the release was created.
+	immutable(newSpec.Strategy.Analysis, oldSpec.Strategy.Analysis, strategyPath.Child("analysis"))
 	if newSpec.Strategy.BlueGreen != nil && oldSpec.Strategy.BlueGreen != nil {
 		immutable(newSpec.Strategy.BlueGreen.PreviewReplicas, oldSpec.Strategy.BlueGreen.PreviewReplicas, strategyPath.Child("blueGreen", "previewReplicas"))
 	} else if (newSpec.Strategy.BlueGreen == nil) != (oldSpec.Strategy.BlueGreen == nil) {
@@ -659,12 +664,17 @@ func validateBatches(batches []releases.ReleaseBatch, fldPath *field.Path) field
 // is shown. A tab is allowed. The value is reported quoted (field.Error quotes strings), so the error
 // itself is safe to print.
 func validatePrintable(s string, fldPath *field.Path) field.ErrorList {
+	return printable(s, false, fldPath)
+}
+
+// printable is validatePrintable, with line feeds allowed when newlines is true.
+func printable(s string, newlines bool, fldPath *field.Path) field.ErrorList {
 	if !utf8.ValidString(s) {
 		return field.ErrorList{field.Invalid(fldPath, s, "must be valid UTF-8")}
 	}
 	for _, r := range s {
 		switch {
-		case r == '\t':
+		case r == '\t', newlines && r == '\n':
 		case unicode.IsControl(r):
 			return field.ErrorList{field.Invalid(fldPath, s, fmt.Sprintf(
 				"must not contain control characters (found %U): a terminal that prints it would run it as an escape sequence", r))}

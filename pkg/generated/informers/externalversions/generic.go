@@ -53,6 +53,8 @@ func (f *genericInformer) Lister() cache.GenericLister {
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
 	// Group=releases.triton.io, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithResource("analysistemplates"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Releases().V1alpha1().AnalysisTemplates().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("releases"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Releases().V1alpha1().Releases().Informer()}, nil
 

@@ -30,7 +30,9 @@ const etcdRequestLimit = 1572864
 // (metadata and spec at their bound) with every part of its status at its bound (MaxBatches batches,
 // MaxListedPods pods with the longest names, pod names before a Scale at their byte budget in the
 // shortest names, HistoryLimit entries with the longest reasons in characters that JSON escapes, the
-// longest user names) is stored as JSON well under etcd's limit.
+// longest user names, the analysis's checks and results at their byte bounds) is stored as JSON well under
+// etcd's limit. A release of MaxBatches batches cannot keep MaxMeasurements measurements of every check in
+// every batch: validation.MaxAnalysisStatusBytes bounds the results of all batches together.
 func TestLargestReleaseFitsInEtcd(t *testing.T) {
 	now := metav1.NewTime(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	long := func(n int) string { return strings.Repeat("a", n) }
@@ -47,6 +49,9 @@ func TestLargestReleaseFitsInEtcd(t *testing.T) {
 			}}}},
 		},
 	}
+	// The largest analysis: the most checks, each with the longest query and as long a condition as the
+	// checks' bound leaves.
+	r.Spec.Strategy.Analysis = largestAnalysis(t)
 	// Metadata and spec filled up to their bound: labels and annotations at their cap (in characters that
 	// JSON escapes), then finalizers, which a caller may also set.
 	r.Annotations = map[string]string{"a": strings.Repeat("<", validation.MaxMetadataBytes-1)}
@@ -94,6 +99,11 @@ func TestLargestReleaseFitsInEtcd(t *testing.T) {
 			Message:            "batch 200: 1048576 failing pods, 0 tolerated: " + long(253) + "; " + long(253) + "; " + long(253) + "; and 1048573 more",
 			LastTransitionTime: now, ObservedGeneration: 1})
 	}
+	// The checks resolved at create, and as much of their results as the status keeps: every check in as
+	// many batches as there is room for, newest batches first, each with its most measurements, values and
+	// messages at their longest.
+	s.AnalysisChecks = r.Spec.Strategy.Analysis.Checks
+	fillAnalysisResults(t, s, now)
 	require.Empty(t, validation.ValidateReleaseStatus(s, nil), "a status the server could write")
 
 	scheme := runtime.NewScheme()
@@ -102,4 +112,73 @@ func TestLargestReleaseFitsInEtcd(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("the largest Release is %d bytes as JSON; etcd takes %d", len(raw), etcdRequestLimit)
 	assert.Less(t, len(raw), etcdRequestLimit*9/10, "a tenth of etcd's limit is left for the key and the request")
+}
+
+// largestAnalysis is an analysis with the most checks, each with the longest query and a condition as long
+// as validation.MaxAnalysisChecksBytes leaves room for, every limit at its bound.
+func largestAnalysis(t *testing.T) *releases.ReleaseAnalysis {
+	t.Helper()
+	interval, limit := int32(validation.MaxIntervalSeconds), int32(validation.MaxAnalysisLimit)
+	a := &releases.ReleaseAnalysis{IntervalSeconds: &interval, BakeSeconds: validation.MaxBakeSeconds}
+	query := `up{pod="` + strings.Repeat("a", validation.MaxQueryLength-10) + `"}`
+	for i := 0; i < validation.MaxAnalysisChecks; i++ {
+		a.Checks = append(a.Checks, releases.AnalysisCheck{Name: fmt.Sprintf("%s%02d", strings.Repeat("c", 61), i),
+			Prometheus: &releases.PrometheusCheck{Query: query}, FailureLimit: limit, ErrorLimit: &limit, Background: true, DryRun: true})
+	}
+	require.Len(t, query, validation.MaxQueryLength)
+	for terms := validation.MaxSuccessConditionLength / len(" || result < 1.5"); terms > 0; terms-- {
+		condition := "result < 1.5" + strings.Repeat(" || result < 1.5", terms-1)
+		for i := range a.Checks {
+			a.Checks[i].SuccessCondition = condition
+		}
+		if validation.AnalysisChecksBytes(a.Checks) <= validation.MaxAnalysisChecksBytes {
+			break
+		}
+	}
+	require.Greater(t, validation.AnalysisChecksBytes(a.Checks), validation.MaxAnalysisChecksBytes-200, "the checks fill their bound")
+	return a
+}
+
+// fillAnalysisResults gives every check of s a result in as many batches as validation.MaxAnalysisStatusBytes
+// has room for, from the last batch back, each with validation.MaxMeasurements measurements whose value
+// and message are at their longest (in characters that JSON escapes, six bytes each).
+func fillAnalysisResults(t *testing.T, s *releases.ReleaseStatus, now metav1.Time) {
+	t.Helper()
+	measurement := releases.Measurement{Time: now, Phase: releases.AnalysisError,
+		Value:   strings.Repeat("<", validation.MaxMeasurementValueLength),
+		Message: strings.Repeat("<", validation.MaxAnalysisMessageLength)}
+	done := 0 // the bytes of the batches after the one being filled
+	for b := len(s.Batches) - 1; b >= 0; b-- {
+		batch := &s.Batches[b]
+		room := func() int {
+			return validation.MaxAnalysisStatusBytes - done - validation.AnalysisStatusBytes(s.Batches[b:b+1])
+		}
+		for _, c := range s.AnalysisChecks {
+			batch.Analysis = append(batch.Analysis, releases.AnalysisStatus{Name: c.Name, Phase: releases.AnalysisRunning,
+				Failures: 1000, ConsecutiveErrors: 1000, PassingSince: &now, Message: strings.Repeat("<", validation.MaxAnalysisMessageLength)})
+			last := &batch.Analysis[len(batch.Analysis)-1]
+			if r := room(); r < 0 {
+				// No room for the whole result: as much of its message as fits, or none of it.
+				if cut := (-r + 5) / 6; cut <= len(last.Message) {
+					last.Message = last.Message[cut:]
+				} else {
+					batch.Analysis = batch.Analysis[:len(batch.Analysis)-1]
+				}
+				break
+			}
+			for m := 0; m < validation.MaxMeasurements; m++ {
+				last.Measurements = append(last.Measurements, measurement)
+				if room() < 0 {
+					last.Measurements = last.Measurements[:len(last.Measurements)-1]
+					break
+				}
+			}
+		}
+		done += validation.AnalysisStatusBytes(s.Batches[b : b+1])
+		if validation.MaxAnalysisStatusBytes-done < 1000 {
+			break
+		}
+	}
+	require.LessOrEqual(t, validation.AnalysisStatusBytes(s.Batches), validation.MaxAnalysisStatusBytes)
+	require.Greater(t, validation.AnalysisStatusBytes(s.Batches), validation.MaxAnalysisStatusBytes-1000, "the results fill their bound")
 }

@@ -46,6 +46,9 @@ type ReleaseBatchApplyConfiguration struct {
 	SmokedAt *v1.Time `json:"smokedAt,omitempty"`
 	// When all its pods became Ready.
 	BakedAt *v1.Time `json:"bakedAt,omitempty"`
+	// Where each check of the release's analysis is for this batch, in the order of
+	// status.analysisChecks.
+	Analysis []AnalysisStatusApplyConfiguration `json:"analysis,omitempty"`
 }
 
 // ReleaseBatchApplyConfiguration constructs a declarative configuration of the ReleaseBatch type for use with
@@ -128,5 +131,18 @@ func (b *ReleaseBatchApplyConfiguration) WithSmokedAt(value v1.Time) *ReleaseBat
 // If called multiple times, the BakedAt field is set to the value of the last call.
 func (b *ReleaseBatchApplyConfiguration) WithBakedAt(value v1.Time) *ReleaseBatchApplyConfiguration {
 	b.BakedAt = &value
+	return b
+}
+
+// WithAnalysis adds the given value to the Analysis field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Analysis field.
+func (b *ReleaseBatchApplyConfiguration) WithAnalysis(values ...*AnalysisStatusApplyConfiguration) *ReleaseBatchApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithAnalysis")
+		}
+		b.Analysis = append(b.Analysis, *values[i])
+	}
 	return b
 }

@@ -39,13 +39,18 @@ type ReleaseStatusApplyConfiguration struct {
 	// The target CloneSet as last observed, and what it was before the release.
 	CloneSet *CloneSetObservationApplyConfiguration `json:"cloneSet,omitempty"`
 	// AwaitingNext, Paused, Failed and Complete; a canceled release also has Reverted (False while its pods
-	// leave traffic, True once its CloneSet is back and let go of).
+	// leave traffic, True once its CloneSet is back and let go of), and a release with an analysis
+	// AnalysisPassed (the checks of the current batch).
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// True once a caller promoted the release fully (`next` with toBatch the last batch): it succeeds once
 	// its last batch is Baked, without another `next`.
 	Promoted *bool `json:"promoted,omitempty"`
 	// Every action taken on the release, by a caller or by the controller; the newest 50 are kept.
 	History []ReleaseHistoryEntryApplyConfiguration `json:"history,omitempty"`
+	// The checks the release runs: those of spec.strategy.analysis followed by those of its templates, as
+	// they were when the release was created. Set once, by the server; a later change to a template does
+	// not change them.
+	AnalysisChecks []AnalysisCheckApplyConfiguration `json:"analysisChecks,omitempty"`
 }
 
 // ReleaseStatusApplyConfiguration constructs a declarative configuration of the ReleaseStatus type for use with
@@ -129,6 +134,19 @@ func (b *ReleaseStatusApplyConfiguration) WithHistory(values ...*ReleaseHistoryE
 			panic("nil value passed to WithHistory")
 		}
 		b.History = append(b.History, *values[i])
+	}
+	return b
+}
+
+// WithAnalysisChecks adds the given value to the AnalysisChecks field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the AnalysisChecks field.
+func (b *ReleaseStatusApplyConfiguration) WithAnalysisChecks(values ...*AnalysisCheckApplyConfiguration) *ReleaseStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithAnalysisChecks")
+		}
+		b.AnalysisChecks = append(b.AnalysisChecks, *values[i])
 	}
 	return b
 }

@@ -61,6 +61,11 @@ type ReleaseStrategyApplyConfiguration struct {
 	// What a failed batch does: Pause (the default) holds the release and its CloneSet and waits for a
 	// person; Cancel cancels the release by itself, traffic first, as `cancel` does.
 	OnFailure *releasesv1alpha1.FailurePolicy `json:"onFailure,omitempty"`
+	// Checks of the world (Prometheus queries, HTTP endpoints, the batch's pods) that hold a batch until
+	// they pass and fail it when they fail. Without it, a batch is Baked once its pods are Ready, as
+	// before. With strategy.type BlueGreen the checks run on the switch batch, once green is in traffic.
+	// Cannot be changed.
+	Analysis *ReleaseAnalysisApplyConfiguration `json:"analysis,omitempty"`
 }
 
 // ReleaseStrategyApplyConfiguration constructs a declarative configuration of the ReleaseStrategy type for use with
@@ -154,5 +159,13 @@ func (b *ReleaseStrategyApplyConfiguration) WithMaxSurge(value intstr.IntOrStrin
 // If called multiple times, the OnFailure field is set to the value of the last call.
 func (b *ReleaseStrategyApplyConfiguration) WithOnFailure(value releasesv1alpha1.FailurePolicy) *ReleaseStrategyApplyConfiguration {
 	b.OnFailure = &value
+	return b
+}
+
+// WithAnalysis sets the Analysis field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Analysis field is set to the value of the last call.
+func (b *ReleaseStrategyApplyConfiguration) WithAnalysis(value *ReleaseAnalysisApplyConfiguration) *ReleaseStrategyApplyConfiguration {
+	b.Analysis = value
 	return b
 }

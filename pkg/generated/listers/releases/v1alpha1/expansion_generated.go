@@ -18,6 +18,14 @@ limitations under the License.
 
 package v1alpha1
 
+// AnalysisTemplateListerExpansion allows custom methods to be added to
+// AnalysisTemplateLister.
+type AnalysisTemplateListerExpansion interface{}
+
+// AnalysisTemplateNamespaceListerExpansion allows custom methods to be added to
+// AnalysisTemplateNamespaceLister.
+type AnalysisTemplateNamespaceListerExpansion interface{}
+
 // ReleaseListerExpansion allows custom methods to be added to
 // ReleaseLister.
 type ReleaseListerExpansion interface{}

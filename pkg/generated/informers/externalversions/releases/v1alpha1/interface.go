@@ -24,6 +24,8 @@ import (
 
 // Interface provides access to all the informers in this group version.
 type Interface interface {
+	// AnalysisTemplates returns a AnalysisTemplateInformer.
+	AnalysisTemplates() TypedAnalysisTemplateInformer
 	// Releases returns a ReleaseInformer.
 	Releases() TypedReleaseInformer
 }
@@ -37,6 +39,11 @@ type version struct {
 // New returns a new Interface.
 func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakListOptions internalinterfaces.TweakListOptionsFunc) Interface {
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
+}
+
+// AnalysisTemplates returns a TypedAnalysisTemplateInformer.
+func (v *version) AnalysisTemplates() TypedAnalysisTemplateInformer {
+	return &analysisTemplateInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }
 
 // Releases returns a TypedReleaseInformer.

@@ -28,12 +28,17 @@ import (
 
 type ReleasesV1alpha1Interface interface {
 	RESTClient() rest.Interface
+	AnalysisTemplatesGetter
 	ReleasesGetter
 }
 
 // ReleasesV1alpha1Client is used to interact with features provided by the releases.triton.io group.
 type ReleasesV1alpha1Client struct {
 	restClient rest.Interface
+}
+
+func (c *ReleasesV1alpha1Client) AnalysisTemplates(namespace string) AnalysisTemplateInterface {
+	return newAnalysisTemplates(c, namespace)
 }
 
 func (c *ReleasesV1alpha1Client) Releases(namespace string) ReleaseInterface {

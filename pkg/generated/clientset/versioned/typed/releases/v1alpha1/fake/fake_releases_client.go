@@ -28,6 +28,10 @@ type FakeReleasesV1alpha1 struct {
 	*testing.Fake
 }
 
+func (c *FakeReleasesV1alpha1) AnalysisTemplates(namespace string) v1alpha1.AnalysisTemplateInterface {
+	return newFakeAnalysisTemplates(c, namespace)
+}
+
 func (c *FakeReleasesV1alpha1) Releases(namespace string) v1alpha1.ReleaseInterface {
 	return newFakeReleases(c, namespace)
 }
