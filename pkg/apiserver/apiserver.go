@@ -25,6 +25,7 @@ import (
 	"github.com/triton-io/triton/pkg/apiserver/resize"
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 	"github.com/triton-io/triton/pkg/metrics"
+	analysistemplatestorage "github.com/triton-io/triton/pkg/registry/releases/analysistemplate"
 	releasestorage "github.com/triton-io/triton/pkg/registry/releases/release"
 	"github.com/triton-io/triton/pkg/release/access"
 	"github.com/triton-io/triton/pkg/release/caches"
@@ -154,14 +155,19 @@ func (c CompletedConfig) New() (*Server, error) {
 		events, stop = controller.NewRecorder(c.Driver.Kube)
 		generic.AddPreShutdownHookOrDie("stop-release-events", func() error { stop(); return nil })
 	}
-	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, guard, c.Claims, events)
+	templates, err := analysistemplatestorage.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter)
+	if err != nil {
+		return nil, err
+	}
+	storage, err := releasestorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, guard, c.Claims, events, templates.Template)
 	if err != nil {
 		return nil, err
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(releases.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	resources := map[string]rest.Storage{
-		"releases":        storage.Release,
-		"releases/status": storage.Status,
+		"releases":          storage.Release,
+		"releases/status":   storage.Status,
+		"analysistemplates": templates,
 	}
 	for verb, action := range storage.Actions {
 		resources["releases/"+string(verb)] = action

@@ -91,6 +91,11 @@ func (r *REST) prepare(ctx context.Context, rel *releases.Release) (context.Cont
 	if err != nil {
 		return ctx, err
 	}
+	// The templates the analysis names are read once the caller is known to be allowed to create the
+	// release, so a 403 tells nothing about which templates exist.
+	if ctx, err = r.resolveAnalysis(ctx, rel); err != nil {
+		return ctx, err
+	}
 	cs, revisionKnown, err := observedCloneSet(ctx, driver, ns, rel.Spec.CloneSetName)
 	if err != nil {
 		return ctx, err

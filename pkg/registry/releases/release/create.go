@@ -24,10 +24,15 @@ const claimWait = 10 * time.Second
 // happen under the CloneSet's claim, so that of two creates in the same moment (on any replica) the second
 // sees the first.
 func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	rel := obj.(*releases.Release)
 	if r.guard == nil {
+		// No cluster: nothing to admit against, but the checks are resolved all the same.
+		ctx, err := r.resolveAnalysis(ctx, rel)
+		if err != nil {
+			return nil, err
+		}
 		return r.Store.Create(ctx, obj, createValidation, options)
 	}
-	rel := obj.(*releases.Release)
 	ctx, unclaim, err := r.admit(ctx, rel)
 	if err != nil {
 		return nil, err

@@ -37,6 +37,8 @@ type REST struct {
 	guard *access.Guard
 	// claims serializes admissions per CloneSet across replicas; nil without a cluster.
 	claims *claim.Locks
+	// templates reads the AnalysisTemplates a release names when it is created; nil: none exists.
+	templates AnalysisTemplateGetter
 }
 
 // guardChange runs the CloneSet check before next when changed says the update moves the CloneSet.
@@ -73,8 +75,9 @@ var (
 
 // NewStorage returns the etcd-backed storage of releases, releases/status and, given the guarded
 // CloneSet driver, the action subresources. Without one (tests of storage alone) releases are stored
-// without a plan.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, guard *access.Guard, claims *claim.Locks, events record.EventRecorder) (*Storage, error) {
+// without a plan. templates reads the AnalysisTemplates a release names when it is created (their checks
+// are copied into its status.analysisChecks); nil: none exists.
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, guard *access.Guard, claims *claim.Locks, events record.EventRecorder, templates AnalysisTemplateGetter) (*Storage, error) {
 	strategy := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &releases.Release{} },
@@ -103,7 +106,7 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, gu
 	statusStore.UpdateStrategy = status
 	statusStore.ResetFieldsStrategy = status
 
-	storage := &Storage{Release: &REST{Store: store, guard: guard, claims: claims}, Status: &StatusREST{store: &statusStore}}
+	storage := &Storage{Release: &REST{Store: store, guard: guard, claims: claims, templates: templates}, Status: &StatusREST{store: &statusStore}}
 	if guard != nil {
 		storage.Actions = map[plan.Verb]*ActionREST{}
 		for _, verb := range plan.Verbs {

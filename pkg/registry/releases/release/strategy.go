@@ -53,7 +53,8 @@ func (releaseStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set 
 }
 
 // PrepareForCreate starts every release as Pending with the status planned when it was admitted (its
-// batches, its CloneSet before the release), whatever the caller sent.
+// batches, its CloneSet before the release) and the checks its analysis resolved to, whatever the caller
+// sent.
 func (releaseStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	r := obj.(*releases.Release)
 	r.Status = releases.ReleaseStatus{Phase: releases.ReleasePending}
@@ -63,6 +64,9 @@ func (releaseStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object)
 		if !hasFinalizer(r) {
 			r.Finalizers = append(r.Finalizers, releases.CleanupFinalizer)
 		}
+	}
+	if checks, ok := analysisChecks(ctx); ok {
+		r.Status.AnalysisChecks = checks
 	}
 	r.Generation = 1
 }
