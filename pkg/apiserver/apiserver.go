@@ -99,6 +99,9 @@ type Config struct {
 	// Caches, when set, are started with the server and passed to the controller (the drivers read from
 	// them through their Cache).
 	Caches *caches.Caches
+	// ResizeWebhookConfiguration is the MutatingWebhookConfiguration whose scale-out webhook the leader
+	// scopes to the CloneSets releases hold (resize.Scope); empty: none.
+	ResizeWebhookConfiguration string
 }
 
 // CompletedConfig is a Config with every default filled in.
@@ -111,6 +114,8 @@ type CompletedConfig struct {
 	StorageProbe     func() (storagegate.Probe, func(), error)
 	Claims           *claim.Locks
 	Caches           *caches.Caches
+	// ResizeWebhookConfiguration: see Config.
+	ResizeWebhookConfiguration string
 	// clientConfig is GenericConfig's client configuration of kube-apiserver (the resize webhook's
 	// clients are copies of it).
 	clientConfig *restclient.Config
@@ -133,7 +138,7 @@ func (c *Config) Complete() CompletedConfig {
 	}
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver, LeaseClient: leaseClient,
 		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims, Caches: c.Caches,
-		clientConfig: c.GenericConfig.ClientConfig}
+		ResizeWebhookConfiguration: c.ResizeWebhookConfiguration, clientConfig: c.GenericConfig.ClientConfig}
 }
 
 // New builds the server and installs the releases.triton.io group.
@@ -250,7 +255,7 @@ func (c CompletedConfig) installResizeWebhook(generic *genericapiserver.GenericA
 		webhook.CloneSets = resize.InformerCache(c.Caches.CloneSetInformer)
 	}
 	generic.Handler.NonGoRestfulMux.Handle(resize.Path, webhook)
-	if c.Caches == nil {
+	if c.Caches == nil || c.ResizeWebhookConfiguration == "" {
 		return nil, nil
 	}
 	// The webhook configurations the generic server's admission already watches (informers are started
@@ -261,6 +266,6 @@ func (c CompletedConfig) installResizeWebhook(generic *genericapiserver.GenericA
 	}
 	cloneSets := c.Caches.CloneSetInformer
 	return func(ctx context.Context) {
-		(&resize.Scope{Kube: kube, CloneSets: cloneSets, Configs: configs}).Run(ctx)
+		(&resize.Scope{Configuration: c.ResizeWebhookConfiguration, Kube: kube, CloneSets: cloneSets, Configs: configs}).Run(ctx)
 	}, nil
 }

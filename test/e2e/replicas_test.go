@@ -169,6 +169,12 @@ func newReplica(t *testing.T, name, leaseNamespace string, flags ...string) *rep
 			r.args = append(r.args, base[i])
 		}
 	}
+	// A replica is a second installation beside the local server, whose leader already keeps the resize
+	// webhook's scale-out scope: two keepers would overwrite each other's list (resize.Scope), so a replica
+	// keeps none unless the test says otherwise.
+	if !given["--resize-webhook-configuration"] {
+		r.args = append(r.args, "--resize-webhook-configuration", "")
+	}
 	r.args = append(r.args, flags...)
 	r.name = name
 	r.env = []string{"POD_NAMESPACE=" + leaseNamespace}

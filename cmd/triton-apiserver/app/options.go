@@ -28,6 +28,7 @@ import (
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
+	"github.com/triton-io/triton/pkg/apiserver/resize"
 	"github.com/triton-io/triton/pkg/embeddedetcd"
 	generatedopenapi "github.com/triton-io/triton/pkg/generated/openapi"
 	"github.com/triton-io/triton/pkg/metrics"
@@ -67,6 +68,9 @@ type Options struct {
 	KubeAPIBurst int
 	// Certs: the serving certificate the server keeps itself, in a Secret (see pkg/servingcert).
 	Certs CertOptions
+	// ResizeWebhookConfiguration is the MutatingWebhookConfiguration whose scale-out webhook the leader
+	// scopes to the CloneSets releases hold; empty: none.
+	ResizeWebhookConfiguration string
 }
 
 // CertOptions are the self-managed serving certificate's flags.
@@ -137,9 +141,10 @@ func NewOptions() *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
-		EtcdDataDir:  DefaultEtcdDataDir,
-		KubeAPIQPS:   -1,
-		KubeAPIBurst: 200,
+		EtcdDataDir:                DefaultEtcdDataDir,
+		KubeAPIQPS:                 -1,
+		KubeAPIBurst:               200,
+		ResizeWebhookConfiguration: resize.ConfigurationName,
 		Certs: CertOptions{Service: "triton-apiserver", CAValidity: 5 * 365 * 24 * time.Hour,
 			CertValidity: 90 * 24 * time.Hour},
 		EtcdCluster: EtcdClusterOptions{ListenPeerAddress: embeddedetcd.DefaultListenPeerAddress,
@@ -214,6 +219,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"With --cert-secret: how long a CA the server makes is valid; it is replaced at two thirds of that.")
 	fs.DurationVar(&o.Certs.CertValidity, "cert-validity", o.Certs.CertValidity,
 		"With --cert-secret: how long a serving certificate is valid; it is replaced at two thirds of that.")
+	fs.StringVar(&o.ResizeWebhookConfiguration, "resize-webhook-configuration", o.ResizeWebhookConfiguration,
+		"The MutatingWebhookConfiguration of the CloneSet resize webhook, whose scale-out webhook's match condition "+
+			"the leader keeps listing the CloneSets releases hold, so that other scale-outs never wait for this server. "+
+			"One installation per cluster may keep it: a second one (another server with a store of its own) must "+
+			"set this empty, and then leaves every webhook configuration's match conditions alone.")
 	// --kubeconfig comes from the core API options; say what it is for here.
 	if f := fs.Lookup("kubeconfig"); f != nil {
 		f.Usage = "Kubeconfig of the cluster whose CloneSets the server drives and whose kube-apiserver " +
@@ -369,6 +379,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 		config.Caches = caches.New(caching.Kruise, caching.Kube)
+		config.ResizeWebhookConfiguration = o.ResizeWebhookConfiguration
 		config.Driver.Cache = config.Caches
 		config.ControllerDriver.Cache = config.Caches
 		config.ControllerDriver.LevelTriggered = true

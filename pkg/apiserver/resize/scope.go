@@ -33,7 +33,8 @@ import (
 // webhook's failurePolicy Ignore already relies on whenever triton-apiserver cannot be reached; the list
 // changes nothing else.
 const (
-	// ConfigurationName is the MutatingWebhookConfiguration of artifacts/deploy/webhook.yaml.
+	// ConfigurationName is the MutatingWebhookConfiguration of artifacts/deploy/webhook.yaml, the one a
+	// Scope keeps unless told another.
 	ConfigurationName = "triton-cloneset-resize"
 	// ScaleOutWebhook is its webhook for the scale subresource.
 	ScaleOutWebhook = "cloneset-scale-out.releases.triton.io"
@@ -144,7 +145,14 @@ func SetHeldCondition(config *admissionregistrationv1.MutatingWebhookConfigurati
 // Scope keeps HeldCondition listing the CloneSets releases hold, for one term of leadership (Run). It writes
 // only when the list changes, after Debounce, with a read and an update retried on conflict, as the CA
 // bundle injector does (pkg/servingcert): an apply of webhook.yaml that puts MatchAll back is undone.
+//
+// One Scope per cluster may keep a configuration: two (two installations, each with a leader of its own)
+// would each write the list as its own cache saw it a moment ago, and a list written from a cache a moment
+// behind leaves out a CloneSet a release has just taken, until the other writes it back. The server's
+// --resize-webhook-configuration names the configuration, and is empty for any second installation.
 type Scope struct {
+	// Configuration is the MutatingWebhookConfiguration kept; empty: ConfigurationName.
+	Configuration string
 	// Kube writes the webhook configuration (get and update; the webhook's own client).
 	Kube kubernetes.Interface
 	// CloneSets is the server's CloneSet informer (pkg/release/caches).
@@ -167,6 +175,7 @@ type Scope struct {
 func (s *Scope) Run(ctx context.Context) {
 	s.held = map[string]struct{}{}
 	s.dirty = make(chan struct{}, 1)
+	name := s.name()
 	debounce, resync := s.Debounce, s.Resync
 	if debounce <= 0 {
 		debounce = 200 * time.Millisecond
@@ -190,7 +199,7 @@ func (s *Scope) Run(ctx context.Context) {
 		cfgReg, err := s.Configs.AddEventHandler(cache.FilteringResourceEventHandler{
 			FilterFunc: func(obj interface{}) bool {
 				o, ok := obj.(metav1.Object)
-				return ok && o.GetName() == ConfigurationName
+				return ok && o.GetName() == name
 			},
 			Handler: cache.ResourceEventHandlerFuncs{
 				AddFunc:    func(interface{}) { s.signal() },
@@ -244,6 +253,14 @@ func (s *Scope) Run(ctx context.Context) {
 	}
 }
 
+// name is the configuration kept.
+func (s *Scope) name() string {
+	if s.Configuration != "" {
+		return s.Configuration
+	}
+	return ConfigurationName
+}
+
 func (s *Scope) signal() {
 	select {
 	case s.dirty <- struct{}{}:
@@ -291,7 +308,7 @@ func (s *Scope) sync(ctx context.Context) error {
 	held := s.Held()
 	want := HeldExpression(held)
 	if s.Configs != nil {
-		obj, exists, err := s.Configs.GetIndexer().GetByKey(ConfigurationName)
+		obj, exists, err := s.Configs.GetIndexer().GetByKey(s.name())
 		if err == nil && !exists {
 			return nil // its creation will be seen
 		}
@@ -303,7 +320,7 @@ func (s *Scope) sync(ctx context.Context) error {
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		client := s.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
-		config, err := client.Get(ctx, ConfigurationName, metav1.GetOptions{})
+		config, err := client.Get(ctx, s.name(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
 		} else if err != nil {
@@ -315,7 +332,7 @@ func (s *Scope) sync(ctx context.Context) error {
 		if _, err := client.Update(ctx, config, metav1.UpdateOptions{FieldManager: "triton-apiserver"}); err != nil {
 			return err
 		}
-		klog.InfoS("Scoped the scale-out webhook to the CloneSets releases hold", "mutatingwebhookconfiguration", ConfigurationName,
+		klog.InfoS("Scoped the scale-out webhook to the CloneSets releases hold", "mutatingwebhookconfiguration", s.name(),
 			"held", len(held), "matchAll", want == MatchAll)
 		return nil
 	})

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apiserver/pkg/cel/environment"
 	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -250,4 +251,49 @@ func TestScopeKeepsTheConditionListingTheHeldCloneSets(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return when its term ended")
 	}
+}
+
+// A Scope told another configuration keeps that one and leaves the default one as it is: a second
+// installation in a cluster scopes its own webhook, never the first one's.
+func TestScopeKeepsOnlyTheConfigurationItIsGiven(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cs := &kruiseappsv1alpha1.CloneSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nginx",
+		Annotations: map[string]string{v1alpha1.OwnerAnnotation: "r1"}}}
+	scaleOut := admissionregistrationv1.MatchCondition{Name: "scale-out", Expression: "object.spec.replicas > oldObject.spec.replicas"}
+	first := resizeConfig(scaleOut, admissionregistrationv1.MatchCondition{Name: HeldCondition, Expression: MatchAll})
+	second := resizeConfig(scaleOut, admissionregistrationv1.MatchCondition{Name: HeldCondition, Expression: MatchAll})
+	second.Name = "triton-staging-resize"
+	kruise := kruisefake.NewSimpleClientset(cs)
+	kube := kubefake.NewClientset(first, second)
+	kruiseFactory := kruiseinformers.NewSharedInformerFactory(kruise, 0)
+	kubeFactory := kubeinformers.NewSharedInformerFactory(kube, 0)
+	scope := &Scope{Configuration: second.Name, Kube: kube, Debounce: 10 * time.Millisecond,
+		CloneSets: kruiseFactory.Apps().V1alpha1().CloneSets().Informer(),
+		Configs:   kubeFactory.Admissionregistration().V1().MutatingWebhookConfigurations().Informer()}
+	kruiseFactory.Start(ctx.Done())
+	kubeFactory.Start(ctx.Done())
+	go scope.Run(ctx)
+
+	configs := kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	want := HeldExpression([]string{"shop/nginx"})
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		config, err := configs.Get(ctx, second.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		last, _ = HeldConditionOf(config)
+		return last == want, nil
+	})
+	require.NoError(t, err, "the configuration it was given: want %q, last %q", want, last)
+	for _, a := range kube.Actions() {
+		if u, ok := a.(clienttesting.UpdateAction); ok {
+			assert.Equal(t, second.Name, u.GetObject().(metav1.Object).GetName(), "only the configuration it was given is written")
+		}
+	}
+	config, err := configs.Get(ctx, ConfigurationName, metav1.GetOptions{})
+	require.NoError(t, err)
+	current, _ := HeldConditionOf(config)
+	assert.Equal(t, MatchAll, current, "the default configuration is left as it was")
 }
