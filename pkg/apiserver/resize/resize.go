@@ -284,8 +284,12 @@ func (h *Webhook) scale(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		if err != nil || !ok || partitionOf(cs) >= floor {
 			return err
 		}
-		// The CloneSet as read, and no other of its name (as every patch of the driver).
-		meta := map[string]interface{}{"resourceVersion": cs.ResourceVersion}
+		// The CloneSet as read, and no other of its name (as every patch of the driver). The annotation
+		// tells the controller that the partition counts the replicas asked for, which the CloneSet has
+		// not got yet: without it, the controller would take the raise for drift and lower the partition
+		// again before the scale lands (plan.PendingScaleOut).
+		meta := map[string]interface{}{"resourceVersion": cs.ResourceVersion, "annotations": map[string]interface{}{
+			v1alpha1.ScaleOutAnnotation: plan.ScaleOutValue(replicasOf(cs), replicas, time.Now())}}
 		if cs.UID != "" {
 			meta["uid"] = cs.UID
 		}

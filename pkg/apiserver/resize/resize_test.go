@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	kruisefake "github.com/openkruise/kruise-api/client/clientset/versioned/fake"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // release web-update of CloneSet web (6 pods before it) in batches of 2, at batch 1: 2 pods approved.
@@ -201,6 +203,11 @@ func TestAScaleOutRaisesThePartitionFirst(t *testing.T) {
 	assert.True(t, resp.Allowed)
 	assert.Nil(t, resp.Patch, "a Scale carries no partition")
 	assert.Equal(t, int32(18), partitionOfStored(kruise), "raised before the 20 replicas land")
+	stored, err := kruise.AppsV1alpha1().CloneSets("default").Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	to, _, pending := plan.PendingScaleOut(stored.Annotations, 6, time.Now())
+	assert.True(t, pending, "the controller is told the partition counts the replicas on their way")
+	assert.Equal(t, int32(20), to)
 
 	h, kruise = webhook(release(releases.ReleaseSucceeded, 3), webCloneSet(6, 0, ""))
 	assert.True(t, h.Review(ctx, scaleUpdate(t, 6, 20, false)).Allowed)

@@ -575,9 +575,19 @@ func (d *Driver) desired(ctx context.Context, cs *kruiseappsv1alpha1.CloneSet, r
 	//
 	// It counts the replicas the CloneSet has now (invariant 9): after a scale-out, by hand or by an HPA,
 	// the pods added stay at the old revision, and after a scale-in no more pods than approved are updated.
+	//
+	// A partition the resize webhook raised ahead of a scale-out that has not landed yet counts the
+	// replicas asked for (plan.PendingScaleOut): put back to the count of the replicas there are, it would
+	// be too low a moment later, when the scale lands. Once the replicas have moved, or the grace is over,
+	// the webhook's annotation goes.
 	replicas := int32(1)
 	if cs.Spec.Replicas != nil {
 		replicas = *cs.Spec.Replicas
+	}
+	if to, _, pending := plan.PendingScaleOut(cs.Annotations, replicas, time.Now()); pending && in.Owned {
+		replicas = to
+	} else {
+		delete(want.Annotations, v1alpha1.ScaleOutAnnotation)
 	}
 	if partition := in.PartitionFor(replicas); partition != nil {
 		p := intstr.FromInt32(*partition)

@@ -3,12 +3,15 @@ package cloneset
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/plan"
 )
 
 // Invariant 9: the partition counts the replicas the CloneSet has now. A release of 6 pods at batch 1
@@ -59,4 +62,38 @@ func TestAHoldCountsTheReplicasTheCloneSetHasNow(t *testing.T) {
 	stored := s.get()
 	assert.Equal(t, intstr.FromInt32(9), *stored.Spec.UpdateStrategy.Partition, "12 pods, 3 updated: partition 9")
 	assert.True(t, stored.Spec.UpdateStrategy.Paused)
+}
+
+// Invariant 9 against the resize webhook's order of writes: the partition is raised first (with
+// v1alpha1.ScaleOutAnnotation), and the scale lands a moment later. A write of the release in between keeps
+// the raised partition, counted at the replicas asked for; once the scale has landed, or the grace is over,
+// the annotation goes and the partition counts the replicas there are.
+func TestAPartitionRaisedAheadOfAScaleOutIsKeptUntilTheScaleLands(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		replicas  int32
+		at        time.Time
+		partition int32
+		kept      bool
+	}{
+		{"the scale has not landed", 6, time.Now(), 10, true},
+		{"the scale landed", 12, time.Now(), 10, false},
+		{"the scale never landed: the grace is over", 6, time.Now().Add(-plan.ScaleOutGrace - time.Second), 4, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := cloneSetWeb()
+			cs.Spec.Replicas = &tt.replicas
+			raised := intstr.FromInt32(10) // 12 pods, 2 approved
+			cs.Spec.UpdateStrategy.Partition = &raised
+			cs.Annotations = map[string]string{v1alpha1.ScaleOutAnnotation: plan.ScaleOutValue(6, 12, tt.at)}
+			s := newAPIServer(t, cs)
+			_, err := s.driver().Apply(context.Background(), updateRelease("40", 1, releases.BatchSmoking), false)
+			require.NoError(t, err)
+			stored := s.get()
+			require.NotNil(t, stored.Spec.UpdateStrategy.Partition)
+			assert.Equal(t, intstr.FromInt32(tt.partition), *stored.Spec.UpdateStrategy.Partition)
+			_, has := stored.Annotations[v1alpha1.ScaleOutAnnotation]
+			assert.Equal(t, tt.kept, has, "the webhook's annotation is kept only while the scale is on its way")
+		})
+	}
 }

@@ -526,6 +526,13 @@ func (c *Controller) step(ctx context.Context, key string) (time.Duration, error
 	if f.Again && (requeue == 0 || requeue > time.Second) {
 		requeue = time.Second
 	}
+	if after != nil && after.Spec.Replicas != nil {
+		// A scale-out that never lands (refused further down kube-apiserver's admission) writes no event
+		// of the CloneSet's: look again when its raised partition stops counting.
+		if _, left, pending := plan.PendingScaleOut(after.Annotations, *after.Spec.Replicas, time.Now()); pending && (requeue == 0 || requeue > left) {
+			requeue = left + 10*time.Millisecond
+		}
+	}
 	// A canceled release lets go of its CloneSet once kruise has put it back and its pods have left
 	// traffic: then the hooks, the label and the annotation come off, and the hold labels off its pods.
 	if plan.Reverting(r) && !f.Draining && moves.Settled(after, pods) {

@@ -14,6 +14,15 @@ const (
 	// OwnerAnnotation, on a CloneSet, carries the name of the release that drives it.
 	OwnerAnnotation = "releases.triton.io/release"
 
+	// ScaleOutAnnotation, on a CloneSet a release holds, is written by the resize webhook together with the
+	// partition it raises ahead of a scale-out through the scale subresource (an HPA, kubectl scale), before
+	// the new replicas are stored: JSON of the replicas before and after and when, as in
+	// {"from":6,"to":12,"at":"2026-12-07T08:29:58Z"}. While the CloneSet still has "from" replicas, for at
+	// most a short grace, the release counts its partition at "to" replicas, so that the raised partition
+	// is not taken for drift and lowered again before the scale lands; once the replicas move, or the grace
+	// is over, the annotation is dropped.
+	ScaleOutAnnotation = "releases.triton.io/scale-out"
+
 	// RestartedAtAnnotation, on the pod template, makes a Restart release a new revision.
 	RestartedAtAnnotation = "releases.triton.io/restartedAt"
 
