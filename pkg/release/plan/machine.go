@@ -196,7 +196,7 @@ func checkExpectations(s *releases.ReleaseStatus, req *releases.ReleaseRequest) 
 }
 
 // movable checks that a caller may move the release on: it runs, and its current batch is Smoked or Baked.
-func movable(r *releases.Release, p Observation) (*releases.ReleaseBatch, error) {
+func movable(r *releases.Release, p Observation, now metav1.Time) (*releases.ReleaseBatch, error) {
 	s := &r.Status
 	switch s.Phase {
 	case releases.ReleaseSucceeded, releases.ReleaseCanceled:
@@ -221,6 +221,11 @@ func movable(r *releases.Release, p Observation) (*releases.ReleaseBatch, error)
 		if leaving := OldPodsLeaving(r, p); leaving > 0 && p.Ready >= b.Target {
 			return nil, refuse("batch %d is Baking: %d of %d pods Ready, %d old pods still leaving traffic", b.Index, b.Target, b.Target, leaving)
 		}
+		if p.Ready >= b.Target {
+			if waits := AnalysisWaits(r, now.Time); waits != "" {
+				return nil, refuse("batch %d is Baking: every pod is Ready; analysis: %s", b.Index, waits)
+			}
+		}
 		return nil, refuse("batch %d is Baking: %d of %d pods Ready", b.Index, min(p.Ready, b.Target), b.Target)
 	default:
 		return nil, refuse("batch %d is %s", b.Index, b.Phase)
@@ -228,7 +233,7 @@ func movable(r *releases.Release, p Observation) (*releases.ReleaseBatch, error)
 }
 
 func next(r *releases.Release, p Observation, now metav1.Time) error {
-	b, err := movable(r, p)
+	b, err := movable(r, p, now)
 	if err != nil {
 		return err
 	}
@@ -252,7 +257,7 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 	if n := int32(len(s.Batches)); to > n {
 		return &Invalid{Field: "toBatch", Value: to, Message: fmt.Sprintf("the release has %d batches", n)}
 	}
-	if _, err := movable(r, p); err != nil {
+	if _, err := movable(r, p, now); err != nil {
 		return err
 	}
 	if BlueGreen(r) && s.CurrentBatch == 1 {

@@ -51,6 +51,12 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 				return 0
 			}
 		}
+		// The checks of the batch: a failed one fails it (a background check in any phase); a Baking batch is
+		// Baked only once they have passed.
+		analysisPassed, bake, failed := judgeAnalysis(r, obs, now)
+		if failed {
+			return 0
+		}
 		moved := false
 		needed := Needed(r, b.Target, obs)
 		switch b.Phase {
@@ -59,7 +65,7 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 		case releases.BatchBaking:
 			// Blue/green: the switch is Baked once green serves and no blue pod does.
 			// A surging batch: once the old pods it replaces have left too.
-			moved = obs.Ready >= needed && (!BlueOut(r) || !blueServes(obs)) && OldPodsLeaving(r, obs) == 0 && Baked(r, now)
+			moved = obs.Ready >= needed && (!BlueOut(r) || !blueServes(obs)) && OldPodsLeaving(r, obs) == 0 && analysisPassed && Baked(r, now)
 		case releases.BatchSmoked, releases.BatchBaked:
 			if at, ok := AutoAdvanceAt(r); ok {
 				if now.Before(&at) {
@@ -91,7 +97,15 @@ func Progress(r *releases.Release, obs Observation, failing []string, now metav1
 				Fail(r, obs, why, now)
 				return 0
 			}
-			return min(Resync, due.Sub(now.Time))
+			wait := min(Resync, due.Sub(now.Time))
+			if bake > 0 {
+				wait = min(wait, bake+10*time.Millisecond)
+			}
+			return wait
+		}
+		if bake > 0 {
+			// Only the bake's time is missing: no event marks its end.
+			return bake + 10*time.Millisecond
 		}
 		return 0
 	}

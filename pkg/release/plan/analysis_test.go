@@ -1,0 +1,202 @@
+package plan_test
+
+// The analysis engine: a Baking batch is Baked only once its checks have passed for bakeSeconds; a check
+// fails its batch by failureLimit or errorLimit; Error never passes; dryRun never holds; `next` says which
+// check a batch waits for.
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/triton-io/triton/pkg/apis/releases"
+	"github.com/triton-io/triton/pkg/apis/releases/validation"
+	"github.com/triton-io/triton/pkg/release/plan"
+)
+
+// analysed is the tutorial release with checks, at batch 2 Baking (its pods in traffic).
+func analysed(t *testing.T, bake int32, checks ...releases.AnalysisCheck) *releases.Release {
+	t.Helper()
+	r := newRelease(tutorial())
+	r.Spec.Strategy.Analysis = &releases.ReleaseAnalysis{Checks: checks, IntervalSeconds: p32(10), BakeSeconds: bake}
+	r.Status.AnalysisChecks = checks
+	return driveTo(t, r, 2, releases.BatchBaking)
+}
+
+func errorRate(limits ...int32) releases.AnalysisCheck {
+	c := releases.AnalysisCheck{Name: "error-rate", Prometheus: &releases.PrometheusCheck{Query: "rate(errors[1m])"},
+		SuccessCondition: "result < 0.01", ErrorLimit: p32(3)}
+	if len(limits) > 0 {
+		c.FailureLimit = limits[0]
+	}
+	return c
+}
+
+func measurement(now metav1.Time, phase releases.AnalysisPhase) releases.Measurement {
+	return releases.Measurement{Time: now, Value: "0.001", Phase: phase}
+}
+
+func allReady() plan.Observation {
+	return plan.Observation{Replicas: 3, Desired: 3, Updated: 3, ContainersReady: 3, Ready: 3}
+}
+
+func TestABakingBatchIsBakedOnlyOnceItsChecksPassedForBakeSeconds(t *testing.T) {
+	r := analysed(t, 30, errorRate())
+	now := clock(r)
+	obs := allReady()
+
+	due, _ := plan.AnalysisDue(r, now.Time)
+	require.Len(t, due, 1, "the check is due as soon as the batch is in traffic")
+	assert.Equal(t, int32(2), due[0].Batch)
+	plan.Progress(r, obs, nil, now)
+	assert.Equal(t, releases.BatchBaking, plan.Current(&r.Status).Phase, "no measurement yet: every pod Ready is not enough")
+	c := meta.FindStatusCondition(r.Status.Conditions, releases.ConditionAnalysisPassed)
+	require.NotNil(t, c)
+	assert.Equal(t, metav1.ConditionFalse, c.Status)
+	assert.Contains(t, c.Message, "error-rate")
+
+	require.True(t, plan.RecordMeasurement(r, 2, "error-rate", measurement(now, releases.AnalysisPassed)))
+	requeue := plan.Progress(r, obs, nil, now)
+	assert.Equal(t, releases.BatchBaking, plan.Current(&r.Status).Phase, "passing, but not for 30 s yet")
+	assert.InDelta(t, float64(30*time.Second), float64(requeue), float64(time.Second), "looks again when the bake ends")
+	_, wait := plan.AnalysisDue(r, now.Time)
+	assert.Equal(t, 10*time.Second, wait, "the next measurement falls due after the interval")
+
+	// An Error restarts the bake: it is never a pass.
+	later := metav1.NewTime(now.Add(10 * time.Second))
+	require.True(t, plan.RecordMeasurement(r, 2, "error-rate", measurement(later, releases.AnalysisError)))
+	plan.Progress(r, obs, nil, metav1.NewTime(now.Add(31*time.Second)))
+	assert.Equal(t, releases.BatchBaking, plan.Current(&r.Status).Phase, "an Error holds the batch")
+	assert.Equal(t, releases.ReleaseProgressing, r.Status.Phase, "one Error is within errorLimit")
+
+	again := metav1.NewTime(now.Add(20 * time.Second))
+	require.True(t, plan.RecordMeasurement(r, 2, "error-rate", measurement(again, releases.AnalysisPassed)))
+	plan.Progress(r, obs, nil, metav1.NewTime(again.Add(29*time.Second)))
+	assert.Equal(t, releases.BatchBaking, plan.Current(&r.Status).Phase, "the bake counts from the pass after the Error")
+	plan.Progress(r, obs, nil, metav1.NewTime(again.Add(30*time.Second)))
+	b := plan.Current(&r.Status)
+	assert.Equal(t, releases.BatchBaked, b.Phase)
+	assert.Equal(t, releases.AnalysisPassed, b.Analysis[0].Phase)
+	assert.Equal(t, metav1.ConditionTrue, meta.FindStatusCondition(r.Status.Conditions, releases.ConditionAnalysisPassed).Status)
+	due, _ = plan.AnalysisDue(r, again.Add(time.Hour))
+	assert.Empty(t, due, "a Baked batch is measured no more")
+}
+
+func TestAFailedCheckFailsTheBatch(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		check  releases.AnalysisCheck
+		phases []releases.AnalysisPhase
+		fails  bool
+		reason string
+	}{
+		{"a failed measurement, none tolerated", errorRate(), []releases.AnalysisPhase{releases.AnalysisFailed}, true, "1 failed measurements, 0 tolerated"},
+		{"within failureLimit", errorRate(2), []releases.AnalysisPhase{releases.AnalysisFailed, releases.AnalysisFailed}, false, ""},
+		{"past failureLimit", errorRate(2), []releases.AnalysisPhase{releases.AnalysisFailed, releases.AnalysisPassed, releases.AnalysisFailed, releases.AnalysisFailed}, true, "3 failed measurements"},
+		{"errors within errorLimit", errorRate(), []releases.AnalysisPhase{releases.AnalysisError, releases.AnalysisError, releases.AnalysisError}, false, ""},
+		{"more errors in a row than errorLimit", errorRate(), []releases.AnalysisPhase{releases.AnalysisError, releases.AnalysisError, releases.AnalysisError, releases.AnalysisError}, true, "4 measurements in a row could not be taken"},
+		{"errors broken by a pass", errorRate(), []releases.AnalysisPhase{releases.AnalysisError, releases.AnalysisError, releases.AnalysisError, releases.AnalysisPassed, releases.AnalysisError}, false, ""},
+		{"a dry run never fails", func() releases.AnalysisCheck { c := errorRate(); c.DryRun = true; return c }(), []releases.AnalysisPhase{releases.AnalysisFailed}, false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := analysed(t, 0, tt.check)
+			now := clock(r)
+			for i, phase := range tt.phases {
+				plan.RecordMeasurement(r, 2, tt.check.Name, measurement(metav1.NewTime(now.Add(time.Duration(i)*10*time.Second)), phase))
+			}
+			plan.Progress(r, plan.Observation{Replicas: 3, Desired: 3, Updated: 3, ContainersReady: 3, Ready: 2}, nil, now)
+			if !tt.fails {
+				assert.Equal(t, releases.ReleaseProgressing, r.Status.Phase)
+				return
+			}
+			assert.Equal(t, releases.ReleaseFailed, r.Status.Phase)
+			assert.Equal(t, releases.BatchFailed, plan.Current(&r.Status).Phase)
+			last := r.Status.History[len(r.Status.History)-1]
+			assert.Contains(t, last.Reason, `analysis check "error-rate" failed`)
+			assert.Contains(t, last.Reason, tt.reason)
+		})
+	}
+}
+
+func TestADryRunCheckNeverHoldsTheBatch(t *testing.T) {
+	c := errorRate()
+	c.DryRun = true
+	r := analysed(t, 60, c)
+	plan.Progress(r, allReady(), nil, clock(r))
+	assert.Equal(t, releases.BatchBaked, plan.Current(&r.Status).Phase)
+}
+
+func TestABackgroundCheckIsMeasuredInEveryPhaseAndFailsTheBatch(t *testing.T) {
+	c := errorRate()
+	c.Name, c.Background = "latency", true
+	r := newRelease(tutorial())
+	r.Spec.Strategy.Analysis = &releases.ReleaseAnalysis{Checks: []releases.AnalysisCheck{c}, IntervalSeconds: p32(10)}
+	r.Status.AnalysisChecks = r.Spec.Strategy.Analysis.Checks
+	r = driveTo(t, r, 1, releases.BatchSmoking)
+	now := clock(r)
+	due, _ := plan.AnalysisDue(r, now.Time)
+	require.Len(t, due, 1, "measured while the batch is Smoking")
+	require.True(t, plan.RecordMeasurement(r, 1, "latency", measurement(now, releases.AnalysisFailed)))
+	plan.Progress(r, plan.Observation{Replicas: 3, Desired: 3}, nil, now)
+	assert.Equal(t, releases.ReleaseFailed, r.Status.Phase)
+}
+
+func TestAMeasurementOfABatchThatMovedOnIsDropped(t *testing.T) {
+	r := analysed(t, 0, errorRate())
+	assert.False(t, plan.RecordMeasurement(r, 1, "error-rate", measurement(clock(r), releases.AnalysisFailed)), "batch 1 is done")
+	assert.False(t, plan.RecordMeasurement(r, 2, "other", measurement(clock(r), releases.AnalysisFailed)), "no such check")
+	assert.Empty(t, plan.Current(&r.Status).Analysis)
+}
+
+func TestNextOnABatchWhoseCheckWaitsSaysWhichCheck(t *testing.T) {
+	r := analysed(t, 0, errorRate())
+	now := clock(r)
+	plan.Progress(r, allReady(), nil, now)
+	_, err := plan.Act(r, plan.VerbNext, &releases.ReleaseRequest{}, allReady(), "alice", now)
+	requireRefusal(t, err, `batch 2 is Baking: every pod is Ready; analysis: check "error-rate" waits for its first measurement`)
+}
+
+func TestTheAnalysisOfEveryBatchStaysWithinItsBytes(t *testing.T) {
+	var checks []releases.AnalysisCheck
+	for i := 0; i < validation.MaxAnalysisChecks; i++ {
+		c := errorRate()
+		c.Name = "check-" + string(rune('a'+i))
+		checks = append(checks, c)
+	}
+	r := newRelease(tutorial())
+	r.Spec.Strategy.Analysis = &releases.ReleaseAnalysis{Checks: checks}
+	r.Status.AnalysisChecks = checks
+	// Every batch before the current one full of the largest measurements.
+	long := strings.Repeat("9", validation.MaxMeasurementValueLength)
+	r = driveTo(t, r, 2, releases.BatchBaking)
+	for i := range r.Status.Batches {
+		b := &r.Status.Batches[i]
+		if b.Index == 2 {
+			continue
+		}
+		for _, c := range checks {
+			st := releases.AnalysisStatus{Name: c.Name, Phase: releases.AnalysisPassed}
+			for j := 0; j < validation.MaxMeasurements; j++ {
+				st.Measurements = append(st.Measurements, releases.Measurement{Time: clock(r), Value: long, Phase: releases.AnalysisPassed})
+			}
+			b.Analysis = append(b.Analysis, st)
+		}
+	}
+	for j := 0; j < 3*validation.MaxMeasurements; j++ {
+		for _, c := range checks {
+			m := measurement(clock(r), releases.AnalysisPassed)
+			m.Value = long
+			plan.RecordMeasurement(r, 2, c.Name, m)
+		}
+	}
+	assert.LessOrEqual(t, validation.AnalysisStatusBytes(r.Status.Batches), validation.MaxAnalysisStatusBytes)
+	for _, st := range plan.Current(&r.Status).Analysis {
+		assert.NotEmpty(t, st.Measurements, "the current batch keeps its newest measurements")
+		assert.LessOrEqual(t, len(st.Measurements), validation.MaxMeasurements)
+	}
+}
