@@ -391,6 +391,7 @@ TRITON_ARGS=(
     --authentication-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --authorization-kubeconfig "${LOCAL}/triton-apiserver.kubeconfig"
     --etcd-data-dir "${LOCAL}/triton-etcd"
+    --analysis-prometheus-address "http://127.0.0.1:${PROMETHEUS_PORT}"
 )
 # More flags for triton-apiserver, word-split (for example TRITON_APISERVER_FLAGS="--profiling --contention-profiling"
 # for the bench's blocking profiles).

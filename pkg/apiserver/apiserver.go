@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"net/http"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/triton-io/triton/pkg/analysis/httpcheck"
+	"github.com/triton-io/triton/pkg/analysis/runner"
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -102,6 +105,10 @@ type Config struct {
 	// ResizeWebhookConfiguration is the MutatingWebhookConfiguration whose scale-out webhook the leader
 	// scopes to the CloneSets releases hold (resize.Scope); empty: none.
 	ResizeWebhookConfiguration string
+	// Analysis measures releases' analysis checks (the Measurer of the controller's runner.Runner); nil:
+	// one without Prometheus. Complete fills in what it leaves unset: the controller driver's client of the
+	// cluster, an HTTP client of 10 s, and the pods of Caches.
+	Analysis *runner.Checks
 }
 
 // CompletedConfig is a Config with every default filled in.
@@ -116,6 +123,8 @@ type CompletedConfig struct {
 	Caches           *caches.Caches
 	// ResizeWebhookConfiguration: see Config.
 	ResizeWebhookConfiguration string
+	// Analysis: see Config; never nil.
+	Analysis *runner.Checks
 	// clientConfig is GenericConfig's client configuration of kube-apiserver (the resize webhook's
 	// clients are copies of it).
 	clientConfig *restclient.Config
@@ -138,7 +147,31 @@ func (c *Config) Complete() CompletedConfig {
 	}
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), Driver: c.Driver, ControllerDriver: controllerDriver, LeaseClient: leaseClient,
 		StorageGate: c.StorageGate, StorageProbe: c.StorageProbe, Claims: c.Claims, Caches: c.Caches,
-		ResizeWebhookConfiguration: c.ResizeWebhookConfiguration, clientConfig: c.GenericConfig.ClientConfig}
+		ResizeWebhookConfiguration: c.ResizeWebhookConfiguration, Analysis: c.completeAnalysis(controllerDriver),
+		clientConfig: c.GenericConfig.ClientConfig}
+}
+
+// analysisHTTPTimeout bounds the GET of an http check.
+const analysisHTTPTimeout = 10 * time.Second
+
+// completeAnalysis is a copy of c.Analysis with what it leaves unset filled in.
+func (c *Config) completeAnalysis(driver *cloneset.Driver) *runner.Checks {
+	a := c.Analysis
+	if a == nil {
+		a = &runner.Checks{}
+	}
+	checks := &runner.Checks{Prometheus: a.Prometheus, NamespaceLabel: a.NamespaceLabel, Kube: a.Kube, HTTP: a.HTTP,
+		Pods: a.Pods, Now: a.Now}
+	if checks.Kube == nil && driver != nil {
+		checks.Kube = driver.Kube
+	}
+	if checks.HTTP == nil {
+		checks.HTTP = httpcheck.NewClient(analysisHTTPTimeout)
+	}
+	if checks.Pods == nil && c.Caches != nil {
+		checks.Pods = cachedPods(c.Caches.PodInformer)
+	}
+	return checks
 }
 
 // New builds the server and installs the releases.triton.io group.

@@ -3,7 +3,9 @@ package app
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +27,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/triton-io/triton/pkg/analysis/prometheus"
+	"github.com/triton-io/triton/pkg/analysis/runner"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/pkg/apiserver"
 	"github.com/triton-io/triton/pkg/apiserver/filters"
@@ -71,6 +75,56 @@ type Options struct {
 	// ResizeWebhookConfiguration is the MutatingWebhookConfiguration whose scale-out webhook the leader
 	// scopes to the CloneSets releases hold; empty: none.
 	ResizeWebhookConfiguration string
+	// Analysis: what releases' analysis checks measure with.
+	Analysis AnalysisOptions
+}
+
+// AnalysisOptions are the flags of releases' analysis: the cluster admin's Prometheus, which prometheus
+// checks query (never one a release names).
+type AnalysisOptions struct {
+	// PrometheusAddress is Prometheus's base URL, http or https; empty: prometheus checks measure Error.
+	PrometheusAddress string
+	// PrometheusCAFile verifies Prometheus's certificate; empty: the system's roots.
+	PrometheusCAFile string
+	// PrometheusTokenFile holds the bearer token sent to Prometheus, read again as it changes.
+	PrometheusTokenFile string
+	// NamespaceLabel is the label that names a series' namespace, which every query is kept inside.
+	NamespaceLabel string
+}
+
+// promLabelName is what a Prometheus label name may be.
+var promLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+func (a *AnalysisOptions) validate() []error {
+	var errs []error
+	if a.PrometheusAddress != "" {
+		u, err := url.Parse(a.PrometheusAddress)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--analysis-prometheus-address %q must be an http or https URL", a.PrometheusAddress))
+		}
+	} else if a.PrometheusCAFile != "" || a.PrometheusTokenFile != "" {
+		errs = append(errs, fmt.Errorf("--analysis-prometheus-ca-file and --analysis-prometheus-token-file need --analysis-prometheus-address"))
+	}
+	if !promLabelName.MatchString(a.NamespaceLabel) {
+		errs = append(errs, fmt.Errorf("--analysis-namespace-label %q is not a Prometheus label name", a.NamespaceLabel))
+	}
+	return errs
+}
+
+// Checks is the measurer of analysis checks, with a client of the Prometheus the flags name, if any; the
+// server fills in its clients of the cluster (apiserver.Config.Complete).
+func (a *AnalysisOptions) Checks() (*runner.Checks, error) {
+	c := &runner.Checks{NamespaceLabel: a.NamespaceLabel}
+	if a.PrometheusAddress == "" {
+		return c, nil
+	}
+	var err error
+	c.Prometheus, err = prometheus.New(prometheus.Options{Address: a.PrometheusAddress, CAFile: a.PrometheusCAFile,
+		BearerTokenFile: a.PrometheusTokenFile, NamespaceLabel: a.NamespaceLabel})
+	if err != nil {
+		return nil, fmt.Errorf("--analysis-prometheus-address: %w", err)
+	}
+	return c, nil
 }
 
 // CertOptions are the self-managed serving certificate's flags.
@@ -145,6 +199,7 @@ func NewOptions() *Options {
 		KubeAPIQPS:                 -1,
 		KubeAPIBurst:               200,
 		ResizeWebhookConfiguration: resize.ConfigurationName,
+		Analysis:                   AnalysisOptions{NamespaceLabel: "namespace"},
 		Certs: CertOptions{Service: "triton-apiserver", CAValidity: 5 * 365 * 24 * time.Hour,
 			CertValidity: 90 * 24 * time.Hour},
 		EtcdCluster: EtcdClusterOptions{ListenPeerAddress: embeddedetcd.DefaultListenPeerAddress,
@@ -224,6 +279,19 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 			"the leader keeps listing the CloneSets releases hold, so that other scale-outs never wait for this server. "+
 			"One installation per cluster may keep it: a second one (another server with a store of its own) must "+
 			"set this empty, and then leaves every webhook configuration's match conditions alone.")
+	fs.StringVar(&o.Analysis.PrometheusAddress, "analysis-prometheus-address", o.Analysis.PrometheusAddress,
+		"Base URL (http or https) of the Prometheus that releases' prometheus checks query, for example "+
+			"https://prometheus.monitoring:9090. A release never names its own: every query is kept inside the "+
+			"release's namespace (see --analysis-namespace-label). Empty: prometheus checks measure Error.")
+	fs.StringVar(&o.Analysis.PrometheusCAFile, "analysis-prometheus-ca-file", o.Analysis.PrometheusCAFile,
+		"PEM file of the CA certificates that verify Prometheus's serving certificate. Empty: the system's roots.")
+	fs.StringVar(&o.Analysis.PrometheusTokenFile, "analysis-prometheus-token-file", o.Analysis.PrometheusTokenFile,
+		"File holding the bearer token sent to Prometheus, read again when it changes (a projected service "+
+			"account token). Empty: none.")
+	fs.StringVar(&o.Analysis.NamespaceLabel, "analysis-namespace-label", o.Analysis.NamespaceLabel,
+		"The label that names a series' namespace in Prometheus: a matcher label=\"<the release's namespace>\" "+
+			"is added to every selector of a check's query, and a query that selects another namespace on it "+
+			"is refused.")
 	// --kubeconfig comes from the core API options; say what it is for here.
 	if f := fs.Lookup("kubeconfig"); f != nil {
 		f.Usage = "Kubeconfig of the cluster whose CloneSets the server drives and whose kube-apiserver " +
@@ -263,6 +331,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1"))
 	}
 	errs = append(errs, o.validateCerts()...)
+	errs = append(errs, o.Analysis.validate()...)
 	if o.EmbeddedEtcd() {
 		if strings.TrimSpace(o.EtcdDataDir) == "" {
 			errs = append(errs, fmt.Errorf("--etcd-data-dir must be set when --etcd-servers is empty"))
@@ -361,11 +430,14 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		}
 		return prober.Probe, func() { _ = prober.Close() }, nil
 	}}
+	var err error
+	if config.Analysis, err = o.Analysis.Checks(); err != nil {
+		return nil, err
+	}
 	// The cluster whose CloneSets the server drives: --kubeconfig, or in-cluster. Calls and the controller
 	// get a client each, so the controller's background work never makes a caller wait for a token
 	// (client-go's default of 5 requests per second made every call wait about a second).
 	if cfg.ClientConfig != nil {
-		var err error
 		if config.Driver, err = o.driver(cfg.ClientConfig, "calls"); err != nil {
 			return nil, err
 		}
