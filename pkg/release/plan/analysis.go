@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
-	"github.com/triton-io/triton/pkg/apis/releases/validation"
 )
 
 // The analysis engine: what to measure, what a measurement means for its check, and whether a batch's
@@ -154,9 +153,9 @@ func RecordMeasurement(r *releases.Release, batch int32, check string, m release
 		return false // a failed check stays failed for this batch
 	}
 	m.Message = cut(m.Message, MaxMessageBytes)
-	m.Value = cut(m.Value, validation.MaxMeasurementValueLength)
+	m.Value = cut(m.Value, releases.MaxMeasurementValueLength)
 	st.Measurements = append(st.Measurements, m)
-	if n := len(st.Measurements) - validation.MaxMeasurements; n > 0 {
+	if n := len(st.Measurements) - releases.MaxMeasurements; n > 0 {
 		st.Measurements = append([]releases.Measurement(nil), st.Measurements[n:]...)
 	}
 	switch m.Phase {
@@ -301,13 +300,13 @@ func judgeAnalysis(r *releases.Release, obs Observation, now metav1.Time) (ok bo
 	return v.Passed, v.Wait, false
 }
 
-// ForgetMeasurements keeps the analysis of every batch within validation.MaxAnalysisStatusBytes: the
+// ForgetMeasurements keeps the analysis of every batch within releases.MaxAnalysisStatusBytes: the
 // measurements of the earliest batches go first (their checks' phases and messages stay), the current
 // batch's last.
 func ForgetMeasurements(r *releases.Release) {
 	s := &r.Status
 	for i := range s.Batches {
-		if validation.AnalysisStatusBytes(s.Batches) <= validation.MaxAnalysisStatusBytes {
+		if releases.AnalysisStatusBytes(s.Batches) <= releases.MaxAnalysisStatusBytes {
 			return
 		}
 		if int32(i+1) == s.CurrentBatch {
@@ -319,7 +318,7 @@ func ForgetMeasurements(r *releases.Release) {
 	}
 	// Still too large: the current batch keeps only its newest measurements.
 	if b := Current(s); b != nil {
-		for keep := validation.MaxMeasurements - 1; keep >= 1 && validation.AnalysisStatusBytes(s.Batches) > validation.MaxAnalysisStatusBytes; keep-- {
+		for keep := releases.MaxMeasurements - 1; keep >= 1 && releases.AnalysisStatusBytes(s.Batches) > releases.MaxAnalysisStatusBytes; keep-- {
 			for j := range b.Analysis {
 				if m := b.Analysis[j].Measurements; len(m) > keep {
 					b.Analysis[j].Measurements = append([]releases.Measurement(nil), m[len(m)-keep:]...)

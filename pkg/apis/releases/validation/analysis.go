@@ -45,18 +45,12 @@ const (
 	// the Release still fits in etcd (see TestLargestReleaseFitsInEtcd).
 	MaxAnalysisChecksBytes = 24 << 10
 
-	// MaxMeasurements is how many measurements a check keeps per batch (status.batches[].analysis[]
-	// .measurements), newest last; the controller drops the oldest.
-	MaxMeasurements = 10
-	// MaxMeasurementValueLength bounds a measurement's value, in bytes.
-	MaxMeasurementValueLength = 256
+	// MaxMeasurements, MaxMeasurementValueLength and MaxAnalysisStatusBytes: see package releases.
+	MaxMeasurements           = releases.MaxMeasurements
+	MaxMeasurementValueLength = releases.MaxMeasurementValueLength
+	MaxAnalysisStatusBytes    = releases.MaxAnalysisStatusBytes
 	// MaxAnalysisMessageLength bounds the message of a measurement and of a check's status, in bytes.
 	MaxAnalysisMessageLength = 512
-	// MaxAnalysisStatusBytes bounds the analysis of every batch of a release together
-	// (status.batches[].analysis, as JSON; see AnalysisStatusBytes): a release of many batches cannot keep
-	// MaxMeasurements measurements of every check in every batch. The controller keeps within it by
-	// dropping measurements, those of the earliest batches first, the current batch's last.
-	MaxAnalysisStatusBytes = 40 << 10
 )
 
 // PrometheusNamespaceLabel is the label of a series that names its namespace, as the server's Prometheus
@@ -323,21 +317,9 @@ func AnalysisChecksBytes(checks []releases.AnalysisCheck) int {
 	return len(raw)
 }
 
-// AnalysisStatusBytes is the size of the analysis of every batch together, as MaxAnalysisStatusBytes
-// counts it: the sum of each batch's analysis as JSON.
+// AnalysisStatusBytes: see releases.AnalysisStatusBytes.
 func AnalysisStatusBytes(batches []releases.ReleaseBatch) int {
-	total := 0
-	for i := range batches {
-		if len(batches[i].Analysis) == 0 {
-			continue
-		}
-		raw, err := json.Marshal(batches[i].Analysis)
-		if err != nil {
-			continue
-		}
-		total += len(raw)
-	}
-	return total
+	return releases.AnalysisStatusBytes(batches)
 }
 
 // validateAnalysisStatus checks what the server records of the analysis in a status: the resolved checks

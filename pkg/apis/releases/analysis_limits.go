@@ -1,0 +1,35 @@
+package releases
+
+import "encoding/json"
+
+// The bounds of what a release records of its analysis, shared by validation (which refuses a status
+// beyond them) and the controller (which keeps within them).
+const (
+	// MaxMeasurements is how many measurements a check keeps per batch (status.batches[].analysis[]
+	// .measurements), newest last; the controller drops the oldest.
+	MaxMeasurements = 10
+	// MaxMeasurementValueLength bounds a measurement's value, in bytes.
+	MaxMeasurementValueLength = 256
+	// MaxAnalysisStatusBytes bounds the analysis of every batch of a release together
+	// (status.batches[].analysis, as JSON; see AnalysisStatusBytes): a release of many batches cannot keep
+	// MaxMeasurements measurements of every check in every batch. The controller keeps within it by
+	// dropping measurements, those of the earliest batches first, the current batch's last.
+	MaxAnalysisStatusBytes = 40 << 10
+)
+
+// AnalysisStatusBytes is the size of the analysis of every batch together, as MaxAnalysisStatusBytes
+// counts it: the sum of each batch's analysis as JSON.
+func AnalysisStatusBytes(batches []ReleaseBatch) int {
+	total := 0
+	for i := range batches {
+		if len(batches[i].Analysis) == 0 {
+			continue
+		}
+		raw, err := json.Marshal(batches[i].Analysis)
+		if err != nil {
+			continue
+		}
+		total += len(raw)
+	}
+	return total
+}
