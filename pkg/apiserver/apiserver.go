@@ -238,7 +238,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if c.Driver != nil {
 		// The controller reads releases through the server's own loopback client (an informer), and writes
 		// their status in-process.
-		driver, leaseClient, informers := c.ControllerDriver, c.LeaseClient, c.Caches
+		driver, leaseClient, informers, analysis := c.ControllerDriver, c.LeaseClient, c.Caches, c.Analysis
 		generic.AddPostStartHookOrDie("start-release-controller", func(hook genericapiserver.PostStartHookContext) error {
 			client, err := versioned.NewForConfig(hook.LoopbackClientConfig)
 			if err != nil {
@@ -250,7 +250,7 @@ func (c CompletedConfig) New() (*Server, error) {
 					go scope(ctx)
 				}
 				// A reconcile mostly waits on kube-apiserver; a release is never reconciled by two at once.
-				controller.New(client, driver, informers).WithStatusWriter(storage.Status).Run(ctx, controllerWorkers)
+				controller.New(client, driver, informers).WithStatusWriter(storage.Status).WithAnalysis(analysis).Run(ctx, controllerWorkers)
 			})
 			return nil
 		})

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/triton-io/triton/pkg/analysis/runner"
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -72,6 +73,8 @@ type Controller struct {
 	ownPods ownPodWrites
 	// status, when set, stores a release's status in-process; nil: through the releases client.
 	status StatusWriter
+	// analysis takes the measurements of releases' checks; nil: none is taken (WithAnalysis).
+	analysis *runner.Runner
 }
 
 // StatusWriter stores the status of a release (its resourceVersion a precondition) in the server's own
@@ -395,6 +398,7 @@ func (c *Controller) step(ctx context.Context, key string) (time.Duration, error
 	}
 	cached, err := c.lister.Releases(ns).Get(name)
 	if apierrors.IsNotFound(err) {
+		c.forgetMeasurements(key)
 		return 0, nil
 	}
 	if err != nil {
@@ -408,6 +412,9 @@ func (c *Controller) step(ctx context.Context, key string) (time.Duration, error
 		return 0, err
 	}
 	original := r.DeepCopy()
+	if plan.Finished(r.Status.Phase) {
+		c.forgetMeasurements(key)
+	}
 
 	cs, err := c.driver.Get(ctx, ns, r.Spec.CloneSetName)
 	if err != nil {
@@ -485,6 +492,7 @@ func (c *Controller) step(ctx context.Context, key string) (time.Duration, error
 			return 0, err
 		}
 	}
+	c.recordMeasurements(key, r)
 	requeue := plan.Progress(r, obs, failing, now)
 	if obs.BlueServing > 0 && (requeue == 0 || requeue > time.Second) {
 		// No event of the release's comes when the endpointslice controller catches up: look again.
@@ -564,6 +572,9 @@ func (c *Controller) step(ctx context.Context, key string) (time.Duration, error
 	}
 	if r.DeletionTimestamp != nil && plan.Finished(r.Status.Phase) && (after == nil || after.Annotations[v1alpha1.OwnerAnnotation] != r.Name) {
 		return 0, c.letGo(ctx, cached)
+	}
+	if wait := c.measure(key, observed, now.Time); wait > 0 && (requeue == 0 || wait < requeue) {
+		requeue = wait + 10*time.Millisecond
 	}
 	c.own.settle(key)
 	return requeue, nil

@@ -1,0 +1,153 @@
+//go:build e2e
+
+package e2e
+
+// Analysis on the bed's real Prometheus: a batch is Baked only once its Prometheus check has passed, a
+// check that turns bad fails the batch and, with onFailure Cancel, every pod goes back to the old version
+// and into traffic; `next` while a check waits is 409 naming the check.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
+)
+
+// errorsCheck is a check of the failed requests the test's exporter counts: it passes while there are
+// none. The query names no namespace: the server keeps it to the release's.
+func errorsCheck() v1alpha1.AnalysisCheck {
+	errorLimit := int32(20)
+	return v1alpha1.AnalysisCheck{
+		Name:             "errors",
+		Prometheus:       &v1alpha1.PrometheusCheck{Query: `sum(e2e_requests_total{code="500"})`},
+		SuccessCondition: "result < 1",
+		ErrorLimit:       &errorLimit,
+	}
+}
+
+// withAnalysis gives r the checks, measured every second, each to pass for bakeSeconds.
+func withAnalysis(r *v1alpha1.Release, bakeSeconds int32, checks ...v1alpha1.AnalysisCheck) *v1alpha1.Release {
+	interval := int32(1)
+	r.Spec.Strategy.Analysis = &v1alpha1.ReleaseAnalysis{Checks: checks, IntervalSeconds: &interval, BakeSeconds: bakeSeconds}
+	return r
+}
+
+// waitSeries waits until the bed's Prometheus has the exporter's series of ns, so that the first
+// measurement finds data.
+func waitSeries(t *testing.T, ctx context.Context, prom *framework.Prometheus, ns, want string) {
+	t.Helper()
+	query := fmt.Sprintf(`sum(e2e_requests_total{namespace=%q, code="500"})`, ns)
+	framework.WaitUntil(t, ctx, "Prometheus to read "+query+" = "+want, func(ctx context.Context) ([]framework.Sample, bool, string) {
+		samples, err := prom.Query(ctx, query)
+		if err != nil {
+			return nil, false, err.Error()
+		}
+		return samples, len(samples) == 1 && samples[0].Value == want, fmt.Sprintf("%+v", samples)
+	}, framework.Every(250*time.Millisecond), framework.Within(30*time.Second))
+}
+
+func TestABatchIsBakedOnlyWhenItsPrometheusCheckPasses(t *testing.T) {
+	t.Parallel()
+	prom := framework.LocalPrometheus(t)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	var failed atomic.Int64
+	exporter(t, prom, ns, &failed, 100)
+	waitSeries(t, ctx, prom, ns, "0")
+
+	// 1. No failed request: each batch is Baked once the check has passed for 2 s, and the release
+	// succeeds by itself (Auto).
+	good := withAnalysis(framework.UpdateTo("nginx:1.28", 0, intstr.FromString("50%"), v1alpha1.ModeAuto), 2, errorsCheck())
+	_, err := s.Releases.Create(ctx, good, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r := framework.WaitRelease(t, ctx, admin, ns, good.Name, "Succeeded", framework.Succeeded)
+	require.Len(t, r.Status.Batches, 2)
+	for _, b := range r.Status.Batches {
+		require.Len(t, b.Analysis, 1, "batch %d shows its check", b.Index)
+		a := b.Analysis[0]
+		assert.Equal(t, v1alpha1.AnalysisPassed, a.Phase, "batch %d: %s", b.Index, a.Message)
+		require.NotEmpty(t, a.Measurements, "batch %d", b.Index)
+		last := a.Measurements[len(a.Measurements)-1]
+		assert.Equal(t, "0", last.Value, "batch %d: what Prometheus answered", b.Index)
+		require.NotNil(t, a.PassingSince)
+		require.NotNil(t, b.BakedAt)
+		assert.GreaterOrEqual(t, b.BakedAt.Sub(a.PassingSince.Time), 2*time.Second-time.Second/2,
+			"batch %d: Baked only once the check had passed for bakeSeconds", b.Index)
+	}
+	waitServing(t, ctx, admin, ns, 4, 4, "nginx:1.28")
+
+	// 2. Failed requests during the next release's first batch: the check fails it, and onFailure Cancel
+	// puts every pod back at nginx:1.28, in traffic.
+	bad := withAnalysis(framework.UpdateTo("nginx:1.29", 0, intstr.FromString("50%"), v1alpha1.ModeAuto), 2, errorsCheck())
+	bad.Name = "nginx-update-bad"
+	bad.Spec.Strategy.OnFailure = v1alpha1.FailureCancel
+	failed.Store(5)
+	waitSeries(t, ctx, prom, ns, "5")
+	_, err = s.Releases.Create(ctx, bad, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r = framework.WaitRelease(t, ctx, admin, ns, bad.Name, "Canceled", func(r *v1alpha1.Release) bool {
+		return r.Status.Phase == v1alpha1.ReleaseCanceled
+	})
+	b := r.Status.Batches[0]
+	require.Len(t, b.Analysis, 1)
+	assert.Equal(t, v1alpha1.AnalysisFailed, b.Analysis[0].Phase)
+	assert.Equal(t, "5", b.Analysis[0].Measurements[len(b.Analysis[0].Measurements)-1].Value)
+	failedCondition := meta.FindStatusCondition(r.Status.Conditions, v1alpha1.ConditionFailed)
+	require.NotNil(t, failedCondition)
+	assert.Contains(t, failedCondition.Message, `analysis check "errors" failed`)
+	waitServing(t, ctx, admin, ns, 4, 0, "nginx:1.29")
+	framework.WaitPods(t, ctx, admin, ns, "every pod at nginx:1.28 and Ready", func(pods []corev1.Pod) bool {
+		return framework.AllReady(pods, 4) && framework.CountImage(pods, "nginx:1.28") == 4
+	})
+}
+
+// In Manual mode, `next` on a batch whose pods are all Ready but whose check has not passed is 409,
+// naming the check; once it passes, the batch is Baked and `next` goes through.
+func TestNextWhileACheckWaitsIsRefusedNamingTheCheck(t *testing.T) {
+	t.Parallel()
+	prom := framework.LocalPrometheus(t)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	var failed atomic.Int64
+	failed.Store(1)
+	exporter(t, prom, ns, &failed, 100)
+	waitSeries(t, ctx, prom, ns, "1")
+
+	check := errorsCheck()
+	check.FailureLimit = 1000 // failing measurements hold the batch here; they do not fail it
+	rel := withAnalysis(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), 0, check)
+	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r := framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baking, its pods Ready, the check measured", func(r *v1alpha1.Release) bool {
+		b := r.Status.Batches[0]
+		return b.Phase == v1alpha1.BatchBaking && len(b.Analysis) == 1 && len(b.Analysis[0].Measurements) > 0 &&
+			r.Status.CloneSet != nil && r.Status.CloneSet.UpdatedReadyReplicas >= 1
+	})
+	_, err = s.Releases.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsConflict(err), "409: %v", err)
+	assert.Contains(t, err.Error(), `check "errors"`, "the refusal names the check")
+	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
+
+	failed.Store(0)
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baked once the check passes", framework.BatchIs(1, v1alpha1.BatchBaked))
+	_, err = s.Releases.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r = framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 2 Baked", framework.BatchIs(2, v1alpha1.BatchBaked))
+	require.Len(t, r.Status.Batches[1].Analysis, 1, "batch 2 is measured too")
+	assert.Equal(t, v1alpha1.AnalysisPassed, r.Status.Batches[1].Analysis[0].Phase)
+	assert.True(t, strings.HasPrefix(r.Status.Batches[0].Analysis[0].Message, "passed"), r.Status.Batches[0].Analysis[0].Message)
+}
