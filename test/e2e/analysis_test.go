@@ -151,3 +151,56 @@ func TestNextWhileACheckWaitsIsRefusedNamingTheCheck(t *testing.T) {
 	assert.Equal(t, v1alpha1.AnalysisPassed, r.Status.Batches[1].Analysis[0].Phase)
 	assert.True(t, strings.HasPrefix(r.Status.Batches[0].Analysis[0].Message, "passed"), r.Status.Batches[0].Analysis[0].Message)
 }
+
+// Going past a check that has not passed needs the verb override on releases: an approver, who may call
+// `next`, gets 403 for it; an operator goes past it with a reason, and the history says who and why.
+func TestGoingPastACheckNeedsAPermissionOfItsOwn(t *testing.T) {
+	t.Parallel()
+	prom := framework.LocalPrometheus(t)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	var failed atomic.Int64
+	failed.Store(1)
+	exporter(t, prom, ns, &failed, 100)
+	waitSeries(t, ctx, prom, ns, "1")
+	grant(t, ctx, admin, ns, "alice", []string{"triton-release-approver"}, true)
+	grant(t, ctx, admin, ns, "bob", []string{"triton-release-operator"}, true)
+	waitAllowed(t, ctx, admin, "bob", nil, ns, "override", "releases.triton.io", "releases")
+
+	check := errorsCheck()
+	check.FailureLimit = 1000
+	rel := withAnalysis(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), 0, check)
+	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baking, its pods Ready, the check failing", func(r *v1alpha1.Release) bool {
+		b := r.Status.Batches[0]
+		return b.Phase == v1alpha1.BatchBaking && len(b.Analysis) == 1 && b.Analysis[0].Failures > 0 &&
+			r.Status.CloneSet != nil && r.Status.CloneSet.UpdatedReadyReplicas >= 1
+	})
+
+	override := &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), OverrideAnalysis: true, Reason: "the errors come from a test client"}
+	alice := framework.Connect(t, "alice").Releases.ReleasesV1alpha1().Releases(ns)
+	_, err = alice.Next(ctx, rel.Name, override, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsForbidden(err), "an approver may not go past a check: %v", err)
+	assert.Contains(t, err.Error(), `cannot override resource "releases"`)
+
+	bob := framework.Connect(t, "bob").Releases.ReleasesV1alpha1().Releases(ns)
+	_, err = bob.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1), OverrideAnalysis: true}, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsInvalid(err), "no reason: 422: %v", err)
+
+	r, err := bob.Next(ctx, rel.Name, override, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), r.Status.CurrentBatch, "batch 1 counted as Baked, and next moved on")
+	assert.Equal(t, v1alpha1.BatchBaked, r.Status.Batches[0].Phase)
+	var entry *v1alpha1.ReleaseHistoryEntry
+	for i := range r.Status.History {
+		if r.Status.History[i].Action == "override-analysis" {
+			entry = &r.Status.History[i]
+		}
+	}
+	require.NotNil(t, entry, "the history records the override")
+	assert.Equal(t, "bob", entry.User)
+	assert.Equal(t, override.Reason, entry.Reason)
+}

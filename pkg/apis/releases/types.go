@@ -607,6 +607,10 @@ type ReleaseRequest struct {
 	// records as skipped; the last batch promotes the release fully. Like `next`, it needs the current batch
 	// Smoked or Baked.
 	ToBatch *int32 `json:"toBatch,omitempty"`
+
+	// `next` only: go past the analysis checks of the current batch that have not passed (a Baking batch
+	// whose pods are all Ready counts as Baked). Needs the verb `override` on `releases`, and a reason.
+	OverrideAnalysis bool `json:"overrideAnalysis,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

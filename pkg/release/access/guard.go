@@ -130,3 +130,34 @@ func ForbiddenVerb(u user.Info, verb, namespace, name, reason string) error {
 	}
 	return apierrors.NewForbidden(CloneSets, name, errors.New(msg))
 }
+
+// OverrideVerb is the verb on releases that going past a batch's analysis checks needs
+// (ReleaseRequest.overrideAnalysis): a permission of its own, which the roles grant to operators only, not
+// to whoever may call `next`.
+const OverrideVerb = "override"
+
+// CheckOverride answers whether the request's caller may go past the analysis checks of release name in
+// namespace: nil, a 403 that names the missing permission, or a 503 when it could not be checked.
+func (g *Guard) CheckOverride(ctx context.Context, namespace, name string) error {
+	u, ok := genericapirequest.UserFrom(ctx)
+	releasesResource := schema.GroupResource{Group: "releases.triton.io", Resource: "releases"}
+	if !ok || u == nil {
+		return apierrors.NewForbidden(releasesResource, name, errors.New("the request carries no user, so no permission can be checked"))
+	}
+	attrs := authorizer.AttributesRecord{User: u, Verb: OverrideVerb, Namespace: namespace, APIGroup: releasesResource.Group,
+		APIVersion: "*", Resource: releasesResource.Resource, Name: name, ResourceRequest: true}
+	decision, reason, err := g.authorizer.Authorize(ctx, attrs)
+	if decision == authorizer.DecisionAllow {
+		return nil
+	}
+	if err != nil {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf(
+			"cannot check whether user %q may %s release %s/%s (nothing was changed; retry): %v", u.GetName(), OverrideVerb, namespace, name, err))
+	}
+	msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q in the namespace %q: going past analysis checks needs this permission of its own, not only the one `next` needs",
+		u.GetName(), OverrideVerb, releasesResource.Resource, releasesResource.Group, namespace)
+	if reason != "" {
+		msg += " (" + reason + ")"
+	}
+	return apierrors.NewForbidden(releasesResource, name, errors.New(msg))
+}

@@ -358,3 +358,38 @@ func cut(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// overrideAnalysis is `next` with overrideAnalysis: a Baking batch whose pods are all Ready and whose
+// checks have not passed counts as Baked, and the history records who went past the checks and why (the
+// caller's right to, the verb `override` on releases, is checked by the server). Anything else is left to
+// `next` as it is: a batch whose pods are not Ready yet is refused as always, one whose checks passed has
+// nothing to go past, and a release a check failed is Failed (`resume` retries the batch).
+func overrideAnalysis(r *releases.Release, req *releases.ReleaseRequest, obs Observation, user string, now metav1.Time) (finished bool, err error) {
+	if req.ToBatch != nil {
+		return false, &Invalid{Field: "overrideAnalysis", Value: true, Message: "goes past the current batch's checks only; it does not take toBatch"}
+	}
+	if req.Reason == "" {
+		return false, &Invalid{Field: "reason", Value: "", Message: "going past analysis checks needs a reason, for the history"}
+	}
+	b := Current(&r.Status)
+	if r.Status.Phase != releases.ReleaseProgressing || b == nil || b.Phase != releases.BatchBaking || !HasAnalysis(r) {
+		return false, nil
+	}
+	if obs.Ready < Needed(r, b.Target, obs) || (BlueOut(r) && blueServes(obs)) || OldPodsLeaving(r, obs) > 0 {
+		return false, nil
+	}
+	if AnalysisVerdict(r, b, now.Time).Passed {
+		return false, nil
+	}
+	before := snapshot(&r.Status)
+	for i := range b.Analysis {
+		if b.Analysis[i].Phase != releases.AnalysisPassed {
+			b.Analysis[i].Message = cut(fmt.Sprintf("gone past by %s: %s", historyUser(user), req.Reason), MaxMessageBytes)
+		}
+	}
+	if !Baked(r, now) {
+		return false, nil
+	}
+	record(r, "override-analysis", user, req.Reason, before, now)
+	return r.Status.Phase != releases.ReleaseProgressing, nil
+}

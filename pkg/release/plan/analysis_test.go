@@ -200,3 +200,39 @@ func TestTheAnalysisOfEveryBatchStaysWithinItsBytes(t *testing.T) {
 		assert.LessOrEqual(t, len(st.Measurements), validation.MaxMeasurements)
 	}
 }
+
+func TestNextWithOverrideAnalysisGoesPastTheChecksAndSaysWho(t *testing.T) {
+	r := analysed(t, 0, errorRate(1000))
+	now := clock(r)
+	plan.RecordMeasurement(r, 2, "error-rate", measurement(now, releases.AnalysisFailed))
+	plan.Progress(r, allReady(), nil, now)
+	require.Equal(t, releases.BatchBaking, plan.Current(&r.Status).Phase)
+
+	_, err := plan.Act(r, plan.VerbNext, &releases.ReleaseRequest{OverrideAnalysis: true}, allReady(), "bob", now)
+	var invalid *plan.Invalid
+	require.ErrorAs(t, err, &invalid, "a reason is needed")
+	assert.Equal(t, "reason", invalid.Field)
+	_, err = plan.Act(r, plan.VerbPause, &releases.ReleaseRequest{OverrideAnalysis: true, Reason: "x"}, allReady(), "bob", now)
+	require.ErrorAs(t, err, &invalid, "only next overrides")
+
+	notReady := allReady()
+	notReady.Ready = 0
+	_, err = plan.Act(r.DeepCopy(), plan.VerbNext, &releases.ReleaseRequest{OverrideAnalysis: true, Reason: "x"}, notReady, "bob", now)
+	requireRefusal(t, err, "batch 2 is Baking: 0 of 2 pods Ready", "pods not Ready are never gone past")
+
+	changed, err := plan.Act(r, plan.VerbNext, &releases.ReleaseRequest{OverrideAnalysis: true, Reason: "the errors are a known flake"}, allReady(), "bob", now)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, int32(3), r.Status.CurrentBatch, "batch 2 counted as Baked, and next moved on")
+	assert.Equal(t, releases.BatchBaked, r.Status.Batches[1].Phase)
+	assert.Contains(t, r.Status.Batches[1].Analysis[0].Message, "gone past by bob: the errors are a known flake")
+	var override *releases.ReleaseHistoryEntry
+	for i := range r.Status.History {
+		if r.Status.History[i].Action == "override-analysis" {
+			override = &r.Status.History[i]
+		}
+	}
+	require.NotNil(t, override, "the history records the override")
+	assert.Equal(t, "bob", override.User)
+	assert.Equal(t, "the errors are a known flake", override.Reason)
+}

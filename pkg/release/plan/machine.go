@@ -143,12 +143,25 @@ func Act(r *releases.Release, verb Verb, req *releases.ReleaseRequest, obs Obser
 	if req != nil {
 		reason = req.Reason
 	}
+	if req != nil && req.OverrideAnalysis && verb != VerbNext {
+		return false, &Invalid{Field: "overrideAnalysis", Value: true, Message: fmt.Sprintf("only `next` goes past analysis checks, not `%s`", verb)}
+	}
 	if req != nil && req.ToBatch != nil && verb != VerbNext {
 		return false, &Invalid{Field: "toBatch", Value: *req.ToBatch, Message: fmt.Sprintf("only `next` moves to a batch, not `%s`", verb)}
 	}
 	before := snapshot(s)
 	switch verb {
 	case VerbNext:
+		if req != nil && req.OverrideAnalysis {
+			finished, err := overrideAnalysis(r, req, obs, user, now)
+			if err != nil {
+				return false, err
+			}
+			if finished {
+				// The last batch of an Auto release: Baked, the release Succeeded; nothing is left to move.
+				return true, nil
+			}
+		}
 		if req != nil && req.ToBatch != nil {
 			err = jump(r, *req.ToBatch, obs, user, reason, now)
 		} else {

@@ -1080,6 +1080,14 @@ func (m *ReleaseRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	i--
+	if m.OverrideAnalysis {
+		dAtA[i] = 1
+	} else {
+		dAtA[i] = 0
+	}
+	i--
+	dAtA[i] = 0x30
 	if m.ToBatch != nil {
 		i = encodeVarintGenerated(dAtA, i, uint64(*m.ToBatch))
 		i--
@@ -1814,6 +1822,7 @@ func (m *ReleaseRequest) Size() (n int) {
 	if m.ToBatch != nil {
 		n += 1 + sovGenerated(uint64(*m.ToBatch))
 	}
+	n += 2
 	return n
 }
 
@@ -2220,6 +2229,7 @@ func (this *ReleaseRequest) String() string {
 		`ExpectedPhase:` + fmt.Sprintf("%v", this.ExpectedPhase) + `,`,
 		`Reason:` + fmt.Sprintf("%v", this.Reason) + `,`,
 		`ToBatch:` + valueToStringGenerated(this.ToBatch) + `,`,
+		`OverrideAnalysis:` + fmt.Sprintf("%v", this.OverrideAnalysis) + `,`,
 		`}`,
 	}, "")
 	return s
@@ -5661,6 +5671,26 @@ func (m *ReleaseRequest) Unmarshal(dAtA []byte) error {
 				}
 			}
 			m.ToBatch = &v
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OverrideAnalysis", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenerated
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.OverrideAnalysis = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := skipGenerated(dAtA[iNdEx:])

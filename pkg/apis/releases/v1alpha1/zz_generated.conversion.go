@@ -617,6 +617,7 @@ func autoConvert_v1alpha1_ReleaseRequest_To_releases_ReleaseRequest(in *ReleaseR
 	out.ExpectedPhase = releases.BatchPhase(in.ExpectedPhase)
 	out.Reason = in.Reason
 	out.ToBatch = (*int32)(unsafe.Pointer(in.ToBatch))
+	out.OverrideAnalysis = in.OverrideAnalysis
 	return nil
 }
 
@@ -631,6 +632,7 @@ func autoConvert_releases_ReleaseRequest_To_v1alpha1_ReleaseRequest(in *releases
 	out.ExpectedPhase = BatchPhase(in.ExpectedPhase)
 	out.Reason = in.Reason
 	out.ToBatch = (*int32)(unsafe.Pointer(in.ToBatch))
+	out.OverrideAnalysis = in.OverrideAnalysis
 	return nil
 }
 

@@ -95,6 +95,11 @@ func (a *ActionREST) Create(ctx context.Context, name string, obj runtime.Object
 	if err != nil {
 		return nil, err
 	}
+	if req.OverrideAnalysis {
+		if err := a.guard.CheckOverride(ctx, rel.Namespace, rel.Name); err != nil {
+			return nil, err
+		}
+	}
 	cs, err := driver.Get(ctx, rel.Namespace, rel.Spec.CloneSetName)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading CloneSet %s: %w", rel.Spec.CloneSetName, err))
