@@ -41,7 +41,8 @@ func StatusFit(w io.Writer, r *v1alpha1.Release, width, height int) error {
 	return StatusWith(w, r, Options{Width: width, Height: height})
 }
 
-// StatusWith writes the status view as o says. Cut to a terminal (o.Width, o.Height), every line shows at
+// StatusWith writes the status view as o says. A release with analysis checks has a section of the current
+// batch's checks between the batches and what the release waits for (see analysisLines). Cut to a terminal (o.Width, o.Height), every line shows at
 // most Width characters (a cut line ends in "…"), and there are at most Height-1 lines, the cursor's
 // line below them. When the batches do not all fit, the table keeps the current batch, the one before it
 // and as many after it as fit, and a line says how many were left out.
@@ -53,10 +54,19 @@ func StatusWith(w io.Writer, r *v1alpha1.Release, o Options) error {
 	head = append(head, nil)
 	rows := table(batchRows(r, BatchTimes(r, o.now()), true))
 	wait, next := Waiting(r)
-	tail := []line{nil, {plain("Waiting for: "), styled(wait, waitingStyle(r))}}
+	ending := []line{nil, {plain("Waiting for: "), styled(wait, waitingStyle(r))}}
 	if next != "" {
-		tail = append(tail, textLine("Next: "+next))
+		ending = append(ending, textLine("Next: "+next))
 	}
+	var tail []line
+	if analysis := analysisLines(r, o.now(), o.Width, true); len(analysis) > 0 {
+		// Cut to a terminal that cannot show it all, the checks' messages go first.
+		if o.Height > 0 && len(head)+len(rows)+1+len(analysis)+len(ending) > o.Height-1 {
+			analysis = analysisLines(r, o.now(), o.Width, false)
+		}
+		tail = append(append(tail, nil), analysis...)
+	}
+	tail = append(tail, ending...)
 	lines := fit(head, rows[0], rows[1:], tail, int(r.Status.CurrentBatch)-1, "batches", o.Height)
 	return write(w, lines, o)
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -279,6 +280,11 @@ func Waiting(r *v1alpha1.Release) (waitingFor, next string) {
 	case v1alpha1.BatchSmoked:
 		return fmt.Sprintf("the controller to pull %s into traffic.", label), ""
 	case v1alpha1.BatchBaking:
+		// Its pods Ready, a batch with checks waits for them (the controller's verdict, in the condition).
+		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionAnalysisPassed); c != nil && len(s.AnalysisChecks) > 0 &&
+			c.Status == metav1.ConditionFalse && p.Ready >= batch.Replicas && c.Message != "" {
+			return fmt.Sprintf("%s's analysis: %s.", label, strings.TrimSuffix(Printable(c.Message), ".")), ""
+		}
 		return fmt.Sprintf("%s's pods to become Ready (%d/%d).", label, p.Ready, batch.Replicas), ""
 	case v1alpha1.BatchBaked:
 		if d := r.Spec.Strategy.BatchIntervalSeconds; d > 0 {
