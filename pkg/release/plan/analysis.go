@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -197,8 +198,10 @@ func describe(m releases.Measurement) string {
 		return m.Value + ": " + m.Message
 	case m.Message != "":
 		return m.Message
+	case m.Value != "":
+		return fmt.Sprintf("last measured %s: %s", m.Value, strings.ToLower(string(m.Phase)))
 	default:
-		return fmt.Sprintf("%s %s", m.Value, m.Phase)
+		return strings.ToLower(string(m.Phase))
 	}
 }
 

@@ -236,3 +236,18 @@ func TestNextWithOverrideAnalysisGoesPastTheChecksAndSaysWho(t *testing.T) {
 	assert.Equal(t, "bob", override.User)
 	assert.Equal(t, "the errors are a known flake", override.Reason)
 }
+
+func TestResumingABatchAFailedCheckFailedStartsItsChecksAgain(t *testing.T) {
+	r := analysed(t, 0, errorRate())
+	now := clock(r)
+	plan.RecordMeasurement(r, 2, "error-rate", measurement(now, releases.AnalysisFailed))
+	plan.Progress(r, allReady(), nil, now)
+	require.Equal(t, releases.ReleaseFailed, r.Status.Phase)
+	_, err := plan.Act(r, plan.VerbResume, &releases.ReleaseRequest{}, allReady(), "bob", now)
+	require.NoError(t, err)
+	plan.Progress(r, plan.Observation{Replicas: 3, Desired: 3}, nil, now)
+	assert.Equal(t, releases.ReleaseProgressing, r.Status.Phase, "the failed check does not fail the retried batch at once")
+	for _, st := range plan.Current(&r.Status).Analysis {
+		assert.Empty(t, st.Measurements)
+	}
+}

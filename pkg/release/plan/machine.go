@@ -355,6 +355,8 @@ func resume(r *releases.Release, now metav1.Time) (bool, error) {
 		s.Phase = releases.ReleaseProgressing
 		if b := Current(s); b != nil {
 			startBatch(b, now)
+			// Its checks start again too: one that failed it would fail it again at once.
+			b.Analysis = nil
 		}
 		return true, nil
 	}
