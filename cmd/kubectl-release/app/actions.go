@@ -72,7 +72,10 @@ var actionExamples = map[string]string{
   kubectl release next nginx-update --expected-batch 1 --wait --timeout 10m
 
   # Skip to batch 3; print the release as the server answered, in YAML
-  kubectl release next nginx-update --to-batch 3 -o yaml`,
+  kubectl release next nginx-update --to-batch 3 -o yaml
+
+  # Batch 2's pods are Ready but its analysis checks have not passed: go past them (operators only)
+  kubectl release next nginx-update --expected-batch 2 --override-analysis --reason "errors come from a load test"`,
 	"pause": `  # Hold the release and its CloneSet where they are
   kubectl release pause nginx-update --reason "checking the dashboards"
 
@@ -92,12 +95,14 @@ var actionExamples = map[string]string{
 
 func newActionCommand(o *options, verb, short string) *cobra.Command {
 	var (
-		f       actionFlags
-		toBatch int32
+		f                actionFlags
+		toBatch          int32
+		overrideAnalysis bool
 	)
 	cmd := &cobra.Command{
 		Use:               verb + " NAME",
 		Short:             short,
+		Long:              actionLong[verb],
 		Example:           actionExamples[verb],
 		ValidArgsFunction: completeRelease(o),
 		Args:              cobra.ExactArgs(1),
@@ -106,14 +111,47 @@ func newActionCommand(o *options, verb, short string) *cobra.Command {
 			if cmd.Flags().Changed("to-batch") {
 				req.ToBatch = &toBatch
 			}
+			if overrideAnalysis {
+				if err := checkOverride(req); err != nil {
+					return err
+				}
+				req.OverrideAnalysis = true
+			}
 			return runAction(cmd, o, &f, verb, args[0], req)
 		},
 	}
 	f.add(cmd, verb == "next" || verb == "resume")
 	if verb == "next" {
 		cmd.Flags().Int32Var(&toBatch, "to-batch", 0, "move straight to this batch, skipping those between (the last batch promotes the release fully)")
+		cmd.Flags().BoolVar(&overrideAnalysis, "override-analysis", false,
+			"go past the current batch's analysis checks that have not passed (needs --reason, and the verb override on releases)")
 	}
 	return cmd
+}
+
+// actionLong are the descriptions of the verbs that say more than their short line.
+var actionLong = map[string]string{
+	"next": `Pull the current batch into traffic, or start the next batch, or finish the release. It needs the
+current batch Smoked or Baked; in Manual mode a batch with analysis checks is Baked only once they have
+passed, and next before that is refused (exit 3), naming the check that waits.
+
+--override-analysis goes past the current batch's checks that have not passed: a Baking batch whose
+pods are all Ready counts as Baked, and next moves on from it. It needs a reason (--reason, recorded in
+the history with you) and a permission of its own, the verb override on releases (the role
+triton-release-operator has it; not the approver's next): without it the server answers 403 (exit 4).
+It does not go with --to-batch.`,
+}
+
+// checkOverride refuses, before anything is sent, a next with --override-analysis that the server would
+// refuse as invalid: without a reason, or with --to-batch.
+func checkOverride(req *v1alpha1.ReleaseRequest) error {
+	if strings.TrimSpace(req.Reason) == "" {
+		return usageError(`--override-analysis needs --reason: why the checks are gone past, for the release's history`)
+	}
+	if req.ToBatch != nil {
+		return usageError("--override-analysis goes past the current batch's checks only: it does not go with --to-batch")
+	}
+	return nil
 }
 
 // newPromoteCommand is `promote NAME [--full]`: `next`, or with --full `next` to the last batch, after which

@@ -263,6 +263,9 @@ func describe(err error) (int, string) {
 		if strings.Contains(msg, `"clonesets"`) {
 			return ExitNotAllowed, msg + ". Ask for update on the CloneSet"
 		}
+		if strings.Contains(msg, `cannot override resource "releases"`) {
+			return ExitNotAllowed, msg + ". Ask for the role triton-release-operator, or for the checks to pass"
+		}
 		return ExitNotAllowed, msg + ". Ask for a role: triton-release-viewer, -approver or -operator"
 	case http.StatusNotFound:
 		return ExitNotFound, msg + ". List them: kubectl get releases"

@@ -26,6 +26,13 @@ interval are not waits for a person. Every time comes from the release's status 
 --watch on a terminal the times go on counting; piped, a view is printed again only when the release
 changed in it, not when only its times did.
 
+A release with analysis checks shows those of its current batch under the batches, one a row: its
+KIND (prometheus, http, podHealth), PHASE (Running, Passed, Failed, Error; - before it is measured),
+its LAST VALUE and when it was MEASURED, its FAILURES (failed measurements / failureLimit: one more
+than the limit fails it) and ERRORS (errors in a row / errorLimit), and in MODE dryRun (measured and
+shown, never holds or fails a batch) or background (measured in every phase). Under each, what it waits
+for or why it failed, as the controller says.
+
 --pods lists the pods of the release's batches instead: batch, name, the version they run, Ready, in
 traffic (the readiness gate apps.triton.io/ready), and failing, with why when the release's failure
 says. It reads only the release (and does not go with -o, which prints the release itself).
