@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -203,4 +204,34 @@ func TestGoingPastACheckNeedsAPermissionOfItsOwn(t *testing.T) {
 	require.NotNil(t, entry, "the history records the override")
 	assert.Equal(t, "bob", entry.User)
 	assert.Equal(t, override.Reason, entry.Reason)
+}
+
+// An in-place update restarts the containers it changes, and kubelet (kwok here) counts that restart: it
+// is not the new version failing, and podHealth with nothing configured lets the batch through.
+func TestPodHealthLetsAnInPlaceUpdateThrough(t *testing.T) {
+	t.Parallel()
+	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	_, err := admin.Kruise.AppsV1alpha1().CloneSets(ns).Patch(ctx, "nginx", types.MergePatchType,
+		[]byte(`{"spec":{"updateStrategy":{"type":"InPlaceIfPossible"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	rel := withAnalysis(framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto), 3,
+		v1alpha1.AnalysisCheck{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{}})
+	_, err = s.Releases.Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r := framework.WaitRelease(t, ctx, admin, ns, rel.Name, "finished", func(r *v1alpha1.Release) bool {
+		return r.Status.Phase == v1alpha1.ReleaseSucceeded || r.Status.Phase == v1alpha1.ReleaseFailed
+	})
+	require.Equal(t, v1alpha1.ReleaseSucceeded, r.Status.Phase, "%+v", r.Status.Conditions)
+	a := r.Status.Batches[0].Analysis[0]
+	assert.Equal(t, v1alpha1.AnalysisPassed, a.Phase)
+	restarted := 0
+	for _, p := range framework.PodsAt(t, ctx, admin, ns, "nginx:1.28") {
+		for _, c := range p.Status.ContainerStatuses {
+			if c.RestartCount > 0 {
+				restarted++
+			}
+		}
+	}
+	assert.Positive(t, restarted, "the pods were updated in place, and their restart counted by the kubelet")
 }

@@ -40,7 +40,7 @@ var ErrNoPrometheus = errors.New("no Prometheus is configured: the server's --an
 //   - prometheus: the query, its placeholders substituted (Substitute), kept inside the release's namespace
 //     and measured on the cluster admin's Prometheus;
 //   - http: a GET to the first ready endpoint of the Service of the release's namespace;
-//   - podHealth: the most container restarts of one pod of the batch.
+//   - podHealth: the most container restarts of one pod of the batch since it went into traffic.
 //
 // The number measured is the successCondition's result. A measurement that cannot be taken or judged is an
 // Error, never a pass. Its fields are set before its first use.
@@ -65,7 +65,20 @@ type Checks struct {
 
 	mu         sync.Mutex
 	conditions map[string]*condition.Condition
+	// baselines are the restarts of each pod of a batch when podHealth first saw it in traffic, by
+	// release UID, batch and pod UID.
+	baselines map[string]baseline
 }
+
+// baseline is the restarts of one pod when podHealth first measured it, and when it last did.
+type baseline struct {
+	restarts int32
+	seen     time.Time
+}
+
+// maxBaselines bounds the pods whose restarts podHealth remembers; past it, those not measured for an
+// hour are forgotten.
+const maxBaselines = 100_000
 
 var _ Measurer = (*Checks)(nil)
 
@@ -210,7 +223,7 @@ func (c *Checks) podHealth(ctx context.Context, r *releases.Release, batch int32
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	worst, most := "", int32(-1)
 	for _, pod := range pods {
-		if n := restarts(pod); n > most {
+		if n := c.restartsInTraffic(r, batch, pod); n > most {
 			worst, most = pod.Name, n
 		}
 	}
@@ -242,6 +255,39 @@ func (c *Checks) pods(ctx context.Context, namespace string, selector labels.Sel
 		out[i] = &list.Items[i]
 	}
 	return out, nil
+}
+
+// restartsInTraffic is how often pod restarted since podHealth first measured it for this batch, that is
+// since the batch went into traffic: a restart before (an in-place update restarts the containers it
+// changes, and kubelet counts that) is not the new version failing. The count is kept in memory: after a
+// leader change, the new leader counts from its own first measurement.
+func (c *Checks) restartsInTraffic(r *releases.Release, batch int32, pod *corev1.Pod) int32 {
+	id := string(pod.UID)
+	if id == "" {
+		id = pod.Namespace + "/" + pod.Name
+	}
+	key := fmt.Sprintf("%s/%d/%s", r.UID, batch, id)
+	n := restarts(pod)
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.baselines == nil {
+		c.baselines = map[string]baseline{}
+	}
+	b, ok := c.baselines[key]
+	if !ok {
+		if len(c.baselines) >= maxBaselines {
+			for k, old := range c.baselines {
+				if now.Sub(old.seen) > time.Hour {
+					delete(c.baselines, k)
+				}
+			}
+		}
+		b = baseline{restarts: n}
+	}
+	b.seen = now
+	c.baselines[key] = b
+	return max(n-b.restarts, 0)
 }
 
 // restarts is a pod's container restarts: those of its containers and its init containers.

@@ -293,6 +293,26 @@ func TestPodHealthCheck(t *testing.T) {
 	pods.pods = append(pods.pods, other)
 	c := &Checks{Pods: pods.list, Now: now}
 	ctx := context.Background()
+	// What the pods had when they went into traffic (web-b's 1 restart from an in-place update) does not
+	// count: restarts are counted from the first measurement of each pod.
+	counts := map[*corev1.Pod][]int32{}
+	for _, p := range pods.pods {
+		for i := range p.Status.ContainerStatuses {
+			counts[p] = append(counts[p], p.Status.ContainerStatuses[i].RestartCount)
+			p.Status.ContainerStatuses[i].RestartCount = 0
+		}
+	}
+	pods.pods[1].Status.ContainerStatuses[0].RestartCount = 1
+	for _, batch := range []int32{1, 2, 3} {
+		c.Measure(ctx, shopRelease(), podHealth(batch, 0, ""))
+	}
+	for p, n := range counts {
+		for i := range n {
+			p.Status.ContainerStatuses[i].RestartCount = n[i]
+		}
+	}
+	pods.pods[1].Status.ContainerStatuses[0].RestartCount = 2 // one restart in traffic, with the 2 of the other container
+	pods.selectors = nil
 	for _, tc := range []struct {
 		name           string
 		due            Due
@@ -317,18 +337,28 @@ func TestPodHealthCheck(t *testing.T) {
 
 // The green pods of a blue/green release are all labelled batch "preview".
 func TestPodHealthOfABlueGreenRelease(t *testing.T) {
-	pods := &podLister{pods: []*corev1.Pod{batchPod("web-a", v1alpha1.PreviewBatch, 2), batchPod("web-b", "1", 5)}}
+	pods := &podLister{pods: []*corev1.Pod{batchPod("web-a", v1alpha1.PreviewBatch, 0), batchPod("web-b", "1", 0)}}
 	r := shopRelease()
 	r.Spec.Strategy.Type = releases.StrategyBlueGreen
-	m := (&Checks{Pods: pods.list}).Measure(context.Background(), r, podHealth(1, 1, ""))
+	c := &Checks{Pods: pods.list}
+	c.Measure(context.Background(), r, podHealth(1, 1, ""))
+	pods.pods[0].Status.ContainerStatuses[0].RestartCount = 2
+	pods.pods[1].Status.ContainerStatuses[0].RestartCount = 5
+	m := c.Measure(context.Background(), r, podHealth(1, 1, ""))
 	assert.Equal(t, releases.AnalysisFailed, m.Phase)
 	assert.Equal(t, "pod web-a restarted 2 times; at most 1", m.Message)
 }
 
 // Without a cache, the pods come from kube-apiserver.
 func TestPodHealthReadsLiveWithoutPods(t *testing.T) {
-	kube := kubefake.NewClientset(batchPod("web-a", "1", 1), batchPod("web-b", "2", 4))
-	m := (&Checks{Kube: kube}).Measure(context.Background(), shopRelease(), podHealth(1, 0, ""))
+	a := batchPod("web-a", "1", 0)
+	kube := kubefake.NewClientset(a, batchPod("web-b", "2", 4))
+	c := &Checks{Kube: kube}
+	c.Measure(context.Background(), shopRelease(), podHealth(1, 0, ""))
+	a.Status.ContainerStatuses[0].RestartCount = 1
+	_, err := kube.CoreV1().Pods(a.Namespace).UpdateStatus(context.Background(), a, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	m := c.Measure(context.Background(), shopRelease(), podHealth(1, 0, ""))
 	assert.Equal(t, releases.AnalysisFailed, m.Phase)
 	assert.Equal(t, "1", m.Value)
 }
@@ -346,4 +376,18 @@ func TestAValueAndAMessageFitTheStatus(t *testing.T) {
 	assert.True(t, strings.HasSuffix(m.Message, "..."))
 	assert.Equal(t, "ab c", clip("ab\x1bc", 10, ""))
 	assert.Equal(t, "éé", clip("ééé", 5, ""), "cut between runes")
+}
+
+// A restart before the batch was in traffic, as an in-place update's, does not count: only restarts since
+// podHealth first measured the pod do.
+func TestPodHealthCountsRestartsInTrafficOnly(t *testing.T) {
+	pod := batchPod("web-a", "1", 1) // restarted once by its in-place update
+	pods := &podLister{pods: []*corev1.Pod{pod}}
+	c := &Checks{Pods: pods.list}
+	m := c.Measure(context.Background(), shopRelease(), podHealth(1, 0, ""))
+	assert.Equal(t, releases.AnalysisPassed, m.Phase, "the update's restart is not a failure")
+	pod.Status.ContainerStatuses[0].RestartCount = 2
+	m = c.Measure(context.Background(), shopRelease(), podHealth(1, 0, ""))
+	assert.Equal(t, releases.AnalysisFailed, m.Phase, "a restart in traffic is")
+	assert.Equal(t, "1", m.Value)
 }

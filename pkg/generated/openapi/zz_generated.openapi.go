@@ -961,12 +961,12 @@ func schema_pkg_apis_releases_v1alpha1_PodHealthCheck(ref common.ReferenceCallba
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "PodHealthCheck judges the batch's pods by their restarts.",
+				Description: "PodHealthCheck judges the batch's pods by their restarts in traffic: those since the check first measured each pod, once its batch was Baking (a restart before, such as an in-place update's, does not count).",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"maxRestarts": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement. Defaults to 0.",
+							Description: "Container restarts in traffic a pod of the batch may have, 0 to 1000; one more fails the measurement. Defaults to 0.",
 							Type:        []string{"integer"},
 							Format:      "int32",
 						},

@@ -367,9 +367,11 @@ type HTTPCheck struct {
 	JSONPath string `json:"jsonPath,omitempty" protobuf:"bytes,4,opt,name=jsonPath"`
 }
 
-// PodHealthCheck judges the batch's pods by their restarts.
+// PodHealthCheck judges the batch's pods by their restarts in traffic: those since the check first
+// measured each pod, once its batch was Baking (a restart before, such as an in-place update's, does not
+// count).
 type PodHealthCheck struct {
-	// Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement.
+	// Container restarts in traffic a pod of the batch may have, 0 to 1000; one more fails the measurement.
 	// Defaults to 0.
 	// +optional
 	MaxRestarts *int32 `json:"maxRestarts,omitempty" protobuf:"varint,1,opt,name=maxRestarts"`

@@ -21,9 +21,11 @@ package v1alpha1
 // PodHealthCheckApplyConfiguration represents a declarative configuration of the PodHealthCheck type for use
 // with apply.
 //
-// PodHealthCheck judges the batch's pods by their restarts.
+// PodHealthCheck judges the batch's pods by their restarts in traffic: those since the check first
+// measured each pod, once its batch was Baking (a restart before, such as an in-place update's, does not
+// count).
 type PodHealthCheckApplyConfiguration struct {
-	// Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement.
+	// Container restarts in traffic a pod of the batch may have, 0 to 1000; one more fails the measurement.
 	// Defaults to 0.
 	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
 }
