@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/test/e2e/framework"
@@ -305,4 +307,84 @@ func terminalEnv() []string {
 		}
 	}
 	return append(env, "TERM=xterm")
+}
+
+// checkRow is the row `status` prints for the check errors of errorsCheck: its phase, last value, when it
+// was measured, and its failures and errors in a row against their limits.
+var checkRow = regexp.MustCompile(`(?m)^  errors\s+prometheus\s+(\S+)\s+(\S+)\s+(\d+\S* ago|-)\s+(\d+)/1000\s+(\d+)/20$`)
+
+// A release with a Prometheus check on the bed's Prometheus, its batch 1 Baking with its pods Ready while
+// the exporter counts 3 failed requests: `status` shows the check of the current batch (its name, phase
+// Running, last value 3, its failures counted against failureLimit) and that the batch waits for it, as
+// the stored release says. `next --override-analysis` without a reason is refused before anything is sent;
+// with one, it goes past the check (the admin may).
+func TestPluginStatusShowsTheAnalysisChecks(t *testing.T) {
+	t.Parallel()
+	prom := framework.LocalPrometheus(t)
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	var failed atomic.Int64
+	failed.Store(3)
+	exporter(t, prom, ns, &failed, 100)
+	waitSeries(t, ctx, prom, ns, "3")
+
+	check := errorsCheck()
+	check.FailureLimit = 1000 // the failing measurements hold the batch; they do not fail it
+	rel := withAnalysis(framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeManual), 0, check)
+	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 1 Baking, its pods Ready, the check measured failing", func(r *v1alpha1.Release) bool {
+		b := r.Status.Batches[0]
+		return b.Phase == v1alpha1.BatchBaking && len(b.Analysis) == 1 && b.Analysis[0].Failures > 0 &&
+			r.Status.CloneSet != nil && r.Status.CloneSet.UpdatedReadyReplicas >= 1
+	})
+
+	// The check is measured every second: each run of status is compared with the release read just
+	// before it, and the failures with those stored before and after.
+	framework.WaitUntil(t, ctx, "status to show the check as stored", func(ctx context.Context) (string, bool, string) {
+		before, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", false, err.Error()
+		}
+		res := admin.KubectlRelease(t, ctx, "-n", ns, "status", rel.Name)
+		after, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", false, err.Error()
+		}
+		if res.Code != 0 {
+			return "", false, res.String()
+		}
+		out := res.Stdout
+		m := checkRow.FindStringSubmatch(out)
+		if m == nil {
+			return "", false, "no row for the check errors:\n" + out
+		}
+		failures, _ := strconv.Atoi(m[4])
+		ok := m[1] == string(v1alpha1.AnalysisRunning) && m[2] == "3" && m[3] != "-" && m[5] == "0" &&
+			failures >= int(before.Status.Batches[0].Analysis[0].Failures) && failures <= int(after.Status.Batches[0].Analysis[0].Failures) &&
+			strings.Contains(out, "\nAnalysis of batch 1 (a measurement every 1s):\n") &&
+			strings.Contains(out, `Waiting for: batch 1's analysis: check "errors" has not passed`) &&
+			!strings.Contains(out, "\x1b")
+		return out, ok, fmt.Sprintf("row %q\n%s", m, out)
+	}, framework.Within(30*time.Second))
+
+	res := admin.KubectlRelease(t, ctx, "-n", ns, "next", rel.Name, "--expected-batch", "1", "--override-analysis")
+	assert.Equal(t, 2, res.Code, res.String())
+	assert.Contains(t, res.Stderr, "--override-analysis needs --reason")
+	r, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), r.Status.CurrentBatch, "nothing was sent")
+
+	res = admin.KubectlRelease(t, ctx, "-n", ns, "next", rel.Name, "--expected-batch", "1", "--override-analysis", "--reason", "the errors come from a test client")
+	require.Equal(t, 0, res.Code, res.String())
+	assert.Contains(t, res.Stdout, "next: Progressing, batch 2 of 2")
+	r, err = s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), r.Status.CurrentBatch, "batch 1 counted as Baked, and next moved on")
+	assert.Equal(t, v1alpha1.BatchBaked, r.Status.Batches[0].Phase)
+	found := false
+	for _, h := range r.Status.History {
+		found = found || (h.Action == "override-analysis" && h.Reason == "the errors come from a test client")
+	}
+	assert.True(t, found, "the history records the override: %+v", r.Status.History)
 }
