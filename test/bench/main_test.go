@@ -93,6 +93,7 @@ var scenarios = []scenario{
 	{"wire", wire},
 	{"scale", scale},
 	{"untouched", untouched},
+	{"analysis", analysisCost},
 }
 
 // TestBench runs the scenarios named in BENCH (comma-separated; default all), prints the table and writes
