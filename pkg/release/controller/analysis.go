@@ -14,9 +14,14 @@ import (
 // records it (plan.RecordMeasurement) before it decides. Without it, a release with checks holds its
 // Baking batches until its progress deadline.
 func (c *Controller) WithAnalysis(m runner.Measurer) *Controller {
-	c.analysis = &runner.Runner{Measurer: m, Wake: func(key string) { c.queue.Add(key) }}
+	// A release's checks are asked for together and finish within moments of each other: the wake waits a
+	// little, so that one reconcile (and one status write) records them all.
+	c.analysis = &runner.Runner{Measurer: m, Wake: func(key string) { c.queue.AddAfter(key, wakeGather) }}
 	return c
 }
+
+// wakeGather is how long a finished measurement waits for the others of its release before it wakes it.
+const wakeGather = 200 * time.Millisecond
 
 // recordMeasurements records the measurements taken for the release since its last reconcile.
 func (c *Controller) recordMeasurements(key string, r *releases.Release) {

@@ -260,7 +260,9 @@ func AnalysisVerdict(r *releases.Release, b *releases.ReleaseBatch, now time.Tim
 				v.Passed = false
 				left := done.Sub(now)
 				if v.Waiting == "" {
-					v.Waiting = fmt.Sprintf("check %q passes; its bake ends in %s", c.Name, left.Round(time.Second))
+					// The end as a time, not a countdown: a message that changed every look would be one
+					// more status write each time.
+					v.Waiting = fmt.Sprintf("check %q passes; its bake ends at %s", c.Name, done.UTC().Format(time.RFC3339))
 				}
 				if left > v.Wait {
 					v.Wait = left

@@ -66,6 +66,11 @@ func TestABakingBatchIsBakedOnlyOnceItsChecksPassedForBakeSeconds(t *testing.T) 
 	assert.InDelta(t, float64(30*time.Second), float64(requeue), float64(time.Second), "looks again when the bake ends")
 	_, wait := plan.AnalysisDue(r, now.Time)
 	assert.Equal(t, 10*time.Second, wait, "the next measurement falls due after the interval")
+	message := meta.FindStatusCondition(r.Status.Conditions, releases.ConditionAnalysisPassed).Message
+	plan.Progress(r, obs, nil, metav1.NewTime(now.Add(5*time.Second)))
+	assert.Equal(t, message, meta.FindStatusCondition(r.Status.Conditions, releases.ConditionAnalysisPassed).Message,
+		"the message does not count down: a look with nothing new writes nothing")
+	assert.Contains(t, message, "its bake ends at ")
 
 	// An Error restarts the bake: it is never a pass.
 	later := metav1.NewTime(now.Add(10 * time.Second))
