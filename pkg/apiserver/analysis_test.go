@@ -49,8 +49,8 @@ func TestPodHealthReadsTheCachedPodsOfABatch(t *testing.T) {
 	cs := &kruiseappsv1alpha1.CloneSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "cs-uid"}}
 	kube := kubefake.NewClientset(
 		pod("shop", "web-a", batch1, 0),
-		pod("shop", "web-b", batch1, 3),
-		pod("shop", "web-c", map[string]string{v1alpha1.ReleaseLabel: "web-v2", v1alpha1.BatchLabel: "2"}, 9),
+		pod("shop", "web-b", batch1, 0),
+		pod("shop", "web-c", map[string]string{v1alpha1.ReleaseLabel: "web-v2", v1alpha1.BatchLabel: "2"}, 0),
 		pod("shop", "web-d", nil, 7), // a stub in the cache
 		pod("bank", "web-e", batch1, 8),
 	)
@@ -70,6 +70,24 @@ func TestPodHealthReadsTheCachedPodsOfABatch(t *testing.T) {
 
 	c.Start(ctx.Done())
 	require.True(t, cache.WaitForCacheSync(ctx.Done(), c.HasSynced))
+	// podHealth counts restarts in traffic, from its first measurement of each pod: that first, then the
+	// restarts, as the cache sees them.
+	for _, batch := range []int32{1, 2} {
+		due.Batch = batch
+		assert.Equal(t, "0", checks.Measure(ctx, r, due).Value)
+	}
+	due.Batch = 1
+	for name, restarts := range map[string]int32{"web-b": 3, "web-c": 9} {
+		p, err := kube.CoreV1().Pods("shop").Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		p.Status.ContainerStatuses[0].RestartCount = restarts
+		_, err = kube.CoreV1().Pods("shop").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		obj, ok, _ := c.PodInformer.GetIndexer().GetByKey("shop/web-c")
+		return ok && obj.(*corev1.Pod).Status.ContainerStatuses[0].RestartCount == 9
+	}, 5*time.Second, 10*time.Millisecond)
 	m = checks.Measure(ctx, r, due)
 	assert.Equal(t, releases.AnalysisFailed, m.Phase)
 	assert.Equal(t, "3", m.Value)
