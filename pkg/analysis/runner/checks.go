@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -353,21 +351,5 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// clip makes s fit a status field: valid UTF-8, control characters (newlines, escapes) as spaces, and at
-// most limit bytes, cut between runes, ending in more when cut.
-func clip(s string, limit int, more string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit - len(more)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + more
-}
+// clip makes s fit a status field (releases.Clip).
+func clip(s string, limit int, more string) string { return releases.Clip(s, limit, more) }

@@ -1,6 +1,11 @@
 package releases
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // The bounds of what a release records of its analysis, shared by validation (which refuses a status
 // beyond them) and the controller (which keeps within them).
@@ -32,4 +37,23 @@ func AnalysisStatusBytes(batches []ReleaseBatch) int {
 		total += len(raw)
 	}
 	return total
+}
+
+// Clip makes s fit a status field of limit bytes: valid UTF-8, control characters (newlines, escapes) as
+// spaces, cut between runes and ending in more when cut.
+func Clip(s string, limit int, more string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if len(s) <= limit {
+		return s
+	}
+	cut := max(limit-len(more), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
 }

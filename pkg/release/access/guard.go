@@ -66,15 +66,21 @@ func (g *Guard) CheckVerb(ctx context.Context, verb, namespace, name string) err
 	if verb == "create" {
 		attrs.Name = "" // as kube-apiserver asks for a create: a name-restricted rule does not allow one
 	}
+	return g.authorize(ctx, attrs, "CloneSet "+namespace+"/"+name, func(reason string) error { return ForbiddenVerb(u, verb, namespace, name, reason) })
+}
+
+// authorize asks the authorizer for attrs: nil when allowed, a 503 when it could not answer (what names
+// the object asked about, as "CloneSet ns/name"), else forbidden's 403 with the authorizer's reason.
+func (g *Guard) authorize(ctx context.Context, attrs authorizer.AttributesRecord, what string, forbidden func(reason string) error) error {
 	decision, reason, err := g.authorizer.Authorize(ctx, attrs)
 	if decision == authorizer.DecisionAllow {
 		return nil
 	}
 	if err != nil {
 		return apierrors.NewServiceUnavailable(fmt.Sprintf(
-			"cannot check whether user %q may %s CloneSet %s/%s (nothing was changed; retry): %v", u.GetName(), verb, namespace, name, err))
+			"cannot check whether user %q may %s %s (nothing was changed; retry): %v", attrs.User.GetName(), attrs.Verb, what, err))
 	}
-	return ForbiddenVerb(u, verb, namespace, name, reason)
+	return forbidden(reason)
 }
 
 // CheckDelete answers whether the request's caller may delete a release of CloneSet name in namespace
@@ -146,18 +152,12 @@ func (g *Guard) CheckOverride(ctx context.Context, namespace, name string) error
 	}
 	attrs := authorizer.AttributesRecord{User: u, Verb: OverrideVerb, Namespace: namespace, APIGroup: releasesResource.Group,
 		APIVersion: "*", Resource: releasesResource.Resource, Name: name, ResourceRequest: true}
-	decision, reason, err := g.authorizer.Authorize(ctx, attrs)
-	if decision == authorizer.DecisionAllow {
-		return nil
-	}
-	if err != nil {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf(
-			"cannot check whether user %q may %s release %s/%s (nothing was changed; retry): %v", u.GetName(), OverrideVerb, namespace, name, err))
-	}
-	msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q in the namespace %q: going past analysis checks needs this permission of its own, not only the one `next` needs",
-		u.GetName(), OverrideVerb, releasesResource.Resource, releasesResource.Group, namespace)
-	if reason != "" {
-		msg += " (" + reason + ")"
-	}
-	return apierrors.NewForbidden(releasesResource, name, errors.New(msg))
+	return g.authorize(ctx, attrs, "release "+namespace+"/"+name, func(reason string) error {
+		msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q in the namespace %q: going past analysis checks needs this permission of its own, not only the one `next` needs",
+			u.GetName(), OverrideVerb, releasesResource.Resource, releasesResource.Group, namespace)
+		if reason != "" {
+			msg += " (" + reason + ")"
+		}
+		return apierrors.NewForbidden(releasesResource, name, errors.New(msg))
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -353,16 +352,8 @@ func AnalysisWaits(r *releases.Release, now time.Time) string {
 	return v.Waiting
 }
 
-// cut shortens s to at most n bytes, between characters.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+// cut makes s fit a status field of n bytes (releases.Clip): no control characters, cut between runes.
+func cut(s string, n int) string { return releases.Clip(s, n, "") }
 
 // overrideAnalysis is `next` with overrideAnalysis: a Baking batch whose pods are all Ready and whose
 // checks have not passed counts as Baked, and the history records who went past the checks and why (the
