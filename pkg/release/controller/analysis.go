@@ -36,8 +36,8 @@ func (c *Controller) recordMeasurements(key string, r *releases.Release) {
 // measure asks for the measurements due now, and returns when the next falls due (0: none). A release that
 // measures nothing now has the measurements still running for it dropped.
 func (c *Controller) measure(key string, r *releases.Release, now time.Time) time.Duration {
-	if c.analysis == nil {
-		return 0
+	if c.analysis == nil || !plan.HasAnalysis(r) {
+		return 0 // nothing of a release without checks is ever in the runner
 	}
 	due, wait := plan.AnalysisDue(r, now)
 	if len(due) == 0 && wait == 0 {
