@@ -91,7 +91,7 @@ func TestPodHealthReadsTheCachedPodsOfABatch(t *testing.T) {
 	m = checks.Measure(ctx, r, due)
 	assert.Equal(t, releases.AnalysisFailed, m.Phase)
 	assert.Equal(t, "3", m.Value)
-	assert.Equal(t, "pod web-b restarted 3 times; at most 2", m.Message)
+	assert.Equal(t, "pod web-b restarted 3 times in traffic; at most 2 (maxRestarts 2, the others 0 a pod)", m.Message)
 	due.Batch = 2
 	assert.Equal(t, "9", checks.Measure(ctx, r, due).Value)
 	due.Batch = 3

@@ -161,7 +161,7 @@ func (c *Config) completeAnalysis(driver *cloneset.Driver) *runner.Checks {
 		a = &runner.Checks{}
 	}
 	checks := &runner.Checks{Prometheus: a.Prometheus, NamespaceLabel: a.NamespaceLabel, Kube: a.Kube, HTTP: a.HTTP,
-		Pods: a.Pods, Now: a.Now}
+		Pods: a.Pods, Metrics: a.Metrics, Now: a.Now}
 	if checks.Kube == nil && driver != nil {
 		checks.Kube = driver.Kube
 	}

@@ -26,6 +26,7 @@ import (
 	kruiseclient "github.com/openkruise/kruise-api/client/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/triton-io/triton/pkg/analysis/prometheus"
 	"github.com/triton-io/triton/pkg/analysis/runner"
@@ -467,6 +468,12 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, fmt.Errorf("connecting to etcd for CloneSet claims: %w", err)
 		}
 		config.Claims = claim.New(client, etcdPathPrefix+"/cloneset-claims")
+		// podHealth checks read CPU and memory from the metrics API, where the cluster serves it.
+		metricsConfig := rest.CopyConfig(cfg.ClientConfig)
+		metricsConfig.UserAgent = rest.DefaultKubernetesUserAgent() + " triton-apiserver/analysis"
+		if config.Analysis.Metrics, err = metricsclient.NewForConfig(metricsConfig); err != nil {
+			return nil, err
+		}
 	}
 	return config, nil
 }

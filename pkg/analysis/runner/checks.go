@@ -16,9 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/triton-io/triton/pkg/analysis/condition"
 	"github.com/triton-io/triton/pkg/analysis/httpcheck"
+	"github.com/triton-io/triton/pkg/analysis/podhealth"
 	"github.com/triton-io/triton/pkg/analysis/prometheus"
 	"github.com/triton-io/triton/pkg/analysis/promql"
 	"github.com/triton-io/triton/pkg/apis/releases"
@@ -38,7 +40,8 @@ var ErrNoPrometheus = errors.New("no Prometheus is configured: the server's --an
 //   - prometheus: the query, its placeholders substituted (Substitute), kept inside the release's namespace
 //     and measured on the cluster admin's Prometheus;
 //   - http: a GET to the first ready endpoint of the Service of the release's namespace;
-//   - podHealth: the most container restarts of one pod of the batch since it went into traffic.
+//   - podHealth: the batch's pods against the CloneSet's pods not in the release, since the batch went into
+//     traffic (podhealth.Judge); the number is the most restarts of one pod of the batch.
 //
 // The number measured is the successCondition's result. A measurement that cannot be taken or judged is an
 // Error, never a pass. Its fields are set before its first use.
@@ -55,28 +58,22 @@ type Checks struct {
 	// Pods lists the pods of a namespace that selector matches (from a cache: they are only read); nil:
 	// a list from Kube.
 	Pods func(namespace string, selector labels.Selector) ([]*corev1.Pod, error)
+	// Metrics reads the CPU and memory of podHealth checks' pods (metrics.k8s.io); nil: they are not
+	// compared, and the measurement says so.
+	Metrics metricsclient.Interface
 	// Now is the clock of the measurements' times; nil: time.Now.
 	Now func() time.Time
 
 	httpOnce    sync.Once
 	defaultHTTP *httpcheck.Client
 
+	// inTraffic remembers each pod podHealth measured, per release and batch, to count what it did in
+	// traffic.
+	inTraffic podhealth.Tracker
+
 	mu         sync.Mutex
 	conditions map[string]*condition.Condition
-	// baselines are the restarts of each pod of a batch when podHealth first saw it in traffic, by
-	// release UID, batch and pod UID.
-	baselines map[string]baseline
 }
-
-// baseline is the restarts of one pod when podHealth first measured it, and when it last did.
-type baseline struct {
-	restarts int32
-	seen     time.Time
-}
-
-// maxBaselines bounds the pods whose restarts podHealth remembers; past it, those not measured for an
-// hour are forgotten.
-const maxBaselines = 100_000
 
 var _ Measurer = (*Checks)(nil)
 
@@ -110,15 +107,13 @@ type observation struct {
 	failed string
 	// needsCondition: without a successCondition the measurement cannot be judged.
 	needsCondition bool
+	// note is the message of a measurement that passes.
+	note string
 }
 
 // Measure takes one measurement of d.Check for d.Batch of r.
 func (c *Checks) Measure(ctx context.Context, r *releases.Release, d Due) releases.Measurement {
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	m := releases.Measurement{Time: metav1.NewTime(now())}
+	m := releases.Measurement{Time: metav1.NewTime(c.now())}
 	var obs observation
 	var err error
 	switch check := d.Check; {
@@ -127,7 +122,7 @@ func (c *Checks) Measure(ctx context.Context, r *releases.Release, d Due) releas
 	case check.HTTP != nil:
 		obs, err = c.http(ctx, r, check.HTTP)
 	case check.PodHealth != nil:
-		obs, err = c.podHealth(ctx, r, d.Batch, check.PodHealth)
+		obs, err = c.podHealth(ctx, r, d.Batch, check.PodHealth, m.Time.Time)
 	default:
 		err = errors.New("the check says nothing to measure")
 	}
@@ -143,8 +138,7 @@ func (c *Checks) Measure(ctx context.Context, r *releases.Release, d Due) releas
 		if obs.needsCondition {
 			return withMessage(m, releases.AnalysisError, "the check has no successCondition")
 		}
-		m.Phase = releases.AnalysisPassed
-		return m
+		return withMessage(m, releases.AnalysisPassed, obs.note)
 	}
 	cond, err := c.condition(expr)
 	if err != nil {
@@ -157,8 +151,14 @@ func (c *Checks) Measure(ctx context.Context, r *releases.Release, d Due) releas
 	case !holds:
 		return withMessage(m, releases.AnalysisFailed, fmt.Sprintf("%s is false", expr))
 	}
-	m.Phase = releases.AnalysisPassed
-	return m
+	return withMessage(m, releases.AnalysisPassed, obs.note)
+}
+
+func (c *Checks) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 func (c *Checks) prometheus(ctx context.Context, r *releases.Release, batch int32, p *releases.PrometheusCheck) (observation, error) {
@@ -205,7 +205,7 @@ func (c *Checks) http(ctx context.Context, r *releases.Release, h *releases.HTTP
 	return observation{result: v, shown: strconv.FormatFloat(v, 'g', -1, 64), needsCondition: true}, nil
 }
 
-func (c *Checks) podHealth(ctx context.Context, r *releases.Release, batch int32, p *releases.PodHealthCheck) (observation, error) {
+func (c *Checks) podHealth(ctx context.Context, r *releases.Release, batch int32, p *releases.PodHealthCheck, now time.Time) (observation, error) {
 	value := strconv.Itoa(int(batch))
 	if blueGreen(r) {
 		value = v1alpha1.PreviewBatch
@@ -218,22 +218,72 @@ func (c *Checks) podHealth(ctx context.Context, r *releases.Release, batch int32
 	if len(pods) == 0 {
 		return observation{}, fmt.Errorf("no pod of batch %d yet", batch)
 	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	worst, most := "", int32(-1)
-	for _, pod := range pods {
-		if n := c.restartsInTraffic(r, batch, pod); n > most {
-			worst, most = pod.Name, n
+	all, err := c.pods(ctx, r.Namespace, labels.Everything())
+	if err != nil {
+		return observation{}, err
+	}
+	others := notInRelease(r, all)
+
+	// Every pod is counted from the check's first look at it for this batch: the batch's from when it went
+	// into traffic, the others' over the same time.
+	window := fmt.Sprintf("%s/%d", r.UID, batch)
+	in := podhealth.Input{Batch: make([]podhealth.Counts, len(pods)), Others: make([]podhealth.Counts, len(others))}
+	for i, pod := range pods {
+		in.Batch[i] = c.inTraffic.Observe(window, pod, now)
+	}
+	for i, pod := range others {
+		in.Others[i] = c.inTraffic.Observe(window, pod, now)
+	}
+
+	limits := podhealth.Limits{}
+	if p.MaxRestarts != nil {
+		limits.MaxRestarts = *p.MaxRestarts
+	}
+	if p.MaxRatio != "" {
+		if limits.MaxRatio, err = releases.ParseRatio(p.MaxRatio); err != nil {
+			return observation{}, fmt.Errorf("maxRatio: %w", err)
 		}
 	}
-	obs := observation{result: float64(most), shown: strconv.Itoa(int(most))}
-	limit := int32(0)
-	if p.MaxRestarts != nil {
-		limit = *p.MaxRestarts
+	if len(others) > 0 {
+		in.BatchUsage, in.OthersUsage, err = podhealth.ReadUsage(ctx, c.Metrics, r.Namespace, podNames(pods), podNames(others))
+		switch {
+		case errors.Is(err, podhealth.ErrNotServed):
+			in.UsageSkipped = err.Error()
+		case err != nil && limits.MaxRatio > 0:
+			// maxRatio asks for CPU and memory to be judged: a metrics API that does not answer cannot.
+			return observation{}, err
+		case err != nil:
+			in.UsageSkipped = errorText(err)
+		}
 	}
-	if most > limit {
-		obs.failed = fmt.Sprintf("pod %s restarted %d times; at most %d", worst, most, limit)
+	res := podhealth.Judge(in, limits)
+	return observation{result: float64(res.MostRestarts), shown: strconv.Itoa(int(res.MostRestarts)),
+		failed: res.Failed, note: res.Summary}, nil
+}
+
+// notInRelease is those of pods that the release's CloneSet controls and that are not in the release (nor
+// on their way out).
+func notInRelease(r *releases.Release, pods []*corev1.Pod) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, pod := range pods {
+		owner := metav1.GetControllerOf(pod)
+		if owner == nil || owner.Kind != "CloneSet" || owner.Name != r.Spec.CloneSetName ||
+			!strings.HasPrefix(owner.APIVersion, "apps.kruise.io/") || pod.DeletionTimestamp != nil ||
+			pod.Labels[v1alpha1.ReleaseLabel] == r.Name {
+			continue
+		}
+		out = append(out, pod)
 	}
-	return obs, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func podNames(pods []*corev1.Pod) []string {
+	out := make([]string, len(pods))
+	for i, p := range pods {
+		out[i] = p.Name
+	}
+	return out
 }
 
 // pods lists the pods of namespace that selector matches: Pods, else a list from Kube.
@@ -253,51 +303,6 @@ func (c *Checks) pods(ctx context.Context, namespace string, selector labels.Sel
 		out[i] = &list.Items[i]
 	}
 	return out, nil
-}
-
-// restartsInTraffic is how often pod restarted since podHealth first measured it for this batch, that is
-// since the batch went into traffic: a restart before (an in-place update restarts the containers it
-// changes, and kubelet counts that) is not the new version failing. The count is kept in memory: after a
-// leader change, the new leader counts from its own first measurement.
-func (c *Checks) restartsInTraffic(r *releases.Release, batch int32, pod *corev1.Pod) int32 {
-	id := string(pod.UID)
-	if id == "" {
-		id = pod.Namespace + "/" + pod.Name
-	}
-	key := fmt.Sprintf("%s/%d/%s", r.UID, batch, id)
-	n := restarts(pod)
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.baselines == nil {
-		c.baselines = map[string]baseline{}
-	}
-	b, ok := c.baselines[key]
-	if !ok {
-		if len(c.baselines) >= maxBaselines {
-			for k, old := range c.baselines {
-				if now.Sub(old.seen) > time.Hour {
-					delete(c.baselines, k)
-				}
-			}
-		}
-		b = baseline{restarts: n}
-	}
-	b.seen = now
-	c.baselines[key] = b
-	return max(n-b.restarts, 0)
-}
-
-// restarts is a pod's container restarts: those of its containers and its init containers.
-func restarts(pod *corev1.Pod) int32 {
-	var n int32
-	for _, s := range pod.Status.InitContainerStatuses {
-		n += s.RestartCount
-	}
-	for _, s := range pod.Status.ContainerStatuses {
-		n += s.RestartCount
-	}
-	return n
 }
 
 // blueGreen reports whether r brings its pods up as green beside blue, which are labelled with the batch

@@ -17,10 +17,16 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 
 	"github.com/triton-io/triton/pkg/analysis/httpcheck"
 	"github.com/triton-io/triton/pkg/analysis/prometheus"
@@ -319,17 +325,20 @@ func TestPodHealthCheck(t *testing.T) {
 		phase          releases.AnalysisPhase
 		value, message string
 	}{
-		{"no restart", podHealth(1, 0, ""), releases.AnalysisPassed, "0", ""},
-		{"no container yet", podHealth(3, 0, ""), releases.AnalysisPassed, "0", ""},
-		{"too many restarts", podHealth(2, 2, ""), releases.AnalysisFailed, "3", "pod web-b restarted 3 times; at most 2"},
-		{"few enough", podHealth(2, 3, ""), releases.AnalysisPassed, "3", ""},
+		{"no restart", podHealth(1, 0, ""), releases.AnalysisPassed, "0", "restarts 0 (others 0 a pod), readiness lost 0 (others 0 a pod), cpu and memory not compared"},
+		{"no container yet", podHealth(3, 0, ""), releases.AnalysisPassed, "0", "restarts 0"},
+		{"too many restarts", podHealth(2, 2, ""), releases.AnalysisFailed, "3", "pod web-b restarted 3 times in traffic; at most 2 (maxRestarts 2, the others 0 a pod)"},
+		{"few enough", podHealth(2, 3, ""), releases.AnalysisPassed, "3", "restarts 3 (others 0 a pod)"},
 		{"and the condition", podHealth(2, 3, "result < 2"), releases.AnalysisFailed, "3", "result < 2 is false"},
-		{"maxRestarts with the condition", podHealth(2, 2, "result < 5"), releases.AnalysisFailed, "3", "pod web-b restarted 3 times; at most 2"},
+		{"maxRestarts with the condition", podHealth(2, 2, "result < 5"), releases.AnalysisFailed, "3", "pod web-b restarted 3 times in traffic; at most 2"},
 		{"no pod", podHealth(4, 0, ""), releases.AnalysisError, "", "no pod of batch 4 yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := c.Measure(ctx, shopRelease(), tc.due)
-			assert.Equal(t, releases.Measurement{Time: metav1.NewTime(clock), Value: tc.value, Phase: tc.phase, Message: tc.message}, m)
+			assert.Equal(t, clock, m.Time.Time)
+			assert.Equal(t, tc.value, m.Value)
+			assert.Equal(t, tc.phase, m.Phase)
+			assert.True(t, strings.HasPrefix(m.Message, tc.message), "%q begins with %q", m.Message, tc.message)
 		})
 	}
 	assert.Equal(t, "releases.triton.io/batch=1,releases.triton.io/release=web-v2", pods.selectors[0])
@@ -346,7 +355,7 @@ func TestPodHealthOfABlueGreenRelease(t *testing.T) {
 	pods.pods[1].Status.ContainerStatuses[0].RestartCount = 5
 	m := c.Measure(context.Background(), r, podHealth(1, 1, ""))
 	assert.Equal(t, releases.AnalysisFailed, m.Phase)
-	assert.Equal(t, "pod web-a restarted 2 times; at most 1", m.Message)
+	assert.Equal(t, "pod web-a restarted 2 times in traffic; at most 1 (maxRestarts 1, the others 0 a pod)", m.Message)
 }
 
 // Without a cache, the pods come from kube-apiserver.
@@ -390,4 +399,102 @@ func TestPodHealthCountsRestartsInTrafficOnly(t *testing.T) {
 	m = c.Measure(context.Background(), shopRelease(), podHealth(1, 0, ""))
 	assert.Equal(t, releases.AnalysisFailed, m.Phase, "a restart in traffic is")
 	assert.Equal(t, "1", m.Value)
+}
+
+// ownedBy makes p a pod of the CloneSet name.
+func ownedBy(p *corev1.Pod, cloneSet string) *corev1.Pod {
+	yes := true
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: cloneSet, Controller: &yes}}
+	return p
+}
+
+// metricsOf answers the metrics API's list of pods with cpu (millicores) by pod name, or with err.
+func metricsOf(cpu map[string]int64, err error) *metricsfake.Clientset {
+	client := metricsfake.NewSimpleClientset()
+	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if err != nil {
+			return true, nil, err
+		}
+		list := &metricsv1beta1.PodMetricsList{}
+		for name, milli := range cpu {
+			list.Items = append(list.Items, metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name},
+				Containers: []metricsv1beta1.ContainerMetrics{{Name: "app", Usage: corev1.ResourceList{
+					corev1.ResourceCPU: *resource.NewMilliQuantity(milli, resource.DecimalSI), corev1.ResourceMemory: resource.MustParse("32Mi")}}}})
+		}
+		return true, list, nil
+	})
+	return client
+}
+
+// The batch is compared with the CloneSet's pods not in the release, and only those: not another
+// CloneSet's, not a pod on its way out, not a pod of another batch of the release.
+func TestPodHealthComparesTheBatchWithTheOthers(t *testing.T) {
+	gone := ownedBy(batchPod("web-gone", "", 0), "web")
+	gone.Labels = map[string]string{v1alpha1.ReleaseLabel: "web-v1"}
+	gone.DeletionTimestamp = &metav1.Time{Time: clock}
+	old1 := ownedBy(batchPod("web-old1", "", 0), "web")
+	old1.Labels = map[string]string{v1alpha1.ReleaseLabel: "web-v1", v1alpha1.BatchLabel: "1"}
+	old2 := ownedBy(batchPod("web-old2", "", 0), "web")
+	old2.Labels = nil
+	pods := &podLister{pods: []*corev1.Pod{
+		ownedBy(batchPod("web-a", "2", 0), "web"),
+		ownedBy(batchPod("web-first", "1", 0), "web"), // an earlier batch of the release
+		old1, old2, gone,
+		ownedBy(batchPod("api-x", "", 0), "api"),
+	}}
+	pods.pods[5].Labels = nil
+	cpu := map[string]int64{"web-a": 400, "web-first": 900, "web-old1": 100, "web-old2": 100, "web-gone": 5000, "api-x": 5000}
+	c := &Checks{Pods: pods.list, Metrics: metricsOf(cpu, nil), Now: now}
+	check := podHealth(2, 0, "")
+	check.Check.PodHealth.MaxRatio = "3.5"
+	m := c.Measure(context.Background(), shopRelease(), check)
+	assert.Equal(t, releases.AnalysisFailed, m.Phase)
+	assert.Equal(t, "the batch's pods use 4x the others' cpu (400m against 100m a pod); at most 3.5x", m.Message)
+
+	check.Check.PodHealth.MaxRatio = "4"
+	m = c.Measure(context.Background(), shopRelease(), check)
+	assert.Equal(t, releases.AnalysisPassed, m.Phase, m.Message)
+	assert.Equal(t, "restarts 0 (others 0 a pod), readiness lost 0 (others 0 a pod), cpu 4x (400m against 100m a pod), memory 1x (32.0Mi against 32.0Mi a pod)", m.Message)
+
+	// The others restart as much as the batch: not the new version's doing.
+	pods.pods[0].Status.ContainerStatuses[0].RestartCount = 1
+	old1.Status.ContainerStatuses[0].RestartCount = 1
+	m = c.Measure(context.Background(), shopRelease(), check)
+	assert.Equal(t, releases.AnalysisPassed, m.Phase, m.Message)
+	assert.Equal(t, "1", m.Value)
+	assert.Contains(t, m.Message, "restarts 1 (others 0.5 a pod)")
+}
+
+// CPU and memory where the metrics API does not answer: said so, and an Error only when maxRatio asks for
+// them to be judged.
+func TestPodHealthWithoutMetrics(t *testing.T) {
+	pods := &podLister{pods: []*corev1.Pod{ownedBy(batchPod("web-a", "1", 0), "web"), ownedBy(batchPod("web-b", "", 0), "web")}}
+	pods.pods[1].Labels = nil
+	for _, tc := range []struct {
+		name     string
+		metrics  *metricsfake.Clientset
+		maxRatio string
+		phase    releases.AnalysisPhase
+		message  string
+	}{
+		{"no client", nil, "2", releases.AnalysisPassed, "cpu and memory not compared: the metrics API (metrics.k8s.io) is not served"},
+		{"not served", metricsOf(nil, apierrors.NewNotFound(schema.GroupResource{Group: "metrics.k8s.io", Resource: "pods"}, "")), "2",
+			releases.AnalysisPassed, "cpu and memory not compared: the metrics API (metrics.k8s.io) is not served"},
+		{"not answering, not judged", metricsOf(nil, apierrors.NewServiceUnavailable("starting")), "",
+			releases.AnalysisPassed, "cpu and memory not compared: the metrics API: starting"},
+		{"not answering, judged", metricsOf(nil, apierrors.NewServiceUnavailable("starting")), "2",
+			releases.AnalysisError, "the metrics API: starting"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Checks{Pods: pods.list, Now: now}
+			if tc.metrics != nil {
+				c.Metrics = tc.metrics
+			}
+			check := podHealth(1, 0, "")
+			check.Check.PodHealth.MaxRatio = tc.maxRatio
+			m := c.Measure(context.Background(), shopRelease(), check)
+			assert.Equal(t, tc.phase, m.Phase)
+			assert.True(t, strings.HasSuffix(m.Message, tc.message), "%q ends with %q", m.Message, tc.message)
+		})
+	}
 }

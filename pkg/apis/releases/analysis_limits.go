@@ -2,6 +2,8 @@ package releases
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -56,4 +58,33 @@ func Clip(s string, limit int, more string) string {
 		cut--
 	}
 	return s[:cut] + more
+}
+
+// MaxPodHealthRatio bounds podHealth.maxRatio.
+const MaxPodHealthRatio = 1000
+
+// ParseRatio reads a podHealth maxRatio: a decimal of at most 4 digits before the point and 3 after it (no
+// sign, no exponent), greater than 0 and at most MaxPodHealthRatio.
+func ParseRatio(s string) (float64, error) {
+	whole, frac, dotted := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 4 || (dotted && (frac == "" || len(frac) > 3)) || !digits(whole) || !digits(frac) {
+		return 0, fmt.Errorf("must be a decimal such as \"1.5\": up to 4 digits, a point and up to 3 digits")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, err
+	}
+	if v <= 0 || v > MaxPodHealthRatio {
+		return 0, fmt.Errorf("must be greater than 0 and at most %d", MaxPodHealthRatio)
+	}
+	return v, nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -320,11 +320,16 @@ type HTTPCheck struct {
 	JSONPath string `json:"jsonPath,omitempty"`
 }
 
-// PodHealthCheck judges the batch's pods by their restarts.
+// PodHealthCheck judges the batch's pods against the pods of the CloneSet that are not in the release,
+// over the same time: since the check first measured the batch in traffic.
 type PodHealthCheck struct {
-	// Container restarts a pod of the batch may have, 0 to 1000; one more fails the measurement.
-	// Defaults to 0.
+	// Container restarts (and readiness losses) in traffic a pod of the batch may have beyond the others'
+	// mean per pod, rounded up, 0 to 1000; one more fails the measurement. Defaults to 0.
 	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
+
+	// The most CPU, and memory, the batch's pods may use on average as a multiple of the others' mean: a
+	// decimal such as "1.5". Unset: CPU and memory are shown, never judged.
+	MaxRatio string `json:"maxRatio,omitempty"`
 }
 
 // AnalysisPhase is where a check of a batch is, or what one measurement said.

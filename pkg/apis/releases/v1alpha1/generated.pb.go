@@ -697,6 +697,11 @@ func (m *PodHealthCheck) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	i -= len(m.MaxRatio)
+	copy(dAtA[i:], m.MaxRatio)
+	i = encodeVarintGenerated(dAtA, i, uint64(len(m.MaxRatio)))
+	i--
+	dAtA[i] = 0x12
 	if m.MaxRestarts != nil {
 		i = encodeVarintGenerated(dAtA, i, uint64(*m.MaxRestarts))
 		i--
@@ -1671,6 +1676,8 @@ func (m *PodHealthCheck) Size() (n int) {
 	if m.MaxRestarts != nil {
 		n += 1 + sovGenerated(uint64(*m.MaxRestarts))
 	}
+	l = len(m.MaxRatio)
+	n += 1 + l + sovGenerated(uint64(l))
 	return n
 }
 
@@ -2113,6 +2120,7 @@ func (this *PodHealthCheck) String() string {
 	}
 	s := strings.Join([]string{`&PodHealthCheck{`,
 		`MaxRestarts:` + valueToStringGenerated(this.MaxRestarts) + `,`,
+		`MaxRatio:` + fmt.Sprintf("%v", this.MaxRatio) + `,`,
 		`}`,
 	}, "")
 	return s
@@ -4365,6 +4373,38 @@ func (m *PodHealthCheck) Unmarshal(dAtA []byte) error {
 				}
 			}
 			m.MaxRestarts = &v
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxRatio", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenerated
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthGenerated
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenerated
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.MaxRatio = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipGenerated(dAtA[iNdEx:])

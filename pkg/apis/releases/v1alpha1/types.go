@@ -367,14 +367,21 @@ type HTTPCheck struct {
 	JSONPath string `json:"jsonPath,omitempty" protobuf:"bytes,4,opt,name=jsonPath"`
 }
 
-// PodHealthCheck judges the batch's pods by their restarts in traffic: those since the check first
-// measured each pod, once its batch was Baking (a restart before, such as an in-place update's, does not
-// count).
+// PodHealthCheck judges the batch's pods against the pods of the CloneSet that are not in the release
+// (the others), over the same time: since the check first measured the batch in traffic, once it was
+// Baking. A restart or a readiness loss before (such as an in-place update's) does not count.
 type PodHealthCheck struct {
-	// Container restarts in traffic a pod of the batch may have, 0 to 1000; one more fails the measurement.
-	// Defaults to 0.
+	// Container restarts in traffic a pod of the batch may have beyond the others' (their mean per pod,
+	// rounded up), 0 to 1000; one more fails the measurement. The same bound holds for the times a pod
+	// of the batch lost its readiness (ContainersReady) in traffic. Defaults to 0.
 	// +optional
 	MaxRestarts *int32 `json:"maxRestarts,omitempty" protobuf:"varint,1,opt,name=maxRestarts"`
+
+	// The most CPU, and the most memory, a pod of the batch may use on average as a multiple of the
+	// others' mean, a decimal such as "1.5" (greater than 0, at most 1000). Read from the metrics API
+	// (metrics.k8s.io) where the cluster serves it. Unset: CPU and memory are shown, never judged.
+	// +optional
+	MaxRatio string `json:"maxRatio,omitempty" protobuf:"bytes,2,opt,name=maxRatio"`
 }
 
 // AnalysisPhase is where a check of a batch is, or what one measurement said.

@@ -31,6 +31,8 @@ const (
 	MaxSuccessConditionLength = condition.MaxLength
 	// MaxAnalysisLimit bounds failureLimit, errorLimit and podHealth.maxRestarts.
 	MaxAnalysisLimit = 1000
+	// maxRatioLength bounds podHealth.maxRatio's text ("1000.000").
+	maxRatioLength = 8
 	// MinIntervalSeconds and MaxIntervalSeconds bound analysis.intervalSeconds.
 	MinIntervalSeconds = 1
 	MaxIntervalSeconds = 3600
@@ -202,6 +204,14 @@ func ValidateAnalysisCheck(c *releases.AnalysisCheck, namespace string, fldPath 
 			allErrs = append(allErrs, field.Required(restartsPath, "defaults to 0"))
 		} else {
 			allErrs = append(allErrs, inRange(*c.PodHealth.MaxRestarts, 0, MaxAnalysisLimit, restartsPath)...)
+		}
+		ratioPath := fldPath.Child("podHealth", "maxRatio")
+		if ratio := c.PodHealth.MaxRatio; len(ratio) > maxRatioLength {
+			allErrs = append(allErrs, field.TooLong(ratioPath, "", maxRatioLength))
+		} else if ratio != "" {
+			if _, err := releases.ParseRatio(ratio); err != nil {
+				allErrs = append(allErrs, field.Invalid(ratioPath, ratio, err.Error()))
+			}
 		}
 	}
 

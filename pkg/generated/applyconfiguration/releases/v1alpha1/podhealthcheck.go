@@ -21,13 +21,18 @@ package v1alpha1
 // PodHealthCheckApplyConfiguration represents a declarative configuration of the PodHealthCheck type for use
 // with apply.
 //
-// PodHealthCheck judges the batch's pods by their restarts in traffic: those since the check first
-// measured each pod, once its batch was Baking (a restart before, such as an in-place update's, does not
-// count).
+// PodHealthCheck judges the batch's pods against the pods of the CloneSet that are not in the release
+// (the others), over the same time: since the check first measured the batch in traffic, once it was
+// Baking. A restart or a readiness loss before (such as an in-place update's) does not count.
 type PodHealthCheckApplyConfiguration struct {
-	// Container restarts in traffic a pod of the batch may have, 0 to 1000; one more fails the measurement.
-	// Defaults to 0.
+	// Container restarts in traffic a pod of the batch may have beyond the others' (their mean per pod,
+	// rounded up), 0 to 1000; one more fails the measurement. The same bound holds for the times a pod
+	// of the batch lost its readiness (ContainersReady) in traffic. Defaults to 0.
 	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
+	// The most CPU, and the most memory, a pod of the batch may use on average as a multiple of the
+	// others' mean, a decimal such as "1.5" (greater than 0, at most 1000). Read from the metrics API
+	// (metrics.k8s.io) where the cluster serves it. Unset: CPU and memory are shown, never judged.
+	MaxRatio *string `json:"maxRatio,omitempty"`
 }
 
 // PodHealthCheckApplyConfiguration constructs a declarative configuration of the PodHealthCheck type for use with
@@ -41,5 +46,13 @@ func PodHealthCheck() *PodHealthCheckApplyConfiguration {
 // If called multiple times, the MaxRestarts field is set to the value of the last call.
 func (b *PodHealthCheckApplyConfiguration) WithMaxRestarts(value int32) *PodHealthCheckApplyConfiguration {
 	b.MaxRestarts = &value
+	return b
+}
+
+// WithMaxRatio sets the MaxRatio field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MaxRatio field is set to the value of the last call.
+func (b *PodHealthCheckApplyConfiguration) WithMaxRatio(value string) *PodHealthCheckApplyConfiguration {
+	b.MaxRatio = &value
 	return b
 }
