@@ -154,11 +154,12 @@ func TestNextWhileACheckWaitsIsRefusedNamingTheCheck(t *testing.T) {
 }
 
 // Going past a check that has not passed needs the verb override on releases: an approver, who may call
-// `next`, gets 403 for it; an operator goes past it with a reason, and the history says who and why.
+// `next`, gets 403 for it; an operator goes past it with a reason, and the history says who and why. The
+// same holds for `next` with toBatch, which skips the checks of the batches it skips.
 func TestGoingPastACheckNeedsAPermissionOfItsOwn(t *testing.T) {
 	t.Parallel()
 	prom := framework.LocalPrometheus(t)
-	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 2))
+	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 4))
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	var failed atomic.Int64
 	failed.Store(1)
@@ -204,6 +205,35 @@ func TestGoingPastACheckNeedsAPermissionOfItsOwn(t *testing.T) {
 	require.NotNil(t, entry, "the history records the override")
 	assert.Equal(t, "bob", entry.User)
 	assert.Equal(t, override.Reason, entry.Reason)
+
+	// Batch 2 waits for its check in turn. Straight to batch 4 would skip the checks of batches 2 and 3:
+	// refused without the override, forbidden to the approver with it, done for the operator.
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 2 Baking, its pods Ready, the check failing", func(r *v1alpha1.Release) bool {
+		b := r.Status.Batches[1]
+		return r.Status.CurrentBatch == 2 && b.Phase == v1alpha1.BatchBaking && len(b.Analysis) == 1 && b.Analysis[0].Failures > 0 &&
+			r.Status.CloneSet != nil && r.Status.CloneSet.UpdatedReadyReplicas >= 2
+	})
+	_, err = alice.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(2), ToBatch: framework.Int32(4)}, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsConflict(err), "toBatch past a waiting check: 409: %v", err)
+	assert.Contains(t, err.Error(), `check "errors"`)
+	jump := &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(2), ToBatch: framework.Int32(4), OverrideAnalysis: true, Reason: "a hotfix"}
+	_, err = alice.Next(ctx, rel.Name, jump, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsForbidden(err), "an approver may not skip checks with toBatch: %v", err)
+	r, err = bob.Next(ctx, rel.Name, jump, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(4), r.Status.CurrentBatch)
+	assert.Equal(t, v1alpha1.BatchBaked, r.Status.Batches[1].Phase, "batch 2 gone past")
+	assert.Equal(t, v1alpha1.BatchSkipped, r.Status.Batches[2].Phase, "batch 3 skipped")
+	overrides := 0
+	for _, h := range r.Status.History {
+		if h.Action == "override-analysis" {
+			overrides++
+			assert.Equal(t, "bob", h.User)
+		}
+	}
+	assert.Equal(t, 3, overrides, "batch 1's, batch 2's and batch 3's skipped checks")
 }
 
 // An in-place update restarts the containers it changes, and kubelet (kwok here) counts that restart: it

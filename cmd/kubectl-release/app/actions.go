@@ -124,7 +124,7 @@ func newActionCommand(o *options, verb, short string) *cobra.Command {
 	if verb == "next" {
 		cmd.Flags().Int32Var(&toBatch, "to-batch", 0, "move straight to this batch, skipping those between (the last batch promotes the release fully)")
 		cmd.Flags().BoolVar(&overrideAnalysis, "override-analysis", false,
-			"go past the current batch's analysis checks that have not passed (needs --reason, and the verb override on releases)")
+			"go past analysis checks that have not passed: the current batch's, and with --to-batch those of the batches skipped (needs --reason, and the verb override on releases)")
 	}
 	return cmd
 }
@@ -148,9 +148,6 @@ func checkOverride(req *v1alpha1.ReleaseRequest) error {
 	if strings.TrimSpace(req.Reason) == "" {
 		return usageError(`--override-analysis needs --reason: why the checks are gone past, for the release's history`)
 	}
-	if req.ToBatch != nil {
-		return usageError("--override-analysis goes past the current batch's checks only: it does not go with --to-batch")
-	}
 	return nil
 }
 
@@ -158,15 +155,18 @@ func checkOverride(req *v1alpha1.ReleaseRequest) error {
 // the release finishes by itself once that batch is Baked.
 func newPromoteCommand(o *options) *cobra.Command {
 	var (
-		f    actionFlags
-		full bool
+		f                actionFlags
+		full             bool
+		overrideAnalysis bool
 	)
 	cmd := &cobra.Command{
 		Use:   "promote NAME [--full]",
 		Short: "Move the release on, as next does; with --full, straight to its last batch and to the end",
 		Long: `promote moves the release on, as next does. With --full it moves straight to the last batch (every batch
 between is recorded as skipped), which is pulled into traffic once its pods are up; the release then finishes
-by itself once that batch is Baked, with no further call. Like next, it needs the current batch Smoked or Baked.`,
+by itself once that batch is Baked, with no further call. Like next, it needs the current batch Smoked or Baked.
+On a release with analysis checks, skipping batches skips their checks: --full is then refused (exit 3)
+unless --override-analysis and --reason go with it, which need the verb override on releases.`,
 		Example: `  # Move nginx-update on, as next does
   kubectl release promote nginx-update --expected-batch 2
 
@@ -184,11 +184,19 @@ by itself once that batch is Baked, with no further call. Like next, it needs th
 				last := int32(len(r.Status.Batches))
 				req.ToBatch = &last
 			}
+			if overrideAnalysis {
+				if err := checkOverride(req); err != nil {
+					return err
+				}
+				req.OverrideAnalysis = true
+			}
 			return runAction(cmd, o, &f, "next", args[0], req)
 		},
 	}
 	f.add(cmd, true)
 	cmd.Flags().BoolVar(&full, "full", false, "go straight to the last batch and finish without another call")
+	cmd.Flags().BoolVar(&overrideAnalysis, "override-analysis", false,
+		"go past analysis checks that have not passed, as next --override-analysis does (needs --reason, and the verb override on releases)")
 	return cmd
 }
 

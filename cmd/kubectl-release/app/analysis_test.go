@@ -99,8 +99,8 @@ func nextRequests(p *plugin, r *v1alpha1.Release, err error) *[]*v1alpha1.Releas
 	return &sent
 }
 
-// next --override-analysis sends overrideAnalysis with the reason; without a reason, or with --to-batch, it
-// is refused before anything is sent.
+// next --override-analysis sends overrideAnalysis with the reason (and toBatch, when given); without a
+// reason it is refused before anything is sent.
 func TestNextOverrideAnalysis(t *testing.T) {
 	p := newPlugin(t, analysed())
 	sent := nextRequests(p, moved("nginx-update"), nil)
@@ -120,7 +120,6 @@ func TestNextOverrideAnalysis(t *testing.T) {
 	for _, args := range [][]string{
 		{"--override-analysis"},
 		{"--override-analysis", "--reason", "  "},
-		{"--override-analysis", "--reason", "x", "--to-batch", "2"},
 	} {
 		p := newPlugin(t, analysed())
 		sent := nextRequests(p, moved("nginx-update"), nil)
@@ -133,7 +132,26 @@ func TestNextOverrideAnalysis(t *testing.T) {
 	p = newPlugin(t, analysed())
 	assert.Contains(t, runErr(t, p, ExitUsage, "next", "nginx-update", "--override-analysis"), "--override-analysis needs --reason")
 
-	// Only next has it.
+	// With --to-batch: the checks of the batches skipped.
+	p = newPlugin(t, analysed())
+	sent = nextRequests(p, moved("nginx-update"), nil)
+	require.Equal(t, ExitOK, p.run("next", "nginx-update", "--to-batch", "3", "--override-analysis", "--reason", "hotfix"), p.errOut.String())
+	require.Len(t, *sent, 1)
+	assert.True(t, (*sent)[0].OverrideAnalysis)
+	assert.Equal(t, int32(3), *(*sent)[0].ToBatch)
+
+	// promote --full with it: to the last batch, past the checks.
+	p = newPlugin(t, analysed())
+	sent = nextRequests(p, moved("nginx-update"), nil)
+	require.Equal(t, ExitOK, p.run("promote", "nginx-update", "--full", "--override-analysis", "--reason", "hotfix"), p.errOut.String())
+	require.Len(t, *sent, 1)
+	assert.True(t, (*sent)[0].OverrideAnalysis)
+	assert.Equal(t, "hotfix", (*sent)[0].Reason)
+	assert.Equal(t, int32(len(analysed().Status.Batches)), *(*sent)[0].ToBatch, "the last batch")
+	p = newPlugin(t, analysed())
+	assert.Contains(t, runErr(t, p, ExitUsage, "promote", "nginx-update", "--full", "--override-analysis"), "--override-analysis needs --reason")
+
+	// Only next and promote have it.
 	for _, verb := range []string{"pause", "resume", "cancel"} {
 		p := newPlugin(t, analysed())
 		assert.Equal(t, ExitUsage, p.run(verb, "nginx-update", "--override-analysis", "--reason", "x"), verb)

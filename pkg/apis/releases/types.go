@@ -614,7 +614,8 @@ type ReleaseRequest struct {
 	ToBatch *int32 `json:"toBatch,omitempty"`
 
 	// `next` only: go past the analysis checks of the current batch that have not passed (a Baking batch
-	// whose pods are all Ready counts as Baked). Needs the verb `override` on `releases`, and a reason.
+	// whose pods are all Ready counts as Baked), and with toBatch those of the batches skipped. Needs the
+	// verb `override` on `releases`, and a reason.
 	OverrideAnalysis bool `json:"overrideAnalysis,omitempty"`
 }
 

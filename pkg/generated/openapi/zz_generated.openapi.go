@@ -1415,7 +1415,7 @@ func schema_pkg_apis_releases_v1alpha1_ReleaseRequest(ref common.ReferenceCallba
 					},
 					"overrideAnalysis": {
 						SchemaProps: spec.SchemaProps{
-							Description: "`next` only: go past the analysis checks of the current batch that have not passed. A Baking batch whose pods are all Ready counts as Baked, and `next` then moves on from it. It needs a permission of its own, the verb `override` on `releases` (not the one `next` needs), and a reason; the history records it with the caller.",
+							Description: "`next` only: go past the analysis checks of the current batch that have not passed. A Baking batch whose pods are all Ready counts as Baked, and `next` then moves on from it. With toBatch, also those of the batches skipped: on a release with checks (other than dryRun), toBatch skipping a batch that is not Baked is refused (409) without it. It needs a permission of its own, the verb `override` on `releases` (not the one `next` needs), and a reason; the history records it with the caller.",
 							Type:        []string{"boolean"},
 							Format:      "",
 						},

@@ -355,18 +355,51 @@ func AnalysisWaits(r *releases.Release, now time.Time) string {
 // cut makes s fit a status field of n bytes (releases.Clip): no control characters, cut between runes.
 func cut(s string, n int) string { return releases.Clip(s, n, "") }
 
+// ActionOverrideAnalysis is the history action of a caller going past analysis checks that have not
+// passed: the current batch's, or those of the batches `next` with toBatch skips.
+const ActionOverrideAnalysis = "override-analysis"
+
+// checksGate reports whether r has a check that holds its batches (one that is not dryRun).
+func checksGate(r *releases.Release) bool {
+	for i := range r.Status.AnalysisChecks {
+		if !r.Status.AnalysisChecks[i].DryRun {
+			return true
+		}
+	}
+	return false
+}
+
+// checksSkipped names the batches before batch to that are not Baked ("batch 2", "batches 2-4"), those
+// whose checks a jump to it would go past; "" when there are none, or r has no check that holds a batch.
+func checksSkipped(r *releases.Release, to int32) string {
+	if !checksGate(r) {
+		return ""
+	}
+	first, last := int32(0), int32(0)
+	for i := r.Status.CurrentBatch; i < to && int(i) <= len(r.Status.Batches); i++ {
+		if i < 1 || r.Status.Batches[i-1].Phase == releases.BatchBaked {
+			continue
+		}
+		if first == 0 {
+			first = i
+		}
+		last = i
+	}
+	switch {
+	case first == 0:
+		return ""
+	case first == last:
+		return fmt.Sprintf("batch %d", first)
+	}
+	return fmt.Sprintf("batches %d-%d", first, last)
+}
+
 // overrideAnalysis is `next` with overrideAnalysis: a Baking batch whose pods are all Ready and whose
 // checks have not passed counts as Baked, and the history records who went past the checks and why (the
 // caller's right to, the verb `override` on releases, is checked by the server). Anything else is left to
 // `next` as it is: a batch whose pods are not Ready yet is refused as always, one whose checks passed has
 // nothing to go past, and a release a check failed is Failed (`resume` retries the batch).
 func overrideAnalysis(r *releases.Release, req *releases.ReleaseRequest, obs Observation, user string, now metav1.Time) (finished bool, err error) {
-	if req.ToBatch != nil {
-		return false, &Invalid{Field: "overrideAnalysis", Value: true, Message: "goes past the current batch's checks only; it does not take toBatch"}
-	}
-	if req.Reason == "" {
-		return false, &Invalid{Field: "reason", Value: "", Message: "going past analysis checks needs a reason, for the history"}
-	}
 	b := Current(&r.Status)
 	if r.Status.Phase != releases.ReleaseProgressing || b == nil || b.Phase != releases.BatchBaking || !HasAnalysis(r) {
 		return false, nil
@@ -386,6 +419,6 @@ func overrideAnalysis(r *releases.Release, req *releases.ReleaseRequest, obs Obs
 	if !Baked(r, now) {
 		return false, nil
 	}
-	record(r, "override-analysis", user, req.Reason, before, now)
+	record(r, ActionOverrideAnalysis, user, req.Reason, before, now)
 	return r.Status.Phase != releases.ReleaseProgressing, nil
 }

@@ -256,3 +256,80 @@ func TestResumingABatchAFailedCheckFailedStartsItsChecksAgain(t *testing.T) {
 		assert.Empty(t, st.Measurements)
 	}
 }
+
+// withChecksAt is the tutorial release with checks, in Manual mode, at batch in phase.
+func withChecksAt(t *testing.T, batch int32, phase releases.BatchPhase, checks ...releases.AnalysisCheck) *releases.Release {
+	t.Helper()
+	setup := tutorial()
+	setup.mode = releases.ModeManual
+	r := newRelease(setup)
+	r.Spec.Strategy.Analysis = &releases.ReleaseAnalysis{Checks: checks, IntervalSeconds: p32(10)}
+	r.Status.AnalysisChecks = checks
+	return driveTo(t, r, batch, phase)
+}
+
+// Skipping a batch with `next` and toBatch skips its checks: without the override it is refused, naming
+// the batches; with it (and a reason) the history says who went past them, and why. Checks that only
+// watch (dryRun) hold nothing, and need no override.
+func TestNextToABatchGoesPastChecksOnlyWithTheOverride(t *testing.T) {
+	r := withChecksAt(t, 1, releases.BatchBaked, errorRate())
+	now := clock(r)
+	last := int32(len(r.Status.Batches))
+	require.Equal(t, int32(3), last)
+	_, err := plan.Act(r.DeepCopy(), plan.VerbNext, &releases.ReleaseRequest{ToBatch: &last}, allReady(), "bob", now)
+	requireRefusal(t, err, "toBatch 3 skips batch 2, whose analysis checks have not passed: going past them needs overrideAnalysis (a permission of its own) and a reason")
+	_, err = plan.Act(r.DeepCopy(), plan.VerbNext, &releases.ReleaseRequest{ToBatch: &last, OverrideAnalysis: true}, allReady(), "bob", now)
+	var invalid *plan.Invalid
+	require.ErrorAs(t, err, &invalid)
+	assert.Equal(t, "reason", invalid.Field)
+
+	watching := errorRate()
+	watching.DryRun = true
+	dry := withChecksAt(t, 1, releases.BatchBaked, watching)
+	_, err = plan.Act(dry, plan.VerbNext, &releases.ReleaseRequest{ToBatch: &last}, allReady(), "bob", clock(dry))
+	require.NoError(t, err, "a dryRun check holds nothing")
+	assert.Equal(t, last, dry.Status.CurrentBatch)
+
+	changed, err := plan.Act(r, plan.VerbNext, &releases.ReleaseRequest{ToBatch: &last, OverrideAnalysis: true, Reason: "hotfix"}, allReady(), "carol", now)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, last, r.Status.CurrentBatch)
+	assert.Equal(t, releases.BatchSkipped, r.Status.Batches[1].Phase)
+	var actions []string
+	var override releases.ReleaseHistoryEntry
+	for _, h := range r.Status.History {
+		actions = append(actions, h.Action)
+		if h.Action == plan.ActionOverrideAnalysis {
+			override = h
+		}
+	}
+	assert.Equal(t, []string{plan.ActionSkip, plan.ActionOverrideAnalysis, "next"}, actions[len(actions)-3:])
+	assert.Equal(t, "carol", override.User)
+	assert.Equal(t, "hotfix", override.Reason)
+	assert.Equal(t, int32(2), override.FromBatch)
+	assert.Equal(t, int32(2), override.ToBatch)
+}
+
+// A Baking batch whose checks wait: toBatch is refused naming the check; with the override, its checks
+// and those of the batches skipped are gone past at once.
+func TestNextToABatchFromABatchWhoseChecksWait(t *testing.T) {
+	r := withChecksAt(t, 1, releases.BatchBaking, errorRate())
+	now := clock(r)
+	last := int32(3)
+	_, err := plan.Act(r.DeepCopy(), plan.VerbNext, &releases.ReleaseRequest{ToBatch: &last}, allReady(), "bob", now)
+	requireRefusal(t, err, `batch 1 is Baking: every pod is Ready; analysis: check "error-rate" waits for its first measurement`)
+	_, err = plan.Act(r, plan.VerbNext, &releases.ReleaseRequest{ToBatch: &last, OverrideAnalysis: true, Reason: "hotfix"}, allReady(), "carol", now)
+	require.NoError(t, err)
+	assert.Equal(t, last, r.Status.CurrentBatch)
+	assert.Equal(t, releases.BatchBaked, r.Status.Batches[0].Phase, "the current batch gone past, Baked")
+	assert.Equal(t, releases.BatchSkipped, r.Status.Batches[1].Phase)
+	overrides := 0
+	for _, h := range r.Status.History {
+		if h.Action == plan.ActionOverrideAnalysis {
+			overrides++
+			assert.Equal(t, "carol", h.User)
+			assert.Equal(t, "hotfix", h.Reason)
+		}
+	}
+	assert.Equal(t, 2, overrides, "batch 1's checks, and batch 2's skipped")
+}

@@ -152,7 +152,12 @@ func Act(r *releases.Release, verb Verb, req *releases.ReleaseRequest, obs Obser
 	before := snapshot(s)
 	switch verb {
 	case VerbNext:
-		if req != nil && req.OverrideAnalysis {
+		override := req != nil && req.OverrideAnalysis
+		if override && req.Reason == "" {
+			return false, &Invalid{Field: "reason", Value: "", Message: "going past analysis checks needs a reason, for the history"}
+		}
+		if override {
+			// The current batch's checks first; the batches toBatch skips are jump's.
 			finished, err := overrideAnalysis(r, req, obs, user, now)
 			if err != nil {
 				return false, err
@@ -163,7 +168,7 @@ func Act(r *releases.Release, verb Verb, req *releases.ReleaseRequest, obs Obser
 			}
 		}
 		if req != nil && req.ToBatch != nil {
-			err = jump(r, *req.ToBatch, obs, user, reason, now)
+			err = jump(r, *req.ToBatch, obs, user, reason, override, now)
 		} else {
 			err = next(r, obs, now)
 		}
@@ -265,7 +270,7 @@ func next(r *releases.Release, p Observation, now metav1.Time) error {
 // recorded as skipped by the caller), and batch to starts, with its partition or replicas and, once
 // Smoked, its pull-in. Its target counts the pods of the batches skipped. Moving to the last batch
 // promotes the release fully: it succeeds once that batch is Baked.
-func jump(r *releases.Release, to int32, p Observation, user, reason string, now metav1.Time) error {
+func jump(r *releases.Release, to int32, p Observation, user, reason string, override bool, now metav1.Time) error {
 	s := &r.Status
 	if n := int32(len(s.Batches)); to > n {
 		return &Invalid{Field: "toBatch", Value: to, Message: fmt.Sprintf("the release has %d batches", n)}
@@ -286,6 +291,11 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 	if to <= s.CurrentBatch {
 		return refuse("the release is at batch %d already: toBatch must be a later batch (plain `next` moves this one on)", s.CurrentBatch)
 	}
+	// Skipping a batch skips its analysis checks: that is going past checks that have not passed, and
+	// needs the override (its own permission, and a reason) as going past the current batch's does.
+	if unchecked := checksSkipped(r, to); unchecked != "" && !override {
+		return refuse("toBatch %d skips %s, whose analysis checks have not passed: going past them needs overrideAnalysis (a permission of its own) and a reason", to, unchecked)
+	}
 	// One entry for the batches skipped, however many: a jump over 200 batches must not push the start
 	// of the release and its first approval out of the history. They are consecutive: those before the
 	// current batch are done, and only the current one may be Baked.
@@ -305,6 +315,10 @@ func jump(r *releases.Release, to int32, p Observation, user, reason string, now
 	}
 	if skip != nil {
 		appendHistory(r, *skip)
+		if override && checksGate(r) {
+			appendHistory(r, releases.ReleaseHistoryEntry{Action: ActionOverrideAnalysis, User: historyUser(user), Time: now,
+				FromBatch: skip.FromBatch, ToBatch: skip.ToBatch, FromPhase: skip.FromPhase, ToPhase: skip.ToPhase, Reason: reason})
+		}
 	}
 	s.CurrentBatch = to
 	startBatch(&s.Batches[to-1], now)

@@ -736,9 +736,10 @@ type ReleaseRequest struct {
 	ToBatch *int32 `json:"toBatch,omitempty" protobuf:"varint,5,opt,name=toBatch"`
 
 	// `next` only: go past the analysis checks of the current batch that have not passed. A Baking batch
-	// whose pods are all Ready counts as Baked, and `next` then moves on from it. It needs a permission
-	// of its own, the verb `override` on `releases` (not the one `next` needs), and a reason; the history
-	// records it with the caller.
+	// whose pods are all Ready counts as Baked, and `next` then moves on from it. With toBatch, also
+	// those of the batches skipped: on a release with checks (other than dryRun), toBatch skipping a batch
+	// that is not Baked is refused (409) without it. It needs a permission of its own, the verb `override`
+	// on `releases` (not the one `next` needs), and a reason; the history records it with the caller.
 	// +optional
 	OverrideAnalysis bool `json:"overrideAnalysis,omitempty" protobuf:"varint,6,opt,name=overrideAnalysis"`
 }
