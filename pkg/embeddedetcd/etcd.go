@@ -23,6 +23,9 @@ const (
 	// DefaultQuotaBackendBytes is the member's backend quota: once its database reaches it, etcd raises a
 	// NOSPACE alarm and refuses every write until the alarm is disarmed (see Config.QuotaBackendBytes).
 	DefaultQuotaBackendBytes int64 = 2 << 30 // 2 GiB, etcd's own default, set explicitly
+	// singleMemberCatchUpEntries is the raft log entries a member with no peers keeps in memory past its
+	// last snapshot (etcd's --snapshot-catchup-entries; a cluster's members keep etcd's default).
+	singleMemberCatchUpEntries uint64 = 100
 	// MinQuotaBackendBytes and MaxQuotaBackendBytes bound the quota: below 16 MiB the member cannot hold
 	// a useful number of releases, above 8 GiB is beyond etcd's suggested maximum.
 	MinQuotaBackendBytes int64 = 16 << 20
@@ -170,6 +173,12 @@ func StartWithConfig(ctx context.Context, c Config) (*Server, error) {
 		}
 	}
 	cfg.QuotaBackendBytes = c.QuotaBackendBytes
+	if c.Cluster == nil {
+		// etcd keeps the newest entries of its raft log in memory for slow followers to catch up from
+		// (5,000 by default: every write of a release, whole). A single member has no follower: keeping
+		// a few is enough, and saves the server tens of MiB under a steady stream of status writes.
+		cfg.SnapshotCatchUpEntries = singleMemberCatchUpEntries
+	}
 	if c.AutoCompactionRetention > 0 {
 		cfg.AutoCompactionMode = embed.CompactorModePeriodic
 		cfg.AutoCompactionRetention = c.AutoCompactionRetention.String()

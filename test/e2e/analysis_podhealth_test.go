@@ -73,13 +73,13 @@ func TestPodHealthJudgesReadinessLostAgainstTheOthers(t *testing.T) {
 	s := framework.Setup(t, framework.Timeout(4*time.Minute), framework.CloneSet("nginx", 3))
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 
-	rel := framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeAuto)
+	rel := framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeAuto)
 	tolerated := intstr.FromString("100%")
 	rel.Spec.Strategy.MaxFailedPods = &tolerated
 	rel = withAnalysis(rel, 600, v1alpha1.AnalysisCheck{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{}})
 	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
-	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baking, its check passing", func(r *v1alpha1.Release) bool {
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "batch 1 (the canary) Baking, its check passing", func(r *v1alpha1.Release) bool {
 		return r.Status.Batches[0].Phase == v1alpha1.BatchBaking && len(r.Status.Batches[0].Analysis) == 1 &&
 			r.Status.Batches[0].Analysis[0].PassingSince != nil
 	})
@@ -222,7 +222,7 @@ func TestPodHealthComparesCPUWithTheOthersWhereTheMetricsAPIIsServed(t *testing.
 		return 100
 	})
 
-	rel := framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeAuto)
+	rel := framework.UpdateTo("nginx:1.28", 0, intstr.FromInt32(1), v1alpha1.ModeAuto)
 	rel = withAnalysis(rel, 600, v1alpha1.AnalysisCheck{Name: "pods", PodHealth: &v1alpha1.PodHealthCheck{MaxRatio: "2"}})
 	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
