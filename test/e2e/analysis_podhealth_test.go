@@ -87,7 +87,7 @@ func TestPodHealthJudgesReadinessLostAgainstTheOthers(t *testing.T) {
 	require.Len(t, canary, 1)
 	old := framework.PodsAt(t, ctx, admin, ns, "nginx:1.27")
 	require.Len(t, old, 2)
-	r := measuredAfter(t, ctx, admin, ns, rel.Name, time.Now(), v1alpha1.AnalysisPassed,
+	measuredAfter(t, ctx, admin, ns, rel.Name, time.Now(), v1alpha1.AnalysisPassed,
 		"restarts 0 (others 0 a pod), readiness lost 0 (others 0 a pod), cpu and memory not compared: the metrics API (metrics.k8s.io) is not served")
 
 	// One of the two others loses its readiness: the others' mean is 0.5 a pod.
@@ -101,7 +101,7 @@ func TestPodHealthJudgesReadinessLostAgainstTheOthers(t *testing.T) {
 	measuredAfter(t, ctx, admin, ns, rel.Name, time.Now(), v1alpha1.AnalysisPassed, "readiness lost 1 (others 0.5 a pod)")
 	setFail(t, ctx, admin, ns, canary[0].Name, "")
 	framework.WaitPodCondition(t, ctx, admin, ns, canary[0].Name, corev1.ContainersReady, corev1.ConditionTrue)
-	r = measuredAfter(t, ctx, admin, ns, rel.Name, time.Now(), v1alpha1.AnalysisPassed, "readiness lost 1 (others 0.5 a pod)")
+	r := measuredAfter(t, ctx, admin, ns, rel.Name, time.Now(), v1alpha1.AnalysisPassed, "readiness lost 1 (others 0.5 a pod)")
 	assert.Equal(t, v1alpha1.BatchBaking, r.Status.Batches[0].Phase)
 
 	// And a second time: more than the others, the batch fails.
