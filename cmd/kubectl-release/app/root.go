@@ -198,6 +198,7 @@ Shell completion, for kubectl-release and for kubectl release: kubectl release c
 		newHistoryCommand(o),
 		newUpdateCommand(o), newScaleCommand(o), newRestartCommand(o), newRollbackCommand(o),
 		newCompletionCommand(o),
+		newDashboardCommand(o),
 	)
 	// cobra's help command, made now so that it has an example too.
 	cmd.InitDefaultHelpCmd()
