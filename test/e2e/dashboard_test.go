@@ -1,0 +1,122 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/e2e/framework"
+)
+
+// chromiumBinary is Debian's chromium, which .ci/run installs where it is missing.
+const chromiumBinary = "/usr/bin/chromium"
+
+var dashboardAddress = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/\?token=[A-Za-z0-9_-]+`)
+
+// startDashboard runs `kubectl release dashboard` as c in ns until the test ends and returns the address it
+// printed, token included.
+func startDashboard(t *testing.T, ctx context.Context, c *framework.Cluster, ns string) *url.URL {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, framework.PluginBinary(t), "dashboard", "--kubeconfig", c.Kubeconfig, "-n", ns)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	found := make(chan string, 1)
+	go func() {
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			if a := dashboardAddress.FindString(lines.Text()); a != "" {
+				found <- a
+			}
+		}
+	}()
+	select {
+	case a := <-found:
+		u, err := url.Parse(a)
+		require.NoError(t, err)
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("kubectl release dashboard printed no address")
+		return nil
+	}
+}
+
+// browser is a headless Chromium for the test, closed when it ends.
+func browser(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumBinary),
+		chromedp.NoSandbox, // the tests run as root
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocator, cancelAllocator := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAllocator)
+	tab, cancelTab := chromedp.NewContext(allocator)
+	t.Cleanup(cancelTab)
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate("about:blank")), "starting %s (installed by .ci/run)", chromiumBinary)
+	return tab
+}
+
+// The dashboard, in a real browser: the page lists the namespace's release, read with the user's own
+// credentials. A request without the token is refused, and so is a change from another origin.
+func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
+	t.Parallel()
+	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 3))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	rel := framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual)
+	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
+	require.NoError(t, err)
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Smoked, waiting for next", framework.BatchIs(1, v1alpha1.BatchSmoked))
+
+	address := startDashboard(t, ctx, admin, ns)
+	tab := browser(t, ctx)
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()), chromedp.WaitVisible("#releases")))
+	table, err := chromedp.Run(tab, chromedp.Text("#releases tbody"))
+	require.NoError(t, err)
+	status, err := chromedp.Run(tab, chromedp.Text("#status"))
+	require.NoError(t, err)
+	assert.Contains(t, table, "nginx-update")
+	assert.Contains(t, table, "1/2 Smoked", "the current batch as the release's status has it")
+	assert.True(t, strings.HasPrefix(status, "1 releases"), status)
+
+	base := "http://" + address.Host
+	resp, err := http.Get(base + "/api/releases")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a request without the token")
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/releases/"+ns+"/"+rel.Name+"/next",
+		strings.NewReader(`{"expectedBatch":1}`))
+	require.NoError(t, err)
+	req.Header.Set("X-Triton-Token", address.Query().Get("token"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a change from another origin")
+	r, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1alpha1.BatchSmoked, r.Status.Batches[0].Phase, "nothing moved")
+}
