@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -79,7 +80,8 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 }
 
 // The dashboard, in a real browser: the page lists the namespace's release, read with the user's own
-// credentials. A request without the token is refused, and so is a change from another origin.
+// credentials. A request without the token is refused, and so is a change from another origin. The page's
+// next button pulls the canary into traffic, and the page shows it without a reload (the event stream).
 func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	t.Parallel()
 	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 3))
@@ -119,4 +121,50 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	r, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, v1alpha1.BatchSmoked, r.Status.Batches[0].Phase, "nothing moved")
+
+	// The page's own next pulls the canary into traffic, and the page shows it without a reload.
+	row := fmt.Sprintf(`tr[data-release=%q]`, ns+"/"+rel.Name)
+	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button[data-verb="next"]`))))
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary pulled in", func(r *v1alpha1.Release) bool {
+		return r.Status.Batches[0].Phase == v1alpha1.BatchBaking || r.Status.Batches[0].Phase == v1alpha1.BatchBaked
+	})
+	shown, err := chromedp.Run(tab, chromedp.Poll[string](
+		fmt.Sprintf(`(() => { const c = document.querySelector(%q); return c && /^1\/2 Bak/.test(c.textContent) && c.textContent; })()`, row+" .batch"),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the page shows the canary in traffic")
+	assert.Contains(t, shown, "1/2 Bak")
+	history, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, framework.HistoryActions(history), "next", "the next is in the history")
+
+	// A frozen page, left as it is while someone else calls next: its own next, for the batch it shows,
+	// is refused with the server's 409, and the release moves no further.
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))
+	_, err = chromedp.Run(tab, chromedp.Poll[string](
+		fmt.Sprintf(`(() => { const c = document.querySelector(%q); return c && c.textContent === "1/2 Baked" && c.textContent; })()`, row+" .batch"),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the page shows the canary Baked")
+	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS("#freeze"))))
+	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.getElementById("live").textContent === "frozen"`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err)
+	_, err = s.Releases.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
+	require.NoError(t, err, "someone else's next")
+	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button[data-verb="next"]`))))
+	said, err := chromedp.Run(tab, chromedp.Poll[string](
+		`(() => { const s = document.getElementById("status").textContent; return s.startsWith("Error") && s; })()`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the page says why its next was refused")
+	assert.True(t, strings.HasPrefix(said, "Error 409: "), said)
+	assert.Contains(t, said, "batch 1", "it names the batch the page showed")
+	r, err = s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), r.Status.CurrentBatch, "the other caller's next moved it to batch 2, and no further")
+	nexts := 0
+	for _, h := range r.Status.History {
+		if h.Action == "next" {
+			nexts++
+		}
+	}
+	assert.Equal(t, 2, nexts, "the page's next and the other caller's, not a third: %s", framework.HistoryActions(r))
 }

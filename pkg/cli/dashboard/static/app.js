@@ -1,37 +1,100 @@
-// The dashboard's page: a first, minimal table of the releases. Every string of the server's goes into
-// the page as text (textContent), never as markup: a release's name, a reason or an image is data.
+// The dashboard's page: a table of the releases, kept up to date from the server's event stream, with
+// the actions a person takes on them. Every string of the server's goes into the page as text
+// (textContent), never as markup: a release's name, a reason or an image is data.
 "use strict";
 
 (function () {
   const token = new URLSearchParams(window.location.search).get("token") || "";
+  // releases by namespace/name: the summaries as last received.
+  const releases = new Map();
+
+  function key(r) {
+    return r.namespace + "/" + r.name;
+  }
 
   function cell(row, text) {
     const td = document.createElement("td");
     td.textContent = text;
     row.appendChild(td);
+    return td;
   }
 
-  function render(items) {
+  function say(text) {
+    document.getElementById("status").textContent = text;
+  }
+
+  // order is the fleet's: releases waiting for a person first, then by namespace and name.
+  function order(a, b) {
+    if (a.awaitingNext !== b.awaitingNext) {
+      return a.awaitingNext ? -1 : 1;
+    }
+    return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+  }
+
+  function finished(r) {
+    return r.phase === "Succeeded" || r.phase === "Failed" || r.phase === "Canceled";
+  }
+
+  // act sends verb for r with the batch and phase the row shows: a page that is out of date gets the
+  // server's 409 rather than moving a batch nobody saw.
+  async function act(r, verb) {
+    const body = { expectedBatch: r.currentBatch };
+    if (r.batchPhase) {
+      body.expectedPhase = r.batchPhase;
+    }
+    say(verb + " " + key(r) + "…");
+    try {
+      const resp = await fetch("/api/releases/" + encodeURIComponent(r.namespace) + "/" +
+        encodeURIComponent(r.name) + "/" + verb, {
+        method: "POST",
+        headers: { "X-Triton-Token": token, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const answer = await resp.json().catch(() => ({}));
+      if (!resp.ok) {
+        say("Error " + resp.status + ": " + (answer.message || resp.statusText));
+        return;
+      }
+      say(verb + " " + key(r) + ": done");
+    } catch (e) {
+      say("Error: " + e);
+    }
+  }
+
+  function buttons(td, r) {
+    const verbs = finished(r) ? [] : r.phase === "Paused" ? ["resume", "cancel"] : ["next", "pause", "cancel"];
+    for (const verb of verbs) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = verb;
+      b.dataset.verb = verb;
+      b.addEventListener("click", () => act(r, verb));
+      td.appendChild(b);
+    }
+  }
+
+  function render() {
     const tbody = document.querySelector("#releases tbody");
     tbody.replaceChildren();
-    for (const r of items) {
+    for (const r of [...releases.values()].sort(order)) {
       const row = document.createElement("tr");
+      row.dataset.release = key(r);
       cell(row, r.namespace);
       cell(row, r.name);
       cell(row, r.cloneSet);
       cell(row, r.action);
       cell(row, r.mode);
       cell(row, r.phase);
-      cell(row, r.currentBatch > 0 ? r.currentBatch + "/" + r.batches + " " + r.batchPhase : "-");
+      cell(row, r.currentBatch > 0 ? r.currentBatch + "/" + r.batches + " " + r.batchPhase : "-").className = "batch";
       cell(row, r.progress.updated + "/" + r.progress.target);
       cell(row, r.waitingFor);
+      buttons(cell(row, ""), r);
       tbody.appendChild(row);
     }
     document.getElementById("releases").hidden = false;
   }
 
   async function load() {
-    const status = document.getElementById("status");
     try {
       const resp = await fetch("/api/releases", { headers: { "X-Triton-Token": token } });
       if (!resp.ok) {
@@ -43,16 +106,69 @@
         } catch (_) {
           // text it is
         }
-        status.textContent = "Error " + resp.status + ": " + message;
+        say("Error " + resp.status + ": " + message);
         return;
       }
       const body = await resp.json();
-      render(body.items);
-      status.textContent = body.items.length + " releases" + (body.truncated ? " (the first ones only)" : "");
+      releases.clear();
+      for (const r of body.items) {
+        releases.set(key(r), r);
+      }
+      render();
+      say(body.items.length + " releases" + (body.truncated ? " (the first ones only)" : ""));
+      follow();
     } catch (e) {
-      status.textContent = "Error: " + e;
+      say("Error: " + e);
     }
   }
 
-  document.addEventListener("DOMContentLoaded", load);
+  // events is the open event stream; null while the table is frozen.
+  let events = null;
+
+  // freeze stops the live updates, so that the table holds still while a person reads it or picks a
+  // button; what they then do is checked against the batch the table shows (a 409 when it moved on).
+  // Unfreezing reads the releases again and follows them.
+  function toggleFreeze() {
+    const button = document.getElementById("freeze");
+    if (events) {
+      events.close();
+      events = null;
+      button.textContent = "follow live updates";
+      document.getElementById("live").textContent = "frozen";
+      return;
+    }
+    button.textContent = "freeze";
+    load();
+  }
+
+  // follow keeps the table up to date from the server's event stream. A browser cannot send a header
+  // with EventSource: the token goes in the URL, which the server accepts for a GET. The browser
+  // reconnects by itself; the page says when it is not connected.
+  function follow() {
+    const live = document.getElementById("live");
+    if (events) {
+      events.close();
+    }
+    events = new EventSource("/api/events?token=" + encodeURIComponent(token));
+    events.addEventListener("open", () => {
+      live.textContent = "live";
+    });
+    events.addEventListener("error", () => {
+      live.textContent = "connection lost: reconnecting…";
+    });
+    events.addEventListener("release", (e) => {
+      const change = JSON.parse(e.data);
+      if (change.type === "DELETED") {
+        releases.delete(key(change.release));
+      } else {
+        releases.set(key(change.release), change.release);
+      }
+      render();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("freeze").addEventListener("click", toggleFreeze);
+    load();
+  });
 })();
