@@ -137,6 +137,28 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, framework.HistoryActions(history), "next", "the next is in the history")
 
+	// The release's own view: its batches with their pods (in traffic or not) and its history, who did
+	// what, as the status has them.
+	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button.open`)), chromedp.WaitVisible("#detail .history")))
+	r, err = s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	batches, err := chromedp.Run(tab, chromedp.Text("#detail .batches"))
+	require.NoError(t, err)
+	require.NotEmpty(t, r.Status.Batches[0].Pods)
+	for _, p := range r.Status.Batches[0].Pods {
+		assert.Contains(t, batches, p.Name+" (Running", "the canary's pod in the pod map")
+		if p.PulledIn {
+			assert.Contains(t, batches, p.Name+" (Running, ready, in traffic)")
+		}
+	}
+	assert.Contains(t, batches, "1 (canary)")
+	historyShown, err := chromedp.Run(tab, chromedp.Text("#detail .history"))
+	require.NoError(t, err)
+	for _, h := range r.Status.History {
+		assert.Contains(t, historyShown, h.Action)
+		assert.Contains(t, historyShown, h.User)
+	}
+
 	// A frozen page, left as it is while someone else calls next: its own next, for the batch it shows,
 	// is refused with the server's 409, and the release moves no further.
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))

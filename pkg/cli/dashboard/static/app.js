@@ -80,7 +80,12 @@
       const row = document.createElement("tr");
       row.dataset.release = key(r);
       cell(row, r.namespace);
-      cell(row, r.name);
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "open";
+      open.textContent = r.name;
+      open.addEventListener("click", () => show(r.namespace, r.name));
+      cell(row, "").appendChild(open);
       cell(row, r.cloneSet);
       cell(row, r.action);
       cell(row, r.mode);
@@ -92,6 +97,110 @@
       tbody.appendChild(row);
     }
     document.getElementById("releases").hidden = false;
+  }
+
+  // shown is the release whose detail is open ({namespace, name}), or null.
+  let shown = null;
+
+  function when(t) {
+    return t ? new Date(t).toLocaleTimeString() : "-";
+  }
+
+  function heading(parent, text) {
+    const h = document.createElement("h3");
+    h.textContent = text;
+    parent.appendChild(h);
+  }
+
+  // table appends a table of rows (arrays of text) under headers to parent.
+  function table(parent, headers, rows, className) {
+    const t = document.createElement("table");
+    if (className) {
+      t.className = className;
+    }
+    const head = document.createElement("tr");
+    for (const h of headers) {
+      const th = document.createElement("th");
+      th.textContent = h;
+      head.appendChild(th);
+    }
+    t.appendChild(head);
+    for (const r of rows) {
+      const tr = document.createElement("tr");
+      for (const text of r) {
+        cell(tr, text);
+      }
+      t.appendChild(tr);
+    }
+    parent.appendChild(t);
+  }
+
+  // podText is a pod as the pod map shows it: its name, its phase, and whether it is ready and in traffic.
+  function podText(p) {
+    return p.name + " (" + (p.phase || "?") + (p.ready ? ", ready" : ", not ready") +
+      (p.pulledIn ? ", in traffic" : ", out of traffic") + ")";
+  }
+
+  // renderDetail draws one release: its batches as a timeline with their pods, its analysis checks, and
+  // its history with who did what and why.
+  function renderDetail(r) {
+    const detail = document.getElementById("detail");
+    detail.replaceChildren();
+    const title = document.createElement("h2");
+    title.textContent = r.metadata.namespace + "/" + r.metadata.name;
+    detail.appendChild(title);
+    const st = r.status || {};
+    const summary = document.createElement("p");
+    summary.textContent = (st.phase || "Pending") + ", batch " + (st.currentBatch || 0) + " of " +
+      (st.batches || []).length + "; CloneSet " + r.spec.cloneSetName;
+    detail.appendChild(summary);
+
+    heading(detail, "Batches");
+    table(detail, ["Batch", "Phase", "Pods", "Started", "Smoked", "Baked", "Pod map"],
+      (st.batches || []).map((b) => [
+        String(b.index) + (b.canary ? " (canary)" : "") + (b.index === st.currentBatch ? " <" : ""),
+        b.phase || "-",
+        String(b.replicas) + " of " + String(b.target),
+        when(b.startedAt), when(b.smokedAt), when(b.bakedAt),
+        (b.pods || []).map(podText).join("; "),
+      ]), "batches");
+
+    const checks = [];
+    for (const b of st.batches || []) {
+      for (const a of b.analysis || []) {
+        const ms = a.measurements || [];
+        const last = ms.length ? ms[ms.length - 1] : null;
+        checks.push([String(b.index), a.name, a.phase || "-", last ? (last.value || "") : "-", a.message || ""]);
+      }
+    }
+    if (checks.length) {
+      heading(detail, "Analysis");
+      table(detail, ["Batch", "Check", "Phase", "Last value", "Message"], checks, "analysis");
+    }
+
+    heading(detail, "History");
+    table(detail, ["Time", "User", "Action", "From", "To", "Reason"],
+      (st.history || []).map((h) => [when(h.time), h.user || "", h.action, h.fromPhase || "", h.toPhase || "", h.reason || ""]),
+      "history");
+    detail.hidden = false;
+  }
+
+  async function show(namespace, name) {
+    shown = { namespace: namespace, name: name };
+    try {
+      const resp = await fetch("/api/releases/" + encodeURIComponent(namespace) + "/" + encodeURIComponent(name),
+        { headers: { "X-Triton-Token": token } });
+      const body = await resp.json().catch(() => ({}));
+      if (!resp.ok) {
+        say("Error " + resp.status + ": " + (body.message || resp.statusText));
+        return;
+      }
+      if (shown && shown.namespace === namespace && shown.name === name) {
+        renderDetail(body);
+      }
+    } catch (e) {
+      say("Error: " + e);
+    }
   }
 
   async function load() {
@@ -164,6 +273,9 @@
         releases.set(key(change.release), change.release);
       }
       render();
+      if (shown && shown.namespace === change.release.namespace && shown.name === change.release.name) {
+        show(shown.namespace, shown.name);
+      }
     });
   }
 
