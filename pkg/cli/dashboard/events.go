@@ -85,8 +85,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// send writes one message of the stream and flushes it; false once the page is gone.
+// sendTimeout bounds the write of one message. A page that reads slower than the releases change would
+// otherwise leave the events to pile up in the informer's queue; past it the stream ends, and the
+// browser's EventSource reconnects and starts again from a list.
+const sendTimeout = 10 * time.Second
+
+// send writes one message of the stream and flushes it, within sendTimeout; false once the page is gone
+// or too slow.
 func send(w http.ResponseWriter, rc *http.ResponseController, msg string) bool {
+	// Not every ResponseWriter can take a deadline (a test's recorder cannot): then there is none.
+	_ = rc.SetWriteDeadline(time.Now().Add(sendTimeout))
 	if _, err := w.Write([]byte(msg)); err != nil {
 		return false
 	}
