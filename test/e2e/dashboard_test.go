@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -79,6 +80,17 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 	return tab
 }
 
+// click clicks the element selector finds, once it is there. The page redraws its table on every event:
+// finding the element and clicking it happen in one step in the page, so that a redraw in between cannot
+// take the element away.
+func click(t *testing.T, tab context.Context, selector string) {
+	t.Helper()
+	_, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); if (!e) { return false; } e.click(); return true; })()`, selector),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "clicking %s", selector)
+}
+
 // The dashboard, in a real browser: the page lists the namespace's release, read with the user's own
 // credentials. A request without the token is refused, and so is a change from another origin. The page's
 // next button pulls the canary into traffic, and the page shows it without a reload (the event stream).
@@ -102,6 +114,24 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	assert.Contains(t, table, "1/2 Smoked", "the current batch as the release's status has it")
 	assert.True(t, strings.HasPrefix(status, "1 releases"), status)
 
+	// The filters: a CloneSet that no release drives hides the row; the CloneSet's name shows it again.
+	rows := func() int {
+		n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#releases tbody tr").length`))
+		require.NoError(t, err)
+		return n
+	}
+	filter := func(text string) {
+		// As typing does: the field's value, then its input event.
+		_, err := chromedp.Run(tab, chromedp.Evaluate[bool](fmt.Sprintf(
+			`(() => { const f = document.getElementById("filter-cloneset"); f.value = %q; return f.dispatchEvent(new Event("input")); })()`, text)))
+		require.NoError(t, err)
+	}
+	filter("no-such-cloneset")
+	assert.Equal(t, 0, rows(), "filtered out")
+	filter("ngin")
+	assert.Equal(t, 1, rows(), "the CloneSet by part of its name")
+	filter("")
+
 	base := "http://" + address.Host
 	resp, err := http.Get(base + "/api/releases")
 	require.NoError(t, err)
@@ -124,7 +154,7 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 
 	// The page's own next pulls the canary into traffic, and the page shows it without a reload.
 	row := fmt.Sprintf(`tr[data-release=%q]`, ns+"/"+rel.Name)
-	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button[data-verb="next"]`))))
+	click(t, tab, row+` button[data-verb="next"]`)
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary pulled in", func(r *v1alpha1.Release) bool {
 		return r.Status.Batches[0].Phase == v1alpha1.BatchBaking || r.Status.Batches[0].Phase == v1alpha1.BatchBaked
 	})
@@ -139,18 +169,22 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 
 	// The release's own view: its batches with their pods (in traffic or not) and its history, who did
 	// what, as the status has them.
-	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button.open`)), chromedp.WaitVisible("#detail .history")))
-	r, err = s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
-	require.NoError(t, err)
-	batches, err := chromedp.Run(tab, chromedp.Text("#detail .batches"))
-	require.NoError(t, err)
+	click(t, tab, row+` button.open`)
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible("#detail .history")))
+	// Once the canary is Baked its pod is ready and in traffic; the view follows the release's events.
+	r = framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))
 	require.NotEmpty(t, r.Status.Batches[0].Pods)
+	var want []string
 	for _, p := range r.Status.Batches[0].Pods {
-		assert.Contains(t, batches, p.Name+" (Running", "the canary's pod in the pod map")
-		if p.PulledIn {
-			assert.Contains(t, batches, p.Name+" (Running, ready, in traffic)")
-		}
+		require.True(t, p.PulledIn && p.Ready, "%+v", p)
+		want = append(want, p.Name+" (Running, ready, in traffic)")
 	}
+	wanted, err := json.Marshal(want)
+	require.NoError(t, err)
+	batches, err := chromedp.Run(tab, chromedp.Poll[string](fmt.Sprintf(
+		`(() => { const t = document.querySelector("#detail .batches"); const s = t ? t.textContent : ""; return %s.every((w) => s.includes(w)) && /Baked/.test(s) && s; })()`, wanted),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the pod map shows %v", want)
 	assert.Contains(t, batches, "1 (canary)")
 	historyShown, err := chromedp.Run(tab, chromedp.Text("#detail .history"))
 	require.NoError(t, err)
@@ -161,18 +195,17 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 
 	// A frozen page, left as it is while someone else calls next: its own next, for the batch it shows,
 	// is refused with the server's 409, and the release moves no further.
-	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))
 	_, err = chromedp.Run(tab, chromedp.Poll[string](
 		fmt.Sprintf(`(() => { const c = document.querySelector(%q); return c && c.textContent === "1/2 Baked" && c.textContent; })()`, row+" .batch"),
 		chromedp.WithPollingTimeout(30*time.Second)))
 	require.NoError(t, err, "the page shows the canary Baked")
-	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS("#freeze"))))
+	click(t, tab, "#freeze")
 	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.getElementById("live").textContent === "frozen"`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err)
 	_, err = s.Releases.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err, "someone else's next")
-	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button[data-verb="next"]`))))
+	click(t, tab, row+` button[data-verb="next"]`)
 	said, err := chromedp.Run(tab, chromedp.Poll[string](
 		`(() => { const s = document.getElementById("status").textContent; return s.startsWith("Error") && s; })()`,
 		chromedp.WithPollingTimeout(30*time.Second)))

@@ -73,10 +73,18 @@
     }
   }
 
+  // matches says whether r passes the filters: namespace and CloneSet by part of their name, phase exactly.
+  function matches(r) {
+    const ns = document.getElementById("filter-namespace").value.trim();
+    const cs = document.getElementById("filter-cloneset").value.trim();
+    const phase = document.getElementById("filter-phase").value;
+    return (!ns || r.namespace.includes(ns)) && (!cs || r.cloneSet.includes(cs)) && (!phase || r.phase === phase);
+  }
+
   function render() {
     const tbody = document.querySelector("#releases tbody");
     tbody.replaceChildren();
-    for (const r of [...releases.values()].sort(order)) {
+    for (const r of [...releases.values()].filter(matches).sort(order)) {
       const row = document.createElement("tr");
       row.dataset.release = key(r);
       cell(row, r.namespace);
@@ -281,6 +289,9 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("freeze").addEventListener("click", toggleFreeze);
+    for (const id of ["filter-namespace", "filter-cloneset", "filter-phase"]) {
+      document.getElementById(id).addEventListener("input", render);
+    }
     load();
   });
 })();
