@@ -59,7 +59,7 @@ func (t *Tracker) Observe(window string, pod *corev1.Pod, now time.Time) Counts 
 		id = pod.Namespace + "/" + pod.Name
 	}
 	key := podKey{window: window, pod: id}
-	restarts := Restarts(pod)
+	restarts := restartsOf(pod)
 	ready, since := containersReady(pod)
 
 	t.mu.Lock()
@@ -101,8 +101,8 @@ func (t *Tracker) makeRoom(now time.Time) {
 	}
 }
 
-// Restarts is a pod's container restarts: those of its containers and its init containers.
-func Restarts(pod *corev1.Pod) int32 {
+// restartsOf is a pod's container restarts: those of its containers and its init containers.
+func restartsOf(pod *corev1.Pod) int32 {
 	var n int32
 	for _, s := range pod.Status.InitContainerStatuses {
 		n += s.RestartCount
