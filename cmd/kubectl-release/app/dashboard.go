@@ -49,7 +49,11 @@ from elsewhere.`,
 				}
 				where = "namespace " + namespace
 			}
-			srv, err := dashboard.New(dashboard.Config{Client: client, Namespace: namespace})
+			kube, err := o.kubeClient()
+			if err != nil {
+				return err
+			}
+			srv, err := dashboard.New(dashboard.Config{Client: client, Pods: kube.CoreV1(), Namespace: namespace})
 			if err != nil {
 				return err
 			}

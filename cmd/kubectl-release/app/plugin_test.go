@@ -26,6 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -99,6 +101,7 @@ func newPlugin(t *testing.T, objects ...runtime.Object) *plugin {
 	p.o = newOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: p.out, ErrOut: p.errOut})
 	p.o.releaseClient = func() (versioned.Interface, error) { return p.releases, nil }
 	p.o.kruiseClient = func() (kruiseclient.Interface, error) { return p.kruise, nil }
+	p.o.kubeClient = func() (kubernetes.Interface, error) { return kubefake.NewClientset(), nil }
 	return p
 }
 

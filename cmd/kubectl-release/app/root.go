@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/triton-io/triton/pkg/apis/releases/install"
 	releasesv1alpha1api "github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -76,6 +77,8 @@ type options struct {
 	// releaseClient and kruiseClient are the clientsets for the flags' cluster.
 	releaseClient func() (versioned.Interface, error)
 	kruiseClient  func() (kruiseclient.Interface, error)
+	// kubeClient is the core clientset (the dashboard's pod maps).
+	kubeClient func() (kubernetes.Interface, error)
 	// terminal says whether w is a terminal and its size in cells (0 when it cannot tell).
 	terminal func(w io.Writer) (ok bool, width, height int)
 }
@@ -95,6 +98,13 @@ func newOptions(streams genericiooptions.IOStreams) *options {
 			return nil, err
 		}
 		return kruiseclient.NewForConfig(config)
+	}
+	o.kubeClient = func() (kubernetes.Interface, error) {
+		config, err := o.flags.ToRESTConfig()
+		if err != nil {
+			return nil, err
+		}
+		return kubernetes.NewForConfig(config)
 	}
 	return o
 }

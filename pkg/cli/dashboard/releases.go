@@ -78,6 +78,29 @@ func (s *Server) getRelease(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rel)
 }
 
+// releaseView is the answer of GET /api/releases/{namespace}/{name}/view: a release with what the page
+// draws of it.
+type releaseView struct {
+	Release  *v1alpha1.Release `json:"release"`
+	Timeline Timeline          `json:"timeline"`
+	Pods     PodMap            `json:"pods"`
+}
+
+// viewRelease answers a release with its timeline and the pods of its CloneSet.
+func (s *Server) viewRelease(w http.ResponseWriter, r *http.Request) {
+	ns, name, ok := s.target(w, r)
+	if !ok {
+		return
+	}
+	rel, err := s.client.ReleasesV1alpha1().Releases(ns).Get(r.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rel.SetGroupVersionKind(v1alpha1.SchemeGroupVersion.WithKind("Release"))
+	writeJSON(w, http.StatusOK, releaseView{Release: rel, Timeline: timeline(rel, s.now()), Pods: podMap(r.Context(), s.pods, rel)})
+}
+
 // target is the namespace and name in the request's path. It answers 400 for one that cannot be a
 // name, and 404 for a namespace the dashboard does not show.
 func (s *Server) target(w http.ResponseWriter, r *http.Request) (string, string, bool) {

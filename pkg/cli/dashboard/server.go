@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
 	"github.com/triton-io/triton/pkg/generated/clientset/versioned"
 )
 
@@ -19,6 +21,9 @@ type Config struct {
 	Client versioned.Interface
 	// Namespace is the only namespace shown; "" shows every namespace the user may list.
 	Namespace string
+	// Pods reads the pods of a release's CloneSet for its pod map, with the user's own credentials; nil
+	// leaves the map to the batches' pods in the release's status.
+	Pods corev1client.PodsGetter
 	// Token is the secret every request must carry; "" makes New generate one.
 	Token string
 }
@@ -26,8 +31,11 @@ type Config struct {
 // Server is the dashboard's HTTP server core: the guard, the JSON API, the event stream and the page.
 type Server struct {
 	client    versioned.Interface
+	pods      corev1client.PodsGetter
 	namespace string
-	token     string
+	// now is the clock of the timelines.
+	now   func() time.Time
+	token string
 	// pingEvery is how often the event stream sends a comment, so that proxies and the browser keep it open.
 	pingEvery time.Duration
 
@@ -52,7 +60,8 @@ func New(c Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	return &Server{client: c.Client, namespace: c.Namespace, token: token, pingEvery: 15 * time.Second}, nil
+	return &Server{client: c.Client, pods: c.Pods, namespace: c.Namespace, token: token, now: time.Now,
+		pingEvery: 15 * time.Second}, nil
 }
 
 // newToken is 32 random bytes, URL-safe so that it goes into a URL as it is.
@@ -71,6 +80,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /app.js", serveAppJS)
 	mux.HandleFunc("GET /api/releases", s.listReleases)
 	mux.HandleFunc("GET /api/releases/{namespace}/{name}", s.getRelease)
+	mux.HandleFunc("GET /api/releases/{namespace}/{name}/view", s.viewRelease)
 	mux.HandleFunc("POST /api/releases/{namespace}/{name}/{verb}", s.act)
 	mux.HandleFunc("GET /api/events", s.events)
 	// Anything else under /api/ is a JSON 404, whatever the method, so the page sees one kind of error.

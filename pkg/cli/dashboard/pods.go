@@ -1,0 +1,133 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// PodView is one pod of a release's CloneSet as the pod map shows it.
+type PodView struct {
+	Name string `json:"name"`
+	// Batch is the index of the release's batch that brought the pod ("1", "2", ..., "preview" for green);
+	// "" for a pod the release did not bring (the old version; blue).
+	Batch string `json:"batch,omitempty"`
+	// Revision is the CloneSet revision the pod runs (its controller-revision-hash label).
+	Revision string `json:"revision,omitempty"`
+	// Image is its first container's image.
+	Image string `json:"image,omitempty"`
+	Phase string `json:"phase,omitempty"`
+	// Ready is true when its containers are ready (ContainersReady).
+	Ready bool `json:"ready"`
+	// InTraffic is true when the pod is Ready, so that Services send it requests; a pod whose release has
+	// not pulled it in is not.
+	InTraffic bool `json:"inTraffic"`
+	// Failing is true when a container cannot start or keeps crashing, or the pod has failed; Why says how.
+	Failing  bool   `json:"failing,omitempty"`
+	Why      string `json:"why,omitempty"`
+	Restarts int32  `json:"restarts"`
+	// Leaving is true for a pod on its way out (deleted, waiting for its grace period or a hook).
+	Leaving bool `json:"leaving,omitempty"`
+}
+
+// PodMap is the pods of a release's CloneSet, or why they could not be read.
+type PodMap struct {
+	Pods []PodView `json:"pods"`
+	// Truncated is true when the CloneSet has more than podsMost pods: the first ones are shown.
+	Truncated bool `json:"truncated,omitempty"`
+	// Error says why the pods could not be read (the user may not list pods in the namespace): the page
+	// then shows the batches' pods from the release's status.
+	Error string `json:"error,omitempty"`
+}
+
+// podsMost is the most pods a pod map shows.
+const podsMost = 1000
+
+// failingReasons are the reasons of a waiting container that mean it cannot run.
+var failingReasons = map[string]bool{
+	"CrashLoopBackOff": true, "ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+// podMap lists the pods of r's CloneSet (those it controls), page by page, with the user's credentials.
+// A list the API refuses is the map's Error, not the view's: the rest of the view stands.
+func podMap(ctx context.Context, pods corev1client.PodsGetter, r *v1alpha1.Release) PodMap {
+	m := PodMap{Pods: []PodView{}}
+	if pods == nil {
+		m.Error = "the dashboard does not read pods"
+		return m
+	}
+	opts := metav1.ListOptions{Limit: listPage}
+	for {
+		list, err := pods.Pods(r.Namespace).List(ctx, opts)
+		if err != nil {
+			m.Error = cleanLine(fmt.Sprintf("the pods could not be listed: %v", err))
+			return m
+		}
+		for i := range list.Items {
+			p := &list.Items[i]
+			if !controlledBy(p, r.Spec.CloneSetName) {
+				continue
+			}
+			if len(m.Pods) == podsMost {
+				m.Truncated = true
+				return m
+			}
+			m.Pods = append(m.Pods, podView(p, r.Name))
+		}
+		if list.Continue == "" {
+			return m
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+// controlledBy says whether a CloneSet of that name controls p.
+func controlledBy(p *corev1.Pod, cloneSet string) bool {
+	ref := metav1.GetControllerOfNoCopy(p)
+	return ref != nil && ref.Kind == "CloneSet" && ref.Name == cloneSet &&
+		(ref.APIVersion == "apps.kruise.io/v1alpha1" || ref.APIVersion == "apps.kruise.io/v1beta1")
+}
+
+// podView is p as the pod map shows it; release is the name of the release whose map it is.
+func podView(p *corev1.Pod, release string) PodView {
+	v := PodView{
+		Name:      p.Name,
+		Revision:  cleanLine(p.Labels["controller-revision-hash"]),
+		Phase:     string(p.Status.Phase),
+		Ready:     condition(p, corev1.ContainersReady),
+		InTraffic: condition(p, corev1.PodReady) && p.DeletionTimestamp == nil,
+		Leaving:   p.DeletionTimestamp != nil,
+	}
+	if p.Labels[v1alpha1.ReleaseLabel] == release {
+		v.Batch = cleanLine(p.Labels[v1alpha1.BatchLabel])
+	}
+	if len(p.Spec.Containers) > 0 {
+		v.Image = cleanLine(p.Spec.Containers[0].Image)
+	}
+	if p.Status.Phase == corev1.PodFailed {
+		v.Failing, v.Why = true, cleanLine("the pod failed: "+p.Status.Reason)
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		v.Restarts += c.RestartCount
+		if w := c.State.Waiting; w != nil && failingReasons[w.Reason] && !v.Failing {
+			v.Failing, v.Why = true, cleanLine(c.Name+": "+w.Reason)
+		}
+	}
+	return v
+}
+
+// condition says whether p's condition t is True.
+func condition(p *corev1.Pod, t corev1.PodConditionType) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -1,0 +1,104 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+)
+
+// pod is a pod of CloneSet cloneSet in ns, ContainersReady and Ready as given; a batch other than "" labels
+// it with release web's batch.
+func pod(ns, name, cloneSet, batch string, containersReady, ready bool) *corev1.Pod {
+	yes := true
+	status := func(ok bool) corev1.ConditionStatus {
+		if ok {
+			return corev1.ConditionTrue
+		}
+		return corev1.ConditionFalse
+	}
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"controller-revision-hash": "web-new"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps.kruise.io/v1alpha1", Kind: "CloneSet", Name: cloneSet, Controller: &yes}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
+			{Type: corev1.ContainersReady, Status: status(containersReady)},
+			{Type: corev1.PodReady, Status: status(ready)},
+		}},
+	}
+	if batch != "" {
+		p.Labels[v1alpha1.ReleaseLabel] = "web"
+		p.Labels[v1alpha1.BatchLabel] = batch
+	}
+	return p
+}
+
+func TestPodMapShowsTheCloneSetsPodsAsTheyAre(t *testing.T) {
+	crashing := pod("ns", "web-c", "web", "1", false, false)
+	crashing.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 4,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+	old := pod("ns", "web-old", "web", "", true, true)
+	old.Labels["controller-revision-hash"] = "web-old"
+	old.Spec.Containers[0].Image = "nginx:1.26\x1b]0;owned\x07"
+	other := pod("ns", "api-1", "api", "", true, true)
+	otherNS := pod("elsewhere", "web-x", "web", "", true, true)
+	kube := kubefake.NewClientset(
+		pod("ns", "web-a", "web", "1", true, true),  // in traffic
+		pod("ns", "web-b", "web", "1", true, false), // Smoked: up, not pulled in
+		crashing, old, other, otherNS)
+	m := podMap(t.Context(), kube.CoreV1(), release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked))
+	require.Empty(t, m.Error)
+	byName := map[string]PodView{}
+	for _, p := range m.Pods {
+		byName[p.Name] = p
+	}
+	require.Len(t, byName, 4, "the pods of the release's CloneSet in its namespace only: %v", m.Pods)
+	assert.Equal(t, PodView{Name: "web-a", Batch: "1", Revision: "web-new", Image: "nginx:1.27", Phase: "Running", Ready: true, InTraffic: true}, byName["web-a"])
+	assert.False(t, byName["web-b"].InTraffic, "ready but not pulled in is out of traffic")
+	assert.True(t, byName["web-b"].Ready)
+	assert.Equal(t, PodView{Name: "web-c", Batch: "1", Revision: "web-new", Image: "nginx:1.27", Phase: "Running", Failing: true,
+		Why: "app: CrashLoopBackOff", Restarts: 4}, byName["web-c"])
+	assert.Equal(t, "", byName["web-old"].Batch, "a pod the release did not bring is the old version")
+	assert.Equal(t, "nginx:1.26\\x1b]0;owned\\x07", byName["web-old"].Image, "an image's escapes are made visible")
+}
+
+func TestPodMapSaysWhyItHasNoPods(t *testing.T) {
+	kube := kubefake.NewClientset()
+	kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("alice may not list pods"))
+	})
+	m := podMap(t.Context(), kube.CoreV1(), release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked))
+	assert.Empty(t, m.Pods)
+	assert.Contains(t, m.Error, "alice may not list pods")
+}
+
+func TestTheViewAnswersTheReleaseItsTimelineAndItsPods(t *testing.T) {
+	r := manualCanary()
+	s, _ := newTestServer(t, r)
+	s.pods = kubefake.NewClientset(pod("ns", "web-a", "web", "1", true, true)).CoreV1()
+	s.now = func() time.Time { return at(200) }
+	rec := serve(t, s, request{target: "/api/releases/ns/web/view"})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var v releaseView
+	decode(t, rec.Body, &v)
+	assert.Equal(t, "web", v.Release.Name)
+	assert.Equal(t, "Release", v.Release.Kind)
+	assert.Equal(t, timeline(r, at(200)), v.Timeline)
+	require.Len(t, v.Pods.Pods, 1)
+	assert.True(t, v.Pods.Pods[0].InTraffic)
+
+	rec = serve(t, s, request{target: "/api/releases/ns/nothing/view"})
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+}
