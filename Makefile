@@ -11,7 +11,7 @@ IMAGE ?= triton-apiserver:$(VERSION)
 # TRITON_FAILPOINTS), for the test control plane (hack/test-e2e.sh). make image and make dist never use it.
 GOTAGS ?=
 
-.PHONY: all build image dist release release-push tools generate verify test test-go test-unit test-integration test-e2e test-reliability test-surge bench run up down clean
+.PHONY: all build image dist release release-push tools generate verify test test-go test-unit test-integration test-e2e test-reliability test-surge bench screenshots run up down clean
 
 all: build
 
@@ -112,6 +112,11 @@ test-surge:
 ## run); BENCH=actions,... picks scenarios
 bench:
 	hack/bench.sh
+
+## screenshots: the dashboard's screenshots in docs/images, taken by its browser test on the local control plane
+screenshots:
+	mkdir -p docs/images
+	E2E_SCREENSHOTS=$(CURDIR)/docs/images hack/test-e2e.sh -run '^TestDashboardListsTheReleasesInABrowser$$'
 
 ## tools: build the local control plane's binaries (skips those that are current)
 tools:

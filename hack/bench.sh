@@ -54,4 +54,8 @@ elif [[ -n "${BENCH_PROFILE:-}" ]] && ! profiling; then
     echo "bench: BENCH_PROFILE is set but the running triton-apiserver has no --profiling: no profiles;" \
         "bring the control plane up with TRITON_APISERVER_FLAGS=--profiling make up" >&2
 fi
+# The dashboard scenario loads the page in Debian's chromium.
+if [[ -z "${BENCH:-}" || ",${BENCH// /}," == *",dashboard,"* ]]; then
+    "${ROOT}/hack/ensure-chromium.sh"
+fi
 go test -tags bench -count=1 -timeout 150m -run TestBench -v ./test/bench/ "$@"

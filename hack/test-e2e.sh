@@ -8,6 +8,8 @@ set -o pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "${ROOT}"
 
+# The dashboard's tests drive a real browser.
+"${ROOT}/hack/ensure-chromium.sh"
 "${ROOT}/hack/local-up.sh" --detach
 # local-up.sh has just built the plugin with the server (make build): the tests run that binary rather
 # than build their own.

@@ -5,11 +5,12 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,6 +72,7 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
 	)
 	allocator, cancelAllocator := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAllocator)
@@ -78,6 +80,19 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 	t.Cleanup(cancelTab)
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate("about:blank")), "starting %s (installed by .ci/run)", chromiumBinary)
 	return tab
+}
+
+// screenshot saves the page as name under $E2E_SCREENSHOTS (make screenshots sets it to docs/images);
+// without it, nothing.
+func screenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("E2E_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
 }
 
 // click clicks the element selector finds, once it is there. The page redraws its table on every event:
@@ -96,12 +111,19 @@ func click(t *testing.T, tab context.Context, selector string) {
 // next button pulls the canary into traffic, and the page shows it without a reload (the event stream).
 func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	t.Parallel()
-	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 3))
+	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 3), framework.CloneSet("api", 1))
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	// A finished release beside the running one: an Auto update of the CloneSet api in one batch.
+	done := framework.UpdateTo("nginx:1.28", 0, intstr.FromString("100%"), v1alpha1.ModeAuto)
+	done.Name, done.Spec.CloneSetName = "api-update", "api"
+	done.Spec.Template.Labels = map[string]string{"app": "api"}
+	_, err := s.Releases.Create(ctx, done, metav1.CreateOptions{})
+	require.NoError(t, err)
 	rel := framework.UpdateTo("nginx:1.28", 1, intstr.FromString("100%"), v1alpha1.ModeManual)
-	_, err := s.Releases.Create(ctx, rel, metav1.CreateOptions{})
+	_, err = s.Releases.Create(ctx, rel, metav1.CreateOptions{})
 	require.NoError(t, err)
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Smoked, waiting for next", framework.BatchIs(1, v1alpha1.BatchSmoked))
+	framework.WaitRelease(t, ctx, admin, ns, done.Name, "Succeeded", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleaseSucceeded })
 
 	address := startDashboard(t, ctx, admin, ns)
 	tab := browser(t, ctx)
@@ -112,7 +134,24 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, table, "nginx-update")
 	assert.Contains(t, table, "1/2 Smoked", "the current batch as the release's status has it")
-	assert.True(t, strings.HasPrefix(status, "1 releases"), status)
+	assert.True(t, strings.HasPrefix(status, "2 releases"), status)
+	row := fmt.Sprintf(`tr[data-release=%q]`, ns+"/"+rel.Name)
+	finished := fmt.Sprintf(`tr[data-release=%q]`, ns+"/"+done.Name)
+	order, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#releases tbody tr")].map((r) => r.dataset.release)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{ns + "/" + rel.Name, ns + "/" + done.Name}, order, "the release waiting for a person comes first")
+	waiting, err := chromedp.Run(tab, chromedp.Text(row+" .you"))
+	require.NoError(t, err)
+	assert.Equal(t, "waiting for you", waiting)
+	finishedRow, err := chromedp.Run(tab, chromedp.Text(finished))
+	require.NoError(t, err)
+	assert.Contains(t, finishedRow, "Succeeded")
+	assert.Contains(t, finishedRow, "1/1", "all its pods changed")
+	buttonsOfFinished, err := chromedp.Run(tab, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, finished+" button[data-verb]")))
+	require.NoError(t, err)
+	assert.Zero(t, buttonsOfFinished, "a finished release has nothing to act on")
+	screenshot(t, tab, "dashboard-fleet.png")
 
 	// The filters: a CloneSet that no release drives hides the row; the CloneSet's name shows it again.
 	rows := func() int {
@@ -130,6 +169,8 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	assert.Equal(t, 0, rows(), "filtered out")
 	filter("ngin")
 	assert.Equal(t, 1, rows(), "the CloneSet by part of its name")
+	filter("a")
+	assert.Equal(t, 1, rows(), "api, not nginx")
 	filter("")
 
 	base := "http://" + address.Host
@@ -153,7 +194,6 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	assert.Equal(t, v1alpha1.BatchSmoked, r.Status.Batches[0].Phase, "nothing moved")
 
 	// The page's own next pulls the canary into traffic, and the page shows it without a reload.
-	row := fmt.Sprintf(`tr[data-release=%q]`, ns+"/"+rel.Name)
 	click(t, tab, row+` button[data-verb="next"]`)
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary pulled in", func(r *v1alpha1.Release) bool {
 		return r.Status.Batches[0].Phase == v1alpha1.BatchBaking || r.Status.Batches[0].Phase == v1alpha1.BatchBaked
@@ -167,31 +207,64 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, framework.HistoryActions(history), "next", "the next is in the history")
 
-	// The release's own view: its batches with their pods (in traffic or not) and its history, who did
-	// what, as the status has them.
+	// The release's own view: its timeline, its pods and its history, as the status has them.
 	click(t, tab, row+` button.open`)
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible("#detail .history")))
 	// Once the canary is Baked its pod is ready and in traffic; the view follows the release's events.
 	r = framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))
 	require.NotEmpty(t, r.Status.Batches[0].Pods)
-	var want []string
+	var canaryPods []string
 	for _, p := range r.Status.Batches[0].Pods {
 		require.True(t, p.PulledIn && p.Ready, "%+v", p)
-		want = append(want, p.Name+" (Running, ready, in traffic)")
+		canaryPods = append(canaryPods, p.Name)
 	}
-	wanted, err := json.Marshal(want)
-	require.NoError(t, err)
-	batches, err := chromedp.Run(tab, chromedp.Poll[string](fmt.Sprintf(
-		`(() => { const t = document.querySelector("#detail .batches"); const s = t ? t.textContent : ""; return %s.every((w) => s.includes(w)) && /Baked/.test(s) && s; })()`, wanted),
+	// The pod map: the canary's pods in batch 1's group, in traffic; the two pods the release has not
+	// changed beside them, in traffic too.
+	podStates := func() map[string]string {
+		states, err := chromedp.Run(tab, chromedp.Evaluate[map[string]string](
+			`Object.fromEntries([...document.querySelectorAll("#detail .group.batch .pod")].map((p) => [p.dataset.pod, p.dataset.state]))`))
+		require.NoError(t, err)
+		return states
+	}
+	_, err = chromedp.Run(tab, chromedp.Poll[bool](
+		`document.querySelectorAll("#detail .group.batch .pod[data-state='in-traffic']").length > 0 && /Baked/.test(document.querySelector("#detail .batches").textContent)`,
 		chromedp.WithPollingTimeout(30*time.Second)))
-	require.NoError(t, err, "the pod map shows %v", want)
-	assert.Contains(t, batches, "1 (canary)")
+	require.NoError(t, err, "the pod map shows the canary in traffic")
+	states := podStates()
+	assert.Len(t, states, len(canaryPods), "batch 1's group holds the canary's pods: %v", states)
+	for _, name := range canaryPods {
+		assert.Equal(t, "in-traffic", states[name], "pod %s of the canary", name)
+	}
+	old, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#detail .group.old .pod[data-state='in-traffic']").length`))
+	require.NoError(t, err)
+	assert.Equal(t, 2, old, "the two pods the release has not changed, still in traffic")
+
+	// The timeline: batch 1 was made, waited for the page's next (sent as the user), baked, and waits again.
+	var puller string
+	for _, h := range r.Status.History {
+		if h.Action == "next" {
+			puller = h.User
+		}
+	}
+	require.NotEmpty(t, puller)
+	kinds, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#detail .lane[data-batch='1'] .span")].map((s) => s.dataset.kind + (s.classList.contains("open") ? " open" : ""))`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"smoking", "waiting", "baking", "waiting open"}, kinds, "batch 1's lane")
+	waits, err := chromedp.Run(tab, chromedp.Text("#detail .waits"))
+	require.NoError(t, err)
+	assert.Regexp(t, regexp.MustCompile(`batch 1: waiting for a person, [0-9]+s, until `+regexp.QuoteMeta(puller)+`'s next`), waits)
+	assert.Contains(t, waits, "so far", "the wait for the next batch goes on")
+	plan, err := chromedp.Run(tab, chromedp.Text("#detail ol.plan"))
+	require.NoError(t, err)
+	assert.Contains(t, plan, "batch 2: 2 pods (3 in all), started by a person's `next` once batch 1 is Baked")
 	historyShown, err := chromedp.Run(tab, chromedp.Text("#detail .history"))
 	require.NoError(t, err)
 	for _, h := range r.Status.History {
 		assert.Contains(t, historyShown, h.Action)
 		assert.Contains(t, historyShown, h.User)
 	}
+	screenshot(t, tab, "dashboard-release.png")
 
 	// A frozen page, left as it is while someone else calls next: its own next, for the batch it shows,
 	// is refused with the server's 409, and the release moves no further.

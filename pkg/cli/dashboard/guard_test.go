@@ -138,5 +138,14 @@ func TestPage(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), "textContent")
 	assert.NotContains(t, rec.Body.String(), "innerHTML")
 
+	// The style, too, with the token in its link; nothing is fetched from elsewhere.
+	page := serve(t, s, request{target: "/?token=" + testToken, headers: map[string]string{TokenHeader: ""}}).Body.String()
+	assert.Contains(t, page, `<link rel="stylesheet" href="/app.css?token=`+testToken+`">`)
+	assert.NotRegexp(t, `(src|href)="(https?:)?//`, page, "nothing from another origin")
+	rec = serve(t, s, request{target: "/app.css"})
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "text/css; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.NotContains(t, rec.Body.String(), "url(", "the style loads nothing")
+
 	assert.Equal(t, http.StatusNotFound, serve(t, s, request{target: "/elsewhere"}).Code)
 }

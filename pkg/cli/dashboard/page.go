@@ -7,17 +7,20 @@ import (
 	"net/http"
 )
 
-// static holds the page: its markup and its script. It will grow; for now a table of the releases.
+// static holds the page: its markup, its style and its script.
 //
-//go:embed static/index.html static/app.js
+//go:embed static/index.html static/app.js static/app.css
 var static embed.FS
 
 // index is static/index.html, a template for one value: the token, which the page's script tag carries
 // because a browser fetches a script without the page's headers.
 var index = template.Must(template.ParseFS(static, "static/index.html"))
 
-// appJS is the page's script.
-var appJS = must(static.ReadFile("static/app.js"))
+// appJS is the page's script; appCSS its style.
+var (
+	appJS  = must(static.ReadFile("static/app.js"))
+	appCSS = must(static.ReadFile("static/app.css"))
+)
 
 func must(b []byte, err error) []byte {
 	if err != nil {
@@ -41,4 +44,10 @@ func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
 func serveAppJS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	_, _ = w.Write(appJS)
+}
+
+// serveAppCSS answers the page's style.
+func serveAppCSS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	_, _ = w.Write(appCSS)
 }

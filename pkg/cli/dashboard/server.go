@@ -78,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 	mux.HandleFunc("GET /app.js", serveAppJS)
+	mux.HandleFunc("GET /app.css", serveAppCSS)
 	mux.HandleFunc("GET /api/releases", s.listReleases)
 	mux.HandleFunc("GET /api/releases/{namespace}/{name}", s.getRelease)
 	mux.HandleFunc("GET /api/releases/{namespace}/{name}/view", s.viewRelease)

@@ -1,5 +1,6 @@
 // The dashboard's page: a table of the releases, kept up to date from the server's event stream, with
-// the actions a person takes on them. Every string of the server's goes into the page as text
+// the actions a person takes on them, and one release's view: its timeline, its plan still to come, its
+// pods, its checks and its history. Every string of the server's goes into the page as text
 // (textContent), never as markup: a release's name, a reason or an image is data.
 "use strict";
 
@@ -12,15 +13,28 @@
     return r.namespace + "/" + r.name;
   }
 
+  // el makes an element of tag with a class and text.
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) {
+      e.className = className;
+    }
+    if (text !== undefined) {
+      e.textContent = text;
+    }
+    return e;
+  }
+
   function cell(row, text) {
-    const td = document.createElement("td");
-    td.textContent = text;
+    const td = el("td", "", text);
     row.appendChild(td);
     return td;
   }
 
-  function say(text) {
-    document.getElementById("status").textContent = text;
+  function say(text, error) {
+    const s = document.getElementById("status");
+    s.textContent = text;
+    s.className = error ? "error" : "";
   }
 
   // order is the fleet's: releases waiting for a person first, then by namespace and name.
@@ -31,11 +45,23 @@
     return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
   }
 
-  function finished(r) {
-    return r.phase === "Succeeded" || r.phase === "Failed" || r.phase === "Canceled";
+  // ended says whether a release has ended. A Failed one has not: it waits for resume or cancel.
+  function ended(phase) {
+    return phase === "Succeeded" || phase === "Canceled";
   }
 
-  // act sends verb for r with the batch and phase the row shows: a page that is out of date gets the
+  // verbsOf are the actions that apply to a release in phase.
+  function verbsOf(phase) {
+    if (ended(phase)) {
+      return [];
+    }
+    if (phase === "Paused" || phase === "Failed") {
+      return ["resume", "cancel"];
+    }
+    return ["next", "pause", "cancel"];
+  }
+
+  // act sends verb for r with the batch and phase the page shows: a page that is out of date gets the
   // server's 409 rather than moving a batch nobody saw.
   async function act(r, verb) {
     const body = { expectedBatch: r.currentBatch };
@@ -52,25 +78,27 @@
       });
       const answer = await resp.json().catch(() => ({}));
       if (!resp.ok) {
-        say("Error " + resp.status + ": " + (answer.message || resp.statusText));
+        say("Error " + resp.status + ": " + (answer.message || resp.statusText), true);
         return;
       }
       say(verb + " " + key(r) + ": done");
     } catch (e) {
-      say("Error: " + e);
+      say("Error: " + e, true);
     }
   }
 
-  function buttons(td, r) {
-    const verbs = finished(r) ? [] : r.phase === "Paused" ? ["resume", "cancel"] : ["next", "pause", "cancel"];
-    for (const verb of verbs) {
-      const b = document.createElement("button");
+  function buttons(parent, r) {
+    for (const verb of verbsOf(r.phase)) {
+      const b = el("button", "", verb);
       b.type = "button";
-      b.textContent = verb;
       b.dataset.verb = verb;
       b.addEventListener("click", () => act(r, verb));
-      td.appendChild(b);
+      parent.appendChild(b);
     }
+  }
+
+  function phaseBadge(phase) {
+    return el("span", "phase phase-" + (phase || "Pending"), phase || "Pending");
   }
 
   // matches says whether r passes the filters: namespace and CloneSet by part of their name, phase exactly.
@@ -81,60 +109,98 @@
     return (!ns || r.namespace.includes(ns)) && (!cs || r.cloneSet.includes(cs)) && (!phase || r.phase === phase);
   }
 
+  // firstRender is when the table was first drawn, in milliseconds since the page started loading
+  // (performance.now()); the benchmark reads it.
+  window.tritonFirstRender = null;
+
   function render() {
     const tbody = document.querySelector("#releases tbody");
-    tbody.replaceChildren();
+    const rows = document.createDocumentFragment();
     for (const r of [...releases.values()].filter(matches).sort(order)) {
-      const row = document.createElement("tr");
+      const row = el("tr", r.awaitingNext ? "awaiting" : "");
       row.dataset.release = key(r);
       cell(row, r.namespace);
-      const open = document.createElement("button");
+      const open = el("button", "open", r.name);
       open.type = "button";
-      open.className = "open";
-      open.textContent = r.name;
-      open.addEventListener("click", () => show(r.namespace, r.name));
+      open.addEventListener("click", () => {
+        // The address names the release shown, so that a reload (or the address kept) shows it again.
+        history.replaceState(null, "", "#" + encodeURIComponent(r.namespace) + "/" + encodeURIComponent(r.name));
+        show(r.namespace, r.name);
+      });
       cell(row, "").appendChild(open);
       cell(row, r.cloneSet);
       cell(row, r.action);
       cell(row, r.mode);
-      cell(row, r.phase);
+      cell(row, "").appendChild(phaseBadge(r.phase));
       cell(row, r.currentBatch > 0 ? r.currentBatch + "/" + r.batches + " " + r.batchPhase : "-").className = "batch";
-      cell(row, r.progress.updated + "/" + r.progress.target);
-      cell(row, r.waitingFor);
+      const progress = cell(row, "");
+      const bar = el("span", "bar");
+      const fill = el("div");
+      fill.style.width = (r.progress.target > 0 ? Math.round(100 * r.progress.updated / r.progress.target) : 0) + "%";
+      bar.appendChild(fill);
+      progress.appendChild(bar);
+      progress.appendChild(document.createTextNode(r.progress.updated + "/" + r.progress.target));
+      const waiting = cell(row, "");
+      if (r.awaitingNext) {
+        waiting.appendChild(el("span", "you", "waiting for you"));
+      }
+      waiting.appendChild(document.createTextNode(r.waitingFor));
       buttons(cell(row, ""), r);
-      tbody.appendChild(row);
+      rows.appendChild(row);
     }
+    tbody.replaceChildren(rows);
     document.getElementById("releases").hidden = false;
+    if (window.tritonFirstRender === null) {
+      window.tritonFirstRender = performance.now();
+    }
   }
 
-  // shown is the release whose detail is open ({namespace, name}), or null.
+  // A burst of events redraws the table once, at the next frame.
+  let renderPending = false;
+  function renderSoon() {
+    if (renderPending) {
+      return;
+    }
+    renderPending = true;
+    requestAnimationFrame(() => {
+      renderPending = false;
+      render();
+    });
+  }
+
+  // shown is the release whose view is open ({namespace, name}), or null.
   let shown = null;
 
   function when(t) {
     return t ? new Date(t).toLocaleTimeString() : "-";
   }
 
+  // duration is a span of milliseconds in words: 45s, 3m20s, 2h5m.
+  function duration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) {
+      return s + "s";
+    }
+    if (s < 3600) {
+      return Math.floor(s / 60) + "m" + (s % 60 ? (s % 60) + "s" : "");
+    }
+    return Math.floor(s / 3600) + "h" + (Math.floor(s / 60) % 60 ? (Math.floor(s / 60) % 60) + "m" : "");
+  }
+
   function heading(parent, text) {
-    const h = document.createElement("h3");
-    h.textContent = text;
-    parent.appendChild(h);
+    parent.appendChild(el("h3", "", text));
   }
 
   // table appends a table of rows (arrays of text) under headers to parent.
   function table(parent, headers, rows, className) {
-    const t = document.createElement("table");
-    if (className) {
-      t.className = className;
-    }
-    const head = document.createElement("tr");
+    const t = el("table", className);
+    const head = el("tr");
     for (const h of headers) {
-      const th = document.createElement("th");
-      th.textContent = h;
-      head.appendChild(th);
+      head.appendChild(el("th", "", h));
     }
     t.appendChild(head);
     for (const r of rows) {
-      const tr = document.createElement("tr");
+      const tr = el("tr");
       for (const text of r) {
         cell(tr, text);
       }
@@ -143,38 +209,235 @@
     parent.appendChild(t);
   }
 
-  // podText is a pod as the pod map shows it: its name, its phase, and whether it is ready and in traffic.
-  function podText(p) {
-    return p.name + " (" + (p.phase || "?") + (p.ready ? ", ready" : ", not ready") +
-      (p.pulledIn ? ", in traffic" : ", out of traffic") + ")";
+  function batchName(b) {
+    return "batch " + b.index + (b.canary ? " (canary)" : "");
   }
 
-  // renderDetail draws one release: its batches as a timeline with their pods, its analysis checks, and
-  // its history with who did what and why.
-  function renderDetail(r) {
-    const detail = document.getElementById("detail");
-    detail.replaceChildren();
-    const title = document.createElement("h2");
-    title.textContent = r.metadata.namespace + "/" + r.metadata.name;
-    detail.appendChild(title);
-    const st = r.status || {};
-    const summary = document.createElement("p");
-    summary.textContent = (st.phase || "Pending") + ", batch " + (st.currentBatch || 0) + " of " +
-      (st.batches || []).length + "; CloneSet " + r.spec.cloneSetName;
-    detail.appendChild(summary);
+  const spanWords = {
+    smoking: "pods being made",
+    baking: "in traffic, baking",
+    waiting: "waiting for a person",
+    interval: "the batch interval",
+    paused: "paused",
+    failed: "failed",
+  };
 
-    heading(detail, "Batches");
-    table(detail, ["Batch", "Phase", "Pods", "Started", "Smoked", "Baked", "Pod map"],
-      (st.batches || []).map((b) => [
-        String(b.index) + (b.canary ? " (canary)" : "") + (b.index === st.currentBatch ? " <" : ""),
+  // spanTitle says what a span of the timeline was, for its tooltip and for the list of waits.
+  function spanTitle(s) {
+    let text = spanWords[s.kind] + ", " + duration(Date.parse(s.to) - Date.parse(s.from));
+    if (s.open) {
+      text += " so far";
+    }
+    if (s.kind === "waiting" && s.by) {
+      text += ", until " + s.by + "'s next";
+    }
+    if (s.kind === "paused" && s.by) {
+      text += ", by " + s.by;
+    }
+    return text;
+  }
+
+  // drawTimeline draws the batches over time, one lane each: their spans (made, waiting, baking), the
+  // pauses and failures under them, and a mark for every person's action; then, in words, every wait for a
+  // person and the plan still to come.
+  function drawTimeline(parent, tl, batches) {
+    const from = Date.parse(tl.from);
+    const length = Math.max(Date.parse(tl.to) - from, 1000);
+    const at = (t) => Math.min(100, Math.max(0, (100 * (Date.parse(t) - from)) / length));
+    const box = el("div", "timeline");
+    const axis = el("div", "axis");
+    axis.appendChild(el("span", "", when(tl.from)));
+    axis.appendChild(el("span", "", duration(length)));
+    axis.appendChild(el("span", "", when(tl.to)));
+    box.appendChild(axis);
+    for (const b of batches) {
+      const spans = tl.spans.filter((s) => s.batch === b.index);
+      const marks = tl.marks.filter((m) => m.batch === b.index);
+      if (!spans.length && !b.startedAt) {
+        continue;
+      }
+      const lane = el("div", "lane");
+      lane.dataset.batch = String(b.index);
+      lane.appendChild(el("div", "lane-label", batchName(b)));
+      const track = el("div", "track");
+      for (const s of spans) {
+        const d = el("div", "span" + (s.open ? " open" : ""));
+        d.dataset.kind = s.kind;
+        d.style.left = at(s.from) + "%";
+        d.style.width = Math.max(at(s.to) - at(s.from), 0.3) + "%";
+        d.title = batchName(b) + ": " + spanTitle(s);
+        track.appendChild(d);
+      }
+      for (const m of marks) {
+        const d = el("div", "mark");
+        d.dataset.action = m.action;
+        d.style.left = at(m.time) + "%";
+        d.title = m.action + (m.user ? " by " + m.user : "") + " at " + when(m.time) + (m.reason ? ": " + m.reason : "");
+        track.appendChild(d);
+      }
+      lane.appendChild(track);
+      box.appendChild(lane);
+    }
+    const legend = el("div", "legend");
+    for (const kind of Object.keys(spanWords)) {
+      legend.appendChild(el("span", kind, spanWords[kind]));
+    }
+    box.appendChild(legend);
+    parent.appendChild(box);
+
+    const waits = tl.spans.filter((s) => s.kind === "waiting" || s.kind === "paused" || s.kind === "failed");
+    if (waits.length) {
+      const list = el("ul", "waits");
+      for (const s of waits) {
+        list.appendChild(el("li", "", "batch " + s.batch + ": " + spanTitle(s)));
+      }
+      parent.appendChild(list);
+    }
+  }
+
+  function drawPlan(parent, toCome) {
+    heading(parent, "Still to come");
+    if (!toCome.length) {
+      parent.appendChild(el("p", "note", "Nothing: every batch has started."));
+      return;
+    }
+    const list = el("ol", "plan");
+    for (const b of toCome) {
+      let text = batchName(b) + ": " + b.replicas + " pods (" + b.target + " in all), started by " + b.startsOn;
+      if (b.checks && b.checks.length) {
+        text += "; Baked once these checks pass: " + b.checks.join(", ");
+      }
+      const li = el("li", "", text);
+      li.value = b.index;
+      list.appendChild(li);
+    }
+    parent.appendChild(list);
+  }
+
+  // podState is a pod's state on the map: failing, leaving, in traffic, ready (out of traffic) or not ready.
+  function podState(p) {
+    if (p.failing) {
+      return "failing";
+    }
+    if (p.leaving) {
+      return "leaving";
+    }
+    if (p.inTraffic) {
+      return "in-traffic";
+    }
+    return p.ready ? "ready" : "not-ready";
+  }
+
+  const stateWords = {
+    failing: "failing",
+    leaving: "leaving",
+    "in-traffic": "in traffic",
+    ready: "ready, out of traffic",
+    "not-ready": "not ready",
+  };
+
+  function podTile(p) {
+    const state = podState(p);
+    const tile = el("div", "pod");
+    tile.dataset.pod = p.name;
+    tile.dataset.state = state;
+    tile.appendChild(el("span", "name", p.name));
+    tile.appendChild(el("span", "state", stateWords[state] + (p.why ? ": " + p.why : "") + (p.restarts ? ", " + p.restarts + " restarts" : "")));
+    tile.title = [p.phase, p.revision && "revision " + p.revision, p.image].filter(Boolean).join(" · ");
+    return tile;
+  }
+
+  function podGroup(parent, title, className, pods) {
+    const g = el("div", "group " + className);
+    g.appendChild(el("h4", "", title + " · " + pods.length));
+    const tiles = el("div", "pods");
+    for (const p of pods) {
+      tiles.appendChild(podTile(p));
+    }
+    g.appendChild(tiles);
+    parent.appendChild(g);
+  }
+
+  // drawPods draws the pods of the release's CloneSet: blue and green side by side for a blue/green release,
+  // else a group per batch beside the pods the release has not changed. Where the user may not list pods,
+  // the batches' pods from the release's status stand in.
+  function drawPods(parent, podMap, release) {
+    const st = release.status || {};
+    let pods = podMap.pods;
+    if (podMap.error) {
+      parent.appendChild(el("p", "note", podMap.error + "; shown: the batches' pods as the release's status has them."));
+      pods = [];
+      for (const b of st.batches || []) {
+        for (const p of b.pods || []) {
+          pods.push({ name: p.name, batch: release.spec.strategy && release.spec.strategy.type === "BlueGreen" ? "preview" : String(b.index),
+            phase: p.phase, ready: !!p.ready, inTraffic: !!(p.ready && p.pulledIn) });
+        }
+      }
+    }
+    const map = el("div", "podmap");
+    if (release.spec.strategy && release.spec.strategy.type === "BlueGreen") {
+      podGroup(map, "blue: before the release", "blue", pods.filter((p) => !p.batch));
+      podGroup(map, "green: the preview", "green", pods.filter((p) => p.batch));
+    } else {
+      for (const b of st.batches || []) {
+        const mine = pods.filter((p) => p.batch === String(b.index));
+        if (mine.length || b.startedAt) {
+          podGroup(map, batchName(b), "batch", mine);
+        }
+      }
+      if (!podMap.error) {
+        podGroup(map, "not changed by the release", "old", pods.filter((p) => !p.batch));
+      }
+    }
+    parent.appendChild(map);
+    if (podMap.truncated) {
+      parent.appendChild(el("p", "note", "The first " + podMap.pods.length + " pods only."));
+    }
+  }
+
+  // summaryOf is a release as the fleet table has it, for the view's buttons.
+  function summaryOf(r) {
+    const st = r.status || {};
+    const b = (st.batches || [])[(st.currentBatch || 0) - 1];
+    return { namespace: r.metadata.namespace, name: r.metadata.name, phase: st.phase || "Pending",
+      currentBatch: st.currentBatch || 0, batchPhase: b ? b.phase : "" };
+  }
+
+  // renderDetail draws one release: its timeline, its plan still to come, its pods, its batches, its
+  // analysis checks and its history with who did what and why.
+  function renderDetail(v) {
+    const r = v.release;
+    const detail = document.getElementById("detail");
+    const st = r.status || {};
+    const batches = st.batches || [];
+    const parts = document.createDocumentFragment();
+    parts.appendChild(el("h2", "", r.metadata.namespace + "/" + r.metadata.name));
+    const summary = el("p", "summary");
+    summary.appendChild(phaseBadge(st.phase));
+    summary.appendChild(document.createTextNode(" batch " + (st.currentBatch || 0) + " of " + batches.length +
+      " · CloneSet " + r.spec.cloneSetName + " · " + r.spec.action + " · " +
+      ((r.spec.strategy && r.spec.strategy.type) || "Batch") + ", " + ((r.spec.strategy && r.spec.strategy.mode) || "Manual") + " "));
+    buttons(summary, summaryOf(r));
+    parts.appendChild(summary);
+
+    heading(parts, "Timeline");
+    drawTimeline(parts, v.timeline, batches);
+    drawPlan(parts, v.timeline.toCome);
+
+    heading(parts, "Pods");
+    drawPods(parts, v.pods, r);
+
+    heading(parts, "Batches");
+    table(parts, ["Batch", "Phase", "Pods", "Started", "Smoked", "Baked"],
+      batches.map((b) => [
+        batchName(b) + (b.index === st.currentBatch ? " (current)" : ""),
         b.phase || "-",
         String(b.replicas) + " of " + String(b.target),
         when(b.startedAt), when(b.smokedAt), when(b.bakedAt),
-        (b.pods || []).map(podText).join("; "),
       ]), "batches");
 
     const checks = [];
-    for (const b of st.batches || []) {
+    for (const b of batches) {
       for (const a of b.analysis || []) {
         const ms = a.measurements || [];
         const last = ms.length ? ms[ms.length - 1] : null;
@@ -182,32 +445,54 @@
       }
     }
     if (checks.length) {
-      heading(detail, "Analysis");
-      table(detail, ["Batch", "Check", "Phase", "Last value", "Message"], checks, "analysis");
+      heading(parts, "Analysis");
+      table(parts, ["Batch", "Check", "Phase", "Last value", "Message"], checks, "analysis");
     }
 
-    heading(detail, "History");
-    table(detail, ["Time", "User", "Action", "From", "To", "Reason"],
+    heading(parts, "History");
+    table(parts, ["Time", "User", "Action", "From", "To", "Reason"],
       (st.history || []).map((h) => [when(h.time), h.user || "", h.action, h.fromPhase || "", h.toPhase || "", h.reason || ""]),
       "history");
+    detail.replaceChildren(parts);
     detail.hidden = false;
   }
 
   async function show(namespace, name) {
     shown = { namespace: namespace, name: name };
     try {
-      const resp = await fetch("/api/releases/" + encodeURIComponent(namespace) + "/" + encodeURIComponent(name),
+      const resp = await fetch("/api/releases/" + encodeURIComponent(namespace) + "/" + encodeURIComponent(name) + "/view",
         { headers: { "X-Triton-Token": token } });
       const body = await resp.json().catch(() => ({}));
       if (!resp.ok) {
-        say("Error " + resp.status + ": " + (body.message || resp.statusText));
+        say("Error " + resp.status + ": " + (body.message || resp.statusText), true);
         return;
       }
       if (shown && shown.namespace === namespace && shown.name === name) {
         renderDetail(body);
       }
     } catch (e) {
-      say("Error: " + e);
+      say("Error: " + e, true);
+    }
+  }
+
+  // refreshShown reads the open view again after an event: one read at a time, and one more after it for
+  // every burst of events that came meanwhile.
+  let reading = false;
+  let readAgain = false;
+  async function refreshShown() {
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = true;
+    try {
+      await show(shown.namespace, shown.name);
+    } finally {
+      reading = false;
+      if (readAgain && shown) {
+        readAgain = false;
+        refreshShown();
+      }
     }
   }
 
@@ -223,7 +508,7 @@
         } catch (_) {
           // text it is
         }
-        say("Error " + resp.status + ": " + message);
+        say("Error " + resp.status + ": " + message, true);
         return;
       }
       const body = await resp.json();
@@ -235,12 +520,18 @@
       say(body.items.length + " releases" + (body.truncated ? " (the first ones only)" : ""));
       follow();
     } catch (e) {
-      say("Error: " + e);
+      say("Error: " + e, true);
     }
   }
 
   // events is the open event stream; null while the table is frozen.
   let events = null;
+
+  function liveIs(text, className) {
+    const live = document.getElementById("live");
+    live.textContent = text;
+    live.className = className || "";
+  }
 
   // freeze stops the live updates, so that the table holds still while a person reads it or picks a
   // button; what they then do is checked against the batch the table shows (a 409 when it moved on).
@@ -251,7 +542,7 @@
       events.close();
       events = null;
       button.textContent = "follow live updates";
-      document.getElementById("live").textContent = "frozen";
+      liveIs("frozen");
       return;
     }
     button.textContent = "freeze";
@@ -262,17 +553,12 @@
   // with EventSource: the token goes in the URL, which the server accepts for a GET. The browser
   // reconnects by itself; the page says when it is not connected.
   function follow() {
-    const live = document.getElementById("live");
     if (events) {
       events.close();
     }
     events = new EventSource("/api/events?token=" + encodeURIComponent(token));
-    events.addEventListener("open", () => {
-      live.textContent = "live";
-    });
-    events.addEventListener("error", () => {
-      live.textContent = "connection lost: reconnecting…";
-    });
+    events.addEventListener("open", () => liveIs("live", "connected"));
+    events.addEventListener("error", () => liveIs("connection lost: reconnecting…", "lost"));
     events.addEventListener("release", (e) => {
       const change = JSON.parse(e.data);
       if (change.type === "DELETED") {
@@ -280,9 +566,9 @@
       } else {
         releases.set(key(change.release), change.release);
       }
-      render();
+      renderSoon();
       if (shown && shown.namespace === change.release.namespace && shown.name === change.release.name) {
-        show(shown.namespace, shown.name);
+        refreshShown();
       }
     });
   }
@@ -291,6 +577,10 @@
     document.getElementById("freeze").addEventListener("click", toggleFreeze);
     for (const id of ["filter-namespace", "filter-cloneset", "filter-phase"]) {
       document.getElementById(id).addEventListener("input", render);
+    }
+    const linked = /^#([^/]+)\/([^/]+)$/.exec(window.location.hash);
+    if (linked) {
+      show(decodeURIComponent(linked[1]), decodeURIComponent(linked[2]));
     }
     load();
   });
