@@ -94,6 +94,7 @@ var scenarios = []scenario{
 	{"scale", scale},
 	{"untouched", untouched},
 	{"analysis", analysisCost},
+	{"dashboard", dashboardCost},
 }
 
 // TestBench runs the scenarios named in BENCH (comma-separated; default all), prints the table and writes

@@ -149,6 +149,10 @@ func TestAPIErrorsKeepTheirStatus(t *testing.T) {
 			`ReleaseRequest.releases.triton.io "web" is invalid: reason: Invalid value: "\x1b[1m": too long`},
 		{"not found", apierrors.NewNotFound(v1alpha1.Resource("releases"), "web"), http.StatusNotFound,
 			`releases.releases.triton.io "web" not found`},
+		// The page's own 401 means its token is wrong; the cluster's refusal of the user's credentials is
+		// the cluster's answer, passed on as a gateway's error.
+		{"credentials refused by the cluster", apierrors.NewUnauthorized("token expired"), http.StatusBadGateway,
+			"the cluster did not accept your credentials (401): token expired"},
 		{"cluster out of reach", errors.New("dial tcp 10.0.0.1:443: connect: connection refused"), http.StatusBadGateway,
 			"dial tcp 10.0.0.1:443: connect: connection refused"},
 	} {

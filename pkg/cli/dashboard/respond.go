@@ -31,7 +31,9 @@ func writeMessage(w http.ResponseWriter, code int, text string) {
 }
 
 // writeError answers an error of the API server with its own status code (404, 403, 409, 422, ...) and
-// message; any other error (the cluster out of reach) is a 502: the dashboard itself is fine.
+// message; any other error (the cluster out of reach) is a 502: the dashboard itself is fine. The
+// cluster's 401 (the kubeconfig's credentials expired or refused) is a 502 too: a 401 from the dashboard
+// means the page's token is wrong, which is another matter.
 func writeError(w http.ResponseWriter, err error) {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
@@ -43,6 +45,9 @@ func writeError(w http.ResponseWriter, err error) {
 		text := s.Message
 		if text == "" {
 			text = err.Error()
+		}
+		if code == http.StatusUnauthorized {
+			code, text = http.StatusBadGateway, "the cluster did not accept your credentials (401): "+text
 		}
 		writeMessage(w, code, text)
 		return
