@@ -6,12 +6,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +297,73 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, nexts, "the page's next and the other caller's, not a third: %s", framework.HistoryActions(r))
+}
+
+// A blue/green release in the dashboard: its view shows blue and green side by side, blue in traffic and
+// green ready beside it, out of traffic, until the switch; then green in traffic and blue out of it.
+func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
+	t.Parallel()
+	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 2),
+		framework.Release(blueGreenTo("nginx:1.28", intstr.FromString("100%"), 600, false)), framework.Phase(v1alpha1.BatchSmoked))
+	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
+	rel := s.Release
+	address := startDashboard(t, ctx, admin, ns)
+	tab := browser(t, ctx)
+	// The address of the release's own view.
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()+"#"+ns+"/"+rel.Name), chromedp.WaitVisible("#detail .podmap")))
+
+	group := func(color string) map[string]string {
+		states, err := chromedp.Run(tab, chromedp.Evaluate[map[string]string](fmt.Sprintf(
+			`Object.fromEntries([...document.querySelectorAll("#detail .group.%s .pod")].map((p) => [p.dataset.pod, p.dataset.state]))`, color)))
+		require.NoError(t, err)
+		return states
+	}
+	// The pods as the cluster has them: green are the release's preview pods (its status), blue the others.
+	r, err := s.Releases.Get(ctx, rel.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	var green []string
+	for _, p := range r.Status.Batches[0].Pods {
+		green = append(green, p.Name)
+	}
+	require.Len(t, green, 2)
+	waitStates := func(what string, want func(blue, green map[string]string) bool) (map[string]string, map[string]string) {
+		t.Helper()
+		var b, g map[string]string
+		framework.WaitUntil(t, ctx, what, func(context.Context) (bool, bool, string) {
+			b, g = group("blue"), group("green")
+			return true, want(b, g), fmt.Sprintf("blue %v, green %v", b, g)
+		})
+		return b, g
+	}
+	all := func(m map[string]string, state string, names ...string) bool {
+		if len(m) != 2 {
+			return false
+		}
+		for name, s := range m {
+			if s != state {
+				return false
+			}
+			if len(names) > 0 && !slices.Contains(names, name) {
+				return false
+			}
+		}
+		return true
+	}
+	blue, greenShown := waitStates("blue in traffic, green ready beside it", func(b, g map[string]string) bool {
+		return all(b, "in-traffic") && all(g, "ready", green...)
+	})
+	for name := range blue {
+		assert.NotContains(t, green, name, "a blue pod is not one of the preview's")
+	}
+	assert.Len(t, greenShown, 2)
+
+	// The switch, from the view's own button: green in traffic, blue out of it (held for the scale-down delay).
+	click(t, tab, `#detail .summary button[data-verb="next"]`)
+	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "switched", func(r *v1alpha1.Release) bool {
+		return r.Status.CurrentBatch == 2 && r.Status.Batches[1].Phase == v1alpha1.BatchBaked
+	})
+	waitStates("green in traffic, blue out of it", func(b, g map[string]string) bool {
+		return all(g, "in-traffic", green...) && len(b) == 2 && !slices.Contains(slices.Collect(maps.Values(b)), "in-traffic")
+	})
+	screenshot(t, tab, "dashboard-bluegreen.png")
 }

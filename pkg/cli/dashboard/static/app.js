@@ -217,7 +217,7 @@
     smoking: "pods being made",
     baking: "in traffic, baking",
     waiting: "waiting for a person",
-    interval: "the batch interval",
+    interval: "an interval (Auto; blue/green: blue kept)",
     paused: "paused",
     failed: "failed",
   };
@@ -241,6 +241,12 @@
   // pauses and failures under them, and a mark for every person's action; then, in words, every wait for a
   // person and the plan still to come.
   function drawTimeline(parent, tl, batches) {
+    // What goes on goes on until now, by the page's clock, between two reads of the release.
+    const now = Date.now();
+    if (tl.spans.some((s) => s.open) && now > Date.parse(tl.to)) {
+      const to = new Date(now).toISOString();
+      tl = Object.assign({}, tl, { to: to, spans: tl.spans.map((s) => (s.open ? Object.assign({}, s, { to: to }) : s)) });
+    }
     const from = Date.parse(tl.from);
     const length = Math.max(Date.parse(tl.to) - from, 1000);
     const at = (t) => Math.min(100, Math.max(0, (100 * (Date.parse(t) - from)) / length));
@@ -468,12 +474,23 @@
         return;
       }
       if (shown && shown.namespace === namespace && shown.name === name) {
+        lastView = body;
         renderDetail(body);
       }
     } catch (e) {
       say("Error: " + e, true);
     }
   }
+
+  // lastView is the open view as last read: every 10 s it is drawn again, so that the waits that go on
+  // grow by the page's clock (unless the page is frozen); only events read it again.
+  let lastView = null;
+  setInterval(() => {
+    if (lastView && events && shown && lastView.release.metadata.namespace === shown.namespace &&
+        lastView.release.metadata.name === shown.name) {
+      renderDetail(lastView);
+    }
+  }, 10000);
 
   // refreshShown reads the open view again after an event: one read at a time, and one more after it for
   // every burst of events that came meanwhile.
