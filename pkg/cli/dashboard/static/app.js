@@ -27,6 +27,9 @@
 
   function cell(row, text) {
     const td = el("td", "", text);
+    if (text) {
+      td.title = text; // the whole of what a narrow column cuts
+    }
     row.appendChild(td);
     return td;
   }
@@ -101,58 +104,115 @@
     return el("span", "phase phase-" + (phase || "Pending"), phase || "Pending");
   }
 
-  // matches says whether r passes the filters: namespace and CloneSet by part of their name, phase exactly.
-  function matches(r) {
-    const ns = document.getElementById("filter-namespace").value.trim();
-    const cs = document.getElementById("filter-cloneset").value.trim();
-    const phase = document.getElementById("filter-phase").value;
-    return (!ns || r.namespace.includes(ns)) && (!cs || r.cloneSet.includes(cs)) && (!phase || r.phase === phase);
+  // filters are the filters' values: namespace and CloneSet by part of their name, phase exactly.
+  function filters() {
+    return {
+      ns: document.getElementById("filter-namespace").value.trim(),
+      cs: document.getElementById("filter-cloneset").value.trim(),
+      phase: document.getElementById("filter-phase").value,
+    };
   }
 
-  // firstRender is when the table was first drawn, in milliseconds since the page started loading
-  // (performance.now()); the benchmark reads it.
-  window.tritonFirstRender = null;
+  // matches says whether r passes the filters f.
+  function matches(r, f) {
+    return (!f.ns || r.namespace.includes(f.ns)) && (!f.cs || r.cloneSet.includes(f.cs)) && (!f.phase || r.phase === f.phase);
+  }
 
-  function render() {
-    const tbody = document.querySelector("#releases tbody");
-    const rows = document.createDocumentFragment();
-    for (const r of [...releases.values()].filter(matches).sort(order)) {
-      const row = el("tr", r.awaitingNext ? "awaiting" : "");
-      row.dataset.release = key(r);
-      cell(row, r.namespace);
-      const open = el("button", "open", r.name);
-      open.type = "button";
-      open.addEventListener("click", () => {
-        // The address names the release shown, so that a reload (or the address kept) shows it again.
-        history.replaceState(null, "", "#" + encodeURIComponent(r.namespace) + "/" + encodeURIComponent(r.name));
-        show(r.namespace, r.name);
-      });
-      cell(row, "").appendChild(open);
-      cell(row, r.cloneSet);
-      cell(row, r.action);
-      cell(row, r.mode);
-      cell(row, "").appendChild(phaseBadge(r.phase));
-      cell(row, r.currentBatch > 0 ? r.currentBatch + "/" + r.batches + " " + r.batchPhase : "-").className = "batch";
-      const progress = cell(row, "");
-      const bar = el("span", "bar");
-      const fill = el("div");
-      fill.style.width = (r.progress.target > 0 ? Math.round(100 * r.progress.updated / r.progress.target) : 0) + "%";
-      bar.appendChild(fill);
-      progress.appendChild(bar);
-      progress.appendChild(document.createTextNode(r.progress.updated + "/" + r.progress.target));
-      const waiting = cell(row, "");
-      if (r.awaitingNext) {
-        waiting.appendChild(el("span", "you", "waiting for you"));
-      }
-      waiting.appendChild(document.createTextNode(r.waitingFor));
-      buttons(cell(row, ""), r);
-      rows.appendChild(row);
+  // tritonFirstRender is when the table was first drawn, in milliseconds since the page started loading
+  // (performance.now()); tritonRenderMs what its last drawing took. The benchmark reads them.
+  window.tritonFirstRender = null;
+  window.tritonRenderMs = null;
+
+  // rows are the table's rows as drawn, by namespace/name: the text of the summary each was drawn from,
+  // and the row. A release whose summary did not change keeps its row, so that an event redraws one row,
+  // not a thousand.
+  const rows = new Map();
+  // texts are the summaries as received, as JSON text: what tells a change from a repeat.
+  const texts = new Map();
+
+  function put(r, text) {
+    releases.set(key(r), r);
+    texts.set(key(r), text);
+  }
+
+  function drop(k) {
+    releases.delete(k);
+    texts.delete(k);
+    rows.delete(k);
+  }
+
+  function rowOf(r) {
+    const k = key(r);
+    const text = texts.get(k);
+    const drawn = rows.get(k);
+    if (drawn && drawn.text === text) {
+      return drawn.row;
     }
-    tbody.replaceChildren(rows);
+    const row = el("tr", r.awaitingNext ? "awaiting" : "");
+    row.dataset.release = k;
+    cell(row, r.namespace);
+    const open = el("button", "open", r.name);
+    open.type = "button";
+    open.addEventListener("click", () => {
+      // The address names the release shown, so that a reload (or the address kept) shows it again.
+      history.replaceState(null, "", "#" + encodeURIComponent(r.namespace) + "/" + encodeURIComponent(r.name));
+      show(r.namespace, r.name);
+    });
+    cell(row, "").appendChild(open);
+    cell(row, r.cloneSet);
+    cell(row, r.action);
+    cell(row, r.mode);
+    cell(row, "").appendChild(phaseBadge(r.phase));
+    cell(row, r.currentBatch > 0 ? r.currentBatch + "/" + r.batches + " " + r.batchPhase : "-").className = "batch";
+    const progress = cell(row, "");
+    const bar = el("span", "bar");
+    const fill = el("div");
+    fill.style.width = (r.progress.target > 0 ? Math.round(100 * r.progress.updated / r.progress.target) : 0) + "%";
+    bar.appendChild(fill);
+    progress.appendChild(bar);
+    progress.appendChild(document.createTextNode(r.progress.updated + "/" + r.progress.target));
+    const waiting = cell(row, "");
+    if (r.awaitingNext) {
+      waiting.appendChild(el("span", "you", "waiting for you"));
+    }
+    waiting.appendChild(document.createTextNode(r.waitingFor));
+    buttons(cell(row, ""), r);
+    rows.set(k, { text: text, row: row });
+    return row;
+  }
+
+  // render draws the table: the releases that pass the filters, in the fleet's order. Rows that did not
+  // change stay in the page; where the order stayed too, only the changed rows are replaced.
+  function render() {
+    const started = performance.now();
+    const tbody = document.querySelector("#releases tbody");
+    const f = filters();
+    const wanted = [...releases.values()].filter((r) => matches(r, f)).sort(order).map(rowOf);
+    const drawn = tbody.children;
+    let moved = wanted.length !== drawn.length;
+    const changed = [];
+    for (let i = 0; !moved && i < wanted.length; i++) {
+      if (wanted[i] !== drawn[i]) {
+        if (wanted[i].dataset.release !== drawn[i].dataset.release) {
+          moved = true;
+        } else {
+          changed.push(i);
+        }
+      }
+    }
+    if (moved) {
+      tbody.replaceChildren(...wanted);
+    } else {
+      for (const i of changed) {
+        drawn[i].replaceWith(wanted[i]);
+      }
+    }
     document.getElementById("releases").hidden = false;
     if (window.tritonFirstRender === null) {
       window.tritonFirstRender = performance.now();
     }
+    // What the last drawing took (the script's part; the browser lays the table out after it).
+    window.tritonRenderMs = performance.now() - started;
   }
 
   // A burst of events redraws the table once, at the next frame.
@@ -530,8 +590,9 @@
       }
       const body = await resp.json();
       releases.clear();
+      texts.clear();
       for (const r of body.items) {
-        releases.set(key(r), r);
+        put(r, JSON.stringify(r));
       }
       render();
       say(body.items.length + " releases" + (body.truncated ? " (the first ones only)" : ""));
@@ -578,12 +639,20 @@
     events.addEventListener("error", () => liveIs("connection lost: reconnecting…", "lost"));
     events.addEventListener("release", (e) => {
       const change = JSON.parse(e.data);
+      const k = key(change.release);
       if (change.type === "DELETED") {
-        releases.delete(key(change.release));
+        drop(k);
+        renderSoon();
       } else {
-        releases.set(key(change.release), change.release);
+        // The stream starts with every release, which the table has already: a repeat draws nothing.
+        const text = JSON.stringify(change.release);
+        if (texts.get(k) !== text) {
+          put(change.release, text);
+          renderSoon();
+        }
       }
-      renderSoon();
+      // The open view reads its release again on every change, even one the table does not show (a
+      // measurement of a check, a pod).
       if (shown && shown.namespace === change.release.namespace && shown.name === change.release.name) {
         refreshShown();
       }
