@@ -3,13 +3,11 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 	"github.com/triton-io/triton/test/bench/stats"
+	"github.com/triton-io/triton/test/browser"
 )
 
 // dashboardReleases is how many releases the dashboard scenario shows (BENCH_DASHBOARD_RELEASES, default
@@ -39,8 +38,6 @@ const (
 	dashboardLoads  = 7
 	dashboardEvents = dashboardBaseline
 )
-
-var benchDashboardAddress = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/\?token=[A-Za-z0-9_-]+`)
 
 // dashboardSide is one dashboard: a namespace of releases and the plugin serving it.
 type dashboardSide struct {
@@ -88,11 +85,11 @@ func dashboardCost(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 			_, err := typed.Cancel(ctx, name(count-1-i), &v1alpha1.ReleaseRequest{}, metav1.CreateOptions{})
 			return err
 		})
-		sides[side] = startBenchDashboard(t, ctx, plugin, ns)
-		sides[side].n = count
+		d := browser.StartDashboard(t, ctx, plugin, filepath.Join(localDir(), "kubeconfig"), ns)
+		sides[side] = dashboardSide{ns: ns, url: d.URL.String(), pid: d.PID, n: count}
 	}
 
-	tab := benchBrowser(t, ctx)
+	tab := browser.New(t, ctx)
 	load := func(s dashboardSide) time.Duration {
 		_, err := chromedp.Run(tab, chromedp.Navigate("about:blank"))
 		require.NoError(t, err)
@@ -161,51 +158,4 @@ func dashboardCost(t *testing.T, ctx context.Context, c *cluster) []stats.Row {
 	}
 	change.Goals = []stats.Goal{{Figure: "p99 change shown, s", Got: change.Measured.P99().Seconds(), Limit: 1}}
 	return []stats.Row{first, change}
-}
-
-// startBenchDashboard runs plugin's dashboard over ns until the test ends.
-func startBenchDashboard(t *testing.T, ctx context.Context, plugin, ns string) dashboardSide {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, plugin, "dashboard", "--kubeconfig", filepath.Join(localDir(), "kubeconfig"), "-n", ns)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	found := make(chan string, 1)
-	go func() {
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() {
-			if a := benchDashboardAddress.FindString(lines.Text()); a != "" {
-				found <- a
-			}
-		}
-	}()
-	select {
-	case a := <-found:
-		return dashboardSide{ns: ns, url: a, pid: cmd.Process.Pid}
-	case <-time.After(30 * time.Second):
-		t.Fatal("kubectl release dashboard printed no address")
-		return dashboardSide{}
-	}
-}
-
-// benchBrowser is a headless Debian chromium (hack/bench.sh installs it where missing), closed at the end.
-func benchBrowser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocator, cancelAllocator := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAllocator)
-	tab, cancelTab := chromedp.NewContext(allocator)
-	t.Cleanup(cancelTab)
-	require.NoError(t, chromedp.Do(tab, chromedp.Navigate("about:blank")))
-	return tab
 }

@@ -3,14 +3,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,63 +23,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/test/browser"
 	"github.com/triton-io/triton/test/e2e/framework"
 )
-
-// chromiumBinary is Debian's chromium, which .ci/run installs where it is missing.
-const chromiumBinary = "/usr/bin/chromium"
-
-var dashboardAddress = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/\?token=[A-Za-z0-9_-]+`)
 
 // startDashboard runs `kubectl release dashboard` as c in ns until the test ends and returns the address it
 // printed, token included.
 func startDashboard(t *testing.T, ctx context.Context, c *framework.Cluster, ns string) *url.URL {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, framework.PluginBinary(t), "dashboard", "--kubeconfig", c.Kubeconfig, "-n", ns)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	found := make(chan string, 1)
-	go func() {
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() {
-			if a := dashboardAddress.FindString(lines.Text()); a != "" {
-				found <- a
-			}
-		}
-	}()
-	select {
-	case a := <-found:
-		u, err := url.Parse(a)
-		require.NoError(t, err)
-		return u
-	case <-time.After(30 * time.Second):
-		t.Fatal("kubectl release dashboard printed no address")
-		return nil
-	}
-}
-
-// browser is a headless Chromium for the test, closed when it ends.
-func browser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumBinary),
-		chromedp.NoSandbox, // the tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocator, cancelAllocator := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAllocator)
-	tab, cancelTab := chromedp.NewContext(allocator)
-	t.Cleanup(cancelTab)
-	require.NoError(t, chromedp.Do(tab, chromedp.Navigate("about:blank")), "starting %s (installed by .ci/run)", chromiumBinary)
-	return tab
+	return browser.StartDashboard(t, ctx, framework.PluginBinary(t), c.Kubeconfig, ns).URL
 }
 
 // screenshot saves the page as name under $E2E_SCREENSHOTS (make screenshots sets it to docs/images);
@@ -128,7 +78,7 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	framework.WaitRelease(t, ctx, admin, ns, done.Name, "Succeeded", func(r *v1alpha1.Release) bool { return r.Status.Phase == v1alpha1.ReleaseSucceeded })
 
 	address := startDashboard(t, ctx, admin, ns)
-	tab := browser(t, ctx)
+	tab := browser.New(t, ctx)
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()), chromedp.WaitVisible("#releases")))
 	table, err := chromedp.Run(tab, chromedp.Text("#releases tbody"))
 	require.NoError(t, err)
@@ -308,7 +258,7 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	rel := s.Release
 	address := startDashboard(t, ctx, admin, ns)
-	tab := browser(t, ctx)
+	tab := browser.New(t, ctx)
 	// The address of the release's own view.
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()+"#"+ns+"/"+rel.Name), chromedp.WaitVisible("#detail .podmap")))
 

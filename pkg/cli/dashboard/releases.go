@@ -64,18 +64,25 @@ func (s *Server) fleet(ctx context.Context) (fleet, error) {
 
 // getRelease answers the whole release, as the API server has it.
 func (s *Server) getRelease(w http.ResponseWriter, r *http.Request) {
+	if rel, ok := s.readRelease(w, r); ok {
+		writeJSON(w, http.StatusOK, rel)
+	}
+}
+
+// readRelease reads the release the request's path names, with its kind, or answers why it cannot.
+func (s *Server) readRelease(w http.ResponseWriter, r *http.Request) (*v1alpha1.Release, bool) {
 	ns, name, ok := s.target(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	rel, err := s.client.ReleasesV1alpha1().Releases(ns).Get(r.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		writeError(w, err)
-		return
+		return nil, false
 	}
 	// A typed client drops the kind; put it back, so that the answer reads as the API's own.
 	rel.SetGroupVersionKind(v1alpha1.SchemeGroupVersion.WithKind("Release"))
-	writeJSON(w, http.StatusOK, rel)
+	return rel, true
 }
 
 // releaseView is the answer of GET /api/releases/{namespace}/{name}/view: a release with what the page
@@ -88,17 +95,9 @@ type releaseView struct {
 
 // viewRelease answers a release with its timeline and the pods of its CloneSet.
 func (s *Server) viewRelease(w http.ResponseWriter, r *http.Request) {
-	ns, name, ok := s.target(w, r)
-	if !ok {
-		return
+	if rel, ok := s.readRelease(w, r); ok {
+		writeJSON(w, http.StatusOK, releaseView{Release: rel, Timeline: timeline(rel, s.now()), Pods: podMap(r.Context(), s.pods, rel)})
 	}
-	rel, err := s.client.ReleasesV1alpha1().Releases(ns).Get(r.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	rel.SetGroupVersionKind(v1alpha1.SchemeGroupVersion.WithKind("Release"))
-	writeJSON(w, http.StatusOK, releaseView{Release: rel, Timeline: timeline(rel, s.now()), Pods: podMap(r.Context(), s.pods, rel)})
 }
 
 // target is the namespace and name in the request's path. It answers 400 for one that cannot be a
