@@ -103,6 +103,10 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	buttonsOfFinished, err := chromedp.Run(tab, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, finished+" button[data-verb]")))
 	require.NoError(t, err)
 	assert.Zero(t, buttonsOfFinished, "a finished release has nothing to act on")
+	verbsShown, err := chromedp.Run(tab, chromedp.Evaluate[[]string](fmt.Sprintf(
+		`[...document.querySelectorAll(%q)].map((b) => b.dataset.verb)`, row+" button[data-verb]")))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"next", "promote", "pause", "cancel"}, verbsShown)
 	screenshot(t, tab, "dashboard-fleet.png")
 
 	// The filters: a CloneSet that no release drives hides the row; the CloneSet's name shows it again.
@@ -250,7 +254,8 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 }
 
 // A blue/green release in the dashboard: its view shows blue and green side by side, blue in traffic and
-// green ready beside it, out of traffic, until the switch; then green in traffic and blue out of it.
+// green ready beside it, out of traffic, until the switch (the view's promote button); then green in
+// traffic and blue out of it.
 func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 	t.Parallel()
 	s := framework.Setup(t, framework.Timeout(3*time.Minute), framework.CloneSet("nginx", 2),
@@ -307,8 +312,9 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 	}
 	assert.Len(t, greenShown, 2)
 
-	// The switch, from the view's own button: green in traffic, blue out of it (held for the scale-down delay).
-	click(t, tab, `#detail .summary button[data-verb="next"]`)
+	// The switch, from the view's own promote (next to the last batch): green in traffic, blue out of it
+	// (held for the scale-down delay).
+	click(t, tab, `#detail .summary button[data-verb="promote"]`)
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "switched", func(r *v1alpha1.Release) bool {
 		return r.Status.CurrentBatch == 2 && r.Status.Batches[1].Phase == v1alpha1.BatchBaked
 	})

@@ -61,7 +61,9 @@
     if (phase === "Paused" || phase === "Failed") {
       return ["resume", "cancel"];
     }
-    return ["next", "pause", "cancel"];
+    // promote is next to the last batch: the rest of the pods at once (the server refuses it while a
+    // check it would skip has not passed).
+    return ["next", "promote", "pause", "cancel"];
   }
 
   // act sends verb for r with the batch and phase the page shows: a page that is out of date gets the
@@ -408,6 +410,10 @@
     tile.dataset.pod = p.name;
     tile.dataset.state = state;
     tile.appendChild(el("span", "name", p.name));
+    if (p.image) {
+      // The version: the image without its registry's path.
+      tile.appendChild(el("span", "version", p.image.slice(p.image.lastIndexOf("/") + 1)));
+    }
     tile.appendChild(el("span", "state", stateWords[state] + (p.why ? ": " + p.why : "") + (p.restarts ? ", " + p.restarts + " restarts" : "")));
     tile.title = [p.phase, p.revision && "revision " + p.revision, p.image].filter(Boolean).join(" · ");
     return tile;
