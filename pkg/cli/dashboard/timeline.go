@@ -103,7 +103,7 @@ func timeline(r *v1alpha1.Release, now time.Time) Timeline {
 	t.Spans = append(t.Spans, stopSpans(r, t.To)...)
 	for _, h := range st.History {
 		if markedActions[h.Action] {
-			t.Marks = append(t.Marks, Mark{Batch: h.FromBatch, Time: h.Time.Time, Action: h.Action, User: h.User,
+			t.Marks = append(t.Marks, Mark{Batch: h.FromBatch, Time: h.Time.Time, Action: h.Action, User: cleanLine(h.User),
 				Reason: cleanLine(h.Reason)})
 		}
 	}
@@ -146,7 +146,7 @@ func batchSpans(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch, end time.Time) []
 	current := b.Index == st.CurrentBatch && !finished(st.Phase)
 	var spans []Span
 	add := func(kind string, from time.Time, to *time.Time, by string) {
-		s := Span{Batch: b.Index, Kind: kind, From: from, By: by}
+		s := Span{Batch: b.Index, Kind: kind, From: from, By: cleanLine(by)}
 		if to == nil {
 			if !current && b.Phase != v1alpha1.BatchFailed {
 				return // a batch left without this step (skipped, or the release ended): nothing to draw
@@ -234,7 +234,7 @@ func stopSpans(r *v1alpha1.Release, end time.Time) []Span {
 		switch h.Action {
 		case "pause":
 			closeAt(h.Time.Time)
-			open = &Span{Batch: h.FromBatch, Kind: SpanPaused, From: h.Time.Time, By: h.User}
+			open = &Span{Batch: h.FromBatch, Kind: SpanPaused, From: h.Time.Time, By: cleanLine(h.User)}
 		case "fail":
 			closeAt(h.Time.Time)
 			open = &Span{Batch: h.FromBatch, Kind: SpanFailed, From: h.Time.Time}

@@ -143,3 +143,13 @@ func TestTimelineOfAPendingReleaseIsItsPlan(t *testing.T) {
 	assert.Equal(t, "the release's start", tl.ToCome[0].StartsOn)
 	assert.Equal(t, "a person's `next` at the Smoked preview (the switch)", tl.ToCome[1].StartsOn)
 }
+
+func TestTimelineShowsUsersWithTheirEscapesVisible(t *testing.T) {
+	r := manualCanary()
+	r.Status.History[2].User = "oidc:alice\x1b]0;owned\x07" // the next that pulled the canary in
+	r.Status.History[7].User = "carol\x1b[31m"              // the pause
+	tl := timeline(r, at(200))
+	assert.Contains(t, tl.Spans, Span{Batch: 1, Kind: SpanWaiting, From: at(10), To: at(40), By: `oidc:alice\x1b]0;owned\x07`})
+	assert.Contains(t, tl.Spans, Span{Batch: 2, Kind: SpanPaused, From: at(130), To: at(160), By: `carol\x1b[31m`})
+	assert.Equal(t, `oidc:alice\x1b]0;owned\x07`, tl.Marks[0].User)
+}
