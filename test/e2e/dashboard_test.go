@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -262,7 +263,8 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 		framework.Release(blueGreenTo("nginx:1.28", intstr.FromString("100%"), 600, false)), framework.Phase(v1alpha1.BatchSmoked))
 	admin, ns, ctx := s.Admin, s.Namespace, s.Ctx
 	rel := s.Release
-	address := startDashboard(t, ctx, admin, ns)
+	dashboard := browser.StartDashboard(t, ctx, framework.PluginBinary(t), admin.Kubeconfig, ns)
+	address := dashboard.URL
 	tab := browser.New(t, ctx)
 	// The address of the release's own view.
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()+"#"+ns+"/"+rel.Name), chromedp.WaitVisible("#detail .podmap")))
@@ -322,4 +324,14 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 		return all(g, "in-traffic", green...) && len(b) == 2 && !slices.Contains(slices.Collect(maps.Values(b)), "in-traffic")
 	})
 	screenshot(t, tab, "dashboard-bluegreen.png")
+
+	// The dashboard gone (stopped, or the laptop asleep): the page says so, rather than showing a fleet
+	// that no longer moves as if it were live.
+	live, err := chromedp.Run(tab, chromedp.Text("#live"))
+	require.NoError(t, err)
+	require.Equal(t, "live", live)
+	require.NoError(t, syscall.Kill(dashboard.PID, syscall.SIGKILL))
+	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.getElementById("live").textContent === "connection lost: reconnecting…"`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the page says its connection is lost")
 }
