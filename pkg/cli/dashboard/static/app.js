@@ -371,7 +371,8 @@
     }
     const list = el("ol", "plan");
     for (const b of toCome) {
-      let text = batchName(b) + ": " + b.replicas + " pods (" + b.target + " in all), started by " + b.startsOn;
+      let text = batchName(b) + ": " + b.replicas + (b.replicas === 1 ? " pod" : " pods") + " (" + b.target +
+        " in all), started by " + b.startsOn;
       if (b.checks && b.checks.length) {
         text += "; Baked once these checks pass: " + b.checks.join(", ");
       }
