@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/cli/verbs"
 	"github.com/triton-io/triton/pkg/cli/view"
 	releasesv1alpha1 "github.com/triton-io/triton/pkg/generated/clientset/versioned/typed/releases/v1alpha1"
 )
@@ -242,17 +244,11 @@ func runAction(cmd *cobra.Command, o *options, f *actionFlags, verb, name string
 
 // call performs verb on the release.
 func call(ctx context.Context, releases releasesv1alpha1.ReleaseInterface, verb, name string, req *v1alpha1.ReleaseRequest, opts metav1.CreateOptions) (*v1alpha1.Release, error) {
-	switch verb {
-	case "next":
-		return releases.Next(ctx, name, req, opts)
-	case "pause":
-		return releases.Pause(ctx, name, req, opts)
-	case "resume":
-		return releases.Resume(ctx, name, req, opts)
-	case "cancel":
-		return releases.Cancel(ctx, name, req, opts)
+	r, err := verbs.Call(ctx, releases, verb, name, req, opts)
+	if errors.Is(err, verbs.ErrUnknown) {
+		return nil, usageError("unknown verb %q", verb)
 	}
-	return nil, usageError("unknown verb %q", verb)
+	return r, err
 }
 
 // where is a release's position in one line: phase, batch and its phase, and the CloneSet's partition

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/cli/verbs"
 )
 
 // maxBody bounds a call's body: three small fields.
@@ -29,14 +30,14 @@ type actionBody struct {
 	Reason string `json:"reason"`
 }
 
-// verbs are the calls the page may make; promote is next to the last batch.
-var verbs = map[string]bool{"next": true, "pause": true, "resume": true, "cancel": true, "promote": true}
+// pageVerbs are the calls the page may make; promote is next to the last batch.
+var pageVerbs = map[string]bool{"next": true, "pause": true, "resume": true, "cancel": true, "promote": true}
 
 // act performs a verb on a release and answers the release as the server answered it, or the server's
 // refusal with its own status code.
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	verb := r.PathValue("verb")
-	if !verbs[verb] {
+	if !pageVerbs[verb] {
 		writeMessage(w, http.StatusNotFound, fmt.Sprintf("no such call %q: next, pause, resume, cancel or promote", verb))
 		return
 	}
@@ -79,10 +80,7 @@ var errNoPlan = errors.New("has no batches yet: nothing to promote to")
 func (s *Server) call(ctx context.Context, ns, name, verb string, req *v1alpha1.ReleaseRequest) (*v1alpha1.Release, error) {
 	releases := s.client.ReleasesV1alpha1().Releases(ns)
 	opts := metav1.CreateOptions{}
-	switch verb {
-	case "next":
-		return releases.Next(ctx, name, req, opts)
-	case "promote":
+	if verb == "promote" {
 		rel, err := releases.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return nil, err
@@ -92,15 +90,9 @@ func (s *Server) call(ctx context.Context, ns, name, verb string, req *v1alpha1.
 			return nil, apierrors.NewConflict(v1alpha1.Resource("releases"), name, errNoPlan)
 		}
 		req.ToBatch = &last
-		return releases.Next(ctx, name, req, opts)
-	case "pause":
-		return releases.Pause(ctx, name, req, opts)
-	case "resume":
-		return releases.Resume(ctx, name, req, opts)
-	case "cancel":
-		return releases.Cancel(ctx, name, req, opts)
+		verb = "next"
 	}
-	return nil, fmt.Errorf("no such call %q", verb)
+	return verbs.Call(ctx, releases, verb, name, req, opts)
 }
 
 // decodeBody reads the call's body strictly: one JSON object of the known fields, bounded. An empty body

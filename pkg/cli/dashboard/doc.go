@@ -1,5 +1,5 @@
 // Package dashboard is the HTTP server of the release dashboard: a page in the browser that lists the
-// releases, follows them live and moves them on, served by the user's own process with the user's own
+// releases, follows them live, draws each over time with its pods, and moves them on, served by the user's own process with the user's own
 // credentials (the clientset it is given), on a loopback address only.
 //
 // A page on the user's machine is reachable by every other page the browser opens, so the server trusts
@@ -12,10 +12,16 @@
 //     address and a JSON body, which a cross-site form cannot send;
 //   - the answers forbid framing, inline scripts and styles, sniffing, referrers and caching.
 //
+// The page (static/) is plain HTML, CSS and a script, embedded in the binary, that fetches nothing from
+// elsewhere.
+//
 // The JSON API, for the page (every answer is an object; strings are data, never markup):
 //
 //	GET  /api/releases                         {"items": [Summary...], "truncated": bool}
 //	GET  /api/releases/{namespace}/{name}      the Release, as the API server has it
+//	GET  /api/releases/{namespace}/{name}/view {"release": Release, "timeline": Timeline, "pods": PodMap}:
+//	                                           the release drawn over time and the pods of its CloneSet
+//	                                           (read with the user's credentials; "error" says why not)
 //	GET  /api/events                           text/event-stream: "event: release" with data
 //	                                           {"type": "ADDED"|"MODIFIED"|"DELETED", "release": Summary};
 //	                                           first an ADDED for every release, then the changes;

@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
 )
@@ -128,14 +126,4 @@ func TestEventsPing(t *testing.T) {
 			return
 		}
 	}
-}
-
-func TestEventsForbidden(t *testing.T) {
-	s, cs := newTestServer(t)
-	cs.PrependReactor("list", "releases", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, forbidden("list")
-	})
-	rec := serve(t, s, request{target: "/api/events"})
-	assert.Equal(t, http.StatusForbidden, rec.Code)
-	assert.Contains(t, messageOf(t, rec), `cannot list resource "releases"`)
 }

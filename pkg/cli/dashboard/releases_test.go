@@ -105,14 +105,20 @@ func TestFleetPages(t *testing.T) {
 	}
 }
 
-func TestFleetError(t *testing.T) {
-	s, cs := newTestServer(t)
-	cs.PrependReactor("list", "releases", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, forbidden("list")
-	})
-	rec := serve(t, s, request{target: "/api/releases"})
-	assert.Equal(t, http.StatusForbidden, rec.Code)
-	assert.Contains(t, messageOf(t, rec), `cannot list resource "releases"`)
+// A user who may not list releases gets the server's 403, for the fleet and for the event stream alike
+// (the stream answers it at once rather than staying silent).
+func TestAListRefusedIsTheServersAnswer(t *testing.T) {
+	for _, target := range []string{"/api/releases", "/api/events"} {
+		t.Run(target, func(t *testing.T) {
+			s, cs := newTestServer(t)
+			cs.PrependReactor("list", "releases", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, forbidden("list")
+			})
+			rec := serve(t, s, request{target: target})
+			assert.Equal(t, http.StatusForbidden, rec.Code)
+			assert.Contains(t, messageOf(t, rec), `cannot list resource "releases"`)
+		})
+	}
 }
 
 func TestGetRelease(t *testing.T) {

@@ -65,7 +65,7 @@ func summarize(r *v1alpha1.Release) Summary {
 		Progress:     progress(r),
 		AwaitingNext: meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionAwaitingNext),
 	}
-	if b := currentBatch(r); b != nil {
+	if b := view.Current(r); b != nil {
 		sum.BatchPhase = string(b.Phase)
 	}
 	for _, t := range waitingConditions {
@@ -88,20 +88,12 @@ func progress(r *v1alpha1.Release) Progress {
 	if r.Status.Phase == v1alpha1.ReleaseSucceeded {
 		return Progress{Updated: target, Target: target}
 	}
-	b := currentBatch(r)
+	b := view.Current(r)
 	if b == nil {
 		return Progress{Target: target}
 	}
 	updated := b.Target - b.Replicas + view.BatchProgress(r, b).Updated
 	return Progress{Updated: max(0, min(updated, target)), Target: target}
-}
-
-// currentBatch is the batch in progress, or nil before the first one.
-func currentBatch(r *v1alpha1.Release) *v1alpha1.ReleaseBatch {
-	if s := r.Status; s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
-		return &r.Status.Batches[s.CurrentBatch-1]
-	}
-	return nil
 }
 
 // sortFleet puts the releases that wait for a next call first (what a person should look at), then the

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/cli/view"
 	"github.com/triton-io/triton/pkg/release/plan"
 )
 
@@ -88,7 +89,7 @@ var markedActions = map[string]bool{
 func timeline(r *v1alpha1.Release, now time.Time) Timeline {
 	st := &r.Status
 	t := Timeline{From: r.CreationTimestamp.Time, To: now, Spans: []Span{}, Marks: []Mark{}, ToCome: []PlannedBatch{}}
-	if finished(st.Phase) {
+	if view.Finished(r) {
 		t.To = lastEntry(st)
 	}
 	if len(st.Batches) > 0 && st.Batches[0].StartedAt != nil {
@@ -109,12 +110,6 @@ func timeline(r *v1alpha1.Release, now time.Time) Timeline {
 	}
 	t.ToCome = toCome(r)
 	return t
-}
-
-// finished says whether a release has ended. A Failed release has not: it waits for a person's resume
-// (a retry) or cancel.
-func finished(p v1alpha1.ReleasePhase) bool {
-	return p == v1alpha1.ReleaseSucceeded || p == v1alpha1.ReleaseCanceled
 }
 
 // lastEntry is the time of a release's last history entry, or of its last batch time without one.
@@ -143,7 +138,7 @@ func batchSpans(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch, end time.Time) []
 		return nil
 	}
 	st := &r.Status
-	current := b.Index == st.CurrentBatch && !finished(st.Phase)
+	current := b.Index == st.CurrentBatch && !view.Finished(r)
 	var spans []Span
 	add := func(kind string, from time.Time, to *time.Time, by string) {
 		s := Span{Batch: b.Index, Kind: kind, From: from, By: cleanLine(by)}
@@ -255,7 +250,7 @@ func stopSpans(r *v1alpha1.Release, end time.Time) []Span {
 func toCome(r *v1alpha1.Release) []PlannedBatch {
 	st := &r.Status
 	out := []PlannedBatch{}
-	if finished(st.Phase) {
+	if view.Finished(r) {
 		return out
 	}
 	var checks []string

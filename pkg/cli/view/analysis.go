@@ -32,7 +32,7 @@ const defaultErrorLimit = 3
 // without checks.
 func analysisLines(r *v1alpha1.Release, now time.Time, width int, messages bool) []line {
 	checks := r.Status.AnalysisChecks
-	b := current(r)
+	b := Current(r)
 	var statuses []v1alpha1.AnalysisStatus
 	if b != nil {
 		statuses = b.Analysis
@@ -167,7 +167,7 @@ func notMeasured(r *v1alpha1.Release, c *v1alpha1.AnalysisCheck, b *v1alpha1.Rel
 		return "not measured yet"
 	case c != nil && c.Background:
 		return "not measured yet: measured while the release progresses"
-	case finished(r) || r.Status.Phase == v1alpha1.ReleaseFailed:
+	case Finished(r) || r.Status.Phase == v1alpha1.ReleaseFailed:
 		return "not measured for this batch"
 	}
 	return fmt.Sprintf("not measured yet: measured once batch %d is in traffic (Baking)", b.Index)

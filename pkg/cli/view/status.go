@@ -79,7 +79,7 @@ func phaseLine(r *v1alpha1.Release) line {
 		phase = v1alpha1.ReleasePending
 	}
 	l := line{plain("Phase: "), styled(Printable(string(phase)), releasePhaseStyle(phase))}
-	if b := current(r); b != nil {
+	if b := Current(r); b != nil {
 		return append(l, plain(fmt.Sprintf(", batch %d of %d (", s.CurrentBatch, len(s.Batches))),
 			styled(Printable(string(b.Phase)), batchPhaseStyle(b.Phase)), plain(")"))
 	}
@@ -119,7 +119,7 @@ func batchRows(r *v1alpha1.Release, times []BatchTime, withTimes bool) [][]span 
 		b := &r.Status.Batches[i]
 		p := BatchProgress(r, b)
 		name := batchName(r, b)
-		if b.Index == r.Status.CurrentBatch && !finished(r) {
+		if b.Index == r.Status.CurrentBatch && !Finished(r) {
 			name = "> " + name
 		} else {
 			name = "  " + name

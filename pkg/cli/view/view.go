@@ -175,7 +175,7 @@ func PodsLine(r *v1alpha1.Release) string {
 		green := cs.UpdatedReplicas
 		blue := max(cs.Replicas-green, 0)
 		traffic := "traffic on blue"
-		if b := current(r); b != nil && b.Index == 2 {
+		if b := Current(r); b != nil && b.Index == 2 {
 			switch b.Phase {
 			case v1alpha1.BatchBaking:
 				traffic = "switching traffic to green"
@@ -197,14 +197,17 @@ func PodsLine(r *v1alpha1.Release) string {
 	return ""
 }
 
-func current(r *v1alpha1.Release) *v1alpha1.ReleaseBatch {
+// Current is the batch in progress, or nil before the first one.
+func Current(r *v1alpha1.Release) *v1alpha1.ReleaseBatch {
 	if s := r.Status; s.CurrentBatch > 0 && int(s.CurrentBatch) <= len(s.Batches) {
 		return &r.Status.Batches[s.CurrentBatch-1]
 	}
 	return nil
 }
 
-func finished(r *v1alpha1.Release) bool {
+// Finished says whether a release has ended: Succeeded or Canceled. A Failed release has not: it waits for
+// a resume (a retry) or a cancel.
+func Finished(r *v1alpha1.Release) bool {
 	switch r.Status.Phase {
 	case v1alpha1.ReleaseSucceeded, v1alpha1.ReleaseCanceled:
 		return true
