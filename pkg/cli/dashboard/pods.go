@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,8 +15,10 @@ import (
 // PodView is one pod of a release's CloneSet as the pod map shows it.
 type PodView struct {
 	Name string `json:"name"`
-	// Batch is the index of the release's batch that brought the pod ("1", "2", ..., "preview" for green);
-	// "" for a pod the release did not bring (the old version; blue).
+	// Batch is the index ("1", "2", ...) of the release's batch whose pods its status lists the pod in (a
+	// blue/green release's green pods are batch 1's, the preview); "" for a pod the release did not bring
+	// (the old version; blue). The status, which only the server writes, says it, not the pod's labels,
+	// which whoever may create pods can copy.
 	Batch string `json:"batch,omitempty"`
 	// Revision is the CloneSet revision the pod runs (its controller-revision-hash label).
 	Revision string `json:"revision,omitempty"`
@@ -38,15 +41,21 @@ type PodView struct {
 // PodMap is the pods of a release's CloneSet, or why they could not be read.
 type PodMap struct {
 	Pods []PodView `json:"pods"`
-	// Truncated is true when the CloneSet has more than podsMost pods: the first ones are shown.
+	// Truncated is true when the CloneSet has more than podsMost pods, or the namespace more than
+	// podsScanPages pages of pods: the first ones found are shown.
 	Truncated bool `json:"truncated,omitempty"`
 	// Error says why the pods could not be read (the user may not list pods in the namespace): the page
 	// then shows the batches' pods from the release's status.
 	Error string `json:"error,omitempty"`
 }
 
-// podsMost is the most pods a pod map shows.
-const podsMost = 1000
+// podsMost is the most pods a pod map shows; podsScanPages the most pages of the namespace's pods it
+// reads to find them, so that a view of a release in a namespace of many pods costs the API server at
+// most that many lists each time it is read.
+const (
+	podsMost      = 1000
+	podsScanPages = 10
+)
 
 // failingReasons are the reasons of a waiting container that mean it cannot run.
 var failingReasons = map[string]bool{
@@ -62,8 +71,16 @@ func podMap(ctx context.Context, pods corev1client.PodsGetter, r *v1alpha1.Relea
 		m.Error = "the dashboard does not read pods"
 		return m
 	}
+	batchOf := map[string]string{}
+	for _, b := range r.Status.Batches {
+		for _, p := range b.Pods {
+			if _, seen := batchOf[p.Name]; !seen {
+				batchOf[p.Name] = strconv.Itoa(int(b.Index))
+			}
+		}
+	}
 	opts := metav1.ListOptions{Limit: listPage}
-	for {
+	for page := 1; ; page++ {
 		list, err := pods.Pods(r.Namespace).List(ctx, opts)
 		if err != nil {
 			m.Error = cleanLine(fmt.Sprintf("the pods could not be listed: %v", err))
@@ -78,9 +95,13 @@ func podMap(ctx context.Context, pods corev1client.PodsGetter, r *v1alpha1.Relea
 				m.Truncated = true
 				return m
 			}
-			m.Pods = append(m.Pods, podView(p, r.Name))
+			m.Pods = append(m.Pods, podView(p, batchOf[p.Name]))
 		}
 		if list.Continue == "" {
+			return m
+		}
+		if page == podsScanPages {
+			m.Truncated = true
 			return m
 		}
 		opts.Continue = list.Continue
@@ -94,18 +115,16 @@ func controlledBy(p *corev1.Pod, cloneSet string) bool {
 		(ref.APIVersion == "apps.kruise.io/v1alpha1" || ref.APIVersion == "apps.kruise.io/v1beta1")
 }
 
-// podView is p as the pod map shows it; release is the name of the release whose map it is.
-func podView(p *corev1.Pod, release string) PodView {
+// podView is p as the pod map shows it, in batch ("" for none).
+func podView(p *corev1.Pod, batch string) PodView {
 	v := PodView{
 		Name:      p.Name,
+		Batch:     batch,
 		Revision:  cleanLine(p.Labels["controller-revision-hash"]),
 		Phase:     string(p.Status.Phase),
 		Ready:     condition(p, corev1.ContainersReady),
 		InTraffic: condition(p, corev1.PodReady) && p.DeletionTimestamp == nil,
 		Leaving:   p.DeletionTimestamp != nil,
-	}
-	if p.Labels[v1alpha1.ReleaseLabel] == release {
-		v.Batch = cleanLine(p.Labels[v1alpha1.BatchLabel])
 	}
 	if len(p.Spec.Containers) > 0 {
 		v.Image = cleanLine(p.Spec.Containers[0].Image)

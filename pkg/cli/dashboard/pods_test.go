@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -58,7 +59,9 @@ func TestPodMapShowsTheCloneSetsPodsAsTheyAre(t *testing.T) {
 		pod("ns", "web-a", "web", "1", true, true),  // in traffic
 		pod("ns", "web-b", "web", "1", true, false), // Smoked: up, not pulled in
 		crashing, old, other, otherNS)
-	m := podMap(t.Context(), kube.CoreV1(), release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked))
+	r := release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked)
+	r.Status.Batches[0].Pods = []v1alpha1.BatchPod{{Name: "web-a"}, {Name: "web-b"}, {Name: "web-c"}}
+	m := podMap(t.Context(), kube.CoreV1(), r)
 	require.Empty(t, m.Error)
 	byName := map[string]PodView{}
 	for _, p := range m.Pods {
@@ -101,4 +104,37 @@ func TestTheViewAnswersTheReleaseItsTimelineAndItsPods(t *testing.T) {
 
 	rec = serve(t, s, request{target: "/api/releases/ns/nothing/view"})
 	assert.Equal(t, http.StatusNotFound, rec.Code)
+}
+
+// A pod whose creator copied the release's labels and an ownerReference to its CloneSet is not one of the
+// batch's: the release's status, which only the server writes, says which pods a batch brought.
+func TestPodMapTakesTheBatchesFromTheStatusNotFromLabels(t *testing.T) {
+	r := release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchBaked)
+	r.Status.Batches[0].Pods = []v1alpha1.BatchPod{{Name: "web-a"}}
+	kube := kubefake.NewClientset(pod("ns", "web-a", "web", "1", true, true), pod("ns", "forged", "web", "1", true, true))
+	m := podMap(t.Context(), kube.CoreV1(), r)
+	batches := map[string]string{}
+	for _, p := range m.Pods {
+		batches[p.Name] = p.Batch
+	}
+	assert.Equal(t, map[string]string{"web-a": "1", "forged": ""}, batches)
+}
+
+// In a namespace of many pods, a view reads at most podsScanPages pages of them, and says it stopped.
+func TestPodMapReadsABoundedNumberOfPages(t *testing.T) {
+	kube := kubefake.NewClientset()
+	lists := 0
+	kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		lists++
+		page := &corev1.PodList{ListMeta: metav1.ListMeta{Continue: fmt.Sprintf("after-%d", lists)}}
+		for i := 0; i < listPage; i++ {
+			page.Items = append(page.Items, *pod("ns", fmt.Sprintf("api-%d-%d", lists, i), "api", "", true, true))
+		}
+		page.Items = append(page.Items, *pod("ns", fmt.Sprintf("web-%d", lists), "web", "", true, true))
+		return true, page, nil
+	})
+	m := podMap(t.Context(), kube.CoreV1(), release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked))
+	assert.Equal(t, podsScanPages, lists)
+	assert.Len(t, m.Pods, podsScanPages, "the CloneSet's pods found in the pages read")
+	assert.True(t, m.Truncated)
 }
