@@ -5,6 +5,7 @@ package browser
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/url"
 	"os/exec"
 	"regexp"
@@ -78,4 +79,39 @@ func New(t *testing.T, ctx context.Context) context.Context {
 	t.Cleanup(cancelTab)
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate("about:blank")), "starting %s (hack/ensure-chromium.sh installs it)", Chromium)
 	return tab
+}
+
+// The page redraws its table on every event and its release view on every event of that release, so a
+// node found in one call to the browser may be gone by the next. chromedp's element actions (Text, Click,
+// WaitVisible on a redrawn part) find the node and then act on it in two calls, and fail with "No node
+// with given id found" when a redraw falls between them. The helpers below find and act in one step in
+// the page, and try again until the element is there.
+
+// Click clicks the first element selector finds, once there is one.
+func Click(t *testing.T, tab context.Context, selector string) {
+	t.Helper()
+	_, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); if (!e) { return false; } e.click(); return true; })()`, selector),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "clicking %s", selector)
+}
+
+// Text is the visible text (innerText) of the first element selector finds, once there is one drawn.
+func Text(t *testing.T, tab context.Context, selector string) string {
+	t.Helper()
+	text, err := chromedp.Run(tab, chromedp.Poll[[]string](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); return e && e.getClientRects().length > 0 ? [e.innerText] : null; })()`, selector),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the text of %s", selector)
+	require.Len(t, text, 1)
+	return text[0]
+}
+
+// WaitShown waits until selector finds an element that is drawn.
+func WaitShown(t *testing.T, tab context.Context, selector string) {
+	t.Helper()
+	_, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); return !!e && e.getClientRects().length > 0; })()`, selector),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "waiting for %s to be drawn", selector)
 }

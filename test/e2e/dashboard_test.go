@@ -48,17 +48,6 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
 }
 
-// click clicks the element selector finds, once it is there. The page redraws its table on every event:
-// finding the element and clicking it happen in one step in the page, so that a redraw in between cannot
-// take the element away.
-func click(t *testing.T, tab context.Context, selector string) {
-	t.Helper()
-	_, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(
-		`(() => { const e = document.querySelector(%q); if (!e) { return false; } e.click(); return true; })()`, selector),
-		chromedp.WithPollingTimeout(30*time.Second)))
-	require.NoError(t, err, "clicking %s", selector)
-}
-
 // The dashboard, in a real browser: the page lists the namespace's release, read with the user's own
 // credentials. A request without the token is refused, and so is a change from another origin. The page's
 // next button pulls the canary into traffic, and the page shows it without a reload (the event stream).
@@ -81,10 +70,8 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	address := startDashboard(t, ctx, admin, ns)
 	tab := browser.New(t, ctx)
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()), chromedp.WaitVisible("#releases")))
-	table, err := chromedp.Run(tab, chromedp.Text("#releases tbody"))
-	require.NoError(t, err)
-	status, err := chromedp.Run(tab, chromedp.Text("#status"))
-	require.NoError(t, err)
+	table := browser.Text(t, tab, "#releases tbody")
+	status := browser.Text(t, tab, "#status")
 	assert.Contains(t, table, "nginx-update")
 	assert.Contains(t, table, "1/2 Smoked", "the current batch as the release's status has it")
 	assert.True(t, strings.HasPrefix(status, "2 releases"), status)
@@ -94,11 +81,9 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 		`[...document.querySelectorAll("#releases tbody tr")].map((r) => r.dataset.release)`))
 	require.NoError(t, err)
 	assert.Equal(t, []string{ns + "/" + rel.Name, ns + "/" + done.Name}, order, "the release waiting for a person comes first")
-	waiting, err := chromedp.Run(tab, chromedp.Text(row+" .you"))
-	require.NoError(t, err)
+	waiting := browser.Text(t, tab, row+" .you")
 	assert.Equal(t, "waiting for you", waiting)
-	finishedRow, err := chromedp.Run(tab, chromedp.Text(finished))
-	require.NoError(t, err)
+	finishedRow := browser.Text(t, tab, finished)
 	assert.Contains(t, finishedRow, "Succeeded")
 	assert.Contains(t, finishedRow, "1/1", "all its pods changed")
 	buttonsOfFinished, err := chromedp.Run(tab, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, finished+" button[data-verb]")))
@@ -151,7 +136,7 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	assert.Equal(t, v1alpha1.BatchSmoked, r.Status.Batches[0].Phase, "nothing moved")
 
 	// The page's own next pulls the canary into traffic, and the page shows it without a reload.
-	click(t, tab, row+` button[data-verb="next"]`)
+	browser.Click(t, tab, row+` button[data-verb="next"]`)
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary pulled in", func(r *v1alpha1.Release) bool {
 		return r.Status.Batches[0].Phase == v1alpha1.BatchBaking || r.Status.Batches[0].Phase == v1alpha1.BatchBaked
 	})
@@ -165,8 +150,8 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	assert.Contains(t, framework.HistoryActions(history), "next", "the next is in the history")
 
 	// The release's own view: its timeline, its pods and its history, as the status has them.
-	click(t, tab, row+` button.open`)
-	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible("#detail .history")))
+	browser.Click(t, tab, row+` button.open`)
+	browser.WaitShown(t, tab, "#detail .history")
 	// Once the canary is Baked its pod is ready and in traffic; the view follows the release's events.
 	r = framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))
 	require.NotEmpty(t, r.Status.Batches[0].Pods)
@@ -208,15 +193,12 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 		`[...document.querySelectorAll("#detail .lane[data-batch='1'] .span")].map((s) => s.dataset.kind + (s.classList.contains("open") ? " open" : ""))`))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"smoking", "waiting", "baking", "waiting open"}, kinds, "batch 1's lane")
-	waits, err := chromedp.Run(tab, chromedp.Text("#detail .waits"))
-	require.NoError(t, err)
+	waits := browser.Text(t, tab, "#detail .waits")
 	assert.Regexp(t, regexp.MustCompile(`batch 1: waiting for a person, [0-9]+s, until `+regexp.QuoteMeta(puller)+`'s next`), waits)
 	assert.Contains(t, waits, "so far", "the wait for the next batch goes on")
-	plan, err := chromedp.Run(tab, chromedp.Text("#detail ol.plan"))
-	require.NoError(t, err)
+	plan := browser.Text(t, tab, "#detail ol.plan")
 	assert.Contains(t, plan, "batch 2: 2 pods (3 in all), started by a person's `next` once batch 1 is Baked")
-	historyShown, err := chromedp.Run(tab, chromedp.Text("#detail .history"))
-	require.NoError(t, err)
+	historyShown := browser.Text(t, tab, "#detail .history")
 	for _, h := range r.Status.History {
 		assert.Contains(t, historyShown, h.Action)
 		assert.Contains(t, historyShown, h.User)
@@ -229,13 +211,13 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 		fmt.Sprintf(`(() => { const c = document.querySelector(%q); return c && c.textContent === "1/2 Baked" && c.textContent; })()`, row+" .batch"),
 		chromedp.WithPollingTimeout(30*time.Second)))
 	require.NoError(t, err, "the page shows the canary Baked")
-	click(t, tab, "#freeze")
+	browser.Click(t, tab, "#freeze")
 	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.getElementById("live").textContent === "frozen"`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err)
 	_, err = s.Releases.Next(ctx, rel.Name, &v1alpha1.ReleaseRequest{ExpectedBatch: framework.Int32(1)}, metav1.CreateOptions{})
 	require.NoError(t, err, "someone else's next")
-	click(t, tab, row+` button[data-verb="next"]`)
+	browser.Click(t, tab, row+` button[data-verb="next"]`)
 	said, err := chromedp.Run(tab, chromedp.Poll[string](
 		`(() => { const s = document.getElementById("status").textContent; return s.startsWith("Error") && s; })()`,
 		chromedp.WithPollingTimeout(30*time.Second)))
@@ -267,7 +249,8 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 	address := dashboard.URL
 	tab := browser.New(t, ctx)
 	// The address of the release's own view.
-	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()+"#"+ns+"/"+rel.Name), chromedp.WaitVisible("#detail .podmap")))
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(address.String()+"#"+ns+"/"+rel.Name), chromedp.WaitVisible("#detail")))
+	browser.WaitShown(t, tab, "#detail .podmap")
 
 	group := func(color string) map[string]string {
 		states, err := chromedp.Run(tab, chromedp.Evaluate[map[string]string](fmt.Sprintf(
@@ -316,7 +299,7 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 
 	// The switch, from the view's own promote (next to the last batch): green in traffic, blue out of it
 	// (held for the scale-down delay).
-	click(t, tab, `#detail .summary button[data-verb="promote"]`)
+	browser.Click(t, tab, `#detail .summary button[data-verb="promote"]`)
 	framework.WaitRelease(t, ctx, admin, ns, rel.Name, "switched", func(r *v1alpha1.Release) bool {
 		return r.Status.CurrentBatch == 2 && r.Status.Batches[1].Phase == v1alpha1.BatchBaked
 	})
@@ -327,8 +310,7 @@ func TestDashboardShowsBlueAndGreenSideBySide(t *testing.T) {
 
 	// The dashboard gone (stopped, or the laptop asleep): the page says so, rather than showing a fleet
 	// that no longer moves as if it were live.
-	live, err := chromedp.Run(tab, chromedp.Text("#live"))
-	require.NoError(t, err)
+	live := browser.Text(t, tab, "#live")
 	require.Equal(t, "live", live)
 	require.NoError(t, syscall.Kill(dashboard.PID, syscall.SIGKILL))
 	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.getElementById("live").textContent === "connection lost: reconnecting…"`,
