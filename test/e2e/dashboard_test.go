@@ -169,9 +169,9 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 		return states
 	}
 	_, err = chromedp.Run(tab, chromedp.Poll[bool](
-		`document.querySelectorAll("#detail .group.batch .pod[data-state='in-traffic']").length > 0 && /Baked/.test(document.querySelector("#detail .batches").textContent)`,
+		`document.querySelectorAll("#detail .group.batch .pod[data-state='in-traffic']").length > 0 && document.querySelector("#detail table.batches tr:nth-child(2) td:nth-child(2)")?.textContent === "Baked"`,
 		chromedp.WithPollingTimeout(30*time.Second)))
-	require.NoError(t, err, "the pod map shows the canary in traffic")
+	require.NoError(t, err, "the view shows batch 1 Baked and the canary in traffic")
 	states := podStates()
 	assert.Len(t, states, len(canaryPods), "batch 1's group holds the canary's pods: %v", states)
 	for _, name := range canaryPods {
