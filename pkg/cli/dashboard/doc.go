@@ -1,6 +1,7 @@
 // Package dashboard is the HTTP server of the release dashboard: a page in the browser that lists the
-// releases, follows them live, draws each over time with its pods, and moves them on, served by the user's own process with the user's own
-// credentials (the clientset it is given), on a loopback address only.
+// releases, follows them live, draws each over time with its pods, and moves them on, served by the
+// user's own process with the user's own credentials (the clientsets it is given), on a loopback address
+// only.
 //
 // A page on the user's machine is reachable by every other page the browser opens, so the server trusts
 // no request by where it comes from:

@@ -10,6 +10,7 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
+	"github.com/triton-io/triton/pkg/release/moves"
 )
 
 // PodView is one pod of a release's CloneSet as the pod map shows it.
@@ -122,8 +123,8 @@ func podView(p *corev1.Pod, batch string) PodView {
 		Batch:     batch,
 		Revision:  cleanLine(p.Labels["controller-revision-hash"]),
 		Phase:     string(p.Status.Phase),
-		Ready:     condition(p, corev1.ContainersReady),
-		InTraffic: condition(p, corev1.PodReady) && p.DeletionTimestamp == nil,
+		Ready:     moves.Condition(p, corev1.ContainersReady),
+		InTraffic: moves.Condition(p, corev1.PodReady) && p.DeletionTimestamp == nil,
 		Leaving:   p.DeletionTimestamp != nil,
 	}
 	if len(p.Spec.Containers) > 0 {
@@ -139,14 +140,4 @@ func podView(p *corev1.Pod, batch string) PodView {
 		}
 	}
 	return v
-}
-
-// condition says whether p's condition t is True.
-func condition(p *corev1.Pod, t corev1.PodConditionType) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == t {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

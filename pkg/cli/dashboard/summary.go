@@ -63,7 +63,7 @@ func summarize(r *v1alpha1.Release) Summary {
 		CurrentBatch: st.CurrentBatch,
 		Batches:      len(st.Batches),
 		Progress:     progress(r),
-		AwaitingNext: meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionAwaitingNext),
+		AwaitingNext: awaitingNext(r),
 	}
 	if b := view.Current(r); b != nil {
 		sum.BatchPhase = string(b.Phase)
