@@ -92,14 +92,17 @@ func timeline(r *v1alpha1.Release, now time.Time) Timeline {
 	if view.Finished(r) {
 		t.To = lastEntry(st)
 	}
-	if len(st.Batches) > 0 && st.Batches[0].StartedAt != nil {
-		t.From = st.Batches[0].StartedAt.Time
+	// A batch's start is when it first started, as the plugin's status counts it: a resume after a pause
+	// or a failure sets its startedAt again.
+	times := view.BatchTimes(r, now)
+	if len(times) > 0 && !times[0].Started.IsZero() {
+		t.From = times[0].Started
 	}
 	if t.To.Before(t.From) {
 		t.To = t.From
 	}
 	for i := range st.Batches {
-		t.Spans = append(t.Spans, batchSpans(r, &st.Batches[i], t.To)...)
+		t.Spans = append(t.Spans, batchSpans(r, &st.Batches[i], times[i].Started, t.To)...)
 	}
 	t.Spans = append(t.Spans, stopSpans(r, t.To)...)
 	for _, h := range st.History {
@@ -131,10 +134,10 @@ func lastEntry(st *v1alpha1.ReleaseStatus) time.Time {
 }
 
 // batchSpans are the spans of one batch: smoking, the wait for its pull-in, baking, and the wait after it
-// was Baked for the next batch (a person's `next` or an Auto release's interval). A span that has not
-// ended ends at end, open.
-func batchSpans(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch, end time.Time) []Span {
-	if b.StartedAt == nil {
+// was Baked for the next batch (a person's `next` or an Auto release's interval), from started (zero: it
+// has not started). A span that has not ended ends at end, open.
+func batchSpans(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch, started, end time.Time) []Span {
+	if started.IsZero() {
 		return nil
 	}
 	st := &r.Status
@@ -159,7 +162,7 @@ func batchSpans(r *v1alpha1.Release, b *v1alpha1.ReleaseBatch, end time.Time) []
 	if smoked == nil && b.Phase == v1alpha1.BatchFailed {
 		smoked = failedAt(st, b.Index) // it failed while its pods were being made
 	}
-	add(SpanSmoking, b.StartedAt.Time, smoked, "")
+	add(SpanSmoking, started, smoked, "")
 	if smoked == nil || b.SmokedAt == nil {
 		return spans
 	}

@@ -108,6 +108,27 @@ func TestTimelineShowsAFailureUntilNow(t *testing.T) {
 	assert.Equal(t, "pod web-1 crashes\\x1b[2J", tl.Marks[0].Reason, "a reason's escapes are made visible")
 }
 
+// A resume after a pause while the batch's pods were being made sets its startedAt again (its progress
+// deadline counts from there). The timeline still draws the batch from its first start, with the pause
+// under it.
+func TestTimelineDrawsABatchPausedWhileSmokingFromItsFirstStart(t *testing.T) {
+	r := release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked, v1alpha1.BatchPending)
+	r.Status.Batches[0].StartedAt, r.Status.Batches[0].SmokedAt = mt(20), mt(30)
+	r.Status.History = []v1alpha1.ReleaseHistoryEntry{
+		hist(0, "start", "", 0, "Pending", 1, "Progressing/Smoking"),
+		hist(5, "pause", "carol", 1, "Progressing/Smoking", 1, "Paused/Smoking"),
+		hist(20, "resume", "carol", 1, "Paused/Smoking", 1, "Progressing/Smoking"),
+		hist(30, "smoked", "", 1, "Progressing/Smoking", 1, "Progressing/Smoked"),
+	}
+	tl := timeline(withCondition(r, v1alpha1.ConditionAwaitingNext, "batch 1 is Smoked"), at(40))
+	assert.Equal(t, at(0), tl.From)
+	assert.Equal(t, []Span{
+		{Batch: 1, Kind: SpanSmoking, From: at(0), To: at(30)},
+		{Batch: 1, Kind: SpanWaiting, From: at(30), To: at(40), Open: true},
+		{Batch: 1, Kind: SpanPaused, From: at(5), To: at(20), By: "carol"},
+	}, tl.Spans)
+}
+
 func TestTimelineOfAnAutoReleaseShowsItsIntervals(t *testing.T) {
 	r := release("ns", "web", v1alpha1.ReleaseProgressing, 2, v1alpha1.BatchBaked, v1alpha1.BatchBaked, v1alpha1.BatchPending)
 	r.Spec.Strategy.Mode = v1alpha1.ModeAuto
