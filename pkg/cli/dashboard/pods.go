@@ -31,7 +31,8 @@ type PodView struct {
 	// InTraffic is true when the pod is Ready, so that Services send it requests; a pod whose release has
 	// not pulled it in is not.
 	InTraffic bool `json:"inTraffic"`
-	// Failing is true when a container cannot start or keeps crashing, or the pod has failed; Why says how.
+	// Failing is true when the release's controller counts the pod failing (a container cannot start or
+	// keeps crashing, restarts while the pod is not Ready, or the pod has failed); Why says how.
 	Failing  bool   `json:"failing,omitempty"`
 	Why      string `json:"why,omitempty"`
 	Restarts int32  `json:"restarts"`
@@ -57,12 +58,6 @@ const (
 	podsMost      = 1000
 	podsScanPages = 10
 )
-
-// failingReasons are the reasons of a waiting container that mean it cannot run.
-var failingReasons = map[string]bool{
-	"CrashLoopBackOff": true, "ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
-	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
-}
 
 // podMap lists the pods of r's CloneSet (those it controls), page by page, with the user's credentials.
 // A list the API refuses is the map's Error, not the view's: the rest of the view stands.
@@ -130,14 +125,16 @@ func podView(p *corev1.Pod, batch string) PodView {
 	if len(p.Spec.Containers) > 0 {
 		v.Image = cleanLine(p.Spec.Containers[0].Image)
 	}
-	if p.Status.Phase == corev1.PodFailed {
-		v.Failing, v.Why = true, cleanLine("the pod failed: "+p.Status.Reason)
+	// Failing as the controller counts a batch's pods failing (moves.Failure), so that the page and the
+	// release's Failed condition agree.
+	if why := moves.Failure(p); why != "" {
+		if p.Status.Phase == corev1.PodFailed && p.Status.Reason != "" {
+			why += ": " + p.Status.Reason
+		}
+		v.Failing, v.Why = true, cleanLine(why)
 	}
 	for _, c := range p.Status.ContainerStatuses {
 		v.Restarts += c.RestartCount
-		if w := c.State.Waiting; w != nil && failingReasons[w.Reason] && !v.Failing {
-			v.Failing, v.Why = true, cleanLine(c.Name+": "+w.Reason)
-		}
 	}
 	return v
 }

@@ -72,7 +72,7 @@ func TestPodMapShowsTheCloneSetsPodsAsTheyAre(t *testing.T) {
 	assert.False(t, byName["web-b"].InTraffic, "ready but not pulled in is out of traffic")
 	assert.True(t, byName["web-b"].Ready)
 	assert.Equal(t, PodView{Name: "web-c", Batch: "1", Revision: "web-new", Image: "nginx:1.27", Phase: "Running", Failing: true,
-		Why: "app: CrashLoopBackOff", Restarts: 4}, byName["web-c"])
+		Why: "container app: CrashLoopBackOff", Restarts: 4}, byName["web-c"])
 	assert.Equal(t, "", byName["web-old"].Batch, "a pod the release did not bring is the old version")
 	assert.Equal(t, "nginx:1.26\\x1b]0;owned\\x07", byName["web-old"].Image, "an image's escapes are made visible")
 }
@@ -137,4 +137,21 @@ func TestPodMapReadsABoundedNumberOfPages(t *testing.T) {
 	assert.Equal(t, podsScanPages, lists)
 	assert.Len(t, m.Pods, podsScanPages, "the CloneSet's pods found in the pages read")
 	assert.True(t, m.Truncated)
+}
+
+// A pod is failing on the map exactly when the release's controller counts it failing: an init container
+// that cannot start too, and a failed pod with its reason.
+func TestPodMapCallsAPodFailingAsTheControllerDoes(t *testing.T) {
+	initCrash := pod("ns", "web-i", "web", "", false, false)
+	initCrash.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup",
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+	evicted := pod("ns", "web-e", "web", "", false, false)
+	evicted.Status.Phase, evicted.Status.Reason = corev1.PodFailed, "Evicted"
+	m := podMap(t.Context(), kubefake.NewClientset(initCrash, evicted).CoreV1(), release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked))
+	why := map[string]string{}
+	for _, p := range m.Pods {
+		assert.True(t, p.Failing, p.Name)
+		why[p.Name] = p.Why
+	}
+	assert.Equal(t, map[string]string{"web-i": "container setup: CrashLoopBackOff", "web-e": "the pod failed: Evicted"}, why)
 }
