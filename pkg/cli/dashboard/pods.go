@@ -59,7 +59,7 @@ const (
 	podsScanPages = 10
 )
 
-// podMap lists the pods of r's CloneSet (those it controls), page by page, with the user's credentials.
+// podMap lists the pods of r's CloneSet (those it controls: controlledBy), page by page, with the user's credentials.
 // A list the API refuses is the map's Error, not the view's: the rest of the view stands.
 func podMap(ctx context.Context, pods corev1client.PodsGetter, r *v1alpha1.Release) PodMap {
 	m := PodMap{Pods: []PodView{}}
@@ -84,7 +84,7 @@ func podMap(ctx context.Context, pods corev1client.PodsGetter, r *v1alpha1.Relea
 		}
 		for i := range list.Items {
 			p := &list.Items[i]
-			if !controlledBy(p, r.Spec.CloneSetName) {
+			if !controlledBy(p, r) {
 				continue
 			}
 			if len(m.Pods) == podsMost {
@@ -104,11 +104,17 @@ func podMap(ctx context.Context, pods corev1client.PodsGetter, r *v1alpha1.Relea
 	}
 }
 
-// controlledBy says whether a CloneSet of that name controls p.
-func controlledBy(p *corev1.Pod, cloneSet string) bool {
+// controlledBy says whether r's CloneSet controls p: a CloneSet of its name and, once the release has
+// recorded it, of its UID. A CloneSet deleted and made again under the name is another one (the release
+// writes nothing to it), and so is an ownerReference made up by whoever may create pods.
+func controlledBy(p *corev1.Pod, r *v1alpha1.Release) bool {
 	ref := metav1.GetControllerOfNoCopy(p)
-	return ref != nil && ref.Kind == "CloneSet" && ref.Name == cloneSet &&
-		(ref.APIVersion == "apps.kruise.io/v1alpha1" || ref.APIVersion == "apps.kruise.io/v1beta1")
+	if ref == nil || ref.Kind != "CloneSet" || ref.Name != r.Spec.CloneSetName ||
+		(ref.APIVersion != "apps.kruise.io/v1alpha1" && ref.APIVersion != "apps.kruise.io/v1beta1") {
+		return false
+	}
+	cs := r.Status.CloneSet
+	return cs == nil || cs.UID == "" || ref.UID == cs.UID
 }
 
 // podView is p as the pod map shows it, in batch ("" for none).

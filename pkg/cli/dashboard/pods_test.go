@@ -155,3 +155,17 @@ func TestPodMapCallsAPodFailingAsTheControllerDoes(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{"web-i": "container setup: CrashLoopBackOff", "web-e": "the pod failed: Evicted"}, why)
 }
+
+// Once the release has recorded its CloneSet's UID, the pods of another CloneSet of the same name (the
+// first deleted and made again, or an ownerReference a pod's creator made up) are not on its map.
+func TestPodMapShowsOnlyThePodsOfTheReleasesCloneSet(t *testing.T) {
+	ours := pod("ns", "web-a", "web", "", true, true)
+	ours.OwnerReferences[0].UID = "cloneset-1"
+	replaced := pod("ns", "web-z", "web", "", true, true)
+	replaced.OwnerReferences[0].UID = "cloneset-2"
+	r := release("ns", "web", v1alpha1.ReleaseProgressing, 1, v1alpha1.BatchSmoked)
+	r.Status.CloneSet = &v1alpha1.CloneSetObservation{UID: "cloneset-1"}
+	m := podMap(t.Context(), kubefake.NewClientset(ours, replaced).CoreV1(), r)
+	require.Len(t, m.Pods, 1, "%v", m.Pods)
+	assert.Equal(t, "web-a", m.Pods[0].Name)
+}
