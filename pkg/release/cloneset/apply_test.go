@@ -352,28 +352,41 @@ func TestApplyDryRunPatchesNothing(t *testing.T) {
 // A release canceled before any write of it landed (the controller starting it, the verb canceling it at
 // once) stamps the CloneSet nobody holds, so the controller's write of the older, running state, still in
 // flight, does not take the CloneSet back over an edit made since (seen end to end: the edit's image was
-// replaced by the template from before the release).
+// replaced by the template from before the release). So it does on a CloneSet that an earlier release
+// wrote last, as every CloneSet released before is: that release's stamp is of a state older than the
+// cancel's.
 func TestACancelBeforeTheStartLandsFencesTheStart(t *testing.T) {
-	ctx := context.Background()
-	s := newAPIServer(t, cloneSetWeb())
-	started := updateRelease("50", 1, releases.BatchSmoking)
-	canceled := started.DeepCopy()
-	canceled.ResourceVersion = "51"
-	canceled.Status.Phase = releases.ReleaseCanceled
+	for _, c := range []struct{ name, stampBefore string }{
+		{"never released before", ""},
+		{"an earlier release wrote it last", "uid-web-earlier/30"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			cs := cloneSetWeb()
+			if c.stampBefore != "" {
+				cs.Annotations[v1alpha1.IntentAnnotation] = c.stampBefore
+			}
+			s := newAPIServer(t, cs)
+			started := updateRelease("50", 1, releases.BatchSmoking)
+			canceled := started.DeepCopy()
+			canceled.ResourceVersion = "51"
+			canceled.Status.Phase = releases.ReleaseCanceled
 
-	_, err := s.driver().Apply(ctx, canceled, false)
-	require.NoError(t, err)
-	assert.Equal(t, "uid-web-update/51", s.get().Annotations[v1alpha1.IntentAnnotation], "the cancel's stamp")
-	assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation])
+			_, err := s.driver().Apply(ctx, canceled, false)
+			require.NoError(t, err)
+			assert.Equal(t, "uid-web-update/51", s.get().Annotations[v1alpha1.IntentAnnotation], "the cancel's stamp")
+			assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation])
 
-	// Someone edits the image; then the start's write arrives.
-	s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Spec.Template.Spec.Containers[0].Image = "web:v5" })
-	writes := s.writes()
-	_, err = s.driver().Apply(ctx, started, false)
-	require.NoError(t, err)
-	assert.Equal(t, writes, s.writes(), "the stale start wrote nothing")
-	assert.Equal(t, "web:v5", s.get().Spec.Template.Spec.Containers[0].Image, "the edit stays")
-	assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation], "nobody took the CloneSet")
+			// Someone edits the image; then the start's write arrives.
+			s.edit(func(cs *kruiseappsv1alpha1.CloneSet) { cs.Spec.Template.Spec.Containers[0].Image = "web:v5" })
+			writes := s.writes()
+			_, err = s.driver().Apply(ctx, started, false)
+			require.NoError(t, err)
+			assert.Equal(t, writes, s.writes(), "the stale start wrote nothing")
+			assert.Equal(t, "web:v5", s.get().Spec.Template.Spec.Containers[0].Image, "the edit stays")
+			assert.Empty(t, s.get().Annotations[v1alpha1.OwnerAnnotation], "nobody took the CloneSet")
+		})
+	}
 }
 
 // An unfinished release never writes a CloneSet another release holds: it can only be an older state of

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -268,8 +269,7 @@ func (d *Driver) Apply(ctx context.Context, r *releases.Release, dryRun bool) (*
 			// over (created the moment this one finished, before the controller released the CloneSet) is
 			// not its to write: that would put the old template back under the new release.
 			result = cs
-			if owner != "" || dryRun || moves.NewerIntent(cs, r) || stampedWith(cs, r) ||
-				(stampUID(cs) != "" && stampUID(cs) != r.UID) {
+			if owner != "" || dryRun || moves.NewerIntent(cs, r) || stampedWith(cs, r) || writtenSince(cs, r) {
 				// Held, or written last by another release since: not this one's to stamp.
 				return nil
 			}
@@ -804,6 +804,21 @@ func stampedWith(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
 func StaleName(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
 	return cs != nil && plan.Finished(r.Status.Phase) && !plan.Reverting(r) &&
 		cs.Annotations[v1alpha1.OwnerAnnotation] == r.Name && stampUID(cs) != r.UID
+}
+
+// writtenSince reports whether cs was last written for another release's state stored after r's (its
+// intent stamp carries another UID and a newer resourceVersion: all releases are kept in one etcd, whose
+// revisions order them). A release stored before r's state, as the one that held the CloneSet before r was
+// admitted, did not write it since; nor did one whose stamp cannot be read as a revision.
+func writtenSince(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
+	uid := stampUID(cs)
+	if uid == "" || uid == r.UID {
+		return false
+	}
+	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
+	theirs, err1 := strconv.ParseUint(stamp[strings.LastIndex(stamp, "/")+1:], 10, 64)
+	mine, err2 := strconv.ParseUint(r.ResourceVersion, 10, 64)
+	return err1 == nil && err2 == nil && theirs > mine
 }
 
 // stampUID is the UID of the release cs was last written for (its intent stamp), or empty.
