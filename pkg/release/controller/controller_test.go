@@ -525,3 +525,45 @@ func storedCondition(t *testing.T, f *fixture, typ string) metav1.Condition {
 	t.Fatalf("no condition %s", typ)
 	return metav1.Condition{}
 }
+
+// Every status a reconcile stores says of the batch's pods what the reconcile saw of them: the write that
+// makes batch 1 Baked (its pods are Ready) lists them Ready, not as the reconcile before saw them. Seen end
+// to end before: a client read batch 1 Baked with its one pod Ready false, until the next write.
+func TestTheWriteThatBakesABatchListsItsPodsReady(t *testing.T) {
+	r := webUpdate(v1alpha1.ReleaseProgressing)
+	r.Status.CurrentBatch = 1
+	started := metav1.NewTime(now.Add(-10 * time.Second))
+	b := &r.Status.Batches[0]
+	b.Phase, b.StartedAt, b.SmokedAt = v1alpha1.BatchBaking, &started, &started
+	cs := webCloneSet()
+	cs.Annotations = map[string]string{v1alpha1.OwnerAnnotation: r.Name}
+	cs.Status.UpdateRevision = "web-v2"
+	var pods []runtime.Object
+	for _, name := range []string{"web-x", "web-y"} {
+		// As the reconcile before saw them: pulled in, not Ready yet.
+		b.Pods = append(b.Pods, v1alpha1.BatchPod{Name: name, IP: "10.0.0.1", Phase: corev1.PodRunning, PulledIn: true})
+		p := webPod(name, true, true)
+		p.Labels["controller-revision-hash"] = "web-v2"
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue})
+		pods = append(pods, p)
+	}
+	f := newFixture(t, []runtime.Object{r}, []runtime.Object{cs}, append(pods, webPod("web-a", false, false))...)
+	f.reconcile(t, "default/web-update")
+	require.Equal(t, v1alpha1.BatchBaked, storedRelease(t, f).Status.Batches[0].Phase)
+	baked := 0
+	for _, a := range f.releases.Actions() {
+		update, ok := a.(k8stesting.UpdateAction)
+		if !ok || a.GetSubresource() != "status" {
+			continue
+		}
+		written := update.GetObject().(*v1alpha1.Release)
+		if written.Status.Batches[0].Phase != v1alpha1.BatchBaked {
+			continue
+		}
+		baked++
+		for _, p := range written.Status.Batches[0].Pods {
+			assert.True(t, p.Ready, "write %d: batch 1 Baked lists %s not Ready", baked, p.Name)
+		}
+	}
+	assert.Positive(t, baked)
+}
