@@ -493,8 +493,6 @@ func (c *Controller) step(ctx context.Context, key string) (time.Duration, error
 		}
 	}
 	c.recordMeasurements(key, r)
-	// The pods listed say what obs counted, in the same write as the phase it makes (step 4 lists new ones).
-	moves.RefreshBatchPods(r, pods)
 	requeue := plan.Progress(r, obs, failing, now)
 	if obs.BlueServing > 0 && (requeue == 0 || requeue > time.Second) {
 		// No event of the release's comes when the endpointslice controller catches up: look again.

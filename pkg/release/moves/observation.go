@@ -139,24 +139,6 @@ func AssignBatchPods(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet, pods 
 	}
 }
 
-// RefreshBatchPods brings the pods a release's batches list up to date with pods (IP, phase, pull-in,
-// Ready), as AssignBatchPods does, without changing which pods are listed or in which batch: the status the
-// controller stores with a batch's new phase then says of its pods what made that phase (a batch Baked
-// lists its pods Ready). Which pods are listed is AssignBatchPods' to say, once the CloneSet is written.
-func RefreshBatchPods(r *releases.Release, pods []corev1.Pod) {
-	byName := make(map[string]*corev1.Pod, len(pods))
-	for i := range pods {
-		byName[pods[i].Name] = &pods[i]
-	}
-	for i := range r.Status.Batches {
-		for j, bp := range r.Status.Batches[i].Pods {
-			if p, ok := byName[bp.Name]; ok {
-				r.Status.Batches[i].Pods[j] = batchPod(p)
-			}
-		}
-	}
-}
-
 func batchPod(p *corev1.Pod) releases.BatchPod {
 	return releases.BatchPod{Name: p.Name, IP: p.Status.PodIP, Phase: p.Status.Phase, PulledIn: PulledIn(p),
 		Ready: Condition(p, corev1.PodReady)}

@@ -55,21 +55,3 @@ func TestBatchPodsKeepTheirBatchWhileTheCloneSetIsUnobserved(t *testing.T) {
 	AssignBatchPods(got, unobserved, pods[1:])
 	assert.Equal(t, [][]string{nil, {"second"}}, listed(got))
 }
-
-// RefreshBatchPods says what the pods listed are now, and changes no batch's list: a pod not listed does not
-// join, and a listed pod not among those read stays as it was.
-func TestRefreshBatchPodsChangesNoList(t *testing.T) {
-	r := &releases.Release{Status: releases.ReleaseStatus{
-		Phase: releases.ReleaseProgressing, CurrentBatch: 2,
-		Batches: []releases.ReleaseBatch{
-			{Index: 1, Canary: true, Phase: releases.BatchBaked, Pods: []releases.BatchPod{{Name: "canary", PulledIn: true}}},
-			{Index: 2, Phase: releases.BatchBaking, Pods: []releases.BatchPod{{Name: "second", IP: "10.0.0.9"}}},
-		},
-	}}
-	ready := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "canary"}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1",
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
-	RefreshBatchPods(r, []corev1.Pod{ready, {ObjectMeta: metav1.ObjectMeta{Name: "new"}}})
-	assert.Equal(t, []releases.BatchPod{{Name: "canary", IP: "10.0.0.1", Phase: corev1.PodRunning, Ready: true}}, r.Status.Batches[0].Pods,
-		"as it is now: Ready, and not pulled in (no gate condition)")
-	assert.Equal(t, []releases.BatchPod{{Name: "second", IP: "10.0.0.9"}}, r.Status.Batches[1].Pods, "not read: as it was")
-}
