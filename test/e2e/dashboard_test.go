@@ -152,12 +152,22 @@ func TestDashboardListsTheReleasesInABrowser(t *testing.T) {
 	// The release's own view: its timeline, its pods and its history, as the status has them.
 	browser.Click(t, tab, row+` button.open`)
 	browser.WaitShown(t, tab, "#detail .history")
-	// Once the canary is Baked its pod is ready and in traffic; the view follows the release's events.
-	r = framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next", framework.BatchIs(1, v1alpha1.BatchBaked))
-	require.NotEmpty(t, r.Status.Batches[0].Pods)
+	// Once the canary is Baked its pod is ready and in traffic; the view follows the release's events. The
+	// status that makes the batch Baked may still list its pod as the reconcile before saw it (the pods are
+	// listed again in the write after the CloneSet's): wait for the listing too.
+	r = framework.WaitRelease(t, ctx, admin, ns, rel.Name, "the canary Baked, waiting for next, its pods listed Ready", func(r *v1alpha1.Release) bool {
+		if !framework.BatchIs(1, v1alpha1.BatchBaked)(r) || len(r.Status.Batches[0].Pods) == 0 {
+			return false
+		}
+		for _, p := range r.Status.Batches[0].Pods {
+			if !p.PulledIn || !p.Ready {
+				return false
+			}
+		}
+		return true
+	})
 	var canaryPods []string
 	for _, p := range r.Status.Batches[0].Pods {
-		require.True(t, p.PulledIn && p.Ready, "%+v", p)
 		canaryPods = append(canaryPods, p.Name)
 	}
 	// The pod map: the canary's pods in batch 1's group, in traffic; the two pods the release has not
