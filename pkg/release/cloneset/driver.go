@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
@@ -807,28 +805,18 @@ func StaleName(r *releases.Release, cs *kruiseappsv1alpha1.CloneSet) bool {
 }
 
 // writtenSince reports whether cs was last written for another release's state stored after r's (its
-// intent stamp carries another UID and a newer resourceVersion: all releases are kept in one etcd, whose
-// revisions order them). A release stored before r's state, as the one that held the CloneSet before r was
-// admitted, did not write it since; nor did one whose stamp cannot be read as a revision.
+// intent stamp carries another UID and a newer resourceVersion, moves.StampedAfter). A release stored
+// before r's state, as the one that held the CloneSet before r was admitted, did not write it since; nor
+// did one whose stamp cannot be read as a revision.
 func writtenSince(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
 	uid := stampUID(cs)
-	if uid == "" || uid == r.UID {
-		return false
-	}
-	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
-	theirs, err1 := strconv.ParseUint(stamp[strings.LastIndex(stamp, "/")+1:], 10, 64)
-	mine, err2 := strconv.ParseUint(r.ResourceVersion, 10, 64)
-	return err1 == nil && err2 == nil && theirs > mine
+	return uid != "" && uid != r.UID && moves.StampedAfter(cs, r)
 }
 
 // stampUID is the UID of the release cs was last written for (its intent stamp), or empty.
 func stampUID(cs *kruiseappsv1alpha1.CloneSet) types.UID {
-	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
-	i := strings.LastIndex(stamp, "/")
-	if i < 0 {
-		return ""
-	}
-	return types.UID(stamp[:i])
+	uid, _ := moves.IntentStamp(cs)
+	return uid
 }
 
 func templateHash(t *corev1.PodTemplateSpec) string {

@@ -6,6 +6,7 @@ import (
 
 	kruiseappsv1alpha1 "github.com/openkruise/kruise-api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/triton-io/triton/pkg/apis/releases"
 	"github.com/triton-io/triton/pkg/apis/releases/v1alpha1"
@@ -175,12 +176,27 @@ func approvedPods(in plan.Intent) int {
 // NewerIntent reports whether cs was last written for a newer state of r than r (its intent stamp,
 // v1alpha1.IntentAnnotation).
 func NewerIntent(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
+	uid, _ := IntentStamp(cs)
+	return uid == r.UID && StampedAfter(cs, r)
+}
+
+// IntentStamp is cs's intent stamp (v1alpha1.IntentAnnotation) read: the UID of the release cs was last
+// written for and the resourceVersion of that release's state then; both empty when there is none.
+func IntentStamp(cs *kruiseappsv1alpha1.CloneSet) (uid types.UID, resourceVersion string) {
 	stamp := cs.Annotations[v1alpha1.IntentAnnotation]
 	i := strings.LastIndex(stamp, "/")
-	if i < 0 || stamp[:i] != string(r.UID) {
-		return false
+	if i < 0 {
+		return "", ""
 	}
-	applied, err1 := strconv.ParseUint(stamp[i+1:], 10, 64)
+	return types.UID(stamp[:i]), stamp[i+1:]
+}
+
+// StampedAfter reports whether cs's intent stamp is of a release state stored after r's, whichever
+// release it is of: all releases are kept in one etcd, whose revisions (their resourceVersions) order
+// them. A stamp or a resourceVersion that is not a revision orders nothing: false.
+func StampedAfter(cs *kruiseappsv1alpha1.CloneSet, r *releases.Release) bool {
+	_, stamped := IntentStamp(cs)
+	theirs, err1 := strconv.ParseUint(stamped, 10, 64)
 	mine, err2 := strconv.ParseUint(r.ResourceVersion, 10, 64)
-	return err1 == nil && err2 == nil && applied > mine
+	return err1 == nil && err2 == nil && theirs > mine
 }

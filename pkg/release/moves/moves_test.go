@@ -339,3 +339,27 @@ func TestDecideReadsTheEndpointsOnlyForAPodToLetGo(t *testing.T) {
 	Decide(Input{Release: webUpdate(1, releases.BatchBaked), CloneSet: webCloneSet("web-v4", 4), Pods: pods, ReadyEndpoints: endpoints})
 	assert.Equal(t, 1, asked)
 }
+
+// A stamp orders release states by their resourceVersions, whichever release they are of; NewerIntent is a
+// newer state of the same release only. What is not a revision orders nothing.
+func TestIntentStampsOrderReleaseStates(t *testing.T) {
+	r := &releases.Release{ObjectMeta: metav1.ObjectMeta{UID: "uid-a", ResourceVersion: "51"}}
+	for _, c := range []struct {
+		stamp        string
+		after, newer bool
+	}{
+		{"", false, false},
+		{"uid-a/50", false, false},
+		{"uid-a/51", false, false},
+		{"uid-a/52", true, true},
+		{"uid-b/52", true, false},
+		{"uid-b/30", false, false},
+		{"uid-b/x", false, false},
+		{"uid-b/18446744073709551616", false, false}, // past uint64: not a revision
+		{"no-slash", false, false},
+	} {
+		cs := &kruiseappsv1alpha1.CloneSet{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{v1alpha1.IntentAnnotation: c.stamp}}}
+		assert.Equal(t, c.after, StampedAfter(cs, r), "StampedAfter %q", c.stamp)
+		assert.Equal(t, c.newer, NewerIntent(cs, r), "NewerIntent %q", c.stamp)
+	}
+}
