@@ -77,16 +77,23 @@ func TestPodHealthReadsTheCachedPodsOfABatch(t *testing.T) {
 		assert.Equal(t, "0", checks.Measure(ctx, r, due).Value)
 	}
 	due.Batch = 1
-	for name, restarts := range map[string]int32{"web-b": 3, "web-c": 9} {
+	restarted := map[string]int32{"web-b": 3, "web-c": 9}
+	for name, restarts := range restarted {
 		p, err := kube.CoreV1().Pods("shop").Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
 		p.Status.ContainerStatuses[0].RestartCount = restarts
 		_, err = kube.CoreV1().Pods("shop").UpdateStatus(ctx, p, metav1.UpdateOptions{})
 		require.NoError(t, err)
 	}
+	// Every update in the cache (a map's order is random: waiting for one pod is not waiting for both).
 	require.Eventually(t, func() bool {
-		obj, ok, _ := c.PodInformer.GetIndexer().GetByKey("shop/web-c")
-		return ok && obj.(*corev1.Pod).Status.ContainerStatuses[0].RestartCount == 9
+		for name, restarts := range restarted {
+			obj, ok, _ := c.PodInformer.GetIndexer().GetByKey("shop/" + name)
+			if !ok || obj.(*corev1.Pod).Status.ContainerStatuses[0].RestartCount != restarts {
+				return false
+			}
+		}
+		return true
 	}, 5*time.Second, 10*time.Millisecond)
 	m = checks.Measure(ctx, r, due)
 	assert.Equal(t, releases.AnalysisFailed, m.Phase)
